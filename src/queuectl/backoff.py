@@ -1,0 +1,53 @@
+"""The retry policy: what happens to a job after an attempt ends."""
+
+from __future__ import annotations
+
+import math
+
+from .config import Settings
+from .models import Job, JobState, Outcome
+
+
+def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after the ``failed_attempts``-th failure: ``base ** k``, capped.
+
+    With base 2 and a cap of 1h the waits are 2, 4, 8, 16, ... 2048, then 3600 forever:
+
+    >>> [retry_delay(k, 2.0, 3600.0) for k in (1, 2, 3, 11, 12)]
+    [2.0, 4.0, 8.0, 2048.0, 3600.0]
+    """
+    if base <= 1.0:
+        return min(1.0, cap) if base == 1.0 else 0.0
+    # Compare in log space: 2.0 ** 5000 would overflow a float.
+    if failed_attempts * math.log(base) >= math.log(cap):
+        return cap
+    return float(base**failed_attempts)
+
+
+def state_after_failure(job: Job, now: float, base: float, cap: float) -> tuple[JobState, float]:
+    """``(failed, retry time)`` while retries are left, else ``(dead, now)``.
+
+    ``job.attempts`` counts executions started, this one included; ``max_retries`` counts the
+    runs after the first, so a job with ``max_retries = 3`` runs at most 4 times.
+    """
+    if job.attempts > job.max_retries:
+        return JobState.DEAD, now
+    return JobState.FAILED, now + retry_delay(job.attempts, base, cap)
+
+
+def outcome_of_failure(
+    job: Job,
+    now: float,
+    settings: Settings,
+    error: str,
+    *,
+    exit_code: int | None = None,
+    output: bytes = b"",
+    output_dropped: int = 0,
+) -> Outcome:
+    """The outcome of a failed run of ``job`` (its run number is ``job.runs``)."""
+    state, run_at = state_after_failure(job, now, settings.backoff_base, settings.backoff_max)
+    return Outcome(
+        job_id=job.id, attempt=job.runs, state=state, finished_at=now, run_at=run_at,
+        exit_code=exit_code, error=error, output=output, output_dropped=output_dropped,
+    )

@@ -1,0 +1,147 @@
+"""Configuration keys, their defaults and validation.
+
+Precedence: a command-line flag > ``QUEUECTL_<KEY>`` in the environment > the value stored in
+the database with ``queuectl config set`` > the default below. Every value is validated before
+it is stored, and keys are spelled freely: ``max-retries``, ``max_retries`` and the original
+QueueCTL's ``default_max_retries`` name the same key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import InvalidInput
+from .units import format_duration, format_size, parse_duration, parse_size
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_retries: int = 3
+    backoff_base: float = 2.0
+    backoff_max: float = 3600.0
+    poll_interval: float = 1.0
+    lease_duration: float = 30.0
+    job_timeout: float | None = None
+    kill_grace: float = 5.0
+    output_limit: int = 1024 * 1024
+    durability: str = "full"
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise InvalidInput(f"must not be negative, got {text!r}")
+    return value
+
+
+def _backoff_base(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"expected a number such as 2 or 1.5, got {text!r}") from None
+    if not 1.0 <= value <= 1000.0:
+        raise InvalidInput(f"must be between 1 and 1000, got {text!r}")
+    return value
+
+
+def _positive_duration(text: str) -> float:
+    value = parse_duration(text, field="value")
+    if value <= 0:
+        raise InvalidInput(f"must be more than zero, got {text!r}")
+    return value
+
+
+def _lease(text: str) -> float:
+    value = parse_duration(text, field="value")
+    if value < 1:
+        raise InvalidInput(f"must be at least 1s, got {text!r}")
+    return value
+
+
+def _optional_duration(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off", "0", ""):
+        return None
+    return _positive_duration(text)
+
+
+def _durability(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("full", "normal"):
+        raise InvalidInput(f"expected full or normal, got {text!r}")
+    return value
+
+
+def _format_optional_duration(value: Any) -> str:
+    return "none" if value is None else format_duration(value)
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    parse: Callable[[str], Any]
+    format: Callable[[Any], str]
+    help: str
+
+
+KEYS: dict[str, Key] = {
+    key.name: key
+    for key in (
+        Key("max_retries", _non_negative_int, str, "retries after the first run (default 3)"),
+        Key("backoff_base", _backoff_base, lambda v: f"{v:g}", "retry delay is base ** attempts"),
+        Key("backoff_max", _positive_duration, format_duration, "cap on one retry delay"),
+        Key("poll_interval", _positive_duration, format_duration, "fallback poll of idle workers"),
+        Key("lease_duration", _lease, format_duration, "a claim's lease, renewed by heartbeats"),
+        Key("job_timeout", _optional_duration, _format_optional_duration, "default job timeout"),
+        Key("kill_grace", _positive_duration, format_duration, "SIGTERM to SIGKILL grace"),
+        Key("output_limit", lambda t: parse_size(t, field="value"), format_size,
+            "output kept per attempt"),
+        Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
+    )
+}
+
+_ALIASES = {"lease": "lease_duration", "retries": "max_retries", "timeout": "job_timeout"}
+
+
+def canonical_key(name: str) -> str:
+    """The key's one spelling: ``canonical_key("default-max-retries") == "max_retries"``."""
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in KEYS and key.startswith("default_"):
+        key = _ALIASES.get(key[len("default_"):], key[len("default_"):])
+    if key not in KEYS:
+        raise InvalidInput(f"unknown config key {name!r}; valid keys: {', '.join(KEYS)}")
+    return key
+
+
+def normalize_value(key: str, text: str) -> str:
+    """Validate ``text`` for ``key`` and return the form to store."""
+    spec = KEYS[key]
+    try:
+        return spec.format(spec.parse(str(text)))
+    except InvalidInput as exc:
+        raise InvalidInput(f"{key}: {exc}") from None
+
+
+def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from stored values, overridden by ``QUEUECTL_<KEY>`` variables."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        text = environ.get(f"QUEUECTL_{field.name.upper()}", stored.get(field.name))
+        if text is not None:
+            try:
+                values[field.name] = KEYS[field.name].parse(text)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{field.name}: {exc}") from None
+    return replace(Settings(), **values)
+
+
+def describe(settings: Settings) -> dict[str, str]:
+    """Every key with its effective value, formatted as ``config get`` prints it."""
+    return {name: key.format(getattr(settings, name)) for name, key in KEYS.items()}

@@ -1,0 +1,46 @@
+"""The one exception tree of queuectl.
+
+    QueuectlError                 every error queuectl raises on purpose (exit 1)
+    ├── InvalidInput              bad JSON, unknown field, wrong type, bad duration (exit 2)
+    ├── JobNotFound               no job with that id (exit 1)
+    ├── DuplicateJob              a job with that id exists already (exit 1)
+    ├── InvalidTransition         the job is not in a state that allows it (exit 1)
+    └── StorageError              the database refused or failed (exit 1)
+
+The CLI maps these to exit codes in one place (``cli.main``); the library raises them
+unchanged so that callers can tell them apart.
+"""
+
+from __future__ import annotations
+
+
+class QueuectlError(Exception):
+    """Base class: the operation failed and nothing was changed."""
+
+    exit_code = 1
+
+
+class InvalidInput(QueuectlError):
+    """The caller's input is malformed; nothing was written."""
+
+    exit_code = 2
+
+
+class JobNotFound(QueuectlError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}")
+        self.job_id = job_id
+
+
+class DuplicateJob(QueuectlError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"a job with id {job_id!r} already exists")
+        self.job_id = job_id
+
+
+class InvalidTransition(QueuectlError):
+    """The job exists but its state does not allow the operation."""
+
+
+class StorageError(QueuectlError):
+    """The database could not be opened, read or written."""

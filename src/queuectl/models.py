@@ -1,0 +1,183 @@
+"""The values queuectl passes around: jobs, attempts, workers. No I/O here.
+
+Timestamps are POSIX seconds (UTC); ``to_dict`` renders them as ISO 8601 with ``Z``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .units import format_timestamp
+
+
+class JobState(str, Enum):
+    """Where a job is in its life.
+
+    pending     waiting for its first run, or put back by ``dlq retry`` or a forced stop.
+                -> processing (a worker claims it)
+    processing  a worker holds it under a lease and is running its command.
+                -> completed (exit 0), failed (retries left), dead (none left),
+                -> pending (forced stop: the attempt is given back)
+    failed      the last attempt failed; claimable again once ``run_at`` has come.
+                -> processing
+    completed   the command exited 0. Terminal.
+    dead        retries ran out; the job sits in the dead letter queue. Terminal until a
+                person retries it -> pending (attempts reset to 0, history kept).
+    canceled    a person canceled it. Terminal until retried -> pending.
+    """
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELED = "canceled"
+
+    @classmethod
+    def parse(cls, text: str) -> JobState:
+        from .errors import InvalidInput
+
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            valid = ", ".join(state.value for state in cls)
+            raise InvalidInput(f"unknown state {text!r}; valid states: {valid}") from None
+
+
+TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated job, ready to be stored (see ``spec.parse_job_spec``)."""
+
+    id: str
+    command: str
+    max_retries: int
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A stored job.
+
+    ``attempts`` counts the runs since the job was enqueued or last retried by a person (it is
+    what ``max_retries`` is measured against); ``runs`` counts every run ever started and
+    numbers the attempt history, so it never goes back and fences stale workers.
+    """
+
+    id: str
+    command: str
+    state: JobState
+    attempts: int
+    max_retries: int
+    created_at: float
+    updated_at: float
+    run_at: float
+    runs: int = 0
+    priority: int = 0
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    timeout: float | None = None
+    exit_code: int | None = None
+    last_error: str | None = None
+    worker_id: str | None = None
+    lease_until: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "command": self.command,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "max_retries": self.max_retries,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "run_at": format_timestamp(self.run_at),
+            "runs": self.runs,
+            "priority": self.priority,
+            "exit_code": self.exit_code,
+            "last_error": self.last_error,
+            "cwd": self.cwd,
+            "env": dict(self.env) if self.env else None,
+            "timeout": self.timeout,
+            "worker_id": self.worker_id,
+            "lease_until": format_timestamp(self.lease_until),
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a job, numbered by ``Job.runs``. ``finished_at`` is None while it runs."""
+
+    job_id: str
+    number: int
+    worker_id: str
+    started_at: float
+    finished_at: float | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    output: bytes = b""
+    output_dropped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "attempt": self.number,
+            "worker_id": self.worker_id,
+            "started_at": format_timestamp(self.started_at),
+            "finished_at": format_timestamp(self.finished_at),
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "output": self.output.decode("utf-8", "replace"),
+            "output_dropped": self.output_dropped,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker records at the end of an attempt.
+
+    ``state`` is completed, failed (with ``run_at`` for the retry) or dead. Storage applies
+    it only while the job is still held by the same worker in the same run (``attempt`` is the
+    run number): that is the fence against stale workers.
+    """
+
+    job_id: str
+    attempt: int
+    state: JobState
+    finished_at: float
+    run_at: float | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    output: bytes = b""
+    output_dropped: int = 0
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    slots: int
+    started_at: float
+    heartbeat_at: float
+    running: int
+    stop_requested: str | None = None
+    state: str = "running"  # running, stopping or lost
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "slots": self.slots,
+            "state": self.state,
+            "running": self.running,
+            "started_at": format_timestamp(self.started_at),
+            "heartbeat_at": format_timestamp(self.heartbeat_at),
+        }

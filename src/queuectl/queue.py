@@ -1,0 +1,242 @@
+"""``queuectl.Queue``: the public library API. The CLI and the dashboard are its clients.
+
+>>> from queuectl import Queue
+>>> with Queue("/tmp/example.db") as q:                       # doctest: +SKIP
+...     job = q.enqueue("echo hello", max_retries=2)
+...     q.get(job.id).state
+<JobState.PENDING: 'pending'>
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from . import config
+from .clock import Clock, SystemClock
+from .errors import DuplicateJob, InvalidInput, JobNotFound
+from .models import Attempt, Job, JobState, NewJob, WorkerInfo
+from .spec import new_job_id, parse_job_spec
+from .storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from .worker import Worker
+
+
+class Queue:
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """Open the queue at ``database`` (a path; default: ``QUEUECTL_DB``, else per user)."""
+        self.clock = clock or SystemClock()
+        self._environ = os.environ if environ is None else environ
+        self.storage: Storage = open_storage(database)
+
+    @property
+    def url(self) -> str:
+        return self.storage.url
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Queue:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def settings(self) -> config.Settings:
+        return config.resolve(self.storage.config_items(), self._environ)
+
+    # -- enqueue -----------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        command: str,
+        *,
+        id: str | None = None,  # noqa: A002 - the job field is called id
+        max_retries: int | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | str | None = None,
+    ) -> Job:
+        """Add one job; it runs in ``cwd`` (default: the current directory)."""
+        fields: dict[str, Any] = {
+            "id": id, "command": command, "max_retries": max_retries, "cwd": cwd, "env": env,
+            "timeout": timeout,
+        }
+        return self.enqueue_many([{k: v for k, v in fields.items() if v is not None}])[0]
+
+    def enqueue_json(self, text: str) -> Job:
+        """Add one job given as a JSON object, as ``queuectl enqueue '{...}'`` does."""
+        spec = _load_json(text)
+        return self._store([parse_job_spec(spec, self.settings)], [spec])[0]
+
+    def enqueue_many(self, specs: Iterable[Mapping[str, Any]]) -> list[Job]:
+        """Add many jobs in one transaction: all of them, or (on any error) none."""
+        settings = self.settings
+        specs = list(specs)
+        jobs = []
+        for number, spec in enumerate(specs, start=1):
+            try:
+                jobs.append(parse_job_spec(spec, settings))
+            except InvalidInput as exc:
+                raise InvalidInput(f"job {number}: {exc}") from None
+        return self._store(jobs, specs)
+
+    def enqueue_jsonl(self, lines: Iterable[str]) -> list[Job]:
+        """Add one job per non-blank line of JSON, all or nothing; errors name the line."""
+        settings = self.settings
+        specs, jobs = [], []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                specs.append(_load_json(line))
+                jobs.append(parse_job_spec(specs[-1], settings))
+            except InvalidInput as exc:
+                raise InvalidInput(f"line {number}: {exc}") from None
+        if not jobs:
+            raise InvalidInput("no jobs given: the input has no JSON lines")
+        return self._store(jobs, specs)
+
+    def _store(self, jobs: Sequence[NewJob], specs: Sequence[Any]) -> list[Job]:
+        ids = [job.id for job in jobs]
+        if len(set(ids)) != len(ids):
+            duplicate = next(job_id for job_id in ids if ids.count(job_id) > 1)
+            raise DuplicateJob(duplicate)
+        try:
+            return self.storage.enqueue(jobs, self.clock.now())
+        except DuplicateJob as exc:
+            if any(spec.get("id") == exc.job_id for spec in specs):
+                raise
+            # A random id collided with a stored one (about 1 in 10^8 at a million jobs):
+            # draw it again rather than fail the caller.
+            renamed = [replace(job, id=new_job_id()) if job.id == exc.job_id else job
+                       for job in jobs]
+            return self.storage.enqueue(renamed, self.clock.now())
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        job = self.storage.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def attempts(self, job_id: str) -> list[Attempt]:
+        self.get(job_id)
+        return self.storage.attempts(job_id)
+
+    def list(self, state: JobState | str | None = None, *, limit: int = 50,
+             offset: int = 0) -> list[Job]:
+        """Jobs, newest first, optionally in one state."""
+        if isinstance(state, str):
+            state = JobState.parse(state)
+        if limit < 1:
+            raise InvalidInput(f"limit: must be at least 1, got {limit}")
+        return self.storage.list_jobs(state, limit, offset)
+
+    def counts(self) -> dict[JobState, int]:
+        """The number of jobs in every state, zeros included."""
+        return self.storage.count_by_state()
+
+    def workers(self) -> list[WorkerInfo]:
+        """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
+        now = self.clock.now()
+        lease = self.settings.lease_duration
+        from .procs import HOST, is_alive
+
+        result = []
+        for worker in self.storage.workers():
+            local_dead = worker.host == HOST and not is_alive(worker.pid, None)
+            if local_dead or worker.heartbeat_at + lease < now:
+                state = "lost"
+            elif worker.stop_requested:
+                state = "stopping"
+            else:
+                state = "running"
+            result.append(replace(worker, state=state))
+        return result
+
+    # -- dead letter queue -------------------------------------------------------------------
+
+    def retry(self, job_ids: Sequence[str], *, include_canceled: bool = False) -> list[Job]:
+        """Put dead jobs back to pending with attempts reset to 0, keeping their history."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.retry(job_ids, self.clock.now(), include_canceled=include_canceled)
+
+    def retry_all_dead(self) -> list[str]:
+        return self.storage.retry_all_dead(self.clock.now())
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def config_get(self, key: str) -> str:
+        key = config.canonical_key(key)
+        return config.describe(self.settings)[key]
+
+    def config_set(self, key: str, value: str) -> tuple[str, str]:
+        """Validate and store a setting; returns ``(canonical key, stored value)``."""
+        key = config.canonical_key(key)
+        stored = config.normalize_value(key, value)
+        self.storage.set_config(key, stored)
+        return key, stored
+
+    def config_unset(self, key: str) -> str:
+        key = config.canonical_key(key)
+        self.storage.set_config(key, None)
+        return key
+
+    def config_list(self) -> dict[str, str]:
+        return config.describe(self.settings)
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def worker(self, slots: int = 1) -> Worker:
+        from .worker import Worker
+
+        return Worker(self.storage, slots=slots, clock=self.clock, environ=self._environ)
+
+    def stop_workers(
+        self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Ask workers to stop and wait until they have exited.
+
+        Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
+        ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
+        """
+        from .maintenance import rescue_lost_runs
+
+        rescue_lost_runs(self.storage, self.settings, self.clock.now())
+        if worker_id is not None and worker_id not in {w.id for w in self.storage.workers()}:
+            raise InvalidInput(f"no worker with id {worker_id!r}")
+        asked = self.storage.request_stop(worker_id, "now" if now else "graceful")
+        pause = threading.Event()
+        deadline = None if timeout is None else self.clock.now() + timeout
+        while True:
+            remaining = {w.id for w in self.storage.workers()} & set(asked)
+            lost = {w.id for w in self.workers() if w.state == "lost"}
+            waiting = remaining - lost
+            if not waiting or (deadline is not None and self.clock.now() >= deadline):
+                return [w for w in asked if w not in waiting], sorted(waiting)
+            pause.wait(0.05)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"invalid JSON: {exc.msg} at column {exc.colno}") from None

@@ -1,0 +1,180 @@
+"""Runs one shell command: the only module that touches ``subprocess``.
+
+Each command runs in a session (and process group) of its own, with stdin from /dev/null and
+stdout and stderr on one pipe, so that output keeps its order. The attempt ends when the
+command's main process exits: whatever is left of its process group is then killed (before the
+main process is reaped, so that the group id cannot have been reused), and the pipe is drained
+for a moment only, so that a background child that escaped the group and holds the pipe cannot
+hang the slot. Output past ``output_limit`` is read and counted but not kept.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .units import format_duration
+
+_READ_SIZE = 65536
+# How long to keep reading the pipe after the group was killed; only an escaped
+# grandchild that still holds the pipe makes this wait its full length.
+_DRAIN_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None  # None when the command could not start or died by a signal
+    error: str | None  # None exactly when the run succeeded
+    output: bytes
+    output_dropped: int
+    interrupted: bool = False  # killed by ``Execution.kill`` (a forced stop or a cancel)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+def describe_exit(returncode: int) -> str | None:
+    """The error for a return code: ``describe_exit(127) == "exit code 127: command not found"``."""
+    if returncode == 0:
+        return None
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}"
+    meaning = {126: "command not executable", 127: "command not found"}.get(returncode)
+    return f"exit code {returncode}: {meaning}" if meaning else f"exit code {returncode}"
+
+
+class Execution:
+    """One started command. ``wait`` runs it to its end; ``kill`` may be called from any thread."""
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        kill_grace: float = 5.0,
+        output_limit: int = 1024 * 1024,
+    ) -> None:
+        self._timeout = timeout
+        self._kill_grace = kill_grace
+        self._limit = output_limit
+        self._output = bytearray()
+        self._dropped = 0
+        self._killed = False
+        self._start_error: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started = time.monotonic()
+        try:
+            self._proc = subprocess.Popen(
+                command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as exc:
+            where = f" in {cwd}" if cwd else ""
+            self._start_error = f"cannot start{where}: {exc.strerror or exc}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def kill(self) -> None:
+        """Kill the whole process group now; the run ends as interrupted."""
+        self._killed = True
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, signum: int) -> None:
+        if self._proc is None or self._proc.returncode is not None:
+            return
+        try:
+            os.killpg(self._proc.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self) -> RunResult:
+        proc = self._proc
+        if proc is None:
+            return RunResult(None, self._start_error, b"", 0)
+        assert proc.stdout is not None
+        out = proc.stdout.fileno()
+        timed_out = self._watch(proc, out)
+        # The main process has exited but is not reaped yet, so its group id is still ours.
+        self._signal_group(signal.SIGKILL)
+        returncode = proc.wait()
+        self._drain(out)
+        proc.stdout.close()
+        if self._killed:
+            error: str | None = "killed"
+        elif timed_out:
+            error = f"timed out after {format_duration(self._timeout or 0)}"
+        else:
+            error = describe_exit(returncode)
+        exit_code = returncode if returncode >= 0 else None
+        return RunResult(exit_code, error, bytes(self._output), self._dropped, self._killed)
+
+    def _watch(self, proc: subprocess.Popen[bytes], out: int) -> bool:
+        """Read output until the main process exits; returns whether the timeout struck."""
+        poller = select.poll()
+        poller.register(out, select.POLLIN)
+        try:
+            exit_fd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
+            exit_fd = None
+        else:
+            poller.register(exit_fd, select.POLLIN)
+        deadline = self._started + self._timeout if self._timeout else None
+        timed_out = False
+        try:
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if exit_fd is None:
+                    wait = 0.05 if wait is None else min(wait, 0.05)
+                exited = False
+                for fd, _ in poller.poll(None if wait is None else wait * 1000):
+                    if fd == exit_fd:
+                        exited = True
+                    elif not self._read(out):
+                        poller.unregister(out)
+                if exited or (exit_fd is None and _has_exited(proc.pid)):
+                    return timed_out
+                if deadline is not None and time.monotonic() >= deadline:
+                    if not timed_out:
+                        timed_out = True
+                        self._signal_group(signal.SIGTERM)
+                        deadline = time.monotonic() + self._kill_grace
+                    else:
+                        self._signal_group(signal.SIGKILL)
+                        deadline = None
+        finally:
+            if exit_fd is not None:
+                os.close(exit_fd)
+
+    def _read(self, fd: int) -> bool:
+        chunk = os.read(fd, _READ_SIZE)
+        room = self._limit - len(self._output)
+        if room > 0:
+            self._output += chunk[:room]
+        self._dropped += max(0, len(chunk) - max(room, 0))
+        return bool(chunk)
+
+    def _drain(self, fd: int) -> None:
+        end = time.monotonic() + _DRAIN_SECONDS
+        while (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready or not self._read(fd):
+                return
+
+
+def _has_exited(pid: int) -> bool:
+    """Whether ``pid`` has exited, without reaping it (WNOWAIT keeps its group id ours)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None

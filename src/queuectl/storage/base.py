@@ -1,0 +1,124 @@
+"""The storage contract every backend fulfils.
+
+The library above speaks only these verbs; SQL and drivers stay below them. Every write is
+one transaction, and every write for a claimed run is fenced by ``(job id, run number,
+worker id)`` so that a stale worker can never overwrite a newer run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+
+
+@dataclass(frozen=True)
+class WorkerRegistration:
+    id: str
+    host: str
+    pid: int
+    pid_started: str | None
+    slots: int
+
+
+@dataclass(frozen=True)
+class LocalWorker:
+    id: str
+    pid: int
+    pid_started: str | None
+
+
+class WakeChannel(Protocol):
+    """Something an idle worker can wait on (``fileno``) to hear of new work."""
+
+    def fileno(self) -> int: ...
+
+    def drain(self) -> bool:
+        """Consume pending wake-ups; True if one of them asked the worker to check for a stop."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Storage(Protocol):
+    url: str
+
+    def close(self) -> None: ...
+
+    # jobs
+    def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]: ...
+
+    def count_by_state(self) -> dict[JobState, int]: ...
+
+    def attempts(self, job_id: str) -> list[Attempt]: ...
+
+    def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
+        """Put dead (and, if asked, canceled) jobs back to pending, all or nothing."""
+        ...
+
+    def retry_all_dead(self, now: float) -> list[str]: ...
+
+    # workers
+    def record_and_claim(
+        self,
+        worker_id: str,
+        outcomes: Sequence[Outcome],
+        limit: int,
+        now: float,
+        lease_until: float,
+    ) -> tuple[list[Job], list[Outcome]]:
+        """Record finished runs and claim up to ``limit`` ready jobs in one transaction.
+
+        Returns the claimed jobs (best first) and the outcomes refused by the fence.
+        """
+        ...
+
+    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
+        """Give back runs interrupted by a forced stop: they do not count as attempts."""
+        ...
+
+    def next_run_at(self) -> float | None: ...
+
+    def register_worker(self, worker: WorkerRegistration, now: float) -> None: ...
+
+    def unregister_worker(self, worker_id: str) -> None: ...
+
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
+        """Renew the worker's leases; ``(still registered, stop request)``."""
+        ...
+
+    def workers(self) -> list[WorkerInfo]: ...
+
+    def local_workers(self, host: str) -> list[LocalWorker]: ...
+
+    def request_stop(self, worker_id: str | None, mode: str) -> list[str]: ...
+
+    def rescue(
+        self,
+        now: float,
+        decide: Callable[[Job], Outcome],
+        *,
+        worker_ids: Sequence[str] | None = None,
+        forget_workers_before: float | None = None,
+    ) -> list[Outcome]:
+        """Fail the runs of lost workers, in one transaction.
+
+        Without ``worker_ids``: every run whose lease has expired. With them: every run those
+        (dead) workers hold, and their registrations are removed.
+        """
+        ...
+
+    def wake_channel(self, worker_id: str) -> WakeChannel: ...
+
+    def wake_workers(self, *, stop: bool = False) -> None: ...
+
+    # config
+    def config_items(self) -> dict[str, str]: ...
+
+    def set_config(self, key: str, value: str | None) -> None: ...

@@ -1,0 +1,408 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Every write starts with ``BEGIN IMMEDIATE`` so that writers queue on SQLite's lock (with a
+generous ``busy_timeout``) instead of failing with "database is locked" half-way through a
+transaction. A claim is one ``UPDATE ... WHERE seq IN (SELECT ... LIMIT n) RETURNING *``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
+from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from ..procs import HOST
+from .base import LocalWorker, WakeChannel, WorkerRegistration
+from .sql import load_queries
+
+_HERE = Path(__file__).parent
+Q = load_queries(_HERE / "sqlite.sql")
+MIGRATIONS = sorted((_HERE / "migrations" / "sqlite").glob("*.sql"))
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _job(row: sqlite3.Row) -> Job:
+    env = row["env"]
+    return Job(
+        id=row["id"],
+        command=row["command"],
+        state=JobState(row["state"]),
+        attempts=row["attempts"],
+        max_retries=row["max_retries"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        run_at=row["run_at"],
+        runs=row["runs"],
+        priority=row["priority"],
+        cwd=row["cwd"],
+        env=json.loads(env) if env else None,
+        timeout=row["timeout"],
+        exit_code=row["exit_code"],
+        last_error=row["last_error"],
+        worker_id=row["worker_id"],
+        lease_until=row["lease_until"],
+    )
+
+
+def _claim_order(row: sqlite3.Row) -> tuple[int, float, int]:
+    return (-row["priority"], row["run_at"], row["seq"])
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class SqliteStorage:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self.url = str(self.path)
+        self._pid = -1
+        self._db: sqlite3.Connection | None = None
+        self._connect()
+
+    # -- connection and transactions ------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            _create_private_file(self.path)
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            self._migrate(db)
+            durability = db.execute(
+                "SELECT value FROM config WHERE key = 'durability'"
+            ).fetchone()
+            level = os.environ.get("QUEUECTL_DURABILITY") or (durability[0] if durability else "")
+            db.execute(f"PRAGMA synchronous = {'NORMAL' if level == 'normal' else 'FULL'}")
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+        self._db, self._pid = db, os.getpid()
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        # A connection must never cross a fork: reconnect in a child process.
+        if self._db is None or self._pid != os.getpid():
+            return self._connect()
+        return self._db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        if db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script.read_text(encoding="utf-8")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise StorageError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
+        rows = [
+            {
+                "id": job.id,
+                "command": job.command,
+                "max_retries": job.max_retries,
+                "now": now,
+                "cwd": job.cwd,
+                "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
+                "timeout": job.timeout,
+            }
+            for job in jobs
+        ]
+        try:
+            with self._write() as db:
+                db.executemany(Q["insert_job"], rows)
+                local_workers = [row[0] for row in db.execute(Q["local_worker_ids"], (HOST,))]
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateJob(self._first_existing([job.id for job in jobs])) from exc
+        if local_workers:
+            self._send_wakeups(local_workers, stop=False)
+        return [
+            Job(
+                id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
+                max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
+                cwd=job.cwd, env=job.env, timeout=job.timeout,
+            )
+            for job in jobs
+        ]
+
+    def _first_existing(self, job_ids: list[str]) -> str:
+        seen: set[str] = set()
+        for job_id in job_ids:
+            if job_id in seen or self.get(job_id) is not None:
+                return job_id
+            seen.add(job_id)
+        return job_ids[0]
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._read(Q["get_job"], (job_id,))
+        return _job(rows[0]) if rows else None
+
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]:
+        params = {"state": state.value if state else None, "limit": limit, "offset": offset}
+        sql = Q["list_jobs_in_state"] if state else Q["list_jobs"]
+        return [_job(row) for row in self._read(sql, params)]
+
+    def count_by_state(self) -> dict[JobState, int]:
+        counts = dict.fromkeys(JobState, 0)
+        for state, count in self._read(Q["count_by_state"]):
+            counts[JobState(state)] = count
+        return counts
+
+    def attempts(self, job_id: str) -> list[Attempt]:
+        return [
+            Attempt(
+                job_id=row["job_id"], number=row["number"], worker_id=row["worker_id"],
+                started_at=row["started_at"], finished_at=row["finished_at"],
+                exit_code=row["exit_code"], error=row["error"], output=row["output"] or b"",
+                output_dropped=row["output_dropped"],
+            )
+            for row in self._read(Q["list_attempts"], (job_id,))
+        ]
+
+    def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
+        retried: list[Job] = []
+        with self._write() as db:
+            for job_id in job_ids:
+                params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
+                row = db.execute(Q["retry_job"], params).fetchone()
+                if row is None:
+                    current = db.execute(Q["get_job"], (job_id,)).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    wanted = "dead or canceled" if include_canceled else "dead"
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
+                    )
+                retried.append(_job(row))
+        self.wake_workers()
+        return retried
+
+    def retry_all_dead(self, now: float) -> list[str]:
+        with self._write() as db:
+            ids = [row[0] for row in db.execute(Q["retry_all_dead"], {"now": now})]
+        if ids:
+            self.wake_workers()
+        return ids
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def record_and_claim(
+        self,
+        worker_id: str,
+        outcomes: Sequence[Outcome],
+        limit: int,
+        now: float,
+        lease_until: float,
+    ) -> tuple[list[Job], list[Outcome]]:
+        stale: list[Outcome] = []
+        rows: list[sqlite3.Row] = []
+        with self._write() as db:
+            for outcome in outcomes:
+                if not self._finish(db, worker_id, outcome, now):
+                    stale.append(outcome)
+            if limit > 0:
+                params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
+                          "limit": limit}
+                rows = db.execute(Q["claim_ready_jobs"], params).fetchall()
+                db.executemany(
+                    Q["insert_attempt"],
+                    [(row["id"], row["runs"], worker_id, now) for row in rows],
+                )
+        rows.sort(key=_claim_order)
+        return [_job(row) for row in rows], stale
+
+    @staticmethod
+    def _finish(db: sqlite3.Connection, worker_id: str, outcome: Outcome, now: float) -> bool:
+        params = {
+            "job_id": outcome.job_id, "attempt": outcome.attempt, "worker_id": worker_id,
+            "state": outcome.state.value, "run_at": outcome.run_at, "exit_code": outcome.exit_code,
+            "error": outcome.error, "now": outcome.finished_at,
+        }
+        if db.execute(Q["finish_job"], params).rowcount != 1:
+            return False
+        db.execute(Q["finish_attempt"], {**params, "output": outcome.output,
+                                         "output_dropped": outcome.output_dropped})
+        return True
+
+    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
+        with self._write() as db:
+            for job_id, attempt in held:
+                params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id, "now": now}
+                if db.execute(Q["release_job"], params).rowcount == 1:
+                    db.execute(Q["finish_attempt"], {
+                        **params, "exit_code": None, "output": b"", "output_dropped": 0,
+                        "error": "interrupted by a forced stop (not counted as an attempt)",
+                    })
+        self.wake_workers()
+
+    def next_run_at(self) -> float | None:
+        value = self._read(Q["next_run_at"])[0][0]
+        return float(value) if value is not None else None
+
+    def register_worker(self, worker: WorkerRegistration, now: float) -> None:
+        with self._write() as db:
+            db.execute(Q["register_worker"], {
+                "id": worker.id, "host": worker.host, "pid": worker.pid,
+                "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
+            })
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self._write() as db:
+            db.execute(Q["unregister_worker"], (worker_id,))
+
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
+        with self._write() as db:
+            row = db.execute(Q["worker_heartbeat"], {"worker_id": worker_id, "now": now}).fetchone()
+            db.execute(Q["renew_leases"], {"worker_id": worker_id, "lease_until": lease_until})
+        return (row is not None, row[0] if row is not None else None)
+
+    def workers(self) -> list[WorkerInfo]:
+        return [
+            WorkerInfo(
+                id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
+                started_at=row["started_at"], heartbeat_at=row["heartbeat_at"],
+                running=row["running"], stop_requested=row["stop_requested"],
+            )
+            for row in self._read(Q["list_workers"])
+        ]
+
+    def local_workers(self, host: str) -> list[LocalWorker]:
+        return [LocalWorker(row[0], row[1], row[2]) for row in self._read(Q["local_workers"], (host,))]
+
+    def request_stop(self, worker_id: str | None, mode: str) -> list[str]:
+        with self._write() as db:
+            if worker_id is None:
+                ids = [row[0] for row in db.execute(Q["request_stop_all"], {"mode": mode})]
+            else:
+                params = {"mode": mode, "worker_id": worker_id}
+                ids = [row[0] for row in db.execute(Q["request_stop_one"], params)]
+        self.wake_workers(stop=True)
+        return ids
+
+    def rescue(
+        self,
+        now: float,
+        decide: Callable[[Job], Outcome],
+        *,
+        worker_ids: Sequence[str] | None = None,
+        forget_workers_before: float | None = None,
+    ) -> list[Outcome]:
+        rescued: list[Outcome] = []
+        with self._write() as db:
+            if worker_ids is None:
+                rows = db.execute(Q["held_jobs_expired"], {"now": now}).fetchall()
+            else:
+                rows = [
+                    row
+                    for worker_id in worker_ids
+                    for row in db.execute(Q["held_jobs_of_worker"], {"worker_id": worker_id})
+                ]
+            for row in rows:
+                job = _job(row)
+                outcome = decide(job)
+                if self._finish(db, job.worker_id or "", outcome, now):
+                    rescued.append(outcome)
+            for worker_id in worker_ids or ():
+                db.execute(Q["unregister_worker"], (worker_id,))
+            if forget_workers_before is not None:
+                db.execute(Q["forget_silent_workers"], (forget_workers_before,))
+        if rescued:
+            self.wake_workers()
+        return rescued
+
+    def wake_channel(self, worker_id: str) -> WakeChannel:
+        from .wakeup import DatagramWakeChannel, channel_address
+
+        return DatagramWakeChannel(channel_address(worker_id))
+
+    def wake_workers(self, *, stop: bool = False) -> None:
+        ids = [row[0] for row in self._read(Q["local_worker_ids"], (HOST,))]
+        if ids:
+            self._send_wakeups(ids, stop=stop)
+
+    @staticmethod
+    def _send_wakeups(worker_ids: list[str], *, stop: bool) -> None:
+        from .wakeup import channel_address, send_wakeups
+
+        send_wakeups((channel_address(worker_id) for worker_id in worker_ids), stop=stop)
+
+    # -- config ----------------------------------------------------------------------------
+
+    def config_items(self) -> dict[str, str]:
+        return {row[0]: row[1] for row in self._read(Q["config_items"])}
+
+    def set_config(self, key: str, value: str | None) -> None:
+        with self._write() as db:
+            if value is None:
+                db.execute(Q["unset_config"], (key,))
+            else:
+                db.execute(Q["set_config"], (key, value))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into complete statements."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statement, pending = pending.strip(), ""
+            if statement and not all(
+                part.strip().startswith("--") or not part.strip()
+                for part in statement.splitlines()
+            ):
+                yield statement

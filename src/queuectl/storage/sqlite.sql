@@ -1,0 +1,120 @@
+-- Named statements of the SQLite store, loaded by name (see storage/sql.py).
+
+-- name: insert_job
+INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout)
+VALUES (:id, :command, 'pending', :max_retries, :now, :now, :now, :cwd, :env, :timeout);
+
+-- name: claim_ready_jobs
+-- One statement picks and takes the jobs, so two workers can never hold the same one.
+UPDATE jobs
+SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
+    worker_id = :worker_id, lease_until = :lease_until, updated_at = :now
+WHERE seq IN (
+    SELECT seq FROM jobs
+    WHERE state IN ('pending', 'failed') AND run_at <= :now
+    ORDER BY priority DESC, run_at, seq
+    LIMIT :limit)
+RETURNING *;
+
+-- name: insert_attempt
+INSERT INTO attempts (job_id, number, worker_id, started_at) VALUES (?, ?, ?, ?);
+
+-- name: finish_job
+-- Fenced: applies only while this worker still holds this run of the job.
+UPDATE jobs
+SET state = :state, run_at = COALESCE(:run_at, run_at), exit_code = :exit_code,
+    last_error = :error, worker_id = NULL, lease_until = NULL, updated_at = :now
+WHERE id = :job_id AND runs = :attempt AND worker_id = :worker_id AND state = 'processing';
+
+-- name: finish_attempt
+UPDATE attempts
+SET finished_at = :now, exit_code = :exit_code, error = :error, output = :output,
+    output_dropped = :output_dropped
+WHERE job_id = :job_id AND number = :attempt;
+
+-- name: release_job
+-- A forced stop gives the run back: the attempt does not count.
+UPDATE jobs
+SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
+    attempts = attempts - 1, worker_id = NULL, lease_until = NULL, updated_at = :now
+WHERE id = :job_id AND runs = :attempt AND worker_id = :worker_id AND state = 'processing';
+
+-- name: next_run_at
+SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'failed');
+
+-- name: renew_leases
+UPDATE jobs SET lease_until = :lease_until
+WHERE worker_id = :worker_id AND state = 'processing';
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = :now WHERE id = :worker_id RETURNING stop_requested;
+
+-- name: held_jobs_expired
+SELECT * FROM jobs WHERE state = 'processing' AND lease_until < :now;
+
+-- name: held_jobs_of_worker
+SELECT * FROM jobs WHERE state = 'processing' AND worker_id = :worker_id;
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = ?;
+
+-- name: list_jobs
+SELECT * FROM jobs ORDER BY seq DESC LIMIT :limit OFFSET :offset;
+
+-- name: list_jobs_in_state
+SELECT * FROM jobs WHERE state = :state ORDER BY seq DESC LIMIT :limit OFFSET :offset;
+
+-- name: count_by_state
+SELECT state, COUNT(*) FROM jobs GROUP BY state;
+
+-- name: list_attempts
+SELECT * FROM attempts WHERE job_id = ? ORDER BY number;
+
+-- name: retry_job
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now
+WHERE id = :job_id AND (state = 'dead' OR (:include_canceled AND state = 'canceled'))
+RETURNING *;
+
+-- name: retry_all_dead
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now
+WHERE state = 'dead'
+RETURNING id;
+
+-- name: register_worker
+INSERT INTO workers (id, host, pid, pid_started, slots, started_at, heartbeat_at)
+VALUES (:id, :host, :pid, :pid_started, :slots, :now, :now);
+
+-- name: unregister_worker
+DELETE FROM workers WHERE id = ?;
+
+-- name: list_workers
+SELECT w.*, (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing')
+       AS running
+FROM workers w ORDER BY w.started_at;
+
+-- name: request_stop_all
+UPDATE workers SET stop_requested = :mode RETURNING id;
+
+-- name: request_stop_one
+UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
+
+-- name: local_worker_ids
+SELECT id FROM workers WHERE host = ?;
+
+-- name: local_workers
+SELECT id, pid, pid_started FROM workers WHERE host = ?;
+
+-- name: forget_silent_workers
+DELETE FROM workers WHERE heartbeat_at < ?;
+
+-- name: config_items
+SELECT key, value FROM config ORDER BY key;
+
+-- name: set_config
+INSERT INTO config (key, value) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: unset_config
+DELETE FROM config WHERE key = ?;

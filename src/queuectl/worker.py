@@ -1,0 +1,330 @@
+"""A worker: claim ready jobs, run them in parallel slots, record what happened.
+
+One coordinator thread talks to the database; each slot is a thread that runs one command at
+a time. The coordinator records every finished run and claims jobs for every free slot in the
+same transaction, so a busy worker pays one commit for many jobs. An idle worker sleeps in
+``poll()`` until a wake-up (an enqueue, a finished run), the earliest retry time, its next
+heartbeat, or the fallback poll interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import select
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+from . import config
+from .backoff import outcome_of_failure
+from .clock import Clock, SystemClock
+from .maintenance import rescue_lost_runs
+from .models import Job, JobState, Outcome
+from .procs import HOST, start_marker
+from .runner import Execution, RunResult
+from .storage import Storage
+from .storage.base import WakeChannel, WorkerRegistration
+
+log = logging.getLogger("queuectl.worker")
+
+GRACEFUL = "graceful"
+NOW = "now"
+
+
+def new_worker_id() -> str:
+    return "w-" + secrets.token_hex(4)
+
+
+@dataclass
+class _Running:
+    job: Job
+    execution: Execution | None = None
+
+
+class Worker:
+    """Runs jobs from ``storage`` in ``slots`` parallel slots.
+
+    Use ``run()`` to serve until stopped (``burst=True`` returns once nothing is left to do),
+    or, stepping by hand, ``with worker: worker.run_once()``.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        slots: int = 1,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if slots < 1:
+            raise ValueError("a worker needs at least one slot")
+        self.storage = storage
+        self.slots = slots
+        self.clock = clock or SystemClock()
+        self.id = worker_id or new_worker_id()
+        self._environ = dict(os.environ if environ is None else environ)
+        self.settings = config.resolve(storage.config_items(), self._environ)
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()  # guards _running against kill() from a signal handler
+        self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[Job, RunResult, float]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._notify_read, self._notify_write = -1, -1
+        self._wake: WakeChannel | None = None
+        self._stop_mode: str | None = None
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._notify_read, self._notify_write = os.pipe()
+        os.set_blocking(self._notify_read, False)
+        os.set_blocking(self._notify_write, False)
+        now = self.clock.now()
+        rescue_lost_runs(self.storage, self.settings, now)
+        self.storage.register_worker(self._registration(), now)
+        self._wake = self.storage.wake_channel(self.id)
+        for number in range(self.slots):
+            thread = threading.Thread(target=self._slot, name=f"slot-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._started = True
+        log.info("worker %s started: %d slot(s), pid %d, database %s",
+                 self.id, self.slots, os.getpid(), self.storage.url)
+
+    def _registration(self) -> WorkerRegistration:
+        pid = os.getpid()
+        return WorkerRegistration(self.id, HOST, pid, start_marker(pid), self.slots)
+
+    def close(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for _ in self._threads:
+            self._todo.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        self._record(limit=0)
+        self.storage.unregister_worker(self.id)
+        if self._wake is not None:
+            self._wake.close()
+        os.close(self._notify_read)
+        os.close(self._notify_write)
+        log.info("worker %s stopped", self.id)
+
+    def request_stop(self, mode: str = GRACEFUL) -> None:
+        """Stop claiming; with ``mode="now"`` also kill running jobs and give their runs back.
+
+        Safe to call from a signal handler: it only sets a flag and wakes the coordinator,
+        which does the killing.
+        """
+        if mode == NOW or self._stop_mode is None:
+            self._stop_mode = mode
+        self._notify()
+
+    def _kill_running(self) -> None:
+        with self._lock:
+            running = [entry.execution for entry in self._running.values()]
+        for execution in running:
+            if execution is not None:
+                execution.kill()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_mode is not None
+
+    # -- slots -------------------------------------------------------------------------------
+
+    def _slot(self) -> None:
+        while (job := self._todo.get()) is not None:
+            result = self._execute(job)
+            self._done.put((job, result, self.clock.now()))
+            self._notify()
+
+    def _execute(self, job: Job) -> RunResult:
+        env = {**self._environ, **(job.env or {})}
+        env.update(QUEUECTL_JOB_ID=job.id, QUEUECTL_ATTEMPT=str(job.runs),
+                   QUEUECTL_WORKER_ID=self.id)
+        settings = self.settings
+        execution = Execution(
+            job.command, cwd=job.cwd, env=env, timeout=job.timeout or settings.job_timeout,
+            kill_grace=settings.kill_grace, output_limit=settings.output_limit,
+        )
+        with self._lock:
+            entry = self._running.get(job.id)
+            if entry is not None:
+                entry.execution = execution
+        if self._stop_mode == NOW:  # the coordinator's kill pass may have missed this one
+            execution.kill()
+        return execution.wait()
+
+    def _notify(self) -> None:
+        try:
+            os.write(self._notify_write, b"x")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full of wake-ups already, or closed
+
+    # -- recording and claiming --------------------------------------------------------------
+
+    def _record(self, limit: int) -> list[Job]:
+        """Record every finished run and claim up to ``limit`` jobs, in one transaction."""
+        outcomes: list[Outcome] = []
+        given_back: list[tuple[str, int]] = []
+        while True:
+            try:
+                job, result, finished_at = self._done.get_nowait()
+            except queue.Empty:
+                break
+            with self._lock:
+                del self._running[job.id]
+            if result.interrupted and self._stop_mode == NOW:
+                given_back.append((job.id, job.runs))
+            else:
+                outcomes.append(self._outcome(job, result, finished_at))
+        if given_back:
+            self.storage.release(self.id, given_back, self.clock.now())
+            log.info("gave back %d interrupted job(s)", len(given_back))
+        if not outcomes and limit <= 0:
+            return []
+        now = self.clock.now()
+        claimed, stale = self.storage.record_and_claim(
+            self.id, outcomes, limit, now, now + self.settings.lease_duration
+        )
+        for outcome in stale:
+            log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
+                        outcome.job_id, outcome.attempt)
+        for outcome in outcomes:
+            if outcome not in stale:
+                log.info("job %s %s%s", outcome.job_id, outcome.state.value,
+                         f" ({outcome.error})" if outcome.error else "")
+        with self._lock:
+            for job in claimed:
+                self._running[job.id] = _Running(job)
+        for job in claimed:
+            self._todo.put(job)
+        return claimed
+
+    def _outcome(self, job: Job, result: RunResult, now: float) -> Outcome:
+        if result.succeeded:
+            return Outcome(job.id, job.runs, JobState.COMPLETED, now, exit_code=result.exit_code,
+                           output=result.output, output_dropped=result.output_dropped)
+        return outcome_of_failure(
+            job, now, self.settings, result.error or "failed", exit_code=result.exit_code,
+            output=result.output, output_dropped=result.output_dropped,
+        )
+
+    # -- stepping ----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim up to ``slots`` ready jobs, run them to their end and record them.
+
+        Returns how many jobs ran; with a FakeClock this steps the worker deterministically.
+        """
+        self.start()
+        claimed = self._record(self.slots - len(self._running))
+        while self._running:
+            self._wait(None)
+            self._record(limit=0)
+        return len(claimed)
+
+    def _wait(self, timeout: float | None) -> bool:
+        """Sleep until a slot finishes or a wake-up arrives; True if woken from outside."""
+        assert self._wake is not None
+        poller = select.poll()
+        poller.register(self._notify_read, select.POLLIN)
+        poller.register(self._wake.fileno(), select.POLLIN)
+        events = poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
+        woken = False
+        for fd, _ in events:
+            if fd == self._notify_read:
+                try:
+                    while os.read(self._notify_read, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                woken = True
+                if self._wake.drain():
+                    self._check_in()
+        return woken or not events
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def run(self, *, burst: bool = False) -> None:
+        """Serve until ``request_stop`` (or, with ``burst``, until nothing is left to do)."""
+        self.start()
+        try:
+            self._serve(burst)
+        finally:
+            self.close()
+
+    def _serve(self, burst: bool) -> None:
+        maybe_ready = True
+        next_due: float | None = None
+        next_tick = self.clock.now() + self._tick_interval()
+        while True:
+            if self._stop_mode == NOW:
+                self._kill_running()
+            now = self.clock.now()
+            free = 0 if self._stop_mode else self.slots - len(self._running)
+            due = maybe_ready or (next_due is not None and next_due <= now)
+            want = free if due else 0
+            claimed = self._record(want)
+            if want and len(claimed) < want:
+                maybe_ready = False
+                next_due = self.storage.next_run_at()
+                if next_due is not None and next_due <= now:
+                    # Ready but not claimable (it raced us): look again at the next poll.
+                    next_due = now + self.settings.poll_interval
+            if self._stop_mode and not self._running:
+                return
+            if burst and not self._running and not maybe_ready and next_due is None:
+                return
+            now = self.clock.now()
+            timeout = next_tick - now
+            if free and not maybe_ready:
+                timeout = min(timeout, self.settings.poll_interval)
+                if next_due is not None:
+                    timeout = min(timeout, next_due - now)
+            if self._wait(timeout):
+                maybe_ready = True
+            if self.clock.now() >= next_tick:
+                self._tick()
+                next_tick = self.clock.now() + self._tick_interval()
+
+    def _tick_interval(self) -> float:
+        return self.settings.lease_duration / 3
+
+    def _tick(self) -> None:
+        """Heartbeat, pick up changed settings and stop requests, rescue lost runs."""
+        self.settings = config.resolve(self.storage.config_items(), self._environ)
+        self._check_in()
+        rescue_lost_runs(self.storage, self.settings, self.clock.now())
+
+    def _check_in(self) -> None:
+        now = self.clock.now()
+        registered, stop = self.storage.heartbeat(
+            self.id, now, now + self.settings.lease_duration
+        )
+        if not registered:
+            self.storage.register_worker(self._registration(), now)
+        if stop:
+            log.info("worker %s asked to stop (%s)", self.id, stop)
+            self.request_stop(stop)
