@@ -66,7 +66,7 @@ class Queue:
         self,
         command: str,
         *,
-        id: str | None = None,  # noqa: A002 - the job field is called id
+        id: str | None = None,
         max_retries: int | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
@@ -140,7 +140,7 @@ class Queue:
         self.get(job_id)
         return self.storage.attempts(job_id)
 
-    def list(self, state: JobState | str | None = None, *, limit: int = 50,
+    def jobs(self, state: JobState | str | None = None, *, limit: int = 50,
              offset: int = 0) -> list[Job]:
         """Jobs, newest first, optionally in one state."""
         if isinstance(state, str):

@@ -126,12 +126,12 @@ class Execution:
         """Read output until the main process exits; returns whether the timeout struck."""
         poller = select.poll()
         poller.register(out, select.POLLIN)
+        exit_fd: int | None = None
         try:
-            exit_fd: int | None = os.pidfd_open(proc.pid)
-        except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
-            exit_fd = None
-        else:
+            exit_fd = os.pidfd_open(proc.pid)
             poller.register(exit_fd, select.POLLIN)
+        except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
+            pass
         deadline = self._started + self._timeout if self._timeout else None
         timed_out = False
         try:

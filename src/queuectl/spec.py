@@ -52,7 +52,8 @@ def _job_id(value: Any) -> str:
         raise InvalidInput(f"id: expected a string, got {type(value).__name__}")
     if not _ID.match(value):
         raise InvalidInput(
-            f"id: {value!r} must be 1-128 letters, digits or ._:@+- and start with a letter or digit"
+            f"id: {value!r} must be 1-128 letters, digits or ._:@+-, and start with a letter"
+            " or digit"
         )
     return value
 

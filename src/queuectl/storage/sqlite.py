@@ -322,7 +322,8 @@ class SqliteStorage:
         ]
 
     def local_workers(self, host: str) -> list[LocalWorker]:
-        return [LocalWorker(row[0], row[1], row[2]) for row in self._read(Q["local_workers"], (host,))]
+        rows = self._read(Q["local_workers"], (host,))
+        return [LocalWorker(row[0], row[1], row[2]) for row in rows]
 
     def request_stop(self, worker_id: str | None, mode: str) -> list[str]:
         with self._write() as db:

@@ -1,9 +1,9 @@
 """Wake-ups for idle workers on one host: a datagram on a Unix socket.
 
 Each worker binds an abstract-namespace datagram socket named after its own (random, unique)
-id, which the workers table lists; an enqueue sends one byte to each worker of this host after its commit. Abstract names
-need no files to clean up when a worker dies, and a lost datagram costs only latency: the
-worker's fallback poll still finds the job.
+id, which the workers table lists; an enqueue sends one byte to each worker of this host after
+its commit. Abstract names need no files to clean up when a worker dies, and a lost datagram
+costs only latency: the worker's fallback poll still finds the job.
 """
 
 from __future__ import annotations

@@ -1,0 +1,14 @@
+# Sourced by demo.sh and test.sh: a virtual environment in .venv with queuectl installed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import queuectl, pytest, ruff, mypy' 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.installed ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[dev${EXTRAS:+,$EXTRAS}]"
+    touch .venv/.installed
+fi
+export PATH="$PWD/.venv/bin:$PATH"

@@ -1,0 +1,56 @@
+"""The dead letter queue: list dead jobs and retry them."""
+
+from __future__ import annotations
+
+import click
+
+from ..models import JobState
+from .context import Session
+from .render import echo_json, jobs_table
+
+
+@click.group()
+def dlq() -> None:
+    """The dead letter queue: jobs whose retries ran out."""
+
+
+@dlq.command("list")
+@click.option("--limit", default=50, show_default=True, type=int, help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_dead(session: Session, limit: int, as_json: bool) -> None:
+    """List dead jobs, newest first.
+
+    \b
+    Example:
+      queuectl dlq list
+    """
+    jobs = session.queue.jobs(JobState.DEAD, limit=limit)
+    if as_json:
+        echo_json([job.to_dict() for job in jobs])
+    elif jobs:
+        jobs_table(jobs)
+    else:
+        click.echo("The dead letter queue is empty.")
+
+
+@dlq.command()
+@click.argument("job_ids", metavar="ID...", nargs=-1)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every dead job.")
+@click.pass_obj
+def retry(session: Session, job_ids: tuple[str, ...], retry_all: bool) -> None:
+    """Put dead jobs back to pending, attempts reset to 0 (their history is kept).
+
+    \b
+    Examples:
+      queuectl dlq retry job1 job2
+      queuectl dlq retry --all
+    """
+    if retry_all == bool(job_ids):
+        raise click.UsageError("give job ids or --all, not both or neither")
+    if retry_all:
+        ids = session.queue.retry_all_dead()
+        click.echo(f"Retried {len(ids)} dead job{'s' if len(ids) != 1 else ''}.")
+        return
+    for job in session.queue.retry(list(job_ids)):
+        click.echo(f"Retried {job.id}: now {job.state.value}")

@@ -1,0 +1,142 @@
+"""Commands about jobs: enqueue, list, show."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+
+from ..errors import InvalidInput
+from ..models import JobState
+from .context import Session
+from .render import echo_json, jobs_table, shorten, when
+
+_STATES = [state.value for state in JobState]
+
+
+@click.command()
+@click.argument("job_json", metavar="JSON", required=False)
+@click.option("-c", "--command", help="The shell command, instead of JSON.")
+@click.option("--id", "job_id", help="The job's id (default: a generated one).")
+@click.option("--max-retries", type=int, help="Retries after the first run (default: config).")
+@click.option("--timeout", help="Kill the job after this long, e.g. 30s or 5m.")
+@click.option("--cwd", help="Directory to run in (default: the current one).")
+@click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
+@click.option("-f", "--file", "jobs_file", type=click.File("r"),
+              help="A JSON object per line ('-' for stdin), enqueued all or nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job(s) as JSON.")
+@click.pass_obj
+def enqueue(
+    session: Session, job_json: str | None, command: str | None, job_id: str | None,
+    max_retries: int | None, timeout: str | None, cwd: str | None, env_pairs: tuple[str, ...],
+    jobs_file: IO[str] | None, as_json: bool,
+) -> None:
+    """Add a job (JSON), a command (--command) or many jobs (--file).
+
+    \b
+    Examples:
+      queuectl enqueue '{"id":"job1","command":"echo hello","max_retries":3}'
+      queuectl enqueue --command 'make test' --id build-42 --max-retries 1
+      queuectl enqueue --file jobs.jsonl
+    """
+    flags = (job_id, max_retries, timeout, cwd) != (None,) * 4 or env_pairs
+    given = [job_json is not None, command is not None, jobs_file is not None]
+    if sum(given) != 1:
+        raise click.UsageError("give exactly one of JSON, --command or --file")
+    if flags and command is None:
+        raise click.UsageError("--id, --max-retries, --timeout, --cwd and --env go with --command")
+    queue = session.queue
+    if jobs_file is not None:
+        jobs = queue.enqueue_jsonl(jobs_file)
+        if as_json:
+            echo_json([job.to_dict() for job in jobs])
+        else:
+            click.echo(f"Enqueued {len(jobs)} job{'s' if len(jobs) != 1 else ''}.")
+        return
+    if command is not None:
+        job = queue.enqueue(command, id=job_id, max_retries=max_retries, cwd=cwd,
+                            env=_parse_env(env_pairs), timeout=timeout)
+    else:
+        assert job_json is not None
+        job = queue.enqueue_json(job_json)
+    if as_json:
+        echo_json(job.to_dict())
+    else:
+        click.echo(f"Enqueued job {job.id}: {shorten(job.command, 60)}")
+
+
+def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"--env: expected KEY=VALUE, got {pair!r}")
+        env[key] = value
+    return env or None
+
+
+@click.command("list")
+@click.option("--state", help=f"Only jobs in this state ({', '.join(_STATES)}).")
+@click.option("--limit", default=50, show_default=True, type=int, help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_jobs(session: Session, state: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first.
+
+    \b
+    Examples:
+      queuectl list --state pending
+      queuectl list --state failed --json
+    """
+    jobs = session.queue.jobs(state, limit=limit)
+    if as_json:
+        echo_json([job.to_dict() for job in jobs])
+    elif jobs:
+        jobs_table(jobs)
+    else:
+        click.echo("No jobs" + (f" in state {state}." if state else "."))
+
+
+@click.command()
+@click.argument("job_id", metavar="ID")
+@click.option("--tail", default=20, show_default=True, type=int,
+              help="Lines of output to show per attempt.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, with every attempt.")
+@click.pass_obj
+def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
+    """Everything about one job, with each attempt and the tail of its output.
+
+    \b
+    Example:
+      queuectl show job1
+    """
+    queue = session.queue
+    job = queue.get(job_id)
+    attempts = queue.attempts(job_id)
+    if as_json:
+        echo_json({**job.to_dict(), "attempts_history": [a.to_dict() for a in attempts]})
+        return
+    fields = [
+        ("id", job.id), ("command", job.command), ("state", job.state.value),
+        ("attempts", f"{job.attempts} of {job.max_retries + 1} allowed"),
+        ("created", when(job.created_at)), ("updated", when(job.updated_at)),
+        ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
+        ("cwd", job.cwd or "-"), ("timeout", f"{job.timeout:g}s" if job.timeout else "-"),
+        ("exit code", "-" if job.exit_code is None else job.exit_code),
+        ("last error", job.last_error or "-"),
+    ]
+    if job.worker_id:
+        fields.append(("worker", job.worker_id))
+    for name, value in fields:
+        click.echo(f"{name + ':':<12} {value}")
+    for attempt in attempts:
+        outcome = attempt.error or ("running" if attempt.finished_at is None else "ok")
+        exit_code = "-" if attempt.exit_code is None else attempt.exit_code
+        click.echo(f"\nattempt {attempt.number}  {when(attempt.started_at)} -> "
+                   f"{when(attempt.finished_at)}  exit {exit_code}  {outcome}"
+                   f"  (worker {attempt.worker_id})")
+        lines = attempt.output.decode("utf-8", "replace").splitlines()
+        for line in lines[-tail:] if tail > 0 else []:
+            click.echo(f"  | {line}")
+        if attempt.output_dropped:
+            click.echo(f"  [{attempt.output_dropped} more bytes not kept: output limit]")

@@ -1,0 +1,71 @@
+"""Plain-text tables and values for the terminal, and JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ..models import Job, WorkerInfo
+from ..units import format_timestamp
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def when(timestamp: float | None) -> str:
+    """A timestamp to the second, as tables show it: '2026-11-29T08:01:02Z'."""
+    text = format_timestamp(timestamp)
+    return "-" if text is None else text[:19] + "Z"
+
+
+def ago(timestamp: float, now: float) -> str:
+    seconds = max(0.0, now - timestamp)
+    if seconds < 120:
+        return f"{seconds:.0f}s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m ago"
+    return f"{seconds / 3600:.0f}h ago"
+
+
+def shorten(text: str | None, width: int) -> str:
+    if not text:
+        return "-"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        padded = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(padded).rstrip())
+
+
+def jobs_table(jobs: Sequence[Job]) -> None:
+    rows = [
+        (
+            job.id,
+            job.state.value,
+            f"{job.attempts}/{job.max_retries}",
+            shorten(job.command, 40),
+            when(job.updated_at),
+            when(job.run_at) if job.state.value == "failed" else "-",
+            shorten(job.last_error, 40) if job.state.value in ("failed", "dead") else "-",
+        )
+        for job in jobs
+    ]
+    table(("ID", "STATE", "ATTEMPTS", "COMMAND", "UPDATED", "NEXT RUN", "LAST ERROR"), rows)
+
+
+def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:
+    rows = [
+        (w.id, w.state, w.host, w.pid, w.slots, w.running, when(w.started_at),
+         ago(w.heartbeat_at, now))
+        for w in workers
+    ]
+    table(("ID", "STATE", "HOST", "PID", "SLOTS", "RUNNING", "STARTED", "HEARTBEAT"), rows)

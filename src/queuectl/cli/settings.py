@@ -1,0 +1,75 @@
+"""The config command: read and change settings stored in the database."""
+
+from __future__ import annotations
+
+import click
+
+from ..config import KEYS
+from .context import Session
+from .render import echo_json
+
+
+@click.group(help="Read and change settings, stored in the database.\n\nKeys: " + ", ".join(KEYS))
+def config() -> None:
+    pass
+
+
+@config.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("key")
+@click.argument("value")
+@click.pass_obj
+def set_value(session: Session, key: str, value: str) -> None:
+    """Set KEY to VALUE; the value is validated first.
+
+    \b
+    Examples:
+      queuectl config set max-retries 5
+      queuectl config set backoff_base 3
+      queuectl config set lease_duration 1m
+    """
+    key, stored = session.queue.config_set(key, value)
+    click.echo(f"{key} = {stored}")
+
+
+@config.command("get")
+@click.argument("key")
+@click.pass_obj
+def get_value(session: Session, key: str) -> None:
+    """Print the effective value of KEY.
+
+    \b
+    Example:
+      queuectl config get max_retries
+    """
+    click.echo(session.queue.config_get(key))
+
+
+@config.command("unset")
+@click.argument("key")
+@click.pass_obj
+def unset_value(session: Session, key: str) -> None:
+    """Forget the stored value of KEY: its default applies again.
+
+    \b
+    Example:
+      queuectl config unset backoff_base
+    """
+    click.echo(f"{session.queue.config_unset(key)} reset to its default")
+
+
+@config.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_values(session: Session, as_json: bool) -> None:
+    """Every key with its effective value.
+
+    \b
+    Example:
+      queuectl config list
+    """
+    values = session.queue.config_list()
+    if as_json:
+        echo_json(values)
+        return
+    for key, value in values.items():
+        click.echo(f"{key:<15} {value:<10} {KEYS[key].help}")

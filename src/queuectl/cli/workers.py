@@ -1,0 +1,90 @@
+"""Commands about workers: start, stop, list."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ..units import parse_duration
+from .context import Session
+from .render import echo_json, workers_table
+
+
+@click.group()
+def worker() -> None:
+    """Start, stop and list workers."""
+
+
+@worker.command()
+@click.option("-c", "--count", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="Jobs to run in parallel.")
+@click.option("--burst", is_flag=True,
+              help="Exit once no job is waiting to run or to be retried.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings, not every job.")
+@click.pass_obj
+def start(session: Session, count: int, burst: bool, quiet: bool) -> None:
+    """Run jobs in the foreground until stopped (Ctrl-C, SIGTERM or `worker stop`).
+
+    The first Ctrl-C stops claiming and lets running jobs finish; a second one kills them
+    and puts them back in the queue without using up an attempt.
+
+    \b
+    Examples:
+      queuectl worker start --count 4
+      queuectl worker start --burst        # drain the queue, then exit
+    """
+    from ..supervisor import serve
+
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+    )
+    serve(session.queue.worker(slots=count), burst=burst)
+
+
+@worker.command()
+@click.option("--id", "worker_id", metavar="ID", help="Stop only this worker.")
+@click.option("--now", is_flag=True,
+              help="Kill running jobs and put them back, instead of letting them finish.")
+@click.option("--timeout", metavar="DURATION", help="Wait at most this long, e.g. 30s.")
+@click.pass_context
+def stop(ctx: click.Context, worker_id: str | None, now: bool, timeout: str | None) -> None:
+    """Ask workers to stop and wait until they have exited.
+
+    \b
+    Examples:
+      queuectl worker stop
+      queuectl worker stop --timeout 1m
+    """
+    session: Session = ctx.obj
+    seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
+    stopped, waiting = session.queue.stop_workers(worker_id=worker_id, now=now, timeout=seconds)
+    if not stopped and not waiting:
+        click.echo("No workers running.")
+        return
+    click.echo(f"Stopped {len(stopped)} worker{'s' if len(stopped) != 1 else ''}.")
+    if waiting:
+        click.echo(f"Still running after {timeout}: {', '.join(waiting)}", err=True)
+        ctx.exit(1)
+
+
+@worker.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_workers(session: Session, as_json: bool) -> None:
+    """Every registered worker: running, stopping or lost.
+
+    \b
+    Example:
+      queuectl worker list
+    """
+    queue = session.queue
+    workers = queue.workers()
+    if as_json:
+        echo_json([w.to_dict() for w in workers])
+    elif workers:
+        workers_table(workers, queue.clock.now())
+    else:
+        click.echo("No workers.")

@@ -1,0 +1,70 @@
+"""Shared test helpers: a private database per test, the real CLI, and deadline polling."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
+               message: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "queue.db"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, db_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUECTL_")}
+    env.update(QUEUECTL_DB=str(db_path), XDG_DATA_HOME=str(tmp_path / "xdg"), NO_COLOR="1")
+    return env
+
+
+class Cli:
+    """Runs the real ``queuectl`` in a subprocess against the test's database."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "queuectl", *args]
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
+                 check: bool | int = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd, input=input,
+                                capture_output=True, text=True, timeout=timeout)
+        expected = 0 if check is True else check
+        if check is not False and result.returncode != expected:
+            raise AssertionError(
+                f"queuectl {' '.join(args)} exited {result.returncode}, expected {expected}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
+        return result
+
+    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.cwd, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+@pytest.fixture
+def cli(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Cli]:
+    yield Cli(cli_env, tmp_path)
