@@ -206,9 +206,11 @@ class Queue:
     # -- workers -----------------------------------------------------------------------------
 
     def worker(self, slots: int = 1) -> Worker:
+        """A worker on a connection of its own (its coordinator thread is its only user)."""
         from .worker import Worker
 
-        return Worker(self.storage, slots=slots, clock=self.clock, environ=self._environ)
+        return Worker(open_storage(self.url), slots=slots, clock=self.clock,
+                      environ=self._environ, owns_storage=True)
 
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None

@@ -60,10 +60,12 @@ class Worker:
         clock: Clock | None = None,
         worker_id: str | None = None,
         environ: Mapping[str, str] | None = None,
+        owns_storage: bool = False,
     ) -> None:
         if slots < 1:
             raise ValueError("a worker needs at least one slot")
         self.storage = storage
+        self._owns_storage = owns_storage
         self.slots = slots
         self.clock = clock or SystemClock()
         self.id = worker_id or new_worker_id()
@@ -78,6 +80,7 @@ class Worker:
         self._wake: WakeChannel | None = None
         self._stop_mode: str | None = None
         self._started = False
+        self._earliest_retry: float | None = None  # of the failures this worker recorded
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -121,12 +124,16 @@ class Worker:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        self._record(limit=0)
-        self.storage.unregister_worker(self.id)
-        if self._wake is not None:
-            self._wake.close()
-        os.close(self._notify_read)
-        os.close(self._notify_write)
+        try:
+            self._record(limit=0)
+            self.storage.unregister_worker(self.id)
+        finally:
+            if self._wake is not None:
+                self._wake.close()
+            os.close(self._notify_read)
+            os.close(self._notify_write)
+            if self._owns_storage:
+                self.storage.close()
         log.info("worker %s stopped", self.id)
 
     def request_stop(self, mode: str = GRACEFUL) -> None:
@@ -185,6 +192,10 @@ class Worker:
 
     def _record(self, limit: int) -> list[Job]:
         """Record every finished run and claim up to ``limit`` jobs, in one transaction."""
+        return self._exchange(self._collect(), limit)
+
+    def _collect(self) -> list[Outcome]:
+        """Take the finished runs off the slots; forced-stop victims are given back at once."""
         outcomes: list[Outcome] = []
         given_back: list[tuple[str, int]] = []
         while True:
@@ -201,6 +212,9 @@ class Worker:
         if given_back:
             self.storage.release(self.id, given_back, self.clock.now())
             log.info("gave back %d interrupted job(s)", len(given_back))
+        return outcomes
+
+    def _exchange(self, outcomes: list[Outcome], limit: int) -> list[Job]:
         if not outcomes and limit <= 0:
             return []
         now = self.clock.now()
@@ -211,6 +225,9 @@ class Worker:
             log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
                         outcome.job_id, outcome.attempt)
         for outcome in outcomes:
+            if outcome.state is JobState.FAILED and outcome.run_at is not None:
+                if self._earliest_retry is None or outcome.run_at < self._earliest_retry:
+                    self._earliest_retry = outcome.run_at
             if outcome not in stale:
                 log.info("job %s %s%s", outcome.job_id, outcome.state.value,
                          f" ({outcome.error})" if outcome.error else "")
@@ -282,11 +299,17 @@ class Worker:
         while True:
             if self._stop_mode == NOW:
                 self._kill_running()
+            outcomes = self._collect()
             now = self.clock.now()
             free = 0 if self._stop_mode else self.slots - len(self._running)
             due = maybe_ready or (next_due is not None and next_due <= now)
             want = free if due else 0
-            claimed = self._record(want)
+            claimed = self._exchange(outcomes, want)
+            if self._earliest_retry is not None:
+                # A run this worker just failed is due again at its retry time.
+                if next_due is None or self._earliest_retry < next_due:
+                    next_due = self._earliest_retry
+                self._earliest_retry = None
             if want and len(claimed) < want:
                 maybe_ready = False
                 next_due = self.storage.next_run_at()
@@ -299,7 +322,7 @@ class Worker:
                 return
             now = self.clock.now()
             timeout = next_tick - now
-            if free and not maybe_ready:
+            if len(self._running) < self.slots and not maybe_ready:
                 timeout = min(timeout, self.settings.poll_interval)
                 if next_due is not None:
                     timeout = min(timeout, next_due - now)

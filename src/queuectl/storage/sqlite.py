@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,9 @@ class SqliteStorage:
         self.url = str(self.path)
         self._pid = -1
         self._db: sqlite3.Connection | None = None
+        # One connection serves every thread of a process that shares this object (the
+        # dashboard's request threads, say); the lock keeps their transactions apart.
+        self._lock = threading.RLock()
         self._connect()
 
     # -- connection and transactions ------------------------------------------------------
@@ -121,27 +125,29 @@ class SqliteStorage:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        try:
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
-            raise StorageError(f"cannot commit to {self.path}: {exc}") from exc
+        with self._lock:
+            db = self.db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                db.execute("ROLLBACK")
+                raise StorageError(f"cannot commit to {self.path}: {exc}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        try:
-            return self.db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read {self.path}: {exc}") from exc
+        with self._lock:
+            try:
+                return self.db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot read {self.path}: {exc}") from exc
 
     def close(self) -> None:
         if self._db is not None and self._pid == os.getpid():

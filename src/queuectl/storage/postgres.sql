@@ -1,0 +1,150 @@
+-- Named statements of the PostgreSQL store, loaded by name (see storage/sql.py). Names match
+-- sqlite.sql where the verb is the same. Tables are found through the connection's
+-- search_path, which points at the store's own schema.
+
+-- name: insert_job
+INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout)
+VALUES (%(id)s, %(command)s, 'pending', %(max_retries)s, %(now)s, %(now)s, %(now)s, %(cwd)s,
+        %(env)s, %(timeout)s);
+
+-- name: existing_job_ids
+SELECT id FROM jobs WHERE id = ANY(%(ids)s);
+
+-- name: claim_ready_jobs
+-- One statement picks and takes the jobs. SKIP LOCKED lets concurrent claimers pass over rows
+-- another transaction is taking instead of queueing behind it; the row lock re-checks the
+-- WHERE clause on the newest row version, so a job taken meanwhile is never taken twice.
+UPDATE jobs
+SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
+    worker_id = %(worker_id)s, lease_until = %(lease_until)s, updated_at = %(now)s
+WHERE seq IN (
+    SELECT seq FROM jobs
+    WHERE state IN ('pending', 'failed') AND run_at <= %(now)s
+    ORDER BY priority DESC, run_at, seq
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: claimed_in_call
+-- After a commit whose outcome is unknown (the connection died during COMMIT): the jobs that
+-- call claimed, recognised by its worker and its exact timestamp.
+SELECT * FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND updated_at = %(now)s;
+
+-- name: insert_attempt
+INSERT INTO attempts (job_id, number, worker_id, started_at)
+VALUES (%(job_id)s, %(attempt)s, %(worker_id)s, %(now)s);
+
+-- name: finish_job
+-- Fenced: applies only while this worker still holds this run of the job.
+UPDATE jobs
+SET state = %(state)s, run_at = COALESCE(%(run_at)s, run_at), exit_code = %(exit_code)s,
+    last_error = %(error)s, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
+WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+  AND state = 'processing';
+
+-- name: finish_attempt
+UPDATE attempts
+SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s, output = %(output)s,
+    output_dropped = %(output_dropped)s
+WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
+-- name: attempt_recorded
+-- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
+SELECT 1 FROM attempts
+WHERE job_id = %(job_id)s AND number = %(attempt)s AND worker_id = %(worker_id)s
+  AND finished_at = %(now)s;
+
+-- name: release_job
+-- A forced stop gives the run back: the attempt does not count.
+UPDATE jobs
+SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
+    attempts = attempts - 1, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
+WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+  AND state = 'processing';
+
+-- name: next_run_at
+SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'failed');
+
+-- name: renew_leases
+UPDATE jobs SET lease_until = %(lease_until)s
+WHERE worker_id = %(worker_id)s AND state = 'processing';
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s RETURNING stop_requested;
+
+-- name: held_jobs_expired
+-- SKIP LOCKED: two hosts rescuing at once each take different rows instead of waiting.
+SELECT * FROM jobs WHERE state = 'processing' AND lease_until < %(now)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: held_jobs_of_worker
+SELECT * FROM jobs WHERE state = 'processing' AND worker_id = %(worker_id)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = %(job_id)s;
+
+-- name: list_jobs
+SELECT * FROM jobs ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: list_jobs_in_state
+SELECT * FROM jobs WHERE state = %(state)s ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: count_by_state
+SELECT state, COUNT(*) AS count FROM jobs GROUP BY state;
+
+-- name: list_attempts
+SELECT * FROM attempts WHERE job_id = %(job_id)s ORDER BY number;
+
+-- name: retry_job
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s
+WHERE id = %(job_id)s AND (state = 'dead' OR (%(include_canceled)s AND state = 'canceled'))
+RETURNING *;
+
+-- name: retry_all_dead
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s
+WHERE state = 'dead'
+RETURNING id;
+
+-- name: register_worker
+-- Idempotent, so that a worker may repeat it after losing the connection mid-commit.
+INSERT INTO workers (id, host, pid, pid_started, slots, started_at, heartbeat_at)
+VALUES (%(id)s, %(host)s, %(pid)s, %(pid_started)s, %(slots)s, %(now)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+
+-- name: unregister_worker
+DELETE FROM workers WHERE id = %(worker_id)s;
+
+-- name: list_workers
+SELECT w.*, (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing')
+       AS running
+FROM workers w ORDER BY w.started_at;
+
+-- name: request_stop_all
+UPDATE workers SET stop_requested = %(mode)s RETURNING id;
+
+-- name: request_stop_one
+UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING id;
+
+-- name: local_workers
+SELECT id, pid, pid_started FROM workers WHERE host = %(host)s;
+
+-- name: forget_silent_workers
+DELETE FROM workers WHERE heartbeat_at < %(before)s;
+
+-- name: notify_workers
+-- Delivered when the transaction commits (and only if it does).
+SELECT pg_notify(%(channel)s, %(message)s);
+
+-- name: config_items
+SELECT key, value FROM config ORDER BY key;
+
+-- name: set_config
+INSERT INTO config (key, value) VALUES (%(key)s, %(value)s)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: unset_config
+DELETE FROM config WHERE key = %(key)s;

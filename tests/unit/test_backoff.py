@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from queuectl.backoff import outcome_of_failure, retry_delay, state_after_failure
+from queuectl.config import Settings
+from queuectl.models import Job, JobState
+
+
+def job(attempts: int, max_retries: int = 3) -> Job:
+    return Job(id="j", command="false", state=JobState.PROCESSING, attempts=attempts,
+               max_retries=max_retries, created_at=0, updated_at=0, run_at=0, runs=attempts)
+
+
+def test_delay_is_base_to_the_power_of_failed_attempts() -> None:
+    assert [retry_delay(k, 2.0, 3600.0) for k in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert retry_delay(2, 3.0, 3600.0) == 9.0
+
+
+def test_delay_is_capped_without_overflowing() -> None:
+    assert retry_delay(12, 2.0, 3600.0) == 3600.0
+    assert retry_delay(100_000, 2.0, 60.0) == 60.0
+
+
+def test_base_one_waits_one_second() -> None:
+    assert retry_delay(5, 1.0, 3600.0) == 1.0
+
+
+def test_failed_while_retries_are_left_then_dead() -> None:
+    now = 1000.0
+    assert state_after_failure(job(1), now, 2.0, 3600.0) == (JobState.FAILED, 1002.0)
+    assert state_after_failure(job(3), now, 2.0, 3600.0) == (JobState.FAILED, 1008.0)
+    # The 4th run of a job with max_retries=3 was its last.
+    assert state_after_failure(job(4), now, 2.0, 3600.0) == (JobState.DEAD, now)
+
+
+def test_no_retries_means_straight_to_dead() -> None:
+    assert state_after_failure(job(1, max_retries=0), 5.0, 2.0, 3600.0)[0] is JobState.DEAD
+
+
+def test_outcome_of_failure_carries_the_run_number_and_error() -> None:
+    outcome = outcome_of_failure(job(2), 100.0, Settings(), "exit code 1", exit_code=1)
+    assert (outcome.attempt, outcome.state, outcome.run_at) == (2, JobState.FAILED, 104.0)
+    assert outcome.error == "exit code 1"

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from queuectl.errors import InvalidInput
+from queuectl.units import (
+    format_duration,
+    format_size,
+    format_timestamp,
+    parse_duration,
+    parse_size,
+    parse_timestamp,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30", 30.0), ("1.5", 1.5), ("30s", 30.0), ("250ms", 0.25), ("5m", 300.0), ("2h", 7200.0),
+     ("1d", 86400.0), (" 10 s ", 10.0), (7, 7.0), (0.5, 0.5)],
+)
+def test_durations_parse(text: str | float, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5 minutes", "-1", "1w", "1.2.3s", True])
+def test_bad_durations_are_invalid_input(text: str) -> None:
+    with pytest.raises(InvalidInput, match="duration"):
+        parse_duration(text, field="timeout")
+
+
+def test_negative_number_duration_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="negative"):
+        parse_duration(-3)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.5, "500ms"), (90, "90s"), (3600, "1h"), (120, "2m"), (86400, "1d")]
+)
+def test_durations_format(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+    assert parse_duration(text) == seconds
+
+
+def test_sizes() -> None:
+    assert parse_size("1MiB") == 1024 * 1024
+    assert parse_size("512k") == 512 * 1024
+    assert parse_size("4096") == 4096
+    assert format_size(1024 * 1024) == "1MiB"
+    with pytest.raises(InvalidInput):
+        parse_size("lots")
+
+
+def test_timestamps_round_trip_in_utc_with_z() -> None:
+    assert format_timestamp(0.0) == "1970-01-01T00:00:00.000Z"
+    assert parse_timestamp("2026-11-04T10:30:00Z") == parse_timestamp("2026-11-04T11:30:00+01:00")
+    assert parse_timestamp("2026-11-04T10:30:00") == parse_timestamp("2026-11-04T10:30:00Z")
+    assert format_timestamp(None) is None
+    with pytest.raises(InvalidInput, match="ISO 8601"):
+        parse_timestamp("yesterday")
