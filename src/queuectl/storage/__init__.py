@@ -30,11 +30,17 @@ def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
     url = resolve_database(location)
     if "://" in url:
         scheme = url.split("://", 1)[0]
+        if scheme in ("postgresql", "postgres"):
+            # Imported here so that the SQLite path never loads the driver.
+            from .postgres import open_postgres
+
+            return open_postgres(url)
         if scheme == "sqlite":
             url = url.split("://", 1)[1]
         else:
             raise InvalidInput(
-                f"unsupported database {url!r}: use a file path or sqlite:///path"
+                f"unsupported database {url!r}: use a file path, sqlite:///path"
+                " or postgresql://user@host/dbname"
             )
     from .sqlite import SqliteStorage
 

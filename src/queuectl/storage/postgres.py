@@ -1,0 +1,372 @@
+"""The shared store: one PostgreSQL database for workers on many hosts.
+
+The same contract as the SQLite store (see ``base.py``), with the differences PostgreSQL
+allows: a claim skips rows other claimers are locking (``FOR UPDATE SKIP LOCKED``) instead of
+queueing on one database-wide lock, and wake-ups reach workers on every host through
+``LISTEN``/``NOTIFY``. The tables live in their own schema (``?schema=name``, default
+``queuectl``), migrated on open. The driver, psycopg 3, is imported only by this backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
+from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from . import postgres_migrate
+from .base import LocalWorker, WakeChannel, WorkerRegistration
+from .postgres_connection import Connector, parse_url
+from .postgres_wakeup import JOB, STOP, ListenWakeChannel, channel_name
+from .sql import load_queries
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Bytes: psycopg takes a query as bytes when it is not a literal in the source.
+Q = {name: text.encode() for name, text in load_queries(Path(__file__).with_suffix(".sql")).items()}
+Row = dict[str, Any]
+
+
+class _Duplicate(Exception):
+    """An id of the batch is stored already (found out after the transaction rolled back)."""
+
+
+def _job(row: Row) -> Job:
+    env = row["env"]
+    return Job(
+        id=row["id"], command=row["command"], state=JobState(row["state"]),
+        attempts=row["attempts"], max_retries=row["max_retries"], created_at=row["created_at"],
+        updated_at=row["updated_at"], run_at=row["run_at"], runs=row["runs"],
+        priority=row["priority"], cwd=row["cwd"], env=json.loads(env) if env else None,
+        timeout=row["timeout"], exit_code=row["exit_code"], last_error=row["last_error"],
+        worker_id=row["worker_id"], lease_until=row["lease_until"],
+    )
+
+
+def _claim_order(row: Row) -> tuple[int, float, int]:
+    return (-row["priority"], row["run_at"], row["seq"])
+
+
+def _finish_params(worker_id: str, outcome: Outcome) -> Row:
+    return {
+        "job_id": outcome.job_id, "attempt": outcome.attempt, "worker_id": worker_id,
+        "state": outcome.state.value, "run_at": outcome.run_at, "exit_code": outcome.exit_code,
+        "error": outcome.error, "now": outcome.finished_at, "output": outcome.output,
+        "output_dropped": outcome.output_dropped,
+    }
+
+
+class PostgresStorage:
+    def __init__(self, url: str) -> None:
+        location = parse_url(url)
+        self.url = location.display
+        self.schema = location.schema
+        self._channel = channel_name(location.schema)
+        self._db = Connector(location)
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations (safe to run from many processes at once)."""
+        return self._db.run(
+            lambda conn, _: postgres_migrate.migrate(conn, self.schema), transaction=False
+        )
+
+    def schema_version(self) -> int:
+        return self._db.run(
+            lambda conn, _: postgres_migrate.current_version(conn, self.schema), transaction=False
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _read(self, query: bytes, params: Row | None = None) -> list[Row]:
+        def read(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Row]:
+            return conn.execute(query, params).fetchall()
+
+        return self._db.run(read, transaction=False)
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
+        rows = [
+            {
+                "id": job.id, "command": job.command, "max_retries": job.max_retries, "now": now,
+                "cwd": job.cwd, "timeout": job.timeout,
+                "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
+            }
+            for job in jobs
+        ]
+
+        def insert(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+            import psycopg
+
+            try:
+                with conn.cursor() as cursor:
+                    cursor.executemany(Q["insert_job"], rows)
+            except psycopg.errors.UniqueViolation:
+                raise _Duplicate from None
+            conn.execute(Q["notify_workers"], {"channel": self._channel, "message": JOB})
+
+        try:
+            self._db.run(insert)
+        except _Duplicate:
+            raise DuplicateJob(self._first_existing([job.id for job in jobs])) from None
+        return [
+            Job(
+                id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
+                max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
+                cwd=job.cwd, env=job.env, timeout=job.timeout,
+            )
+            for job in jobs
+        ]
+
+    def _first_existing(self, job_ids: list[str]) -> str:
+        stored = {row["id"] for row in self._read(Q["existing_job_ids"], {"ids": job_ids})}
+        seen: set[str] = set()
+        for job_id in job_ids:
+            if job_id in seen or job_id in stored:
+                return job_id
+            seen.add(job_id)
+        return job_ids[0]
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._read(Q["get_job"], {"job_id": job_id})
+        return _job(rows[0]) if rows else None
+
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]:
+        params = {"state": state.value if state else None, "limit": limit, "offset": offset}
+        query = Q["list_jobs_in_state"] if state else Q["list_jobs"]
+        return [_job(row) for row in self._read(query, params)]
+
+    def count_by_state(self) -> dict[JobState, int]:
+        counts = dict.fromkeys(JobState, 0)
+        for row in self._read(Q["count_by_state"]):
+            counts[JobState(row["state"])] = row["count"]
+        return counts
+
+    def attempts(self, job_id: str) -> list[Attempt]:
+        return [
+            Attempt(
+                job_id=row["job_id"], number=row["number"], worker_id=row["worker_id"],
+                started_at=row["started_at"], finished_at=row["finished_at"],
+                exit_code=row["exit_code"], error=row["error"], output=row["output"] or b"",
+                output_dropped=row["output_dropped"],
+            )
+            for row in self._read(Q["list_attempts"], {"job_id": job_id})
+        ]
+
+    def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
+        def retry(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
+            retried: list[Job] = []
+            for job_id in job_ids:
+                params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
+                row = conn.execute(Q["retry_job"], params).fetchone()
+                if row is None:
+                    current = conn.execute(Q["get_job"], {"job_id": job_id}).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    wanted = "dead or canceled" if include_canceled else "dead"
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
+                    )
+                retried.append(_job(row))
+            self._notify(conn, JOB)
+            return retried
+
+        return self._db.run(retry)
+
+    def retry_all_dead(self, now: float) -> list[str]:
+        def retry_all(conn: psycopg.Connection[Any], in_doubt: bool) -> list[str]:
+            ids = [row["id"] for row in conn.execute(Q["retry_all_dead"], {"now": now})]
+            if ids:
+                self._notify(conn, JOB)
+            return ids
+
+        return self._db.run(retry_all)
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def record_and_claim(
+        self,
+        worker_id: str,
+        outcomes: Sequence[Outcome],
+        limit: int,
+        now: float,
+        lease_until: float,
+    ) -> tuple[list[Job], list[Outcome]]:
+        def record_and_claim(
+            conn: psycopg.Connection[Any], in_doubt: bool
+        ) -> tuple[list[Row], list[Outcome]]:
+            stale = [
+                outcome for outcome in outcomes
+                if not self._finish(conn, worker_id, outcome, in_doubt=in_doubt)
+            ]
+            rows: list[Row] = []
+            if in_doubt:
+                # The first try may have committed its claims: those jobs are ours already.
+                params = {"worker_id": worker_id, "now": now}
+                rows = conn.execute(Q["claimed_in_call"], params).fetchall()
+            if limit > len(rows):
+                params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
+                          "limit": limit - len(rows)}
+                claimed = conn.execute(Q["claim_ready_jobs"], params).fetchall()
+                with conn.cursor() as cursor:
+                    cursor.executemany(Q["insert_attempt"], [
+                        {"job_id": row["id"], "attempt": row["runs"], "worker_id": worker_id,
+                         "now": now}
+                        for row in claimed
+                    ])
+                rows += claimed
+            return rows, stale
+
+        rows, stale = self._db.run(record_and_claim)
+        rows.sort(key=_claim_order)
+        return [_job(row) for row in rows], stale
+
+    @staticmethod
+    def _finish(conn: psycopg.Connection[Any], worker_id: str, outcome: Outcome, *,
+                in_doubt: bool = False) -> bool:
+        params = _finish_params(worker_id, outcome)
+        if conn.execute(Q["finish_job"], params).rowcount == 1:
+            conn.execute(Q["finish_attempt"], params)
+            return True
+        # Refused by the fence, unless the commit we lost track of recorded this very outcome.
+        return in_doubt and conn.execute(Q["attempt_recorded"], params).fetchone() is not None
+
+    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
+        def release(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+            for job_id, attempt in held:
+                params: Row = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id,
+                               "now": now}
+                if conn.execute(Q["release_job"], params).rowcount == 1:
+                    conn.execute(Q["finish_attempt"], {
+                        **params, "exit_code": None, "output": b"", "output_dropped": 0,
+                        "error": "interrupted by a forced stop (not counted as an attempt)",
+                    })
+            self._notify(conn, JOB)
+
+        self._db.run(release)
+
+    def next_run_at(self) -> float | None:
+        value = self._read(Q["next_run_at"])[0]["min"]
+        return float(value) if value is not None else None
+
+    def register_worker(self, worker: WorkerRegistration, now: float) -> None:
+        # From here on this store serves a long-running worker: when the database goes away
+        # it waits for it to come back (running jobs keep running) instead of failing.
+        self._db.patience = math.inf
+        params = {
+            "id": worker.id, "host": worker.host, "pid": worker.pid,
+            "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
+        }
+        self._db.run(lambda conn, _: conn.execute(Q["register_worker"], params))
+
+    def unregister_worker(self, worker_id: str) -> None:
+        self._db.run(lambda conn, _: conn.execute(Q["unregister_worker"], {"worker_id": worker_id}))
+
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
+        def heartbeat(conn: psycopg.Connection[Any], in_doubt: bool) -> Row | None:
+            params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
+            row = conn.execute(Q["worker_heartbeat"], params).fetchone()
+            conn.execute(Q["renew_leases"], params)
+            return row
+
+        row = self._db.run(heartbeat)
+        return (row is not None, row["stop_requested"] if row is not None else None)
+
+    def workers(self) -> list[WorkerInfo]:
+        return [
+            WorkerInfo(
+                id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
+                started_at=row["started_at"], heartbeat_at=row["heartbeat_at"],
+                running=row["running"], stop_requested=row["stop_requested"],
+            )
+            for row in self._read(Q["list_workers"])
+        ]
+
+    def local_workers(self, host: str) -> list[LocalWorker]:
+        rows = self._read(Q["local_workers"], {"host": host})
+        return [LocalWorker(row["id"], row["pid"], row["pid_started"]) for row in rows]
+
+    def request_stop(self, worker_id: str | None, mode: str) -> list[str]:
+        def request(conn: psycopg.Connection[Any], in_doubt: bool) -> list[str]:
+            if worker_id is None:
+                rows = conn.execute(Q["request_stop_all"], {"mode": mode})
+            else:
+                rows = conn.execute(Q["request_stop_one"], {"mode": mode, "worker_id": worker_id})
+            ids = [row["id"] for row in rows]
+            self._notify(conn, STOP)
+            return ids
+
+        return self._db.run(request)
+
+    def rescue(
+        self,
+        now: float,
+        decide: Callable[[Job], Outcome],
+        *,
+        worker_ids: Sequence[str] | None = None,
+        forget_workers_before: float | None = None,
+    ) -> list[Outcome]:
+        def rescue(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Outcome]:
+            if worker_ids is None:
+                rows = conn.execute(Q["held_jobs_expired"], {"now": now}).fetchall()
+            else:
+                rows = [
+                    row
+                    for worker_id in worker_ids
+                    for row in conn.execute(Q["held_jobs_of_worker"], {"worker_id": worker_id})
+                ]
+            rescued = []
+            for row in rows:
+                job = _job(row)
+                outcome = decide(job)
+                if self._finish(conn, job.worker_id or "", outcome):
+                    rescued.append(outcome)
+            for worker_id in worker_ids or ():
+                conn.execute(Q["unregister_worker"], {"worker_id": worker_id})
+            if forget_workers_before is not None:
+                conn.execute(Q["forget_silent_workers"], {"before": forget_workers_before})
+            if rescued:
+                self._notify(conn, JOB)
+            return rescued
+
+        return self._db.run(rescue)
+
+    def wake_channel(self, worker_id: str) -> WakeChannel:
+        return ListenWakeChannel(self._db.connect, self._channel)
+
+    def wake_workers(self, *, stop: bool = False) -> None:
+        self._db.run(lambda conn, _: self._notify(conn, STOP if stop else JOB), transaction=False)
+
+    def _notify(self, conn: psycopg.Connection[Any], message: str) -> None:
+        conn.execute(Q["notify_workers"], {"channel": self._channel, "message": message})
+
+    # -- config ----------------------------------------------------------------------------
+
+    def config_items(self) -> dict[str, str]:
+        return {row["key"]: row["value"] for row in self._read(Q["config_items"])}
+
+    def set_config(self, key: str, value: str | None) -> None:
+        def write(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+            if value is None:
+                conn.execute(Q["unset_config"], {"key": key})
+            else:
+                conn.execute(Q["set_config"], {"key": key, "value": value})
+
+        self._db.run(write)
+
+
+def open_postgres(url: str) -> PostgresStorage:
+    """Open the store at ``url``, with a clear message when the driver is missing."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise StorageError(
+            "PostgreSQL support needs the psycopg driver: pip install 'queuectl[postgres]'"
+        ) from None
+    return PostgresStorage(url)
