@@ -1,0 +1,180 @@
+"""Every bad input: the right exit code, one clear line on stderr, and the database unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.cli.e2e import as_json, dump
+from tests.conftest import Cli
+
+from queuectl import Queue
+
+
+@pytest.fixture
+def seeded(db_path: Path) -> list[str]:
+    """A database with a job and a stored setting; returns its dump."""
+    with Queue(db_path, environ={}) as queue:
+        queue.enqueue("echo hello", id="job1", max_retries=2)
+        queue.config_set("backoff_base", "3")
+    return dump(db_path)
+
+
+def refused(cli: Cli, *args: str, code: int, input: str | None = None) -> str:
+    """Run a command that must fail with ``code``; returns its one-line error."""
+    result = cli(*args, check=code, input=input)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+JOB_INPUT_ERRORS = [
+    # (arguments, a word the error must contain)
+    (["enqueue", '{"id":"x","command":"true"'], "invalid JSON"),
+    (["enqueue", "not json"], "invalid JSON"),
+    (["enqueue", '["echo hi"]'], "object"),
+    (["enqueue", '{"command":"true","colour":"red"}'], "colour"),
+    (["enqueue", '{"command":"true","state":"completed"}'], "state"),
+    (["enqueue", '{"id":"x"}'], "command"),
+    (["enqueue", '{"command":42}'], "command"),
+    (["enqueue", '{"command":""}'], "command"),
+    (["enqueue", '{"command":"   "}'], "command"),
+    (["enqueue", '{"command":"true","max_retries":"3"}'], "max_retries"),
+    (["enqueue", '{"command":"true","max_retries":1.5}'], "max_retries"),
+    (["enqueue", '{"command":"true","max_retries":true}'], "max_retries"),
+    (["enqueue", '{"command":"true","max_retries":-1}'], "max_retries"),
+    (["enqueue", '{"id":7,"command":"true"}'], "id"),
+    (["enqueue", '{"id":"has space","command":"true"}'], "id"),
+    (["enqueue", '{"id":"","command":"true"}'], "id"),
+    (["enqueue", '{"command":"true","timeout":"soon"}'], "timeout"),
+    (["enqueue", '{"command":"true","env":{"A":1}}'], "env"),
+    (["enqueue", "--command", ""], "command"),
+    (["enqueue", "--command", "true", "--max-retries", "-1"], "max_retries"),
+    (["enqueue", "--command", "true", "--id", "bad/id"], "id"),
+    (["enqueue", "--command", "true", "--timeout", "5 minutes"], "timeout"),
+    (["enqueue", "--command", "true", "--env", "NOEQUALS"], "KEY=VALUE"),
+]
+
+
+@pytest.mark.parametrize(("args", "word"), JOB_INPUT_ERRORS,
+                         ids=[" ".join(a[1:])[:40] for a, _ in JOB_INPUT_ERRORS])
+def test_invalid_job_is_refused_with_exit_2(
+    cli: Cli, db_path: Path, seeded: list[str], args: list[str], word: str
+) -> None:
+    error = refused(cli, *args, code=2)
+    assert error.startswith("error: ") and word in error
+    assert dump(db_path) == seeded
+
+
+CONFIG_AND_QUERY_ERRORS = [
+    (["config", "set", "colour", "red"], "unknown config key"),
+    (["config", "get", "colour"], "unknown config key"),
+    (["config", "set", "lease_duration", "10x"], "lease_duration"),
+    (["config", "set", "lease_duration", "0.5s"], "lease_duration"),
+    (["config", "set", "backoff_max", "-5s"], "backoff_max"),
+    (["config", "set", "max_retries", "-1"], "max_retries"),
+    (["config", "set", "max-retries", "three"], "max_retries"),
+    (["config", "set", "backoff_base", "abc"], "backoff_base"),
+    (["config", "set", "backoff_base", "0.5"], "backoff_base"),
+    (["config", "set", "poll_interval", "0"], "poll_interval"),
+    (["config", "set", "output_limit", "lots"], "output_limit"),
+    (["config", "set", "durability", "maybe"], "durability"),
+    (["list", "--limit", "0"], "limit"),
+    (["worker", "stop", "--timeout", "soon"], "--timeout"),
+]
+
+
+@pytest.mark.parametrize(("args", "word"), CONFIG_AND_QUERY_ERRORS,
+                         ids=[" ".join(a)[:40] for a, _ in CONFIG_AND_QUERY_ERRORS])
+def test_invalid_setting_or_option_is_refused_with_exit_2(
+    cli: Cli, db_path: Path, seeded: list[str], args: list[str], word: str
+) -> None:
+    error = refused(cli, *args, code=2)
+    assert error.startswith("error: ") and word in error
+    assert dump(db_path) == seeded
+    assert cli("config", "get", "backoff_base").stdout.strip() == "3"
+
+
+def test_unknown_state_lists_the_valid_ones(cli: Cli, db_path: Path, seeded: list[str]) -> None:
+    error = refused(cli, "list", "--state", "finished", code=2)
+    assert "finished" in error
+    for state in ("pending", "processing", "completed", "failed", "dead", "canceled"):
+        assert state in error
+    assert dump(db_path) == seeded
+
+
+def test_duplicate_id_is_exit_1_and_keeps_the_existing_job(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    error = refused(cli, "enqueue", '{"id":"job1","command":"rm -rf /tmp/nothing"}', code=1)
+    assert "job1" in error and "already exists" in error
+    error = refused(cli, "enqueue", "--command", "other", "--id", "job1", code=1)
+    assert "job1" in error
+    assert dump(db_path) == seeded
+    assert as_json(cli("show", "job1", "--json"))["command"] == "echo hello"
+
+
+def test_a_bad_line_in_a_file_writes_none_of_its_jobs(
+    cli: Cli, db_path: Path, seeded: list[str], tmp_path: Path
+) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"id":"f1","command":"true"}\n\n{"id":"f2","command":"true"}\n'
+                    '{"id":"f3","command":"true","max_retries":-2}\n{"id":"f4","command":"true"}\n')
+    error = refused(cli, "enqueue", "--file", str(jobs), code=2)
+    assert "line 4" in error and "max_retries" in error
+
+    error = refused(cli, "enqueue", "--file", "-", code=2,
+                    input='{"id":"f1","command":"true"}\n{"id":"f2",\n')
+    assert "line 2" in error and "invalid JSON" in error
+
+    refused(cli, "enqueue", "--file", "-", code=2, input="\n\n")  # no jobs at all
+    assert dump(db_path) == seeded
+
+
+def test_a_duplicate_id_in_a_file_writes_none_of_its_jobs(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    clash_with_stored = '{"id":"new1","command":"true"}\n{"id":"job1","command":"true"}\n'
+    assert "job1" in refused(cli, "enqueue", "--file", "-", code=1, input=clash_with_stored)
+    clash_within = '{"id":"twin","command":"true"}\n{"id":"twin","command":"false"}\n'
+    assert "twin" in refused(cli, "enqueue", "--file", "-", code=1, input=clash_within)
+    assert dump(db_path) == seeded
+
+
+def test_missing_job_is_exit_1(cli: Cli, db_path: Path, seeded: list[str]) -> None:
+    assert "nosuchjob" in refused(cli, "show", "nosuchjob", code=1)
+    assert "nosuchjob" in refused(cli, "dlq", "retry", "nosuchjob", code=1)
+    assert dump(db_path) == seeded
+
+
+def test_retrying_a_job_that_is_not_dead_names_its_state(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    error = refused(cli, "dlq", "retry", "job1", code=1)
+    assert "pending" in error
+    assert dump(db_path) == seeded
+
+
+USAGE_ERRORS = [
+    ["enqueue"],
+    ["enqueue", '{"command":"true"}', "--command", "true"],
+    ["enqueue", '{"command":"true"}', "--id", "x"],
+    ["enqueue", "--command", "true", "--max-retries", "many"],
+    ["enqueue", "--file", "no-such-file.jsonl"],
+    ["dlq", "retry"],
+    ["dlq", "retry", "job1", "--all"],
+    ["worker", "start", "--count", "0"],
+    ["nosuchsubcommand"],
+]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=[" ".join(a)[:40] for a in USAGE_ERRORS])
+def test_usage_errors_are_exit_2(
+    cli: Cli, db_path: Path, seeded: list[str], args: list[str]
+) -> None:
+    result = cli(*args, check=2)
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "Error:" in line]) == 1
+    assert dump(db_path) == seeded

@@ -1,0 +1,98 @@
+"""Failed attempts, backoff, the dead letter queue and retrying from it, through the CLI."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+from tests.cli.e2e import WorkerPool, as_json
+from tests.conftest import Cli, wait_until
+
+from queuectl.units import parse_timestamp
+
+# isoformat(timespec="milliseconds") truncates, so two printed times may be 1 ms closer
+# than the times stored.
+PRINT_SLACK = 0.002
+
+
+def burst(cli: Cli) -> None:
+    """Run jobs, retries included, until nothing is left to run or to retry."""
+    cli("worker", "start", "--burst", "--quiet", timeout=120)
+
+
+def test_failing_job_retries_with_backoff_then_lands_in_the_dlq(cli: Cli, tmp_path: Path) -> None:
+    cli("config", "set", "backoff_base", "1.2")  # waits of 1.2 s, then 1.44 s
+    cli("enqueue", '{"id":"flaky","command":"echo try; test -e fixed || exit 3","max_retries":2}')
+    burst(cli)
+
+    job = as_json(cli("show", "flaky", "--json"))
+    assert (job["state"], job["attempts"], job["exit_code"]) == ("dead", 3, 3)
+    assert job["last_error"] == "exit code 3"
+    history = job["attempts_history"]
+    assert [a["attempt"] for a in history] == [1, 2, 3]  # max_retries 2: exactly 2 retries
+    assert all(a["error"] == "exit code 3" and a["output"] == "try\n" for a in history)
+    for k, (before, after) in enumerate(pairwise(history), start=1):
+        waited = parse_timestamp(after["started_at"]) - parse_timestamp(before["finished_at"])
+        assert waited >= 1.2**k - PRINT_SLACK, (k, waited)
+
+    dead = as_json(cli("dlq", "list", "--json"))
+    assert [j["id"] for j in dead] == ["flaky"]
+    assert "flaky" in cli("dlq", "list").stdout
+
+    # retry: back to pending, attempts reset, history kept; then it succeeds
+    assert "flaky" in cli("dlq", "retry", "flaky").stdout
+    job = as_json(cli("show", "flaky", "--json"))
+    assert (job["state"], job["attempts"], len(job["attempts_history"])) == ("pending", 0, 3)
+    assert cli("dlq", "list").stdout.strip() == "The dead letter queue is empty."
+
+    (tmp_path / "fixed").touch()
+    burst(cli)
+    job = as_json(cli("show", "flaky", "--json"))
+    assert (job["state"], job["attempts"], job["exit_code"]) == ("completed", 1, 0)
+    assert [a["error"] for a in job["attempts_history"]] == ["exit code 3"] * 3 + [None]
+
+    # a job that is not dead is refused, naming its state
+    result = cli("dlq", "retry", "flaky", check=1)
+    assert "completed" in result.stderr
+
+
+def test_zero_retries_goes_straight_to_the_dlq(cli: Cli) -> None:
+    cli("enqueue", "--command", "exit 9", "--id", "once", "--max-retries", "0")
+    burst(cli)
+    job = as_json(cli("show", "once", "--json"))
+    assert (job["state"], job["attempts"], len(job["attempts_history"])) == ("dead", 1, 1)
+    assert job["last_error"] == "exit code 9"
+
+
+def test_retry_all_dead(cli: Cli) -> None:
+    for name in ("d1", "d2"):
+        cli("enqueue", "--command", "false", "--id", name, "--max-retries", "0")
+    cli("enqueue", "--command", "true", "--id", "ok")
+    burst(cli)
+    assert cli("dlq", "retry", "--all").stdout.strip() == "Retried 2 dead jobs."
+    jobs = {j["id"]: j for j in as_json(cli("list", "--json"))}
+    assert {name: (jobs[name]["state"], jobs[name]["attempts"]) for name in jobs} == {
+        "d1": ("pending", 0), "d2": ("pending", 0), "ok": ("completed", 1)}
+    assert cli("dlq", "retry", "--all").stdout.strip() == "Retried 0 dead jobs."
+
+
+def test_unknown_command_fails_gracefully_into_retries(cli: Cli, workers: WorkerPool) -> None:
+    cli("config", "set", "backoff_base", "1000")  # it stays failed while we look
+    cli("enqueue", '{"id":"typo","command":"nosuchcommand_xyz --flag","max_retries":2}')
+    worker = workers.start(1)
+    job = wait_until(lambda: (j := as_json(cli("show", "typo", "--json")))["state"] == "failed"
+                     and j, timeout=30, interval=0.1, message="the first attempt to fail")
+    assert (job["attempts"], job["exit_code"]) == (1, 127)
+    assert job["last_error"] == "exit code 127: command not found"
+    assert parse_timestamp(job["run_at"]) >= parse_timestamp(job["updated_at"]) + 999
+    [attempt] = job["attempts_history"]
+    assert "nosuchcommand_xyz" in attempt["output"]  # the shell's own message is kept
+
+    [row] = [line for line in cli("list", "--state", "failed").stdout.splitlines()
+             if line.startswith("typo ")]
+    assert "exit code 127: command not found" in row
+    assert "1/2" in row
+
+    worker.signal(15)
+    assert worker.wait() == 0
+    assert "Traceback" not in worker.stderr()
