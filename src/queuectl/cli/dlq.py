@@ -11,7 +11,13 @@ from .render import echo_json, jobs_table
 
 @click.group()
 def dlq() -> None:
-    """The dead letter queue: jobs whose retries ran out."""
+    """The dead letter queue: jobs whose retries ran out.
+
+    \b
+    Example:
+      queuectl dlq list
+      queuectl dlq retry job1
+    """
 
 
 @dlq.command("list")

@@ -9,7 +9,10 @@ from .context import Session
 from .render import echo_json
 
 
-@click.group(help="Read and change settings, stored in the database.\n\nKeys: " + ", ".join(KEYS))
+@click.group(
+    help="Read and change settings, stored in the database.\n\nKeys: " + ", ".join(KEYS)
+    + "\n\n\b\nExample:\n  queuectl config set max-retries 5\n  queuectl config list"
+)
 def config() -> None:
     pass
 

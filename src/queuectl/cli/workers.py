@@ -14,7 +14,12 @@ from .render import echo_json, workers_table
 
 @click.group()
 def worker() -> None:
-    """Start, stop and list workers."""
+    """Start, stop and list workers.
+
+    \b
+    Example:
+      queuectl worker start --count 4
+    """
 
 
 @worker.command()
