@@ -43,6 +43,7 @@ def new_worker_id() -> str:
 class _Running:
     job: Job
     execution: Execution | None = None
+    killed: bool = False  # a kill came before the command started: kill it on start
 
 
 class Worker:
@@ -81,6 +82,7 @@ class Worker:
         self._stop_mode: str | None = None
         self._started = False
         self._earliest_retry: float | None = None  # of the failures this worker recorded
+        self._void_runs: set[tuple[str, int]] = set()  # started, but their claim failed
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -146,12 +148,16 @@ class Worker:
             self._stop_mode = mode
         self._notify()
 
-    def _kill_running(self) -> None:
+    def _kill_running(self, only: list[Job] | None = None) -> None:
         with self._lock:
-            running = [entry.execution for entry in self._running.values()]
-        for execution in running:
-            if execution is not None:
-                execution.kill()
+            entries = list(self._running.values())
+        wanted = None if only is None else {(job.id, job.runs) for job in only}
+        for entry in entries:
+            if wanted is not None and (entry.job.id, entry.job.runs) not in wanted:
+                continue
+            if entry.execution is not None:
+                entry.execution.kill()
+            entry.killed = True
 
     @property
     def stopping(self) -> bool:
@@ -178,7 +184,8 @@ class Worker:
             entry = self._running.get(job.id)
             if entry is not None:
                 entry.execution = execution
-        if self._stop_mode == NOW:  # the coordinator's kill pass may have missed this one
+            killed = entry is None or entry.killed
+        if killed or self._stop_mode == NOW:  # a kill pass ran while this was starting
             execution.kill()
         return execution.wait()
 
@@ -205,7 +212,9 @@ class Worker:
                 break
             with self._lock:
                 del self._running[job.id]
-            if result.interrupted and self._stop_mode == NOW:
+            if (job.id, job.runs) in self._void_runs:
+                self._void_runs.discard((job.id, job.runs))
+            elif result.interrupted and self._stop_mode == NOW:
                 given_back.append((job.id, job.runs))
             else:
                 outcomes.append(self._outcome(job, result, finished_at))
@@ -218,9 +227,27 @@ class Worker:
         if not outcomes and limit <= 0:
             return []
         now = self.clock.now()
-        claimed, stale = self.storage.record_and_claim(
-            self.id, outcomes, limit, now, now + self.settings.lease_duration
-        )
+        dispatched: list[Job] = []
+
+        def dispatch(claimed: list[Job]) -> None:
+            # Called inside the claim's transaction: the jobs start while the commit is
+            # being made durable, which takes the fsync off each job's critical path.
+            with self._lock:
+                for job in claimed:
+                    self._running[job.id] = _Running(job)
+            for job in claimed:
+                self._todo.put(job)
+            dispatched.extend(claimed)
+
+        try:
+            claimed, stale = self.storage.record_and_claim(
+                self.id, outcomes, limit, now, now + self.settings.lease_duration, dispatch
+            )
+        except BaseException:
+            # The claim never committed: the jobs are not ours, so kill what started.
+            self._void_runs.update((job.id, job.runs) for job in dispatched)
+            self._kill_running(only=dispatched)
+            raise
         for outcome in stale:
             log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
                         outcome.job_id, outcome.attempt)
@@ -229,13 +256,11 @@ class Worker:
                 if self._earliest_retry is None or outcome.run_at < self._earliest_retry:
                     self._earliest_retry = outcome.run_at
             if outcome not in stale:
-                log.info("job %s %s%s", outcome.job_id, outcome.state.value,
-                         f" ({outcome.error})" if outcome.error else "")
-        with self._lock:
-            for job in claimed:
-                self._running[job.id] = _Running(job)
-        for job in claimed:
-            self._todo.put(job)
+                # Failures are news; completions only when asked for (-v): a log line costs
+                # more than a queue transaction at thousands of jobs a second.
+                level = logging.DEBUG if outcome.state is JobState.COMPLETED else logging.INFO
+                log.log(level, "job %s %s%s", outcome.job_id, outcome.state.value,
+                        f" ({outcome.error})" if outcome.error else "")
         return claimed
 
     def _outcome(self, job: Job, result: RunResult, now: float) -> Outcome:

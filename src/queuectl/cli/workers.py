@@ -27,9 +27,10 @@ def worker() -> None:
               help="Jobs to run in parallel.")
 @click.option("--burst", is_flag=True,
               help="Exit once no job is waiting to run or to be retried.")
-@click.option("-q", "--quiet", is_flag=True, help="Log only warnings, not every job.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every job, not only failures.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings.")
 @click.pass_obj
-def start(session: Session, count: int, burst: bool, quiet: bool) -> None:
+def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool) -> None:
     """Run jobs in the foreground until stopped (Ctrl-C, SIGTERM or `worker stop`).
 
     The first Ctrl-C stops claiming and lets running jobs finish; a second one kills them
@@ -43,7 +44,8 @@ def start(session: Session, count: int, burst: bool, quiet: bool) -> None:
     from ..supervisor import serve
 
     logging.basicConfig(
-        stream=sys.stderr, level=logging.WARNING if quiet else logging.INFO,
+        stream=sys.stderr,
+        level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
     )
     serve(session.queue.worker(slots=count), burst=burst)

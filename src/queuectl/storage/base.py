@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from ..stats import FinishedRun
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,15 @@ class Storage(Protocol):
         limit: int,
         now: float,
         lease_until: float,
+        on_claimed: Callable[[list[Job]], None] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         """Record finished runs and claim up to ``limit`` ready jobs in one transaction.
 
         Returns the claimed jobs (best first) and the outcomes refused by the fence.
+        ``on_claimed`` is called with the claimed jobs after the claim but before the commit,
+        while the transaction still holds them, so that a worker can start them while the
+        commit is being made durable; if the commit then fails, the call raises and the
+        caller must kill what it started (nobody else could claim those jobs meanwhile).
         """
         ...
 
@@ -122,3 +129,28 @@ class Storage(Protocol):
     def config_items(self) -> dict[str, str]: ...
 
     def set_config(self, key: str, value: str | None) -> None: ...
+
+    # -- reads for the dashboard, stats and status --watch -----------------------------------
+
+    def search_jobs(
+        self, query: JobQuery, limit: int, *, before: str | None = None, after: str | None = None
+    ) -> JobPage:
+        """Jobs newest first, by keyset: older than cursor ``before`` or newer than ``after``."""
+        ...
+
+    def running_jobs(self, limit: int) -> list[RunningJob]:
+        """Jobs in state processing, longest running first."""
+        ...
+
+    def finished_runs(
+        self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
+    ) -> list[FinishedRun]:
+        """Runs that finished in ``[since, until)``, ordered by ``(finished_at, job id, run)``.
+
+        ``after`` is the key of the last run of the previous page.
+        """
+        ...
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete finished jobs (completed, dead, canceled) with their history, all or nothing."""
+        ...

@@ -16,9 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
+from ..errors import (
+    DuplicateJob,
+    InvalidInput,
+    InvalidTransition,
+    JobNotFound,
+    StorageError,
+)
+from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
 from ..procs import HOST
+from ..stats import FinishedRun
 from .base import LocalWorker, WakeChannel, WorkerRegistration
 from .sql import load_queries
 
@@ -254,9 +262,10 @@ class SqliteStorage:
         limit: int,
         now: float,
         lease_until: float,
+        on_claimed: Callable[[list[Job]], None] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         stale: list[Outcome] = []
-        rows: list[sqlite3.Row] = []
+        claimed: list[Job] = []
         with self._write() as db:
             for outcome in outcomes:
                 if not self._finish(db, worker_id, outcome, now):
@@ -269,8 +278,11 @@ class SqliteStorage:
                     Q["insert_attempt"],
                     [(row["id"], row["runs"], worker_id, now) for row in rows],
                 )
-        rows.sort(key=_claim_order)
-        return [_job(row) for row in rows], stale
+                rows.sort(key=_claim_order)
+                claimed = [_job(row) for row in rows]
+                if on_claimed is not None and claimed:
+                    on_claimed(claimed)
+        return claimed, stale
 
     @staticmethod
     def _finish(db: sqlite3.Connection, worker_id: str, outcome: Outcome, now: float) -> bool:
@@ -399,6 +411,83 @@ class SqliteStorage:
                 db.execute(Q["unset_config"], (key,))
             else:
                 db.execute(Q["set_config"], (key, value))
+
+
+    # -- reads for the dashboard, stats and status --watch -----------------------------------
+
+    def search_jobs(
+        self, query: JobQuery, limit: int, *, before: str | None = None, after: str | None = None
+    ) -> JobPage:
+        # The cursor is a job's seq; one row more than asked says whether another page exists.
+        params = {
+            "state": query.state.value if query.state else None,
+            "text": query.text.lower() if query.text else None,
+            "limit": limit + 1,
+            "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
+        }
+        in_state = "_in_state" if query.state else ""
+        older: str | None
+        newer: str | None
+        if after is not None:
+            rows = self._read(Q["search_jobs_newer" + in_state], params)
+            more, rows = len(rows) > limit, rows[:limit]
+            rows.reverse()
+            newer = str(rows[0]["seq"]) if more else None
+            older = str(rows[-1]["seq"]) if rows else after
+        else:
+            rows = self._read(Q["search_jobs_older" + in_state], params)
+            more, rows = len(rows) > limit, rows[:limit]
+            older = str(rows[-1]["seq"]) if more else None
+            newer = (str(rows[0]["seq"]) if rows else before) if before is not None else None
+        return JobPage([_job(row) for row in rows], older=older, newer=newer)
+
+    def running_jobs(self, limit: int) -> list[RunningJob]:
+        return [RunningJob(_job(row), row["run_started_at"])
+                for row in self._read(Q["running_jobs"], {"limit": limit})]
+
+    def finished_runs(
+        self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
+    ) -> list[FinishedRun]:
+        key = after if after is not None and after[0] >= since else (since, "", -1)
+        params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
+                  "until": until, "limit": limit}
+        return [
+            FinishedRun(
+                job_id=row["job_id"], number=row["number"], queue=row["queue"],
+                enqueued_at=row["created_at"], started_at=row["started_at"],
+                finished_at=row["finished_at"], succeeded=bool(row["succeeded"]),
+                ended_dead=bool(row["ended_dead"]),
+            )
+            for row in self._read(Q["finished_runs"], params)
+        ]
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
+        deleted: list[str] = []
+        with self._write() as db:
+            for job_id in job_ids:
+                if db.execute(Q["delete_finished_job"], {"job_id": job_id}).fetchone() is None:
+                    current = db.execute(Q["get_job"], (job_id,)).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}: only completed, dead or canceled "
+                        "jobs can be deleted; nothing deleted"
+                    )
+                deleted.append(job_id)
+        return deleted
+
+
+_MAX_SEQ = 2**63 - 1
+
+
+def _cursor(text: str | None, default: int = 0) -> int:
+    """A page cursor back to a seq; a cursor that is not ours is refused, not guessed."""
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"invalid page cursor {text!r}") from None
 
 
 def _statements(script: str) -> Iterator[str]:
