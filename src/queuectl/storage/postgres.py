@@ -63,7 +63,8 @@ def _finish_params(worker_id: str, outcome: Outcome) -> Row:
 class PostgresStorage:
     def __init__(self, url: str) -> None:
         location = parse_url(url)
-        self.url = location.display
+        # The URL as given (password included): a worker re-opens its own store from it.
+        self.url = url
         self.schema = location.schema
         self._channel = channel_name(location.schema)
         self._db = Connector(location)

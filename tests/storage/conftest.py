@@ -1,0 +1,62 @@
+"""The ``storage`` fixture: every contract test runs once per backend.
+
+SQLite gets a fresh file per test; PostgreSQL a fresh schema per test, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from queuectl.storage import Storage, open_storage
+from tests.postgres.support import private_schema
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "queue.db")
+    else:
+        with private_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def open_store(storage_url: str) -> Iterator[Callable[[], Storage]]:
+    """Opens more stores on the same database (each with its own connection)."""
+    opened: list[Storage] = []
+
+    def open_one() -> Storage:
+        opened.append(open_storage(storage_url))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def storage(open_store: Callable[[], Storage]) -> Storage:
+    return open_store()
+
+
+def execute_raw(storage: Storage, statement: str) -> list[Any]:
+    """Run plain SQL on either backend (tests only: to set up what no verb can, or EXPLAIN)."""
+    from queuectl.storage.sqlite import SqliteStorage
+
+    if isinstance(storage, SqliteStorage):
+        return [tuple(row) for row in storage.db.execute(statement).fetchall()]
+    from queuectl.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+
+    def run(conn: Any, in_doubt: bool) -> list[Any]:
+        cursor = conn.execute(statement.encode())
+        return [tuple(row.values()) for row in cursor.fetchall()] if cursor.description else []
+
+    return storage._db.run(run, transaction=False)

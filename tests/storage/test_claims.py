@@ -1,0 +1,243 @@
+"""Storage contract: claims, the fence on outcomes, release, rescue, heartbeats, workers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+from queuectl.models import Job, JobState, NewJob, Outcome
+from queuectl.procs import HOST
+from queuectl.storage import Storage
+from queuectl.storage.base import LocalWorker, WorkerRegistration
+
+from .conftest import execute_raw
+
+T0 = 1_767_225_600.0
+
+
+def _claim(storage: Storage, worker: str, limit: int, now: float = T0) -> list[Job]:
+    claimed, stale = storage.record_and_claim(worker, [], limit, now, now + 30)
+    assert stale == []
+    return claimed
+
+
+def _done(job: Job, now: float, state: JobState = JobState.COMPLETED) -> Outcome:
+    return Outcome(job.id, job.runs, state, now, exit_code=0 if state == JobState.COMPLETED else 1,
+                   run_at=now + 10 if state == JobState.FAILED else None)
+
+
+def _register(storage: Storage, worker_id: str, now: float = T0, host: str = HOST) -> None:
+    storage.register_worker(WorkerRegistration(worker_id, host, os.getpid(), None, 2), now)
+
+
+def test_claim_order_is_priority_then_run_at_then_insertion(storage: Storage) -> None:
+    storage.enqueue([NewJob("late", "true", 0)], T0 + 5)
+    storage.enqueue([NewJob("first", "true", 0), NewJob("second", "true", 0)], T0)
+    storage.enqueue([NewJob("urgent", "true", 0)], T0 + 9)
+    execute_raw(storage, "UPDATE jobs SET priority = 10 WHERE id = 'urgent'")
+    claimed = _claim(storage, "w", 10, T0 + 10)
+    assert [j.id for j in claimed] == ["urgent", "first", "second", "late"]
+
+
+def test_claim_takes_at_most_limit_and_only_ready_jobs(storage: Storage) -> None:
+    storage.enqueue([NewJob(f"j{i}", "true", 0) for i in range(5)], T0)
+    storage.enqueue([NewJob("future", "true", 0)], T0 + 100)
+    assert _claim(storage, "w", 0) == []
+    assert [j.id for j in _claim(storage, "w", 2)] == ["j0", "j1"]
+    assert [j.id for j in _claim(storage, "w", 10)] == ["j2", "j3", "j4"]
+    assert _claim(storage, "w", 10) == []
+    assert [j.id for j in _claim(storage, "w", 10, T0 + 100)] == ["future"]
+
+
+def test_a_claim_takes_the_job_under_a_lease_and_opens_an_attempt(storage: Storage) -> None:
+    storage.enqueue([NewJob("j", "true", 3)], T0)
+    [job] = _claim(storage, "w1", 1, T0 + 1)
+    assert (job.state, job.attempts, job.runs, job.worker_id, job.lease_until) == (
+        JobState.PROCESSING, 1, 1, "w1", T0 + 31)
+    assert storage.get("j") == job
+    [attempt] = storage.attempts("j")
+    assert (attempt.number, attempt.worker_id, attempt.started_at, attempt.finished_at) == (
+        1, "w1", T0 + 1, None)
+
+
+def test_a_failed_job_is_claimable_only_once_its_retry_time_comes(storage: Storage) -> None:
+    storage.enqueue([NewJob("j", "false", 3)], T0)
+    [job] = _claim(storage, "w", 1)
+    storage.record_and_claim("w", [_done(job, T0 + 1, JobState.FAILED)], 0, T0 + 1, T0 + 31)
+    assert storage.next_run_at() == T0 + 11
+    assert _claim(storage, "w", 1, T0 + 10) == []
+    [again] = _claim(storage, "w", 1, T0 + 11)
+    assert (again.attempts, again.runs) == (2, 2)
+
+
+def test_next_run_at(storage: Storage) -> None:
+    assert storage.next_run_at() is None
+    storage.enqueue([NewJob("b", "true", 0)], T0 + 7)
+    storage.enqueue([NewJob("a", "true", 0)], T0 + 3)
+    assert storage.next_run_at() == T0 + 3
+    _claim(storage, "w", 2, T0 + 10)
+    assert storage.next_run_at() is None
+
+
+def test_recording_and_claiming_share_one_call(storage: Storage) -> None:
+    storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
+    [a] = _claim(storage, "w", 1)
+    claimed, stale = storage.record_and_claim("w", [_done(a, T0 + 1)], 1, T0 + 1, T0 + 31)
+    assert ([j.id for j in claimed], stale) == (["b"], [])
+    assert storage.get("a").state == JobState.COMPLETED  # type: ignore[union-attr]
+
+
+def test_the_fence_refuses_another_workers_or_an_old_runs_outcome(storage: Storage) -> None:
+    storage.enqueue([NewJob("j", "true", 0)], T0)
+    [job] = _claim(storage, "w1", 1)
+    wrong_worker = _done(job, T0 + 1)
+    _, stale = storage.record_and_claim("w2", [wrong_worker], 0, T0 + 1, T0 + 31)
+    assert stale == [wrong_worker]
+    old_run = Outcome("j", job.runs - 1, JobState.COMPLETED, T0 + 1)
+    _, stale = storage.record_and_claim("w1", [old_run], 0, T0 + 1, T0 + 31)
+    assert stale == [old_run]
+    assert storage.get("j") == job
+    assert [a.finished_at for a in storage.attempts("j")] == [None]
+
+
+def test_a_rescued_run_cannot_be_completed_by_its_lost_worker(storage: Storage) -> None:
+    storage.enqueue([NewJob("j", "true", 3)], T0)
+    [job] = _claim(storage, "frozen", 1)
+
+    def lost(held: Job) -> Outcome:
+        return Outcome(held.id, held.runs, JobState.FAILED, T0 + 40, run_at=T0 + 42,
+                       error="worker lost")
+
+    [rescued] = storage.rescue(T0 + 40, lost)
+    assert rescued.job_id == "j"
+    late = _done(job, T0 + 41)
+    _, stale = storage.record_and_claim("frozen", [late], 0, T0 + 41, T0 + 71)
+    assert stale == [late]
+    current = storage.get("j")
+    assert current is not None
+    assert (current.state, current.worker_id, current.last_error) == (
+        JobState.FAILED, None, "worker lost")
+
+
+def test_rescue_takes_only_expired_leases(storage: Storage) -> None:
+    storage.enqueue([NewJob("old", "true", 3)], T0)
+    _claim(storage, "w1", 1)
+    storage.enqueue([NewJob("new", "true", 3)], T0)
+    _claim(storage, "w2", 1, T0 + 20)  # lease until T0 + 50
+    seen: list[str] = []
+
+    def decide(job: Job) -> Outcome:
+        seen.append(job.id)
+        return Outcome(job.id, job.runs, JobState.DEAD, T0 + 40, error="worker lost")
+
+    assert [o.job_id for o in storage.rescue(T0 + 40, decide)] == ["old"]
+    assert seen == ["old"]
+    assert storage.get("new").state == JobState.PROCESSING  # type: ignore[union-attr]
+    assert storage.get("old").state == JobState.DEAD  # type: ignore[union-attr]
+    assert storage.rescue(T0 + 40, decide) == []
+
+
+def test_rescue_of_named_workers_takes_their_runs_and_registrations(storage: Storage) -> None:
+    _register(storage, "dead")
+    _register(storage, "alive")
+    storage.enqueue([NewJob(f"j{i}", "true", 3) for i in range(3)], T0)
+    _claim(storage, "dead", 2)
+    _claim(storage, "alive", 1)
+
+    def decide(job: Job) -> Outcome:
+        return Outcome(job.id, job.runs, JobState.FAILED, T0 + 1, run_at=T0 + 3, error="lost")
+
+    rescued = storage.rescue(T0 + 1, decide, worker_ids=["dead"])
+    assert sorted(o.job_id for o in rescued) == ["j0", "j1"]
+    assert [w.id for w in storage.workers()] == ["alive"]
+    assert storage.get("j2").state == JobState.PROCESSING  # type: ignore[union-attr]
+
+
+def test_rescue_forgets_workers_silent_for_long(storage: Storage) -> None:
+    _register(storage, "silent", T0)
+    _register(storage, "fresh", T0 + 100)
+    def decide(job: Job) -> Outcome:
+        raise AssertionError(f"no run is held, yet {job.id} was rescued")
+
+    storage.rescue(T0 + 100, decide, forget_workers_before=T0 + 50)
+    assert [w.id for w in storage.workers()] == ["fresh"]
+
+
+def test_release_gives_the_run_back_without_counting_it(storage: Storage) -> None:
+    storage.enqueue([NewJob("first", "true", 3), NewJob("retried", "true", 3)], T0)
+    first, retried = _claim(storage, "w", 2)
+    storage.record_and_claim("w", [_done(retried, T0, JobState.FAILED)], 0, T0, T0 + 30)
+    [retried] = _claim(storage, "w", 1, T0 + 10)
+    storage.release("w", [(first.id, first.runs), (retried.id, retried.runs)], T0 + 11)
+    after_first, after_retried = storage.get("first"), storage.get("retried")
+    assert after_first is not None and after_retried is not None
+    assert (after_first.state, after_first.attempts, after_first.runs) == (JobState.PENDING, 0, 1)
+    assert (after_retried.state, after_retried.attempts, after_retried.runs) == (
+        JobState.FAILED, 1, 2)
+    assert after_first.worker_id is None and after_first.lease_until is None
+    assert "forced stop" in (storage.attempts("first")[0].error or "")
+
+
+def test_release_is_fenced(storage: Storage) -> None:
+    storage.enqueue([NewJob("j", "true", 3)], T0)
+    [job] = _claim(storage, "w1", 1)
+    storage.release("w2", [(job.id, job.runs)], T0 + 1)
+    assert storage.get("j") == job
+
+
+def test_heartbeat_renews_leases_and_carries_stop_requests(storage: Storage) -> None:
+    _register(storage, "w")
+    storage.enqueue([NewJob("j", "true", 3)], T0)
+    _claim(storage, "w", 1)
+    assert storage.heartbeat("w", T0 + 20, T0 + 50) == (True, None)
+    assert storage.get("j").lease_until == T0 + 50  # type: ignore[union-attr]
+    [info] = storage.workers()
+    assert (info.heartbeat_at, info.running, info.slots) == (T0 + 20, 1, 2)
+    assert storage.request_stop(None, "graceful") == ["w"]
+    assert storage.heartbeat("w", T0 + 30, T0 + 60) == (True, "graceful")
+    assert storage.request_stop("other", "now") == []
+    storage.unregister_worker("w")
+    assert storage.heartbeat("w", T0 + 40, T0 + 70) == (False, None)
+
+
+def test_local_workers_are_those_of_one_host(storage: Storage) -> None:
+    _register(storage, "here")
+    _register(storage, "there", host="elsewhere.example")
+    assert storage.local_workers(HOST) == [LocalWorker("here", os.getpid(), None)]
+    assert [w.id for w in storage.local_workers("elsewhere.example")] == ["there"]
+
+
+def test_concurrent_claimers_never_share_a_job(
+    storage: Storage, open_store: Callable[[], Storage]
+) -> None:
+    jobs = 300
+    storage.enqueue([NewJob(f"j{i:03}", "true", 0) for i in range(jobs)], T0)
+    stores = [open_store() for _ in range(4)]
+    taken: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def claimer(name: str, store: Storage) -> None:
+        try:
+            start.wait()
+            mine: list[Outcome] = []
+            while True:
+                claimed, stale = store.record_and_claim(name, mine, 3, T0 + 1, T0 + 31)
+                assert stale == []
+                mine = [_done(job, T0 + 1) for job in claimed]
+                taken[name] = taken.get(name, []) + [job.id for job in claimed]
+                if not claimed:
+                    return
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}", s)) for i, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    every = [job_id for ids in taken.values() for job_id in ids]
+    assert sorted(every) == [f"j{i:03}" for i in range(jobs)]  # each exactly once
+    assert storage.count_by_state()[JobState.COMPLETED] == jobs
