@@ -1,0 +1,141 @@
+"""Stopping workers: graceful on the first signal, forced on the second, and `worker stop`."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.cli.e2e import WorkerPool, WorkerProcess, as_json, processes_using
+from tests.conftest import Cli, wait_until
+
+WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.05; done"
+FOREVER = "while true; do sleep 0.05; done"
+FORCED = "interrupted by a forced stop (not counted as an attempt)"
+
+
+def job(cli: Cli, job_id: str) -> Any:
+    return as_json(cli("show", job_id, "--json"))
+
+
+def wait_for_state(cli: Cli, job_id: str, state: str, runs: int = 1) -> None:
+    wait_until(lambda: (j := job(cli, job_id))["state"] == state and j["runs"] == runs,
+               timeout=30, interval=0.1, message=f"{job_id} to be {state} (run {runs})")
+
+
+def force_stop(worker: WorkerProcess) -> int:
+    """Signal until the worker exits: the first signal is graceful, any later one forces.
+
+    Signals sent back to back may merge into one, hence the repetition.
+    """
+    worker.signal(signal.SIGTERM)
+    wait_until(lambda: worker.proc.poll() is not None or worker.signal(signal.SIGTERM),
+               timeout=30, interval=0.2, message="the worker to exit on a forced stop")
+    return worker.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_first_signal_lets_the_running_job_finish_and_claims_nothing_more(
+    cli: Cli, workers: WorkerPool, tmp_path: Path, signum: int
+) -> None:
+    cli("enqueue", "--command", f"{WAIT_FOR_GO}; echo finished", "--id", "running")
+    cli("enqueue", "--command", "true", "--id", "waiting")
+    worker = workers.start(1)
+    wait_for_state(cli, "running", "processing")
+
+    worker.signal(signum)
+    (tmp_path / "go").touch()  # after the signal: the job ends while the worker is stopping
+    assert worker.wait() == 0, worker.stderr()
+
+    finished = job(cli, "running")
+    assert (finished["state"], finished["attempts"]) == ("completed", 1)
+    assert finished["attempts_history"][0]["output"] == "finished\n"
+    assert job(cli, "waiting")["state"] == "pending"
+    assert as_json(cli("status", "--json"))["workers"] == []
+
+
+def test_second_signal_kills_the_job_and_gives_its_attempt_back(
+    cli: Cli, workers: WorkerPool, db_path: Path
+) -> None:
+    command = f'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then {FOREVER}; fi; echo second'
+    cli("enqueue", "--command", command, "--id", "stuck", "--max-retries", "0")
+    worker = workers.start(1)
+    wait_for_state(cli, "stuck", "processing")
+    assert processes_using(db_path, QUEUECTL_JOB_ID="stuck")
+
+    assert force_stop(worker) == 0, worker.stderr()
+    back = job(cli, "stuck")
+    assert (back["state"], back["attempts"], back["runs"]) == ("pending", 0, 1)
+    assert back["attempts_history"][0]["error"] == FORCED
+    wait_until(lambda: not processes_using(db_path, QUEUECTL_JOB_ID="stuck"), timeout=10,
+               message="the killed job's processes to be gone")
+
+    # max_retries 0: had the forced stop used up the only attempt, the job could not complete
+    cli("worker", "start", "--burst", "--quiet")
+    done = job(cli, "stuck")
+    assert (done["state"], done["attempts"]) == ("completed", 1)
+    assert done["attempts_history"][1]["output"] == "second\n"
+
+
+def test_a_forced_stop_puts_a_retried_job_back_to_failed(
+    cli: Cli, workers: WorkerPool
+) -> None:
+    cli("config", "set", "backoff_base", "1")
+    command = f'case "$QUEUECTL_ATTEMPT" in 1) exit 3;; 2) {FOREVER};; esac'
+    cli("enqueue", "--command", command, "--id", "retried", "--max-retries", "3")
+    worker = workers.start(1)
+    wait_for_state(cli, "retried", "processing", runs=2)
+
+    assert force_stop(worker) == 0, worker.stderr()
+    back = job(cli, "retried")
+    assert (back["state"], back["attempts"], back["last_error"]) == ("failed", 1, "exit code 3")
+    assert [a["error"] for a in back["attempts_history"]] == ["exit code 3", FORCED]
+
+
+def test_worker_stop_waits_for_running_jobs(
+    cli: Cli, workers: WorkerPool, tmp_path: Path
+) -> None:
+    assert cli("worker", "stop").stdout.strip() == "No workers running."
+    for n in (1, 2):
+        cli("enqueue", "--command", WAIT_FOR_GO, "--id", f"job{n}")
+    first, second = workers.start(1), workers.start(1)
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 2,
+               timeout=30, interval=0.1, message="both jobs running")
+
+    stop = subprocess.Popen(cli.argv("worker", "stop"), env=cli.env, cwd=cli.cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: {w["state"] for w in as_json(cli("status", "--json"))["workers"]}
+                   == {"stopping"}, timeout=30, interval=0.1, message="workers stopping")
+        assert stop.poll() is None  # still waiting: the jobs have not finished
+        assert first.proc.poll() is None and second.proc.poll() is None
+        (tmp_path / "go").touch()
+        out, err = stop.communicate(timeout=60)
+    finally:
+        if stop.poll() is None:
+            stop.kill()
+            stop.communicate()
+    assert (stop.returncode, out.strip(), err) == (0, "Stopped 2 workers.", "")
+    assert first.wait() == 0 and second.wait() == 0
+    assert as_json(cli("status", "--json"))["jobs"]["completed"] == 2
+
+
+def test_worker_stop_timeout_then_now(cli: Cli, workers: WorkerPool, db_path: Path) -> None:
+    cli("enqueue", "--command", FOREVER, "--id", "endless")
+    worker = workers.start(1)
+    worker_id = workers.worker_id(worker)
+    wait_for_state(cli, "endless", "processing")
+
+    result = cli("worker", "stop", "--timeout", "1s", check=1)
+    assert result.stdout.strip() == "Stopped 0 workers."
+    assert result.stderr.strip() == f"Still running after 1s: {worker_id}"
+    assert worker.proc.poll() is None and job(cli, "endless")["state"] == "processing"
+
+    assert cli("worker", "stop", "--now").stdout.strip() == "Stopped 1 worker."
+    assert worker.wait() == 0
+    back = job(cli, "endless")
+    assert (back["state"], back["attempts"]) == ("pending", 0)
+    wait_until(lambda: not processes_using(db_path, QUEUECTL_JOB_ID="endless"), timeout=10,
+               message="the killed job's processes to be gone")
