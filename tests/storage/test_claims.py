@@ -176,7 +176,7 @@ def test_release_gives_the_run_back_without_counting_it(storage: Storage) -> Non
     assert (after_retried.state, after_retried.attempts, after_retried.runs) == (
         JobState.FAILED, 1, 2)
     assert after_first.worker_id is None and after_first.lease_until is None
-    assert "forced stop" in (storage.attempts("first")[0].error or "")
+    assert "not counted" in (storage.attempts("first")[0].error or "")
 
 
 def test_release_is_fenced(storage: Storage) -> None:

@@ -12,43 +12,26 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
+from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
-from . import postgres_migrate
+from ..stats import FinishedRun
+from . import postgres_migrate, postgres_reads
 from .base import LocalWorker, WakeChannel, WorkerRegistration
 from .postgres_connection import Connector, parse_url
+from .postgres_rows import Q, Row, claim_order, job_of
 from .postgres_wakeup import JOB, STOP, ListenWakeChannel, channel_name
-from .sql import load_queries
+from .schema import SchemaStatus
 
 if TYPE_CHECKING:
     import psycopg
 
-# Bytes: psycopg takes a query as bytes when it is not a literal in the source.
-Q = {name: text.encode() for name, text in load_queries(Path(__file__).with_suffix(".sql")).items()}
-Row = dict[str, Any]
 
 
 class _Duplicate(Exception):
     """An id of the batch is stored already (found out after the transaction rolled back)."""
-
-
-def _job(row: Row) -> Job:
-    env = row["env"]
-    return Job(
-        id=row["id"], command=row["command"], state=JobState(row["state"]),
-        attempts=row["attempts"], max_retries=row["max_retries"], created_at=row["created_at"],
-        updated_at=row["updated_at"], run_at=row["run_at"], runs=row["runs"],
-        priority=row["priority"], cwd=row["cwd"], env=json.loads(env) if env else None,
-        timeout=row["timeout"], exit_code=row["exit_code"], last_error=row["last_error"],
-        worker_id=row["worker_id"], lease_until=row["lease_until"],
-    )
-
-
-def _claim_order(row: Row) -> tuple[int, float, int]:
-    return (-row["priority"], row["run_at"], row["seq"])
 
 
 def _finish_params(worker_id: str, outcome: Outcome) -> Row:
@@ -136,12 +119,12 @@ class PostgresStorage:
 
     def get(self, job_id: str) -> Job | None:
         rows = self._read(Q["get_job"], {"job_id": job_id})
-        return _job(rows[0]) if rows else None
+        return job_of(rows[0]) if rows else None
 
     def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]:
         params = {"state": state.value if state else None, "limit": limit, "offset": offset}
         query = Q["list_jobs_in_state"] if state else Q["list_jobs"]
-        return [_job(row) for row in self._read(query, params)]
+        return [job_of(row) for row in self._read(query, params)]
 
     def count_by_state(self) -> dict[JobState, int]:
         counts = dict.fromkeys(JobState, 0)
@@ -174,7 +157,7 @@ class PostgresStorage:
                     raise InvalidTransition(
                         f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
                     )
-                retried.append(_job(row))
+                retried.append(job_of(row))
             self._notify(conn, JOB)
             return retried
 
@@ -225,8 +208,8 @@ class PostgresStorage:
             return rows, stale
 
         rows, stale = self._db.run(record_and_claim)
-        rows.sort(key=_claim_order)
-        return [_job(row) for row in rows], stale
+        rows.sort(key=claim_order)
+        return [job_of(row) for row in rows], stale
 
     @staticmethod
     def _finish(conn: psycopg.Connection[Any], worker_id: str, outcome: Outcome, *,
@@ -246,7 +229,7 @@ class PostgresStorage:
                 if conn.execute(Q["release_job"], params).rowcount == 1:
                     conn.execute(Q["finish_attempt"], {
                         **params, "exit_code": None, "output": b"", "output_dropped": 0,
-                        "error": "interrupted by a forced stop (not counted as an attempt)",
+                        "error": "given back by a stopping worker (not counted as an attempt)",
                     })
             self._notify(conn, JOB)
 
@@ -324,7 +307,7 @@ class PostgresStorage:
                 ]
             rescued = []
             for row in rows:
-                job = _job(row)
+                job = job_of(row)
                 outcome = decide(job)
                 if self._finish(conn, job.worker_id or "", outcome):
                     rescued.append(outcome)
@@ -361,13 +344,64 @@ class PostgresStorage:
 
         self._db.run(write)
 
+    # -- reads for the dashboard, stats and status --watch -----------------------------------
 
-def open_postgres(url: str) -> PostgresStorage:
-    """Open the store at ``url``, with a clear message when the driver is missing."""
+    def search_jobs(
+        self, query: JobQuery, limit: int, *, before: str | None = None, after: str | None = None
+    ) -> JobPage:
+        return postgres_reads.search_jobs(self._read, query, limit, before=before, after=after)
+
+    def running_jobs(self, limit: int) -> list[RunningJob]:
+        return postgres_reads.running_jobs(self._read, limit)
+
+    def finished_runs(
+        self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
+    ) -> list[FinishedRun]:
+        return postgres_reads.finished_runs(self._read, since, until, limit, after)
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
+        def delete(conn: psycopg.Connection[Any], in_doubt: bool) -> list[str]:
+            for job_id in job_ids:
+                if conn.execute(Q["delete_finished_job"], {"job_id": job_id}).fetchone() is None:
+                    current = conn.execute(Q["get_job"], {"job_id": job_id}).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}: only completed, dead or canceled "
+                        "jobs can be deleted; nothing deleted"
+                    )
+            return list(job_ids)
+
+        return self._db.run(delete)
+
+
+def postgres_schema_status(url: str) -> SchemaStatus:
+    """The schema's version, read without migrating it."""
+    _require_driver()
+    location = parse_url(url)
+    connector = Connector(location)
+    try:
+        version = connector.run(
+            lambda conn, _: postgres_migrate.current_version(conn, location.schema),
+            transaction=False,
+        )
+    finally:
+        connector.close()
+    names = [script.stem for script in postgres_migrate.MIGRATIONS]
+    return SchemaStatus("postgresql", f"{location.display} (schema {location.schema})", version,
+                        len(names), names[version:])
+
+
+def _require_driver() -> None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
         raise StorageError(
             "PostgreSQL support needs the psycopg driver: pip install 'queuectl[postgres]'"
         ) from None
+
+
+def open_postgres(url: str) -> PostgresStorage:
+    """Open the store at ``url``, with a clear message when the driver is missing."""
+    _require_driver()
     return PostgresStorage(url)

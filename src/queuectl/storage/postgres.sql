@@ -148,3 +148,53 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 
 -- name: unset_config
 DELETE FROM config WHERE key = %(key)s;
+
+-- Reads for the dashboard, stats and status --watch. Job listings page by keyset on seq
+-- (newest first), through the primary key or jobs_by_state (state, seq).
+
+-- name: search_jobs_older
+SELECT * FROM jobs
+WHERE seq < %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+ORDER BY seq DESC LIMIT %(limit)s;
+
+-- name: search_jobs_older_in_state
+SELECT * FROM jobs
+WHERE state = %(state)s AND seq < %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+ORDER BY seq DESC LIMIT %(limit)s;
+
+-- name: search_jobs_newer
+SELECT * FROM jobs
+WHERE seq > %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+ORDER BY seq ASC LIMIT %(limit)s;
+
+-- name: search_jobs_newer_in_state
+SELECT * FROM jobs
+WHERE state = %(state)s AND seq > %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+ORDER BY seq ASC LIMIT %(limit)s;
+
+-- name: running_jobs
+SELECT j.*, a.started_at AS run_started_at
+FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.number = j.runs
+WHERE j.state = 'processing'
+ORDER BY a.started_at LIMIT %(limit)s;
+
+-- name: finished_runs
+-- attempts_by_finish holds the whole keyset (finished_at, job_id, number): no sort needed.
+-- Jobs have no queue column yet: every run is in queue 'default' until named queues exist.
+SELECT a.job_id, a.number, 'default' AS queue, j.created_at, a.started_at, a.finished_at,
+       (COALESCE(a.exit_code = 0, false) AND a.error IS NULL) AS succeeded,
+       (j.state = 'dead' AND a.number = j.runs) AS ended_dead
+FROM attempts a JOIN jobs j ON j.id = a.job_id
+WHERE a.finished_at >= %(after_at)s AND a.finished_at < %(until)s
+  AND (a.finished_at, a.job_id, a.number) > (%(after_at)s, %(after_job)s, %(after_number)s)
+ORDER BY a.finished_at, a.job_id, a.number
+LIMIT %(limit)s;
+
+-- name: delete_finished_job
+-- Attempts go with the job (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = %(job_id)s AND state IN ('completed', 'dead', 'canceled')
+RETURNING id;

@@ -1,0 +1,84 @@
+"""Storage contract: the reads behind the dashboard, stats and ``status --watch``."""
+
+from __future__ import annotations
+
+import pytest
+
+from queuectl.errors import InvalidInput, InvalidTransition, JobNotFound
+from queuectl.listing import JobQuery
+from queuectl.models import JobState, NewJob, Outcome
+from queuectl.storage import Storage
+
+T0 = 1_767_225_600.0
+
+
+def _ids(page_jobs: list) -> list[str]:  # type: ignore[type-arg]
+    return [job.id for job in page_jobs]
+
+
+def test_search_pages_newest_first_by_keyset(storage: Storage) -> None:
+    storage.enqueue([NewJob(f"j{i}", f"echo {i}", 0) for i in range(5)], T0)
+    first = storage.search_jobs(JobQuery(), 2)
+    assert (_ids(first.jobs), first.newer) == (["j4", "j3"], None)
+    second = storage.search_jobs(JobQuery(), 2, before=first.older)
+    assert _ids(second.jobs) == ["j2", "j1"]
+    last = storage.search_jobs(JobQuery(), 2, before=second.older)
+    assert (_ids(last.jobs), last.older) == (["j0"], None)
+    back = storage.search_jobs(JobQuery(), 2, after=last.newer)
+    assert _ids(back.jobs) == ["j2", "j1"]
+
+
+def test_search_by_state_and_text(storage: Storage) -> None:
+    storage.enqueue([NewJob("Backup-1", "tar czf /b1", 0), NewJob("mail", "SEND mail", 0),
+                     NewJob("backup-2", "tar czf /b2", 0)], T0)
+    storage.record_and_claim("w", [], 1, T0, T0 + 30)  # Backup-1 processing
+    assert _ids(storage.search_jobs(JobQuery(text="BACKUP"), 10).jobs) == ["backup-2",
+                                                                           "Backup-1"]
+    assert _ids(storage.search_jobs(JobQuery(text="send"), 10).jobs) == ["mail"]
+    processing = JobQuery(state=JobState.PROCESSING, text="backup")
+    assert _ids(storage.search_jobs(processing, 10).jobs) == ["Backup-1"]
+    with pytest.raises(InvalidInput):
+        storage.search_jobs(JobQuery(), 2, before="not-a-cursor")
+
+
+def test_running_jobs_longest_running_first(storage: Storage) -> None:
+    storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
+    storage.record_and_claim("w", [], 1, T0 + 1, T0 + 31)
+    storage.record_and_claim("w", [], 1, T0 + 2, T0 + 32)
+    running = storage.running_jobs(10)
+    assert [(r.job.id, r.started_at) for r in running] == [("a", T0 + 1), ("b", T0 + 2)]
+
+
+def test_finished_runs_in_a_window_with_paging(storage: Storage) -> None:
+    storage.enqueue([NewJob(f"j{i}", "true", 0) for i in range(3)], T0)
+    storage.record_and_claim("w", [], 3, T0, T0 + 30)
+    outcomes = [
+        Outcome("j0", 1, JobState.COMPLETED, T0 + 1, exit_code=0),
+        Outcome("j1", 1, JobState.DEAD, T0 + 2, exit_code=1, error="exit 1"),
+        Outcome("j2", 1, JobState.COMPLETED, T0 + 3, exit_code=0),
+    ]
+    storage.record_and_claim("w", outcomes, 0, T0 + 3, T0 + 33)
+    runs = storage.finished_runs(T0, T0 + 10, 10)
+    assert [(r.job_id, r.succeeded, r.ended_dead) for r in runs] == [
+        ("j0", True, False), ("j1", False, True), ("j2", True, False)]
+    assert runs[0].enqueued_at == T0 and runs[0].run_time == 1
+    first = storage.finished_runs(T0, T0 + 10, 2)
+    last = first[-1]
+    rest = storage.finished_runs(T0, T0 + 10, 2, after=(last.finished_at, last.job_id,
+                                                          last.number))
+    assert [r.job_id for r in first + rest] == ["j0", "j1", "j2"]
+    assert [r.job_id for r in storage.finished_runs(T0 + 2, T0 + 3, 10)] == ["j1"]
+
+
+def test_delete_only_finished_jobs_all_or_nothing(storage: Storage) -> None:
+    storage.enqueue([NewJob("done", "true", 0), NewJob("waiting", "true", 0)], T0)
+    storage.record_and_claim("w", [], 1, T0, T0 + 30)
+    storage.record_and_claim("w", [Outcome("done", 1, JobState.COMPLETED, T0, exit_code=0)], 0,
+                             T0, T0)
+    with pytest.raises(InvalidTransition):
+        storage.delete_jobs(["done", "waiting"])
+    with pytest.raises(JobNotFound):
+        storage.delete_jobs(["done", "missing"])
+    assert storage.get("done") is not None
+    assert storage.delete_jobs(["done"]) == ["done"]
+    assert storage.get("done") is None and storage.attempts("done") == []
