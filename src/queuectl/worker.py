@@ -15,6 +15,7 @@ import queue
 import secrets
 import select
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -33,6 +34,7 @@ log = logging.getLogger("queuectl.worker")
 
 GRACEFUL = "graceful"
 NOW = "now"
+PREFETCH_BELOW_SECONDS = 0.05
 
 
 def new_worker_id() -> str:
@@ -82,7 +84,7 @@ class Worker:
         self._stop_mode: str | None = None
         self._started = False
         self._earliest_retry: float | None = None  # of the failures this worker recorded
-        self._void_runs: set[tuple[str, int]] = set()  # started, but their claim failed
+        self._typical_run = 1.0  # seconds; assume long jobs until some have been measured
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -148,13 +150,10 @@ class Worker:
             self._stop_mode = mode
         self._notify()
 
-    def _kill_running(self, only: list[Job] | None = None) -> None:
+    def _kill_running(self) -> None:
         with self._lock:
             entries = list(self._running.values())
-        wanted = None if only is None else {(job.id, job.runs) for job in only}
         for entry in entries:
-            if wanted is not None and (entry.job.id, entry.job.runs) not in wanted:
-                continue
             if entry.execution is not None:
                 entry.execution.kill()
             entry.killed = True
@@ -167,9 +166,42 @@ class Worker:
 
     def _slot(self) -> None:
         while (job := self._todo.get()) is not None:
+            started = time.monotonic()
             result = self._execute(job)
+            # A moving average over the last ~10 runs decides whether to claim ahead.
+            self._typical_run = 0.9 * self._typical_run + 0.1 * (time.monotonic() - started)
             self._done.put((job, result, self.clock.now()))
             self._notify()
+
+    def _capacity(self) -> int:
+        """How many jobs to hold: one per slot, plus one queued per slot while jobs are short.
+
+        A slot that finishes a short job finds the next one waiting instead of idling through
+        a commit. Long jobs are never claimed ahead: a queued job would wait for this worker's
+        slots while another worker sat idle.
+        """
+        if self._typical_run < PREFETCH_BELOW_SECONDS:
+            return 2 * self.slots
+        return self.slots
+
+    def _give_back_queued(self) -> None:
+        """Return claimed jobs that no slot has started yet (a stop is under way)."""
+        queued: list[Job] = []
+        while True:
+            try:
+                job = self._todo.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:  # close() is under way; leave its sentinel for a slot
+                self._todo.put(None)
+                break
+            queued.append(job)
+        if queued:
+            with self._lock:
+                for job in queued:
+                    del self._running[job.id]
+            self.storage.release(self.id, [(job.id, job.runs) for job in queued],
+                                 self.clock.now())
 
     def _execute(self, job: Job) -> RunResult:
         env = {**self._environ, **(job.env or {})}
@@ -212,9 +244,7 @@ class Worker:
                 break
             with self._lock:
                 del self._running[job.id]
-            if (job.id, job.runs) in self._void_runs:
-                self._void_runs.discard((job.id, job.runs))
-            elif result.interrupted and self._stop_mode == NOW:
+            if result.interrupted and self._stop_mode == NOW:
                 given_back.append((job.id, job.runs))
             else:
                 outcomes.append(self._outcome(job, result, finished_at))
@@ -227,27 +257,14 @@ class Worker:
         if not outcomes and limit <= 0:
             return []
         now = self.clock.now()
-        dispatched: list[Job] = []
-
-        def dispatch(claimed: list[Job]) -> None:
-            # Called inside the claim's transaction: the jobs start while the commit is
-            # being made durable, which takes the fsync off each job's critical path.
-            with self._lock:
-                for job in claimed:
-                    self._running[job.id] = _Running(job)
+        claimed, stale = self.storage.record_and_claim(
+            self.id, outcomes, limit, now, now + self.settings.lease_duration
+        )
+        with self._lock:
             for job in claimed:
-                self._todo.put(job)
-            dispatched.extend(claimed)
-
-        try:
-            claimed, stale = self.storage.record_and_claim(
-                self.id, outcomes, limit, now, now + self.settings.lease_duration, dispatch
-            )
-        except BaseException:
-            # The claim never committed: the jobs are not ours, so kill what started.
-            self._void_runs.update((job.id, job.runs) for job in dispatched)
-            self._kill_running(only=dispatched)
-            raise
+                self._running[job.id] = _Running(job)
+        for job in claimed:
+            self._todo.put(job)
         for outcome in stale:
             log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
                         outcome.job_id, outcome.attempt)
@@ -322,11 +339,13 @@ class Worker:
         next_due: float | None = None
         next_tick = self.clock.now() + self._tick_interval()
         while True:
-            if self._stop_mode == NOW:
-                self._kill_running()
+            if self._stop_mode:
+                self._give_back_queued()
+                if self._stop_mode == NOW:
+                    self._kill_running()
             outcomes = self._collect()
             now = self.clock.now()
-            free = 0 if self._stop_mode else self.slots - len(self._running)
+            free = 0 if self._stop_mode else self._capacity() - len(self._running)
             due = maybe_ready or (next_due is not None and next_due <= now)
             want = free if due else 0
             claimed = self._exchange(outcomes, want)

@@ -74,15 +74,12 @@ class Storage(Protocol):
         limit: int,
         now: float,
         lease_until: float,
-        on_claimed: Callable[[list[Job]], None] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         """Record finished runs and claim up to ``limit`` ready jobs in one transaction.
 
-        Returns the claimed jobs (best first) and the outcomes refused by the fence.
-        ``on_claimed`` is called with the claimed jobs after the claim but before the commit,
-        while the transaction still holds them, so that a worker can start them while the
-        commit is being made durable; if the commit then fails, the call raises and the
-        caller must kill what it started (nobody else could claim those jobs meanwhile).
+        Returns the claimed jobs (best first) and the outcomes refused by the fence. A job
+        must not start before this returns: a worker killed between starting it and the
+        commit would leave it running while the database still says pending.
         """
         ...
 

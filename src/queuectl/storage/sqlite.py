@@ -262,7 +262,6 @@ class SqliteStorage:
         limit: int,
         now: float,
         lease_until: float,
-        on_claimed: Callable[[list[Job]], None] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         stale: list[Outcome] = []
         claimed: list[Job] = []
@@ -280,8 +279,6 @@ class SqliteStorage:
                 )
                 rows.sort(key=_claim_order)
                 claimed = [_job(row) for row in rows]
-                if on_claimed is not None and claimed:
-                    on_claimed(claimed)
         return claimed, stale
 
     @staticmethod
@@ -304,7 +301,7 @@ class SqliteStorage:
                 if db.execute(Q["release_job"], params).rowcount == 1:
                     db.execute(Q["finish_attempt"], {
                         **params, "exit_code": None, "output": b"", "output_dropped": 0,
-                        "error": "interrupted by a forced stop (not counted as an attempt)",
+                        "error": "given back by a stopping worker (not counted as an attempt)",
                     })
         self.wake_workers()
 
