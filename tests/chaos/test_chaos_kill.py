@@ -1,0 +1,136 @@
+"""kill -9: jobs, config and progress survive; a dead worker's jobs are recovered, once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.cli.e2e import WorkerPool, as_json, counts, processes_using
+from tests.conftest import Cli, wait_until
+
+from queuectl import Queue
+
+LOST = "worker lost"
+VALID_STATES = {"pending", "processing", "completed", "failed", "dead"}
+
+
+def jobs(cli: Cli) -> dict[str, Any]:
+    return {job["id"]: job for job in as_json(cli("list", "--limit", "10000", "--json"))}
+
+
+def lost_attempts(db_path: Path) -> Counter[str]:
+    """How many attempts of each job ended as "worker lost"."""
+    with Queue(db_path, environ={}) as queue:
+        return Counter(
+            job.id
+            for job in queue.jobs(limit=10_000)
+            for attempt in queue.attempts(job.id)
+            if attempt.error == LOST
+        )
+
+
+@pytest.fixture
+def quick_rescue(cli: Cli) -> None:
+    """Heartbeats and maintenance ticks every second; a retry 1 s after a failure."""
+    cli("config", "set", "lease_duration", "3s")
+    cli("config", "set", "backoff_base", "1")
+
+
+def test_jobs_and_config_survive_kill_and_restart(
+    cli: Cli, workers: WorkerPool, db_path: Path, tmp_path: Path, quick_rescue: None
+) -> None:
+    cli("config", "set", "max-retries", "5")
+    ids = [f"s{n:02}" for n in range(30)]
+    cli("enqueue", "--file", "-", input="".join(
+        f'{{"id":"{i}","command":"sleep 0.1; echo $QUEUECTL_JOB_ID >> ids.txt"}}\n'
+        for i in ids))
+    settings = as_json(cli("config", "list", "--json"))
+
+    worker = workers.start(3)
+    wait_until(lambda: counts(db_path)["completed"] >= 5, timeout=60, interval=0.05,
+               message="some jobs done")
+    worker.kill()
+
+    after_kill = jobs(cli)
+    assert sorted(after_kill) == ids
+    assert {job["state"] for job in after_kill.values()} <= VALID_STATES
+    held = {i for i, job in after_kill.items() if job["state"] == "processing"}
+    assert as_json(cli("config", "list", "--json")) == settings
+
+    workers.start(3)  # rescues the dead worker's jobs at start-up, then runs the rest
+    wait_until(lambda: counts(db_path)["completed"] == 30, timeout=120, interval=0.1,
+               message="every job completed after the restart")
+    assert as_json(cli("config", "list", "--json")) == settings
+    assert set(lost_attempts(db_path)) == held  # exactly the jobs held when it died
+    assert set(appended_ids(tmp_path)) == set(ids)
+    [alive] = as_json(cli("status", "--json"))["workers"]  # the dead one was cleaned up
+    assert alive["pid"] != worker.pid
+
+
+def appended_ids(tmp_path: Path) -> Counter[str]:
+    return Counter((tmp_path / "ids.txt").read_text().split())
+
+
+@pytest.mark.parametrize("rescuer", ["running-peer", "new-worker"])
+def test_job_of_a_killed_worker_is_recovered_by_another(
+    cli: Cli, workers: WorkerPool, db_path: Path, quick_rescue: None, rescuer: str
+) -> None:
+    first = workers.start(1)
+    first_id = workers.worker_id(first)
+    command = 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 300; fi; echo recovered'
+    cli("enqueue", "--command", command, "--id", "long")
+    wait_until(lambda: processes_using(db_path, QUEUECTL_JOB_ID="long"), timeout=30,
+               message="the job to be running")
+    assert as_json(cli("show", "long", "--json"))["worker_id"] == first_id
+
+    if rescuer == "running-peer":
+        second = workers.start(1)  # idle: the only job is held by the first worker
+        first.kill()
+    else:
+        first.kill()
+        # the killed worker's job keeps running until someone cleans up after it
+        assert processes_using(db_path, QUEUECTL_JOB_ID="long")
+        assert as_json(cli("show", "long", "--json"))["state"] == "processing"
+        second = workers.start(1)
+    second_id = workers.worker_id(second)
+
+    wait_until(lambda: as_json(cli("show", "long", "--json"))["state"] == "completed",
+               timeout=60, interval=0.1, message="the job to be recovered and completed")
+    job = as_json(cli("show", "long", "--json"))
+    assert job["attempts"] == 2
+    first_run, second_run = job["attempts_history"]
+    assert (first_run["worker_id"], first_run["error"]) == (first_id, LOST)
+    assert (second_run["worker_id"], second_run["output"]) == (second_id, "recovered\n")
+    # the orphaned `sleep 300` of the killed worker was killed, not left to run
+    wait_until(lambda: not processes_using(db_path, QUEUECTL_JOB_ID="long"), timeout=10,
+               message="the orphaned job process to be gone")
+    assert "Traceback" not in workers.logs()
+
+
+def test_repeated_kills_lose_nothing_and_double_only_lost_runs(
+    cli: Cli, workers: WorkerPool, db_path: Path, tmp_path: Path, quick_rescue: None
+) -> None:
+    ids = [f"c{n:02}" for n in range(80)]
+    cli("enqueue", "--file", "-", input="".join(
+        f'{{"id":"{i}","command":"sleep 0.05; echo $QUEUECTL_JOB_ID >> ids.txt",'
+        f'"max_retries":10}}\n' for i in ids))
+    pool = [workers.start(2), workers.start(2)]
+    for round_number, threshold in enumerate((10, 25, 40, 55)):
+        wait_until(lambda t=threshold: counts(db_path)["completed"] >= t, timeout=60,
+                   interval=0.05, message=f"{threshold} jobs done")
+        victim = pool[round_number % 2]
+        victim.kill()
+        assert {job["state"] for job in jobs(cli).values()} <= VALID_STATES
+        pool[round_number % 2] = workers.start(2)
+
+    wait_until(lambda: counts(db_path)["completed"] == 80, timeout=120, interval=0.1,
+               message="every job completed")
+    ran = appended_ids(tmp_path)
+    assert set(ran) == set(ids)  # nothing lost
+    lost = lost_attempts(db_path)
+    for job_id in ids:  # a job ran twice only if a run of it was lost with its worker
+        assert ran[job_id] <= 1 + lost[job_id], (job_id, ran[job_id], lost[job_id])
+    assert counts(db_path)["processing"] == 0
+    assert "database is locked" not in workers.logs()
