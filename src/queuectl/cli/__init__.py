@@ -23,6 +23,7 @@ _COMMANDS = {
     "worker": "queuectl.cli.workers:worker",
     "dlq": "queuectl.cli.dlq:dlq",
     "config": "queuectl.cli.settings:config",
+    "db": "queuectl.cli.db:db",
 }
 
 

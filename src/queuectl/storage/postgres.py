@@ -388,8 +388,8 @@ def postgres_schema_status(url: str) -> SchemaStatus:
     finally:
         connector.close()
     names = [script.stem for script in postgres_migrate.MIGRATIONS]
-    return SchemaStatus("postgresql", f"{location.display} (schema {location.schema})", version,
-                        len(names), names[version:])
+    return SchemaStatus("postgresql", location.display, version, len(names), names[version:],
+                        schema=location.schema)
 
 
 def _require_driver() -> None:

@@ -22,10 +22,11 @@ class SchemaStatus:
     version: int  # 0: no schema yet
     latest: int
     pending: list[str]  # names of the migrations an upgrade would apply
+    schema: str | None = None  # PostgreSQL: the schema that holds the tables
 
     def to_dict(self) -> dict[str, object]:
-        return {"backend": self.backend, "location": self.location, "version": self.version,
-                "latest": self.latest, "pending": self.pending}
+        return {"backend": self.backend, "location": self.location, "schema": self.schema,
+                "version": self.version, "latest": self.latest, "pending": self.pending}
 
 
 def _is_postgres(url: str) -> bool:
