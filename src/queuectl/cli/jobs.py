@@ -130,11 +130,13 @@ def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
     for name, value in fields:
         click.echo(f"{name + ':':<12} {value}")
     for attempt in attempts:
-        outcome = attempt.error or ("running" if attempt.finished_at is None else "ok")
-        exit_code = "-" if attempt.exit_code is None else attempt.exit_code
-        click.echo(f"\nattempt {attempt.number}  {when(attempt.started_at)} -> "
-                   f"{when(attempt.finished_at)}  exit {exit_code}  {outcome}"
-                   f"  (worker {attempt.worker_id})")
+        if attempt.finished_at is None:
+            outcome, took = "running", "-"
+        else:
+            outcome = attempt.error or "ok"
+            took = f"{attempt.finished_at - attempt.started_at:.2f}s"
+        click.echo(f"\nattempt {attempt.number}  started {when(attempt.started_at)}  took {took}"
+                   f"  {outcome}  (worker {attempt.worker_id})")
         lines = attempt.output.decode("utf-8", "replace").splitlines()
         for line in lines[-tail:] if tail > 0 else []:
             click.echo(f"  | {line}")
