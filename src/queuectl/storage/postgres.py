@@ -182,34 +182,39 @@ class PostgresStorage:
         now: float,
         lease_until: float,
     ) -> tuple[list[Job], list[Outcome]]:
-        def record_and_claim(
-            conn: psycopg.Connection[Any], in_doubt: bool
-        ) -> tuple[list[Row], list[Outcome]]:
-            stale = [
-                outcome for outcome in outcomes
-                if not self._finish(conn, worker_id, outcome, in_doubt=in_doubt)
-            ]
-            rows: list[Row] = []
-            if in_doubt:
-                # The first try may have committed its claims: those jobs are ours already.
-                params = {"worker_id": worker_id, "now": now}
-                rows = conn.execute(Q["claimed_in_call"], params).fetchall()
-            if limit > len(rows):
-                params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
-                          "limit": limit - len(rows)}
-                claimed = conn.execute(Q["claim_ready_jobs"], params).fetchall()
-                with conn.cursor() as cursor:
-                    cursor.executemany(Q["insert_attempt"], [
-                        {"job_id": row["id"], "attempt": row["runs"], "worker_id": worker_id,
-                         "now": now}
-                        for row in claimed
-                    ])
-                rows += claimed
-            return rows, stale
-
-        rows, stale = self._db.run(record_and_claim)
+        rows, stale = self._db.run(
+            lambda conn, in_doubt: self._record_and_claim(
+                conn, in_doubt, worker_id, outcomes, limit, now, lease_until)
+        )
         rows.sort(key=claim_order)
         return [job_of(row) for row in rows], stale
+
+    def _record_and_claim(
+        self, conn: psycopg.Connection[Any], in_doubt: bool, worker_id: str,
+        outcomes: Sequence[Outcome], limit: int, now: float, lease_until: float,
+    ) -> tuple[list[Row], list[Outcome]]:
+        """The body of ``record_and_claim``; ``in_doubt``: a try before may have committed."""
+        stale = [
+            outcome for outcome in outcomes
+            if not self._finish(conn, worker_id, outcome, in_doubt=in_doubt)
+        ]
+        rows: list[Row] = []
+        if in_doubt:
+            # The first try may have committed its claims: those jobs are ours already.
+            params = {"worker_id": worker_id, "now": now}
+            rows = conn.execute(Q["claimed_in_call"], params).fetchall()
+        if limit > len(rows):
+            params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
+                      "limit": limit - len(rows)}
+            claimed = conn.execute(Q["claim_ready_jobs"], params).fetchall()
+            with conn.cursor() as cursor:
+                cursor.executemany(Q["insert_attempt"], [
+                    {"job_id": row["id"], "attempt": row["runs"], "worker_id": worker_id,
+                     "now": now}
+                    for row in claimed
+                ])
+            rows += claimed
+        return rows, stale
 
     @staticmethod
     def _finish(conn: psycopg.Connection[Any], worker_id: str, outcome: Outcome, *,
