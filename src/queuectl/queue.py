@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,12 +20,18 @@ from typing import TYPE_CHECKING, Any
 from . import config
 from .clock import Clock, SystemClock
 from .errors import DuplicateJob, InvalidInput, JobNotFound
+from .listing import JobPage, JobQuery, RunningJob
 from .models import Attempt, Job, JobState, NewJob, WorkerInfo
 from .spec import new_job_id, parse_job_spec
+from .stats import FinishedRun, Stats, summarize
 from .storage import Storage, open_storage
+from .units import parse_duration
 
 if TYPE_CHECKING:
     from .worker import Worker
+
+
+_RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
 
 
 class Queue:
@@ -235,6 +241,64 @@ class Queue:
             if not waiting or (deadline is not None and self.clock.now() >= deadline):
                 return [w for w in asked if w not in waiting], sorted(waiting)
             pause.wait(0.05)
+
+    # -- seeing the queue: dashboard, stats, status --watch ----------------------------------
+
+    def search_jobs(
+        self,
+        state: JobState | str | None = None,
+        text: str | None = None,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> JobPage:
+        """A page of jobs, newest first, by state and a substring of the id or command.
+
+        ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
+        """
+        if isinstance(state, str):
+            state = JobState.parse(state)
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
+        if before is not None and after is not None:
+            raise InvalidInput("give before or after, not both")
+        query = JobQuery(state=state, text=text.strip() or None if text else None)
+        return self.storage.search_jobs(query, limit, before=before, after=after)
+
+    def running_jobs(self, limit: int = 100) -> list[RunningJob]:
+        """Jobs running now, longest running first, with when their run started."""
+        return self.storage.running_jobs(limit)
+
+    def finished_runs(self, since: float, until: float | None = None) -> Iterator[FinishedRun]:
+        """Every run that finished in ``[since, until)``, oldest first, read page by page."""
+        until = self.clock.now() if until is None else until
+        after: tuple[float, str, int] | None = None
+        while True:
+            page = self.storage.finished_runs(since, until, _RUNS_PAGE, after)
+            yield from page
+            if len(page) < _RUNS_PAGE:
+                return
+            last = page[-1]
+            after = (last.finished_at, last.job_id, last.number)
+
+    def stats(
+        self, since: float | str = 3600.0, *, queue: str | None = None, step: float | None = None
+    ) -> Stats:
+        """Counts, success rate, throughput and run/wait time percentiles over the last
+        ``since`` (seconds or a duration such as ``1h``), per queue; see ``queuectl.stats``."""
+        window = parse_duration(since, field="since")
+        if window <= 0:
+            raise InvalidInput(f"since: must be more than zero, got {since!r}")
+        now = self.clock.now()
+        return summarize(self.finished_runs(now - window, now), now - window, now,
+                         queue=queue, step=step)
+
+    def delete(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete completed, dead or canceled jobs and their history, all or nothing."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.delete_jobs(list(dict.fromkeys(job_ids)))
 
 
 def _load_json(text: str) -> Any:
