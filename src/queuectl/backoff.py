@@ -44,10 +44,22 @@ def outcome_of_failure(
     exit_code: int | None = None,
     output: bytes = b"",
     output_dropped: int = 0,
+    streamed: bool = False,
+    retryable: bool = True,
 ) -> Outcome:
-    """The outcome of a failed run of ``job`` (its run number is ``job.runs``)."""
-    state, run_at = state_after_failure(job, now, settings.backoff_base, settings.backoff_max)
+    """The outcome of a failed run of ``job`` (its run number is ``job.runs``).
+
+    A job that a person asked to cancel ends canceled; a failure that must not be retried
+    (a fatal exit code, a timeout with ``retry_on_timeout`` off) goes straight to dead.
+    """
+    if job.cancel_requested:
+        state, run_at = JobState.CANCELED, now
+    elif retryable:
+        state, run_at = state_after_failure(job, now, settings.backoff_base, settings.backoff_max)
+    else:
+        state, run_at = JobState.DEAD, now
     return Outcome(
         job_id=job.id, attempt=job.runs, state=state, finished_at=now, run_at=run_at,
         exit_code=exit_code, error=error, output=output, output_dropped=output_dropped,
+        streamed=streamed,
     )

@@ -19,14 +19,15 @@ class JobState(str, Enum):
     pending     waiting for its first run, or put back by ``dlq retry`` or a forced stop.
                 -> processing (a worker claims it)
     processing  a worker holds it under a lease and is running its command.
-                -> completed (exit 0), failed (retries left), dead (none left),
-                -> pending (forced stop: the attempt is given back)
+                -> completed (exit 0), failed (retries left), dead (none left, or a fatal
+                   exit code), canceled (a person canceled it: its process group is killed),
+                -> pending or failed (forced stop: the attempt is given back)
     failed      the last attempt failed; claimable again once ``run_at`` has come.
                 -> processing
     completed   the command exited 0. Terminal.
     dead        retries ran out; the job sits in the dead letter queue. Terminal until a
                 person retries it -> pending (attempts reset to 0, history kept).
-    canceled    a person canceled it. Terminal until retried -> pending.
+    canceled    a person canceled it. Terminal until retried (``queuectl retry``) -> pending.
     """
 
     PENDING = "pending"
@@ -60,6 +61,9 @@ class NewJob:
     cwd: str | None = None
     env: Mapping[str, str] | None = None
     timeout: float | None = None
+    fatal_exit_codes: tuple[int, ...] = ()
+    retry_on_timeout: bool = True
+    output_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ class Job:
     last_error: str | None = None
     worker_id: str | None = None
     lease_until: float | None = None
+    fatal_exit_codes: tuple[int, ...] = ()
+    retry_on_timeout: bool = True
+    output_limit: int | None = None
+    cancel_requested: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +116,10 @@ class Job:
             "timeout": self.timeout,
             "worker_id": self.worker_id,
             "lease_until": format_timestamp(self.lease_until),
+            "fatal_exit_codes": list(self.fatal_exit_codes),
+            "retry_on_timeout": self.retry_on_timeout,
+            "output_limit": self.output_limit,
+            "cancel_requested": self.cancel_requested,
         }
 
 
@@ -156,6 +168,7 @@ class Outcome:
     error: str | None = None
     output: bytes = b""
     output_dropped: int = 0
+    streamed: bool = False  # part of the output was stored while the run went on
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import select
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .units import format_duration
@@ -24,6 +24,9 @@ _READ_SIZE = 65536
 # How long to keep reading the pipe after the group was killed; only an escaped
 # grandchild that still holds the pipe makes this wait its full length.
 _DRAIN_SECONDS = 0.2
+# Output of a running command is handed on at most this often (and not at all for a
+# command that ends sooner, whose output travels with its result).
+FLUSH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class RunResult:
     output: bytes
     output_dropped: int
     interrupted: bool = False  # killed by ``Execution.kill`` (a forced stop or a cancel)
+    timed_out: bool = False
+    streamed: bool = False  # some output was handed to ``on_output`` while the run went on
 
     @property
     def succeeded(self) -> bool:
@@ -65,8 +70,14 @@ class Execution:
         timeout: float | None = None,
         kill_grace: float = 5.0,
         output_limit: int = 1024 * 1024,
+        on_output: Callable[[int, bytes], None] | None = None,
     ) -> None:
+        """``on_output(offset, data)`` receives kept output every ``FLUSH_SECONDS`` or so
+        while the command runs; output of a run shorter than that arrives only in the result.
+        """
         self._timeout = timeout
+        self._on_output = on_output
+        self._flushed = 0
         self._kill_grace = kill_grace
         self._limit = output_limit
         self._output = bytearray()
@@ -120,7 +131,8 @@ class Execution:
         else:
             error = describe_exit(returncode)
         exit_code = returncode if returncode >= 0 else None
-        return RunResult(exit_code, error, bytes(self._output), self._dropped, self._killed)
+        return RunResult(exit_code, error, bytes(self._output), self._dropped, self._killed,
+                         timed_out, streamed=self._flushed > 0)
 
     def _watch(self, proc: subprocess.Popen[bytes], out: int) -> bool:
         """Read output until the main process exits; returns whether the timeout struck."""
@@ -133,12 +145,21 @@ class Execution:
         except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
             pass
         deadline = self._started + self._timeout if self._timeout else None
+        next_flush = self._started + FLUSH_SECONDS
         timed_out = False
         try:
             while True:
-                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                now = time.monotonic()
+                wait = None if deadline is None else max(0.0, deadline - now)
                 if exit_fd is None:
                     wait = 0.05 if wait is None else min(wait, 0.05)
+                if self._on_output is not None and len(self._output) > self._flushed:
+                    if now >= next_flush:
+                        self._on_output(self._flushed, bytes(self._output[self._flushed:]))
+                        self._flushed = len(self._output)
+                        next_flush = now + FLUSH_SECONDS
+                    else:
+                        wait = min(wait, next_flush - now) if wait is not None else next_flush - now
                 exited = False
                 for fd, _ in poller.poll(None if wait is None else wait * 1000):
                     if fd == exit_fd:

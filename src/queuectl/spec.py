@@ -13,9 +13,12 @@ from typing import Any
 from .config import Settings
 from .errors import InvalidInput
 from .models import NewJob
-from .units import parse_duration
+from .units import parse_duration, parse_size
 
-FIELDS = ("id", "command", "max_retries", "cwd", "env", "timeout")
+FIELDS = (
+    "id", "command", "max_retries", "cwd", "env", "timeout", "fatal_exit_codes",
+    "retry_on_timeout", "output_limit",
+)
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
@@ -42,6 +45,9 @@ def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> 
         cwd=_cwd(spec.get("cwd"), cwd),
         env=_env(spec.get("env")),
         timeout=_timeout(spec.get("timeout")),
+        fatal_exit_codes=_exit_codes(spec.get("fatal_exit_codes")),
+        retry_on_timeout=_flag(spec.get("retry_on_timeout"), "retry_on_timeout", default=True),
+        output_limit=_output_limit(spec.get("output_limit")),
     )
 
 
@@ -110,3 +116,30 @@ def _timeout(value: Any) -> float | None:
     if seconds <= 0:
         raise InvalidInput(f"timeout: must be more than zero, got {value!r}")
     return seconds
+
+
+def _exit_codes(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InvalidInput(f"fatal_exit_codes: expected a list of exit codes, got {value!r}")
+    for code in value:
+        if isinstance(code, bool) or not isinstance(code, int) or not 1 <= code <= 255:
+            raise InvalidInput(f"fatal_exit_codes: {code!r} is not an exit code from 1 to 255")
+    return tuple(sorted(set(value)))
+
+
+def _flag(value: Any, field: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field}: expected true or false, got {value!r}")
+    return value
+
+
+def _output_limit(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)):
+        raise InvalidInput(f"output_limit: expected a size such as 64k or 1MiB, got {value!r}")
+    return parse_size(value, field="output_limit")

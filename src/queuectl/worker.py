@@ -17,7 +17,7 @@ import select
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 from . import config
@@ -28,7 +28,7 @@ from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
 from .runner import Execution, RunResult
 from .storage import Storage
-from .storage.base import WakeChannel, WorkerRegistration
+from .storage.base import OutputChunk, WakeChannel, WorkerRegistration
 
 log = logging.getLogger("queuectl.worker")
 
@@ -85,6 +85,8 @@ class Worker:
         self._started = False
         self._earliest_retry: float | None = None  # of the failures this worker recorded
         self._typical_run = 1.0  # seconds; assume long jobs until some have been measured
+        self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
+        self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -208,9 +210,16 @@ class Worker:
         env.update(QUEUECTL_JOB_ID=job.id, QUEUECTL_ATTEMPT=str(job.runs),
                    QUEUECTL_WORKER_ID=self.id)
         settings = self.settings
+
+        def stream(offset: int, data: bytes) -> None:
+            self._chunks.put(OutputChunk(job.id, job.runs, offset, data))
+            self._notify()
+
         execution = Execution(
             job.command, cwd=job.cwd, env=env, timeout=job.timeout or settings.job_timeout,
-            kill_grace=settings.kill_grace, output_limit=settings.output_limit,
+            kill_grace=settings.kill_grace,
+            output_limit=settings.output_limit if job.output_limit is None else job.output_limit,
+            on_output=stream,
         )
         with self._lock:
             entry = self._running.get(job.id)
@@ -231,6 +240,7 @@ class Worker:
 
     def _record(self, limit: int) -> list[Job]:
         """Record every finished run and claim up to ``limit`` jobs, in one transaction."""
+        self._store_streamed_output()
         return self._exchange(self._collect(), limit)
 
     def _collect(self) -> list[Outcome]:
@@ -283,11 +293,31 @@ class Worker:
     def _outcome(self, job: Job, result: RunResult, now: float) -> Outcome:
         if result.succeeded:
             return Outcome(job.id, job.runs, JobState.COMPLETED, now, exit_code=result.exit_code,
-                           output=result.output, output_dropped=result.output_dropped)
+                           output=result.output, output_dropped=result.output_dropped,
+                           streamed=result.streamed)
+        error = result.error or "failed"
+        retryable = True
+        if (job.id, job.runs) in self._canceled:
+            self._canceled.discard((job.id, job.runs))
+            job, error = replace(job, cancel_requested=True), "canceled"
+        elif result.timed_out and not job.retry_on_timeout:
+            error, retryable = f"{error} (not retried: retry_on_timeout is off)", False
+        elif result.exit_code in job.fatal_exit_codes:
+            error, retryable = f"{error} (fatal exit code: not retried)", False
         return outcome_of_failure(
-            job, now, self.settings, result.error or "failed", exit_code=result.exit_code,
-            output=result.output, output_dropped=result.output_dropped,
+            job, now, self.settings, error, exit_code=result.exit_code, output=result.output,
+            output_dropped=result.output_dropped, streamed=result.streamed, retryable=retryable,
         )
+
+    def _store_streamed_output(self) -> None:
+        chunks: list[OutputChunk] = []
+        while True:
+            try:
+                chunks.append(self._chunks.get_nowait())
+            except queue.Empty:
+                break
+        if chunks:
+            self.storage.append_output(self.id, chunks)
 
     # -- stepping ----------------------------------------------------------------------------
 
@@ -343,6 +373,7 @@ class Worker:
                 self._give_back_queued()
                 if self._stop_mode == NOW:
                     self._kill_running()
+            self._store_streamed_output()  # before the results: a result drops its chunks
             outcomes = self._collect()
             now = self.clock.now()
             free = 0 if self._stop_mode else self._capacity() - len(self._running)
@@ -387,11 +418,23 @@ class Worker:
 
     def _check_in(self) -> None:
         now = self.clock.now()
-        registered, stop = self.storage.heartbeat(
-            self.id, now, now + self.settings.lease_duration
-        )
-        if not registered:
+        check_in = self.storage.heartbeat(self.id, now, now + self.settings.lease_duration)
+        if not check_in.registered:
             self.storage.register_worker(self._registration(), now)
-        if stop:
-            log.info("worker %s asked to stop (%s)", self.id, stop)
-            self.request_stop(stop)
+        if check_in.stop_requested:
+            log.info("worker %s asked to stop (%s)", self.id, check_in.stop_requested)
+            self.request_stop(check_in.stop_requested)
+        for job_id, run in check_in.cancel_requested:
+            self._cancel(job_id, run)
+
+    def _cancel(self, job_id: str, run: int) -> None:
+        with self._lock:
+            entry = self._running.get(job_id)
+            if entry is None or entry.job.runs != run or entry.killed:
+                return
+            entry.killed = True
+            self._canceled.add((job_id, run))
+            execution = entry.execution
+        if execution is not None:
+            execution.kill()
+        log.info("job %s canceled: killing its process group", job_id)

@@ -32,6 +32,25 @@ class LocalWorker:
     pid_started: str | None
 
 
+@dataclass(frozen=True)
+class CheckIn:
+    """What a heartbeat tells a worker."""
+
+    registered: bool  # False if the registration was removed: register again
+    stop_requested: str | None  # None, "graceful" or "now"
+    cancel_requested: list[tuple[str, int]]  # (job id, run) of held jobs to kill
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """Output of a run still going, ``offset`` bytes into it."""
+
+    job_id: str
+    attempt: int
+    offset: int
+    data: bytes
+
+
 class WakeChannel(Protocol):
     """Something an idle worker can wait on (``fileno``) to hear of new work."""
 
@@ -93,8 +112,19 @@ class Storage(Protocol):
 
     def unregister_worker(self, worker_id: str) -> None: ...
 
-    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
-        """Renew the worker's leases; ``(still registered, stop request)``."""
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
+        """Renew the worker's leases and tell it of stop and cancel requests."""
+        ...
+
+    def append_output(self, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
+        """Store output of runs still going (fenced: ignored for runs no longer held)."""
+        ...
+
+    def cancel(self, job_ids: Sequence[str], now: float) -> list[Job]:
+        """Cancel waiting jobs at once; mark running ones for their worker to kill.
+
+        All or nothing: a job that is missing or already finished raises and cancels none.
+        """
         ...
 
     def workers(self) -> list[WorkerInfo]: ...

@@ -27,7 +27,7 @@ from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
 from ..procs import HOST
 from ..stats import FinishedRun
-from .base import LocalWorker, WakeChannel, WorkerRegistration
+from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 from .sql import load_queries
 
 _HERE = Path(__file__).parent
@@ -56,6 +56,10 @@ def _job(row: sqlite3.Row) -> Job:
         last_error=row["last_error"],
         worker_id=row["worker_id"],
         lease_until=row["lease_until"],
+        fatal_exit_codes=tuple(json.loads(row["fatal_exit_codes"] or "[]")),
+        retry_on_timeout=bool(row["retry_on_timeout"]),
+        output_limit=row["output_limit"],
+        cancel_requested=bool(row["cancel_requested"]),
     )
 
 
@@ -174,6 +178,10 @@ class SqliteStorage:
                 "cwd": job.cwd,
                 "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
                 "timeout": job.timeout,
+                "fatal_exit_codes": (json.dumps(list(job.fatal_exit_codes))
+                                     if job.fatal_exit_codes else None),
+                "retry_on_timeout": job.retry_on_timeout,
+                "output_limit": job.output_limit,
             }
             for job in jobs
         ]
@@ -190,6 +198,8 @@ class SqliteStorage:
                 id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
                 max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
                 cwd=job.cwd, env=job.env, timeout=job.timeout,
+                fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
+                output_limit=job.output_limit,
             )
             for job in jobs
         ]
@@ -218,15 +228,56 @@ class SqliteStorage:
         return counts
 
     def attempts(self, job_id: str) -> list[Attempt]:
+        with self._lock:  # one snapshot: a run may finish between the two reads otherwise
+            self.db.execute("BEGIN")
+            try:
+                rows = self._read(Q["list_attempts"], (job_id,))
+                streamed: dict[int, bytes] = {}
+                for number, data in self._read(Q["output_chunks_of_job"], (job_id,)):
+                    streamed[number] = streamed.get(number, b"") + data
+            finally:
+                self.db.execute("COMMIT")
         return [
             Attempt(
                 job_id=row["job_id"], number=row["number"], worker_id=row["worker_id"],
                 started_at=row["started_at"], finished_at=row["finished_at"],
-                exit_code=row["exit_code"], error=row["error"], output=row["output"] or b"",
+                exit_code=row["exit_code"], error=row["error"],
+                output=row["output"] or streamed.get(row["number"], b""),
                 output_dropped=row["output_dropped"],
             )
-            for row in self._read(Q["list_attempts"], (job_id,))
+            for row in rows
         ]
+
+    def append_output(self, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
+        with self._write() as db:
+            db.executemany(Q["append_output_chunk"], [
+                {"job_id": c.job_id, "attempt": c.attempt, "offset": c.offset, "data": c.data,
+                 "worker_id": worker_id}
+                for c in chunks
+            ])
+
+    def cancel(self, job_ids: Sequence[str], now: float) -> list[Job]:
+        canceled: list[Job] = []
+        running_somewhere = False
+        with self._write() as db:
+            for job_id in job_ids:
+                params = {"job_id": job_id, "now": now}
+                row = db.execute(Q["cancel_waiting_job"], params).fetchone()
+                if row is None:
+                    row = db.execute(Q["request_cancel_of_running_job"], params).fetchone()
+                    running_somewhere = running_somewhere or row is not None
+                if row is None:
+                    current = db.execute(Q["get_job"], (job_id,)).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}: only pending, failed or"
+                        " processing jobs can be canceled"
+                    )
+                canceled.append(_job(row))
+        if running_somewhere:
+            self.wake_workers(stop=True)  # "check in": the holder kills the job at once
+        return canceled
 
     def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
         retried: list[Job] = []
@@ -292,6 +343,8 @@ class SqliteStorage:
             return False
         db.execute(Q["finish_attempt"], {**params, "output": outcome.output,
                                          "output_dropped": outcome.output_dropped})
+        if outcome.streamed:
+            db.execute(Q["drop_output_chunks"], params)
         return True
 
     def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
@@ -320,11 +373,13 @@ class SqliteStorage:
         with self._write() as db:
             db.execute(Q["unregister_worker"], (worker_id,))
 
-    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
+        params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
         with self._write() as db:
-            row = db.execute(Q["worker_heartbeat"], {"worker_id": worker_id, "now": now}).fetchone()
-            db.execute(Q["renew_leases"], {"worker_id": worker_id, "lease_until": lease_until})
-        return (row is not None, row[0] if row is not None else None)
+            row = db.execute(Q["worker_heartbeat"], params).fetchone()
+            db.execute(Q["renew_leases"], params)
+            cancels = [(r[0], r[1]) for r in db.execute(Q["cancel_requests_of_worker"], params)]
+        return CheckIn(row is not None, row[0] if row is not None else None, cancels)
 
     def workers(self) -> list[WorkerInfo]:
         return [

@@ -1,8 +1,10 @@
 -- Named statements of the SQLite store, loaded by name (see storage/sql.py).
 
 -- name: insert_job
-INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout)
-VALUES (:id, :command, 'pending', :max_retries, :now, :now, :now, :cwd, :env, :timeout);
+INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout,
+                  fatal_exit_codes, retry_on_timeout, output_limit)
+VALUES (:id, :command, 'pending', :max_retries, :now, :now, :now, :cwd, :env, :timeout,
+        :fatal_exit_codes, :retry_on_timeout, :output_limit);
 
 -- name: claim_ready_jobs
 -- One statement picks and takes the jobs, so two workers can never hold the same one.
@@ -33,6 +35,34 @@ UPDATE attempts
 SET finished_at = :now, exit_code = :exit_code, error = :error, output = :output,
     output_dropped = :output_dropped
 WHERE job_id = :job_id AND number = :attempt;
+
+-- name: drop_output_chunks
+DELETE FROM output_chunks WHERE job_id = :job_id AND number = :attempt;
+
+-- name: append_output_chunk
+-- Fenced like every write of a run: only while the worker still holds it.
+INSERT INTO output_chunks (job_id, number, offset, data)
+SELECT :job_id, :attempt, :offset, :data
+WHERE EXISTS (SELECT 1 FROM jobs WHERE id = :job_id AND runs = :attempt
+              AND worker_id = :worker_id AND state = 'processing')
+ON CONFLICT DO NOTHING;
+
+-- name: output_chunks_of_job
+SELECT number, data FROM output_chunks WHERE job_id = ? ORDER BY number, offset;
+
+-- name: cancel_waiting_job
+UPDATE jobs SET state = 'canceled', updated_at = :now, last_error = 'canceled'
+WHERE id = :job_id AND state IN ('pending', 'failed')
+RETURNING *;
+
+-- name: request_cancel_of_running_job
+UPDATE jobs SET cancel_requested = 1, updated_at = :now
+WHERE id = :job_id AND state = 'processing'
+RETURNING *;
+
+-- name: cancel_requests_of_worker
+SELECT id, runs FROM jobs
+WHERE worker_id = :worker_id AND state = 'processing' AND cancel_requested = 1;
 
 -- name: release_job
 -- A forced stop gives the run back: the attempt does not count.
@@ -74,7 +104,7 @@ SELECT * FROM attempts WHERE job_id = ? ORDER BY number;
 
 -- name: retry_job
 UPDATE jobs
-SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now
+SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now, cancel_requested = 0
 WHERE id = :job_id AND (state = 'dead' OR (:include_canceled AND state = 'canceled'))
 RETURNING *;
 
