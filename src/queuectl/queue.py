@@ -77,11 +77,15 @@ class Queue:
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | str | None = None,
+        fatal_exit_codes: Sequence[int] | None = None,
+        retry_on_timeout: bool | None = None,
+        output_limit: int | str | None = None,
     ) -> Job:
         """Add one job; it runs in ``cwd`` (default: the current directory)."""
         fields: dict[str, Any] = {
             "id": id, "command": command, "max_retries": max_retries, "cwd": cwd, "env": env,
-            "timeout": timeout,
+            "timeout": timeout, "retry_on_timeout": retry_on_timeout, "output_limit": output_limit,
+            "fatal_exit_codes": list(fatal_exit_codes) if fatal_exit_codes is not None else None,
         }
         return self.enqueue_many([{k: v for k, v in fields.items() if v is not None}])[0]
 
@@ -99,6 +103,8 @@ class Queue:
             try:
                 jobs.append(parse_job_spec(spec, settings))
             except InvalidInput as exc:
+                if len(specs) == 1:
+                    raise
                 raise InvalidInput(f"job {number}: {exc}") from None
         return self._store(jobs, specs)
 
@@ -299,6 +305,30 @@ class Queue:
         if not job_ids:
             raise InvalidInput("give at least one job id")
         return self.storage.delete_jobs(list(dict.fromkeys(job_ids)))
+
+    # -- runtime: cancel, wait, output -------------------------------------------------------
+
+    def cancel(self, job_ids: Sequence[str], *, wait: float | None = 10.0) -> list[Job]:
+        """Cancel jobs, all or nothing: waiting ones at once, running ones are killed (their
+        whole process group) by their worker; waits up to ``wait`` seconds for those."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        requested = self.storage.cancel(list(dict.fromkeys(job_ids)), self.clock.now())
+        from .watch import wait_for_jobs
+
+        return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
+
+    def wait(self, job_ids: Sequence[str], *, timeout: float | None = None) -> list[Job]:
+        """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
+        from .watch import wait_for_jobs
+
+        return wait_for_jobs(self.storage, job_ids, self.clock, timeout)
+
+    def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
+        """Output of a run as it grows, then the finished ``Attempt`` (see ``watch``)."""
+        from .watch import follow_output
+
+        return follow_output(self.storage, job_id, attempt)
 
 
 def _load_json(text: str) -> Any:

@@ -299,7 +299,7 @@ class Worker:
         retryable = True
         if (job.id, job.runs) in self._canceled:
             self._canceled.discard((job.id, job.runs))
-            job, error = replace(job, cancel_requested=True), "canceled"
+            job, error = replace(job, cancel_requested=True), "canceled on request"
         elif result.timed_out and not job.retry_on_timeout:
             error, retryable = f"{error} (not retried: retry_on_timeout is off)", False
         elif result.exit_code in job.fatal_exit_codes:
@@ -437,4 +437,4 @@ class Worker:
             execution = entry.execution
         if execution is not None:
             execution.kill()
-        log.info("job %s canceled: killing its process group", job_id)
+        log.debug("job %s: cancel requested, killing its process group", job_id)

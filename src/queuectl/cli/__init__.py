@@ -23,7 +23,13 @@ _COMMANDS = {
     "worker": "queuectl.cli.workers:worker",
     "dlq": "queuectl.cli.dlq:dlq",
     "config": "queuectl.cli.settings:config",
+    "logs": "queuectl.cli.runtime:logs",
+    "wait": "queuectl.cli.runtime:wait",
+    "cancel": "queuectl.cli.runtime:cancel",
+    "retry": "queuectl.cli.runtime:retry",
     "db": "queuectl.cli.db:db",
+    "dashboard": "queuectl.cli.dashboard:dashboard",
+    "stats": "queuectl.cli.stats:stats",
 }
 
 

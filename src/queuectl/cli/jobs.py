@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -22,6 +22,10 @@ _STATES = [state.value for state in JobState]
 @click.option("--timeout", help="Kill the job after this long, e.g. 30s or 5m.")
 @click.option("--cwd", help="Directory to run in (default: the current one).")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
+@click.option("--fatal-exit-code", "fatal_exit_codes", multiple=True, type=int, metavar="CODE",
+              help="An exit code that goes straight to the DLQ, not retried (repeatable).")
+@click.option("--no-retry-on-timeout", is_flag=True, help="A timeout goes straight to the DLQ.")
+@click.option("--output-limit", metavar="SIZE", help="Output kept per attempt, e.g. 64k.")
 @click.option("-f", "--file", "jobs_file", type=click.File("r"),
               help="A JSON object per line ('-' for stdin), enqueued all or nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job(s) as JSON.")
@@ -29,6 +33,7 @@ _STATES = [state.value for state in JobState]
 def enqueue(
     session: Session, job_json: str | None, command: str | None, job_id: str | None,
     max_retries: int | None, timeout: str | None, cwd: str | None, env_pairs: tuple[str, ...],
+    fatal_exit_codes: tuple[int, ...], no_retry_on_timeout: bool, output_limit: str | None,
     jobs_file: IO[str] | None, as_json: bool,
 ) -> None:
     """Add a job (JSON), a command (--command) or many jobs (--file).
@@ -39,12 +44,18 @@ def enqueue(
       queuectl enqueue --command 'make test' --id build-42 --max-retries 1
       queuectl enqueue --file jobs.jsonl
     """
-    flags = (job_id, max_retries, timeout, cwd) != (None,) * 4 or env_pairs
+    options: dict[str, Any] = {
+        "id": job_id, "max_retries": max_retries, "timeout": timeout, "cwd": cwd,
+        "env": _parse_env(env_pairs), "output_limit": output_limit,
+        "fatal_exit_codes": list(fatal_exit_codes) or None,
+        "retry_on_timeout": False if no_retry_on_timeout else None,
+    }
+    options = {key: value for key, value in options.items() if value is not None}
     given = [job_json is not None, command is not None, jobs_file is not None]
     if sum(given) != 1:
         raise click.UsageError("give exactly one of JSON, --command or --file")
-    if flags and command is None:
-        raise click.UsageError("--id, --max-retries, --timeout, --cwd and --env go with --command")
+    if options and command is None:
+        raise click.UsageError("job options such as --id or --timeout go with --command")
     queue = session.queue
     if jobs_file is not None:
         jobs = queue.enqueue_jsonl(jobs_file)
@@ -54,8 +65,7 @@ def enqueue(
             click.echo(f"Enqueued {len(jobs)} job{'s' if len(jobs) != 1 else ''}.")
         return
     if command is not None:
-        job = queue.enqueue(command, id=job_id, max_retries=max_retries, cwd=cwd,
-                            env=_parse_env(env_pairs), timeout=timeout)
+        job = queue.enqueue(command, **options)
     else:
         assert job_json is not None
         job = queue.enqueue_json(job_json)

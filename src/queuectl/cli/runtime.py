@@ -1,0 +1,106 @@
+"""Commands for jobs in flight: logs, wait, cancel, retry."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import InvalidInput
+from ..models import Attempt, JobState
+from ..units import parse_duration
+from .context import Session
+
+
+@click.command()
+@click.argument("job_id", metavar="ID")
+@click.option("--attempt", type=int, help="Which attempt (default: the latest).")
+@click.option("-f", "--follow", is_flag=True,
+              help="Stream output while the job runs; exit with its exit code.")
+@click.option("--tail", type=int, help="Only the last N lines.")
+@click.pass_context
+def logs(ctx: click.Context, job_id: str, attempt: int | None, follow: bool,
+         tail: int | None) -> None:
+    """Print the output (stdout and stderr) of a job's attempt.
+
+    \b
+    Examples:
+      queuectl logs job1
+      queuectl logs job1 --follow
+      queuectl logs job1 --attempt 2 --tail 20
+    """
+    session: Session = ctx.obj
+    queue = session.queue
+    if follow:
+        out = sys.stdout.buffer
+        for item in queue.follow(job_id, attempt):
+            if isinstance(item, Attempt):
+                ctx.exit(item.exit_code if item.exit_code is not None else 1)
+            out.write(item)
+            out.flush()
+        return
+    attempts = queue.attempts(job_id)
+    chosen = attempts[-1] if attempts and attempt is None else next(
+        (a for a in attempts if a.number == attempt), None)
+    if chosen is None:
+        raise InvalidInput(f"job {job_id!r} has no attempt {attempt}" if attempt
+                           else f"job {job_id!r} has not run yet")
+    output = chosen.output
+    if tail is not None:
+        output = b"".join(output.splitlines(keepends=True)[-tail:]) if tail > 0 else b""
+    sys.stdout.buffer.write(output)
+    if chosen.output_dropped:
+        click.echo(f"[{chosen.output_dropped} more bytes not kept: output limit]", err=True)
+
+
+@click.command()
+@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.option("--timeout", metavar="DURATION", help="Give up after this long, e.g. 10m.")
+@click.pass_context
+def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> None:
+    """Wait until jobs finish; exit 0 only if every one completed.
+
+    \b
+    Example:
+      queuectl wait build test && queuectl enqueue --command 'make deploy'
+    """
+    session: Session = ctx.obj
+    seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
+    jobs = session.queue.wait(list(job_ids), timeout=seconds)
+    for job in jobs:
+        click.echo(f"{job.id}: {job.state.value}")
+    if any(job.state is not JobState.COMPLETED for job in jobs):
+        ctx.exit(1)
+
+
+@click.command()
+@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.pass_obj
+def cancel(session: Session, job_ids: tuple[str, ...]) -> None:
+    """Cancel jobs: waiting ones at once, running ones are killed (their whole process group).
+
+    A completed, dead or canceled job cannot be canceled (exit 1, nothing changed).
+
+    \b
+    Example:
+      queuectl cancel job1 job2
+    """
+    for job in session.queue.cancel(list(job_ids)):
+        if job.state is JobState.CANCELED:
+            click.echo(f"Canceled {job.id}")
+        else:
+            click.echo(f"Cancel of {job.id} requested: it is {job.state.value}")
+
+
+@click.command()
+@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.pass_obj
+def retry(session: Session, job_ids: tuple[str, ...]) -> None:
+    """Queue dead or canceled jobs again, attempts reset to 0 (history kept).
+
+    \b
+    Example:
+      queuectl retry job1
+    """
+    for job in session.queue.retry(list(job_ids), include_canceled=True):
+        click.echo(f"Retried {job.id}: now {job.state.value}")

@@ -1,0 +1,71 @@
+"""Waiting on jobs from outside a worker: until they finish, or for their output to grow.
+
+These poll the store (every 50 ms for waits, 200 ms for output) rather than listen for
+wake-ups: they are run by people and scripts, one at a time, and must work on any backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from .clock import Clock
+from .errors import JobNotFound
+from .models import TERMINAL_STATES, Attempt, Job
+from .storage import Storage
+
+WAIT_POLL_SECONDS = 0.05
+FOLLOW_POLL_SECONDS = 0.2
+
+
+def wait_for_jobs(
+    storage: Storage, job_ids: Sequence[str], clock: Clock, timeout: float | None
+) -> list[Job]:
+    """The jobs once all are terminal, or as they are when ``timeout`` runs out."""
+    pause = threading.Event()
+    deadline = None if timeout is None else clock.now() + timeout
+    while True:
+        jobs = [_get(storage, job_id) for job_id in job_ids]
+        if all(job.state in TERMINAL_STATES for job in jobs):
+            return jobs
+        if deadline is not None and clock.now() >= deadline:
+            return jobs
+        pause.wait(WAIT_POLL_SECONDS)
+
+
+def follow_output(
+    storage: Storage, job_id: str, number: int | None = None
+) -> Iterator[bytes | Attempt]:
+    """Yield the output of a run as it grows; the last item is the finished ``Attempt``.
+
+    Without ``number`` it follows the latest run, waiting for one to start if need be.
+    """
+    pause = threading.Event()
+    shown = 0
+    while True:
+        attempt = _attempt(storage, job_id, number)
+        if attempt is not None:
+            if number is None:
+                number = attempt.number  # stay with this run even if a retry starts
+            if len(attempt.output) > shown:
+                yield attempt.output[shown:]
+                shown = len(attempt.output)
+            if attempt.finished_at is not None:
+                yield attempt
+                return
+        pause.wait(FOLLOW_POLL_SECONDS)
+
+
+def _get(storage: Storage, job_id: str) -> Job:
+    job = storage.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def _attempt(storage: Storage, job_id: str, number: int | None) -> Attempt | None:
+    job = _get(storage, job_id)
+    attempts = storage.attempts(job.id)
+    if number is None:
+        return attempts[-1] if attempts else None
+    return next((a for a in attempts if a.number == number), None)
