@@ -295,3 +295,29 @@ def add_runs(totals: dict[str, QueueTotals], runs: Iterable[FinishedRun]) -> Non
 def merge_totals(a: dict[str, QueueTotals], b: dict[str, QueueTotals]) -> dict[str, QueueTotals]:
     return {name: a.get(name, QueueTotals()).merged(b.get(name, QueueTotals()))
             for name in sorted(a.keys() | b.keys())}
+
+
+def human_duration(seconds: float | None) -> str:
+    """How a measured duration reads: 0.0123 -> '12ms', 4.5 -> '4.5s', 125 -> '2m05s'."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def human_rate(per_second: float) -> str:
+    """A rate in the unit that reads best: 12.5 -> '12.5/s', 0.05 -> '3.0/min', 0.0005 ->
+    '1.8/h'."""
+    if per_second >= 1:
+        return f"{per_second:.1f}/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.1f}/min"
+    return f"{per_second * 3600:.1f}/h"

@@ -10,15 +10,27 @@ from .render import echo_json, workers_table
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-w", "--watch", "live", is_flag=True,
+              help="Keep refreshing: jobs, workers, what runs now, the last minute.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between refreshes with --watch.")
 @click.pass_obj
-def status(session: Session, as_json: bool) -> None:
+def status(session: Session, as_json: bool, live: bool, interval: float) -> None:
     """Jobs per state (zeros included), active workers, and the database in use.
 
     \b
-    Example:
+    Examples:
       queuectl status
+      queuectl status --watch          # live view; Ctrl-C to quit
     """
     queue = session.queue
+    if live:
+        if as_json:
+            raise click.UsageError("--watch and --json do not go together")
+        from .watch import watch
+
+        watch(queue, interval)
+        return
     counts = queue.counts()
     workers = queue.workers()
     if as_json:

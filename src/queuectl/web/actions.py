@@ -1,0 +1,54 @@
+"""What the pages' buttons do: plain HTML forms posting here, then a redirect back.
+
+The guard (security.py) has already checked the token, the Origin and the CSRF token and
+refused every POST in read-only mode by the time a handler runs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..errors import InvalidInput
+from .app import dashboard_of
+
+
+async def _selected(request: Request) -> list[str]:
+    ids = [value for value in (await request.form()).getlist("ids") if isinstance(value, str)]
+    if not ids:
+        raise InvalidInput("select at least one job first")
+    return ids
+
+
+async def retry_job(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+    await dashboard_of(request).read(lambda queue: queue.retry([job_id], include_canceled=True))
+    return RedirectResponse(f"/jobs/{quote(job_id)}?retried=1", status_code=303)
+
+
+async def retry_selected(request: Request) -> Response:
+    ids = await _selected(request)
+    retried = await dashboard_of(request).read(lambda queue: queue.retry(ids))
+    return RedirectResponse(f"/dlq?retried={len(retried)}", status_code=303)
+
+
+async def retry_all(request: Request) -> Response:
+    retried = await dashboard_of(request).read(lambda queue: queue.retry_all_dead())
+    return RedirectResponse(f"/dlq?retried={len(retried)}", status_code=303)
+
+
+async def delete_selected(request: Request) -> Response:
+    ids = await _selected(request)
+    deleted = await dashboard_of(request).read(lambda queue: queue.delete(ids))
+    return RedirectResponse(f"/dlq?deleted={len(deleted)}", status_code=303)
+
+
+routes = [
+    Route("/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/dlq/retry", retry_selected, methods=["POST"]),
+    Route("/dlq/retry-all", retry_all, methods=["POST"]),
+    Route("/dlq/delete", delete_selected, methods=["POST"]),
+]

@@ -1,0 +1,161 @@
+"""The JSON API under /api/, in the shapes of the CLI's ``--json``, and /metrics.
+
+Job listings page by keyset: the body is the list of jobs, as ``queuectl list --json``
+prints it, and the ``Link`` header carries the next (older) and previous (newer) pages.
+A POST needs the CSRF token (``GET /api/csrf``) in an ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import InvalidInput
+from ..models import JobState
+from ..queue import Queue
+from . import metrics as prometheus
+from .app import dashboard_of
+
+
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(value, status_code=status,
+                        headers={"cache-control": "no-store", **(headers or {})})
+
+
+def _limit(request: Request, default: int = 50) -> int:
+    text = request.query_params.get("limit", str(default))
+    if not text.isdigit():
+        raise InvalidInput(f"limit: expected a whole number, got {text!r}")
+    return int(text)
+
+
+async def status(request: Request) -> Response:
+    def gather(queue: Queue) -> dict[str, Any]:
+        return {
+            "database": queue.url,
+            "jobs": {state.value: count for state, count in queue.counts().items()},
+            "workers": [worker.to_dict() for worker in queue.workers()],
+        }
+
+    return _json(await dashboard_of(request).read(gather))
+
+
+async def _job_list(request: Request, state: str | JobState | None) -> Response:
+    params = request.query_params
+    before, after = params.get("before") or None, params.get("after") or None
+    text, limit = params.get("q") or None, _limit(request)
+    page = await dashboard_of(request).read(
+        lambda queue: queue.search_jobs(state, text, before=before, after=after, limit=limit))
+    links = []
+    for rel, key, cursor in (("next", "before", page.older), ("prev", "after", page.newer)):
+        if cursor is not None:
+            url = request.url.remove_query_params(["before", "after"])
+            links.append(f'<{url.include_query_params(**{key: cursor})}>; rel="{rel}"')
+    headers = {"link": ", ".join(links)} if links else None
+    return _json([job.to_dict() for job in page.jobs], headers=headers)
+
+
+async def jobs(request: Request) -> Response:
+    return await _job_list(request, request.query_params.get("state") or None)
+
+
+async def dead_jobs(request: Request) -> Response:
+    return await _job_list(request, JobState.DEAD)
+
+
+async def job(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+
+    def gather(queue: Queue) -> dict[str, Any]:
+        found = queue.get(job_id)
+        history = [attempt.to_dict() for attempt in queue.attempts(job_id)]
+        return {**found.to_dict(), "attempts_history": history}
+
+    return _json(await dashboard_of(request).read(gather))
+
+
+async def workers(request: Request) -> Response:
+    found = await dashboard_of(request).read(lambda queue: queue.workers())
+    return _json([worker.to_dict() for worker in found])
+
+
+async def stats(request: Request) -> Response:
+    since = request.query_params.get("since", "1h")
+    name = request.query_params.get("queue") or None
+    result = await dashboard_of(request).read(lambda queue: queue.stats(since, queue=name))
+    return _json(result.to_dict())
+
+
+async def csrf(request: Request) -> Response:
+    return _json({"csrf_token": dashboard_of(request).csrf_token})
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise InvalidInput("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+def _ids(body: dict[str, Any]) -> list[str]:
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput('give "ids": a non-empty list of job ids')
+    return ids
+
+
+async def retry_job(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+    [retried] = await dashboard_of(request).read(
+        lambda queue: queue.retry([job_id], include_canceled=True))
+    return _json(retried.to_dict())
+
+
+async def retry_dead(request: Request) -> Response:
+    body = await _body(request)
+    dashboard = dashboard_of(request)
+    if body.get("all") is True:
+        ids = await dashboard.read(lambda queue: queue.retry_all_dead())
+    else:
+        wanted = _ids(body)
+        ids = [j.id for j in await dashboard.read(lambda queue: queue.retry(wanted))]
+    return _json({"retried": ids})
+
+
+async def delete_jobs(request: Request) -> Response:
+    wanted = _ids(await _body(request))
+    deleted = await dashboard_of(request).read(lambda queue: queue.delete(wanted))
+    return _json({"deleted": deleted})
+
+
+async def metrics(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+
+    def gather(queue: Queue) -> str:
+        totals = dashboard.run_counters.totals(queue)
+        return prometheus.render(prometheus.collect(queue.counts(), totals, queue.workers()))
+
+    text = await dashboard.read(gather)
+    return Response(text, media_type=None, headers={"content-type": prometheus.CONTENT_TYPE,
+                                                    "cache-control": "no-store"})
+
+
+routes = [
+    Route("/api/status", status),
+    Route("/api/jobs", jobs),
+    Route("/api/jobs/delete", delete_jobs, methods=["POST"]),
+    Route("/api/jobs/{job_id}", job),
+    Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/api/dlq", dead_jobs),
+    Route("/api/dlq/retry", retry_dead, methods=["POST"]),
+    Route("/api/workers", workers),
+    Route("/api/stats", stats),
+    Route("/api/csrf", csrf),
+]

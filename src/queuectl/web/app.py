@@ -1,0 +1,139 @@
+"""The dashboard as a Starlette application: pages, actions, the JSON API and /metrics.
+
+Every handler reaches the database through ``Dashboard.read``: one ``Queue`` (one
+connection) used by one thread at a time, off the event loop. Handlers call only ``Queue``
+methods; they hold no SQL and no rules.
+
+Pages are listed in ``NAV``; a page for queues or schedules is a template, a handler in
+``pages.py`` and one line there.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import InvalidInput, InvalidTransition, JobNotFound, QueuectlError
+from ..queue import Queue
+from . import filters
+from .metrics import RunCounters
+from .security import CSRF_FIELD, Guard, GuardOptions
+
+T = TypeVar("T")
+
+# (title, path): the navigation bar, in order.
+NAV = [
+    ("Overview", "/"),
+    ("Jobs", "/jobs"),
+    ("Dead letters", "/dlq"),
+    ("Workers", "/workers"),
+]
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    token: str | None = None
+    read_only: bool = False
+    allowed_hosts: frozenset[str] | None = None
+    metrics_settle: float = 30.0
+
+
+class Dashboard:
+    """What every handler shares: the queue, the options, the templates."""
+
+    def __init__(self, queue: Queue, options: DashboardOptions) -> None:
+        self.queue = queue
+        self.options = options
+        self.csrf_token = secrets.token_urlsafe(32)
+        self.run_counters = RunCounters(options.metrics_settle)
+        self._lock = threading.Lock()
+        self.templates = Environment(
+            loader=PackageLoader("queuectl.web", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        filters.install(self.templates)
+        self.templates.globals.update(nav=NAV, read_only=options.read_only,
+                                      csrf_field=CSRF_FIELD, csrf_token=self.csrf_token)
+
+    async def read(self, work: Callable[[Queue], T]) -> T:
+        """Run ``work(queue)`` in a worker thread, one at a time: the connection is shared."""
+
+        def locked() -> T:
+            with self._lock:
+                return work(self.queue)
+
+        return await run_in_threadpool(locked)
+
+    def render(self, request: Request, template: str, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        """A page, or only its live part when htmx asks for a refresh."""
+        fragment = request.headers.get("hx-request") == "true"
+        page = self.templates.get_template(template)
+        html = page.render(request=request, fragment=fragment, now=self.queue.clock.now(),
+                           database=self.queue.url, **context)
+        return HTMLResponse(html, status_code=status,
+                            headers={"cache-control": "no-store", "vary": "HX-Request"})
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard
+
+
+_STATUS_OF = [(InvalidInput, 400), (JobNotFound, 404), (InvalidTransition, 409)]
+
+
+async def _queuectl_error(request: Request, exc: Exception) -> Response:
+    status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 500)
+    return _error(request, status, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(request, exc.status_code, exc.detail)
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return dashboard_of(request).render(request, "error.html", status=status, message=message,
+                                        status_code=status)
+
+
+def create_app(queue: Queue, options: DashboardOptions | None = None) -> Starlette:
+    from . import actions, api, pages
+
+    options = options or DashboardOptions()
+    dashboard = Dashboard(queue, options)
+    guard = GuardOptions(csrf_token=dashboard.csrf_token, token=options.token,
+                         read_only=options.read_only, allowed_hosts=options.allowed_hosts)
+    routes = [
+        *pages.routes,
+        *actions.routes,
+        *api.routes,
+        Route("/metrics", api.metrics),
+        Mount("/static", StaticFiles(packages=[("queuectl.web", "static")]), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, options=guard)],
+        exception_handlers={QueuectlError: _queuectl_error, HTTPException: _http_error},
+    )
+    app.state.dashboard = dashboard
+    return app

@@ -1,0 +1,124 @@
+"""``/metrics`` in the Prometheus text format (version 0.0.4).
+
+We write the format ourselves rather than use ``prometheus_client``: its registry is built
+to count events inside one process, while every value here is read from the database at
+scrape time; the format is a few lines of text, and the web extra stays at three packages.
+The tests parse our output with ``prometheus_client``'s own parser.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..models import JobState, WorkerInfo
+from ..queue import Queue
+from ..stats import QueueTotals, add_runs, merge_totals
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass
+class Family:
+    name: str
+    kind: str  # gauge, counter or histogram
+    help: str
+    samples: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
+
+    def add(self, value: float, suffix: str = "", **labels: str) -> None:
+        self.samples.append((self.name + suffix, labels, value))
+
+
+def render(families: Sequence[Family]) -> str:
+    lines = []
+    for family in families:
+        lines.append(f"# HELP {family.name} {_escape_help(family.help)}")
+        lines.append(f"# TYPE {family.name} {family.kind}")
+        for name, labels, value in family.samples:
+            lines.append(f"{name}{_labels(labels)} {_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{key}="{_escape_label(value)}"' for key, value in labels.items())
+    return "{" + inner + "}"
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+class RunCounters:
+    """Counters of finished runs since the first one, kept up to date by reading new runs only.
+
+    Runs that finished more than ``settle`` seconds ago are added once and remembered. The
+    last ``settle`` seconds are read again at every scrape, because a worker commits a run a
+    moment after it finished (and clocks of different hosts differ): a run committed late
+    still lands in the counters. Call only under the dashboard's database lock.
+    """
+
+    def __init__(self, settle: float = 30.0) -> None:
+        self.settle = settle
+        self._settled: dict[str, QueueTotals] = {}
+        self._settled_until = 0.0
+
+    def totals(self, queue: Queue) -> dict[str, QueueTotals]:
+        horizon = queue.clock.now() - self.settle
+        if horizon > self._settled_until:
+            add_runs(self._settled, queue.finished_runs(self._settled_until, horizon))
+            self._settled_until = horizon
+        recent: dict[str, QueueTotals] = {}
+        add_runs(recent, queue.finished_runs(self._settled_until, math.inf))
+        return merge_totals(self._settled, recent)
+
+
+def collect(
+    counts: Mapping[JobState, int],
+    totals: Mapping[str, QueueTotals],
+    workers: Sequence[WorkerInfo],
+) -> list[Family]:
+    jobs = Family("queuectl_jobs", "gauge", "Jobs in the database, by state.")
+    for state, count in counts.items():
+        jobs.add(count, state=state.value)
+    completed = Family("queuectl_jobs_completed", "counter", "Runs that exited 0.")
+    failed = Family("queuectl_jobs_failed", "counter",
+                    "Runs that failed (each retry counts; so does the last run of a dead job).")
+    dead = Family("queuectl_jobs_dead", "counter",
+                  "Jobs that ran out of retries and are in the dead letter queue.")
+    run_time = Family("queuectl_run_duration_seconds", "histogram",
+                      "How long runs took, start to finish.")
+    wait_time = Family("queuectl_wait_duration_seconds", "histogram",
+                       "How long jobs waited from enqueue to the start of their first run.")
+    # Every job is in queue "default" unless it names another: show its zeros from the start.
+    for name, total in (totals or {"default": QueueTotals()}).items():
+        completed.add(total.completed, "_total", queue=name)
+        failed.add(total.failed, "_total", queue=name)
+        dead.add(total.dead, "_total", queue=name)
+        for family, histogram in ((run_time, total.run_time), (wait_time, total.wait_time)):
+            for bound, count in histogram.cumulative():
+                family.add(count, "_bucket", queue=name, le=_number(bound))
+            family.add(histogram.count, "_count", queue=name)
+            family.add(histogram.sum, "_sum", queue=name)
+    by_state = Family("queuectl_workers", "gauge", "Registered workers, by state.")
+    for worker_state in ("running", "stopping", "lost"):
+        by_state.add(sum(1 for w in workers if w.state == worker_state), state=worker_state)
+    up = Family("queuectl_workers_up", "gauge", "Workers running and heartbeating.")
+    up.add(sum(1 for w in workers if w.state == "running"))
+    slots = Family("queuectl_worker_slots", "gauge", "Job slots of the workers that are up.")
+    slots.add(sum(w.slots for w in workers if w.state == "running"))
+    return [jobs, completed, failed, dead, run_time, wait_time, by_state, up, slots]

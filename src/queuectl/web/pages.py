@@ -1,0 +1,100 @@
+"""The dashboard's pages. Each one gathers what it shows in one ``Dashboard.read`` call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import InvalidInput
+from ..models import JobState
+from ..queue import Queue
+from .app import dashboard_of
+from .charts import throughput_chart
+
+PAGE_SIZE = 50
+CHART_WINDOW = 3600.0
+CHART_STEP = 60.0
+
+
+async def overview(request: Request) -> Response:
+    def gather(queue: Queue) -> dict[str, Any]:
+        return {
+            "counts": queue.counts(),
+            "workers": queue.workers(),
+            "running": queue.running_jobs(10),
+            "stats": queue.stats(CHART_WINDOW, step=CHART_STEP),
+        }
+
+    dashboard = dashboard_of(request)
+    data = await dashboard.read(gather)
+    chart = throughput_chart(data["stats"].series, step=CHART_STEP)
+    return dashboard.render(request, "overview.html", chart=chart, **data)
+
+
+async def jobs(request: Request) -> Response:
+    params = request.query_params
+    state = params.get("state") or None
+    text = params.get("q") or None
+    before, after = params.get("before") or None, params.get("after") or None
+
+    def gather(queue: Queue) -> dict[str, Any]:
+        page = queue.search_jobs(state, text, before=before, after=after, limit=PAGE_SIZE)
+        return {"page": page, "counts": queue.counts()}
+
+    dashboard = dashboard_of(request)
+    data = await dashboard.read(gather)
+    return dashboard.render(request, "jobs.html", state=state, text=text or "",
+                            states=[s.value for s in JobState], **data)
+
+
+async def job(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+
+    def gather(queue: Queue) -> dict[str, Any]:
+        return {"job": queue.get(job_id), "attempts": queue.attempts(job_id)}
+
+    dashboard = dashboard_of(request)
+    data = await dashboard.read(gather)
+    attempts = list(reversed(data["attempts"]))  # the latest run first
+    return dashboard.render(request, "job.html", job=data["job"], attempts=attempts,
+                            retried=request.query_params.get("retried") == "1")
+
+
+async def dlq(request: Request) -> Response:
+    params = request.query_params
+    before, after = params.get("before") or None, params.get("after") or None
+
+    def gather(queue: Queue) -> dict[str, Any]:
+        page = queue.search_jobs(JobState.DEAD, before=before, after=after, limit=PAGE_SIZE)
+        return {"page": page, "dead": queue.counts()[JobState.DEAD]}
+
+    dashboard = dashboard_of(request)
+    data = await dashboard.read(gather)
+    return dashboard.render(request, "dlq.html", retried=_count(params.get("retried")),
+                            deleted=_count(params.get("deleted")), **data)
+
+
+async def workers(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    found = await dashboard.read(lambda queue: queue.workers())
+    return dashboard.render(request, "workers.html", workers=found)
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise InvalidInput(f"expected a count, got {text!r}")
+    return int(text)
+
+
+routes = [
+    Route("/", overview),
+    Route("/jobs", jobs),
+    Route("/jobs/{job_id}", job),
+    Route("/dlq", dlq),
+    Route("/workers", workers),
+]
