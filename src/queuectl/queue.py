@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -217,12 +218,12 @@ class Queue:
 
     # -- workers -----------------------------------------------------------------------------
 
-    def worker(self, slots: int = 1) -> Worker:
+    def worker(self, slots: int = 1, *, worker_id: str | None = None) -> Worker:
         """A worker on a connection of its own (its coordinator thread is its only user)."""
         from .worker import Worker
 
         return Worker(open_storage(self.url), slots=slots, clock=self.clock,
-                      environ=self._environ, owns_storage=True)
+                      environ=self._environ, owns_storage=True, worker_id=worker_id)
 
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None
@@ -297,8 +298,8 @@ class Queue:
         if window <= 0:
             raise InvalidInput(f"since: must be more than zero, got {since!r}")
         now = self.clock.now()
-        return summarize(self.finished_runs(now - window, now), now - window, now,
-                         queue=queue, step=step)
+        runs = self.finished_runs(now - window, math.nextafter(now, math.inf))
+        return summarize(runs, now - window, now, queue=queue, step=step)
 
     def delete(self, job_ids: Sequence[str]) -> list[str]:
         """Delete completed, dead or canceled jobs and their history, all or nothing."""

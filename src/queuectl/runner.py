@@ -199,3 +199,18 @@ class Execution:
 def _has_exited(pid: int) -> bool:
     """Whether ``pid`` has exited, without reaping it (WNOWAIT keeps its group id ours)."""
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def spawn_detached(argv: list[str], log_path: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a session of its own, writing to ``log_path``, and return at once.
+
+    The child keeps running when the terminal that started it closes.
+    """
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        os.close(log_fd)

@@ -29,8 +29,12 @@ def worker() -> None:
               help="Exit once no job is waiting to run or to be retried.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every job, not only failures.")
 @click.option("-q", "--quiet", is_flag=True, help="Log only warnings.")
+@click.option("-d", "--detach", is_flag=True,
+              help="Run in the background, logging to a file beside the database.")
+@click.option("--worker-id", hidden=True, help="The id to register under (used by --detach).")
 @click.pass_obj
-def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool) -> None:
+def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool, detach: bool,
+          worker_id: str | None) -> None:
     """Run jobs in the foreground until stopped (Ctrl-C, SIGTERM or `worker stop`).
 
     The first Ctrl-C stops claiming and lets running jobs finish; a second one kills them
@@ -39,8 +43,12 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool)
     \b
     Examples:
       queuectl worker start --count 4
+      queuectl worker start --count 4 --detach
       queuectl worker start --burst        # drain the queue, then exit
     """
+    if detach:
+        _start_detached(session, count, burst, verbose, quiet)
+        return
     from ..supervisor import serve
 
     logging.basicConfig(
@@ -48,7 +56,22 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool)
         level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
     )
-    serve(session.queue.worker(slots=count), burst=burst)
+    serve(session.queue.worker(slots=count, worker_id=worker_id), burst=burst)
+
+
+def _start_detached(session: Session, count: int, burst: bool, verbose: bool,
+                    quiet: bool) -> None:
+    from ..supervisor import start_detached
+    from ..worker import new_worker_id
+
+    queue = session.queue
+    worker_id = new_worker_id()
+    argv = [sys.executable, "-m", "queuectl", "--db", queue.url, "worker", "start",
+            "--count", str(count), "--worker-id", worker_id]
+    argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
+    started = start_detached(queue.storage, argv, worker_id)
+    click.echo(f"Started worker {started.worker_id} (pid {started.pid}), "
+               f"logging to {started.log_path}")
 
 
 @worker.command()

@@ -1,0 +1,115 @@
+"""Fencing of frozen workers, wake-up latency, detached workers and the systemd unit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.conftest import Cli
+from tests.runtime.conftest import job, state_of, wait_until
+
+Workers = Callable[..., subprocess.Popen[str]]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
+    cli: Cli, workers: Workers, tmp_path
+) -> None:
+    runs = tmp_path / "runs.txt"
+    cli("config", "set", "lease_duration", "2s")
+    cli("config", "set", "backoff_base", "1")
+    cli("enqueue", "--command", f"echo run $QUEUECTL_ATTEMPT >> {runs}; sleep 1.5",
+        "--id", "fenced")
+    frozen = workers()
+    wait_until(lambda: runs.exists(), message="first run started")
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        rescuer = workers()
+        wait_until(lambda: state_of(cli, "fenced") == "completed", timeout=30,
+                   message="the job rescued and completed by the other worker")
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    history = job(cli, "fenced")["attempts_history"]
+    assert [a["error"] for a in history] == ["worker lost", None]
+    assert history[1]["worker_id"] != history[0]["worker_id"]
+    # Once resumed, the frozen worker finds its late result refused, and says so.
+    frozen.send_signal(signal.SIGTERM)
+    _, log = frozen.communicate(timeout=30)
+    assert "discarded the result of job fenced run 1" in log
+    assert job(cli, "fenced")["attempts_history"][1]["error"] is None
+    rescuer.send_signal(signal.SIGTERM)
+
+
+def test_an_idle_worker_starts_a_new_job_within_half_a_second(
+    cli: Cli, workers: Workers
+) -> None:
+    cli("config", "set", "poll_interval", "1h")
+    workers()
+    wait_until(lambda: json.loads(cli("worker", "list", "--json").stdout), message="worker up")
+    cli("enqueue", "--command", "true", "--id", "quick")
+    wait_until(lambda: state_of(cli, "quick") == "completed", message="job done")
+    shown = job(cli, "quick")
+    latency = (_seconds(shown["attempts_history"][0]["started_at"])
+               - _seconds(shown["created_at"]))
+    assert latency < 0.5
+
+
+def _seconds(iso: str) -> float:
+    from queuectl.units import parse_timestamp
+
+    return parse_timestamp(iso)
+
+
+def test_detached_worker_starts_logs_and_stops(cli: Cli, db_path: Path) -> None:
+    started = cli("worker", "start", "--count", "2", "--detach")
+    assert started.stdout.startswith("Started worker w-")
+    worker_id = started.stdout.split()[2]
+    pid = int(started.stdout.split("pid ")[1].split(")")[0])
+    try:
+        listed = json.loads(cli("worker", "list", "--json").stdout)
+        assert [(w["id"], w["pid"], w["slots"], w["state"]) for w in listed] == [
+            (worker_id, pid, 2, "running")]
+        cli("enqueue", "--command", "echo detached", "--id", "d")
+        cli("wait", "d", "--timeout", "30s")
+        assert cli("worker", "stop", "--id", worker_id).stdout == "Stopped 1 worker.\n"
+        wait_until(lambda: not Path(f"/proc/{pid}").exists()
+                   or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3],
+                   message="the detached process to exit")
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    log = (db_path.parent / f"{db_path.name}-logs" / f"{worker_id}.log")
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    assert f"worker {worker_id} stopped" in log.read_text()
+    assert cli("worker", "stop", "--id", "w-nosuch", check=2)
+
+
+def test_worker_list_shows_a_killed_worker_as_lost(cli: Cli, workers: Workers) -> None:
+    victim = workers()
+    wait_until(lambda: json.loads(cli("worker", "list", "--json").stdout), message="worker up")
+    victim.kill()
+    victim.wait()
+    [listed] = json.loads(cli("worker", "list", "--json").stdout)
+    assert listed["state"] == "lost"
+    assert "lost" in cli("status").stdout
+
+
+def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
+    unit = (ROOT / "contrib" / "systemd" / "queuectl-worker@.service").read_text()
+    assert "ExecStart=/usr/local/bin/queuectl worker start" in unit
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed; the unit was checked only by reading it")
+    queuectl = Path(sys.executable).with_name("queuectl")
+    instance = tmp_path / "queuectl-worker@root.service"
+    instance.write_text(unit.replace("/usr/local/bin/queuectl", str(queuectl)))
+    result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
