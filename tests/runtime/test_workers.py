@@ -113,3 +113,38 @@ def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
     result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(entry.name), fields[0]))
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmRSS")).split()[1])
+
+
+def test_workers_reap_every_child_and_keep_their_memory(
+    cli: Cli, workers: Workers, tmp_path: Path
+) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"command": "echo some output"}\n' * 1000)
+    worker = workers("--count", "4", "-q")
+    cli("enqueue", "--file", str(jobs))
+    done = lambda: json.loads(cli("status", "--json").stdout)["jobs"]["completed"]  # noqa: E731
+    wait_until(lambda: done() == 1000, timeout=120, message="first 1000 jobs")
+    after_first = _rss_kib(worker.pid)
+    cli("enqueue", "--file", str(jobs))
+    cli("enqueue", "--file", str(jobs))
+    wait_until(lambda: done() == 3000, timeout=120, message="3000 jobs")
+    assert [state for _, state in _children(worker.pid)] == [], "no child is left, not a zombie"
+    growth = _rss_kib(worker.pid) - after_first
+    assert growth < 4096, f"worker memory grew by {growth} KiB over 2000 jobs"
