@@ -9,7 +9,7 @@ from collections.abc import Callable
 from queuectl.models import Job, JobState, NewJob, Outcome
 from queuectl.procs import HOST
 from queuectl.storage import Storage
-from queuectl.storage.base import LocalWorker, WorkerRegistration
+from queuectl.storage.base import CheckIn, LocalWorker, WorkerRegistration
 
 from .conftest import execute_raw
 
@@ -190,15 +190,15 @@ def test_heartbeat_renews_leases_and_carries_stop_requests(storage: Storage) -> 
     _register(storage, "w")
     storage.enqueue([NewJob("j", "true", 3)], T0)
     _claim(storage, "w", 1)
-    assert storage.heartbeat("w", T0 + 20, T0 + 50) == (True, None)
+    assert storage.heartbeat("w", T0 + 20, T0 + 50) == CheckIn(True, None, [])
     assert storage.get("j").lease_until == T0 + 50  # type: ignore[union-attr]
     [info] = storage.workers()
     assert (info.heartbeat_at, info.running, info.slots) == (T0 + 20, 1, 2)
     assert storage.request_stop(None, "graceful") == ["w"]
-    assert storage.heartbeat("w", T0 + 30, T0 + 60) == (True, "graceful")
+    assert storage.heartbeat("w", T0 + 30, T0 + 60) == CheckIn(True, "graceful", [])
     assert storage.request_stop("other", "now") == []
     storage.unregister_worker("w")
-    assert storage.heartbeat("w", T0 + 40, T0 + 70) == (False, None)
+    assert storage.heartbeat("w", T0 + 40, T0 + 70) == CheckIn(False, None, [])
 
 
 def test_local_workers_are_those_of_one_host(storage: Storage) -> None:

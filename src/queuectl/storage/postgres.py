@@ -19,7 +19,7 @@ from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
 from ..stats import FinishedRun
 from . import postgres_migrate, postgres_reads
-from .base import LocalWorker, WakeChannel, WorkerRegistration
+from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 from .postgres_connection import Connector, parse_url
 from .postgres_rows import Q, Row, claim_order, job_of
 from .postgres_wakeup import JOB, STOP, ListenWakeChannel, channel_name
@@ -81,6 +81,8 @@ class PostgresStorage:
                 "id": job.id, "command": job.command, "max_retries": job.max_retries, "now": now,
                 "cwd": job.cwd, "timeout": job.timeout,
                 "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
+                "fatal_exit_codes": list(job.fatal_exit_codes) or None,
+                "retry_on_timeout": job.retry_on_timeout, "output_limit": job.output_limit,
             }
             for job in jobs
         ]
@@ -104,6 +106,8 @@ class PostgresStorage:
                 id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
                 max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
                 cwd=job.cwd, env=job.env, timeout=job.timeout,
+                fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
+                output_limit=job.output_limit,
             )
             for job in jobs
         ]
@@ -133,15 +137,62 @@ class PostgresStorage:
         return counts
 
     def attempts(self, job_id: str) -> list[Attempt]:
+        def read(conn: psycopg.Connection[Any], in_doubt: bool) -> tuple[list[Row], list[Row]]:
+            # One snapshot: a run may finish (and fold its chunks) between the two reads.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            params = {"job_id": job_id}
+            return (conn.execute(Q["list_attempts"], params).fetchall(),
+                    conn.execute(Q["output_chunks_of_job"], params).fetchall())
+
+        rows, chunks = self._db.run(read)
+        streamed: dict[int, bytes] = {}
+        for chunk in chunks:
+            streamed[chunk["number"]] = streamed.get(chunk["number"], b"") + chunk["data"]
         return [
             Attempt(
                 job_id=row["job_id"], number=row["number"], worker_id=row["worker_id"],
                 started_at=row["started_at"], finished_at=row["finished_at"],
-                exit_code=row["exit_code"], error=row["error"], output=row["output"] or b"",
+                exit_code=row["exit_code"], error=row["error"],
+                output=row["output"] or streamed.get(row["number"], b""),
                 output_dropped=row["output_dropped"],
             )
-            for row in self._read(Q["list_attempts"], {"job_id": job_id})
+            for row in rows
         ]
+
+    def append_output(self, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
+        rows = [{"job_id": c.job_id, "attempt": c.attempt, "offset": c.offset, "data": c.data,
+                 "worker_id": worker_id} for c in chunks]
+
+        def append(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+            with conn.cursor() as cursor:
+                cursor.executemany(Q["append_output_chunk"], rows)
+
+        self._db.run(append)
+
+    def cancel(self, job_ids: Sequence[str], now: float) -> list[Job]:
+        def cancel(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
+            canceled: list[Job] = []
+            running_somewhere = False
+            for job_id in job_ids:
+                params = {"job_id": job_id, "now": now}
+                row = conn.execute(Q["cancel_waiting_job"], params).fetchone()
+                if row is None:
+                    row = conn.execute(Q["request_cancel_of_running_job"], params).fetchone()
+                    running_somewhere = running_somewhere or row is not None
+                if row is None:
+                    current = conn.execute(Q["get_job"], params).fetchone()
+                    if current is None:
+                        raise JobNotFound(job_id)
+                    raise InvalidTransition(
+                        f"job {job_id!r} is {current['state']}: only pending, failed or"
+                        " processing jobs can be canceled"
+                    )
+                canceled.append(job_of(row))
+            if running_somewhere:
+                self._notify(conn, STOP)  # "check in": the holder kills the job at once
+            return canceled
+
+        return self._db.run(cancel)
 
     def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
         def retry(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
@@ -222,6 +273,8 @@ class PostgresStorage:
         params = _finish_params(worker_id, outcome)
         if conn.execute(Q["finish_job"], params).rowcount == 1:
             conn.execute(Q["finish_attempt"], params)
+            if outcome.streamed:
+                conn.execute(Q["drop_output_chunks"], params)
             return True
         # Refused by the fence, unless the commit we lost track of recorded this very outcome.
         return in_doubt and conn.execute(Q["attempt_recorded"], params).fetchone() is not None
@@ -257,15 +310,16 @@ class PostgresStorage:
     def unregister_worker(self, worker_id: str) -> None:
         self._db.run(lambda conn, _: conn.execute(Q["unregister_worker"], {"worker_id": worker_id}))
 
-    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> tuple[bool, str | None]:
-        def heartbeat(conn: psycopg.Connection[Any], in_doubt: bool) -> Row | None:
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
+        def heartbeat(conn: psycopg.Connection[Any], in_doubt: bool) -> CheckIn:
             params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
             row = conn.execute(Q["worker_heartbeat"], params).fetchone()
             conn.execute(Q["renew_leases"], params)
-            return row
+            cancels = [(r["id"], r["runs"])
+                       for r in conn.execute(Q["cancel_requests_of_worker"], params)]
+            return CheckIn(row is not None, row["stop_requested"] if row else None, cancels)
 
-        row = self._db.run(heartbeat)
-        return (row is not None, row["stop_requested"] if row is not None else None)
+        return self._db.run(heartbeat)
 
     def workers(self) -> list[WorkerInfo]:
         return [

@@ -3,9 +3,10 @@
 -- search_path, which points at the store's own schema.
 
 -- name: insert_job
-INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout)
+INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout,
+                  fatal_exit_codes, retry_on_timeout, output_limit)
 VALUES (%(id)s, %(command)s, 'pending', %(max_retries)s, %(now)s, %(now)s, %(now)s, %(cwd)s,
-        %(env)s, %(timeout)s);
+        %(env)s, %(timeout)s, %(fatal_exit_codes)s, %(retry_on_timeout)s, %(output_limit)s);
 
 -- name: existing_job_ids
 SELECT id FROM jobs WHERE id = ANY(%(ids)s);
@@ -48,6 +49,34 @@ UPDATE attempts
 SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s, output = %(output)s,
     output_dropped = %(output_dropped)s
 WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
+-- name: drop_output_chunks
+DELETE FROM output_chunks WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
+-- name: append_output_chunk
+-- Fenced like every write of a run: only while the worker still holds it.
+INSERT INTO output_chunks (job_id, number, byte_offset, data)
+SELECT %(job_id)s, %(attempt)s, %(offset)s, %(data)s
+WHERE EXISTS (SELECT 1 FROM jobs WHERE id = %(job_id)s AND runs = %(attempt)s
+              AND worker_id = %(worker_id)s AND state = 'processing')
+ON CONFLICT DO NOTHING;
+
+-- name: output_chunks_of_job
+SELECT number, data FROM output_chunks WHERE job_id = %(job_id)s ORDER BY number, byte_offset;
+
+-- name: cancel_waiting_job
+UPDATE jobs SET state = 'canceled', updated_at = %(now)s, last_error = 'canceled'
+WHERE id = %(job_id)s AND state IN ('pending', 'failed')
+RETURNING *;
+
+-- name: request_cancel_of_running_job
+UPDATE jobs SET cancel_requested = true, updated_at = %(now)s
+WHERE id = %(job_id)s AND state = 'processing'
+RETURNING *;
+
+-- name: cancel_requests_of_worker
+SELECT id, runs FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND cancel_requested;
 
 -- name: attempt_recorded
 -- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
@@ -99,7 +128,8 @@ SELECT * FROM attempts WHERE job_id = %(job_id)s ORDER BY number;
 
 -- name: retry_job
 UPDATE jobs
-SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s,
+    cancel_requested = false
 WHERE id = %(job_id)s AND (state = 'dead' OR (%(include_canceled)s AND state = 'canceled'))
 RETURNING *;
 

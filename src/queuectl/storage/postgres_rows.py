@@ -24,6 +24,9 @@ def job_of(row: Row) -> Job:
         priority=row["priority"], cwd=row["cwd"], env=json.loads(env) if env else None,
         timeout=row["timeout"], exit_code=row["exit_code"], last_error=row["last_error"],
         worker_id=row["worker_id"], lease_until=row["lease_until"],
+        fatal_exit_codes=tuple(row["fatal_exit_codes"] or ()),
+        retry_on_timeout=row["retry_on_timeout"], output_limit=row["output_limit"],
+        cancel_requested=row["cancel_requested"],
     )
 
 

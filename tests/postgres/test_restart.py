@@ -1,0 +1,71 @@
+"""A worker survives its database restarting: running jobs keep running, and every result is
+recorded once the server is back. No job is lost, and none runs twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from queuectl import Queue
+from queuectl.errors import StorageError
+from tests.cli.e2e import WorkerPool, as_json
+from tests.conftest import Cli, wait_until
+
+from .server import PrivateServer
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def server() -> Iterator[PrivateServer]:
+    instance = PrivateServer()
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.close()
+
+
+def _counts(url: str) -> Counter[str] | None:
+    """Job counts per state, or None while the server is away."""
+    try:
+        with Queue(url, environ={}) as queue:
+            return Counter({s.value: n for s, n in queue.counts().items() if n})
+    except StorageError:
+        return None
+
+
+def test_jobs_complete_across_a_server_restart(
+    server: PrivateServer, cli: Cli, tmp_path: Path
+) -> None:
+    url = server.url()
+    cli.env["QUEUECTL_DB"] = url
+    ran = tmp_path / "ran.log"
+    long_started = tmp_path / "long-started"
+    jobs = 30
+    lines = [f'{{"id":"long","command":"touch {long_started}; sleep 2; echo long >> {ran}"}}']
+    lines += [f'{{"id":"j{n:02}","command":"sleep 0.2; echo j{n:02} >> {ran}"}}'
+              for n in range(jobs - 1)]
+    cli("enqueue", "--file", "-", input="\n".join(lines) + "\n")
+    pool = WorkerPool(cli, url, tmp_path)  # type: ignore[arg-type]  # a URL, not a path
+    try:
+        worker = pool.start(3)
+        wait_until(long_started.exists, timeout=30, message="the long job to start")
+
+        server.restart()  # while "long" and others run, and many wait
+        wait_until(lambda: _counts(url) == Counter(completed=jobs), timeout=90, interval=0.2,
+                   message=f"all {jobs} jobs to complete after the restart")
+
+        assert worker.proc.poll() is None, "the worker died with its database"
+        assert "lost the database connection" in worker.stderr()
+        assert Counter(ran.read_text().split()) == Counter(
+            ["long"] + [f"j{n:02}" for n in range(jobs - 1)])  # every job ran exactly once
+        long = as_json(cli("show", "long", "--json"))
+        assert (long["state"], long["attempts"]) == ("completed", 1)  # not lost, not re-run
+        cli("worker", "stop", "--timeout", "30s")
+        assert worker.wait(30) == 0
+    finally:
+        pool.close()
