@@ -108,9 +108,25 @@ def test_jobs_run_in_the_directory_enqueue_ran_in(cli: Cli, tmp_path: Path) -> N
     # enqueue from `project`; the worker runs from tmp_path, as if started elsewhere
     subprocess.run(cli.argv("enqueue", "--command", "pwd > where.txt"), env=cli.env, cwd=here,
                    check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run(cli.argv("enqueue", "--command", "pwd > where.txt", "--cwd", "../elsewhere"),
+                   env=cli.env, cwd=here, check=True, capture_output=True)
     drain(cli)
     assert (here / "where.txt").read_text().strip() == str(here)
+    assert (elsewhere / "where.txt").read_text().strip() == str(elsewhere)
     assert not (tmp_path / "where.txt").exists()
+
+
+def test_output_is_kept_up_to_the_limit(cli: Cli) -> None:
+    cli("config", "set", "output_limit", "1k")
+    cli("enqueue", "--command", "head -c 5000 /dev/zero | tr '\\0' x; echo; echo tail",
+        "--id", "chatty")
+    drain(cli)
+    [attempt] = as_json(cli("show", "chatty", "--json"))["attempts_history"]
+    assert attempt["output"] == "x" * 1024
+    assert attempt["output_dropped"] == 5000 + len("\ntail\n") - 1024
+    assert f"[{attempt['output_dropped']} more bytes not kept" in cli("show", "chatty").stdout
 
 
 def test_list_filters_by_state_and_shows_errors(cli: Cli) -> None:

@@ -91,8 +91,21 @@ def test_unknown_command_fails_gracefully_into_retries(cli: Cli, workers: Worker
     [row] = [line for line in cli("list", "--state", "failed").stdout.splitlines()
              if line.startswith("typo ")]
     assert "exit code 127: command not found" in row
-    assert "1/2" in row
+    assert "1/2" in row and job["run_at"][:19] + "Z" in row  # the next run time
+
+    shown = cli("show", "typo").stdout
+    assert "attempt 1" in shown and "exit code 127: command not found" in shown
 
     worker.signal(15)
     assert worker.wait() == 0
     assert "Traceback" not in worker.stderr()
+
+
+def test_a_job_that_runs_too_long_is_killed_and_fails(cli: Cli) -> None:
+    cli("config", "set", "kill_grace", "1s")
+    cli("enqueue", "--command", "echo started; sleep 60", "--id", "slow", "--timeout", "1s",
+        "--max-retries", "0")
+    burst(cli)
+    job = as_json(cli("show", "slow", "--json"))
+    assert (job["state"], job["last_error"]) == ("dead", "timed out after 1s")
+    assert job["attempts_history"][0]["output"] == "started\n"
