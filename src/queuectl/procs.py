@@ -15,27 +15,38 @@ HOST = os.uname().nodename
 _PROC = Path("/proc")
 
 
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of ``/proc/PID/stat`` (state first), or None if unreadable."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: count from its last ')'.
+    return stat.rsplit(")", 1)[1].split()
+
+
 def start_marker(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (clock ticks since boot), or None if unknown.
 
     A pid can be reused after its process exits; the pair (pid, start time) cannot.
     """
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    # Field 22; the command name (field 2) may contain spaces, so count from its ')'.
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = _stat(pid)
+    return fields[19] if fields else None  # field 22
 
 
 def is_alive(pid: int, marker: str | None) -> bool:
-    try:
+    fields = _stat(pid)
+    if fields is not None:
+        # A zombie (Z) has exited and only waits for its parent to reap it: a worker killed
+        # with SIGKILL stays one until then, and will never renew its leases.
+        return fields[0] not in ("Z", "X") and marker in (None, fields[19])
+    try:  # no /proc entry to read: ask the kernel whether the pid exists at all
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return marker is None or start_marker(pid) in (None, marker)
+    return True
 
 
 def kill_leftover_job_processes(worker_id: str) -> int:
