@@ -134,3 +134,24 @@ def test_repeated_kills_lose_nothing_and_double_only_lost_runs(
         assert ran[job_id] <= 1 + lost[job_id], (job_id, ran[job_id], lost[job_id])
     assert counts(db_path)["processing"] == 0
     assert "database is locked" not in workers.logs()
+
+
+def test_a_killed_worker_that_is_not_reaped_yet_counts_as_dead(
+    cli: Cli, workers: WorkerPool, db_path: Path, quick_rescue: None
+) -> None:
+    """A worker killed with SIGKILL whose parent has not waited for it is a zombie: its pid
+    still exists, but it will never renew a lease; the next worker must rescue its job."""
+    first = workers.start(1)
+    first_id = workers.worker_id(first)
+    cli("enqueue", "--command", 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 300; fi',
+        "--id", "long")
+    wait_until(lambda: processes_using(db_path, QUEUECTL_JOB_ID="long"), timeout=30,
+               message="the job to be running")
+    first.proc.kill()  # not reaped: a zombie until the fixture waits for it
+    wait_until(lambda: Path(f"/proc/{first.pid}/stat").read_text().split(")")[-1].split()[0]
+               == "Z", timeout=10, message="the worker to be a zombie")
+
+    workers.start(1)  # it rescues the jobs of dead workers before it registers
+    job = as_json(cli("show", "long", "--json"))
+    assert (job["state"], job["worker_id"]) != ("processing", first_id)
+    assert job["attempts_history"][0]["error"] == LOST
