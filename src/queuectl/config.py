@@ -51,14 +51,14 @@ def _backoff_base(text: str) -> float:
 
 
 def _positive_duration(text: str) -> float:
-    value = parse_duration(text, field="value")
+    value = parse_duration(text, field="")
     if value <= 0:
         raise InvalidInput(f"must be more than zero, got {text!r}")
     return value
 
 
 def _lease(text: str) -> float:
-    value = parse_duration(text, field="value")
+    value = parse_duration(text, field="")
     if value < 1:
         raise InvalidInput(f"must be at least 1s, got {text!r}")
     return value
@@ -99,7 +99,7 @@ KEYS: dict[str, Key] = {
         Key("lease_duration", _lease, format_duration, "a claim's lease, renewed by heartbeats"),
         Key("job_timeout", _optional_duration, _format_optional_duration, "default job timeout"),
         Key("kill_grace", _positive_duration, format_duration, "SIGTERM to SIGKILL grace"),
-        Key("output_limit", lambda t: parse_size(t, field="value"), format_size,
+        Key("output_limit", lambda t: parse_size(t, field=""), format_size,
             "output kept per attempt"),
         Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
     )

@@ -18,20 +18,24 @@ _SIZE_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def parse_duration(text: str | float | int, *, field: str = "duration") -> float:
-    """Seconds in ``text``: ``parse_duration("5m") == 300.0``."""
+    """Seconds in ``text``: ``parse_duration("5m") == 300.0``.
+
+    Errors start with ``field`` (``"timeout: ..."``); pass ``field=""`` for none.
+    """
+    prefix = f"{field}: " if field else ""
     if isinstance(text, bool):
-        raise InvalidInput(f"{field}: expected a duration such as 30s, 5m, 2h, got {text!r}")
+        raise InvalidInput(f"{prefix}expected a duration such as 30s, 5m, 2h, got {text!r}")
     if isinstance(text, (int, float)):
         seconds = float(text)
     else:
         match = _DURATION.match(text)
         if match is None:
             raise InvalidInput(
-                f"{field}: expected a duration such as 30, 30s, 5m, 2h or 1d, got {text!r}"
+                f"{prefix}expected a duration such as 30, 30s, 5m, 2h or 1d, got {text!r}"
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds < 0:
-        raise InvalidInput(f"{field}: must not be negative, got {text!r}")
+        raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
     return seconds
 
 
@@ -47,18 +51,19 @@ def format_duration(seconds: float) -> str:
 
 def parse_size(text: str | int, *, field: str = "size") -> int:
     """Bytes in ``text``: ``parse_size("1MiB") == 1048576``."""
+    prefix = f"{field}: " if field else ""
     if isinstance(text, bool):
-        raise InvalidInput(f"{field}: expected a size such as 512k or 1MiB, got {text!r}")
+        raise InvalidInput(f"{prefix}expected a size such as 512k or 1MiB, got {text!r}")
     if isinstance(text, int):
         value = text
     else:
         match = _SIZE.match(text)
         if match is None:
-            raise InvalidInput(f"{field}: expected a size such as 4096, 512k or 1MiB, got {text!r}")
+            raise InvalidInput(f"{prefix}expected a size such as 4096, 512k or 1MiB, got {text!r}")
         unit = (match.group(2) or "b")[0].lower()
         value = int(match.group(1)) * _SIZE_UNITS[unit]
     if value < 0:
-        raise InvalidInput(f"{field}: must not be negative, got {text!r}")
+        raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
     return value
 
 
@@ -82,10 +87,11 @@ def format_timestamp(timestamp: float | None) -> str | None:
 
 def parse_timestamp(text: str, *, field: str = "time") -> float:
     """A POSIX timestamp from ISO 8601; a time without an offset is taken as UTC."""
+    prefix = f"{field}: " if field else ""
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except (ValueError, AttributeError):
-        raise InvalidInput(f"{field}: expected an ISO 8601 time, got {text!r}") from None
+        raise InvalidInput(f"{prefix}expected an ISO 8601 time, got {text!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
