@@ -1,0 +1,47 @@
+"""Item 1, the ceiling: the same parallelism with no queue at all.
+
+``subprocess.run("true", shell=True)`` from a thread pool and from a process pool; the better
+of the two is the most any queue could reach on this machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+
+def _run_true(_: int) -> int:
+    return subprocess.run("true", shell=True, check=False).returncode
+
+
+def _noop(_: int) -> int:
+    return 0
+
+
+def _drain(pool: Executor, jobs: int, workers: int, chunksize: int) -> float:
+    list(pool.map(_noop, range(workers * 4)))  # start every worker before the clock does
+    started = time.perf_counter()
+    codes = list(pool.map(_run_true, range(jobs), chunksize=chunksize))
+    elapsed = time.perf_counter() - started
+    if any(codes):
+        raise RuntimeError("`true` failed in the ceiling run")
+    return elapsed
+
+
+def thread_pool(jobs: int, workers: int) -> float:
+    """Jobs per second of a thread pool with ``workers`` threads."""
+    with ThreadPoolExecutor(workers) as pool:
+        return jobs / _drain(pool, jobs, workers, chunksize=1)
+
+
+def process_pool(jobs: int, workers: int) -> float:
+    """Jobs per second of a process pool with ``workers`` processes."""
+    with ProcessPoolExecutor(workers) as pool:
+        return jobs / _drain(pool, jobs, workers, chunksize=8)
+
+
+def measure(jobs: int, workers: int) -> dict[str, float]:
+    threads = thread_pool(jobs, workers)
+    processes = process_pool(jobs, workers)
+    return {"thread": threads, "process": processes, "best": max(threads, processes)}

@@ -1,0 +1,45 @@
+"""Item 5, latency: from the ``Queue.enqueue`` call to the job's first instruction.
+
+One worker with 4 slots sits idle; each job is enqueued alone, after the previous one has
+finished and a short pause, and prints ``date +%s.%N`` as its first act. Latency is that time
+minus the moment the enqueue call began, so it includes the enqueue's own commit; the claim
+latency (``started_at`` of the attempt) is reported beside it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from common import Context, percentile, queuectl_worker, wait_for
+from queuectl import JobState, Queue
+
+TERMINAL = (JobState.COMPLETED, JobState.DEAD)
+
+
+def measure(ctx: Context, slots: int = 4) -> dict[str, float]:
+    folder = ctx.scratch("latency")
+    db = folder / "queue.db"
+    Queue(db).close()
+    starts: list[float] = []
+    claims: list[float] = []
+    calls: list[float] = []
+    pause = random.Random(7)
+    with queuectl_worker(db, slots, folder / "worker.log"), Queue(db) as queue:
+        for _ in range(ctx.sizes.latency_jobs):
+            time.sleep(pause.uniform(0.01, 0.03))  # let the worker go back to sleep
+            called = time.time()
+            job_id = queue.enqueue("date +%s.%N").id
+            calls.append(time.time() - called)
+            wait_for(lambda: queue.get(job_id).state in TERMINAL, 30,  # noqa: B023
+                     "the job to finish", interval=0.002)
+            attempt = queue.attempts(job_id)[-1]
+            starts.append(float(attempt.output.decode().strip()) - called)
+            claims.append(attempt.started_at - called)
+    ms = 1000.0
+    return {
+        "p50_ms": percentile(starts, 0.5) * ms, "p99_ms": percentile(starts, 0.99) * ms,
+        "max_ms": max(starts) * ms,
+        "claim_p50_ms": percentile(claims, 0.5) * ms, "claim_p99_ms": percentile(claims, 0.99) * ms,
+        "enqueue_call_p50_ms": percentile(calls, 0.5) * ms,
+    }

@@ -1,0 +1,283 @@
+"""Turns results into the table, the targets of issue 7 (met or missed), a chart and RESULTS.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from common import BENCH_DIR
+
+NOTES = BENCH_DIR / "NOTES.md"  # hand-written analysis of the latest full run, if any
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _sections(results: dict[str, Any]) -> dict[str, Any]:
+    sections: dict[str, Any] = results["sections"]
+    return sections
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target of issue 7 that this run measured: the figure, and met or missed."""
+    s = _sections(results)
+    rows: list[dict[str, Any]] = []
+
+    def add(target: str, figure: str, met: bool) -> None:
+        rows.append({"target": target, "figure": figure, "met": met})
+
+    if "throughput" in s:
+        systems = s["throughput"]["systems"]
+        mine = systems["queuectl"]["true"]
+        true_jobs = f"{results['sizes']['true_jobs']:,} x true"
+        add("End to end: at least 0.85 of the ceiling at every parallelism",
+            ", ".join(f"{v['of_ceiling']:.2f} at {w}" for w, v in mine.items()),
+            all(v["of_ceiling"] >= 0.85 for v in mine.values()))
+        for peer, system in systems.items():
+            if peer == "queuectl":
+                continue
+            if system["true"]:
+                add(f"End to end: ahead of {peer} ({true_jobs})",
+                    ", ".join(f"{v['queuectl_ratio']:.2f}x at {w}"
+                              for w, v in system["true"].items()),
+                    all(v["queuectl_ratio"] > 1.0 for v in system["true"].values()))
+            if system["sleep"]:
+                ratio = system["sleep"]["queuectl_ratio"]
+                sizes = results["sizes"]
+                sleep = f"sleep {sizes['sleep_seconds']:g} at {sizes['sleep_slots']}"
+                add(f"End to end: ahead of {peer} ({sleep} slots)", f"{ratio:.3f}x",
+                    ratio > 1.0)
+    if "enqueue" in s:
+        e = s["enqueue"]
+        add("`queuectl enqueue` under 3x the wall time of `python -c pass`",
+            f"{e['cold_ratio_to_python']:.2f}x ({e['cold_seconds']['queuectl enqueue'] * 1000:.0f}"
+            f" ms against {e['cold_seconds']['python -c pass'] * 1000:.0f} ms)",
+            e["cold_ratio_to_python"] < 3.0)
+        add("Bulk enqueue: at least 100,000 jobs per second",
+            f"{e['bulk_jobs_per_second']:,.0f}/s ({e['bulk_jobs']:,} jobs, `enqueue --file`)",
+            e["bulk_jobs_per_second"] >= 100_000)
+    if "latency" in s:
+        lat = s["latency"]
+        add("Latency p50 under 10 ms", f"{lat['p50_ms']:.1f} ms", lat["p50_ms"] < 10)
+        add("Latency p99 under 50 ms", f"{lat['p99_ms']:.1f} ms", lat["p99_ms"] < 50)
+    if "scale" in s:
+        sc = s["scale"]
+        for name, key in (("end to end", "end_to_end"), ("storage cycles", "storage")):
+            add(f"Scale: {name} under 10% slower with {sc['rows']:,} finished jobs",
+                ", ".join(f"{v['ratio']:.2f} at {w}" for w, v in sc[key].items()),
+                all(v["ratio"] >= 0.9 for v in sc[key].values()))
+        add(f"Scale: `status` under 200 ms with {sc['rows']:,} finished jobs",
+            f"{sc['status_seconds'] * 1000:.0f} ms", sc["status_seconds"] < 0.2)
+    if "idle" in s:
+        cpu = s["idle"]["cpu_percent"]
+        add("Idle worker under 1% of one core", f"{cpu:.2f}%", cpu < 1.0)
+    return rows
+
+
+def table(results: dict[str, Any]) -> str:
+    s = _sections(results)
+    out: list[str] = []
+    if "throughput" in s:
+        t = s["throughput"]
+        names = list(t["systems"])
+        out.append(f"### End to end: {results['sizes']['true_jobs']:,} x `true`, jobs per second "
+                   "(fraction of the ceiling)\n")
+        out.append("| workers | ceiling (thread / process) | "
+                   + " | ".join(names) + " |")
+        out.append("|---|---|" + "---|" * len(names))
+        for workers, ceil in t["ceiling"].items():
+            cells = [f"{workers}", f"**{_fmt(ceil['best'])}** ({_fmt(ceil['thread'])} / "
+                     f"{_fmt(ceil['process'])})"]
+            for name in names:
+                entry = t["systems"][name]["true"].get(workers)
+                cells.append(f"{_fmt(entry['jobs_per_second'])} ({entry['of_ceiling']:.2f})"
+                             if entry else "-")
+            out.append("| " + " | ".join(cells) + " |")
+        sizes = results["sizes"]
+        out.append(f"\n### {sizes['sleep_jobs']} x `sleep {sizes['sleep_seconds']:g}` with "
+                   f"{sizes['sleep_slots']} slots: wall seconds (ideal "
+                   f"{t['sleep_ideal_seconds']:.2f} s)\n")
+        out.append("| " + " | ".join(names) + " |")
+        out.append("|" + "---|" * len(names))
+        out.append("| " + " | ".join(
+            f"{t['systems'][n]['sleep']['seconds']:.2f}" if t["systems"][n]["sleep"] else "-"
+            for n in names) + " |")
+        peers = [n for n in names if n != "queuectl"]
+        if peers:
+            out.append("\n### queuectl against each peer (jobs per second ratio, same round)\n")
+            out.append("| workload | " + " | ".join(peers) + " |")
+            out.append("|---|" + "---|" * len(peers))
+            for workers in t["ceiling"]:
+                out.append(f"| true, {workers} worker(s) | " + " | ".join(
+                    f"{t['systems'][p]['true'][workers]['queuectl_ratio']:.2f}x"
+                    if workers in t["systems"][p]["true"] else "-" for p in peers) + " |")
+            out.append(f"| sleep, {sizes['sleep_slots']} slots | " + " | ".join(
+                f"{t['systems'][p]['sleep']['queuectl_ratio']:.3f}x"
+                if t["systems"][p]["sleep"] else "-" for p in peers) + " |")
+        if t["errors"]:
+            out.append("\nPeers that failed: " + "; ".join(
+                f"{name}: {error}" for name, error in t["errors"].items()))
+    rows: list[tuple[str, str]] = []
+    if "enqueue" in s:
+        e = s["enqueue"]
+        for name, seconds in e["cold_seconds"].items():
+            rows.append((f"`{name}` wall time", f"{seconds * 1000:.1f} ms"))
+        rows.append(("`queuectl enqueue` / `python -c pass`", f"{e['cold_ratio_to_python']:.2f}x"))
+        if "cold_ratio_to_tsp" in e:
+            rows.append(("`queuectl enqueue` / `tsp true`", f"{e['cold_ratio_to_tsp']:.1f}x"))
+        rows.append((f"`enqueue --file`, {e['bulk_jobs']:,} jobs",
+                     f"{_fmt(e['bulk_jobs_per_second'])} jobs/s"))
+        rows.append(("library `Queue.enqueue` (one commit each)",
+                     f"{_fmt(e['library_enqueue_per_second'])} jobs/s"))
+        rows.append(("library `Queue.enqueue_many` (one commit)",
+                     f"{_fmt(e['library_enqueue_many_per_second'])} jobs/s"))
+    if "latency" in s:
+        lat = s["latency"]
+        rows.append(("enqueue-to-start p50 / p99 / max",
+                     f"{lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} / {lat['max_ms']:.1f} ms"))
+        rows.append(("enqueue-to-claim p50 / p99",
+                     f"{lat['claim_p50_ms']:.1f} / {lat['claim_p99_ms']:.1f} ms"))
+        rows.append(("the enqueue call itself, p50", f"{lat['enqueue_call_p50_ms']:.1f} ms"))
+    if "storage" in s:
+        for workers, rate in s["storage"].items():
+            rows.append((f"storage claim+complete cycles, {workers} process(es)",
+                         f"{_fmt(rate)}/s"))
+    if "scale" in s:
+        sc = s["scale"]
+        for workers, v in sc["end_to_end"].items():
+            rows.append((f"end to end with {sc['rows']:,} finished jobs, {workers} worker(s)",
+                         f"{_fmt(v['scale'])}/s against {_fmt(v['empty'])}/s empty "
+                         f"({v['ratio']:.2f})"))
+        for workers, v in sc["storage"].items():
+            rows.append((f"storage cycles with {sc['rows']:,} finished jobs, {workers} process(es)",
+                         f"{_fmt(v['scale'])}/s against {_fmt(v['empty'])}/s empty "
+                         f"({v['ratio']:.2f})"))
+        rows.append((f"`status` / `list --limit 50` with {sc['rows']:,} finished jobs",
+                     f"{sc['status_seconds'] * 1000:.0f} / {sc['list_seconds'] * 1000:.0f} ms"
+                     f" (empty: {sc['status_seconds_empty'] * 1000:.0f} / "
+                     f"{sc['list_seconds_empty'] * 1000:.0f} ms)"))
+    if "idle" in s:
+        rows.append((f"idle worker CPU over {s['idle']['seconds']:.0f} s",
+                     f"{s['idle']['cpu_percent']:.2f}% of one core"))
+    if rows:
+        out.append("\n### Enqueue, latency, storage, scale, idle\n")
+        out.append("| measure | figure |")
+        out.append("|---|---|")
+        out.extend(f"| {name} | {figure} |" for name, figure in rows)
+    return "\n".join(out) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> Path | None:
+    """A PNG: jobs per second by parallelism (left), sleep workload wall time (right)."""
+    t = _sections(results).get("throughput")
+    if t is None:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = list(t["systems"])
+    workers = list(t["ceiling"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8),
+                                      gridspec_kw={"width_ratios": [2, 1]})
+    series = [("ceiling", [t["ceiling"][w]["best"] for w in workers])]
+    for name in names:
+        series.append((name, [t["systems"][name]["true"].get(w, {}).get("jobs_per_second", 0)
+                              for w in workers]))
+    width = 0.8 / len(series)
+    for index, (name, values) in enumerate(series):
+        xs = [i + (index - (len(series) - 1) / 2) * width for i in range(len(workers))]
+        bars = left.bar(xs, values, width, label=name,
+                        color="lightgray" if name == "ceiling" else None,
+                        edgecolor="black" if name == "queuectl" else None)
+        left.bar_label(bars, fmt="%.0f", fontsize=7, rotation=90, padding=2)
+    left.set_xticks(range(len(workers)), [f"{w} worker(s)" for w in workers])
+    left.set_ylabel("jobs per second (higher is better)")
+    left.set_title(f"{results['sizes']['true_jobs']:,} x `true`, enqueue to all done")
+    left.legend(fontsize=8)
+    left.margins(y=0.15)
+    sleeps = [(n, t["systems"][n]["sleep"]["seconds"]) for n in names if t["systems"][n]["sleep"]]
+    if sleeps:
+        bars = right.bar([n for n, _ in sleeps], [v for _, v in sleeps],
+                         color=[f"C{names.index(n)}" for n, _ in sleeps])
+        right.bar_label(bars, fmt="%.2f", fontsize=8)
+        right.axhline(t["sleep_ideal_seconds"], color="black", linestyle="--", label="ideal")
+        right.set_ylabel("seconds (lower is better)")
+        right.set_title(f"{results['sizes']['sleep_jobs']} x sleep "
+                        f"{results['sizes']['sleep_seconds']:g}, 4 slots")
+        right.legend(fontsize=8)
+        right.tick_params(axis="x", labelrotation=30)
+    m = results["machine"]
+    fig.suptitle(f"queuectl benchmarks, {m['date']}, {m['nproc']} cores ({m['cpu']}), "
+                 f"median of {results['sizes']['runs']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def markdown(results: dict[str, Any], body: str, chart_path: Path | None) -> str:
+    m = results["machine"]
+    sizes = results["sizes"]
+    loaded = max(m["load_before"][0], m["load_after"][0]) > 0.5
+    lines = [
+        "# queuectl benchmark results",
+        "",
+        f"Generated by `bash bench/run.sh{' --smoke' if results['mode'] == 'smoke' else ''}` "
+        f"on {m['date']} (took {results['seconds'] / 60:.1f} min). Every figure is the median "
+        f"of {sizes['runs']} run(s); every comparison is a ratio taken within one round.",
+        "",
+        f"- Machine: {m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}; Python {m['python']},"
+        f" SQLite {m['sqlite']}.",
+        f"- Load average (1/5/15 min) before: {m['load_before']}, after: {m['load_after']}."
+        + (" **The machine was shared and loaded while this ran: figures are noisy.**"
+           if loaded else ""),
+        f"- queuectl at commit `{m['commit']}`"
+        + (" (with uncommitted changes in src/)" if m["uncommitted_changes_in_src"] else "")
+        + "; peers: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".",
+    ]
+    if results["peers_left_out"]:
+        lines.append("- Left out: " + "; ".join(
+            f"{k} ({v})" for k, v in results["peers_left_out"].items()) + ".")
+    lines += ["", "## Targets (issue 7)", "", "| target | figure | |", "|---|---|---|"]
+    lines += [f"| {row['target']} | {row['figure']} | {'met' if row['met'] else '**missed**'} |"
+              for row in results["targets"]]
+    lines += ["", "## Figures", "", body]
+    if chart_path is not None:
+        lines += [f"![chart]({chart_path.name})", ""]
+    lines += ["## How it is measured", "", HOW, ""]
+    if NOTES.exists() and results["mode"] == "full":
+        lines += [NOTES.read_text(encoding="utf-8")]
+    return "\n".join(lines)
+
+
+HOW = """\
+- **Ceiling**: `subprocess.run("true", shell=True)` from a thread pool and from a process pool
+  with the same number of workers, no queue at all; the better of the two.
+- **End to end**: the workers are started and idle first (queuectl: `queuectl worker start
+  --count N`, default logging to a file, default `durability=full`, i.e. one fsync per commit);
+  the clock runs from the first enqueue call to the moment every job is done, polled every
+  5 ms. queuectl enqueues with one `Queue.enqueue_many`; RQ with `enqueue_many` (one pipeline);
+  Huey, Celery and tsp have no bulk enqueue and enqueue one job at a time. After each queuectl
+  run the database is checked for jobs that ran twice (none may).
+- **Peers**: Huey (`SqliteHuey`, WAL and SQLite's default synchronous=FULL, N thread workers,
+  polling 1 ms growing to 50 ms, results kept, quiet), RQ (N `rq worker` processes, each forking
+  a work horse per job, RQ's default), Celery (one prefork worker with `--concurrency N`, Redis
+  broker and result backend, warnings-only log), tsp (Debian's task-spooler, `tsp -S N`, one
+  `tsp` call per job). Their jobs run the same shell command through `subprocess.run`.
+- **Enqueue**: wall time of one `queuectl enqueue --command true` process (the console script)
+  against `python -c pass` from the same environment and `tsp true`, calls interleaved;
+  `queuectl enqueue --file` of 100,000 JSON lines, process start included.
+- **Latency**: one idle worker with 4 slots; each job `date +%s.%N` is enqueued alone with the
+  library; latency = the job's printed start time minus the moment the enqueue call began.
+- **Storage**: processes loop on `SqliteStorage.record_and_claim` (record the held job as
+  completed and claim the next, one transaction per job), with no command run.
+- **Scale**: 1,000,000 completed jobs with one attempt each, copied with SQL from a job that
+  really ran; end to end and storage measured on it and on an empty database in the same round.
+- **Idle**: `/proc/<pid>/stat` user+system time of a worker with 4 slots and no jobs."""

@@ -1,0 +1,69 @@
+"""Item 7, scale: a database that already holds many finished jobs.
+
+The rows are copies of one job that really ran (so they fit whatever the schema is today),
+written with one ``INSERT ... SELECT`` over a counter per table: a million jobs and their
+attempts take seconds, not the hours that running them would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from common import Context, median, queuectl_argv, queuectl_env
+from queuectl import Queue
+
+_COUNTER = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+
+
+def _copy_rows(conn: sqlite3.Connection, table: str, key: str, template_id: str, rows: int,
+               overrides: dict[str, str]) -> None:
+    template = conn.execute(f"SELECT * FROM {table} WHERE {key} = ?", (template_id,)).fetchone()
+    columns = [name for name in template.keys() if name != "seq"]
+    exprs = [overrides.get(name, "?") for name in columns]
+    params = [template[name] for name in columns if name not in overrides]
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) {_COUNTER}"
+        f"SELECT {', '.join(exprs)} FROM n", [rows, *params],
+    )
+
+
+def build(db: Path, rows: int) -> float:
+    """Fill a new database with ``rows`` completed jobs (one attempt each); returns seconds."""
+    started = time.perf_counter()
+    with Queue(db) as queue:
+        template = queue.enqueue("true")
+        with queue.worker(1) as worker:
+            worker.run_once()
+        assert queue.get(template.id).state.value == "completed"
+        now = time.time()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    # Spread over the last `rows` milliseconds, oldest first, as a real history would be.
+    age = f"({now} - (? - n.i) * 0.001)".replace("?", str(rows))
+    _copy_rows(conn, "jobs", "id", template.id, rows, {
+        "id": "printf('old-%08d', n.i)", "created_at": age, "updated_at": age, "run_at": age,
+    })
+    _copy_rows(conn, "attempts", "job_id", template.id, rows, {
+        "job_id": "printf('old-%08d', n.i)", "started_at": age, "finished_at": age,
+    })
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def cli_seconds(ctx: Context, db: Path, *args: str) -> float:
+    """Median wall time of a read command (process start included) against ``db``."""
+    env = queuectl_env(db)
+    times = []
+    for _ in range(max(3, ctx.sizes.runs)):
+        started = time.perf_counter()
+        subprocess.run(queuectl_argv(*args), env=env, check=True, stdout=subprocess.DEVNULL,
+                       timeout=120)
+        times.append(time.perf_counter() - started)
+    return median(times)

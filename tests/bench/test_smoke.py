@@ -1,0 +1,64 @@
+"""The benchmark suite's smoke mode still runs and still produces every figure.
+
+No timing is asserted here (speed lives in bench/RESULTS.md); what is checked is that each
+section measured something, that no job ran twice, and that the outputs went to the folder
+given, not into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUECTL_")}
+    env["TMPDIR"] = str(tmp_path)  # the suite's scratch folder goes here too
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out),
+         "--peers", "none"],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    results = json.loads((out / "results.json").read_text())
+    sections = results["sections"]
+    assert set(sections) == {"throughput", "enqueue", "latency", "storage", "scale", "idle"}
+
+    throughput = sections["throughput"]
+    for workers in ("1", "2", "4"):
+        assert _positive(throughput["ceiling"][workers]["best"])
+        mine = throughput["systems"]["queuectl"]["true"][workers]
+        assert _positive(mine["jobs_per_second"]) and _positive(mine["of_ceiling"])
+        assert mine["duplicates"] == 0
+        assert _positive(sections["storage"][workers])
+        for kind in ("end_to_end", "storage"):
+            assert _positive(sections["scale"][kind][workers]["ratio"])
+    assert _positive(throughput["systems"]["queuectl"]["sleep"]["seconds"])
+
+    enqueue = sections["enqueue"]
+    assert _positive(enqueue["cold_ratio_to_python"])
+    assert _positive(enqueue["bulk_jobs_per_second"])
+    assert _positive(enqueue["library_enqueue_per_second"])
+    assert _positive(enqueue["library_enqueue_many_per_second"])
+    assert _positive(sections["latency"]["p50_ms"]) and _positive(sections["latency"]["p99_ms"])
+    assert _positive(sections["scale"]["status_seconds"])
+    assert sections["idle"]["cpu_percent"] >= 0
+
+    assert results["targets"] and all(isinstance(t["met"], bool) for t in results["targets"])
+    report = (out / "RESULTS.md").read_text()
+    assert "## Targets (issue 7)" in report and "| workers |" in report
+    # Nothing was written next to the tracked results, and the scratch folder is gone.
+    assert not list(tmp_path.glob("queuectl-bench-*"))
