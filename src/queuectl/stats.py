@@ -186,10 +186,11 @@ def summarize(
     queue: str | None = None,
     step: float | None = None,
 ) -> Stats:
-    """Fold the runs that finished in ``[since, until)`` into totals, per queue and overall.
+    """Fold the runs that finished in ``[since, until]`` into totals, per queue and overall.
 
     With ``queue``, only that queue's runs count. With ``step``, ``series`` also holds one
-    bucket per ``step`` seconds from ``since`` (the last one may be partial).
+    bucket per ``step`` seconds from ``since`` (the last one may be partial, and also holds
+    runs that finished at ``until`` exactly).
 
     >>> run = FinishedRun("a", 1, "default", 0.0, 1.0, 3.0, succeeded=True)
     >>> s = summarize([run], since=0.0, until=60.0)
@@ -199,19 +200,19 @@ def summarize(
     seconds = max(0.0, until - since)
     total = _Tally()
     per_queue: dict[str, _Tally] = {}
-    width = step if step and step > 0 else None
+    width = step if step and step > 0 else 0.0
     bars = [[0, 0] for _ in range(math.ceil(seconds / width))] if width else []
     for run in runs:
         if queue is not None and run.queue != queue:
             continue
-        if not since <= run.finished_at < until:
+        if not since <= run.finished_at <= until:
             continue
         total.add(run)
         per_queue.setdefault(run.queue, _Tally()).add(run)
-        if width:
-            bars[int((run.finished_at - since) // width)][0 if run.succeeded else 1] += 1
-    series = [Bucket(since + i * width, ok, bad) for i, (ok, bad) in enumerate(bars)] if width \
-        else []
+        if bars:
+            index = min(int((run.finished_at - since) // width), len(bars) - 1)
+            bars[index][0 if run.succeeded else 1] += 1
+    series = [Bucket(since + i * width, ok, bad) for i, (ok, bad) in enumerate(bars)]
     return Stats(
         since, until, total.summary(None, seconds),
         [per_queue[name].summary(name, seconds) for name in sorted(per_queue)],
