@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -155,3 +157,64 @@ def test_a_killed_worker_that_is_not_reaped_yet_counts_as_dead(
     job = as_json(cli("show", "long", "--json"))
     assert (job["state"], job["worker_id"]) != ("processing", first_id)
     assert job["attempts_history"][0]["error"] == LOST
+
+
+def test_worker_stop_and_status_after_a_worker_was_killed(
+    cli: Cli, workers: WorkerPool, db_path: Path, quick_rescue: None
+) -> None:
+    worker = workers.start(1)
+    cli("enqueue", "--command", "sleep 300", "--id", "held", "--max-retries", "1")
+    wait_until(lambda: processes_using(db_path, QUEUECTL_JOB_ID="held"), timeout=30,
+               message="the job to be running")
+    worker.kill()
+
+    [info] = as_json(cli("status", "--json"))["workers"]
+    assert (info["pid"], info["state"]) == (worker.pid, "lost")
+    # stop cleans up after the dead worker: its job is rescued and its orphan killed
+    assert cli("worker", "stop", "--timeout", "30s").stdout.strip() == "No workers running."
+    report = as_json(cli("status", "--json"))
+    assert report["workers"] == [] and report["jobs"]["failed"] == 1
+    assert as_json(cli("show", "held", "--json"))["last_error"] == LOST
+    assert not processes_using(db_path, QUEUECTL_JOB_ID="held")
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def _wal_size(db_path: Path) -> int:
+    wal = db_path.with_name(db_path.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_an_enqueue_killed_midway_writes_all_its_jobs_or_none(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    cli("status")  # create the database
+    lines = "".join(f'{{"id":"k{n}","command":"true"}}\n' for n in range(3000))
+    for round_number, moment in enumerate(["database open", "writing"] * 2):
+        batch = tmp_path / f"batch{round_number}.jsonl"
+        batch.write_text(lines.replace('"k', f'"r{round_number}-'))
+        wal_before = _wal_size(db_path)
+        proc = subprocess.Popen(cli.argv("enqueue", "--file", str(batch)), env=cli.env,
+                                cwd=cli.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def reached(proc: subprocess.Popen[bytes] = proc, moment: str = moment,
+                    wal_before: int = wal_before) -> bool:
+            if proc.poll() is not None:
+                return True
+            if moment == "database open":  # it parses or inserts
+                return _has_open(proc.pid, db_path)
+            # it writes its pages to the log: it commits, or has just committed
+            return _wal_size(db_path) > wal_before + 32768
+
+        wait_until(reached, timeout=30, interval=0.001, message=f"the enqueue: {moment}")
+        proc.kill()
+        proc.wait()
+        stored = [job["id"] for job in as_json(cli("list", "--limit", "100000", "--json"))
+                  if job["id"].startswith(f"r{round_number}-")]
+        assert len(stored) in (0, 3000), (moment, len(stored))
+    assert "Traceback" not in cli("status").stderr
