@@ -27,6 +27,20 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 
 @pytest.fixture
+def second_storage(storage_url: str, tmp_path: Path) -> Iterator[Storage]:
+    """Another, empty store of the same backend."""
+    if "://" not in storage_url:
+        store = open_storage(str(tmp_path / "second.db"))
+        yield store
+        store.close()
+        return
+    with private_schema() as url:
+        store = open_storage(url)
+        yield store
+        store.close()
+
+
+@pytest.fixture
 def open_store(storage_url: str) -> Iterator[Callable[[], Storage]]:
     """Opens more stores on the same database (each with its own connection)."""
     opened: list[Storage] = []

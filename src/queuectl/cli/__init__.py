@@ -28,6 +28,8 @@ _COMMANDS = {
     "cancel": "queuectl.cli.runtime:cancel",
     "retry": "queuectl.cli.runtime:retry",
     "db": "queuectl.cli.db:db",
+    "export": "queuectl.cli.transfer:export",
+    "import": "queuectl.cli.transfer:import_",
     "dashboard": "queuectl.cli.dashboard:dashboard",
     "stats": "queuectl.cli.stats:stats",
 }

@@ -7,7 +7,7 @@ worker id)`` so that a stale worker can never overwrite a newer run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -176,6 +176,15 @@ class Storage(Protocol):
 
         ``after`` is the key of the last run of the previous page.
         """
+        ...
+
+    # -- moving between stores (queuectl export / import) ---------------------------------
+
+    def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
+                attempts: Sequence[Attempt]) -> None:
+        """Store exported settings and jobs exactly as they were (states, counters, times)
+        with their attempt history, in one transaction. An id stored already raises
+        ``DuplicateJob`` and nothing is written."""
         ...
 
     def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ queueing on one database-wide lock, and wake-ups reach workers on every host thr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
@@ -224,6 +224,33 @@ class PostgresStorage(WorkerVerbs):
         self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
     ) -> list[FinishedRun]:
         return postgres_reads.finished_runs(self._read, since, until, limit, after)
+
+    def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
+                attempts: Sequence[Attempt]) -> None:
+        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row
+
+        insert_job = insert_job_sql(lambda name: f"%({name})s").encode()
+        job_rows = [job_row(job, list) for job in jobs]
+
+        def restore(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+            import psycopg
+
+            try:
+                with conn.cursor() as cursor:
+                    cursor.executemany(insert_job, job_rows)
+            except psycopg.errors.UniqueViolation:
+                raise _Duplicate from None
+            with conn.cursor() as cursor:
+                cursor.executemany(Q["restore_attempt"], [attempt_row(a) for a in attempts])
+                cursor.executemany(Q["set_config"],
+                                   [{"key": k, "value": v} for k, v in settings.items()])
+            self._notify(conn, JOB)
+
+        try:
+            self._db.run(restore)
+        except _Duplicate:
+            ids = [job.id for job in jobs]
+            raise DuplicateJob(first_duplicate(ids, lambda i: self.get(i) is not None)) from None
 
     def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
         def delete(conn: psycopg.Connection[Any], in_doubt: bool) -> list[str]:

@@ -228,3 +228,10 @@ LIMIT %(limit)s;
 -- Attempts go with the job (ON DELETE CASCADE).
 DELETE FROM jobs WHERE id = %(job_id)s AND state IN ('completed', 'dead', 'canceled')
 RETURNING id;
+
+-- name: restore_attempt
+-- queuectl import: an attempt exactly as exported (the job row is inserted by restore.py).
+INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_code, error,
+                      output, output_dropped)
+VALUES (%(job_id)s, %(number)s, %(worker_id)s, %(started_at)s, %(finished_at)s, %(exit_code)s,
+        %(error)s, %(output)s, %(output_dropped)s);

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -512,6 +512,25 @@ class SqliteStorage:
             )
             for row in self._read(Q["finished_runs"], params)
         ]
+
+    def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
+                attempts: Sequence[Attempt]) -> None:
+        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row
+
+        def as_json(values: tuple[Any, ...]) -> str:
+            return json.dumps(list(values))
+
+        try:
+            with self._write() as db:
+                db.executemany(insert_job_sql(lambda name: f":{name}"),
+                               [job_row(job, as_json) for job in jobs])
+                db.executemany(Q["restore_attempt"], [attempt_row(a) for a in attempts])
+                db.executemany(Q["set_config"], list(settings.items()))
+        except sqlite3.IntegrityError as exc:
+            ids = [job.id for job in jobs]
+            if any(self.get(job_id) is not None for job_id in ids):
+                raise DuplicateJob(first_duplicate(ids, lambda i: self.get(i) is not None)) from exc
+            raise StorageError(f"cannot import into {self.path}: {exc}") from exc
 
     def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
         deleted: list[str] = []

@@ -202,3 +202,10 @@ LIMIT :limit;
 -- Attempts go with the job (ON DELETE CASCADE).
 DELETE FROM jobs WHERE id = :job_id AND state IN ('completed', 'dead', 'canceled')
 RETURNING id;
+
+-- name: restore_attempt
+-- queuectl import: an attempt exactly as exported (the job row is inserted by restore.py).
+INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_code, error,
+                      output, output_dropped)
+VALUES (:job_id, :number, :worker_id, :started_at, :finished_at, :exit_code, :error,
+        :output, :output_dropped);

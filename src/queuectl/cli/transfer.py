@@ -1,0 +1,49 @@
+"""The export and import commands: move a queue between stores, e.g. SQLite to PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import click
+
+from .context import Session
+
+
+@click.command("export")
+@click.pass_obj
+def export(session: Session) -> None:
+    """Write every job (with its attempt history) and setting as JSON lines to stdout.
+
+    Stop the workers first: a job still running is exported as processing.
+
+    \b
+    Example:
+      queuectl export > queue.jsonl
+      queuectl --db queue.db export | queuectl --db postgresql://db.internal/jobs import
+    """
+    from ..transfer import export_lines
+
+    out = sys.stdout
+    for line in export_lines(session.queue.storage):
+        out.write(line + "\n")
+
+
+@click.command("import")
+@click.argument("source", type=click.File("r"), default="-")
+@click.pass_obj
+def import_(session: Session, source: TextIO) -> None:
+    """Add the jobs and settings of an export (a file, or stdin), all or nothing.
+
+    Jobs keep their ids, states, attempt counts and history; an id that exists already
+    fails the import and nothing is written.
+
+    \b
+    Example:
+      queuectl --db postgresql://db.internal/jobs import queue.jsonl
+    """
+    from ..transfer import import_lines
+
+    result = import_lines(session.queue.storage, source)
+    click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s) and "
+               f"{result.settings} setting(s).")

@@ -1,0 +1,162 @@
+"""Moving a queue between stores: ``queuectl export > queue.jsonl``, ``queuectl import``.
+
+The format is JSON lines: a header, then the stored settings, then every job oldest first with
+its whole attempt history, exactly as stored (states, counters, times in POSIX seconds, output
+in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usual move.
+
+    {"kind": "queuectl-export", "version": 1}
+    {"kind": "config", "key": "max_retries", "value": "5"}
+    {"kind": "job", "job": {"id": "build-42", "state": "dead", ...}, "attempts": [...]}
+
+Stop the workers before exporting: a job still running is exported as processing, and on the
+new store it is rescued like the run of any lost worker once its lease has expired.
+An import is all or nothing: every line is checked first, then everything is written in one
+transaction; a job id that exists already fails the whole import.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+from . import config
+from .errors import InvalidInput
+from .listing import JobQuery
+from .models import Attempt, Job, JobState
+from .storage import Storage
+
+FORMAT = "queuectl-export"
+VERSION = 1
+_PAGE = 500
+# Fields of Job that describe the call that returned it, not the stored job.
+_NOT_STORED = frozenset({"unique_conflict"})
+_JOB_FIELDS = {f.name: f for f in fields(Job) if f.name not in _NOT_STORED}
+_ATTEMPT_FIELDS = {f.name for f in fields(Attempt)} - {"job_id", "output"}
+
+
+@dataclass(frozen=True)
+class Imported:
+    jobs: int
+    attempts: int
+    settings: int
+
+
+def _jobs_oldest_first(storage: Storage) -> Iterator[Job]:
+    """Every job, oldest first, page by page (newest-first pages, walked from the end)."""
+    pages = []
+    page = storage.search_jobs(JobQuery(), _PAGE)
+    while True:
+        pages.append([job.id for job in page.jobs])
+        if page.older is None:
+            break
+        page = storage.search_jobs(JobQuery(), _PAGE, before=page.older)
+    for ids in reversed(pages):
+        for job_id in reversed(ids):
+            job = storage.get(job_id)
+            if job is not None:  # deleted while we read: it is not part of the export
+                yield job
+
+
+def _job_record(job: Job, attempts: list[Attempt]) -> dict[str, Any]:
+    stored = {name: getattr(job, name) for name in _JOB_FIELDS}
+    stored["state"] = job.state.value
+    stored["env"] = dict(job.env) if job.env else None
+    for name, value in stored.items():
+        if isinstance(value, tuple):
+            stored[name] = list(value)
+    history = [
+        {**{name: getattr(a, name) for name in sorted(_ATTEMPT_FIELDS)},
+         "output": base64.b64encode(a.output).decode("ascii")}
+        for a in attempts
+    ]
+    return {"kind": "job", "job": stored, "attempts": history}
+
+
+def export_lines(storage: Storage) -> Iterator[str]:
+    """The store as JSON lines (without line ends)."""
+    yield json.dumps({"kind": FORMAT, "version": VERSION})
+    for key, value in sorted(storage.config_items().items()):
+        yield json.dumps({"kind": "config", "key": key, "value": value})
+    for job in _jobs_oldest_first(storage):
+        yield json.dumps(_job_record(job, storage.attempts(job.id)), sort_keys=True)
+
+
+def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
+    stored = record.get("job")
+    if not isinstance(stored, dict):
+        raise InvalidInput("a job record needs a 'job' object")
+    unknown = set(stored) - set(_JOB_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown job field(s): {', '.join(sorted(unknown))}")
+    values = dict(stored)
+    try:
+        values["state"] = JobState(values.get("state"))
+    except ValueError:
+        raise InvalidInput(f"unknown state {values.get('state')!r}") from None
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    try:
+        job = Job(**values)
+    except TypeError as exc:
+        raise InvalidInput(f"incomplete job: {exc}") from None
+    if not isinstance(job.id, str) or not isinstance(job.command, str):
+        raise InvalidInput("a job needs a string id and command")
+    history = record.get("attempts", [])
+    if not isinstance(history, list):
+        raise InvalidInput("'attempts' must be a list")
+    attempts = []
+    for entry in history:
+        if not isinstance(entry, dict) or set(entry) != _ATTEMPT_FIELDS | {"output"}:
+            raise InvalidInput(f"job {job.id!r}: malformed attempt {entry!r}"[:200])
+        try:
+            output = base64.b64decode(entry["output"], validate=True)
+        except (ValueError, TypeError):
+            raise InvalidInput(f"job {job.id!r}: attempt output is not base64") from None
+        attempts.append(Attempt(job_id=job.id, output=output,
+                                **{k: v for k, v in entry.items() if k != "output"}))
+    return job, attempts
+
+
+def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
+    """Check every line, then write everything in one transaction; errors name the line."""
+    settings: dict[str, str] = {}
+    jobs: list[Job] = []
+    attempts: list[Attempt] = []
+    seen_header = False
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise InvalidInput("expected a JSON object")
+            kind = record.get("kind")
+            if not seen_header:
+                if kind != FORMAT or record.get("version") != VERSION:
+                    raise InvalidInput(f"not a {FORMAT} version {VERSION} file")
+                seen_header = True
+            elif kind == "config":
+                key = config.canonical_key(str(record.get("key")))
+                settings[key] = config.normalize_value(key, str(record.get("value")))
+            elif kind == "job":
+                job, history = _job_from(record)
+                jobs.append(job)
+                attempts.extend(history)
+            else:
+                raise InvalidInput(f"unknown record kind {kind!r}")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"line {number}: invalid JSON: {exc.msg}") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}") from None
+    if not seen_header:
+        raise InvalidInput(f"empty input: expected a {FORMAT} file")
+    ids = [job.id for job in jobs]
+    if len(set(ids)) != len(ids):
+        duplicate = next(job_id for job_id in ids if ids.count(job_id) > 1)
+        raise InvalidInput(f"job {duplicate!r} appears twice in the input")
+    storage.restore(settings, jobs, attempts)
+    return Imported(len(jobs), len(attempts), len(settings))
