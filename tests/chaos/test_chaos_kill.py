@@ -211,9 +211,11 @@ def test_an_enqueue_killed_midway_writes_all_its_jobs_or_none(
             # it writes its pages to the log: it commits, or has just committed
             return _wal_size(db_path) > wal_before + 32768
 
-        wait_until(reached, timeout=30, interval=0.001, message=f"the enqueue: {moment}")
-        proc.kill()
-        proc.wait()
+        try:
+            wait_until(reached, timeout=30, interval=0.001, message=f"the enqueue: {moment}")
+        finally:
+            proc.kill()
+            proc.wait()
         stored = [job["id"] for job in as_json(cli("list", "--limit", "100000", "--json"))
                   if job["id"].startswith(f"r{round_number}-")]
         assert len(stored) in (0, 3000), (moment, len(stored))
