@@ -14,10 +14,8 @@ import os
 import queue
 import secrets
 import select
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
 
 from . import config
@@ -27,6 +25,7 @@ from .maintenance import rescue_lost_runs
 from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
 from .runner import Execution, RunResult
+from .slots import SlotPool
 from .storage import Storage
 from .storage.base import OutputChunk, WakeChannel, WorkerRegistration
 
@@ -39,13 +38,6 @@ PREFETCH_BELOW_SECONDS = 0.05
 
 def new_worker_id() -> str:
     return "w-" + secrets.token_hex(4)
-
-
-@dataclass
-class _Running:
-    job: Job
-    execution: Execution | None = None
-    killed: bool = False  # a kill came before the command started: kill it on start
 
 
 class Worker:
@@ -74,17 +66,12 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self._environ = dict(os.environ if environ is None else environ)
         self.settings = config.resolve(storage.config_items(), self._environ)
-        self._running: dict[str, _Running] = {}
-        self._lock = threading.Lock()  # guards _running against kill() from a signal handler
-        self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[tuple[Job, RunResult, float]] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
+        self._pool = SlotPool(slots, self._start_job, self.clock.now, self._notify)
         self._notify_read, self._notify_write = -1, -1
         self._wake: WakeChannel | None = None
         self._stop_mode: str | None = None
         self._started = False
         self._earliest_retry: float | None = None  # of the failures this worker recorded
-        self._typical_run = 1.0  # seconds; assume long jobs until some have been measured
         self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
         self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
 
@@ -109,10 +96,7 @@ class Worker:
         rescue_lost_runs(self.storage, self.settings, now)
         self.storage.register_worker(self._registration(), now)
         self._wake = self.storage.wake_channel(self.id)
-        for number in range(self.slots):
-            thread = threading.Thread(target=self._slot, name=f"slot-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._pool.start()
         self._started = True
         log.info("worker %s started: %d slot(s), pid %d, database %s",
                  self.id, self.slots, os.getpid(), self.storage.url)
@@ -125,11 +109,7 @@ class Worker:
         if not self._started:
             return
         self._started = False
-        for _ in self._threads:
-            self._todo.put(None)
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
+        self._pool.close()
         try:
             self._record(limit=0)
             self.storage.unregister_worker(self.id)
@@ -152,28 +132,11 @@ class Worker:
             self._stop_mode = mode
         self._notify()
 
-    def _kill_running(self) -> None:
-        with self._lock:
-            entries = list(self._running.values())
-        for entry in entries:
-            if entry.execution is not None:
-                entry.execution.kill()
-            entry.killed = True
-
     @property
     def stopping(self) -> bool:
         return self._stop_mode is not None
 
     # -- slots -------------------------------------------------------------------------------
-
-    def _slot(self) -> None:
-        while (job := self._todo.get()) is not None:
-            started = time.monotonic()
-            result = self._execute(job)
-            # A moving average over the last ~10 runs decides whether to claim ahead.
-            self._typical_run = 0.9 * self._typical_run + 0.1 * (time.monotonic() - started)
-            self._done.put((job, result, self.clock.now()))
-            self._notify()
 
     def _capacity(self) -> int:
         """How many jobs to hold: one per slot, plus one queued per slot while jobs are short.
@@ -182,30 +145,19 @@ class Worker:
         a commit. Long jobs are never claimed ahead: a queued job would wait for this worker's
         slots while another worker sat idle.
         """
-        if self._typical_run < PREFETCH_BELOW_SECONDS:
+        if self._pool.typical_run < PREFETCH_BELOW_SECONDS:
             return 2 * self.slots
         return self.slots
 
     def _give_back_queued(self) -> None:
         """Return claimed jobs that no slot has started yet (a stop is under way)."""
-        queued: list[Job] = []
-        while True:
-            try:
-                job = self._todo.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:  # close() is under way; leave its sentinel for a slot
-                self._todo.put(None)
-                break
-            queued.append(job)
+        queued = self._pool.take_queued()
         if queued:
-            with self._lock:
-                for job in queued:
-                    del self._running[job.id]
             self.storage.release(self.id, [(job.id, job.runs) for job in queued],
                                  self.clock.now())
 
-    def _execute(self, job: Job) -> RunResult:
+    def _start_job(self, job: Job) -> Execution:
+        """Start a job's command (called by a slot thread)."""
         env = {**self._environ, **(job.env or {})}
         env.update(QUEUECTL_JOB_ID=job.id, QUEUECTL_ATTEMPT=str(job.runs),
                    QUEUECTL_WORKER_ID=self.id)
@@ -215,20 +167,12 @@ class Worker:
             self._chunks.put(OutputChunk(job.id, job.runs, offset, data))
             self._notify()
 
-        execution = Execution(
+        return Execution(
             job.command, cwd=job.cwd, env=env, timeout=job.timeout or settings.job_timeout,
             kill_grace=settings.kill_grace,
             output_limit=settings.output_limit if job.output_limit is None else job.output_limit,
             on_output=stream,
         )
-        with self._lock:
-            entry = self._running.get(job.id)
-            if entry is not None:
-                entry.execution = execution
-            killed = entry is None or entry.killed
-        if killed or self._stop_mode == NOW:  # a kill pass ran while this was starting
-            execution.kill()
-        return execution.wait()
 
     def _notify(self) -> None:
         try:
@@ -247,17 +191,12 @@ class Worker:
         """Take the finished runs off the slots; forced-stop victims are given back at once."""
         outcomes: list[Outcome] = []
         given_back: list[tuple[str, int]] = []
-        while True:
-            try:
-                job, result, finished_at = self._done.get_nowait()
-            except queue.Empty:
-                break
-            with self._lock:
-                del self._running[job.id]
-            if result.interrupted and self._stop_mode == NOW:
+        for run in self._pool.finished():
+            job = run.job
+            if run.result.interrupted and self._stop_mode == NOW:
                 given_back.append((job.id, job.runs))
             else:
-                outcomes.append(self._outcome(job, result, finished_at))
+                outcomes.append(self._outcome(job, run.result, run.finished_at))
         if given_back:
             self.storage.release(self.id, given_back, self.clock.now())
             log.info("gave back %d interrupted job(s)", len(given_back))
@@ -270,11 +209,7 @@ class Worker:
         claimed, stale = self.storage.record_and_claim(
             self.id, outcomes, limit, now, now + self.settings.lease_duration
         )
-        with self._lock:
-            for job in claimed:
-                self._running[job.id] = _Running(job)
-        for job in claimed:
-            self._todo.put(job)
+        self._pool.submit(claimed)
         for outcome in stale:
             log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
                         outcome.job_id, outcome.attempt)
@@ -327,8 +262,8 @@ class Worker:
         Returns how many jobs ran; with a FakeClock this steps the worker deterministically.
         """
         self.start()
-        claimed = self._record(self.slots - len(self._running))
-        while self._running:
+        claimed = self._record(self.slots - len(self._pool))
+        while len(self._pool):
             self._wait(None)
             self._record(limit=0)
         return len(claimed)
@@ -372,11 +307,11 @@ class Worker:
             if self._stop_mode:
                 self._give_back_queued()
                 if self._stop_mode == NOW:
-                    self._kill_running()
+                    self._pool.kill_all()
             self._store_streamed_output()  # before the results: a result drops its chunks
             outcomes = self._collect()
             now = self.clock.now()
-            free = 0 if self._stop_mode else self._capacity() - len(self._running)
+            free = 0 if self._stop_mode else self._capacity() - len(self._pool)
             due = maybe_ready or (next_due is not None and next_due <= now)
             want = free if due else 0
             claimed = self._exchange(outcomes, want)
@@ -391,13 +326,13 @@ class Worker:
                 if next_due is not None and next_due <= now:
                     # Ready but not claimable (it raced us): look again at the next poll.
                     next_due = now + self.settings.poll_interval
-            if self._stop_mode and not self._running:
+            if self._stop_mode and not len(self._pool):
                 return
-            if burst and not self._running and not maybe_ready and next_due is None:
+            if burst and not len(self._pool) and not maybe_ready and next_due is None:
                 return
             now = self.clock.now()
             timeout = next_tick - now
-            if len(self._running) < self.slots and not maybe_ready:
+            if len(self._pool) < self.slots and not maybe_ready:
                 timeout = min(timeout, self.settings.poll_interval)
                 if next_due is not None:
                     timeout = min(timeout, next_due - now)
@@ -428,13 +363,6 @@ class Worker:
             self._cancel(job_id, run)
 
     def _cancel(self, job_id: str, run: int) -> None:
-        with self._lock:
-            entry = self._running.get(job_id)
-            if entry is None or entry.job.runs != run or entry.killed:
-                return
-            entry.killed = True
+        if self._pool.kill(job_id, run):
             self._canceled.add((job_id, run))
-            execution = entry.execution
-        if execution is not None:
-            execution.kill()
-        log.debug("job %s: cancel requested, killing its process group", job_id)
+            log.debug("job %s: cancel requested, killing its process group", job_id)
