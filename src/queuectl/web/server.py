@@ -6,8 +6,10 @@ the first request, and makes "address in use" a clear one-line error.
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -63,8 +65,18 @@ def serve(queue: Queue, host: str, port: int, *, token: str | None = None,
           flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             server_header=False)
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again:
+    # make both a KeyboardInterrupt, and a stop by signal a clean exit.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
         sys.stdout.flush()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,142 @@
+"""``queuectl stats`` and ``queuectl status --watch``, the real CLI in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.e2e import WorkerPool, as_json, dump
+from tests.cli.e2e import workers as workers  # the fixture
+from tests.conftest import Cli, wait_until
+
+ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN = "\x1b[?1049h", "\x1b[?1049l"
+
+
+def test_stats_per_queue_after_real_runs(cli: Cli) -> None:
+    cli("enqueue", "--command", "true", "--id", "ok1")
+    cli("enqueue", "--command", "true", "--id", "ok2")
+    cli("enqueue", "--command", "exit 5", "--id", "bad", "--max-retries", "0")
+    cli("worker", "start", "--burst", "--quiet")
+
+    lines = cli("stats").stdout.splitlines()
+    assert lines[0].startswith("Runs finished since ") and lines[0].endswith("(the last 1h)")
+    header, row = lines[2].split(), lines[3].split()
+    assert header[:6] == ["QUEUE", "COMPLETED", "FAILED", "DEAD", "SUCCESS", "THROUGHPUT"]
+    assert row[:5] == ["default", "2", "1", "1", "66.7%"]
+
+    report = as_json(cli("stats", "--since", "30m", "--json"))
+    total = report["total"]
+    assert (total["completed"], total["failed"], total["dead"]) == (2, 1, 1)
+    assert total["run_time"]["count"] == 3 and total["wait_time"]["count"] == 3
+    assert total["run_time"]["p50"] <= total["run_time"]["p95"] <= total["run_time"]["max"]
+    assert [q["queue"] for q in report["queues"]] == ["default"]
+
+
+def test_stats_with_nothing_finished(cli: Cli) -> None:
+    assert cli("stats").stdout.splitlines()[-1] == "None."
+    assert cli("stats", "--queue", "mail").stdout.splitlines()[-1] == "None in queue mail."
+
+
+@pytest.mark.parametrize("since", ["soon", "0", "-1h"])
+def test_stats_refuses_a_bad_window(cli: Cli, db_path: Path, since: str) -> None:
+    cli("enqueue", "--command", "true")
+    before = dump(db_path)
+    result = cli("stats", "--since", since, check=2)
+    assert result.stderr.startswith("error: since:") and len(result.stderr.splitlines()) == 1
+    assert dump(db_path) == before
+
+
+def test_watch_refuses_json(cli: Cli) -> None:
+    assert "--watch and --json" in cli("status", "--watch", "--json", check=2).stderr
+
+
+def _busy_worker(cli: Cli, workers: WorkerPool) -> None:
+    workers.start(1)
+    cli("enqueue", "--command", "while [ ! -e go ]; do sleep 0.05; done", "--id", "busy")
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 1,
+               timeout=30, interval=0.1, message="the job to run")
+
+
+def _read_until(fd: int, wanted: str, seen: list[str], count: int = 1,
+                timeout: float = 20.0) -> str:
+    """Read from ``fd`` until ``wanted`` has appeared ``count`` times; return all text read."""
+    deadline = time.monotonic() + timeout
+    while "".join(seen).count(wanted) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {wanted!r} in the output: {''.join(seen)!r}")
+        if select.select([fd], [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the pty closed: the process exited
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"output ended without {wanted!r}: {''.join(seen)!r}")
+            seen.append(chunk.decode(errors="replace"))
+    return "".join(seen)
+
+
+def _watch_on_a_terminal(cli: Cli, env: dict[str, str]) -> tuple[str, int]:
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen(cli.argv("status", "--watch", "--interval", "0.2"), env=env,
+                            cwd=cli.cwd, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    seen: list[str] = []
+    try:
+        _read_until(main, "Running now (1)", seen)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+        _read_until(main, LEAVE_ALT_SCREEN, seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    return "".join(seen), code
+
+
+def test_watch_on_a_terminal_redraws_in_colour_and_leaves_it_clean(
+    cli: Cli, workers: WorkerPool
+) -> None:
+    _busy_worker(cli, workers)
+    env = {k: v for k, v in cli.env.items() if k != "NO_COLOR"}
+    output, code = _watch_on_a_terminal(cli, env)
+    assert code == 0
+    assert output.startswith(ENTER_ALT_SCREEN)
+    assert output.rstrip().endswith(LEAVE_ALT_SCREEN), "the terminal was not given back"
+    assert "\x1b[34mprocessing\x1b[0m" in output  # coloured state names
+    assert "busy" in output and "Workers (1)" in output
+
+
+def test_watch_honours_no_color(cli: Cli, workers: WorkerPool) -> None:
+    _busy_worker(cli, workers)
+    output, code = _watch_on_a_terminal(cli, {**cli.env, "NO_COLOR": "1"})
+    assert code == 0
+    assert ENTER_ALT_SCREEN in output and "processing" in output
+    assert "\x1b[3" not in output, "colour codes despite NO_COLOR"
+
+
+def test_watch_into_a_pipe_prints_plain_frames(cli: Cli, workers: WorkerPool) -> None:
+    _busy_worker(cli, workers)
+    proc = cli.spawn("status", "--watch", "--interval", "0.2")
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        text = _read_until(proc.stdout.fileno(), "queuectl  ", seen, count=3)
+        proc.send_signal(signal.SIGINT)
+        _, errors = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, errors
+    assert "\x1b" not in text
+    first_frame = text.split("queuectl  ")[1]
+    assert "Running now (1)" in first_frame and "busy" in first_frame

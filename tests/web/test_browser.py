@@ -1,0 +1,119 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright.
+
+Each test saves a screenshot of the page it checked under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.cli.e2e import WorkerPool
+from tests.conftest import Cli
+from tests.web.conftest import SEEDED_COUNTS, DashboardServer, screenshot, seed
+
+TIMEOUT_MS = 20_000
+
+
+def test_overview_shows_the_counts(seeded: DashboardServer, page: Any) -> None:
+    page.goto(seeded.url)
+    shown = {state: page.locator(f'[data-state="{state}"] .count').inner_text()
+             for state in SEEDED_COUNTS}
+    assert shown == {state: str(n) for state, n in SEEDED_COUNTS.items()}
+    # The last hour: 4 completed runs, 3 failed (flaky once, both dead jobs), 2 went dead.
+    figures = {name: page.locator(f'[data-figure="{name}"]').inner_text()
+               for name in ("completed", "failed", "dead")}
+    assert figures == {"completed": "4", "failed": "3", "dead": "2"}
+    assert page.locator("svg rect.bar-ok").count() >= 1
+    screenshot(page, "overview")
+
+
+def test_filtering_by_state_and_text(seeded: DashboardServer, page: Any) -> None:
+    page.goto(seeded.url + "jobs")
+    assert page.locator("table.jobs tbody tr").count() == sum(SEEDED_COUNTS.values())
+    page.select_option('select[name="state"]', "dead")
+    page.click('button:has-text("Filter")')
+    page.wait_for_url("**/jobs?state=dead*")
+    assert _listed(page) == ["dead-2", "dead-1"]
+
+    page.select_option('select[name="state"]', "")
+    page.fill('input[name="q"]', "HELLO 2")
+    page.click('button:has-text("Filter")')
+    page.wait_for_url("**q=HELLO*")
+    assert _listed(page) == ["hello-2"]
+    page.fill('input[name="q"]', "hello")
+    page.click('button:has-text("Filter")')
+    page.wait_for_url("**q=hello")
+    assert _listed(page) == ["hello-3", "hello-2", "hello-1"]
+    screenshot(page, "jobs")
+
+
+def test_opening_a_job_shows_its_log(seeded: DashboardServer, page: Any) -> None:
+    page.goto(seeded.url + "jobs?state=dead")
+    page.click('a:text-is("dead-1")')
+    page.wait_for_url("**/jobs/dead-1")
+    assert page.locator("pre.log").inner_text() == "about to fail\n"
+    assert "exit code 3" in page.locator("dl.fields").inner_text()
+    assert page.locator(".attempt h3").inner_text().startswith("Run 1")
+    screenshot(page, "job")
+
+
+def test_a_command_with_a_script_tag_is_shown_as_text(seeded: DashboardServer,
+                                                      page: Any) -> None:
+    page.goto(seeded.url + "jobs/xss")
+    assert "<script>" in page.locator("pre.command").inner_text()
+    assert "<script>" in page.locator("pre.log").inner_text()
+    assert page.locator("main script, main img").count() == 0
+    assert page.title() != "pwned"
+    page.goto(seeded.url + "jobs?q=script")
+    assert "<script>" in page.locator("td.command").inner_text()
+    assert page.title() != "pwned"  # and no dialog opened: the page fixture checks
+    screenshot(page, "escaped")
+
+
+def test_retrying_a_dead_job_from_the_dlq_makes_it_pending(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    seed(db_path)
+    page.goto(dashboard.url + "dlq")
+    assert _listed(page) == ["dead-2", "dead-1"]
+    screenshot(page, "dlq")
+    page.check('input[aria-label="select dead-1"]')
+    page.click('button:has-text("Retry selected")')
+    page.wait_for_url("**/dlq?retried=1")
+    assert page.locator(".notice").inner_text() == "Retried 1 job."
+    assert _listed(page) == ["dead-2"]
+    assert _state(cli, "dead-1") == "pending"
+    assert _state(cli, "dead-2") == "dead"
+
+    page.check('input[aria-label="select dead-2"]')
+    page.click('button:has-text("Delete selected")')
+    page.wait_for_url("**/dlq?deleted=1")
+    assert "The dead letter queue is empty." in page.locator("main").inner_text()
+    assert "no job with id 'dead-2'" in cli("show", "dead-2", check=1).stderr
+
+
+def test_a_job_page_follows_the_run_live(
+    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+) -> None:
+    cli("enqueue", "--command", "echo started; sleep 0.2; echo finished", "--id", "live")
+    page.goto(dashboard.url + "jobs/live")
+    assert page.locator(".state").first.inner_text() == "pending"
+    worker_pool.start(1)
+    # No reload: htmx polls the page's live part until the job is done.
+    page.locator("pre.log", has_text="finished").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".title-row .state").inner_text() == "completed"
+    assert page.locator("pre.log").inner_text() == "started\nfinished\n"
+    page.goto(dashboard.url + "workers")
+    assert page.locator("tr[data-worker] .state").inner_text() == "running"
+    screenshot(page, "workers")
+
+
+def _listed(page: Any) -> list[str]:
+    return [row.get_attribute("data-job") for row in page.locator("tr[data-job]").all()]
+
+
+def _state(cli: Cli, job_id: str) -> str:
+    state: str = json.loads(cli("show", job_id, "--json").stdout)["state"]
+    return state
