@@ -12,19 +12,26 @@ VALUES (%(id)s, %(command)s, 'pending', %(max_retries)s, %(now)s, %(now)s, %(now
 SELECT id FROM jobs WHERE id = ANY(%(ids)s);
 
 -- name: claim_ready_jobs
--- One statement picks and takes the jobs. SKIP LOCKED lets concurrent claimers pass over rows
--- another transaction is taking instead of queueing behind it; the row lock re-checks the
--- WHERE clause on the newest row version, so a job taken meanwhile is never taken twice.
-UPDATE jobs
-SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
-    worker_id = %(worker_id)s, lease_until = %(lease_until)s, updated_at = %(now)s
-WHERE seq IN (
-    SELECT seq FROM jobs
-    WHERE state IN ('pending', 'failed') AND run_at <= %(now)s
-    ORDER BY priority DESC, run_at, seq
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-RETURNING *;
+-- One statement picks and takes the jobs, and opens their attempts. SKIP LOCKED lets
+-- concurrent claimers pass over rows another transaction is taking instead of queueing behind
+-- it; the row lock re-checks the WHERE clause on the newest row version, so a job taken
+-- meanwhile is never taken twice.
+WITH claimed AS (
+    UPDATE jobs
+    SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
+        worker_id = %(worker_id)s, lease_until = %(lease_until)s, updated_at = %(now)s
+    WHERE seq IN (
+        SELECT seq FROM jobs
+        WHERE state IN ('pending', 'failed') AND run_at <= %(now)s
+        ORDER BY priority DESC, run_at, seq
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), opened AS (
+    INSERT INTO attempts (job_id, number, worker_id, started_at)
+    SELECT id, runs, %(worker_id)s, %(now)s FROM claimed
+)
+SELECT * FROM claimed;
 
 -- name: claimed_in_call
 -- After a commit whose outcome is unknown (the connection died during COMMIT): the jobs that
@@ -32,17 +39,27 @@ RETURNING *;
 SELECT * FROM jobs
 WHERE worker_id = %(worker_id)s AND state = 'processing' AND updated_at = %(now)s;
 
--- name: insert_attempt
-INSERT INTO attempts (job_id, number, worker_id, started_at)
-VALUES (%(job_id)s, %(attempt)s, %(worker_id)s, %(now)s);
-
--- name: finish_job
--- Fenced: applies only while this worker still holds this run of the job.
-UPDATE jobs
-SET state = %(state)s, run_at = COALESCE(%(run_at)s, run_at), exit_code = %(exit_code)s,
-    last_error = %(error)s, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
-WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
-  AND state = 'processing';
+-- name: finish_run
+-- Records a run's end: the job (fenced: only while this worker still holds this run), its
+-- attempt, and the output chunks streamed meanwhile, in one statement. finished: 1 or 0.
+WITH finished AS (
+    UPDATE jobs
+    SET state = %(state)s, run_at = COALESCE(%(run_at)s, run_at), exit_code = %(exit_code)s,
+        last_error = %(error)s, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
+    WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+      AND state = 'processing'
+    RETURNING id
+), recorded AS (
+    UPDATE attempts
+    SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s,
+        output = %(output)s, output_dropped = %(output_dropped)s
+    WHERE job_id = %(job_id)s AND number = %(attempt)s AND EXISTS (SELECT 1 FROM finished)
+), folded AS (
+    DELETE FROM output_chunks
+    WHERE %(streamed)s AND job_id = %(job_id)s AND number = %(attempt)s
+      AND EXISTS (SELECT 1 FROM finished)
+)
+SELECT COUNT(*)::int AS finished FROM finished;
 
 -- name: finish_attempt
 UPDATE attempts

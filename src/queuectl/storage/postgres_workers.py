@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StorageError
 from ..models import Job, Outcome, WorkerInfo
 from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 from .postgres_connection import Connector
@@ -27,7 +28,7 @@ def _finish_params(worker_id: str, outcome: Outcome) -> Row:
         "job_id": outcome.job_id, "attempt": outcome.attempt, "worker_id": worker_id,
         "state": outcome.state.value, "run_at": outcome.run_at, "exit_code": outcome.exit_code,
         "error": outcome.error, "now": outcome.finished_at, "output": outcome.output,
-        "output_dropped": outcome.output_dropped,
+        "output_dropped": outcome.output_dropped, "streamed": outcome.streamed,
     }
 
 
@@ -48,7 +49,10 @@ class WorkerVerbs:
         limit: int,
         now: float,
         lease_until: float,
+        queues: Sequence[str] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
+        if queues is not None:
+            raise StorageError("worker --queue is not supported on PostgreSQL yet")
         rows, stale = self._db.run(
             lambda conn, in_doubt: self._record_and_claim(
                 conn, in_doubt, worker_id, outcomes, limit, now, lease_until)
@@ -61,10 +65,8 @@ class WorkerVerbs:
         outcomes: Sequence[Outcome], limit: int, now: float, lease_until: float,
     ) -> tuple[list[Row], list[Outcome]]:
         """The body of ``record_and_claim``; ``in_doubt``: a try before may have committed."""
-        stale = [
-            outcome for outcome in outcomes
-            if not self._finish(conn, worker_id, outcome, in_doubt=in_doubt)
-        ]
+        finished = self._finish_all(conn, worker_id, outcomes, in_doubt=in_doubt)
+        stale = [outcome for outcome, done in zip(outcomes, finished, strict=True) if not done]
         rows: list[Row] = []
         if in_doubt:
             # The first try may have committed its claims: those jobs are ours already.
@@ -73,27 +75,31 @@ class WorkerVerbs:
         if limit > len(rows):
             params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
                       "limit": limit - len(rows)}
-            claimed = conn.execute(Q["claim_ready_jobs"], params).fetchall()
-            with conn.cursor() as cursor:
-                cursor.executemany(Q["insert_attempt"], [
-                    {"job_id": row["id"], "attempt": row["runs"], "worker_id": worker_id,
-                     "now": now}
-                    for row in claimed
-                ])
-            rows += claimed
+            rows += conn.execute(Q["claim_ready_jobs"], params).fetchall()
         return rows, stale
 
     @staticmethod
-    def _finish(conn: psycopg.Connection[Any], worker_id: str, outcome: Outcome, *,
-                in_doubt: bool = False) -> bool:
-        params = _finish_params(worker_id, outcome)
-        if conn.execute(Q["finish_job"], params).rowcount == 1:
-            conn.execute(Q["finish_attempt"], params)
-            if outcome.streamed:
-                conn.execute(Q["drop_output_chunks"], params)
-            return True
-        # Refused by the fence, unless the commit we lost track of recorded this very outcome.
-        return in_doubt and conn.execute(Q["attempt_recorded"], params).fetchone() is not None
+    def _finish_all(conn: psycopg.Connection[Any], worker_id: str,
+                    outcomes: Sequence[Outcome], *, in_doubt: bool = False) -> list[bool]:
+        """Record each outcome (in one round trip); False where the fence refused it."""
+        if not outcomes:
+            return []
+        params = [_finish_params(worker_id, outcome) for outcome in outcomes]
+        finished: list[bool] = []
+        with conn.cursor() as cursor:
+            cursor.executemany(Q["finish_run"], params, returning=True)
+            while True:  # one result set per outcome
+                row = cursor.fetchone()
+                finished.append(bool(row and row["finished"]))
+                if not cursor.nextset():
+                    break
+        if in_doubt:
+            # Refused by the fence, unless the commit we lost track of recorded that outcome.
+            finished = [
+                done or conn.execute(Q["attempt_recorded"], param).fetchone() is not None
+                for done, param in zip(finished, params, strict=True)
+            ]
+        return finished
 
     def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
         def release(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
@@ -184,7 +190,7 @@ class WorkerVerbs:
             for row in rows:
                 job = job_of(row)
                 outcome = decide(job)
-                if self._finish(conn, job.worker_id or "", outcome):
+                if self._finish_all(conn, job.worker_id or "", [outcome]) == [True]:
                     rescued.append(outcome)
             for worker_id in worker_ids or ():
                 conn.execute(Q["unregister_worker"], {"worker_id": worker_id})
