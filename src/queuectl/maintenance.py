@@ -1,9 +1,10 @@
 """Housekeeping any worker does: rescuing the runs of workers that died.
 
 A worker on this host whose process is gone is rescued at once (its leftover job processes
-are killed first, so that no job runs twice at once); a worker elsewhere is rescued when its
-lease expires. Either way the lost run counts as a failed attempt with the error
-``worker lost`` and the retry policy applies.
+are killed first, so that no job runs twice at once); any other run is rescued when its lease
+expires, and if it is still going on this host (its worker frozen) it is killed first too.
+Either way the lost run counts as a failed attempt with the error ``worker lost`` and the
+retry policy applies.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from .backoff import outcome_of_failure
 from .config import Settings
 from .models import Job, Outcome
-from .procs import HOST, is_alive, kill_leftover_job_processes
+from .procs import HOST, is_alive, kill_job_run, kill_leftover_job_processes
 from .storage import Storage
 
 log = logging.getLogger("queuectl.maintenance")
@@ -33,6 +34,9 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
     """Fail the runs of dead workers and of expired leases; returns what was rescued."""
 
     def decide(job: Job) -> Outcome:
+        # The holder may be alive but frozen (SIGSTOP, a paused VM): if its run is still
+        # going on this host, end it before the job can be claimed again.
+        kill_job_run(job.id, job.runs)
         return outcome_of_failure(job, now, settings, LOST)
 
     rescued: list[Outcome] = []

@@ -1,8 +1,9 @@
 """Facts about processes on this host: is a worker alive, and which job processes did it leave.
 
 A worker killed with SIGKILL cannot end its jobs' process groups (they run in sessions of
-their own), so every job process carries ``QUEUECTL_WORKER_ID`` in its environment and the
-worker that rescues the jobs finds and kills the leftovers through ``/proc``.
+their own), and a frozen one cannot end them in time, so every job process carries
+``QUEUECTL_WORKER_ID``, ``QUEUECTL_JOB_ID`` and ``QUEUECTL_ATTEMPT`` in its environment, and
+whoever rescues a run finds and kills what is left of it on this host through ``/proc``.
 """
 
 from __future__ import annotations
@@ -51,13 +52,24 @@ def is_alive(pid: int, marker: str | None) -> bool:
 
 def kill_leftover_job_processes(worker_id: str) -> int:
     """SIGKILL the process groups of jobs started by ``worker_id``; returns how many."""
-    needle = f"QUEUECTL_WORKER_ID={worker_id}".encode()
+    return _kill_groups_with({f"QUEUECTL_WORKER_ID={worker_id}".encode()})
+
+
+def kill_job_run(job_id: str, run: int) -> int:
+    """SIGKILL the process groups of one run of a job on this host; returns how many."""
+    return _kill_groups_with(
+        {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
+    )
+
+
+def _kill_groups_with(variables: set[bytes]) -> int:
+    """SIGKILL the groups of the processes whose environment holds all of ``variables``."""
     groups: set[int] = set()
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
+            if variables <= set((entry / "environ").read_bytes().split(b"\0")):
                 groups.add(os.getpgid(int(entry.name)))
         except OSError:
             continue

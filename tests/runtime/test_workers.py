@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import Cli
-from tests.runtime.conftest import job, state_of, wait_until
+from tests.runtime.conftest import job, job_processes, state_of, wait_until
 
 Workers = Callable[..., subprocess.Popen[str]]
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +25,9 @@ def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
     runs = tmp_path / "runs.txt"
     cli("config", "set", "lease_duration", "2s")
     cli("config", "set", "backoff_base", "1")
-    cli("enqueue", "--command", f"echo run $QUEUECTL_ATTEMPT >> {runs}; sleep 1.5",
-        "--id", "fenced")
+    cli("enqueue", "--command",
+        f"echo start $QUEUECTL_ATTEMPT >> {runs}; [ $QUEUECTL_ATTEMPT = 1 ] && sleep 60;"
+        f" echo end $QUEUECTL_ATTEMPT >> {runs}", "--id", "fenced")
     frozen = workers()
     wait_until(lambda: runs.exists(), message="first run started")
     os.kill(frozen.pid, signal.SIGSTOP)
@@ -38,6 +39,9 @@ def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
         os.kill(frozen.pid, signal.SIGCONT)
     history = job(cli, "fenced")["attempts_history"]
     assert [a["error"] for a in history] == ["worker lost", None]
+    # The frozen worker's run was killed before the job was run again: never two at once.
+    assert runs.read_text().splitlines() == ["start 1", "start 2", "end 2"]
+    assert job_processes("fenced") == []
     assert history[1]["worker_id"] != history[0]["worker_id"]
     # Once resumed, the frozen worker finds its late result refused, and says so.
     frozen.send_signal(signal.SIGTERM)
