@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+# PostgreSQL tests: left out, with one line saying why, when no server can be reached.
+pytest_plugins = ["tests.postgres.plugin"]
+
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
                message: str = "condition") -> Any:
