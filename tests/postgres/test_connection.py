@@ -112,3 +112,20 @@ def test_many_processes_migrating_at_once_apply_each_version_once(pg_url: str) -
 
     assert sorted(row["version"] for row in rows) == list(range(1, latest_version() + 1))
     store.close()
+
+
+def test_durability_normal_turns_synchronous_commit_off(pg_url: str) -> None:
+    def setting(store: PostgresStorage) -> str:
+        row = store._db.run(lambda conn, _: conn.execute("SHOW synchronous_commit").fetchone(),
+                            transaction=False)
+        return str(row["synchronous_commit"])
+
+    store = _store(pg_url)
+    assert setting(store) == "on"
+    store.set_config("durability", "normal")
+    store.close()
+    relaxed = _store(pg_url)
+    assert setting(relaxed) == "off"
+    _terminate(_backend_pid(relaxed))  # the connection that replaces it gets the setting too
+    assert setting(relaxed) == "off"
+    relaxed.close()

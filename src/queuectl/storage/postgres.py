@@ -10,6 +10,7 @@ queueing on one database-wide lock, and wake-ups reach workers on every host thr
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,11 @@ class PostgresStorage(WorkerVerbs):
         self._channel = channel_name(location.schema)
         self._db = Connector(location)
         self.migrate()
+        stored = self.config_items().get("durability", "")
+        if (os.environ.get("QUEUECTL_DURABILITY") or stored) == "normal":
+            self._db.synchronous_commit = False
+            self._db.run(lambda conn, _: conn.execute("SET synchronous_commit TO off"),
+                         transaction=False)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations (safe to run from many processes at once)."""

@@ -16,7 +16,6 @@ patient one (a worker) keeps retrying with backoff until the server is back.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
@@ -86,6 +85,9 @@ class Connector:
     def __init__(self, location: PgLocation, *, patience: float = 0.0) -> None:
         self.location = location
         self.patience = patience  # seconds to keep retrying a lost server; math.inf: forever
+        # durability = normal: commits return before the WAL is flushed. A server crash may lose
+        # the last moments of acknowledged work, never consistency (like SQLite's NORMAL).
+        self.synchronous_commit = True
         self._conn: psycopg.Connection[Any] | None = None
         self._pid = -1
         self._lock = threading.RLock()
@@ -105,6 +107,8 @@ class Connector:
             keepalives=1, keepalives_idle=10, keepalives_interval=3, keepalives_count=3,
         )
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.location.schema)))
+        if not self.synchronous_commit:
+            conn.execute("SET synchronous_commit TO off")
         return conn
 
     def connection(self) -> psycopg.Connection[Any]:
@@ -183,10 +187,6 @@ class Connector:
                     if self._closed.wait(pause):
                         raise StorageError("the store was closed while reconnecting") from exc
                     delay = min(delay * 2, MAX_DELAY)
-
-    @property
-    def patient(self) -> bool:
-        return self.patience == math.inf
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
