@@ -6,6 +6,7 @@ of the two is the most any queue could reach on this machine.
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -29,10 +30,17 @@ def _drain(pool: Executor, jobs: int, workers: int, chunksize: int) -> float:
     return elapsed
 
 
-def thread_pool(jobs: int, workers: int) -> float:
-    """Jobs per second of a thread pool with ``workers`` threads."""
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def thread_pool(jobs: int, workers: int) -> tuple[float, float]:
+    """Jobs per second of a thread pool with ``workers`` threads, and its CPU ms per job."""
     with ThreadPoolExecutor(workers) as pool:
-        return jobs / _drain(pool, jobs, workers, chunksize=1)
+        before = _cpu()
+        rate = jobs / _drain(pool, jobs, workers, chunksize=1)
+        return rate, 1000 * (_cpu() - before) / jobs
 
 
 def process_pool(jobs: int, workers: int) -> float:
@@ -42,6 +50,7 @@ def process_pool(jobs: int, workers: int) -> float:
 
 
 def measure(jobs: int, workers: int) -> dict[str, float]:
-    threads = thread_pool(jobs, workers)
+    threads, thread_cpu = thread_pool(jobs, workers)
     processes = process_pool(jobs, workers)
-    return {"thread": threads, "process": processes, "best": max(threads, processes)}
+    return {"thread": threads, "process": processes, "best": max(threads, processes),
+            "thread_cpu_ms_per_job": thread_cpu}

@@ -158,6 +158,20 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
             proc.wait()
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of a process, by thread id (the main thread's id is the pid)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    result = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        result[tid] = (int(fields[11]) + int(fields[12])) / ticks
+    return result
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

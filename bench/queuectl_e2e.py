@@ -1,8 +1,10 @@
 """Item 2, queuectl end to end: from one enqueue of every job to the last one completed.
 
-The worker (``queuectl worker start --count N``, logging every job to a file as it does by
-default) is started and idle first; the clock runs from the library's ``enqueue_many`` call to
-the moment no job is left unfinished. Afterwards the database is checked for jobs run twice.
+The worker (``queuectl worker start --count N``, logging to a file) is started and idle
+first; the clock runs from the library's ``enqueue_many`` call to the moment no job is left
+unfinished. Afterwards the database is checked for jobs run twice. The CPU the worker used per
+job is read from /proc, split between its coordinator (main) thread and its slot threads:
+that is where a queue's overhead shows on a machine whose cores are busy spawning.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import Context, duplicate_runs, queuectl_worker, unfinished, wait_for
+from common import (
+    Context,
+    duplicate_runs,
+    queuectl_worker,
+    thread_cpu_seconds,
+    unfinished,
+    wait_for,
+)
 from queuectl import Queue
 
 
@@ -25,12 +34,20 @@ def drain(ctx: Context, command: str, jobs: int, slots: int, *, db: Path | None 
     db = db or folder / "queue.db"
     Queue(db).close()  # create and migrate it before the clock starts
     before = duplicate_runs(db)
-    with queuectl_worker(db, slots, folder / "worker.log", quiet=quiet, extra_env=extra_env):
+    with queuectl_worker(db, slots, folder / "worker.log", quiet=quiet,
+                         extra_env=extra_env) as worker:
         remaining = unfinished(db)
         with Queue(db) as queue:
+            cpu_before = thread_cpu_seconds(worker.pid)
             started = time.perf_counter()
             queue.enqueue_many([{"command": command}] * jobs)
             wait_for(lambda: remaining() == 0, timeout=600, what=f"{jobs} jobs to finish")
             elapsed = time.perf_counter() - started
+            cpu_after = thread_cpu_seconds(worker.pid)
+    main = str(worker.pid)
+    used = {tid: cpu - cpu_before.get(tid, 0.0) for tid, cpu in cpu_after.items()}
+    coordinator = used.pop(main, 0.0)
     return {"seconds": elapsed, "jobs_per_second": jobs / elapsed,
-            "duplicates": float(duplicate_runs(db) - before)}
+            "duplicates": float(duplicate_runs(db) - before),
+            "coordinator_cpu_ms_per_job": 1000 * coordinator / jobs,
+            "slots_cpu_ms_per_job": 1000 * sum(used.values()) / jobs}

@@ -37,7 +37,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             ", ".join(f"{v['of_ceiling']:.2f} at {w}" for w, v in mine.items()),
             all(v["of_ceiling"] >= 0.85 for v in mine.values()))
         for peer, system in systems.items():
-            if peer == "queuectl":
+            if peer.startswith("queuectl"):
                 continue
             if system["true"]:
                 add(f"End to end: ahead of {peer} ({true_jobs})",
@@ -105,7 +105,18 @@ def table(results: dict[str, Any]) -> str:
         out.append("| " + " | ".join(
             f"{t['systems'][n]['sleep']['seconds']:.2f}" if t["systems"][n]["sleep"] else "-"
             for n in names) + " |")
-        peers = [n for n in names if n != "queuectl"]
+        cpu_rows = [(w, c["thread_cpu_ms_per_job"], t["systems"]["queuectl"]["true"].get(w))
+                    for w, c in t["ceiling"].items()]
+        out.append("\n### CPU per job in the process that runs the jobs (ms; the `sh` children "
+                   "are not counted)\n")
+        out.append("| workers | ceiling thread pool | queuectl worker: coordinator + slots |")
+        out.append("|---|---|---|")
+        for workers, ceiling_cpu, mine in cpu_rows:
+            if mine:
+                out.append(f"| {workers} | {ceiling_cpu:.3f} | "
+                           f"{mine['coordinator_cpu_ms_per_job']:.3f} + "
+                           f"{mine['slots_cpu_ms_per_job']:.3f} |")
+        peers = [n for n in names if not n.startswith("queuectl")]
         if peers:
             out.append("\n### queuectl against each peer (jobs per second ratio, same round)\n")
             out.append("| workload | " + " | ".join(peers) + " |")

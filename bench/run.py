@@ -31,6 +31,8 @@ from common import BENCH_DIR, FULL, SMOKE, Context, median
 from peers import ALL as ALL_PEERS
 from peers import load as load_peer
 
+# queuectl again with durability=normal (no fsync per commit): shows what the fsyncs cost.
+NORMAL = "queuectl durability=normal"
 SECTIONS = ("throughput", "enqueue", "latency", "storage", "scale", "idle")
 
 
@@ -73,7 +75,7 @@ def available_peers(ctx: Context, wanted: list[str]) -> tuple[list[str], dict[st
 def throughput(ctx: Context) -> dict[str, Any]:
     """Items 1-3: ceiling, queuectl and the peers, round by round."""
     sizes = ctx.sizes
-    systems = ["queuectl", *ctx.peers]
+    systems = ["queuectl", NORMAL, *ctx.peers]
     raw: dict[str, Any] = {"ceiling": {p: [] for p in sizes.parallelism}}
     for name in systems:
         raw[name] = {"true": {p: [] for p in sizes.parallelism}, "sleep": []}
@@ -85,10 +87,13 @@ def throughput(ctx: Context) -> dict[str, Any]:
         try:
             if name == "queuectl":
                 return queuectl_e2e.drain(ctx, command, jobs, workers)
+            if name == NORMAL:
+                return queuectl_e2e.drain(ctx, command, jobs, workers,
+                                          extra_env={"QUEUECTL_DURABILITY": "normal"})
             result: dict[str, float] = load_peer(name).drain(ctx, command, jobs, workers)
             return result
         except Exception as exc:  # a peer that breaks is reported, not fatal
-            if name == "queuectl":
+            if name.startswith("queuectl"):
                 raise
             errors[name] = f"{type(exc).__name__}: {exc}"
             ctx.log(f"  {name} failed: {errors[name]}")
@@ -124,10 +129,11 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
                            "sleep_ideal_seconds": ideal}
     for workers, samples in raw["ceiling"].items():
         out["ceiling"][str(workers)] = {
-            kind: median([s[kind] for s in samples]) for kind in ("thread", "process", "best")
+            kind: median([s[kind] for s in samples])
+            for kind in ("thread", "process", "best", "thread_cpu_ms_per_job")
         }
     queuectl_raw = raw["queuectl"]
-    for name in ["queuectl", *ctx.peers]:
+    for name in ["queuectl", NORMAL, *ctx.peers]:
         system: dict[str, Any] = {"true": {}, "sleep": None}
         for workers, samples in raw[name]["true"].items():
             rates = [s["jobs_per_second"] if s else None for s in samples]
@@ -140,8 +146,10 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
                 "of_ceiling": median([r / c for r, c in zip(rates, ceilings, strict=True)]),
                 "queuectl_ratio": median([m / r for m, r in zip(mine, rates, strict=True)]),
             }
-            if name == "queuectl":
+            if name.startswith("queuectl"):
                 entry["duplicates"] = sum(s["duplicates"] for s in samples)
+                for key in ("coordinator_cpu_ms_per_job", "slots_cpu_ms_per_job"):
+                    entry[key] = median([s[key] for s in samples])
             system["true"][str(workers)] = entry
         sleeps = raw[name]["sleep"]
         if sleeps and all(sleeps):
@@ -295,4 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # Some shells set this; it would make every `queuectl` process compile its modules from
+    # source, which an installed queuectl never does: cold start would measure the compiler.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.exit(main())

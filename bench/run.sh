@@ -17,8 +17,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ] \
    || [ bench/requirements.txt -nt "$VENV/.installed" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e . -r bench/requirements.txt
+    echo "setting up $VENV (log: $VENV/pip.log)" >&2
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+           && "$VENV/bin/python" -m pip install -e . -r bench/requirements.txt; } \
+         >"$VENV/pip.log" 2>&1; then
+        tail -20 "$VENV/pip.log" >&2
+        exit 1
+    fi
     touch "$VENV/.installed"
 fi
 
@@ -39,4 +44,5 @@ if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >
     done
 fi
 
+unset PYTHONDONTWRITEBYTECODE  # see run.py: cold start must not measure the bytecode compiler
 exec "$VENV/bin/python" bench/run.py "$@"
