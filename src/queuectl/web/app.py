@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -60,6 +61,7 @@ class Dashboard:
         self.csrf_token = secrets.token_urlsafe(32)
         self.run_counters = RunCounters(options.metrics_settle)
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Any]] = {}
         self.templates = Environment(
             loader=PackageLoader("queuectl.web", "templates"),
             autoescape=True,
@@ -79,6 +81,17 @@ class Dashboard:
                 return work(self.queue)
 
         return await run_in_threadpool(locked)
+
+    async def cached(self, key: str, seconds: float, work: Callable[[Queue], T]) -> T:
+        """``read(work)``, reused for ``seconds``: for figures that cost a scan of the last
+        hour, so that many open pages refreshing cost what one does."""
+        hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < seconds:
+            value: T = hit[1]
+            return value
+        value = await self.read(work)
+        self._cache[key] = (time.monotonic(), value)
+        return value
 
     def render(self, request: Request, template: str, status: int = 200,
                **context: Any) -> HTMLResponse:

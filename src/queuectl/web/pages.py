@@ -17,6 +17,7 @@ from .charts import throughput_chart
 PAGE_SIZE = 50
 CHART_WINDOW = 3600.0
 CHART_STEP = 60.0
+STATS_REUSE = 4.0  # seconds; the overview refreshes every 5
 
 
 async def overview(request: Request) -> Response:
@@ -25,13 +26,14 @@ async def overview(request: Request) -> Response:
             "counts": queue.counts(),
             "workers": queue.workers(),
             "running": queue.running_jobs(10),
-            "stats": queue.stats(CHART_WINDOW, step=CHART_STEP),
         }
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
-    chart = throughput_chart(data["stats"].series, step=CHART_STEP)
-    return dashboard.render(request, "overview.html", chart=chart, **data)
+    stats = await dashboard.cached("overview", STATS_REUSE,
+                                   lambda queue: queue.stats(CHART_WINDOW, step=CHART_STEP))
+    chart = throughput_chart(stats.series, step=CHART_STEP)
+    return dashboard.render(request, "overview.html", chart=chart, stats=stats, **data)
 
 
 async def jobs(request: Request) -> Response:
