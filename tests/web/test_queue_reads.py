@@ -1,0 +1,103 @@
+"""The library calls behind the dashboard, and /metrics' pieces, on a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
+from queuectl.clock import FakeClock
+from queuectl.web.metrics import Family, RunCounters, render
+from tests.web.conftest import drain
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def queue(db_path: Path, clock: FakeClock) -> Iterator[Queue]:
+    with Queue(db_path, clock=clock, environ={}) as q:
+        yield q
+
+
+def test_search_jobs_walks_every_page_both_ways(queue: Queue) -> None:
+    queue.enqueue_many([{"id": f"j{i:02d}", "command": f"echo {i}"} for i in range(25)])
+    pages, page = [], queue.search_jobs(limit=10)
+    while True:
+        pages.append([job.id for job in page.jobs])
+        if page.older is None:
+            break
+        page = queue.search_jobs(before=page.older, limit=10)
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [job_id for p in pages for job_id in p] == [f"j{i:02d}" for i in reversed(range(25))]
+    back = queue.search_jobs(after=page.newer, limit=10)
+    assert [job.id for job in back.jobs] == pages[1]
+    assert queue.search_jobs(after=back.newer, limit=10).newer is None
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"limit": 0}, "limit: must be between 1 and 1000"),
+    ({"limit": 1001}, "limit: must be between 1 and 1000"),
+    ({"before": "1", "after": "2"}, "before or after, not both"),
+    ({"state": "bogus"}, "unknown state 'bogus'"),
+])
+def test_search_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, object],
+                                           message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        queue.search_jobs(**kwargs)  # type: ignore[arg-type]
+
+
+def test_blank_text_matches_everything(queue: Queue) -> None:
+    queue.enqueue("true", id="a")
+    assert [job.id for job in queue.search_jobs(text="   ").jobs] == ["a"]
+
+
+def test_delete_takes_finished_jobs_only_all_or_nothing(queue: Queue) -> None:
+    queue.enqueue("exit 1", id="dead", max_retries=0)
+    drain(queue)
+    queue.enqueue("true", id="waiting")
+    with pytest.raises(InvalidInput):
+        queue.delete([])
+    with pytest.raises(InvalidTransition, match="'waiting' is pending"):
+        queue.delete(["dead", "waiting"])
+    assert queue.get("dead").state is JobState.DEAD
+    assert queue.delete(["dead", "dead"]) == ["dead"]
+    with pytest.raises(JobNotFound):
+        queue.get("dead")
+
+
+def test_run_counters_count_each_run_once_and_keep_settled_runs(
+    queue: Queue, clock: FakeClock
+) -> None:
+    counters = RunCounters(settle=30.0)
+    queue.enqueue("true", id="a")
+    drain(queue)
+    assert counters.totals(queue)["default"].completed == 1  # still within the settle time
+    clock.advance(10)
+    assert counters.totals(queue)["default"].completed == 1  # read again, counted once
+    clock.advance(60)  # "a" settles: added for good
+    queue.enqueue("exit 1", id="b", max_retries=0)
+    drain(queue)
+    totals = counters.totals(queue)["default"]
+    assert (totals.completed, totals.failed, totals.dead) == (1, 1, 1)
+    assert (totals.run_time.count, totals.wait_time.count) == (2, 2)
+    queue.delete(["a"])  # a counter never goes back: purging old jobs leaves it as it was
+    clock.advance(60)
+    totals = counters.totals(queue)["default"]
+    assert (totals.completed, totals.failed, totals.dead) == (1, 1, 1)
+
+
+def test_text_format_escapes_labels_and_help() -> None:
+    family = Family("x_total", "counter", 'Help with \\ and\nnewline.')
+    family.add(1.5, queue='a"b\\c\nd')
+    family.add(float("inf"), le="+Inf")
+    assert render([family]) == (
+        '# HELP x_total Help with \\\\ and\\nnewline.\n'
+        '# TYPE x_total counter\n'
+        'x_total{queue="a\\"b\\\\c\\nd"} 1.5\n'
+        'x_total{le="+Inf"} +Inf\n'
+    )
