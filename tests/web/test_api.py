@@ -123,3 +123,30 @@ def test_metrics_match_the_database(seeded: DashboardServer, seeded_cli: Cli) ->
     assert samples[("queuectl_wait_duration_seconds_count", queue)] == first_runs
     assert samples[("queuectl_workers_up", ())] == 0
     assert samples[("queuectl_workers", (("state", "running"),))] == 0
+
+
+def test_cancel_and_retry_a_job_from_its_page_and_the_api(
+    cli: Cli, dashboard: DashboardServer
+) -> None:
+    cli("enqueue", "--command", "true", "--id", "waiting")
+    cli("enqueue", "--command", "true", "--id", "other")
+    own = {"Origin": dashboard.url.rstrip("/")}
+    token = httpx.get(dashboard.url + "api/csrf", timeout=30).json()["csrf_token"]
+    assert 'action="/jobs/waiting/cancel"' in get(dashboard, "/jobs/waiting").text
+
+    canceled = httpx.post(dashboard.url + "jobs/waiting/cancel", data={"csrf_token": token},
+                          headers=own, timeout=30)
+    assert (canceled.status_code, canceled.headers["location"]) == (303, "/jobs/waiting")
+    assert cli_json(cli, "show", "waiting")["state"] == "canceled"
+    assert 'action="/jobs/waiting/retry"' in get(dashboard, "/jobs/waiting").text
+    retried = httpx.post(dashboard.url + "jobs/waiting/retry", data={"csrf_token": token},
+                         headers=own, timeout=30)
+    assert retried.headers["location"] == "/jobs/waiting?retried=1"
+    assert cli_json(cli, "show", "waiting")["state"] == "pending"
+
+    api = httpx.post(dashboard.url + "api/jobs/other/cancel", headers={"X-CSRF-Token": token},
+                     timeout=30)
+    assert (api.status_code, api.json()["state"]) == (200, "canceled")
+    again = httpx.post(dashboard.url + "api/jobs/other/cancel",
+                       headers={"X-CSRF-Token": token}, timeout=30)
+    assert again.status_code == 409 and "canceled" in again.json()["error"]

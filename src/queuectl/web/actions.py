@@ -30,6 +30,14 @@ async def retry_job(request: Request) -> Response:
     return RedirectResponse(f"/jobs/{quote(job_id)}?retried=1", status_code=303)
 
 
+async def cancel_job(request: Request) -> Response:
+    """A waiting job is canceled at once; a running one once its worker has killed it (the
+    page follows it live), so nothing here waits for that."""
+    job_id = request.path_params["job_id"]
+    await dashboard_of(request).read(lambda queue: queue.cancel([job_id], wait=0))
+    return RedirectResponse(f"/jobs/{quote(job_id)}", status_code=303)
+
+
 async def retry_selected(request: Request) -> Response:
     ids = await _selected(request)
     retried = await dashboard_of(request).read(lambda queue: queue.retry(ids))
@@ -49,6 +57,7 @@ async def delete_selected(request: Request) -> Response:
 
 routes = [
     Route("/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/dlq/retry", retry_selected, methods=["POST"]),
     Route("/dlq/retry-all", retry_all, methods=["POST"]),
     Route("/dlq/delete", delete_selected, methods=["POST"]),

@@ -118,6 +118,12 @@ async def retry_job(request: Request) -> Response:
     return _json(retried.to_dict())
 
 
+async def cancel_job(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+    [job] = await dashboard_of(request).read(lambda queue: queue.cancel([job_id], wait=0))
+    return _json(job.to_dict())
+
+
 async def retry_dead(request: Request) -> Response:
     body = await _body(request)
     dashboard = dashboard_of(request)
@@ -153,6 +159,7 @@ routes = [
     Route("/api/jobs/delete", delete_jobs, methods=["POST"]),
     Route("/api/jobs/{job_id}", job),
     Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/api/dlq", dead_jobs),
     Route("/api/dlq/retry", retry_dead, methods=["POST"]),
     Route("/api/workers", workers),
