@@ -79,10 +79,10 @@ def throughput_chart(series: Sequence[Bucket], *, width: int = 1000, height: int
 
 
 def _nice_ceiling(value: int) -> int:
-    """The axis maximum: 1, 2 or 5 times a power of ten, at least ``value`` (and 1)."""
+    """The axis maximum: a round number at least ``value`` (and 1): 7 -> 8, 28 -> 30."""
     magnitude = 1
     while True:
-        for factor in (1, 2, 5):
+        for factor in (1, 2, 3, 4, 5, 6, 8):
             if factor * magnitude >= value:
                 return max(1, factor * magnitude)
         magnitude *= 10
