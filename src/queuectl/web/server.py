@@ -44,7 +44,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(queue: Queue, host: str, port: int, *, token: str | None = None,
           read_only: bool = False) -> None:
     """Serve until SIGINT or SIGTERM. Any bind but 127.0.0.1 and ::1 needs a token."""
-    host = "::1" if host == "localhost" else host
+    host = "127.0.0.1" if host == "localhost" else host
     if not is_loopback(host) and not token:
         raise InvalidInput(
             f"--host {host} makes the dashboard reachable by others: give it a token "
