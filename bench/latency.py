@@ -1,5 +1,7 @@
 """Item 5, latency: from the ``Queue.enqueue`` call to the job's first instruction.
 
+The peers are measured the same way where they can be (``latency`` in each peer module).
+
 One worker with 4 slots sits idle; each job is enqueued alone, after the previous one has
 finished and a short pause, and prints ``date +%s.%N`` as its first act. Latency is that time
 minus the moment the enqueue call began, so it includes the enqueue's own commit; the claim
@@ -38,8 +40,14 @@ def measure(ctx: Context, slots: int = 4) -> dict[str, float]:
             claims.append(attempt.started_at - called)
     ms = 1000.0
     return {
-        "p50_ms": percentile(starts, 0.5) * ms, "p99_ms": percentile(starts, 0.99) * ms,
-        "max_ms": max(starts) * ms,
+        **summarize(starts),
         "claim_p50_ms": percentile(claims, 0.5) * ms, "claim_p99_ms": percentile(claims, 0.99) * ms,
         "enqueue_call_p50_ms": percentile(calls, 0.5) * ms,
     }
+
+
+def summarize(latencies: list[float]) -> dict[str, float]:
+    """p50, p99 and max in milliseconds of latencies given in seconds."""
+    return {"p50_ms": percentile(latencies, 0.5) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+            "max_ms": max(latencies) * 1000}

@@ -152,6 +152,9 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("enqueue-to-claim p50 / p99",
                      f"{lat['claim_p50_ms']:.1f} / {lat['claim_p99_ms']:.1f} ms"))
         rows.append(("the enqueue call itself, p50", f"{lat['enqueue_call_p50_ms']:.1f} ms"))
+        for name, peer in lat.get("peers", {}).items():
+            rows.append((f"{name}: enqueue-to-start p50 / p99 / max",
+                         f"{peer['p50_ms']:.1f} / {peer['p99_ms']:.1f} / {peer['max_ms']:.1f} ms"))
     if "storage" in s:
         for workers, rate in s["storage"].items():
             rows.append((f"storage claim+complete cycles, {workers} process(es)",

@@ -185,7 +185,19 @@ def enqueue_section(ctx: Context) -> dict[str, Any]:
 
 def latency_section(ctx: Context) -> dict[str, Any]:
     samples = [latency.measure(ctx) for _ in range(ctx.sizes.runs)]
-    return {key: median([s[key] for s in samples]) for key in samples[0]}
+    result: dict[str, Any] = {key: median([s[key] for s in samples]) for key in samples[0]}
+    result["peers"] = {}
+    for name in ctx.peers:
+        peer = load_peer(name)
+        try:
+            runs = [latency.summarize(peer.latency(ctx, ctx.sizes.latency_jobs, 4))
+                    for _ in range(ctx.sizes.runs)]
+        except Exception as exc:  # a peer that breaks is reported, not fatal
+            ctx.log(f"  {name} latency failed: {type(exc).__name__}: {exc}")
+            continue
+        result["peers"][name] = {key: median([r[key] for r in runs]) for key in runs[0]}
+        ctx.log(f"  {name}: p50 {result['peers'][name]['p50_ms']:.1f} ms")
+    return result
 
 
 def storage_section(ctx: Context, db_for: Any = None) -> dict[str, Any]:
@@ -296,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     chart = report.chart(results, out / "chart.png")
     (out / "RESULTS.md").write_text(report.markdown(results, table, chart))
+    missing = " (no chart: it needs matplotlib and the throughput section)"
     ctx.log(f"wrote {out / 'results.json'}, {out / 'RESULTS.md'}"
-            + (f", {chart}" if chart else " (no chart: matplotlib is missing)"))
+            + (f", {chart}" if chart else missing))
     return 0
 
 

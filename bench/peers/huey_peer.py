@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from common import Context, wait_for
-from peers.process import PEERS_DIR, executable, peer_env, processes
+from peers.process import PEERS_DIR, executable, measure_latency, peer_env, processes
 
 NAME = "huey"
 
@@ -25,18 +27,33 @@ def unavailable() -> str | None:
     return None
 
 
-def drain(ctx: Context, command: str, jobs: int, workers: int) -> dict[str, float]:
+@contextmanager
+def _consumer(ctx: Context, workers: int) -> Iterator[tuple[Any, Any, Any]]:
+    """A consumer started on a new database; yields (huey, run task, capture task)."""
     if str(PEERS_DIR) not in sys.path:
         sys.path.append(str(PEERS_DIR))
     from huey_tasks import make_huey
 
     folder = ctx.scratch(f"huey-{workers}")
     filename = str(folder / "huey.db")
-    huey, run = make_huey(filename)
-    task: Any = run
     argv = [executable("huey_consumer"), "huey_tasks.huey", "-w", str(workers), "-k", "thread",
             "-d", "0.001", "-m", "0.05", "-q", "-C", "-n"]
+    huey, run, capture = make_huey(filename)
     with processes([argv], folder / "huey.log", peer_env(BENCH_HUEY_DB=filename)):
+        yield huey, run, capture
+    huey.storage.close()
+
+
+def latency(ctx: Context, jobs: int, workers: int) -> list[float]:
+    """Seconds from each enqueue call to its job's first instruction, the consumer idle."""
+    with _consumer(ctx, workers) as (_, _run, capture):
+        capture("true").get(blocking=True, timeout=60)
+        return measure_latency(lambda command: capture(command).get(blocking=True, timeout=60),
+                               jobs)
+
+
+def drain(ctx: Context, command: str, jobs: int, workers: int) -> dict[str, float]:
+    with _consumer(ctx, workers) as (huey, task, _):
         for _ in range(workers):
             task("true")
         wait_for(lambda: huey.result_count() >= workers, 60, "huey to start")
@@ -46,5 +63,4 @@ def drain(ctx: Context, command: str, jobs: int, workers: int) -> dict[str, floa
             task(command)
         wait_for(lambda: huey.result_count() - base >= jobs, 600, f"huey to run {jobs} jobs")
         elapsed = time.perf_counter() - started
-    huey.storage.close()
     return {"seconds": elapsed, "jobs_per_second": jobs / elapsed}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,3 +56,16 @@ def executable(name: str) -> str:
     import sys
 
     return str(Path(sys.executable).parent / name)
+
+
+def measure_latency(run_and_wait: Callable[[str], str], jobs: int) -> list[float]:
+    """Seconds from each call to the start time its job printed, as latency.py measures
+    queuectl: ``run_and_wait(command)`` enqueues one job and returns its output."""
+    pause = random.Random(7)
+    latencies = []
+    for _ in range(jobs):
+        time.sleep(pause.uniform(0.01, 0.03))  # let the workers go back to waiting
+        called = time.time()
+        output = run_and_wait("date +%s.%N")
+        latencies.append(float(output.strip()) - called)
+    return latencies

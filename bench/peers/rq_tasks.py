@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from tasks_common import run_command
+from tasks_common import run_capture, run_command
 
 run = run_command
+capture = run_capture

@@ -9,6 +9,7 @@ import subprocess
 import time
 
 from common import Context
+from peers.process import measure_latency
 
 NAME = "tsp"
 
@@ -49,3 +50,21 @@ def drain(ctx: Context, command: str, jobs: int, workers: int) -> dict[str, floa
     finally:
         subprocess.run(["tsp", "-K"], env=env, capture_output=True, timeout=60, check=False)
     return {"seconds": elapsed, "jobs_per_second": jobs / elapsed}
+
+
+def latency(ctx: Context, jobs: int, workers: int) -> list[float]:
+    """Seconds from each ``tsp`` call to its job's first instruction, the server idle."""
+    folder = ctx.scratch(f"tsp-latency-{workers}")
+    env = tsp_env(folder)
+
+    def run_and_wait(command: str) -> str:
+        job_id = _tsp(env, "sh", "-c", command).strip()
+        _tsp(env, "-w", job_id)
+        return _tsp(env, "-c", job_id)
+
+    try:
+        _tsp(env, "-S", str(workers))
+        run_and_wait("true")
+        return measure_latency(run_and_wait, jobs)
+    finally:
+        subprocess.run(["tsp", "-K"], env=env, capture_output=True, timeout=60, check=False)
