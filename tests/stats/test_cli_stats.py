@@ -135,7 +135,7 @@ def test_watch_into_a_pipe_prints_plain_frames(cli: Cli, workers: WorkerPool) ->
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert proc.returncode == 0, errors
     assert "\x1b" not in text
     first_frame = text.split("queuectl  ")[1]

@@ -61,12 +61,12 @@ class DashboardServer:
         """Ctrl-C, as a person would; the exit status."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-            try:
-                _, errors = self.proc.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                _, errors = self.proc.communicate()
-            print(f"dashboard stderr:\n{errors}")  # shown when a test fails
+        try:
+            _, errors = self.proc.communicate(timeout=20)  # also closes the pipes
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, errors = self.proc.communicate()
+        print(f"dashboard stderr:\n{errors}")  # shown when a test fails
         return self.proc.returncode
 
 
