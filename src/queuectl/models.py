@@ -6,7 +6,7 @@ Timestamps are POSIX seconds (UTC); ``to_dict`` renders them as ISO 8601 with ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -49,6 +49,7 @@ class JobState(str, Enum):
 
 
 TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})
+DEFAULT_QUEUE = "default"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,23 @@ class NewJob:
     fatal_exit_codes: tuple[int, ...] = ()
     retry_on_timeout: bool = True
     output_limit: int | None = None
+    # scheduling (see queuectl.scheduling): when, where and after what the job may run
+    priority: int = 0
+    queue: str = DEFAULT_QUEUE
+    run_at: float | None = None  # absolute; or
+    delay: float | None = None  # seconds after the enqueue
+    depends_on: tuple[str, ...] = ()
+    unique_key: str | None = None
+    tags: tuple[str, ...] = ()
+    backoff_base: float | None = None  # None: the configured retry policy
+    backoff_max: float | None = None
+    jitter: float | None = None
+
+    def first_run_at(self, now: float) -> float:
+        """When the job may first run: never before ``now``, which keeps FIFO order honest."""
+        if self.delay is not None:
+            return now + self.delay
+        return now if self.run_at is None else max(now, self.run_at)
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,17 @@ class Job:
     retry_on_timeout: bool = True
     output_limit: int | None = None
     cancel_requested: bool = False
+    queue: str = DEFAULT_QUEUE
+    unique_key: str | None = None
+    tags: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    waiting_on: int = 0  # dependencies not completed yet
+    backoff_base: float | None = None
+    backoff_max: float | None = None
+    jitter: float | None = None
+    # Not stored: set on the job an enqueue returns when its unique_key matched a live job,
+    # which is returned instead of a new one (nothing was created).
+    unique_conflict: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +149,14 @@ class Job:
             "retry_on_timeout": self.retry_on_timeout,
             "output_limit": self.output_limit,
             "cancel_requested": self.cancel_requested,
+            "queue": self.queue,
+            "unique_key": self.unique_key,
+            "tags": list(self.tags),
+            "depends_on": list(self.depends_on),
+            "waiting_on": self.waiting_on,
+            "backoff_base": self.backoff_base,
+            "backoff_max": self.backoff_max,
+            "jitter": self.jitter,
         }
 
 

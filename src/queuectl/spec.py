@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import scheduling
 from .config import Settings
 from .errors import InvalidInput
 from .models import NewJob
@@ -17,7 +18,7 @@ from .units import parse_duration, parse_size
 
 FIELDS = (
     "id", "command", "max_retries", "cwd", "env", "timeout", "fatal_exit_codes",
-    "retry_on_timeout", "output_limit",
+    "retry_on_timeout", "output_limit", *scheduling.FIELDS,
 )
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
@@ -38,8 +39,9 @@ def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> 
             raise InvalidInput(f"field {key!r} is set by queuectl and cannot be given")
         if key not in FIELDS:
             raise InvalidInput(f"unknown field {key!r}; known fields: {', '.join(FIELDS)}")
+    job_id = _job_id(spec.get("id"))
     return NewJob(
-        id=_job_id(spec.get("id")),
+        id=job_id,
         command=_command(spec.get("command")),
         max_retries=_max_retries(spec.get("max_retries"), settings.max_retries),
         cwd=_cwd(spec.get("cwd"), cwd),
@@ -48,6 +50,7 @@ def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> 
         fatal_exit_codes=_exit_codes(spec.get("fatal_exit_codes")),
         retry_on_timeout=_flag(spec.get("retry_on_timeout"), "retry_on_timeout", default=True),
         output_limit=_output_limit(spec.get("output_limit")),
+        **scheduling.parse_scheduling(spec, job_id),
     )
 
 

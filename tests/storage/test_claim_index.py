@@ -18,7 +18,7 @@ PENDING = 100_000
 def _plan(storage: Storage) -> str:
     from queuectl.storage.sqlite import SqliteStorage
 
-    params = {"worker_id": "w", "lease_until": T0 + 30, "now": T0, "limit": 8}
+    params = {"worker_id": "w", "lease_until": T0 + 30, "now": T0, "limit": 8, "queues": None}
     if isinstance(storage, SqliteStorage):
         from queuectl.storage.sqlite import Q as SQLITE
 

@@ -13,6 +13,8 @@ from typing import Protocol
 
 from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from ..schedules import Schedule
+from ..scheduling import QueueInfo
 from ..stats import FinishedRun
 
 
@@ -73,7 +75,8 @@ class Storage(Protocol):
 
     def get(self, job_id: str) -> Job | None: ...
 
-    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]: ...
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0, *,
+                  tag: str | None = None) -> list[Job]: ...
 
     def count_by_state(self) -> dict[JobState, int]: ...
 
@@ -83,7 +86,10 @@ class Storage(Protocol):
         """Put dead (and, if asked, canceled) jobs back to pending, all or nothing."""
         ...
 
-    def retry_all_dead(self, now: float) -> list[str]: ...
+    def retry_all_dead(self, now: float, *, tag: str | None = None) -> list[str]:
+        """Retry every dead job (with ``tag``, if given); one whose unique_key a live job
+        holds stays dead, and one whose dependency is still dead or canceled dies again."""
+        ...
 
     # workers
     def record_and_claim(
@@ -93,8 +99,12 @@ class Storage(Protocol):
         limit: int,
         now: float,
         lease_until: float,
+        queues: Sequence[str] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         """Record finished runs and claim up to ``limit`` ready jobs in one transaction.
+
+        Ready: pending or failed, ``run_at`` come, every dependency completed, in one of
+        ``queues`` (None: any), its queue not paused and below its concurrency limit.
 
         Returns the claimed jobs (best first) and the outcomes refused by the fence. A job
         must not start before this returns: a worker killed between starting it and the
@@ -181,12 +191,63 @@ class Storage(Protocol):
     # -- moving between stores (queuectl export / import) ---------------------------------
 
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
-                attempts: Sequence[Attempt]) -> None:
-        """Store exported settings and jobs exactly as they were (states, counters, times)
-        with their attempt history, in one transaction. An id stored already raises
-        ``DuplicateJob`` and nothing is written."""
+                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
+        """Store exported settings, schedules and jobs exactly as they were (states,
+        counters, times) with their attempt history, in one transaction. An id stored
+        already raises ``DuplicateJob`` and nothing is written."""
         ...
 
     def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
         """Delete finished jobs (completed, dead, canceled) with their history, all or nothing."""
+        ...
+
+    # -- scheduling: named queues, recurring schedules, retention (queuectl.scheduling) ----
+
+    def pending_breakdown(self, now: float) -> dict[str, int]:
+        """Pending jobs waiting for their ``run_at`` ("scheduled") or for dependencies
+        ("blocked")."""
+        ...
+
+    def queues(self) -> list[QueueInfo]:
+        """Every queue that has jobs or a setting, by name, with its jobs per state."""
+        ...
+
+    def set_queue_paused(self, name: str, paused: bool) -> None: ...
+
+    def set_queue_limit(self, name: str, limit: int | None) -> None: ...
+
+    def add_schedule(self, schedule: Schedule, now: float) -> bool:
+        """Store a new schedule; False (nothing changed) if the name is taken."""
+        ...
+
+    def schedules(self) -> list[Schedule]: ...
+
+    def get_schedule(self, name: str) -> Schedule | None: ...
+
+    def remove_schedule(self, name: str) -> bool: ...
+
+    def set_schedule_paused(self, name: str, paused: bool, next_run_at: float | None) -> bool:
+        """Pause, or resume with the next tick at ``next_run_at``; False if no such schedule."""
+        ...
+
+    def due_schedules(self, now: float) -> list[Schedule]:
+        """Schedules not paused whose ``next_run_at`` has come."""
+        ...
+
+    def next_schedule_at(self) -> float | None: ...
+
+    def enqueue_tick(
+        self, name: str, tick: float, next_run_at: float, job: NewJob | None, now: float
+    ) -> Job | None:
+        """In one transaction: move schedule ``name`` from ``tick`` to ``next_run_at`` (only if
+        it is still at ``tick``: the tick key) and enqueue ``job``. None if the tick was taken
+        already."""
+        ...
+
+    def purge_batch(
+        self, state: JobState, before: float, limit: int, after_seq: int = 0
+    ) -> tuple[int, int | None]:
+        """Delete up to ``limit`` jobs in ``state`` updated before ``before`` (oldest first,
+        after the cursor ``after_seq``) with their attempts and output, in one short
+        transaction. Returns ``(deleted, cursor for the next batch or None at the end)``."""
         ...

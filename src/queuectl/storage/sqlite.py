@@ -26,9 +26,19 @@ from ..errors import (
 from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
 from ..procs import HOST
+from ..schedules import Schedule
 from ..stats import FinishedRun
 from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 from .sql import load_queries
+from .sqlite_scheduling import (
+    SqliteScheduling,
+    claim_ready,
+    follow_dependencies,
+    insert_jobs,
+    kill_dependents,
+    redo_dependency_deaths,
+    scheduling_of_row,
+)
 
 _HERE = Path(__file__).parent
 Q = load_queries(_HERE / "sqlite.sql")
@@ -60,6 +70,7 @@ def _job(row: sqlite3.Row) -> Job:
         retry_on_timeout=bool(row["retry_on_timeout"]),
         output_limit=row["output_limit"],
         cancel_requested=bool(row["cancel_requested"]),
+        **scheduling_of_row(row),
     )
 
 
@@ -76,7 +87,7 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteScheduling):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser().absolute()
         self.url = str(self.path)
@@ -169,40 +180,15 @@ class SqliteStorage:
     # -- jobs ------------------------------------------------------------------------------
 
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
-        rows = [
-            {
-                "id": job.id,
-                "command": job.command,
-                "max_retries": job.max_retries,
-                "now": now,
-                "cwd": job.cwd,
-                "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
-                "timeout": job.timeout,
-                "fatal_exit_codes": (json.dumps(list(job.fatal_exit_codes))
-                                     if job.fatal_exit_codes else None),
-                "retry_on_timeout": job.retry_on_timeout,
-                "output_limit": job.output_limit,
-            }
-            for job in jobs
-        ]
         try:
             with self._write() as db:
-                db.executemany(Q["insert_job"], rows)
+                stored = insert_jobs(db, Q["insert_job"], jobs, now)
                 local_workers = [row[0] for row in db.execute(Q["local_worker_ids"], (HOST,))]
         except sqlite3.IntegrityError as exc:
             raise DuplicateJob(self._first_existing([job.id for job in jobs])) from exc
         if local_workers:
             self._send_wakeups(local_workers, stop=False)
-        return [
-            Job(
-                id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
-                max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
-                cwd=job.cwd, env=job.env, timeout=job.timeout,
-                fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
-                output_limit=job.output_limit,
-            )
-            for job in jobs
-        ]
+        return stored
 
     def _first_existing(self, job_ids: list[str]) -> str:
         seen: set[str] = set()
@@ -216,7 +202,10 @@ class SqliteStorage:
         rows = self._read(Q["get_job"], (job_id,))
         return _job(rows[0]) if rows else None
 
-    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]:
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0, *,
+                  tag: str | None = None) -> list[Job]:
+        if tag is not None:
+            return self.jobs_with_tag(tag, state, limit, offset)
         params = {"state": state.value if state else None, "limit": limit, "offset": offset}
         sql = Q["list_jobs_in_state"] if state else Q["list_jobs"]
         return [_job(row) for row in self._read(sql, params)]
@@ -275,6 +264,8 @@ class SqliteStorage:
                         " processing jobs can be canceled"
                     )
                 canceled.append(_job(row))
+            kill_dependents(db, [job.id for job in canceled
+                                 if job.state is JobState.CANCELED], now)
         if running_somewhere:
             self.wake_workers(stop=True)  # "check in": the holder kills the job at once
         return canceled
@@ -284,7 +275,12 @@ class SqliteStorage:
         with self._write() as db:
             for job_id in job_ids:
                 params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
-                row = db.execute(Q["retry_job"], params).fetchone()
+                try:
+                    row = db.execute(Q["retry_job"], params).fetchone()
+                except sqlite3.IntegrityError:  # its unique_key is taken by a live job
+                    raise InvalidTransition(
+                        f"job {job_id!r}: a live job has the same unique_key; nothing retried"
+                    ) from None
                 if row is None:
                     current = db.execute(Q["get_job"], (job_id,)).fetchone()
                     if current is None:
@@ -294,12 +290,15 @@ class SqliteStorage:
                         f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
                     )
                 retried.append(_job(row))
+            redo_dependency_deaths(db, [job.id for job in retried], now)
+            retried = [_job(db.execute(Q["get_job"], (job.id,)).fetchone()) for job in retried]
         self.wake_workers()
         return retried
 
-    def retry_all_dead(self, now: float) -> list[str]:
+    def retry_all_dead(self, now: float, *, tag: str | None = None) -> list[str]:
         with self._write() as db:
-            ids = [row[0] for row in db.execute(Q["retry_all_dead"], {"now": now})]
+            ids = [row[0] for row in db.execute(Q["retry_all_dead"], {"now": now, "tag": tag})]
+            redo_dependency_deaths(db, ids, now)
         if ids:
             self.wake_workers()
         return ids
@@ -313,6 +312,7 @@ class SqliteStorage:
         limit: int,
         now: float,
         lease_until: float,
+        queues: Sequence[str] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
         stale: list[Outcome] = []
         claimed: list[Job] = []
@@ -320,16 +320,21 @@ class SqliteStorage:
             for outcome in outcomes:
                 if not self._finish(db, worker_id, outcome, now):
                     stale.append(outcome)
+            refused = {id(outcome) for outcome in stale}
+            unblocked = follow_dependencies(db, [
+                (o.job_id, o.state) for o in outcomes if id(o) not in refused], now)
             if limit > 0:
                 params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
-                          "limit": limit}
-                rows = db.execute(Q["claim_ready_jobs"], params).fetchall()
+                          "limit": limit, "queues": json.dumps(list(queues)) if queues else None}
+                rows = claim_ready(db, Q["claim_ready_jobs"], params)
                 db.executemany(
                     Q["insert_attempt"],
                     [(row["id"], row["runs"], worker_id, now) for row in rows],
                 )
                 rows.sort(key=_claim_order)
                 claimed = [_job(row) for row in rows]
+        if unblocked:
+            self.wake_workers()  # a job waiting on those completions may run now
         return claimed, stale
 
     @staticmethod
@@ -428,6 +433,7 @@ class SqliteStorage:
                 outcome = decide(job)
                 if self._finish(db, job.worker_id or "", outcome, now):
                     rescued.append(outcome)
+            follow_dependencies(db, [(o.job_id, o.state) for o in rescued], now)
             for worker_id in worker_ids or ():
                 db.execute(Q["unregister_worker"], (worker_id,))
             if forget_workers_before is not None:
@@ -516,8 +522,9 @@ class SqliteStorage:
                 ended_dead in rows]
 
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
-                attempts: Sequence[Attempt]) -> None:
-        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row
+                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
+        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row, schedule_row
+        from .sqlite_scheduling import Q as SCHEDULING
 
         def as_json(values: tuple[Any, ...]) -> str:
             return json.dumps(list(values))
@@ -526,8 +533,17 @@ class SqliteStorage:
             with self._write() as db:
                 db.executemany(insert_job_sql(lambda name: f":{name}"),
                                [job_row(job, as_json) for job in jobs])
+                # The lookup tables behind tags and dependencies (dependencies that are not
+                # stored, purged before the export, are left out).
+                importing = {job.id for job in jobs}
+                db.executemany(SCHEDULING["insert_dependency"], [
+                    (other, job.id) for job in jobs for other in job.depends_on
+                    if other in importing or self.get(other) is not None])
+                db.executemany(SCHEDULING["insert_tag"],
+                               [(tag, job.id) for job in jobs for tag in job.tags])
                 db.executemany(Q["restore_attempt"], [attempt_row(a) for a in attempts])
                 db.executemany(Q["set_config"], list(settings.items()))
+                db.executemany(Q["restore_schedule"], [schedule_row(s) for s in schedules])
         except sqlite3.IntegrityError as exc:
             ids = [job.id for job in jobs]
             if any(self.get(job_id) is not None for job_id in ids):

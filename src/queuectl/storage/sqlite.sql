@@ -1,10 +1,17 @@
 -- Named statements of the SQLite store, loaded by name (see storage/sql.py).
 
 -- name: insert_job
+-- A job whose unique_key matches a live job is not inserted (rowcount 0): see enqueue.
 INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout,
-                  fatal_exit_codes, retry_on_timeout, output_limit)
-VALUES (:id, :command, 'pending', :max_retries, :now, :now, :now, :cwd, :env, :timeout,
-        :fatal_exit_codes, :retry_on_timeout, :output_limit);
+                  fatal_exit_codes, retry_on_timeout, output_limit,
+                  priority, queue, unique_key, tags, depends_on, waiting_on, last_error,
+                  backoff_base, backoff_max, jitter)
+VALUES (:id, :command, :state, :max_retries, :run_at, :now, :now, :cwd, :env, :timeout,
+        :fatal_exit_codes, :retry_on_timeout, :output_limit,
+        :priority, :queue, :unique_key, :tags, :depends_on, :waiting_on, :last_error,
+        :backoff_base, :backoff_max, :jitter)
+ON CONFLICT (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
 
 -- name: claim_ready_jobs
 -- One statement picks and takes the jobs, so two workers can never hold the same one.
@@ -14,8 +21,23 @@ SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
 WHERE seq IN (
     -- INDEXED BY: the planner would otherwise pick jobs_by_state and sort every ready row
     -- (8x slower at 5,000 pending); with it, SQLite fails loudly if the index cannot serve.
-    SELECT seq FROM jobs INDEXED BY jobs_ready
+    SELECT seq FROM jobs AS ready INDEXED BY jobs_ready
     WHERE state IN ('pending', 'failed') AND run_at <= :now
+      -- The scheduling rules (0004_scheduling.sql), checked for each job the walk reaches:
+      -- every dependency completed, a queue this worker serves (:queues, JSON; NULL: all)...
+      AND waiting_on = 0
+      AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+      -- ...and a queue that is neither paused nor at its limit. A limited queue's jobs are
+      -- taken one per statement (:limit = 1), so that the count below sees every job taken
+      -- before in the same transaction; a batch (:limit > 1) passes over them.
+      AND NOT EXISTS (
+          SELECT 1 FROM queues AS q
+          WHERE q.name = ready.queue
+            AND (q.paused OR (q.max_running IS NOT NULL AND (:limit > 1 OR q.max_running <= (
+                -- jobs_held lists the running jobs (a few per worker slot): no index of
+                -- running jobs per queue, which every claim and result would pay to keep.
+                SELECT COUNT(*) FROM jobs AS running INDEXED BY jobs_held
+                WHERE running.state = 'processing' AND running.queue = q.name)))))
     ORDER BY priority DESC, run_at, seq
     LIMIT :limit)
 RETURNING *;
@@ -109,9 +131,11 @@ WHERE id = :job_id AND (state = 'dead' OR (:include_canceled AND state = 'cancel
 RETURNING *;
 
 -- name: retry_all_dead
-UPDATE jobs
+-- OR IGNORE: a dead job whose unique_key a live job holds stays dead.
+UPDATE OR IGNORE jobs
 SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now
 WHERE state = 'dead'
+  AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
 RETURNING id;
 
 -- name: register_worker
@@ -209,3 +233,10 @@ INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_c
                       output, output_dropped)
 VALUES (:job_id, :number, :worker_id, :started_at, :finished_at, :exit_code, :error,
         :output, :output_dropped);
+
+-- name: restore_schedule
+-- queuectl import: a schedule exactly as exported.
+INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, last_run_at,
+                       last_job_id, created_at)
+VALUES (:name, :job, :cron, :every, :tz, :paused, :next_run_at,
+        :last_run_at, :last_job_id, :created_at);
