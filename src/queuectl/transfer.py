@@ -6,12 +6,13 @@ in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usu
 
     {"kind": "queuectl-export", "version": 1}
     {"kind": "config", "key": "max_retries", "value": "5"}
+    {"kind": "schedule", "schedule": {"name": "backup", "cron": "0 2 * * *", ...}}
     {"kind": "job", "job": {"id": "build-42", "state": "dead", ...}, "attempts": [...]}
 
 Stop the workers before exporting: a job still running is exported as processing, and on the
 new store it is rescued like the run of any lost worker once its lease has expired.
 An import is all or nothing: every line is checked first, then everything is written in one
-transaction; a job id that exists already fails the whole import.
+transaction; a job id or schedule name that exists already fails the whole import.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from . import config
-from .errors import InvalidInput
+from .errors import InvalidInput, InvalidTransition
 from .listing import JobQuery
 from .models import Attempt, Job, JobState
+from .schedules import Schedule, schedule_name, time_zone
 from .storage import Storage
 
 FORMAT = "queuectl-export"
@@ -35,6 +37,7 @@ _PAGE = 500
 _NOT_STORED = frozenset({"unique_conflict"})
 _JOB_FIELDS = {f.name: f for f in fields(Job) if f.name not in _NOT_STORED}
 _ATTEMPT_FIELDS = {f.name for f in fields(Attempt)} - {"job_id", "output"}
+_SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Imported:
     jobs: int
     attempts: int
     settings: int
+    schedules: int = 0
 
 
 def _jobs_oldest_first(storage: Storage) -> Iterator[Job]:
@@ -80,6 +84,10 @@ def export_lines(storage: Storage) -> Iterator[str]:
     yield json.dumps({"kind": FORMAT, "version": VERSION})
     for key, value in sorted(storage.config_items().items()):
         yield json.dumps({"kind": "config", "key": key, "value": value})
+    for schedule in storage.schedules():
+        stored = {name: getattr(schedule, name) for name in sorted(_SCHEDULE_FIELDS)}
+        stored["job"] = dict(schedule.job)
+        yield json.dumps({"kind": "schedule", "schedule": stored}, sort_keys=True)
     for job in _jobs_oldest_first(storage):
         yield json.dumps(_job_record(job, storage.attempts(job.id)), sort_keys=True)
 
@@ -121,9 +129,27 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
     return job, attempts
 
 
+def _schedule_from(record: dict[str, Any]) -> Schedule:
+    stored = record.get("schedule")
+    if not isinstance(stored, dict) or set(stored) != _SCHEDULE_FIELDS:
+        wanted = ", ".join(sorted(_SCHEDULE_FIELDS))
+        raise InvalidInput(f"a schedule record needs exactly the fields {wanted}")
+    schedule = Schedule(**stored)
+    schedule_name(schedule.name)
+    if not isinstance(schedule.job, dict) or (schedule.cron is None) == (schedule.every is None):
+        raise InvalidInput(f"schedule {schedule.name!r}: needs a job and either cron or every")
+    if schedule.cron is not None:
+        from .cron import Cron
+
+        Cron.parse(schedule.cron)
+    time_zone(schedule.tz)
+    return schedule
+
+
 def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     """Check every line, then write everything in one transaction; errors name the line."""
     settings: dict[str, str] = {}
+    schedules: list[Schedule] = []
     jobs: list[Job] = []
     attempts: list[Attempt] = []
     seen_header = False
@@ -142,6 +168,8 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             elif kind == "config":
                 key = config.canonical_key(str(record.get("key")))
                 settings[key] = config.normalize_value(key, str(record.get("value")))
+            elif kind == "schedule":
+                schedules.append(_schedule_from(record))
             elif kind == "job":
                 job, history = _job_from(record)
                 jobs.append(job)
@@ -158,5 +186,9 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     if len(set(ids)) != len(ids):
         duplicate = next(job_id for job_id in ids if ids.count(job_id) > 1)
         raise InvalidInput(f"job {duplicate!r} appears twice in the input")
-    storage.restore(settings, jobs, attempts)
-    return Imported(len(jobs), len(attempts), len(settings))
+    for schedule in schedules:
+        if storage.get_schedule(schedule.name) is not None:
+            raise InvalidTransition(
+                f"a schedule named {schedule.name!r} exists already: nothing imported")
+    storage.restore(settings, jobs, attempts, schedules)
+    return Imported(len(jobs), len(attempts), len(settings), len(schedules))

@@ -9,7 +9,6 @@ queueing on one database-wide lock, and wake-ups reach workers on every host thr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
 from ..listing import JobPage, JobQuery, RunningJob
 from ..models import Attempt, Job, JobState, NewJob
+from ..schedules import Schedule
 from ..stats import FinishedRun
 from . import postgres_migrate, postgres_reads
 from .postgres_connection import Connector, parse_url
 from .postgres_rows import Q, Row, job_of
+from .postgres_scheduling import QS, PostgresScheduling, insert_jobs, redo_dependency_deaths
 from .postgres_wakeup import JOB, STOP, channel_name
 from .postgres_workers import WorkerVerbs
 from .schema import SchemaStatus
@@ -33,7 +34,7 @@ class _Duplicate(Exception):
     """An id of the batch is stored already (found out after the transaction rolled back)."""
 
 
-class PostgresStorage(WorkerVerbs):
+class PostgresStorage(WorkerVerbs, PostgresScheduling):
     def __init__(self, url: str) -> None:
         location = parse_url(url)
         # The URL as given (password included): a worker re-opens its own store from it.
@@ -65,41 +66,21 @@ class PostgresStorage(WorkerVerbs):
     # -- jobs ------------------------------------------------------------------------------
 
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
-        rows = [
-            {
-                "id": job.id, "command": job.command, "max_retries": job.max_retries, "now": now,
-                "cwd": job.cwd, "timeout": job.timeout,
-                "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
-                "fatal_exit_codes": list(job.fatal_exit_codes) or None,
-                "retry_on_timeout": job.retry_on_timeout, "output_limit": job.output_limit,
-            }
-            for job in jobs
-        ]
-
-        def insert(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+        def insert(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
             import psycopg
 
             try:
-                with conn.cursor() as cursor:
-                    cursor.executemany(Q["insert_job"], rows)
+                stored = insert_jobs(conn, jobs, now)
             except psycopg.errors.UniqueViolation:
                 raise _Duplicate from None
-            conn.execute(Q["notify_workers"], {"channel": self._channel, "message": JOB})
+            if any(not job.unique_conflict for job in stored):
+                self._notify(conn, JOB)  # delivered when (and only if) the jobs commit
+            return stored
 
         try:
-            self._db.run(insert)
+            return self._db.run(insert)
         except _Duplicate:
             raise DuplicateJob(self._first_existing([job.id for job in jobs])) from None
-        return [
-            Job(
-                id=job.id, command=job.command, state=JobState.PENDING, attempts=0,
-                max_retries=job.max_retries, created_at=now, updated_at=now, run_at=now,
-                cwd=job.cwd, env=job.env, timeout=job.timeout,
-                fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
-                output_limit=job.output_limit,
-            )
-            for job in jobs
-        ]
 
     def _first_existing(self, job_ids: list[str]) -> str:
         stored = {row["id"] for row in self._read(Q["existing_job_ids"], {"ids": job_ids})}
@@ -114,7 +95,10 @@ class PostgresStorage(WorkerVerbs):
         rows = self._read(Q["get_job"], {"job_id": job_id})
         return job_of(rows[0]) if rows else None
 
-    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0) -> list[Job]:
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0, *,
+                  tag: str | None = None) -> list[Job]:
+        if tag is not None:
+            return self.jobs_with_tag(tag, state, limit, offset)
         params = {"state": state.value if state else None, "limit": limit, "offset": offset}
         query = Q["list_jobs_in_state"] if state else Q["list_jobs"]
         return [job_of(row) for row in self._read(query, params)]
@@ -175,10 +159,18 @@ class PostgresStorage(WorkerVerbs):
 
     def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
         def retry(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
+            import psycopg
+
             retried: list[Job] = []
             for job_id in job_ids:
                 params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
-                row = conn.execute(Q["retry_job"], params).fetchone()
+                try:
+                    with conn.transaction():  # a savepoint, to tell this failure apart
+                        row = conn.execute(Q["retry_job"], params).fetchone()
+                except psycopg.errors.UniqueViolation:  # a live job holds its unique_key
+                    raise InvalidTransition(
+                        f"job {job_id!r}: a live job has the same unique_key; nothing retried"
+                    ) from None
                 if row is None:
                     current = conn.execute(Q["get_job"], {"job_id": job_id}).fetchone()
                     if current is None:
@@ -188,14 +180,21 @@ class PostgresStorage(WorkerVerbs):
                         f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
                     )
                 retried.append(job_of(row))
+            redo_dependency_deaths(conn, [job.id for job in retried], now)
+            # Read again: a retried job whose dependency is still dead is dead again.
+            rows = {row["id"]: row for row in conn.execute(
+                Q["jobs_by_ids"], {"ids": [job.id for job in retried]})}
+            retried = [job_of(rows[job.id]) for job in retried]
             self._notify(conn, JOB)
             return retried
 
         return self._db.run(retry)
 
-    def retry_all_dead(self, now: float) -> list[str]:
+    def retry_all_dead(self, now: float, *, tag: str | None = None) -> list[str]:
         def retry_all(conn: psycopg.Connection[Any], in_doubt: bool) -> list[str]:
-            ids = [row["id"] for row in conn.execute(Q["retry_all_dead"], {"now": now})]
+            params = {"now": now, "tag": tag}
+            ids = [row["id"] for row in conn.execute(Q["retry_all_dead"], params)]
+            redo_dependency_deaths(conn, ids, now)
             if ids:
                 self._notify(conn, JOB)
             return ids
@@ -232,8 +231,8 @@ class PostgresStorage(WorkerVerbs):
         return postgres_reads.finished_runs(self._read, since, until, limit, after)
 
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
-                attempts: Sequence[Attempt]) -> None:
-        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row
+                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
+        from .restore import attempt_row, first_duplicate, insert_job_sql, job_row, schedule_row
 
         insert_job = insert_job_sql(lambda name: f"%({name})s").encode()
         job_rows = [job_row(job, list) for job in jobs]
@@ -246,10 +245,13 @@ class PostgresStorage(WorkerVerbs):
                     cursor.executemany(insert_job, job_rows)
             except psycopg.errors.UniqueViolation:
                 raise _Duplicate from None
+            if any(job.depends_on for job in jobs):
+                conn.execute(QS["mark_dependencies"], {"ids": [job.id for job in jobs]})
             with conn.cursor() as cursor:
                 cursor.executemany(Q["restore_attempt"], [attempt_row(a) for a in attempts])
                 cursor.executemany(Q["set_config"],
                                    [{"key": k, "value": v} for k, v in settings.items()])
+                cursor.executemany(Q["restore_schedule"], [schedule_row(s) for s in schedules])
             self._notify(conn, JOB)
 
         try:

@@ -2,11 +2,8 @@
 -- sqlite.sql where the verb is the same. Tables are found through the connection's
 -- search_path, which points at the store's own schema.
 
--- name: insert_job
-INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout,
-                  fatal_exit_codes, retry_on_timeout, output_limit)
-VALUES (%(id)s, %(command)s, 'pending', %(max_retries)s, %(now)s, %(now)s, %(now)s, %(cwd)s,
-        %(env)s, %(timeout)s, %(fatal_exit_codes)s, %(retry_on_timeout)s, %(output_limit)s);
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE id = ANY(%(ids)s);
 
 -- name: existing_job_ids
 SELECT id FROM jobs WHERE id = ANY(%(ids)s);
@@ -21,8 +18,22 @@ WITH claimed AS (
     SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
         worker_id = %(worker_id)s, lease_until = %(lease_until)s, updated_at = %(now)s
     WHERE seq IN (
-        SELECT seq FROM jobs
+        SELECT seq FROM jobs AS ready
         WHERE state IN ('pending', 'failed') AND run_at <= %(now)s
+          -- The scheduling rules (0004_scheduling.sql), checked for each job the index walk
+          -- reaches: every dependency completed, a queue this worker serves (NULL: all)...
+          AND waiting_on = 0
+          AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+          -- ...and a queue neither paused nor at its limit. A limited queue's jobs are taken
+          -- one per statement (limit 1) under lock_limited_queues, so that the count sees
+          -- every job taken before; a batch (limit > 1) passes over them.
+          AND NOT EXISTS (
+              SELECT 1 FROM queues AS q
+              WHERE q.name = ready.queue
+                AND (q.paused OR (q.max_running IS NOT NULL AND (%(limit)s > 1
+                     OR q.max_running <= (SELECT COUNT(*) FROM jobs AS running
+                                          WHERE running.queue = q.name
+                                            AND running.state = 'processing')))))
         ORDER BY priority DESC, run_at, seq
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED)
@@ -151,9 +162,19 @@ WHERE id = %(job_id)s AND (state = 'dead' OR (%(include_canceled)s AND state = '
 RETURNING *;
 
 -- name: retry_all_dead
+-- A dead job whose unique_key a live job holds stays dead; of dead jobs sharing a key, only
+-- the oldest comes back (the SQLite store's UPDATE OR IGNORE does the same).
 UPDATE jobs
-SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s,
+    cancel_requested = false
 WHERE state = 'dead'
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (unique_key IS NULL OR (
+        NOT EXISTS (SELECT 1 FROM jobs AS live WHERE live.unique_key = jobs.unique_key
+                    AND live.state IN ('pending', 'failed', 'processing'))
+        AND seq = (SELECT MIN(seq) FROM jobs AS other WHERE other.unique_key = jobs.unique_key
+                   AND other.state = 'dead'
+                   AND (%(tag)s::text IS NULL OR other.tags @> ARRAY[%(tag)s::text]))))
 RETURNING id;
 
 -- name: register_worker
@@ -252,3 +273,10 @@ INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_c
                       output, output_dropped)
 VALUES (%(job_id)s, %(number)s, %(worker_id)s, %(started_at)s, %(finished_at)s, %(exit_code)s,
         %(error)s, %(output)s, %(output_dropped)s);
+
+-- name: restore_schedule
+-- queuectl import: a schedule exactly as exported.
+INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, last_run_at,
+                       last_job_id, created_at)
+VALUES (%(name)s, %(job)s, %(cron)s, %(every)s, %(tz)s, %(paused)s, %(next_run_at)s,
+        %(last_run_at)s, %(last_job_id)s, %(created_at)s);

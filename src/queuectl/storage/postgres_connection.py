@@ -139,8 +139,12 @@ class Connector:
             self._conn = None
 
     def run(self, operation: Callable[[psycopg.Connection[Any], bool], T], *,
-            transaction: bool = True) -> T:
-        """Run ``operation(conn, in_doubt)``, in one transaction unless told otherwise."""
+            transaction: bool = True, begin: bytes = b"BEGIN") -> T:
+        """Run ``operation(conn, in_doubt)``, in one transaction unless told otherwise.
+
+        ``begin`` starts the transaction; it may carry ``SET LOCAL`` settings for it, sent in
+        the same round trip.
+        """
         import psycopg
 
         started = time.monotonic()
@@ -156,7 +160,7 @@ class Connector:
                     conn = self.connection()
                     if not transaction:
                         return operation(conn, in_doubt)
-                    conn.execute("BEGIN")
+                    conn.execute(begin)
                     try:
                         result = operation(conn, in_doubt)
                     except BaseException:

@@ -26,7 +26,10 @@ def job_of(row: Row) -> Job:
         worker_id=row["worker_id"], lease_until=row["lease_until"],
         fatal_exit_codes=tuple(row["fatal_exit_codes"] or ()),
         retry_on_timeout=row["retry_on_timeout"], output_limit=row["output_limit"],
-        cancel_requested=row["cancel_requested"],
+        cancel_requested=row["cancel_requested"], queue=row["queue"],
+        unique_key=row["unique_key"], tags=tuple(row["tags"] or ()),
+        depends_on=tuple(row["depends_on"] or ()), waiting_on=row["waiting_on"],
+        backoff_base=row["backoff_base"], backoff_max=row["backoff_max"], jitter=row["jitter"],
     )
 
 

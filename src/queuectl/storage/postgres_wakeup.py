@@ -27,6 +27,7 @@ STOP = "s"
 
 
 def channel_name(schema: str) -> str:
+    # The dependency trigger (0004_scheduling.sql) notifies the same name from SQL.
     return f"{schema}.wake"
 
 

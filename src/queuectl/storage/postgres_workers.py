@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StorageError
 from ..models import Job, Outcome, WorkerInfo
 from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 from .postgres_connection import Connector
 from .postgres_rows import Q, Row, claim_order, job_of
+from .postgres_scheduling import claim_ready
 from .postgres_wakeup import JOB, STOP, ListenWakeChannel
 
 if TYPE_CHECKING:
@@ -30,6 +30,12 @@ def _finish_params(worker_id: str, outcome: Outcome) -> Row:
         "error": outcome.error, "now": outcome.finished_at, "output": outcome.output,
         "output_dropped": outcome.output_dropped, "streamed": outcome.streamed,
     }
+
+
+# The claim must walk jobs_ready in claim order and stop after a few rows. Until a queue's
+# first ANALYZE, the planner takes the jobs table for empty and would rather sort every ready
+# row (measured: 66 ms per claim at 100,000 pending, against 1 ms): no sort, then.
+_BEGIN_CLAIM = b"BEGIN; SET LOCAL enable_sort = off"
 
 
 class WorkerVerbs:
@@ -51,11 +57,10 @@ class WorkerVerbs:
         lease_until: float,
         queues: Sequence[str] | None = None,
     ) -> tuple[list[Job], list[Outcome]]:
-        if queues is not None:
-            raise StorageError("worker --queue is not supported on PostgreSQL yet")
         rows, stale = self._db.run(
             lambda conn, in_doubt: self._record_and_claim(
-                conn, in_doubt, worker_id, outcomes, limit, now, lease_until)
+                conn, in_doubt, worker_id, outcomes, limit, now, lease_until, queues),
+            begin=_BEGIN_CLAIM,
         )
         rows.sort(key=claim_order)
         return [job_of(row) for row in rows], stale
@@ -63,6 +68,7 @@ class WorkerVerbs:
     def _record_and_claim(
         self, conn: psycopg.Connection[Any], in_doubt: bool, worker_id: str,
         outcomes: Sequence[Outcome], limit: int, now: float, lease_until: float,
+        queues: Sequence[str] | None = None,
     ) -> tuple[list[Row], list[Outcome]]:
         """The body of ``record_and_claim``; ``in_doubt``: a try before may have committed."""
         finished = self._finish_all(conn, worker_id, outcomes, in_doubt=in_doubt)
@@ -74,8 +80,8 @@ class WorkerVerbs:
             rows = conn.execute(Q["claimed_in_call"], params).fetchall()
         if limit > len(rows):
             params = {"worker_id": worker_id, "lease_until": lease_until, "now": now,
-                      "limit": limit - len(rows)}
-            rows += conn.execute(Q["claim_ready_jobs"], params).fetchall()
+                      "limit": limit - len(rows), "queues": list(queues) if queues else None}
+            rows += claim_ready(conn, Q["claim_ready_jobs"], params)
         return rows, stale
 
     @staticmethod

@@ -8,12 +8,13 @@ from the dataclass, never from input, so building the INSERT from it is safe.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from enum import Enum
 from typing import Any
 
 from ..models import Attempt, Job
+from ..schedules import Schedule
 
 # Fields of Job that describe the call that returned it, not the stored job.
 NOT_STORED = frozenset({"unique_conflict"})
@@ -49,11 +50,15 @@ def attempt_row(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+def schedule_row(schedule: Schedule) -> dict[str, Any]:
+    row = {f.name: getattr(schedule, f.name) for f in fields(Schedule)}
+    row["job"] = json.dumps(dict(schedule.job), sort_keys=True)
+    return row
+
+
 def first_duplicate(job_ids: Sequence[str], stored: Callable[[str], bool]) -> str:
     for job_id in job_ids:
         if stored(job_id):
             return job_id
     return job_ids[0]
 
-
-Settings = Mapping[str, str]
