@@ -66,3 +66,23 @@ def test_a_retry_from_the_dlq_wakes_the_worker(
         assert channel.drain() is False
     finally:
         channel.close()
+
+
+def test_a_completed_dependency_wakes_the_worker_for_its_dependent(
+    storage: Storage, open_store: Callable[[], Storage]
+) -> None:
+    from queuectl.models import JobState, Outcome
+
+    other = open_store()
+    other.enqueue([NewJob("first", "true", 0)], T0)
+    other.enqueue([NewJob("then", "true", 0, depends_on=("first",))], T0)
+    [first], _ = other.record_and_claim("w0", [], 5, T0, T0 + 30)  # "then" must wait
+    channel = _sleeping_worker(storage, "w1")
+    try:
+        done = Outcome("first", first.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
+        other.record_and_claim("w0", [done], 0, T0 + 1, T0 + 31)
+        assert _readable(channel, 10)
+        [then], _ = storage.record_and_claim("w1", [], 5, T0 + 1, T0 + 31)
+        assert then.id == "then"
+    finally:
+        channel.close()
