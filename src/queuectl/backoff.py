@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 from .config import Settings
 from .models import Job, JobState, Outcome
@@ -24,15 +25,25 @@ def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
     return float(base**failed_attempts)
 
 
-def state_after_failure(job: Job, now: float, base: float, cap: float) -> tuple[JobState, float]:
+def state_after_failure(
+    job: Job, now: float, base: float, cap: float, jitter: float = 0.0,
+    rand: float | None = None,
+) -> tuple[JobState, float]:
     """``(failed, retry time)`` while retries are left, else ``(dead, now)``.
 
     ``job.attempts`` counts executions started, this one included; ``max_retries`` counts the
-    runs after the first, so a job with ``max_retries = 3`` runs at most 4 times.
+    runs after the first, so a job with ``max_retries = 3`` runs at most 4 times. ``jitter``
+    spreads the wait by up to that fraction either way (0.1: 8 s becomes 7.2 to 8.8 s), so
+    that jobs that failed together do not all come back at once; ``rand`` (0 to 1) is the
+    draw, for tests.
     """
     if job.attempts > job.max_retries:
         return JobState.DEAD, now
-    return JobState.FAILED, now + retry_delay(job.attempts, base, cap)
+    delay = retry_delay(job.attempts, base, cap)
+    if jitter:
+        draw = random.random() if rand is None else rand
+        delay *= 1.0 + jitter * (2.0 * draw - 1.0)
+    return JobState.FAILED, now + delay
 
 
 def outcome_of_failure(
@@ -55,7 +66,10 @@ def outcome_of_failure(
     if job.cancel_requested:
         state, run_at = JobState.CANCELED, now
     elif retryable:
-        state, run_at = state_after_failure(job, now, settings.backoff_base, settings.backoff_max)
+        # A job's own retry policy (enqueue fields) wins over the configured one.
+        base = settings.backoff_base if job.backoff_base is None else job.backoff_base
+        cap = settings.backoff_max if job.backoff_max is None else job.backoff_max
+        state, run_at = state_after_failure(job, now, base, cap, job.jitter or 0.0)
     else:
         state, run_at = JobState.DEAD, now
     return Outcome(

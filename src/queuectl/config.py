@@ -28,6 +28,7 @@ class Settings:
     kill_grace: float = 5.0
     output_limit: int = 1024 * 1024
     durability: str = "full"
+    retention: float | None = None  # finished jobs older than this are pruned by workers
 
 
 def _non_negative_int(text: str) -> int:
@@ -102,6 +103,8 @@ KEYS: dict[str, Key] = {
         Key("output_limit", lambda t: parse_size(t, field=""), format_size,
             "output kept per attempt"),
         Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
+        Key("retention", _optional_duration, _format_optional_duration,
+            "workers delete finished jobs older than this (default: never)"),
     )
 }
 

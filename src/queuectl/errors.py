@@ -4,6 +4,7 @@
     ├── InvalidInput              bad JSON, unknown field, wrong type, bad duration (exit 2)
     ├── JobNotFound               no job with that id (exit 1)
     ├── DuplicateJob              a job with that id exists already (exit 1)
+    ├── ScheduleNotFound          no recurring schedule with that name (exit 1)
     ├── InvalidTransition         the job is not in a state that allows it (exit 1)
     └── StorageError              the database refused or failed (exit 1)
 
@@ -44,3 +45,9 @@ class InvalidTransition(QueuectlError):
 
 class StorageError(QueuectlError):
     """The database could not be opened, read or written."""
+
+
+class ScheduleNotFound(QueuectlError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no schedule named {name!r}")
+        self.name = name

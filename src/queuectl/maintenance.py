@@ -1,4 +1,5 @@
-"""Housekeeping any worker does: rescuing the runs of workers that died.
+"""Housekeeping any worker does: rescuing the runs of workers that died, enqueuing the ticks
+of recurring jobs, pruning finished jobs past their retention.
 
 A worker on this host whose process is gone is rescued at once (its leftover job processes
 are killed first, so that no job runs twice at once); any other run is rescued when its lease
@@ -13,8 +14,11 @@ import logging
 
 from .backoff import outcome_of_failure
 from .config import Settings
-from .models import Job, Outcome
+from .errors import InvalidInput, QueuectlError
+from .models import Job, JobState, NewJob, Outcome
 from .procs import HOST, is_alive, kill_job_run, kill_leftover_job_processes
+from .schedules import tick_job_id
+from .spec import parse_job_spec
 from .storage import Storage
 
 log = logging.getLogger("queuectl.maintenance")
@@ -55,3 +59,87 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
         log.warning("rescued job %s (run %d) of a lost worker: now %s",
                     outcome.job_id, outcome.attempt, outcome.state.value)
     return rescued
+
+
+# -- recurring jobs and retention ------------------------------------------------------------
+
+PRUNE_BATCH = 200  # jobs deleted per transaction: short enough never to hold up claims
+PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
+
+
+def enqueue_due_ticks(storage: Storage, settings: Settings, now: float) -> list[Job]:
+    """Enqueue the due tick of every schedule, each once however many workers try at once.
+
+    A schedule that missed several ticks (no worker ran) gets one job, for the oldest missed
+    tick, and moves on to the first tick after now: at most one catch-up run.
+    """
+    enqueued: list[Job] = []
+    for schedule in storage.due_schedules(now):
+        tick = schedule.next_run_at
+        job: NewJob | None = None
+        try:
+            following = schedule.following(tick, now)
+            job = parse_job_spec({**schedule.job, "id": tick_job_id(schedule.name, tick)},
+                                 settings)
+        except InvalidInput as exc:  # e.g. its time zone vanished from this host
+            log.error("schedule %s: tick %s skipped: %s", schedule.name, tick, exc)
+            following = now + 3600.0
+        stored = storage.enqueue_tick(schedule.name, tick, following, job, now)
+        if stored is not None:
+            log.info("schedule %s: enqueued job %s", schedule.name, stored.id)
+            enqueued.append(stored)
+    return enqueued
+
+
+class Housekeeping:
+    """What a worker does on a timer besides rescues: schedule ticks and retention.
+
+    ``run_due`` does whatever has come due and returns when it is next due, so that the
+    worker sleeps no longer than that: until the next tick of any schedule, and at least once
+    a poll interval (a schedule added or resumed meanwhile is noticed that soon).
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._due_at = 0.0
+        self._prune_at = 0.0
+        self._cursors: dict[JobState, int] = {}
+
+    def run_due(self, settings: Settings, now: float) -> float:
+        if now < self._due_at:
+            return self._due_at
+        try:
+            enqueue_due_ticks(self.storage, settings, now)
+            due_at = now + settings.poll_interval
+            tick_at = self.storage.next_schedule_at()
+            if tick_at is not None:
+                due_at = min(due_at, max(tick_at, now + 0.01))
+            if settings.retention is not None:
+                if now >= self._prune_at:
+                    more = self.prune(now - settings.retention)
+                    self._prune_at = now + (settings.poll_interval if more else PRUNE_PAUSE)
+                due_at = min(due_at, self._prune_at)
+        except QueuectlError as exc:  # the database is busy or gone: try again later
+            log.warning("housekeeping failed: %s", exc)
+            due_at = now + settings.poll_interval
+        self._due_at = due_at
+        return due_at
+
+    def prune(self, before: float) -> bool:
+        """Delete one batch of finished jobs per terminal state, older than ``before``.
+
+        Returns whether more may be left: the caller comes back soon rather than deleting
+        everything in one long go.
+        """
+        more = False
+        for state in (JobState.COMPLETED, JobState.DEAD, JobState.CANCELED):
+            deleted, cursor = self.storage.purge_batch(
+                state, before, PRUNE_BATCH, self._cursors.get(state, 0))
+            if deleted:
+                log.info("retention: deleted %d %s job(s)", deleted, state.value)
+            if cursor is None:
+                self._cursors.pop(state, None)
+            else:
+                self._cursors[state] = cursor
+                more = True
+        return more

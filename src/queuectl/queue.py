@@ -23,6 +23,9 @@ from .clock import Clock, SystemClock
 from .errors import DuplicateJob, InvalidInput, JobNotFound
 from .listing import JobPage, JobQuery, RunningJob
 from .models import Attempt, Job, JobState, NewJob, WorkerInfo
+from .queue_scheduling import QueueScheduling
+from .scheduling import queue_name
+from .scheduling import tag as scheduling_tag
 from .spec import new_job_id, parse_job_spec
 from .stats import FinishedRun, Stats, summarize
 from .storage import Storage, open_storage
@@ -35,7 +38,9 @@ if TYPE_CHECKING:
 _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
 
 
-class Queue:
+class Queue(QueueScheduling):
+    """A job queue in one database; scheduling methods come from ``QueueScheduling``."""
+
     def __init__(
         self,
         database: str | os.PathLike[str] | None = None,
@@ -81,18 +86,33 @@ class Queue:
         fatal_exit_codes: Sequence[int] | None = None,
         retry_on_timeout: bool | None = None,
         output_limit: int | str | None = None,
+        **scheduling: Any,
     ) -> Job:
-        """Add one job; it runs in ``cwd`` (default: the current directory)."""
+        """Add one job; it runs in ``cwd`` (default: the current directory).
+
+        ``scheduling`` takes the fields of ``queuectl.scheduling``: ``priority``, ``queue``,
+        ``delay`` or ``run_at``, ``depends_on``, ``unique_key``, ``tags``, ``backoff_base``,
+        ``backoff_max``, ``jitter``. With a ``unique_key`` that a live job holds already, that
+        job is returned, with ``unique_conflict`` set, and nothing is added.
+        """
         fields: dict[str, Any] = {
             "id": id, "command": command, "max_retries": max_retries, "cwd": cwd, "env": env,
             "timeout": timeout, "retry_on_timeout": retry_on_timeout, "output_limit": output_limit,
             "fatal_exit_codes": list(fatal_exit_codes) if fatal_exit_codes is not None else None,
+            **{key: list(value) if isinstance(value, tuple) else value
+               for key, value in scheduling.items()},
         }
         return self.enqueue_many([{k: v for k, v in fields.items() if v is not None}])[0]
 
-    def enqueue_json(self, text: str) -> Job:
-        """Add one job given as a JSON object, as ``queuectl enqueue '{...}'`` does."""
+    def enqueue_json(self, text: str, extra: Mapping[str, Any] | None = None) -> Job:
+        """Add one job given as a JSON object, as ``queuectl enqueue '{...}'`` does, with the
+        fields of ``extra`` added (a field given in both is refused)."""
         spec = _load_json(text)
+        if extra and isinstance(spec, dict):
+            for key in extra:
+                if key in spec:
+                    raise InvalidInput(f"{key} is given twice: in the JSON and as a flag")
+            spec = {**spec, **extra}
         return self._store([parse_job_spec(spec, self.settings)], [spec])[0]
 
     def enqueue_many(self, specs: Iterable[Mapping[str, Any]]) -> list[Job]:
@@ -154,12 +174,14 @@ class Queue:
         return self.storage.attempts(job_id)
 
     def jobs(self, state: JobState | str | None = None, *, limit: int = 50,
-             offset: int = 0) -> list[Job]:
-        """Jobs, newest first, optionally in one state."""
+             offset: int = 0, tag: str | None = None) -> list[Job]:
+        """Jobs, newest first, optionally in one state, or with one tag."""
         if isinstance(state, str):
             state = JobState.parse(state)
         if limit < 1:
             raise InvalidInput(f"limit: must be at least 1, got {limit}")
+        if tag is not None:
+            return self.storage.list_jobs(state, limit, offset, tag=scheduling_tag(tag, "--tag"))
         return self.storage.list_jobs(state, limit, offset)
 
     def counts(self) -> dict[JobState, int]:
@@ -192,7 +214,10 @@ class Queue:
             raise InvalidInput("give at least one job id")
         return self.storage.retry(job_ids, self.clock.now(), include_canceled=include_canceled)
 
-    def retry_all_dead(self) -> list[str]:
+    def retry_all_dead(self, *, tag: str | None = None) -> list[str]:
+        """Retry every dead job, or every dead job with ``tag``."""
+        if tag is not None:
+            return self.storage.retry_all_dead(self.clock.now(), tag=scheduling_tag(tag, "--tag"))
         return self.storage.retry_all_dead(self.clock.now())
 
     # -- configuration -----------------------------------------------------------------------
@@ -218,12 +243,16 @@ class Queue:
 
     # -- workers -----------------------------------------------------------------------------
 
-    def worker(self, slots: int = 1, *, worker_id: str | None = None) -> Worker:
-        """A worker on a connection of its own (its coordinator thread is its only user)."""
+    def worker(self, slots: int = 1, *, worker_id: str | None = None,
+               queues: Sequence[str] | None = None) -> Worker:
+        """A worker on a connection of its own (its coordinator thread is its only user),
+        serving ``queues`` (default: every queue)."""
         from .worker import Worker
 
+        names = [queue_name(name, "--queue") for name in queues or ()]
         return Worker(open_storage(self.url), slots=slots, clock=self.clock,
-                      environ=self._environ, owns_storage=True, worker_id=worker_id)
+                      environ=self._environ, owns_storage=True, worker_id=worker_id,
+                      queues=names or None)
 
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None

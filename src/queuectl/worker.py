@@ -14,14 +14,14 @@ import os
 import queue
 import secrets
 import select
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 
 from . import config
 from .backoff import outcome_of_failure
 from .clock import Clock, SystemClock
-from .maintenance import rescue_lost_runs
+from .maintenance import Housekeeping, rescue_lost_runs
 from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
 from .runner import Execution, RunResult
@@ -56,12 +56,15 @@ class Worker:
         worker_id: str | None = None,
         environ: Mapping[str, str] | None = None,
         owns_storage: bool = False,
+        queues: Sequence[str] | None = None,
     ) -> None:
         if slots < 1:
             raise ValueError("a worker needs at least one slot")
         self.storage = storage
         self._owns_storage = owns_storage
         self.slots = slots
+        self.queues = list(queues) if queues else None  # None: every queue
+        self._housekeeping = Housekeeping(storage)  # schedule ticks, retention
         self.clock = clock or SystemClock()
         self.id = worker_id or new_worker_id()
         self._environ = dict(os.environ if environ is None else environ)
@@ -207,7 +210,7 @@ class Worker:
             return []
         now = self.clock.now()
         claimed, stale = self.storage.record_and_claim(
-            self.id, outcomes, limit, now, now + self.settings.lease_duration
+            self.id, outcomes, limit, now, now + self.settings.lease_duration, self.queues
         )
         self._pool.submit(claimed)
         for outcome in stale:
@@ -332,6 +335,8 @@ class Worker:
                 return
             now = self.clock.now()
             timeout = next_tick - now
+            if not self._stop_mode:  # enqueue due schedule ticks; wake for the next one
+                timeout = min(timeout, self._housekeeping.run_due(self.settings, now) - now)
             if len(self._pool) < self.slots and not maybe_ready:
                 timeout = min(timeout, self.settings.poll_interval)
                 if next_due is not None:

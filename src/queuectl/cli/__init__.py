@@ -32,6 +32,9 @@ _COMMANDS = {
     "import": "queuectl.cli.transfer:import_",
     "dashboard": "queuectl.cli.dashboard:dashboard",
     "stats": "queuectl.cli.stats:stats",
+    "queue": "queuectl.cli.queues:queue_group",
+    "schedule": "queuectl.cli.schedule:schedule",
+    "purge": "queuectl.cli.purge:purge",
 }
 
 

@@ -43,19 +43,21 @@ def list_dead(session: Session, limit: int, as_json: bool) -> None:
 @dlq.command()
 @click.argument("job_ids", metavar="ID...", nargs=-1)
 @click.option("--all", "retry_all", is_flag=True, help="Retry every dead job.")
+@click.option("--tag", help="Retry every dead job with this tag.")
 @click.pass_obj
-def retry(session: Session, job_ids: tuple[str, ...], retry_all: bool) -> None:
+def retry(session: Session, job_ids: tuple[str, ...], retry_all: bool, tag: str | None) -> None:
     """Put dead jobs back to pending, attempts reset to 0 (their history is kept).
 
     \b
     Examples:
       queuectl dlq retry job1 job2
       queuectl dlq retry --all
+      queuectl dlq retry --tag nightly
     """
-    if retry_all == bool(job_ids):
-        raise click.UsageError("give job ids or --all, not both or neither")
-    if retry_all:
-        ids = session.queue.retry_all_dead()
+    if sum((retry_all, bool(job_ids), tag is not None)) != 1:
+        raise click.UsageError("give job ids, --all or --tag (one of them)")
+    if retry_all or tag is not None:
+        ids = session.queue.retry_all_dead(tag=tag)
         click.echo(f"Retried {len(ids)} dead job{'s' if len(ids) != 1 else ''}.")
         return
     for job in session.queue.retry(list(job_ids)):

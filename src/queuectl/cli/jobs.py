@@ -7,9 +7,10 @@ from typing import IO, Any
 import click
 
 from ..errors import InvalidInput
-from ..models import JobState
+from ..models import Job, JobState
 from .context import Session
 from .render import echo_json, jobs_table, shorten, when
+from .scheduling_flags import scheduling_flags
 
 _STATES = [state.value for state in JobState]
 
@@ -30,11 +31,12 @@ _STATES = [state.value for state in JobState]
               help="A JSON object per line ('-' for stdin), enqueued all or nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job(s) as JSON.")
 @click.pass_obj
+@scheduling_flags
 def enqueue(
     session: Session, job_json: str | None, command: str | None, job_id: str | None,
     max_retries: int | None, timeout: str | None, cwd: str | None, env_pairs: tuple[str, ...],
     fatal_exit_codes: tuple[int, ...], no_retry_on_timeout: bool, output_limit: str | None,
-    jobs_file: IO[str] | None, as_json: bool,
+    jobs_file: IO[str] | None, as_json: bool, scheduling: dict[str, Any],
 ) -> None:
     """Add a job (JSON), a command (--command) or many jobs (--file).
 
@@ -43,6 +45,8 @@ def enqueue(
       queuectl enqueue '{"id":"job1","command":"echo hello","max_retries":3}'
       queuectl enqueue --command 'make test' --id build-42 --max-retries 1
       queuectl enqueue --file jobs.jsonl
+      queuectl enqueue -c 'make deploy' --after build-42 --queue deploy --priority 5
+      queuectl enqueue -c 'report.sh' --delay 1h --unique-key daily-report --tag reports
     """
     options: dict[str, Any] = {
         "id": job_id, "max_retries": max_retries, "timeout": timeout, "cwd": cwd,
@@ -56,23 +60,41 @@ def enqueue(
         raise click.UsageError("give exactly one of JSON, --command or --file")
     if options and command is None:
         raise click.UsageError("job options such as --id or --timeout go with --command")
+    if scheduling and jobs_file is not None:
+        raise click.UsageError("--priority, --delay, --after and such go with --command or JSON")
     queue = session.queue
     if jobs_file is not None:
         jobs = queue.enqueue_jsonl(jobs_file)
         if as_json:
-            echo_json([job.to_dict() for job in jobs])
+            echo_json([{**job.to_dict(), "created": not job.unique_conflict} for job in jobs])
         else:
-            click.echo(f"Enqueued {len(jobs)} job{'s' if len(jobs) != 1 else ''}.")
+            created = sum(not job.unique_conflict for job in jobs)
+            known = len(jobs) - created
+            click.echo(f"Enqueued {created} job{'s' if created != 1 else ''}."
+                       + (f" {known} already queued (same unique key)." if known else ""))
         return
     if command is not None:
-        job = queue.enqueue(command, **options)
+        job = queue.enqueue(command, **options, **scheduling)
     else:
         assert job_json is not None
-        job = queue.enqueue_json(job_json)
+        job = queue.enqueue_json(job_json, scheduling)
     if as_json:
-        echo_json(job.to_dict())
+        echo_json({**job.to_dict(), "created": not job.unique_conflict})
+    elif job.unique_conflict:
+        click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is {job.state.value}:"
+                   " nothing enqueued.")
     else:
-        click.echo(f"Enqueued job {job.id}: {shorten(job.command, 60)}")
+        click.echo(f"Enqueued job {job.id}: {shorten(job.command, 60)}" + _when_note(job))
+
+
+def _when_note(job: Job) -> str:
+    if job.state is JobState.DEAD:
+        return f" (dead: {job.last_error})"
+    if job.waiting_on:
+        return f" (after {', '.join(job.depends_on)})"
+    if job.run_at > job.created_at:
+        return f" (runs at {when(job.run_at)})"
+    return ""
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -87,24 +109,28 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
 
 @click.command("list")
 @click.option("--state", help=f"Only jobs in this state ({', '.join(_STATES)}).")
+@click.option("--tag", help="Only jobs with this tag.")
 @click.option("--limit", default=50, show_default=True, type=int, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def list_jobs(session: Session, state: str | None, limit: int, as_json: bool) -> None:
+def list_jobs(session: Session, state: str | None, tag: str | None, limit: int,
+              as_json: bool) -> None:
     """List jobs, newest first.
 
     \b
     Examples:
       queuectl list --state pending
       queuectl list --state failed --json
+      queuectl list --tag nightly
     """
-    jobs = session.queue.jobs(state, limit=limit)
+    jobs = session.queue.jobs(state, limit=limit, tag=tag)
     if as_json:
         echo_json([job.to_dict() for job in jobs])
     elif jobs:
         jobs_table(jobs)
     else:
-        click.echo("No jobs" + (f" in state {state}." if state else "."))
+        click.echo("No jobs" + (f" in state {state}" if state else "")
+                   + (f" with tag {tag}" if tag else "") + ".")
 
 
 @click.command()
@@ -134,6 +160,7 @@ def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
         ("cwd", job.cwd or "-"), ("timeout", f"{job.timeout:g}s" if job.timeout else "-"),
         ("exit code", "-" if job.exit_code is None else job.exit_code),
         ("last error", job.last_error or "-"),
+        *_scheduling_fields(job),
     ]
     if job.worker_id:
         fields.append(("worker", job.worker_id))
@@ -152,3 +179,16 @@ def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
             click.echo(f"  | {line}")
         if attempt.output_dropped:
             click.echo(f"  [{attempt.output_dropped} more bytes not kept: output limit]")
+
+
+def _scheduling_fields(job: Job) -> list[tuple[str, object]]:
+    """What decides when and where the job runs, where it is not the default."""
+    fields: list[tuple[str, object]] = [("queue", job.queue), ("priority", job.priority)]
+    if job.depends_on:
+        waiting = f" (waiting on {job.waiting_on})" if job.waiting_on else ""
+        fields.append(("after", ", ".join(job.depends_on) + waiting))
+    if job.unique_key:
+        fields.append(("unique key", job.unique_key))
+    if job.tags:
+        fields.append(("tags", ", ".join(job.tags)))
+    return fields

@@ -54,12 +54,22 @@ def jobs_table(jobs: Sequence[Job]) -> None:
             f"{job.attempts}/{job.max_retries}",
             shorten(job.command, 40),
             when(job.updated_at),
-            when(job.run_at) if job.state.value == "failed" else "-",
+            _next_run(job),
             shorten(job.last_error, 40) if job.state.value in ("failed", "dead") else "-",
         )
         for job in jobs
     ]
     table(("ID", "STATE", "ATTEMPTS", "COMMAND", "UPDATED", "NEXT RUN", "LAST ERROR"), rows)
+
+
+def _next_run(job: Job) -> str:
+    """When a waiting job runs: its retry or scheduled time, or the jobs it waits on."""
+    state = job.state.value
+    if state == "pending" and job.waiting_on:
+        return shorten("after " + ",".join(job.depends_on), 30)
+    if state == "failed" or (state == "pending" and job.run_at > job.created_at):
+        return when(job.run_at)
+    return "-"
 
 
 def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..models import JobState
 from .context import Session
 from .render import echo_json, workers_table
 
@@ -32,17 +33,23 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
         watch(queue, interval)
         return
     counts = queue.counts()
+    pending = queue.pending_breakdown()  # ready now, scheduled later, blocked by dependencies
     workers = queue.workers()
     if as_json:
         echo_json({
             "database": queue.url,
             "jobs": {state.value: count for state, count in counts.items()},
+            "pending": pending,
             "workers": [worker.to_dict() for worker in workers],
         })
         return
     click.echo(f"Database: {queue.url}\n\nJobs")
     for state, count in counts.items():
-        click.echo(f"  {state.value:<11} {count:>7}")
+        detail = ""
+        if state is JobState.PENDING and count != pending["ready"]:
+            detail = f"  ({pending['ready']} ready, {pending['scheduled']} scheduled later, " \
+                     f"{pending['blocked']} waiting on dependencies)"
+        click.echo(f"  {state.value:<11} {count:>7}{detail}")
     click.echo(f"\nWorkers: {len(workers)}")
     if workers:
         workers_table(workers, queue.clock.now())

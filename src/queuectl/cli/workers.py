@@ -32,9 +32,11 @@ def worker() -> None:
 @click.option("-d", "--detach", is_flag=True,
               help="Run in the background, logging to a file beside the database.")
 @click.option("--worker-id", hidden=True, help="The id to register under (used by --detach).")
+@click.option("--queue", "queues", multiple=True, metavar="NAME",
+              help="Serve only this queue (repeatable; default: every queue).")
 @click.pass_obj
 def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool, detach: bool,
-          worker_id: str | None) -> None:
+          worker_id: str | None, queues: tuple[str, ...]) -> None:
     """Run jobs in the foreground until stopped (Ctrl-C, SIGTERM or `worker stop`).
 
     The first Ctrl-C stops claiming and lets running jobs finish; a second one kills them
@@ -45,9 +47,10 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool,
       queuectl worker start --count 4
       queuectl worker start --count 4 --detach
       queuectl worker start --burst        # drain the queue, then exit
+      queuectl worker start --queue video --queue audio
     """
     if detach:
-        _start_detached(session, count, burst, verbose, quiet)
+        _start_detached(session, count, burst, verbose, quiet, queues)
         return
     from ..supervisor import serve
 
@@ -56,19 +59,23 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool,
         level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
     )
-    serve(session.queue.worker(slots=count, worker_id=worker_id), burst=burst)
+    serve(session.queue.worker(slots=count, worker_id=worker_id, queues=queues), burst=burst)
 
 
 def _start_detached(session: Session, count: int, burst: bool, verbose: bool,
-                    quiet: bool) -> None:
+                    quiet: bool, queues: tuple[str, ...] = ()) -> None:
+    from ..scheduling import queue_name
     from ..supervisor import start_detached
     from ..worker import new_worker_id
 
+    for name in queues:  # refused here, not later in the background
+        queue_name(name, "--queue")
     queue = session.queue
     worker_id = new_worker_id()
     argv = [sys.executable, "-m", "queuectl", "--db", queue.url, "worker", "start",
             "--count", str(count), "--worker-id", worker_id]
     argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
+    argv += [arg for name in queues for arg in ("--queue", name)]
     started = start_detached(queue.storage, argv, worker_id)
     click.echo(f"Started worker {started.worker_id} (pid {started.pid}), "
                f"logging to {started.log_path}")

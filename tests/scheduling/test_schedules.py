@@ -1,0 +1,219 @@
+"""Recurring jobs on an injected clock: first tick, one job per tick, one catch-up at most,
+the tick key under racing workers, pause and resume, and what a schedule refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from queuectl import Queue
+from queuectl.clock import FakeClock
+from queuectl.config import Settings
+from queuectl.errors import InvalidInput, QueuectlError, ScheduleNotFound
+from queuectl.maintenance import Housekeeping, enqueue_due_ticks
+from queuectl.models import NewJob
+from queuectl.storage import open_storage
+from queuectl.units import parse_timestamp
+
+SETTINGS = Settings()
+
+
+def tick(queue: Queue) -> list[str]:
+    """What a worker's housekeeping does at the queue's "now"; returns the ids enqueued."""
+    return [job.id for job in enqueue_due_ticks(queue.storage, SETTINGS, queue.clock.now())]
+
+
+def at(clock: FakeClock, iso: str) -> None:
+    clock.advance(parse_timestamp(iso) - clock.now())
+
+
+def test_every_starts_one_interval_after_the_next_whole_second(
+        queue: Queue, clock: FakeClock) -> None:
+    clock.advance(0.25)
+    schedule = queue.add_schedule("ping", {"command": "true"}, every="10s")
+    assert schedule.next_run_at == clock.now() - 0.25 + 1 + 10
+    assert tick(queue) == []
+    clock.advance(10.75)
+    assert tick(queue) == ["ping@20260101T000011Z"]
+    assert tick(queue) == []  # the same tick, asked again: nothing more
+    clock.advance(10)
+    assert tick(queue) == ["ping@20260101T000021Z"]
+
+
+def test_missed_ticks_give_one_catch_up_run_then_the_grid_resumes(
+        queue: Queue, clock: FakeClock) -> None:
+    queue.add_schedule("ping", {"command": "true"}, every="1m")  # first tick 00:01:00
+    clock.advance(10 * 60 + 30)  # ten ticks missed: no worker ran
+    assert tick(queue) == ["ping@20260101T000100Z"]  # one run, for the oldest missed tick
+    assert tick(queue) == []
+    [schedule] = queue.schedules()
+    assert schedule.next_run_at == parse_timestamp("2026-01-01T00:11:00Z")
+    assert schedule.last_run_at == parse_timestamp("2026-01-01T00:01:00Z")
+    assert schedule.last_job_id == "ping@20260101T000100Z"
+
+
+def test_cron_in_a_time_zone_across_the_spring_forward_night(
+        queue: Queue, clock: FakeClock) -> None:
+    at(clock, "2026-03-28T12:00:00Z")
+    queue.add_schedule("nightly", {"command": "backup.sh"}, cron="30 2 * * *",
+                       tz="Europe/Berlin")
+    seen = []
+    for _ in range(3 * 24):
+        clock.advance(3600)
+        seen += tick(queue)
+    # 02:30 CET does not exist on the 29th: it runs at the jump (03:00 CEST, 01:00 UTC).
+    assert seen == ["nightly@20260329T010000Z", "nightly@20260330T003000Z",
+                    "nightly@20260331T003000Z"]
+
+
+def test_the_enqueued_job_carries_the_template(queue: Queue, clock: FakeClock) -> None:
+    queue.add_schedule("report", {"command": "report.sh", "queue": "reports", "priority": 3,
+                                  "tags": ["daily"], "max_retries": 0}, every="1h")
+    clock.advance(3601)
+    [job_id] = tick(queue)
+    job = queue.get(job_id)
+    assert (job.command, job.queue, job.priority, job.tags, job.max_retries) == (
+        "report.sh", "reports", 3, ("daily",), 0)
+    assert job.cwd == str(Path.cwd())  # the directory `schedule add` ran in
+
+
+def test_a_unique_key_skips_a_tick_while_the_last_run_is_live(
+        queue: Queue, clock: FakeClock) -> None:
+    queue.add_schedule("sync", {"command": "sync.sh", "unique_key": "sync"}, every="1m")
+    clock.advance(61)
+    [first] = tick(queue)
+    clock.advance(60)
+    assert tick(queue) == [first]  # the live job, not a second one
+    assert len(queue.jobs()) == 1
+    assert queue.schedules()[0].next_run_at > clock.now()  # the tick was consumed anyway
+
+
+def test_racing_workers_enqueue_each_tick_once(db_path: Path, queue: Queue,
+                                               clock: FakeClock) -> None:
+    """The tick key: only the transaction that moves next_run_at on from the tick it read
+    enqueues that tick, whatever the other store read before."""
+    queue.add_schedule("ping", {"command": "true"}, every="1s")
+    clock.advance(2)
+    stores = [open_storage(db_path) for _ in range(3)]
+    try:
+        now = clock.now()
+        due = [store.due_schedules(now) for store in stores]  # all three see the tick due
+        assert all(len(schedules) == 1 for schedules in due)
+        results = []
+        for store, [schedule] in zip(stores, due, strict=True):
+            job = NewJob(f"ping@{schedule.next_run_at}", "true", 0)
+            results.append(store.enqueue_tick("ping", schedule.next_run_at,
+                                              schedule.following(schedule.next_run_at, now),
+                                              job, now))
+        assert [result is not None for result in results] == [True, False, False]
+        assert len(queue.jobs()) == 1
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_pause_skips_ticks_and_resume_starts_from_the_next_one(
+        queue: Queue, clock: FakeClock) -> None:
+    queue.add_schedule("ping", {"command": "true"}, every="1m")
+    queue.pause_schedule("ping")
+    clock.advance(10 * 60)
+    assert tick(queue) == []
+    assert queue.schedules()[0].paused
+    resumed = queue.resume_schedule("ping")
+    assert not resumed.paused
+    assert clock.now() < resumed.next_run_at <= clock.now() + 60  # no catch-up after a pause
+    assert tick(queue) == []
+    clock.advance(60)
+    assert len(tick(queue)) == 1
+
+
+def test_remove_stops_the_schedule_and_keeps_its_jobs(queue: Queue, clock: FakeClock) -> None:
+    queue.add_schedule("ping", {"command": "true"}, every="1s")
+    clock.advance(2)
+    assert len(tick(queue)) == 1
+    queue.remove_schedule("ping")
+    clock.advance(5)
+    assert tick(queue) == []
+    assert queue.schedules() == []
+    assert len(queue.jobs()) == 1
+    with pytest.raises(ScheduleNotFound):
+        queue.remove_schedule("ping")
+
+
+def test_housekeeping_wakes_for_the_next_tick(queue: Queue, clock: FakeClock) -> None:
+    housekeeping = Housekeeping(queue.storage)
+    settings = Settings(poll_interval=5.0)
+    # Nothing scheduled: look again after a poll interval (a schedule may be added meanwhile).
+    assert housekeeping.run_due(settings, clock.now()) == clock.now() + 5.0
+    clock.advance(5.0)
+    fast = queue.add_schedule("fast", {"command": "true"}, every="2s")
+    assert housekeeping.run_due(settings, clock.now()) == fast.next_run_at  # sooner
+    assert housekeeping.run_due(settings, clock.now() + 1) == fast.next_run_at  # not yet due
+    clock.advance(2.0)
+    assert housekeeping.run_due(settings, clock.now()) == fast.next_run_at + 2.0
+    assert [job.id for job in queue.jobs()] == ["fast@20260101T000007Z"]
+
+
+def test_retention_prunes_old_finished_jobs_in_batches(
+        queue: Queue, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    import queuectl.maintenance as maintenance
+
+    monkeypatch.setattr(maintenance, "PRUNE_BATCH", 2)
+    for number in range(5):
+        queue.enqueue("true", id=f"old{number}")
+    queue.cancel([f"old{number}" for number in range(5)])
+    clock.advance(3600)
+    queue.enqueue("true", id="young")
+    queue.cancel(["young"])
+    housekeeping = Housekeeping(queue.storage)
+    settings = Settings(poll_interval=1.0, retention=1800.0)
+    assert housekeeping.run_due(settings, clock.now()) == clock.now() + 1.0  # more to do
+    assert len(queue.jobs()) == 4
+    clock.advance(1.0)
+    housekeeping.run_due(settings, clock.now())
+    clock.advance(1.0)
+    next_pass = housekeeping.run_due(settings, clock.now())
+    assert [job.id for job in queue.jobs()] == ["young"]
+    assert next_pass == clock.now() + settings.poll_interval  # checks ticks; prunes later
+    assert housekeeping.run_due(settings, next_pass) > next_pass  # nothing left, no hurry
+
+
+@pytest.mark.parametrize(("kwargs", "word"), [
+    ({"cron": "61 * * * *"}, "out of range"),
+    ({"cron": "* * * *"}, "5 fields"),
+    ({"cron": "0 2 * * *", "tz": "Mars/Olympus"}, "time zone"),
+    ({"cron": "0 2 * * *", "tz": "../../etc/passwd"}, "time zone"),
+    ({"every": "0s"}, "at least 1s"),
+    ({"every": "1.5s"}, "whole"),
+    ({"every": "soon"}, "duration"),
+    ({}, "--cron or --every"),
+    ({"cron": "* * * * *", "every": "1m"}, "--cron or --every"),
+    ({"every": "1m", "tz": "UTC"}, "--tz goes with --cron"),
+])
+def test_bad_timing_is_refused(queue: Queue, kwargs: dict[str, str], word: str) -> None:
+    with pytest.raises(InvalidInput, match=word):
+        queue.add_schedule("bad", {"command": "true"}, **kwargs)  # type: ignore[arg-type]
+    assert queue.schedules() == []
+
+
+@pytest.mark.parametrize(("name", "job", "word"), [
+    ("bad name", {"command": "true"}, "schedule name"),
+    ("ok", {"command": "true", "id": "x"}, "id"),
+    ("ok", {"command": "true", "run_at": "2026-01-01T00:00:00Z"}, "run_at"),
+    ("ok", {"command": "true", "depends_on": ["a"]}, "depends_on"),
+    ("ok", {"command": ""}, "command"),
+    ("ok", {"command": "true", "priority": "high"}, "priority"),
+    ("ok", '{"command": ', "invalid JSON"),
+])
+def test_bad_templates_are_refused(queue: Queue, name: str, job: object, word: str) -> None:
+    with pytest.raises(InvalidInput, match=word):
+        queue.add_schedule(name, job, every="1m")  # type: ignore[arg-type]
+    assert queue.schedules() == []
+
+
+def test_a_taken_name_is_refused(queue: Queue) -> None:
+    queue.add_schedule("ping", {"command": "true"}, every="1m")
+    with pytest.raises(QueuectlError, match="exists"):
+        queue.add_schedule("ping", {"command": "false"}, every="1h")
+    assert [s.job["command"] for s in queue.schedules()] == ["true"]
