@@ -48,15 +48,14 @@ def insert_jobs(conn: psycopg.Connection[Any], jobs: Sequence[NewJob], now: floa
     stored: list[Job] = []
     for job in jobs:
         row = _row(job, now, *_dependencies(conn, job))
-        if conn.execute(QS["insert_job"], row).fetchone() is None:
+        while conn.execute(QS["insert_job"], row).fetchone() is None:
             live = conn.execute(QS["live_job_with_unique_key"], row).fetchone()
-            if live is None:  # it finished meanwhile, freeing the key: insert after all
-                conn.execute(QS["insert_job"], row)
-                stored.append(_stored(job, row))
-                continue
-            stored.append(replace(job_of(live), unique_conflict=True))
-            continue
-        stored.append(_stored(job, row))
+            if live is not None:
+                stored.append(replace(job_of(live), unique_conflict=True))
+                break
+            # The live job finished between the two statements, freeing the key: try again.
+        else:
+            stored.append(_stored(job, row))
     return stored
 
 
