@@ -218,7 +218,8 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
     left.margins(y=0.15)
     sleeps = [(n, t["systems"][n]["sleep"]["seconds"]) for n in names if t["systems"][n]["sleep"]]
     if sleeps:
-        bars = right.bar([n for n, _ in sleeps], [v for _, v in sleeps],
+        bars = right.bar([n.replace(" durability=", "\n") for n, _ in sleeps],
+                         [v for _, v in sleeps],
                          color=[f"C{names.index(n)}" for n, _ in sleeps])
         right.bar_label(bars, fmt="%.2f", fontsize=8)
         right.axhline(t["sleep_ideal_seconds"], color="black", linestyle="--", label="ideal")
@@ -279,7 +280,9 @@ HOW = """\
   the clock runs from the first enqueue call to the moment every job is done, polled every
   5 ms. queuectl enqueues with one `Queue.enqueue_many`; RQ with `enqueue_many` (one pipeline);
   Huey, Celery and tsp have no bulk enqueue and enqueue one job at a time. After each queuectl
-  run the database is checked for jobs that ran twice (none may).
+  run the database is checked for jobs that ran twice (none may). The column
+  `queuectl durability=normal` is the same worker without an fsync per commit. CPU per job is
+  read from `/proc/<pid>/task/*/stat` (worker) and `getrusage` (thread pool).
 - **Peers**: Huey (`SqliteHuey`, WAL and SQLite's default synchronous=FULL, N thread workers,
   polling 1 ms growing to 50 ms, results kept, quiet), RQ (N `rq worker` processes, each forking
   a work horse per job, RQ's default), Celery (one prefork worker with `--concurrency N`, Redis
@@ -287,9 +290,11 @@ HOW = """\
   `tsp` call per job). Their jobs run the same shell command through `subprocess.run`.
 - **Enqueue**: wall time of one `queuectl enqueue --command true` process (the console script)
   against `python -c pass` from the same environment and `tsp true`, calls interleaved;
-  `queuectl enqueue --file` of 100,000 JSON lines, process start included.
+  `queuectl enqueue --file` of 100,000 JSON lines, process start included. Bytecode caching
+  is on (`PYTHONDONTWRITEBYTECODE` unset), as for any installed package.
 - **Latency**: one idle worker with 4 slots; each job `date +%s.%N` is enqueued alone with the
   library; latency = the job's printed start time minus the moment the enqueue call began.
+  The peers are measured the same way (4 workers idle, one `date +%s.%N` job at a time).
 - **Storage**: processes loop on `SqliteStorage.record_and_claim` (record the held job as
   completed and claim the next, one transaction per job), with no command run.
 - **Scale**: 1,000,000 completed jobs with one attempt each, copied with SQL from a job that

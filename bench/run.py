@@ -49,6 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peers", default=",".join(ALL_PEERS),
                         help="comma-separated peers to compare with ('none' for none)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite the table, chart.png and RESULTS.md from "
+                             "the results.json already in the output folder (after editing "
+                             "NOTES.md, say)")
     args = parser.parse_args(argv)
     args.only = [s for s in args.only.split(",") if s]
     unknown = set(args.only) - set(SECTIONS)
@@ -274,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, runs=args.runs)
     out = args.out or (BENCH_DIR / "results-smoke" if args.smoke else BENCH_DIR)
     out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        write_reports(json.loads((out / "results.json").read_text()), out, print)
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="queuectl-bench-"))
     ctx = Context(sizes=sizes, workdir=workdir, smoke=args.smoke)
     results: dict[str, Any] = {
@@ -304,14 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["load_after"] = machine.load()
     results["targets"] = report.targets(results)
     (out / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    write_reports(results, out, ctx.log)
+    return 0
+
+
+def write_reports(results: dict[str, Any], out: Path, log: Any) -> None:
     table = report.table(results)
     print(table)
     chart = report.chart(results, out / "chart.png")
     (out / "RESULTS.md").write_text(report.markdown(results, table, chart))
     missing = " (no chart: it needs matplotlib and the throughput section)"
-    ctx.log(f"wrote {out / 'results.json'}, {out / 'RESULTS.md'}"
-            + (f", {chart}" if chart else missing))
-    return 0
+    log(f"wrote {out / 'results.json'}, {out / 'RESULTS.md'}"
+        + (f", {chart}" if chart else missing))
 
 
 if __name__ == "__main__":
