@@ -28,7 +28,7 @@ from .scheduling import queue_name
 from .scheduling import tag as scheduling_tag
 from .spec import new_job_id, parse_job_spec
 from .stats import FinishedRun, Stats, summarize
-from .storage import Storage, open_storage
+from .storage import Storage, open_storage, redact
 from .units import parse_duration
 
 if TYPE_CHECKING:
@@ -55,7 +55,13 @@ class Queue(QueueScheduling):
 
     @property
     def url(self) -> str:
+        """The database location as given, password included (to open it again)."""
         return self.storage.url
+
+    @property
+    def location(self) -> str:
+        """The database location fit to print: without a password."""
+        return redact(self.storage.url)
 
     def close(self) -> None:
         self.storage.close()

@@ -201,7 +201,9 @@ def _has_exited(pid: int) -> bool:
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
-def spawn_detached(argv: list[str], log_path: str) -> subprocess.Popen[bytes]:
+def spawn_detached(
+    argv: list[str], log_path: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a session of its own, writing to ``log_path``, and return at once.
 
     The child keeps running when the terminal that started it closes.
@@ -210,7 +212,7 @@ def spawn_detached(argv: list[str], log_path: str) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, env=env,
         )
     finally:
         os.close(log_fd)

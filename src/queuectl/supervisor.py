@@ -53,12 +53,13 @@ def start_detached(
 ) -> Detached:
     """Start a worker process in the background and wait until it has registered.
 
-    ``argv`` is the command line of a foreground ``worker start`` for ``worker_id``.
+    ``argv`` is the command line of a foreground ``worker start`` for ``worker_id``; the
+    database reaches it through ``QUEUECTL_DB``.
     """
     folder = log_folder(storage.url)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = folder / f"{worker_id}.log"
-    process = spawn_detached(argv, str(log_path))
+    process = spawn_detached(argv, str(log_path), {**os.environ, "QUEUECTL_DB": storage.url})
     pause = threading.Event()
     deadline = time.monotonic() + timeout
     while not any(worker.id == worker_id for worker in storage.workers()):

@@ -26,7 +26,7 @@ from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
 from .runner import Execution, RunResult
 from .slots import SlotPool
-from .storage import Storage
+from .storage import Storage, redact
 from .storage.base import OutputChunk, WakeChannel, WorkerRegistration
 
 log = logging.getLogger("queuectl.worker")
@@ -102,7 +102,7 @@ class Worker:
         self._pool.start()
         self._started = True
         log.info("worker %s started: %d slot(s), pid %d, database %s",
-                 self.id, self.slots, os.getpid(), self.storage.url)
+                 self.id, self.slots, os.getpid(), redact(self.storage.url))
 
     def _registration(self) -> WorkerRegistration:
         pid = os.getpid()

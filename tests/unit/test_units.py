@@ -57,3 +57,11 @@ def test_timestamps_round_trip_in_utc_with_z() -> None:
     assert format_timestamp(None) is None
     with pytest.raises(InvalidInput, match="ISO 8601"):
         parse_timestamp("yesterday")
+
+
+def test_database_locations_print_without_their_password() -> None:
+    from queuectl.storage import redact
+
+    assert redact("postgresql://app:s3cret@db:5432/jobs") == "postgresql://app:***@db:5432/jobs"
+    assert redact("postgresql://app@db/jobs") == "postgresql://app@db/jobs"
+    assert redact("/home/me/queue.db") == "/home/me/queue.db"

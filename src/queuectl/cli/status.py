@@ -37,13 +37,13 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
     workers = queue.workers()
     if as_json:
         echo_json({
-            "database": queue.url,
+            "database": queue.location,
             "jobs": {state.value: count for state, count in counts.items()},
             "pending": pending,
             "workers": [worker.to_dict() for worker in workers],
         })
         return
-    click.echo(f"Database: {queue.url}\n\nJobs")
+    click.echo(f"Database: {queue.location}\n\nJobs")
     for state, count in counts.items():
         detail = ""
         if state is JobState.PENDING and count != pending["ready"]:

@@ -47,7 +47,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
         return f"\x1b[{_COLOURS[word]}m{text}\x1b[0m" if colour and word in _COLOURS else text
 
     stamp = (format_timestamp(now) or "")[:19] + "Z"
-    lines = [f"queuectl  {queue.url}  {stamp}  (every {interval:g}s, Ctrl-C to quit)", ""]
+    lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)", ""]
     lines.append("Jobs  " + "   ".join(f"{paint(s.value)} {n}" for s, n in counts.items()))
     lines.append(f"Last minute  {minute.completed} completed, {minute.failed} failed, "
                  f"{minute.dead} dead  ({human_rate(minute.throughput)})")

@@ -72,7 +72,8 @@ def _start_detached(session: Session, count: int, burst: bool, verbose: bool,
         queue_name(name, "--queue")
     queue = session.queue
     worker_id = new_worker_id()
-    argv = [sys.executable, "-m", "queuectl", "--db", queue.url, "worker", "start",
+    # The database goes through the environment: a password in argv would show in `ps`.
+    argv = [sys.executable, "-m", "queuectl", "worker", "start",
             "--count", str(count), "--worker-id", worker_id]
     argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
     argv += [arg for name in queues for arg in ("--queue", name)]

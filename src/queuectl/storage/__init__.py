@@ -8,7 +8,17 @@ from pathlib import Path
 from ..errors import InvalidInput
 from .base import Storage
 
-__all__ = ["Storage", "default_database_path", "open_storage", "resolve_database"]
+__all__ = ["Storage", "default_database_path", "open_storage", "redact", "resolve_database"]
+
+
+def redact(location: str) -> str:
+    """The database location fit to print: a URL's password becomes ``***``."""
+    if "://" not in location or "@" not in location:
+        return location
+    scheme, rest = location.split("://", 1)
+    credentials, sep, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}{sep}{host}"
 
 
 def default_database_path() -> Path:

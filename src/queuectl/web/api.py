@@ -36,7 +36,7 @@ def _limit(request: Request, default: int = 50) -> int:
 async def status(request: Request) -> Response:
     def gather(queue: Queue) -> dict[str, Any]:
         return {
-            "database": queue.url,
+            "database": queue.location,
             "jobs": {state.value: count for state, count in queue.counts().items()},
             "workers": [worker.to_dict() for worker in queue.workers()],
         }

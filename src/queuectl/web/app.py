@@ -99,7 +99,7 @@ class Dashboard:
         fragment = request.headers.get("hx-request") == "true"
         page = self.templates.get_template(template)
         html = page.render(request=request, fragment=fragment, now=self.queue.clock.now(),
-                           database=self.queue.url, **context)
+                           database=self.queue.location, **context)
         return HTMLResponse(html, status_code=status,
                             headers={"cache-control": "no-store", "vary": "HX-Request"})
 
