@@ -174,7 +174,7 @@ def table(results: dict[str, Any]) -> str:
                      f" (empty: {sc['status_seconds_empty'] * 1000:.0f} / "
                      f"{sc['list_seconds_empty'] * 1000:.0f} ms)"))
     if "idle" in s:
-        rows.append((f"idle worker CPU over {s['idle']['seconds']:.0f} s",
+        rows.append((f"idle worker CPU over {s['idle']['seconds']:.1f} s",
                      f"{s['idle']['cpu_percent']:.2f}% of one core"))
     if rows:
         out.append("\n### Enqueue, latency, storage, scale, idle\n")
