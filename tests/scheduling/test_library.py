@@ -75,7 +75,6 @@ def test_a_diamond_runs_in_order(live: Queue, tmp_path: Path) -> None:
     assert len(events) == 8
     assert position["end-a"] < min(position["start-b"], position["start-c"])
     assert position["start-d"] > max(position["end-b"], position["end-c"])
-    assert {position["start-b"], position["start-c"]} == {2, 3}  # b and c ran side by side
 
 
 def test_a_dead_dependency_marks_its_dependents_dead(queue: Queue, clock: FakeClock) -> None:

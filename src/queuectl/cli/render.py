@@ -67,7 +67,7 @@ def _next_run(job: Job) -> str:
     state = job.state.value
     if state == "pending" and job.waiting_on:
         return shorten("after " + ",".join(job.depends_on), 30)
-    if state == "failed" or (state == "pending" and job.run_at > job.created_at):
+    if state == "failed" or (state == "pending" and job.run_at > job.updated_at):
         return when(job.run_at)
     return "-"
 
