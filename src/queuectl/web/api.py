@@ -38,6 +38,7 @@ async def status(request: Request) -> Response:
         return {
             "database": queue.location,
             "jobs": {state.value: count for state, count in queue.counts().items()},
+            "pending": queue.pending_breakdown(),  # as `status --json` has it
             "workers": [worker.to_dict() for worker in queue.workers()],
         }
 
