@@ -2,8 +2,8 @@
 
 The pool keeps the register of the jobs the worker holds (queued or running) so that the
 coordinator can kill one (a cancel), all (a forced stop), or take back those not started yet.
-Only the coordinator thread calls its methods, except ``kill_all`` and the slot threads'
-own work; a lock keeps the register consistent between them.
+Slot threads take queued jobs from the front; the coordinator gives back from the back, so
+the best jobs stay.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ class _Held:
     job: Job
     execution: Execution | None = None
     killed: bool = False  # a kill came before the command started: kill it on start
+    started: float | None = None  # time.monotonic() when a slot started it
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class SlotPool:
         self._notify = notify
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
-        self._todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._queued: deque[Job] = deque()
+        self._has_work = threading.Condition(self._lock)
+        self._closing = False
         self._done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         # Seconds a job typically runs: a moving average over the last ~10 runs. Assume long
@@ -54,6 +58,7 @@ class SlotPool:
         self.typical_run = 1.0
 
     def start(self) -> None:
+        self._closing = False
         for number in range(self.slots):
             thread = threading.Thread(target=self._serve, name=f"slot-{number}", daemon=True)
             thread.start()
@@ -61,8 +66,9 @@ class SlotPool:
 
     def close(self) -> None:
         """Let queued and running jobs finish, then end the threads."""
-        for _ in self._threads:
-            self._todo.put(None)
+        with self._lock:
+            self._closing = True
+            self._has_work.notify_all()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
@@ -71,12 +77,27 @@ class SlotPool:
         """Jobs held: running or queued for a slot."""
         return len(self._held)
 
+    def queued(self) -> int:
+        """Held jobs that no slot has started yet."""
+        return len(self._queued)
+
+    def results_waiting(self) -> int:
+        """Runs that ended and wait for ``finished`` to collect them."""
+        return self._done.qsize()
+
+    def slots_on_long_jobs(self, longer_than: float) -> int:
+        """Slots whose current job has been running for more than ``longer_than`` seconds."""
+        limit = time.monotonic() - longer_than
+        with self._lock:
+            return sum(1 for held in self._held.values()
+                       if held.started is not None and held.started < limit)
+
     def submit(self, jobs: list[Job]) -> None:
         with self._lock:
             for job in jobs:
                 self._held[job.id] = _Held(job)
-        for job in jobs:
-            self._todo.put(job)
+            self._queued.extend(jobs)
+            self._has_work.notify(len(jobs))
 
     def finished(self) -> list[Finished]:
         """The runs that ended since the last call; they are no longer held."""
@@ -91,22 +112,15 @@ class SlotPool:
                 del self._held[item.job.id]
         return ended
 
-    def take_queued(self) -> list[Job]:
-        """Take back the jobs no slot has started yet."""
-        queued: list[Job] = []
-        while True:
-            try:
-                job = self._todo.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:  # close() is under way; leave its sentinel for a slot
-                self._todo.put(None)
-                break
-            queued.append(job)
+    def take_queued(self, most: int | None = None) -> list[Job]:
+        """Take back (up to ``most``) jobs no slot has started yet, the last queued first."""
+        taken: list[Job] = []
         with self._lock:
-            for job in queued:
+            while self._queued and (most is None or len(taken) < most):
+                job = self._queued.pop()
                 del self._held[job.id]
-        return queued
+                taken.append(job)
+        return taken
 
     def kill(self, job_id: str, run: int) -> bool:
         """Kill the job's process group if this pool holds that run; whether it did."""
@@ -129,8 +143,18 @@ class SlotPool:
             if held.execution is not None:
                 held.execution.kill()
 
+    def _next(self) -> Job | None:
+        with self._lock:
+            while not self._queued:
+                if self._closing:
+                    return None
+                self._has_work.wait()
+            job = self._queued.popleft()
+            self._held[job.id].started = time.monotonic()
+            return job
+
     def _serve(self) -> None:
-        while (job := self._todo.get()) is not None:
+        while (job := self._next()) is not None:
             started = time.monotonic()
             result = self._run(job)
             self.typical_run = 0.9 * self.typical_run + 0.1 * (time.monotonic() - started)

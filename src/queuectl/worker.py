@@ -14,6 +14,7 @@ import os
 import queue
 import secrets
 import select
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -33,7 +34,12 @@ log = logging.getLogger("queuectl.worker")
 
 GRACEFUL = "graceful"
 NOW = "now"
-PREFETCH_BELOW_SECONDS = 0.05
+# While jobs run shorter than this on average, a worker holds several claimed jobs per slot
+# and gathers the results of several slots into one commit (see _capacity, _should_gather).
+SHORT_JOB_SECONDS = 0.05
+HELD_PER_SLOT = 8
+GATHER_SECONDS = 0.005
+GATHER_RESULTS = 4
 
 
 def new_worker_id() -> str:
@@ -142,19 +148,38 @@ class Worker:
     # -- slots -------------------------------------------------------------------------------
 
     def _capacity(self) -> int:
-        """How many jobs to hold: one per slot, plus one queued per slot while jobs are short.
+        """How many jobs to hold: one per slot, or several per slot while jobs are short.
 
         A slot that finishes a short job finds the next one waiting instead of idling through
-        a commit. Long jobs are never claimed ahead: a queued job would wait for this worker's
-        slots while another worker sat idle.
+        a commit, whose fsync can take longer than a job. Long jobs are never claimed ahead: a
+        queued job would wait for this worker's slots while another worker sat idle.
         """
-        if self._pool.typical_run < PREFETCH_BELOW_SECONDS:
-            return 2 * self.slots
-        return self.slots
+        if self._pool.typical_run >= SHORT_JOB_SECONDS:
+            return self.slots
+        # A slot stuck on a long job will not take queued jobs soon: hold none for it.
+        moving = self.slots - self._pool.slots_on_long_jobs(SHORT_JOB_SECONDS)
+        return self.slots + (HELD_PER_SLOT - 1) * moving
 
-    def _give_back_queued(self) -> None:
-        """Return claimed jobs that no slot has started yet (a stop is under way)."""
-        queued = self._pool.take_queued()
+    def _should_gather(self, since: float | None) -> bool:
+        """Whether to let finished runs wait a moment, so that one commit records several.
+
+        Only while every slot still has a job queued (no slot can starve meanwhile), fewer
+        results than slots (or than ``GATHER_RESULTS``) are waiting, and the oldest has waited
+        under ``GATHER_SECONDS``:
+        at thousands of short jobs a second each commit's CPU is then shared by several jobs.
+        """
+        return (
+            since is not None
+            and not self._stop_mode
+            and self._pool.results_waiting() < max(self.slots, GATHER_RESULTS)
+            and self._pool.queued() >= self.slots
+            and time.monotonic() - since < GATHER_SECONDS
+        )
+
+    def _give_back_queued(self, most: int | None = None) -> None:
+        """Return claimed jobs that no slot has started yet: all (a stop is under way), or
+        ``most`` of them (jobs turned out long, so holding them would starve other workers)."""
+        queued = self._pool.take_queued(most)
         if queued:
             self.storage.release(self.id, [(job.id, job.runs) for job in queued],
                                  self.clock.now())
@@ -306,13 +331,22 @@ class Worker:
         maybe_ready = True
         next_due: float | None = None
         next_tick = self.clock.now() + self._tick_interval()
+        gathering_since: float | None = None
         while True:
+            if self._should_gather(gathering_since):
+                assert gathering_since is not None
+                if self._wait(GATHER_SECONDS - (time.monotonic() - gathering_since)):
+                    maybe_ready = True
+                continue
             if self._stop_mode:
                 self._give_back_queued()
                 if self._stop_mode == NOW:
                     self._pool.kill_all()
+            elif self._pool.queued() and len(self._pool) > self._capacity():
+                self._give_back_queued(len(self._pool) - self._capacity())
             self._store_streamed_output()  # before the results: a result drops its chunks
             outcomes = self._collect()
+            gathering_since = None
             now = self.clock.now()
             free = 0 if self._stop_mode else self._capacity() - len(self._pool)
             due = maybe_ready or (next_due is not None and next_due <= now)
@@ -343,6 +377,8 @@ class Worker:
                     timeout = min(timeout, next_due - now)
             if self._wait(timeout):
                 maybe_ready = True
+            if gathering_since is None and self._pool.results_waiting():
+                gathering_since = time.monotonic()
             if self.clock.now() >= next_tick:
                 self._tick()
                 next_tick = self.clock.now() + self._tick_interval()

@@ -98,3 +98,24 @@ def test_two_workers_never_share_a_job(live_queue: Queue) -> None:
         thread.join(60)
     runs = [live_queue.get(job.id) for job in jobs]
     assert {(job.state, job.runs) for job in runs} == {(JobState.COMPLETED, 1)}
+
+
+def test_jobs_held_ahead_are_given_back_when_they_turn_out_long(live_queue: Queue) -> None:
+    # Short jobs first: the worker learns to claim ahead of its slots.
+    first = live_queue.worker(slots=2)
+    for _ in range(40):
+        live_queue.enqueue("true")
+    thread = threading.Thread(target=first.run, daemon=True)
+    thread.start()
+    wait_until(lambda: live_queue.counts()[JobState.COMPLETED] == 40, message="short jobs done")
+    long_jobs = [live_queue.enqueue("sleep 2") for _ in range(4)]
+    # Its two slots are busy with long jobs now, so it must not sit on the other two...
+    second = live_queue.worker(slots=2)
+    with running(second):
+        wait_until(lambda: {live_queue.get(j.id).state for j in long_jobs} == {JobState.COMPLETED},
+                   timeout=30, message="long jobs done")
+    first.request_stop()
+    thread.join(30)
+    runners = [live_queue.attempts(j.id)[-1].worker_id for j in long_jobs]
+    # ...but give them back for the idle worker to run.
+    assert runners.count(second.id) == 2, runners
