@@ -252,8 +252,7 @@ ORDER BY a.started_at LIMIT %(limit)s;
 
 -- name: finished_runs
 -- attempts_by_finish holds the whole keyset (finished_at, job_id, number): no sort needed.
--- Jobs have no queue column yet: every run is in queue 'default' until named queues exist.
-SELECT a.job_id, a.number, 'default' AS queue, j.created_at, a.started_at, a.finished_at,
+SELECT a.job_id, a.number, j.queue, j.created_at, a.started_at, a.finished_at,
        (COALESCE(a.exit_code = 0, false) AND a.error IS NULL) AS succeeded,
        (j.state = 'dead' AND a.number = j.runs) AS ended_dead
 FROM attempts a JOIN jobs j ON j.id = a.job_id

@@ -211,9 +211,8 @@ ORDER BY a.started_at LIMIT :limit;
 
 -- name: finished_runs
 -- attempts_by_finish serves the range; attempts being WITHOUT ROWID, that index also holds
--- (job_id, number), so the keyset order needs no sort. Jobs have no queue column yet: every
--- run is in queue 'default' until named queues exist.
-SELECT a.job_id, a.number, 'default' AS queue, j.created_at, a.started_at, a.finished_at,
+-- (job_id, number), so the keyset order needs no sort.
+SELECT a.job_id, a.number, j.queue, j.created_at, a.started_at, a.finished_at,
        (a.exit_code IS 0 AND a.error IS NULL) AS succeeded,
        (j.state = 'dead' AND a.number = j.runs) AS ended_dead
 FROM attempts a JOIN jobs j ON j.id = a.job_id
