@@ -182,7 +182,7 @@ class Worker:
         queued = self._pool.take_queued(most)
         if queued:
             self.storage.release(self.id, [(job.id, job.runs) for job in queued],
-                                 self.clock.now())
+                                 self.clock.now(), started=False)
 
     def _start_job(self, job: Job) -> Execution:
         """Start a job's command (called by a slot thread)."""
@@ -226,7 +226,7 @@ class Worker:
             else:
                 outcomes.append(self._outcome(job, run.result, run.finished_at))
         if given_back:
-            self.storage.release(self.id, given_back, self.clock.now())
+            self.storage.release(self.id, given_back, self.clock.now(), started=True)
             log.info("gave back %d interrupted job(s)", len(given_back))
         return outcomes
 

@@ -6,6 +6,8 @@ import os
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from queuectl.models import Job, JobState, NewJob, Outcome
 from queuectl.procs import HOST
 from queuectl.storage import Storage
@@ -169,7 +171,8 @@ def test_release_gives_the_run_back_without_counting_it(storage: Storage) -> Non
     first, retried = _claim(storage, "w", 2)
     storage.record_and_claim("w", [_done(retried, T0, JobState.FAILED)], 0, T0, T0 + 30)
     [retried] = _claim(storage, "w", 1, T0 + 10)
-    storage.release("w", [(first.id, first.runs), (retried.id, retried.runs)], T0 + 11)
+    storage.release("w", [(first.id, first.runs), (retried.id, retried.runs)], T0 + 11,
+                    started=True)
     after_first, after_retried = storage.get("first"), storage.get("retried")
     assert after_first is not None and after_retried is not None
     assert (after_first.state, after_first.attempts, after_first.runs) == (JobState.PENDING, 0, 1)
@@ -179,10 +182,31 @@ def test_release_gives_the_run_back_without_counting_it(storage: Storage) -> Non
     assert "not counted" in (storage.attempts("first")[0].error or "")
 
 
-def test_release_is_fenced(storage: Storage) -> None:
+def test_releasing_runs_that_never_started_leaves_no_trace(storage: Storage) -> None:
+    storage.enqueue([NewJob("first", "true", 3), NewJob("retried", "true", 3)], T0)
+    before = storage.get("first")
+    first, retried = _claim(storage, "w", 2)
+    storage.record_and_claim("w", [_done(retried, T0, JobState.FAILED)], 0, T0, T0 + 30)
+    [retried] = _claim(storage, "w", 1, T0 + 10)
+    storage.release("w", [(first.id, first.runs), (retried.id, retried.runs)], T0 + 11,
+                    started=False)
+    after_first, after_retried = storage.get("first"), storage.get("retried")
+    assert after_first is not None and after_retried is not None and before is not None
+    assert (after_first.state, after_first.attempts, after_first.runs) == (JobState.PENDING, 0, 0)
+    assert (after_retried.state, after_retried.attempts, after_retried.runs) == (
+        JobState.FAILED, 1, 1)
+    assert storage.attempts("first") == []
+    assert [a.number for a in storage.attempts("retried")] == [1]
+    # Claimed again, the run takes the number the given-back run had.
+    [again] = _claim(storage, "w", 1, T0 + 12)
+    assert (again.id, again.runs) == ("first", 1)
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_release_is_fenced(storage: Storage, started: bool) -> None:
     storage.enqueue([NewJob("j", "true", 3)], T0)
     [job] = _claim(storage, "w1", 1)
-    storage.release("w2", [(job.id, job.runs)], T0 + 1)
+    storage.release("w2", [(job.id, job.runs)], T0 + 1, started=started)
     assert storage.get("j") == job
 
 

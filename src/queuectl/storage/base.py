@@ -34,6 +34,9 @@ class LocalWorker:
     pid_started: str | None
 
 
+INTERRUPTED = "interrupted by a forced stop (not counted as an attempt)"
+
+
 @dataclass(frozen=True)
 class CheckIn:
     """What a heartbeat tells a worker."""
@@ -112,8 +115,15 @@ class Storage(Protocol):
         """
         ...
 
-    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
-        """Give back runs interrupted by a forced stop: they do not count as attempts."""
+    def release(
+        self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *, started: bool
+    ) -> None:
+        """Give back held runs; they do not count as attempts.
+
+        ``started``: the runs were killed by a forced stop, and their attempt rows stay, marked
+        ``INTERRUPTED``. Otherwise the runs never started (claimed ahead, then handed back):
+        the job returns exactly to where it was before the claim, with no trace.
+        """
         ...
 
     def next_run_at(self) -> float | None: ...

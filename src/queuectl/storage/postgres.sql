@@ -120,6 +120,18 @@ SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
 WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
   AND state = 'processing';
 
+-- name: unclaim_job
+-- A claimed run that never started is undone: the job is as it was before the claim.
+UPDATE jobs
+SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
+    attempts = attempts - 1, runs = runs - 1, worker_id = NULL, lease_until = NULL,
+    updated_at = %(now)s
+WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+  AND state = 'processing';
+
+-- name: drop_attempt
+DELETE FROM attempts WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
 -- name: next_run_at
 SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'failed');
 

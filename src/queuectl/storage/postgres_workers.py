@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..models import Job, Outcome, WorkerInfo
-from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
+from .base import (
+    INTERRUPTED,
+    CheckIn,
+    LocalWorker,
+    OutputChunk,
+    WakeChannel,
+    WorkerRegistration,
+)
 from .postgres_connection import Connector
 from .postgres_rows import Q, Row, claim_order, job_of
 from .postgres_scheduling import claim_ready
@@ -107,15 +114,20 @@ class WorkerVerbs:
             ]
         return finished
 
-    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
+    def release(
+        self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *, started: bool
+    ) -> None:
         def release(conn: psycopg.Connection[Any], in_doubt: bool) -> None:
             for job_id, attempt in held:
                 params: Row = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id,
                                "now": now}
-                if conn.execute(Q["release_job"], params).rowcount == 1:
+                if not started:
+                    if conn.execute(Q["unclaim_job"], params).rowcount == 1:
+                        conn.execute(Q["drop_attempt"], params)
+                elif conn.execute(Q["release_job"], params).rowcount == 1:
                     conn.execute(Q["finish_attempt"], {
                         **params, "exit_code": None, "output": b"", "output_dropped": 0,
-                        "error": "given back by a stopping worker (not counted as an attempt)",
+                        "error": INTERRUPTED,
                     })
             self._notify(conn, JOB)
 

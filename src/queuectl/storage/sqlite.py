@@ -28,7 +28,14 @@ from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
 from ..procs import HOST
 from ..schedules import Schedule
 from ..stats import FinishedRun
-from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
+from .base import (
+    INTERRUPTED,
+    CheckIn,
+    LocalWorker,
+    OutputChunk,
+    WakeChannel,
+    WorkerRegistration,
+)
 from .sql import load_queries
 from .sqlite_scheduling import (
     SqliteScheduling,
@@ -352,14 +359,19 @@ class SqliteStorage(SqliteScheduling):
             db.execute(Q["drop_output_chunks"], params)
         return True
 
-    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float) -> None:
+    def release(
+        self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *, started: bool
+    ) -> None:
         with self._write() as db:
             for job_id, attempt in held:
                 params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id, "now": now}
-                if db.execute(Q["release_job"], params).rowcount == 1:
+                if not started:
+                    if db.execute(Q["unclaim_job"], params).rowcount == 1:
+                        db.execute(Q["drop_attempt"], params)
+                elif db.execute(Q["release_job"], params).rowcount == 1:
                     db.execute(Q["finish_attempt"], {
                         **params, "exit_code": None, "output": b"", "output_dropped": 0,
-                        "error": "given back by a stopping worker (not counted as an attempt)",
+                        "error": INTERRUPTED,
                     })
         self.wake_workers()
 
