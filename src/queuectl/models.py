@@ -1,4 +1,4 @@
-"""The values queuectl passes around: jobs, attempts, workers. No I/O here.
+"""The values queuectl passes around: jobs, attempts, workers, queues. No I/O here.
 
 Timestamps are POSIX seconds (UTC); ``to_dict`` renders them as ISO 8601 with ``Z``.
 """
@@ -7,81 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
+from .newjob import DEFAULT_QUEUE, Enqueued, NewJob
+from .states import TERMINAL_STATES, JobState
 from .units import format_timestamp
 
-
-class JobState(str, Enum):
-    """Where a job is in its life.
-
-    pending     waiting for its first run, or put back by ``dlq retry`` or a forced stop.
-                -> processing (a worker claims it)
-    processing  a worker holds it under a lease and is running its command.
-                -> completed (exit 0), failed (retries left), dead (none left, or a fatal
-                   exit code), canceled (a person canceled it: its process group is killed),
-                -> pending or failed (forced stop: the attempt is given back)
-    failed      the last attempt failed; claimable again once ``run_at`` has come.
-                -> processing
-    completed   the command exited 0. Terminal.
-    dead        retries ran out; the job sits in the dead letter queue. Terminal until a
-                person retries it -> pending (attempts reset to 0, history kept).
-    canceled    a person canceled it. Terminal until retried (``queuectl retry``) -> pending.
-    """
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    DEAD = "dead"
-    CANCELED = "canceled"
-
-    @classmethod
-    def parse(cls, text: str) -> JobState:
-        from .errors import InvalidInput
-
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            valid = ", ".join(state.value for state in cls)
-            raise InvalidInput(f"unknown state {text!r}; valid states: {valid}") from None
-
-
-TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})
-DEFAULT_QUEUE = "default"
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A validated job, ready to be stored (see ``spec.parse_job_spec``)."""
-
-    id: str
-    command: str
-    max_retries: int
-    cwd: str | None = None
-    env: Mapping[str, str] | None = None
-    timeout: float | None = None
-    fatal_exit_codes: tuple[int, ...] = ()
-    retry_on_timeout: bool = True
-    output_limit: int | None = None
-    # scheduling (see queuectl.scheduling): when, where and after what the job may run
-    priority: int = 0
-    queue: str = DEFAULT_QUEUE
-    run_at: float | None = None  # absolute; or
-    delay: float | None = None  # seconds after the enqueue
-    depends_on: tuple[str, ...] = ()
-    unique_key: str | None = None
-    tags: tuple[str, ...] = ()
-    backoff_base: float | None = None  # None: the configured retry policy
-    backoff_max: float | None = None
-    jitter: float | None = None
-
-    def first_run_at(self, now: float) -> float:
-        """When the job may first run: never before ``now``, which keeps FIFO order honest."""
-        if self.delay is not None:
-            return now + self.delay
-        return now if self.run_at is None else max(now, self.run_at)
+# Defined in modules of their own, which the enqueue path imports without this one.
+__all__ = [
+    "DEFAULT_QUEUE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState", "NewJob",
+    "Outcome", "QueueInfo", "WorkerInfo",
+]
 
 
 @dataclass(frozen=True)
@@ -231,3 +167,17 @@ class WorkerInfo:
             "started_at": format_timestamp(self.started_at),
             "heartbeat_at": format_timestamp(self.heartbeat_at),
         }
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """A named queue: its jobs per state, whether it is paused, and its concurrency limit."""
+
+    name: str
+    counts: Mapping[JobState, int]
+    paused: bool = False
+    limit: int | None = None  # at most this many of its jobs run at once, across all workers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "paused": self.paused, "limit": self.limit,
+                "jobs": {state.value: self.counts.get(state, 0) for state in JobState}}

@@ -9,17 +9,15 @@ whoever rescues a run finds and kills what is left of it on this host through ``
 from __future__ import annotations
 
 import os
-import signal
-from pathlib import Path
 
 HOST = os.uname().nodename
-_PROC = Path("/proc")
 
 
 def _stat(pid: int) -> list[str] | None:
     """Fields 3 onwards of ``/proc/PID/stat`` (state first), or None if unreadable."""
     try:
-        stat = (_PROC / str(pid) / "stat").read_text()
+        with open(f"/proc/{pid}/stat") as file:
+            stat = file.read()
     except OSError:
         return None
     # The command name (field 2) may contain spaces and parentheses: count from its last ')'.
@@ -64,13 +62,17 @@ def kill_job_run(job_id: str, run: int) -> int:
 
 def _kill_groups_with(variables: set[bytes]) -> int:
     """SIGKILL the groups of the processes whose environment holds all of ``variables``."""
+    import signal  # here: every enqueue imports this module, for HOST
+
     groups: set[int] = set()
-    for entry in _PROC.iterdir():
-        if not entry.name.isdigit():
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
         try:
-            if variables <= set((entry / "environ").read_bytes().split(b"\0")):
-                groups.add(os.getpgid(int(entry.name)))
+            with open(f"/proc/{name}/environ", "rb") as file:
+                environ = file.read()
+            if variables <= set(environ.split(b"\0")):
+                groups.add(os.getpgid(int(name)))
         except OSError:
             continue
     for group in groups:

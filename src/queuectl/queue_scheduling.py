@@ -16,23 +16,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, QueuectlError, ScheduleNotFound
-from .models import TERMINAL_STATES, JobState
-from .schedules import (
-    FORBIDDEN_FIELDS,
-    Schedule,
-    every_seconds,
-    first_tick,
-    schedule_name,
-    tick_job_id,
-    time_zone,
-)
-from .scheduling import QueueInfo, queue_name
+from .scheduling import queue_name
 from .spec import parse_job_spec
+from .states import TERMINAL_STATES, JobState
 from .units import parse_duration
 
 if TYPE_CHECKING:
     from . import config
     from .clock import Clock
+    from .models import QueueInfo
+    from .schedules import Schedule
     from .storage import Storage
 
 PURGE_BATCH = 500  # jobs deleted per transaction by purge
@@ -90,6 +83,16 @@ class QueueScheduling:
         Raises ``InvalidInput`` for a bad name, expression, zone, interval or job, and
         ``QueuectlError`` if the name is taken; nothing is stored then.
         """
+        # Imported here: the cron and time zone machinery is not needed to enqueue.
+        from .schedules import (
+            Schedule,
+            every_seconds,
+            first_tick,
+            schedule_name,
+            tick_job_id,
+            time_zone,
+        )
+
         schedule_name(name)
         if (cron is None) == (every is None):
             raise InvalidInput("give --cron or --every (one of them)")
@@ -178,6 +181,8 @@ def _template(job: Mapping[str, Any] | str) -> dict[str, Any]:
             raise InvalidInput(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(job, Mapping):
         raise InvalidInput(f"a job must be a JSON object, got {type(job).__name__}")
+    from .schedules import FORBIDDEN_FIELDS
+
     for field in FORBIDDEN_FIELDS:
         if field in job:
             raise InvalidInput(f"field {field!r} cannot be given to a recurring job")

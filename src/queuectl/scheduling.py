@@ -11,11 +11,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput
-from .models import JobState
 from .units import parse_duration, parse_timestamp
 
 FIELDS = ("priority", "run_at", "delay", "queue", "depends_on", "unique_key", "tags",
@@ -135,17 +133,3 @@ def _tags(value: Any) -> tuple[str, ...]:
     if len(value) > MAX_TAGS:
         raise InvalidInput(f"tags: at most {MAX_TAGS} tags")
     return tuple(dict.fromkeys(tag(item) for item in value))
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """A named queue: its jobs per state, whether it is paused, and its concurrency limit."""
-
-    name: str
-    counts: Mapping[JobState, int]
-    paused: bool = False
-    limit: int | None = None  # at most this many of its jobs run at once, across all workers
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "paused": self.paused, "limit": self.limit,
-                "jobs": {state.value: self.counts.get(state, 0) for state in JobState}}

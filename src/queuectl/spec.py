@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 from . import scheduling
 from .config import Settings
 from .errors import InvalidInput
-from .models import NewJob
+from .newjob import NewJob
 from .units import parse_duration, parse_size
 
 FIELDS = (
@@ -23,6 +23,7 @@ FIELDS = (
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
+_COMMAND_ONLY = {"command"}
 
 
 def new_job_id() -> str:
@@ -30,8 +31,73 @@ def new_job_id() -> str:
     return os.urandom(6).hex()
 
 
-def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> NewJob:
-    """A ``NewJob`` from a mapping such as ``{"id": "job1", "command": "echo hi"}``."""
+def new_job_ids(count: int, taken: Set[str] = frozenset()) -> list[str]:
+    """``count`` distinct random ids, none of them in ``taken``, drawn in one system call.
+
+    Two ids of a batch collide about once in 60,000 batches of 100,000 jobs (48 random
+    bits): rare, but a batch must never hold one id twice, so those are drawn again.
+    """
+    digits = os.urandom(6 * count).hex()
+    ids = [digits[start:start + 12] for start in range(0, 12 * count, 12)]
+    unique = set(ids)
+    if len(unique) < count or not unique.isdisjoint(taken):
+        seen = set(taken)
+        for index, job_id in enumerate(ids):
+            while job_id in seen:
+                job_id = new_job_id()
+            ids[index] = job_id
+            seen.add(job_id)
+    return ids
+
+
+def parse_job_specs(
+    specs: Sequence[Any], settings: Settings, name: Callable[[int], str] | None = None
+) -> list[NewJob]:
+    """Validate a batch of job specifications, in order, all or nothing.
+
+    The same as ``parse_job_spec`` for each, at less cost per job: the ids to generate are
+    drawn in one go (no id repeats within the batch), and a spec that is only
+    ``{"command": ...}`` skips the checks of the fields it does not have and reads the
+    current directory once for the batch. An error is prefixed with ``name(index)`` (e.g.
+    ``"line 7"``) when ``name`` is given.
+    """
+    fresh = new_job_ids(len(specs))
+    jobs: list[NewJob] = []
+    given: set[str] = set()
+    cwd: str | None = None
+    max_retries = settings.max_retries
+    for index, spec in enumerate(specs):
+        try:
+            if type(spec) is dict and spec.keys() == _COMMAND_ONLY:
+                command = _command(spec["command"])
+                if cwd is None:
+                    cwd = os.getcwd()
+                jobs.append(NewJob(fresh[index], command, max_retries, cwd))
+                continue
+            jobs.append(parse_job_spec(spec, settings, new_id=fresh[index]))
+        except InvalidInput as exc:
+            if name is None:
+                raise
+            raise InvalidInput(f"{name(index)}: {exc}") from None
+        if spec.get("id") is not None:
+            given.add(spec["id"])
+    clashes = given.intersection(fresh)
+    if clashes:  # an id drawn for one job was given to another: draw that one again
+        taken = given.union(fresh)
+        for index, job in enumerate(jobs):
+            if job.id in clashes and specs[index].get("id") is None:
+                jobs[index] = job._replace(id=new_job_ids(1, taken)[0])
+    return jobs
+
+
+def parse_job_spec(
+    spec: Any, settings: Settings, *, cwd: str | None = None, new_id: str | None = None
+) -> NewJob:
+    """A ``NewJob`` from a mapping such as ``{"id": "job1", "command": "echo hi"}``.
+
+    A spec without an id gets ``new_id`` (default: a new random one); one without a ``cwd``
+    gets ``cwd`` (default: the current directory).
+    """
     if not isinstance(spec, Mapping):
         raise InvalidInput(f"a job must be a JSON object, got {type(spec).__name__}")
     for key in spec:
@@ -39,7 +105,7 @@ def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> 
             raise InvalidInput(f"field {key!r} is set by queuectl and cannot be given")
         if key not in FIELDS:
             raise InvalidInput(f"unknown field {key!r}; known fields: {', '.join(FIELDS)}")
-    job_id = _job_id(spec.get("id"))
+    job_id = _job_id(spec.get("id"), new_id)
     return NewJob(
         id=job_id,
         command=_command(spec.get("command")),
@@ -54,9 +120,9 @@ def parse_job_spec(spec: Any, settings: Settings, *, cwd: str | None = None) -> 
     )
 
 
-def _job_id(value: Any) -> str:
+def _job_id(value: Any, new_id: str | None) -> str:
     if value is None:
-        return new_job_id()
+        return new_job_id() if new_id is None else new_id
     if not isinstance(value, str):
         raise InvalidInput(f"id: expected a string, got {type(value).__name__}")
     if not _ID.match(value):

@@ -1,18 +1,22 @@
 """The ``queuectl`` command line: a thin client of ``queuectl.Queue``.
 
-Only Click is imported at start-up; each command's module (and with it the library) is
-imported when that command runs, so that ``queuectl enqueue`` in a loop stays fast.
+Nothing is imported at start-up: the plain forms of ``enqueue`` run without Click
+(``plain_enqueue.py``); every other command line goes to the Click group (``group.py``), which
+imports a command's module (and with it the library) when that command runs. So
+``queuectl enqueue`` in a loop stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
 
-import click
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
-from ..errors import QueuectlError
+    from .group import LazyGroup, root
+
+__all__ = ["LazyGroup", "main", "root"]
 
 # command name -> "module:attribute", imported on first use
 _COMMANDS = {
@@ -38,55 +42,22 @@ _COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run ``queuectl`` with ``argv`` (default: the process's arguments) and exit."""
+    from . import plain_enqueue
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module, attribute = target.split(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+    plan = plain_enqueue.parse(sys.argv[1:] if argv is None else argv)
+    if plan is not None:
+        plain_enqueue.run(plan)  # exits, unless the command line needs Click after all
+    from .group import run
 
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db", "database", metavar="PATH", envvar="QUEUECTL_DB", show_envvar=True,
-    help="Database file (default: $XDG_DATA_HOME/queuectl/queue.db, one queue per user).",
-)
-@click.version_option(package_name="queuectl", prog_name="queuectl")
-@click.pass_context
-def root(ctx: click.Context, database: str | None) -> None:
-    """A durable background job queue for shell commands.
-
-    \b
-    Example:
-      queuectl enqueue '{"id":"job1","command":"echo hello","max_retries":3}'
-      queuectl worker start --count 2
-      queuectl status
-    """
-    from .context import Session
-
-    ctx.obj = Session(database)
-    ctx.call_on_close(ctx.obj.close)
+    run(argv)
 
 
-def main(argv: list[str] | None = None) -> Any:
-    try:
-        code = root.main(args=argv, prog_name="queuectl", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except QueuectlError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        sys.stderr.close()  # `queuectl list | head`: the reader left, which is fine
-        sys.exit(0)
-    # Without standalone mode Click returns the code of ctx.exit(code) instead of exiting.
-    sys.exit(code if isinstance(code, int) else 0)
+def __getattr__(name: str) -> object:
+    # The Click group, for tests and tools that inspect it, without importing Click here.
+    if name in ("LazyGroup", "root"):
+        from . import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

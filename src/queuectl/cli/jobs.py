@@ -9,7 +9,8 @@ import click
 from ..errors import InvalidInput
 from ..models import Job, JobState
 from .context import Session
-from .render import echo_json, jobs_table, shorten, when
+from .plain_enqueue import batch_message, enqueued_message
+from .render import echo_json, jobs_table, when
 from .scheduling_flags import scheduling_flags
 
 _STATES = [state.value for state in JobState]
@@ -64,14 +65,12 @@ def enqueue(
         raise click.UsageError("--priority, --delay, --after and such go with --command or JSON")
     queue = session.queue
     if jobs_file is not None:
-        jobs = queue.enqueue_jsonl(jobs_file)
         if as_json:
+            jobs = queue.enqueue_jsonl(jobs_file)
             echo_json([{**job.to_dict(), "created": not job.unique_conflict} for job in jobs])
         else:
-            created = sum(not job.unique_conflict for job in jobs)
-            known = len(jobs) - created
-            click.echo(f"Enqueued {created} job{'s' if created != 1 else ''}."
-                       + (f" {known} already queued (same unique key)." if known else ""))
+            added = queue.enqueue_jsonl_ids(jobs_file)
+            click.echo(batch_message(added.created, added.existing))
         return
     if command is not None:
         job = queue.enqueue(command, **options, **scheduling)
@@ -80,21 +79,8 @@ def enqueue(
         job = queue.enqueue_json(job_json, scheduling)
     if as_json:
         echo_json({**job.to_dict(), "created": not job.unique_conflict})
-    elif job.unique_conflict:
-        click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is {job.state.value}:"
-                   " nothing enqueued.")
     else:
-        click.echo(f"Enqueued job {job.id}: {shorten(job.command, 60)}" + _when_note(job))
-
-
-def _when_note(job: Job) -> str:
-    if job.state is JobState.DEAD:
-        return f" (dead: {job.last_error})"
-    if job.waiting_on:
-        return f" (after {', '.join(job.depends_on)})"
-    if job.run_at > job.created_at:
-        return f" (runs at {when(job.run_at)})"
-    return ""
+        click.echo(enqueued_message(job))
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:

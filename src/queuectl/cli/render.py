@@ -1,18 +1,25 @@
-"""Plain-text tables and values for the terminal, and JSON for scripts."""
+"""Plain-text tables and values for the terminal, and JSON for scripts.
+
+Click is imported where it writes: the plain ``enqueue`` (which runs without Click) formats
+with ``shorten`` and ``when``.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
-
-from ..models import Job, WorkerInfo
 from ..units import format_timestamp
+
+if TYPE_CHECKING:
+    from ..models import Job, WorkerInfo
 
 
 def echo_json(value: Any) -> None:
+    import json
+
+    import click
+
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
@@ -39,6 +46,8 @@ def shorten(text: str | None, width: int) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import click
+
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     for row in [list(headers), *cells]:

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ..errors import InvalidInput
-from .base import Storage
 
-__all__ = ["Storage", "default_database_path", "open_storage", "redact", "resolve_database"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .base import Storage
+
+__all__ = [
+    "Storage", "default_database_path", "normal_path", "open_storage", "redact", "resolve_database",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The protocol is for type checkers and tests; enqueue should not pay for defining it.
+    if name == "Storage":
+        from .base import Storage
+
+        return Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def redact(location: str) -> str:
@@ -23,17 +38,23 @@ def redact(location: str) -> str:
 
 def default_database_path() -> Path:
     """One queue per user, as with tsp and pueue: ``$XDG_DATA_HOME/queuectl/queue.db``."""
+    from pathlib import Path
+
+    return Path(_default_location())
+
+
+def _default_location() -> str:
     data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(
         os.path.expanduser("~"), ".local", "share"
     )
-    return Path(data_home) / "queuectl" / "queue.db"
+    return os.path.join(data_home, "queuectl", "queue.db")
 
 
 def resolve_database(location: str | os.PathLike[str] | None) -> str:
     """The database to use: the argument, else ``QUEUECTL_DB``, else the per-user default."""
     if location:
         return os.fspath(location)
-    return os.environ.get("QUEUECTL_DB") or str(default_database_path())
+    return os.environ.get("QUEUECTL_DB") or normal_path(_default_location())
 
 
 def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
@@ -55,3 +76,26 @@ def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
     from .sqlite import SqliteStorage
 
     return SqliteStorage(url)
+
+
+def normal_path(text: str, *, absolute: bool = False) -> str:
+    """``str(Path(text))``, or with ``absolute`` ``str(Path(text).expanduser().absolute())``.
+
+    pathlib is imported only when ``text`` is not in that form already: importing it costs a
+    fifth of what a ``queuectl enqueue`` does, and the usual locations (an absolute path, a
+    file name) are in that form. pathlib drops empty and ``.`` parts and a trailing slash,
+    and keeps ``..`` (a symbolic link may stand before it): a path with none of those is
+    its own normal form.
+    """
+    if absolute and _is_normal(text) and not text.startswith("/"):
+        text = os.path.join(os.getcwd(), text)  # what Path.absolute() does
+    if _is_normal(text) and (text.startswith("/") or not absolute):
+        return text
+    from pathlib import Path
+
+    return str(Path(text).expanduser().absolute() if absolute else Path(text))
+
+
+def _is_normal(text: str) -> bool:
+    return (text not in ("", ".") and "//" not in text and "/./" not in text
+            and not text.startswith(("./", "~")) and not text.endswith(("/", "/.")))

@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..listing import JobPage, JobQuery, RunningJob
-from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from ..models import (
+    Attempt,
+    Enqueued,
+    Job,
+    JobState,
+    NewJob,
+    Outcome,
+    QueueInfo,
+    WorkerInfo,
+)
 from ..schedules import Schedule
-from ..scheduling import QueueInfo
 from ..stats import FinishedRun
 
 
@@ -75,6 +83,10 @@ class Storage(Protocol):
 
     # jobs
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]: ...
+
+    def enqueue_ids(self, jobs: Sequence[NewJob], now: float) -> Enqueued:
+        """``enqueue``, returning only the ids: no ``Job`` is built (bulk enqueues)."""
+        ...
 
     def get(self, job_id: str) -> Job | None: ...
 

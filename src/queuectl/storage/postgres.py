@@ -10,24 +10,33 @@ queueing on one database-wide lock, and wake-ups reach workers on every host thr
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
 from ..listing import JobPage, JobQuery, RunningJob
-from ..models import Attempt, Job, JobState, NewJob
+from ..models import Attempt, Enqueued, Job, JobState, NewJob
 from ..schedules import Schedule
 from ..stats import FinishedRun
 from . import postgres_migrate, postgres_reads
 from .postgres_connection import Connector, parse_url
 from .postgres_rows import Q, Row, job_of
-from .postgres_scheduling import QS, PostgresScheduling, insert_jobs, redo_dependency_deaths
+from .postgres_scheduling import (
+    QS,
+    PostgresScheduling,
+    insert_job_ids,
+    insert_jobs,
+    redo_dependency_deaths,
+)
 from .postgres_wakeup import JOB, STOP, channel_name
 from .postgres_workers import WorkerVerbs
 from .schema import SchemaStatus
 
 if TYPE_CHECKING:
     import psycopg
+
+
+T = TypeVar("T")
 
 
 class _Duplicate(Exception):
@@ -67,12 +76,7 @@ class PostgresStorage(WorkerVerbs, PostgresScheduling):
 
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
         def insert(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Job]:
-            import psycopg
-
-            try:
-                stored = insert_jobs(conn, jobs, now)
-            except psycopg.errors.UniqueViolation:
-                raise _Duplicate from None
+            stored = self._insert(insert_jobs, conn, jobs, now)
             if any(not job.unique_conflict for job in stored):
                 self._notify(conn, JOB)  # delivered when (and only if) the jobs commit
             return stored
@@ -81,6 +85,28 @@ class PostgresStorage(WorkerVerbs, PostgresScheduling):
             return self._db.run(insert)
         except _Duplicate:
             raise DuplicateJob(self._first_existing([job.id for job in jobs])) from None
+
+    def enqueue_ids(self, jobs: Sequence[NewJob], now: float) -> Enqueued:
+        def insert(conn: psycopg.Connection[Any], in_doubt: bool) -> Enqueued:
+            stored = self._insert(insert_job_ids, conn, jobs, now)
+            if stored.created:
+                self._notify(conn, JOB)  # delivered when (and only if) the jobs commit
+            return stored
+
+        try:
+            return self._db.run(insert)
+        except _Duplicate:
+            raise DuplicateJob(self._first_existing([job.id for job in jobs])) from None
+
+    @staticmethod
+    def _insert(insert: Callable[[psycopg.Connection[Any], Sequence[NewJob], float], T],
+                conn: psycopg.Connection[Any], jobs: Sequence[NewJob], now: float) -> T:
+        import psycopg
+
+        try:
+            return insert(conn, jobs, now)
+        except psycopg.errors.UniqueViolation:
+            raise _Duplicate from None
 
     def _first_existing(self, job_ids: list[str]) -> str:
         stored = {row["id"] for row in self._read(Q["existing_job_ids"], {"ids": job_ids})}

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidInput
-from ..models import Job, JobState, NewJob
+from ..models import Enqueued, Job, JobState, NewJob, QueueInfo
 from ..schedules import Schedule
-from ..scheduling import QueueInfo
 from .postgres_connection import Connector
 from .postgres_rows import Row, job_of
 from .postgres_wakeup import JOB
@@ -57,6 +56,17 @@ def insert_jobs(conn: psycopg.Connection[Any], jobs: Sequence[NewJob], now: floa
         else:
             stored.append(_stored(job, row))
     return stored
+
+
+def insert_job_ids(conn: psycopg.Connection[Any], jobs: Sequence[NewJob], now: float) -> Enqueued:
+    """``insert_jobs``, returning only the ids (see ``Enqueued``): the common case builds no
+    ``Job``."""
+    if not any(job.unique_key or job.depends_on for job in jobs):
+        with conn.cursor() as cursor:
+            cursor.executemany(QS["insert_job"], [_row(job, now) for job in jobs])
+        return Enqueued([job.id for job in jobs], len(jobs))
+    stored = insert_jobs(conn, jobs, now)
+    return Enqueued([job.id for job in stored], sum(not job.unique_conflict for job in stored))
 
 
 def _dependencies(conn: psycopg.Connection[Any], job: NewJob) -> tuple[int, str | None]:

@@ -54,7 +54,7 @@ def schema_status(location: str | os.PathLike[str] | None = None) -> SchemaStatu
                 version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read {path}: {exc}") from exc
-    names = [script.stem for script in MIGRATIONS]
+    names = [os.path.basename(script).removesuffix(".sql") for script in MIGRATIONS]
     return SchemaStatus("sqlite", str(path), version, len(names), names[version:])
 
 

@@ -6,14 +6,16 @@ are kept in the text (they document the statement) and cost the database nothing
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 
-def load_queries(path: Path) -> dict[str, str]:
+def load_queries(path: str | os.PathLike[str]) -> dict[str, str]:
     queries: dict[str, str] = {}
     name: str | None = None
     lines: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    for line in text.splitlines():
         if line.startswith("-- name:"):
             if name is not None:
                 queries[name] = "\n".join(lines).strip()

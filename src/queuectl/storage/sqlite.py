@@ -13,8 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import (
     DuplicateJob,
@@ -23,81 +22,56 @@ from ..errors import (
     JobNotFound,
     StorageError,
 )
-from ..listing import JobPage, JobQuery, RunningJob
-from ..models import Attempt, Job, JobState, NewJob, Outcome, WorkerInfo
+from ..newjob import Enqueued, NewJob
 from ..procs import HOST
-from ..schedules import Schedule
-from ..stats import FinishedRun
-from .base import (
-    INTERRUPTED,
-    CheckIn,
-    LocalWorker,
-    OutputChunk,
-    WakeChannel,
-    WorkerRegistration,
-)
+from ..states import JobState
+from . import normal_path
 from .sql import load_queries
+from .sqlite_rows import job_of, jobs_of
 from .sqlite_scheduling import (
     SqliteScheduling,
     claim_ready,
     follow_dependencies,
+    insert_job_ids,
     insert_jobs,
     kill_dependents,
     redo_dependency_deaths,
-    scheduling_of_row,
 )
 
-_HERE = Path(__file__).parent
-Q = load_queries(_HERE / "sqlite.sql")
-MIGRATIONS = sorted((_HERE / "migrations" / "sqlite").glob("*.sql"))
+if TYPE_CHECKING:  # the rest is imported where used: enqueue needs none of it
+    from ..listing import JobPage, JobQuery, RunningJob
+    from ..models import Attempt, Job, Outcome, WorkerInfo
+    from ..schedules import Schedule
+    from ..stats import FinishedRun
+    from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
+
+_HERE = os.path.dirname(__file__)
+Q = load_queries(os.path.join(_HERE, "sqlite.sql"))
+_MIGRATIONS_DIR = os.path.join(_HERE, "migrations", "sqlite")
+MIGRATIONS = sorted(  # the scripts, in order: 0001_initial.sql, ...
+    os.path.join(_MIGRATIONS_DIR, name) for name in os.listdir(_MIGRATIONS_DIR)
+    if name.endswith(".sql"))
 BUSY_TIMEOUT_MS = 60_000
-
-
-def _job(row: sqlite3.Row) -> Job:
-    env = row["env"]
-    return Job(
-        id=row["id"],
-        command=row["command"],
-        state=JobState(row["state"]),
-        attempts=row["attempts"],
-        max_retries=row["max_retries"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        run_at=row["run_at"],
-        runs=row["runs"],
-        priority=row["priority"],
-        cwd=row["cwd"],
-        env=json.loads(env) if env else None,
-        timeout=row["timeout"],
-        exit_code=row["exit_code"],
-        last_error=row["last_error"],
-        worker_id=row["worker_id"],
-        lease_until=row["lease_until"],
-        fatal_exit_codes=tuple(json.loads(row["fatal_exit_codes"] or "[]")),
-        retry_on_timeout=bool(row["retry_on_timeout"]),
-        output_limit=row["output_limit"],
-        cancel_requested=bool(row["cancel_requested"]),
-        **scheduling_of_row(row),
-    )
+_Result = TypeVar("_Result")  # what an insert returns for a batch: Jobs or Enqueued
 
 
 def _claim_order(row: sqlite3.Row) -> tuple[int, float, int]:
     return (-row["priority"], row["run_at"], row["seq"])
 
 
-def _create_private_file(path: Path) -> None:
+def _create_private_file(path: str) -> None:
     """Create the database file (and its folder) readable by its owner only."""
-    if path.exists():
+    if os.path.exists(path):
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
 
 
 class SqliteStorage(SqliteScheduling):
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser().absolute()
-        self.url = str(self.path)
+        self.path = normal_path(os.fspath(path), absolute=True)
+        self.url = self.path
         self._pid = -1
         self._db: sqlite3.Connection | None = None
         # One connection serves every thread of a process that shares this object (the
@@ -145,7 +119,9 @@ class SqliteStorage(SqliteScheduling):
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in _statements(script.read_text(encoding="utf-8")):
+                with open(script, encoding="utf-8") as file:
+                    text = file.read()
+                for statement in _statements(text):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
             db.execute("COMMIT")
@@ -187,9 +163,16 @@ class SqliteStorage(SqliteScheduling):
     # -- jobs ------------------------------------------------------------------------------
 
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
+        return self._insert(insert_jobs, jobs, now)
+
+    def enqueue_ids(self, jobs: Sequence[NewJob], now: float) -> Enqueued:
+        return self._insert(insert_job_ids, jobs, now)
+
+    def _insert(self, insert: Callable[[sqlite3.Connection, Sequence[NewJob], float], _Result],
+                jobs: Sequence[NewJob], now: float) -> _Result:
         try:
             with self._write() as db:
-                stored = insert_jobs(db, Q["insert_job"], jobs, now)
+                stored = insert(db, jobs, now)
                 local_workers = [row[0] for row in db.execute(Q["local_worker_ids"], (HOST,))]
         except sqlite3.IntegrityError as exc:
             raise DuplicateJob(self._first_existing([job.id for job in jobs])) from exc
@@ -207,7 +190,7 @@ class SqliteStorage(SqliteScheduling):
 
     def get(self, job_id: str) -> Job | None:
         rows = self._read(Q["get_job"], (job_id,))
-        return _job(rows[0]) if rows else None
+        return job_of(rows[0]) if rows else None
 
     def list_jobs(self, state: JobState | None, limit: int, offset: int = 0, *,
                   tag: str | None = None) -> list[Job]:
@@ -215,7 +198,7 @@ class SqliteStorage(SqliteScheduling):
             return self.jobs_with_tag(tag, state, limit, offset)
         params = {"state": state.value if state else None, "limit": limit, "offset": offset}
         sql = Q["list_jobs_in_state"] if state else Q["list_jobs"]
-        return [_job(row) for row in self._read(sql, params)]
+        return jobs_of(self._read(sql, params))
 
     def count_by_state(self) -> dict[JobState, int]:
         counts = dict.fromkeys(JobState, 0)
@@ -224,6 +207,8 @@ class SqliteStorage(SqliteScheduling):
         return counts
 
     def attempts(self, job_id: str) -> list[Attempt]:
+        from ..models import Attempt
+
         with self._lock:  # one snapshot: a run may finish between the two reads otherwise
             self.db.execute("BEGIN")
             try:
@@ -270,7 +255,7 @@ class SqliteStorage(SqliteScheduling):
                         f"job {job_id!r} is {current['state']}: only pending, failed or"
                         " processing jobs can be canceled"
                     )
-                canceled.append(_job(row))
+                canceled.append(job_of(row))
             kill_dependents(db, [job.id for job in canceled
                                  if job.state is JobState.CANCELED], now)
         if running_somewhere:
@@ -296,9 +281,9 @@ class SqliteStorage(SqliteScheduling):
                     raise InvalidTransition(
                         f"job {job_id!r} is {current['state']}, not {wanted}: nothing retried"
                     )
-                retried.append(_job(row))
+                retried.append(job_of(row))
             redo_dependency_deaths(db, [job.id for job in retried], now)
-            retried = [_job(db.execute(Q["get_job"], (job.id,)).fetchone()) for job in retried]
+            retried = [job_of(db.execute(Q["get_job"], (job.id,)).fetchone()) for job in retried]
         self.wake_workers()
         return retried
 
@@ -339,7 +324,7 @@ class SqliteStorage(SqliteScheduling):
                     [(row["id"], row["runs"], worker_id, now) for row in rows],
                 )
                 rows.sort(key=_claim_order)
-                claimed = [_job(row) for row in rows]
+                claimed = jobs_of(rows)
         if unblocked:
             self.wake_workers()  # a job waiting on those completions may run now
         return claimed, stale
@@ -362,6 +347,8 @@ class SqliteStorage(SqliteScheduling):
     def release(
         self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *, started: bool
     ) -> None:
+        from .base import INTERRUPTED
+
         with self._write() as db:
             for job_id, attempt in held:
                 params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id, "now": now}
@@ -391,6 +378,8 @@ class SqliteStorage(SqliteScheduling):
             db.execute(Q["unregister_worker"], (worker_id,))
 
     def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
+        from .base import CheckIn
+
         params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
         with self._write() as db:
             row = db.execute(Q["worker_heartbeat"], params).fetchone()
@@ -399,6 +388,8 @@ class SqliteStorage(SqliteScheduling):
         return CheckIn(row is not None, row[0] if row is not None else None, cancels)
 
     def workers(self) -> list[WorkerInfo]:
+        from ..models import WorkerInfo
+
         return [
             WorkerInfo(
                 id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
@@ -409,6 +400,8 @@ class SqliteStorage(SqliteScheduling):
         ]
 
     def local_workers(self, host: str) -> list[LocalWorker]:
+        from .base import LocalWorker
+
         rows = self._read(Q["local_workers"], (host,))
         return [LocalWorker(row[0], row[1], row[2]) for row in rows]
 
@@ -441,7 +434,7 @@ class SqliteStorage(SqliteScheduling):
                     for row in db.execute(Q["held_jobs_of_worker"], {"worker_id": worker_id})
                 ]
             for row in rows:
-                job = _job(row)
+                job = job_of(row)
                 outcome = decide(job)
                 if self._finish(db, job.worker_id or "", outcome, now):
                     rescued.append(outcome)
@@ -488,6 +481,8 @@ class SqliteStorage(SqliteScheduling):
     def search_jobs(
         self, query: JobQuery, limit: int, *, before: str | None = None, after: str | None = None
     ) -> JobPage:
+        from ..listing import JobPage
+
         # The cursor is a job's seq; one row more than asked says whether another page exists.
         params = {
             "state": query.state.value if query.state else None,
@@ -509,15 +504,19 @@ class SqliteStorage(SqliteScheduling):
             more, rows = len(rows) > limit, rows[:limit]
             older = str(rows[-1]["seq"]) if more else None
             newer = (str(rows[0]["seq"]) if rows else before) if before is not None else None
-        return JobPage([_job(row) for row in rows], older=older, newer=newer)
+        return JobPage(jobs_of(rows), older=older, newer=newer)
 
     def running_jobs(self, limit: int) -> list[RunningJob]:
-        return [RunningJob(_job(row), row["run_started_at"])
+        from ..listing import RunningJob
+
+        return [RunningJob(job_of(row), row["run_started_at"])
                 for row in self._read(Q["running_jobs"], {"limit": limit})]
 
     def finished_runs(
         self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
     ) -> list[FinishedRun]:
+        from ..stats import FinishedRun
+
         key = after if after is not None and after[0] >= since else (since, "", -1)
         params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
                   "until": until, "limit": limit}

@@ -1,18 +1,5 @@
 -- Named statements of the SQLite store, loaded by name (see storage/sql.py).
 
--- name: insert_job
--- A job whose unique_key matches a live job is not inserted (rowcount 0): see enqueue.
-INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env, timeout,
-                  fatal_exit_codes, retry_on_timeout, output_limit,
-                  priority, queue, unique_key, tags, depends_on, waiting_on, last_error,
-                  backoff_base, backoff_max, jitter)
-VALUES (:id, :command, :state, :max_retries, :run_at, :now, :now, :cwd, :env, :timeout,
-        :fatal_exit_codes, :retry_on_timeout, :output_limit,
-        :priority, :queue, :unique_key, :tags, :depends_on, :waiting_on, :last_error,
-        :backoff_base, :backoff_max, :jitter)
-ON CONFLICT (unique_key)
-    WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
-
 -- name: claim_ready_jobs
 -- One statement picks and takes the jobs, so two workers can never hold the same one.
 UPDATE jobs

@@ -9,60 +9,83 @@ the dependency triggers of ``0004_scheduling.sql``.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
-from pathlib import Path
+from itertools import groupby
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..models import Job, JobState, NewJob
-from ..schedules import Schedule
-from ..scheduling import QueueInfo
+from ..newjob import Enqueued, NewJob
+from ..states import JobState
 from .sql import load_queries
+from .sqlite_rows import job_of, jobs_of
 
-Q = load_queries(Path(__file__).parent / "sqlite_scheduling.sql")
+if TYPE_CHECKING:  # imported where used: enqueue needs none of them
+    from ..models import Job, QueueInfo
+    from ..schedules import Schedule
 
-
-def scheduling_of_row(row: sqlite3.Row) -> dict[str, Any]:
-    """The scheduling fields of a stored job, as ``Job`` keyword arguments."""
-    tags, depends_on = row["tags"], row["depends_on"]
-    return {
-        "queue": row["queue"], "unique_key": row["unique_key"],
-        "tags": tuple(json.loads(tags)) if tags else (),
-        "depends_on": tuple(json.loads(depends_on)) if depends_on else (),
-        "waiting_on": row["waiting_on"], "backoff_base": row["backoff_base"],
-        "backoff_max": row["backoff_max"], "jitter": row["jitter"],
-    }
+Q = load_queries(os.path.join(os.path.dirname(__file__), "sqlite_scheduling.sql"))
 
 
-def insert_jobs(
-    db: sqlite3.Connection, insert_sql: str, jobs: Sequence[NewJob], now: float
-) -> list[Job]:
+def insert_jobs(db: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> list[Job]:
     """Insert ``jobs`` in order in the caller's transaction; returns them as stored.
 
     A job whose ``unique_key`` matches a live job is not inserted: that job is returned in its
     place, marked ``unique_conflict``. A job with an unknown dependency is refused (nothing of
     the transaction is kept); one whose dependency is dead or canceled is stored dead.
     """
-    if not any(job.unique_key or job.depends_on or job.tags for job in jobs):
-        rows = [_row(job, now) for job in jobs]
-        db.executemany(insert_sql, rows)  # the common case: one statement for the batch
-        return [_stored(job, row) for job, row in zip(jobs, rows, strict=True)]
-    stored: list[Job] = []
-    for job in jobs:
-        row = _row(job, now, *_dependencies(db, job))
-        if db.execute(insert_sql, row).rowcount == 0:
-            from .sqlite import _job
+    from dataclasses import replace
 
+    inserted = _insert(db, jobs, now)
+    if inserted is None:
+        return [_stored(job, now) for job in jobs]
+    return [replace(job_of(how), unique_conflict=True) if isinstance(how, sqlite3.Row)
+            else _stored(job, now, *how) for job, how in zip(jobs, inserted, strict=True)]
+
+
+def insert_job_ids(db: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> Enqueued:
+    """``insert_jobs``, returning only the ids (no ``Job`` built): see ``Enqueued``."""
+    inserted = _insert(db, jobs, now)
+    if inserted is None:
+        return Enqueued([job.id for job in jobs], len(jobs))
+    ids = [how["id"] if isinstance(how, sqlite3.Row) else job.id
+           for job, how in zip(jobs, inserted, strict=True)]
+    return Enqueued(ids, sum(not isinstance(how, sqlite3.Row) for how in inserted))
+
+
+# How a job was stored: (state, dependencies not completed, last error).
+_Stored = tuple[str, int, str | None]
+
+
+def _insert(
+    db: sqlite3.Connection, jobs: Sequence[NewJob], now: float
+) -> list[_Stored | sqlite3.Row] | None:
+    """Insert ``jobs`` in order; None if every one was stored as given (pending, waiting on
+    nothing), else for each job how it was stored, or the row of the live job that holds
+    its unique key (then nothing was inserted for it)."""
+    if not any(job.unique_key or job.depends_on or job.tags for job in jobs):
+        # The common case: one statement per run of jobs of a kind, in order (seq is FIFO).
+        for plain, run in groupby(jobs, attrgetter("plain")):
+            if plain:
+                db.executemany(Q["insert_plain_job"], [(*job[:4], now) for job in run])
+            else:
+                db.executemany(Q["insert_job"], [_row(job, now) for job in run])
+        return None
+    inserted: list[_Stored | sqlite3.Row] = []
+    for job in jobs:
+        waiting_on, dead = _dependencies(db, job)
+        if db.execute(Q["insert_job"], _row(job, now, waiting_on, dead)).rowcount == 0:
             live = db.execute(Q["live_job_with_unique_key"], (job.unique_key,)).fetchone()
-            stored.append(replace(_job(live), unique_conflict=True))
+            inserted.append(live)
             continue
         db.executemany(Q["insert_dependency"], [(other, job.id) for other in job.depends_on])
         db.executemany(Q["insert_tag"], [(tag, job.id) for tag in job.tags])
-        stored.append(_stored(job, row))
-    return stored
+        inserted.append(("dead", waiting_on, f"dependency {dead} dead") if dead
+                        else ("pending", waiting_on, None))
+    return inserted
 
 
 def _dependencies(db: sqlite3.Connection, job: NewJob) -> tuple[int, str | None]:
@@ -78,33 +101,35 @@ def _dependencies(db: sqlite3.Connection, job: NewJob) -> tuple[int, str | None]
     return sum(states[o] != "completed" for o in job.depends_on), dead
 
 
-def _row(job: NewJob, now: float, waiting_on: int = 0, dead: str | None = None) -> dict[str, Any]:
-    return {
-        "id": job.id, "command": job.command, "max_retries": job.max_retries, "now": now,
-        "cwd": job.cwd,
-        "env": json.dumps(dict(job.env), sort_keys=True) if job.env else None,
-        "timeout": job.timeout,
-        "fatal_exit_codes": json.dumps(list(job.fatal_exit_codes)) if job.fatal_exit_codes
-        else None,
-        "retry_on_timeout": job.retry_on_timeout, "output_limit": job.output_limit,
-        "state": "dead" if dead else "pending", "run_at": job.first_run_at(now),
-        "priority": job.priority, "queue": job.queue, "unique_key": job.unique_key,
-        "tags": json.dumps(list(job.tags)) if job.tags else None,
-        "depends_on": json.dumps(list(job.depends_on)) if job.depends_on else None,
-        "waiting_on": waiting_on, "last_error": f"dependency {dead} dead" if dead else None,
-        "backoff_base": job.backoff_base, "backoff_max": job.backoff_max, "jitter": job.jitter,
-    }
+def _row(job: NewJob, now: float, waiting_on: int = 0, dead: str | None = None) -> tuple[Any, ...]:
+    """The values of ``insert_job``, in the order of its columns."""
+    return (
+        job.id, job.command, "dead" if dead else "pending", job.max_retries,
+        job.first_run_at(now), now, now, job.cwd,
+        json.dumps(dict(job.env), sort_keys=True) if job.env else None,
+        job.timeout,
+        json.dumps(list(job.fatal_exit_codes)) if job.fatal_exit_codes else None,
+        job.retry_on_timeout, job.output_limit,
+        job.priority, job.queue, job.unique_key,
+        json.dumps(list(job.tags)) if job.tags else None,
+        json.dumps(list(job.depends_on)) if job.depends_on else None,
+        waiting_on, f"dependency {dead} dead" if dead else None,
+        job.backoff_base, job.backoff_max, job.jitter,
+    )
 
 
-def _stored(job: NewJob, row: Mapping[str, Any]) -> Job:
+def _stored(job: NewJob, now: float, state: str = "pending", waiting_on: int = 0,
+            last_error: str | None = None) -> Job:
+    from ..models import Job
+
     return Job(
-        id=job.id, command=job.command, state=JobState(row["state"]), attempts=0,
-        max_retries=job.max_retries, created_at=row["now"], updated_at=row["now"],
-        run_at=row["run_at"], priority=job.priority, cwd=job.cwd, env=job.env,
-        timeout=job.timeout, last_error=row["last_error"],
+        id=job.id, command=job.command, state=JobState(state), attempts=0,
+        max_retries=job.max_retries, created_at=now, updated_at=now,
+        run_at=job.first_run_at(now), priority=job.priority, cwd=job.cwd, env=job.env,
+        timeout=job.timeout, last_error=last_error,
         fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
         output_limit=job.output_limit, queue=job.queue, unique_key=job.unique_key,
-        tags=job.tags, depends_on=job.depends_on, waiting_on=row["waiting_on"],
+        tags=job.tags, depends_on=job.depends_on, waiting_on=waiting_on,
         backoff_base=job.backoff_base, backoff_max=job.backoff_max, jitter=job.jitter,
     )
 
@@ -171,6 +196,8 @@ def redo_dependency_deaths(db: sqlite3.Connection, job_ids: Sequence[str], now: 
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:
+    from ..schedules import Schedule
+
     return Schedule(
         name=row["name"], job=json.loads(row["job"]), cron=row["cron"], every=row["every"],
         tz=row["tz"], paused=bool(row["paused"]), next_run_at=row["next_run_at"],
@@ -196,11 +223,9 @@ class SqliteScheduling:
     def jobs_with_tag(
         self, tag: str, state: JobState | None, limit: int, offset: int = 0
     ) -> list[Job]:
-        from .sqlite import _job
-
         params = {"tag": tag, "state": state.value if state else None, "limit": limit,
                   "offset": offset}
-        return [_job(row) for row in self._read(Q["list_jobs_with_tag"], params)]
+        return jobs_of(self._read(Q["list_jobs_with_tag"], params))
 
     def pending_breakdown(self, now: float) -> dict[str, int]:
         """Pending jobs that wait for their time (scheduled) or for dependencies (blocked)."""
@@ -210,6 +235,8 @@ class SqliteScheduling:
     # -- named queues ------------------------------------------------------------------------
 
     def queues(self) -> list[QueueInfo]:
+        from ..models import QueueInfo
+
         counts: dict[str, dict[JobState, int]] = {}
         for row in self._read(Q["jobs_per_queue"]):
             counts.setdefault(row["queue"], {})[JobState(row["state"])] = row["n"]
@@ -289,8 +316,6 @@ class SqliteScheduling:
         Returns the job (or the live job its unique_key matched), or None if another worker
         took the tick first (or ``job`` is None: the tick is skipped).
         """
-        from .sqlite import Q as CORE
-
         params = {"name": name, "tick": tick, "next_run_at": next_run_at}
         stored: Job | None = None
         with self._write() as db:
@@ -298,7 +323,7 @@ class SqliteScheduling:
                 return None
             if job is not None:
                 try:
-                    stored = insert_jobs(db, CORE["insert_job"], [job], now)[0]
+                    stored = insert_jobs(db, [job], now)[0]
                 except sqlite3.IntegrityError:
                     # The tick's job id exists: this tick was enqueued before (a schedule
                     # removed and added again). Enqueue nothing twice; move on.

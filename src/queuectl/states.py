@@ -1,0 +1,43 @@
+"""The states of a job and the moves between them. No I/O here."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class JobState(str, Enum):
+    """Where a job is in its life.
+
+    pending     waiting for its first run, or put back by ``dlq retry`` or a forced stop.
+                -> processing (a worker claims it)
+    processing  a worker holds it under a lease and is running its command.
+                -> completed (exit 0), failed (retries left), dead (none left, or a fatal
+                   exit code), canceled (a person canceled it: its process group is killed),
+                -> pending or failed (forced stop: the attempt is given back)
+    failed      the last attempt failed; claimable again once ``run_at`` has come.
+                -> processing
+    completed   the command exited 0. Terminal.
+    dead        retries ran out; the job sits in the dead letter queue. Terminal until a
+                person retries it -> pending (attempts reset to 0, history kept).
+    canceled    a person canceled it. Terminal until retried (``queuectl retry``) -> pending.
+    """
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELED = "canceled"
+
+    @classmethod
+    def parse(cls, text: str) -> JobState:
+        from .errors import InvalidInput
+
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            valid = ", ".join(state.value for state in cls)
+            raise InvalidInput(f"unknown state {text!r}; valid states: {valid}") from None
+
+
+TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})
