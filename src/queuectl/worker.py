@@ -296,8 +296,11 @@ class Worker:
             self._record(limit=0)
         return len(claimed)
 
-    def _wait(self, timeout: float | None) -> bool:
-        """Sleep until a slot finishes or a wake-up arrives; True if woken from outside."""
+    def _wait(self, timeout: float | None) -> tuple[bool, bool]:
+        """Sleep until a slot finishes, a wake-up arrives or ``timeout`` passes.
+
+        Returns ``(woken from outside, timed out)``.
+        """
         assert self._wake is not None
         poller = select.poll()
         poller.register(self._notify_read, select.POLLIN)
@@ -315,7 +318,7 @@ class Worker:
                 woken = True
                 if self._wake.drain():
                     self._check_in()
-        return woken or not events
+        return woken, not events
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -335,7 +338,7 @@ class Worker:
         while True:
             if self._should_gather(gathering_since):
                 assert gathering_since is not None
-                if self._wait(GATHER_SECONDS - (time.monotonic() - gathering_since)):
+                if self._wait(GATHER_SECONDS - (time.monotonic() - gathering_since))[0]:
                     maybe_ready = True
                 continue
             if self._stop_mode:
@@ -375,8 +378,14 @@ class Worker:
                 timeout = min(timeout, self.settings.poll_interval)
                 if next_due is not None:
                     timeout = min(timeout, next_due - now)
-            if self._wait(timeout):
+            woken, timed_out = self._wait(timeout)
+            if woken:
                 maybe_ready = True
+            elif timed_out and not maybe_ready:
+                # The fallback poll: a plain read tells whether a claim is worth the write
+                # lock, so that an idle worker costs next to nothing.
+                due_at = self.storage.next_run_at()
+                maybe_ready = due_at is not None and due_at <= self.clock.now()
             if gathering_since is None and self._pool.results_waiting():
                 gathering_since = time.monotonic()
             if self.clock.now() >= next_tick:
