@@ -12,3 +12,7 @@ if ! .venv/bin/python -c 'import queuectl, pytest, ruff, mypy' 2>/dev/null \
     touch .venv/.installed
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+# The tests start the CLI hundreds of times: let Python keep its bytecode (some shells turn
+# that off), or every start compiles every module it imports again.
+unset PYTHONDONTWRITEBYTECODE
+.venv/bin/python -m compileall -q src >/dev/null
