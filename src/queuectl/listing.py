@@ -16,11 +16,13 @@ from .models import Job, JobState
 class JobQuery:
     """Which jobs to list; each field given narrows the listing.
 
-    ``text`` matches a substring of the id or the command, ignoring the case of ASCII letters.
+    ``text`` matches a substring of the id or the command, ignoring the case of ASCII letters;
+    ``queue`` is the name of a queue, matched exactly.
     """
 
     state: JobState | None = None
     text: str | None = None
+    queue: str | None = None
 
 
 @dataclass(frozen=True)

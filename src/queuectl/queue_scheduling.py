@@ -24,6 +24,7 @@ from .units import parse_duration
 if TYPE_CHECKING:
     from . import config
     from .clock import Clock
+    from .listing import JobPage
     from .models import QueueInfo
     from .schedules import Schedule
     from .storage import Storage
@@ -156,6 +157,25 @@ class QueueScheduling:
                 count, cursor = self.storage.purge_batch(state, before, PURGE_BATCH, cursor)
                 deleted += count
         return deleted
+
+    # -- the dashboard's jobs page: listing by queue --------------------------------------
+
+    def search_queue_jobs(
+        self, queue: str | None, state: JobState | str | None = None, text: str | None = None,
+        *, before: str | None = None, after: str | None = None, limit: int = 50,
+    ) -> JobPage:
+        """``search_jobs`` in the queue named ``queue`` only (None: in every queue)."""
+        from .listing import JobQuery
+
+        if isinstance(state, str):
+            state = JobState.parse(state)
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
+        if before is not None and after is not None:
+            raise InvalidInput("give before or after, not both")
+        query = JobQuery(state=state, text=text.strip() or None if text else None,
+                         queue=None if queue is None else queue_name(queue))
+        return self.storage.search_jobs(query, limit, before=before, after=after)
 
 
 def _queue_limit(limit: int | str | None) -> int | None:

@@ -41,6 +41,24 @@ def test_search_by_state_and_text(storage: Storage) -> None:
         storage.search_jobs(JobQuery(), 2, before="not-a-cursor")
 
 
+def test_search_by_queue_pages_within_the_queue(storage: Storage) -> None:
+    storage.enqueue([NewJob(f"v{i}", "encode", 0, queue="video") for i in range(3)]
+                    + [NewJob("m", "send", 0, queue="mail"), NewJob("d", "encode", 0)], T0)
+    storage.record_and_claim("w", [], 1, T0, T0 + 30)  # v0, the oldest, is processing
+    video = JobQuery(queue="video")
+    first = storage.search_jobs(video, 2)
+    assert _ids(first.jobs) == ["v2", "v1"]
+    rest = storage.search_jobs(video, 2, before=first.older)
+    assert (_ids(rest.jobs), rest.older) == (["v0"], None)
+    assert _ids(storage.search_jobs(video, 2, after=rest.newer).jobs) == ["v2", "v1"]
+    assert _ids(storage.search_jobs(JobQuery(queue="default"), 10).jobs) == ["d"]
+    assert _ids(storage.search_jobs(JobQuery(queue="nope"), 10).jobs) == []
+    in_state = JobQuery(state=JobState.PENDING, text="ENC", queue="video")
+    assert _ids(storage.search_jobs(in_state, 10).jobs) == ["v2", "v1"]
+    assert _ids(storage.search_jobs(JobQuery(state=JobState.PROCESSING, queue="mail"),
+                                    10).jobs) == []
+
+
 def test_running_jobs_longest_running_first(storage: Storage) -> None:
     storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
     storage.record_and_claim("w", [], 1, T0 + 1, T0 + 31)

@@ -231,29 +231,34 @@ DELETE FROM config WHERE key = %(key)s;
 
 -- Reads for the dashboard, stats and status --watch. Job listings page by keyset on seq
 -- (newest first), through the primary key or jobs_by_state (state, seq).
+-- A queue filter has no index of its own: it skips other queues' rows on the same walk.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
 WHERE seq < %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_older_in_state
 SELECT * FROM jobs
 WHERE state = %(state)s AND seq < %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_newer
 SELECT * FROM jobs
 WHERE seq > %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: search_jobs_newer_in_state
 SELECT * FROM jobs
 WHERE state = %(state)s AND seq > %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: running_jobs

@@ -34,6 +34,7 @@ def search_jobs(read: Read, query: JobQuery, limit: int, *, before: str | None,
     params: dict[str, Any] = {
         "state": query.state.value if query.state else None,
         "text": query.text.lower() if query.text else None,
+        "queue": query.queue,
         "limit": limit + 1,
         "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
     }

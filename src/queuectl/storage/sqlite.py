@@ -487,6 +487,7 @@ class SqliteStorage(SqliteScheduling):
         params = {
             "state": query.state.value if query.state else None,
             "text": query.text.lower() if query.text else None,
+        "queue": query.queue,
             "limit": limit + 1,
             "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
         }

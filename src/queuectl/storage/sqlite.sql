@@ -176,29 +176,34 @@ DELETE FROM config WHERE key = ?;
 -- Reads for the dashboard, stats and status --watch. Job listings page by keyset on seq
 -- (newest first): each page walks the primary key, or jobs_by_state (state, seq) when a state
 -- is given, and stops after :limit rows, so page 1000 costs what page 1 costs.
+-- A :queue filter has no index of its own: it skips other queues' rows on the same walk.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
 WHERE seq < :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
+  AND (:queue IS NULL OR queue = :queue)
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_older_in_state
 SELECT * FROM jobs
 WHERE state = :state AND seq < :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
+  AND (:queue IS NULL OR queue = :queue)
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_newer
 SELECT * FROM jobs
 WHERE seq > :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
+  AND (:queue IS NULL OR queue = :queue)
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: search_jobs_newer_in_state
 SELECT * FROM jobs
 WHERE state = :state AND seq > :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
+  AND (:queue IS NULL OR queue = :queue)
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: running_jobs
