@@ -109,7 +109,8 @@ def test_metrics_match_the_database(seeded: DashboardServer, seeded_cli: Cli) ->
 
     assert families["queuectl_jobs"].type == "gauge"
     for state in SEEDED_COUNTS:
-        assert samples[("queuectl_jobs", (("state", state),))] == by_state.get(state, 0)
+        labels = (("queue", "default"), ("state", state))
+        assert samples[("queuectl_jobs", labels)] == by_state.get(state, 0)
     queue = (("queue", "default"),)
     assert families["queuectl_jobs_completed"].type == "counter"
     assert samples[("queuectl_jobs_completed_total", queue)] == succeeded == 4

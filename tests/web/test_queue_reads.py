@@ -9,7 +9,7 @@ import pytest
 
 from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
 from queuectl.clock import FakeClock
-from queuectl.web.metrics import Family, RunCounters, render
+from queuectl.web.metrics import Family, RunCounters, collect, render
 from tests.web.conftest import drain
 
 
@@ -120,3 +120,9 @@ def test_text_format_escapes_labels_and_help() -> None:
         'x_total{queue="a\\"b\\\\c\\nd"} 1.5\n'
         'x_total{le="+Inf"} +Inf\n'
     )
+
+
+def test_an_empty_database_shows_the_default_queue_at_zero() -> None:
+    [jobs] = [family for family in collect([], {}, []) if family.name == "queuectl_jobs"]
+    assert jobs.samples == [("queuectl_jobs", {"queue": "default", "state": state.value}, 0)
+                            for state in JobState]

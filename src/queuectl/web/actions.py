@@ -24,6 +24,11 @@ async def _selected(request: Request) -> list[str]:
     return ids
 
 
+async def _field(request: Request, name: str) -> str:
+    values = parse_qs((await request.body()).decode("utf-8", "replace")).get(name, [""])
+    return values[0].strip()
+
+
 async def retry_job(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     await dashboard_of(request).read(lambda queue: queue.retry([job_id], include_canceled=True))
@@ -55,10 +60,53 @@ async def delete_selected(request: Request) -> Response:
     return RedirectResponse(f"/dlq?deleted={len(deleted)}", status_code=303)
 
 
+async def pause_queue(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.pause_queue(name))
+    return RedirectResponse("/queues", status_code=303)
+
+
+async def resume_queue(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.resume_queue(name))
+    return RedirectResponse("/queues", status_code=303)
+
+
+async def limit_queue(request: Request) -> Response:
+    """An empty limit field, like 0 or "none", removes the limit."""
+    name, limit = request.path_params["name"], await _field(request, "limit")
+    await dashboard_of(request).read(lambda queue: queue.limit_queue(name, limit or None))
+    return RedirectResponse("/queues", status_code=303)
+
+
+async def pause_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.pause_schedule(name))
+    return RedirectResponse("/schedules", status_code=303)
+
+
+async def resume_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.resume_schedule(name))
+    return RedirectResponse("/schedules", status_code=303)
+
+
+async def remove_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.remove_schedule(name))
+    return RedirectResponse("/schedules", status_code=303)
+
+
 routes = [
     Route("/jobs/{job_id}/retry", retry_job, methods=["POST"]),
     Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/dlq/retry", retry_selected, methods=["POST"]),
     Route("/dlq/retry-all", retry_all, methods=["POST"]),
     Route("/dlq/delete", delete_selected, methods=["POST"]),
+    Route("/queues/{name}/pause", pause_queue, methods=["POST"]),
+    Route("/queues/{name}/resume", resume_queue, methods=["POST"]),
+    Route("/queues/{name}/limit", limit_queue, methods=["POST"]),
+    Route("/schedules/{name}/pause", pause_schedule, methods=["POST"]),
+    Route("/schedules/{name}/resume", resume_schedule, methods=["POST"]),
+    Route("/schedules/{name}/remove", remove_schedule, methods=["POST"]),
 ]

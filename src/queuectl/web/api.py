@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import InvalidInput
-from ..models import JobState
+from ..models import JobState, QueueInfo
 from ..queue import Queue
 from . import metrics as prometheus
 from .app import dashboard_of
@@ -49,8 +49,10 @@ async def _job_list(request: Request, state: str | JobState | None) -> Response:
     params = request.query_params
     before, after = params.get("before") or None, params.get("after") or None
     text, limit = params.get("q") or None, _limit(request)
+    name = params.get("queue") or None
     page = await dashboard_of(request).read(
-        lambda queue: queue.search_jobs(state, text, before=before, after=after, limit=limit))
+        lambda queue: queue.search_queue_jobs(name, state, text, before=before, after=after,
+                                              limit=limit))
     links = []
     for rel, key, cursor in (("next", "before", page.older), ("prev", "after", page.newer)):
         if cursor is not None:
@@ -89,6 +91,82 @@ async def stats(request: Request) -> Response:
     name = request.query_params.get("queue") or None
     result = await dashboard_of(request).read(lambda queue: queue.stats(since, queue=name))
     return _json(result.to_dict())
+
+
+async def queues(request: Request) -> Response:
+    found = await dashboard_of(request).read(lambda queue: queue.queues())
+    return _json([info.to_dict() for info in found])
+
+
+async def schedules(request: Request) -> Response:
+    found = await dashboard_of(request).read(lambda queue: queue.schedules())
+    return _json([schedule.to_dict() for schedule in found])
+
+
+def _queue_now(queue: Queue, name: str) -> dict[str, Any]:
+    """The queue as ``queue list --json`` shows it; one without jobs or settings has none."""
+    found = next((info for info in queue.queues() if info.name == name), None)
+    return (found or QueueInfo(name, {})).to_dict()
+
+
+async def pause_queue(request: Request) -> Response:
+    name = request.path_params["name"]
+
+    def act(queue: Queue) -> dict[str, Any]:
+        queue.pause_queue(name)
+        return _queue_now(queue, name)
+
+    return _json(await dashboard_of(request).read(act))
+
+
+async def resume_queue(request: Request) -> Response:
+    name = request.path_params["name"]
+
+    def act(queue: Queue) -> dict[str, Any]:
+        queue.resume_queue(name)
+        return _queue_now(queue, name)
+
+    return _json(await dashboard_of(request).read(act))
+
+
+async def limit_queue(request: Request) -> Response:
+    """Body ``{"limit": N}``; ``null``, 0 or ``"none"`` removes the limit."""
+    name, body = request.path_params["name"], await _body(request)
+    if "limit" not in body:
+        raise InvalidInput('give "limit": a whole number, or null for no limit')
+
+    def act(queue: Queue) -> dict[str, Any]:
+        queue.limit_queue(name, body["limit"])
+        return _queue_now(queue, name)
+
+    return _json(await dashboard_of(request).read(act))
+
+
+def _schedule_now(queue: Queue, name: str) -> dict[str, Any]:
+    found = next(schedule for schedule in queue.schedules() if schedule.name == name)
+    return found.to_dict()
+
+
+async def pause_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+
+    def act(queue: Queue) -> dict[str, Any]:
+        queue.pause_schedule(name)
+        return _schedule_now(queue, name)
+
+    return _json(await dashboard_of(request).read(act))
+
+
+async def resume_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+    resumed = await dashboard_of(request).read(lambda queue: queue.resume_schedule(name))
+    return _json(resumed.to_dict())
+
+
+async def remove_schedule(request: Request) -> Response:
+    name = request.path_params["name"]
+    await dashboard_of(request).read(lambda queue: queue.remove_schedule(name))
+    return _json({"removed": name})
 
 
 async def csrf(request: Request) -> Response:
@@ -147,7 +225,7 @@ async def metrics(request: Request) -> Response:
 
     def gather(queue: Queue) -> str:
         totals = dashboard.run_counters.totals(queue)
-        return prometheus.render(prometheus.collect(queue.counts(), totals, queue.workers()))
+        return prometheus.render(prometheus.collect(queue.queues(), totals, queue.workers()))
 
     text = await dashboard.read(gather)
     return Response(text, media_type=None, headers={"content-type": prometheus.CONTENT_TYPE,
@@ -165,5 +243,13 @@ routes = [
     Route("/api/dlq/retry", retry_dead, methods=["POST"]),
     Route("/api/workers", workers),
     Route("/api/stats", stats),
+    Route("/api/queues", queues),
+    Route("/api/queues/{name}/pause", pause_queue, methods=["POST"]),
+    Route("/api/queues/{name}/resume", resume_queue, methods=["POST"]),
+    Route("/api/queues/{name}/limit", limit_queue, methods=["POST"]),
+    Route("/api/schedules", schedules),
+    Route("/api/schedules/{name}/pause", pause_schedule, methods=["POST"]),
+    Route("/api/schedules/{name}/resume", resume_schedule, methods=["POST"]),
+    Route("/api/schedules/{name}/remove", remove_schedule, methods=["POST"]),
     Route("/api/csrf", csrf),
 ]

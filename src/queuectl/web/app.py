@@ -4,8 +4,8 @@ Every handler reaches the database through ``Dashboard.read``: one ``Queue`` (on
 connection) used by one thread at a time, off the event loop. Handlers call only ``Queue``
 methods; they hold no SQL and no rules.
 
-Pages are listed in ``NAV``; a page for queues or schedules is a template, a handler in
-``pages.py`` and one line there.
+Pages are listed in ``NAV``; a new page is a template, a handler in ``pages.py`` and one
+line there.
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import InvalidInput, InvalidTransition, JobNotFound, QueuectlError
+from ..errors import (
+    InvalidInput,
+    InvalidTransition,
+    JobNotFound,
+    QueuectlError,
+    ScheduleNotFound,
+)
 from ..queue import Queue
 from . import filters
 from .metrics import RunCounters
@@ -41,6 +47,8 @@ NAV = [
     ("Jobs", "/jobs"),
     ("Dead letters", "/dlq"),
     ("Workers", "/workers"),
+    ("Queues", "/queues"),
+    ("Schedules", "/schedules"),
 ]
 
 
@@ -109,7 +117,8 @@ def dashboard_of(request: Request) -> Dashboard:
     return dashboard
 
 
-_STATUS_OF = [(InvalidInput, 400), (JobNotFound, 404), (InvalidTransition, 409)]
+_STATUS_OF = [(InvalidInput, 400), (JobNotFound, 404), (ScheduleNotFound, 404),
+              (InvalidTransition, 409)]
 
 
 async def _queuectl_error(request: Request, exc: Exception) -> Response:

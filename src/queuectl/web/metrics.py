@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..models import JobState, WorkerInfo
+from ..models import DEFAULT_QUEUE, JobState, QueueInfo, WorkerInfo
 from ..queue import Queue
 from ..stats import QueueTotals, add_runs, merge_totals
 
@@ -88,13 +88,15 @@ class RunCounters:
 
 
 def collect(
-    counts: Mapping[JobState, int],
+    queues: Sequence[QueueInfo],
     totals: Mapping[str, QueueTotals],
     workers: Sequence[WorkerInfo],
 ) -> list[Family]:
-    jobs = Family("queuectl_jobs", "gauge", "Jobs in the database, by state.")
-    for state, count in counts.items():
-        jobs.add(count, state=state.value)
+    jobs = Family("queuectl_jobs", "gauge", "Jobs in the database, by queue and state.")
+    # Every state of every queue, zeros included: a series that vanishes reads as "no data".
+    for info in queues or [QueueInfo(DEFAULT_QUEUE, {})]:
+        for state in JobState:
+            jobs.add(info.counts.get(state, 0), queue=info.name, state=state.value)
     completed = Family("queuectl_jobs_completed", "counter", "Runs that exited 0.")
     failed = Family("queuectl_jobs_failed", "counter",
                     "Runs that failed (each retry counts; so does the last run of a dead job).")

@@ -40,16 +40,19 @@ async def jobs(request: Request) -> Response:
     params = request.query_params
     state = params.get("state") or None
     text = params.get("q") or None
+    name = params.get("queue") or None
     before, after = params.get("before") or None, params.get("after") or None
 
     def gather(queue: Queue) -> dict[str, Any]:
-        page = queue.search_jobs(state, text, before=before, after=after, limit=PAGE_SIZE)
-        return {"page": page, "counts": queue.counts()}
+        page = queue.search_queue_jobs(name, state, text, before=before, after=after,
+                                       limit=PAGE_SIZE)
+        return {"page": page, "counts": queue.counts(),
+                "queue_names": [info.name for info in queue.queues()]}
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
     return dashboard.render(request, "jobs.html", state=state, text=text or "",
-                            states=[s.value for s in JobState], **data)
+                            queue_name=name, states=[s.value for s in JobState], **data)
 
 
 async def job(request: Request) -> Response:
@@ -85,6 +88,18 @@ async def workers(request: Request) -> Response:
     return dashboard.render(request, "workers.html", workers=found)
 
 
+async def queues(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    found = await dashboard.read(lambda queue: queue.queues())
+    return dashboard.render(request, "queues.html", queues=found, states=list(JobState))
+
+
+async def schedules(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    found = await dashboard.read(lambda queue: queue.schedules())
+    return dashboard.render(request, "schedules.html", schedules=found)
+
+
 def _count(text: str | None) -> int | None:
     if text is None:
         return None
@@ -99,4 +114,6 @@ routes = [
     Route("/jobs/{job_id}", job),
     Route("/dlq", dlq),
     Route("/workers", workers),
+    Route("/queues", queues),
+    Route("/schedules", schedules),
 ]

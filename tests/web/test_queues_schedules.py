@@ -1,0 +1,264 @@
+"""The Queues and Schedules pages, their actions and API, and the jobs listing by queue,
+against a real ``queuectl dashboard``; what they do is checked through the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cli.e2e import dump
+from tests.conftest import Cli
+from tests.web.conftest import DashboardServer, screenshot
+
+TIMEOUT_MS = 20_000
+NIGHTLY = ("schedule", "add", "nightly", "--cron", "0 2 * * *", "--tz", "Europe/Berlin",
+           "-c", "backup.sh --to '<b>tape</b>'")
+
+
+def cli_json(cli: Cli, *args: str) -> Any:
+    return json.loads(cli(*args, "--json").stdout)
+
+
+def queue_of(cli: Cli, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(q for q in cli_json(cli, "queue", "list") if q["name"] == name)
+    return found
+
+
+def get(server: DashboardServer, path: str) -> httpx.Response:
+    return httpx.get(server.url + path.lstrip("/"), timeout=30)
+
+
+def csrf_token(server: DashboardServer) -> str:
+    token: str = get(server, "api/csrf").json()["csrf_token"]
+    return token
+
+
+def post(server: DashboardServer, path: str, **kwargs: Any) -> httpx.Response:
+    return httpx.post(server.url + path.lstrip("/"), timeout=30, **kwargs)
+
+
+def seed_queues(cli: Cli) -> None:
+    for job_id, queue in (("v1", "video"), ("v2", "video"), ("m1", "mail"), ("d1", "default")):
+        cli("enqueue", "-c", f"echo {job_id}", "--id", job_id, "--queue", queue)
+
+
+def test_pausing_a_queue_from_the_queues_page(cli: Cli, dashboard: DashboardServer,
+                                              page: Any) -> None:
+    seed_queues(cli)
+    page.goto(dashboard.url + "queues")
+    row = page.locator('tr[data-queue="video"]')
+    assert row.locator("td.paused").inner_text() == "no"
+    row.locator('button:has-text("Pause")').click()
+    page.wait_for_url("**/queues")
+    row.locator('td.paused:has-text("paused")').wait_for(timeout=TIMEOUT_MS)
+    assert queue_of(cli, "video")["paused"] is True
+    assert queue_of(cli, "mail")["paused"] is False
+
+    row.locator('input[name="limit"]').fill("3")
+    row.locator('button:has-text("Set limit")').click()
+    row.locator('td.limit:text-is("3")').wait_for(timeout=TIMEOUT_MS)
+    assert queue_of(cli, "video")["limit"] == 3
+    screenshot(page, "queues")
+
+    row.locator('button:has-text("Resume")').click()
+    row.locator('td.paused:text-is("no")').wait_for(timeout=TIMEOUT_MS)
+    assert queue_of(cli, "video")["paused"] is False
+
+
+def test_the_schedules_page_lists_a_schedule_added_with_the_cli(
+    cli: Cli, dashboard: DashboardServer, page: Any
+) -> None:
+    cli(*NIGHTLY)
+    cli("schedule", "add", "ping", "--every", "30s", "-c", "true")
+    page.goto(dashboard.url + "schedules")
+    row = page.locator('tr[data-schedule="nightly"]')
+    cells = row.locator("td").all_inner_texts()
+    assert cells[:3] == ["nightly", "cron 0 2 * * * (Europe/Berlin)", "Europe/Berlin"]
+    assert cells[4:7] == ["-", "no", "backup.sh --to '<b>tape</b>'"]  # shown as text
+    assert cells[3].endswith(":00:00Z")  # 02:00 in Berlin is 00:00 or 01:00 UTC
+    assert page.locator('tr[data-schedule="ping"] td').nth(1).inner_text() == "every 30s"
+    screenshot(page, "schedules")
+
+    row.locator('button:has-text("Pause")').click()
+    row.locator('td.paused:has-text("paused")').wait_for(timeout=TIMEOUT_MS)
+    [nightly] = [s for s in cli_json(cli, "schedule", "list") if s["name"] == "nightly"]
+    assert nightly["paused"] is True
+
+
+def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
+                                                  dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    cli("queue", "pause", "mail")
+    cli("queue", "limit", "video", "2")
+    cli(*NIGHTLY)
+    for path, command in (("api/queues", ("queue", "list")),
+                          ("api/schedules", ("schedule", "list"))):
+        response = get(dashboard, path)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == cli_json(cli, *command)
+    assert len(get(dashboard, "api/queues").json()) == 3
+
+
+def test_api_actions_answer_with_what_the_cli_lists(cli: Cli,
+                                                    dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    cli(*NIGHTLY)
+    token = {"X-CSRF-Token": csrf_token(dashboard)}
+    paused = post(dashboard, "api/queues/video/pause", headers=token)
+    assert paused.json() == queue_of(cli, "video") and paused.json()["paused"] is True
+    limited = post(dashboard, "api/queues/video/limit", json={"limit": 4}, headers=token)
+    assert limited.json() == queue_of(cli, "video") and limited.json()["limit"] == 4
+    unlimited = post(dashboard, "api/queues/video/limit", json={"limit": None}, headers=token)
+    assert unlimited.json()["limit"] is None
+    resumed = post(dashboard, "api/queues/video/resume", headers=token)
+    assert resumed.json() == queue_of(cli, "video") and resumed.json()["paused"] is False
+    # A queue with neither jobs nor settings yet: pausing it is how one prepares it.
+    fresh = post(dashboard, "api/queues/later/pause", headers=token).json()
+    assert fresh == queue_of(cli, "later") and fresh["jobs"]["pending"] == 0
+
+    stopped = post(dashboard, "api/schedules/nightly/pause", headers=token).json()
+    assert (stopped["paused"], stopped["next_run_at"]) == (True, None)
+    assert stopped == cli_json(cli, "schedule", "list")[0]
+    started = post(dashboard, "api/schedules/nightly/resume", headers=token).json()
+    assert started == cli_json(cli, "schedule", "list")[0] and started["paused"] is False
+    removed = post(dashboard, "api/schedules/nightly/remove", headers=token)
+    assert removed.json() == {"removed": "nightly"}
+    assert cli_json(cli, "schedule", "list") == []
+
+
+@pytest.mark.parametrize(("path", "body", "status", "error"), [
+    ("api/queues/video/limit", {"limit": -1}, 400, "limit: must be between 0"),
+    ("api/queues/video/limit", {"limit": "lots"}, 400, "limit: expected a whole number"),
+    ("api/queues/video/limit", {}, 400, 'give "limit"'),
+    ("api/queues/bad%20name/pause", None, 400, "queue: 'bad name' must be"),
+    ("api/schedules/missing/pause", None, 404, "no schedule named 'missing'"),
+    ("api/schedules/missing/resume", None, 404, "no schedule named 'missing'"),
+    ("api/schedules/missing/remove", None, 404, "no schedule named 'missing'"),
+])
+def test_bad_api_actions_are_refused_and_change_nothing(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, path: str, body: Any, status: int,
+    error: str,
+) -> None:
+    seed_queues(cli)
+    before = dump(db_path)
+    response = post(dashboard, path, json=body, headers={"X-CSRF-Token": csrf_token(dashboard)})
+    assert response.status_code == status
+    assert error in response.json()["error"]
+    assert dump(db_path) == before
+
+
+def test_a_bad_limit_from_the_page_is_an_error_page(cli: Cli, db_path: Path,
+                                                    dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    before = dump(db_path)
+    own = {"Origin": dashboard.url.rstrip("/")}
+    form = {"csrf_token": csrf_token(dashboard), "limit": "-5"}
+    response = post(dashboard, "queues/video/limit", data=form, headers=own)
+    assert response.status_code == 400
+    assert "limit: must be between 0 (none) and 1000000" in response.text
+    assert dump(db_path) == before
+    form["limit"] = "7"
+    done = post(dashboard, "queues/video/limit", data=form, headers=own)
+    assert (done.status_code, done.headers["location"]) == (303, "/queues")
+    assert queue_of(cli, "video")["limit"] == 7
+    form["limit"] = ""  # an empty field removes the limit
+    post(dashboard, "queues/video/limit", data=form, headers=own)
+    assert queue_of(cli, "video")["limit"] is None
+
+
+ACTIONS = ["queues/video/pause", "queues/video/resume", "queues/video/limit",
+           "schedules/nightly/pause", "schedules/nightly/resume", "schedules/nightly/remove"]
+
+
+def test_new_actions_need_our_origin_and_the_csrf_token(
+    cli: Cli, db_path: Path, dashboard: DashboardServer
+) -> None:
+    seed_queues(cli)
+    cli(*NIGHTLY)
+    before = dump(db_path)
+    own, token = dashboard.url.rstrip("/"), csrf_token(dashboard)
+    for action in ACTIONS:
+        refused = [
+            post(dashboard, action, data={"csrf_token": token, "limit": "1"},
+                 headers={"Origin": "http://evil.example"}),
+            post(dashboard, action, data={"limit": "1"}, headers={"Origin": own}),
+            post(dashboard, action, data={"csrf_token": "guess"}, headers={"Origin": own}),
+            post(dashboard, "api/" + action, json={"limit": 1},
+                 headers={"Origin": "http://evil.example", "X-CSRF-Token": token}),
+            post(dashboard, "api/" + action, json={"limit": 1}),
+        ]
+        assert [r.status_code for r in refused] == [403] * len(refused), action
+    assert dump(db_path) == before, "a refused request changed the database"
+
+
+def test_read_only_hides_and_refuses_the_new_actions(cli: Cli, db_path: Path) -> None:
+    seed_queues(cli)
+    cli(*NIGHTLY)
+    server = DashboardServer(cli, "--read-only")
+    try:
+        for path, row in (("queues", 'data-queue="video"'),
+                          ("schedules", 'data-schedule="nightly"')):
+            html = get(server, path).text
+            assert row in html
+            assert "<form" not in html and "<button" not in html, path
+        before = dump(db_path)
+        own, token = server.url.rstrip("/"), csrf_token(server)
+        for action in ACTIONS:
+            form = post(server, action, data={"csrf_token": token, "limit": "1"},
+                        headers={"Origin": own})
+            api = post(server, "api/" + action, json={"limit": 1},
+                       headers={"X-CSRF-Token": token})
+            assert (form.status_code, api.status_code) == (403, 403), action
+            assert form.text == "the dashboard is read-only\n"
+        assert dump(db_path) == before
+    finally:
+        assert server.stop() == 0
+
+
+def test_jobs_filter_by_queue(cli: Cli, dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    cli("queue", "limit", "idle", "1")  # a queue with a setting and no jobs
+    video = get(dashboard, "api/jobs?queue=video").json()
+    assert [job["id"] for job in video] == ["v2", "v1"]
+    assert video == [job for job in cli_json(cli, "list") if job["queue"] == "video"]
+    assert get(dashboard, "api/jobs?queue=idle").json() == []
+    first = get(dashboard, "api/jobs?queue=video&limit=1")
+    assert [job["id"] for job in first.json()] == ["v2"]
+    assert "queue=video" in first.links["next"]["url"]
+    bad = get(dashboard, "api/jobs?queue=bad%20name")
+    assert bad.status_code == 400 and "queue: 'bad name'" in bad.json()["error"]
+
+    html = get(dashboard, "jobs?queue=mail&state=pending").text
+    assert 'data-job="m1"' in html and 'data-job="v1"' not in html
+    assert '<option value="mail" selected>' in html
+    assert '<option value="idle">' in html
+    assert "No jobs in queue idle." in get(dashboard, "jobs?queue=idle").text
+    assert get(dashboard, "jobs?queue=bad%20name").status_code == 400
+
+
+def test_metrics_count_jobs_by_queue_and_state(cli: Cli, db_path: Path,
+                                               dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    cli("cancel", "m1")
+    cli("queue", "pause", "idle")  # a queue with a setting and no jobs shows its zeros
+    text = get(dashboard, "metrics").text
+    [jobs] = [f for f in text_string_to_metric_families(text) if f.name == "queuectl_jobs"]
+    assert jobs.type == "gauge"
+    shown = {(s.labels["queue"], s.labels["state"]): s.value for s in jobs.samples}
+    db = sqlite3.connect(db_path)
+    try:
+        counted = {(queue, state): n for queue, state, n in db.execute(
+            "SELECT queue, state, COUNT(*) FROM jobs GROUP BY queue, state")}
+    finally:
+        db.close()
+    assert counted == {("video", "pending"): 2, ("mail", "canceled"): 1,
+                       ("default", "pending"): 1}
+    states = cli_json(cli, "queue", "list")[0]["jobs"].keys()
+    assert shown == {(queue, state): counted.get((queue, state), 0)
+                     for queue in ("default", "idle", "mail", "video") for state in states}
