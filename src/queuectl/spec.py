@@ -23,7 +23,6 @@ FIELDS = (
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
-_COMMAND_ONLY = {"command"}
 
 
 def new_job_id() -> str:
@@ -68,8 +67,11 @@ def parse_job_specs(
     max_retries = settings.max_retries
     for index, spec in enumerate(specs):
         try:
-            if type(spec) is dict and spec.keys() == _COMMAND_ONLY:
-                command = _command(spec["command"])
+            if type(spec) is dict and len(spec) == 1 and "command" in spec:
+                command = spec["command"]
+                # _command's checks, inline (a call per job costs); it words any problem.
+                if type(command) is not str or not command or command.isspace() or "\0" in command:
+                    command = _command(command)
                 if cwd is None:
                     cwd = os.getcwd()
                 jobs.append(NewJob(fresh[index], command, max_retries, cwd))

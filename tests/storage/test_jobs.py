@@ -124,3 +124,38 @@ def test_config_set_replace_unset(storage: Storage) -> None:
     assert storage.config_items() == {"backoff_base": "3", "max_retries": "6"}
     storage.set_config("max_retries", None)
     assert storage.config_items() == {"backoff_base": "3"}
+
+
+def test_a_plain_job_is_stored_with_every_default(storage: Storage) -> None:
+    [returned] = storage.enqueue([NewJob("p", "echo hi", 3, cwd="/srv")], T0)
+    assert NewJob("p", "echo hi", 3, cwd="/srv").plain
+    assert storage.get("p") == returned
+    assert (returned.state, returned.queue, returned.priority, returned.retry_on_timeout,
+            returned.waiting_on, returned.fatal_exit_codes, returned.tags) == (
+        JobState.PENDING, "default", 0, True, 0, (), ())
+
+
+def test_enqueue_ids_stores_the_batch_in_order_and_returns_only_ids(storage: Storage) -> None:
+    jobs = [NewJob("a", "true", 0), NewJob("b", "true", 0, priority=0, timeout=5.0),
+            NewJob("c", "true", 0, cwd="/tmp"), NewJob("d", "true", 0, tags=("t",))]
+    added = storage.enqueue_ids(jobs, T0)
+    assert (added.ids, added.created, added.existing) == (["a", "b", "c", "d"], 4, 0)
+    assert [job.id for job in storage.list_jobs(None, 10)] == ["d", "c", "b", "a"]
+    assert storage.get("b").timeout == 5.0  # type: ignore[union-attr]
+    assert storage.get("d").tags == ("t",)  # type: ignore[union-attr]
+
+
+def test_enqueue_ids_names_the_live_job_of_a_held_unique_key(storage: Storage) -> None:
+    storage.enqueue([NewJob("first", "true", 0, unique_key="k")], T0)
+    added = storage.enqueue_ids([NewJob("x", "true", 0), NewJob("y", "true", 0, unique_key="k")],
+                                T0 + 1)
+    assert (added.ids, added.created, added.existing) == (["x", "first"], 1, 1)
+    assert storage.get("y") is None
+
+
+def test_enqueue_ids_refuses_a_duplicate_id_and_the_whole_batch(storage: Storage) -> None:
+    storage.enqueue([NewJob("a", "true", 0)], T0)
+    with pytest.raises(DuplicateJob) as caught:
+        storage.enqueue_ids([NewJob("b", "true", 0), NewJob("a", "false", 0)], T0 + 1)
+    assert caught.value.job_id == "a"
+    assert storage.get("b") is None

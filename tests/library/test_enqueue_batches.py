@@ -1,0 +1,130 @@
+"""Bulk enqueues: the ids variants, their errors, and what they leave in the database."""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from queuectl import DuplicateJob, InvalidInput, Queue
+from queuectl.models import Enqueued
+
+
+def _fields(queue: Queue) -> list[dict[str, Any]]:
+    """Every job, oldest first, without what differs from one run to the next."""
+    jobs = reversed(queue.jobs(limit=1000))
+    return [{k: v for k, v in job.to_dict().items()
+             if k not in ("id", "created_at", "updated_at", "run_at")} for job in jobs]
+
+
+MIXED: list[dict[str, Any]] = [
+    {"command": "echo 1"},
+    {"command": "echo 2", "priority": 3, "queue": "q", "tags": ["t"], "env": {"A": "1"}},
+    {"command": "echo 3"},
+    {"id": "given", "command": "echo 4", "timeout": "5s", "max_retries": 0},
+    {"command": "echo 5", "cwd": "/tmp"},
+]
+
+
+def test_ids_variant_stores_what_enqueue_many_stores(queue: Queue, tmp_path: Any) -> None:
+    added = queue.enqueue_many_ids(MIXED)
+    assert isinstance(added, Enqueued) and (added.created, added.existing) == (5, 0)
+    assert added.ids[3] == "given" and len(set(added.ids)) == 5
+    assert [job.id for job in reversed(queue.jobs())] == added.ids  # in the order given
+    with Queue(tmp_path / "other.db", clock=queue.clock, environ={}) as other:
+        other.enqueue_many(MIXED)
+        assert _fields(queue) == _fields(other)
+
+
+def test_jobs_are_claimed_in_the_order_of_the_batch(queue: Queue) -> None:
+    specs = [{"command": f"echo {n}", **({"timeout": 60} if n % 2 else {})} for n in range(6)]
+    ids = queue.enqueue_many_ids(specs).ids
+    claimed, _ = queue.storage.record_and_claim("w", [], 6, queue.clock.now(),
+                                                queue.clock.now() + 30)
+    assert [job.id for job in claimed] == ids
+
+
+def test_a_job_whose_unique_key_is_held_returns_the_live_job(queue: Queue) -> None:
+    first = queue.enqueue("report.sh", unique_key="daily")
+    added = queue.enqueue_many_ids([{"command": "a"}, {"command": "b", "unique_key": "daily"}])
+    assert (added.created, added.existing) == (1, 1)
+    assert added.ids[1] == first.id
+    assert len(queue.jobs()) == 2
+
+
+def test_lines_with_blanks_name_the_real_line_in_errors(queue: Queue) -> None:
+    lines = ['{"command":"a"}\n', "\n", "   \n", '{"command":"b","max_retries":-1}\n']
+    with pytest.raises(InvalidInput, match=r"^line 4: max_retries"):
+        queue.enqueue_jsonl_ids(lines)
+    assert queue.jobs() == []
+
+
+def test_the_first_bad_line_is_reported_be_it_json_or_a_field(queue: Queue) -> None:
+    with pytest.raises(InvalidInput, match=r"^line 2: unknown field 'x'"):
+        queue.enqueue_jsonl_ids(['{"command":"a"}', '{"x":1}', '{bad'])
+    with pytest.raises(InvalidInput, match=r"^line 2: invalid JSON"):
+        queue.enqueue_jsonl_ids(['{"command":"a"}', '{bad', '{"x":1}'])
+    with pytest.raises(InvalidInput, match=r"^line 1: invalid JSON: Unexpected UTF-8 BOM"):
+        queue.enqueue_jsonl_ids(['\ufeff{"command":"a"}'])
+    with pytest.raises(InvalidInput, match=r"^no jobs given"):
+        queue.enqueue_jsonl_ids(["\n", ""])
+    assert queue.jobs() == []
+
+
+def test_lines_may_be_bytes(queue: Queue) -> None:
+    added = queue.enqueue_jsonl_ids(io.BytesIO(b'{"command":"a"}\n{"command":"b"}\n'))
+    assert added.created == 2
+    assert [job.command for job in queue.jobs()] == ["b", "a"]
+
+
+def test_jobs_and_ids_variants_of_jsonl_agree(queue: Queue) -> None:
+    lines = ['{"command":"a"}', '{"command":"b","unique_key":"k"}', '{"command":"c"}']
+    jobs = queue.enqueue_jsonl(lines)
+    added = queue.enqueue_jsonl_ids(lines)
+    assert [job.unique_conflict for job in jobs] == [False, False, False]
+    assert (added.created, added.existing) == (2, 1)
+    assert added.ids[1] == jobs[1].id
+
+
+def test_a_repeated_id_in_a_batch_refuses_the_batch(queue: Queue) -> None:
+    specs = [{"id": "x", "command": "a"}, {"command": "b"}, {"id": "x", "command": "c"}]
+    for enqueue in (queue.enqueue_many, queue.enqueue_many_ids):
+        with pytest.raises(DuplicateJob, match="'x'"):
+            enqueue(specs)
+    assert queue.jobs() == []
+
+
+def test_a_drawn_id_that_is_stored_already_is_drawn_again(
+        queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue.enqueue("first", id="aaaaaaaaaaaa")
+    draws = iter([bytes.fromhex("aaaaaaaaaaaa"), bytes.fromhex("bbbbbbbbbbbb")])
+    monkeypatch.setattr(os, "urandom", lambda size: next(draws)[:size])
+    assert queue.enqueue_many_ids([{"command": "second"}]).ids == ["bbbbbbbbbbbb"]
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_the_garbage_collector_is_paused_only_during_a_batch(queue: Queue) -> None:
+    queue.enqueue_many_ids([{"command": "a"}] * 10)
+    assert gc.isenabled()
+    with pytest.raises(InvalidInput):
+        queue.enqueue_jsonl_ids(['{"command":"a"}', "{bad"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        queue.enqueue_many([{"command": "b"}])
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()
