@@ -4,6 +4,7 @@ against a real ``queuectl dashboard``; what they do is checked through the CLI."
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,30 @@ def test_metrics_count_jobs_by_queue_and_state(cli: Cli, db_path: Path,
     states = cli_json(cli, "queue", "list")[0]["jobs"].keys()
     assert shown == {(queue, state): counted.get((queue, state), 0)
                      for queue in ("default", "idle", "mail", "video") for state in states}
+
+
+def test_page_actions_work_for_names_with_dots_and_colons(cli: Cli,
+                                                          dashboard: DashboardServer) -> None:
+    cli("enqueue", "-c", "true", "--queue", "media.hd:4k")
+    cli("schedule", "add", "db.backup:full", "--every", "1h", "-c", "true")
+    own = {"Origin": dashboard.url.rstrip("/")}
+    form = {"csrf_token": csrf_token(dashboard)}
+    for page, name in (("queues", "media.hd:4k"), ("schedules", "db.backup:full")):
+        html = get(dashboard, page).text
+        [action] = re.findall(r'action="(/[a-z]+/[^"]+/pause)"', html)
+        done = post(dashboard, action, data=form, headers=own)
+        assert done.status_code == 303, (action, done.text)
+        listed = cli_json(cli, page.removesuffix("s"), "list")
+        assert [item["paused"] for item in listed if item["name"] == name] == [True]
+
+
+def test_the_overview_shows_jobs_per_queue(cli: Cli, dashboard: DashboardServer) -> None:
+    seed_queues(cli)
+    cli("queue", "pause", "video")
+    html = get(dashboard, "").text
+    row = re.search(r'<tr data-queue="video">(.*?)</tr>', html, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
+    assert cells == ["2", "0", "0", "0", "0", "0"]  # pending first, in JobState order
+    assert "paused" in row.group(1)
+    assert '<tr data-queue="mail">' in html

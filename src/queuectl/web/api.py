@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, ScheduleNotFound
 from ..models import JobState, QueueInfo
 from ..queue import Queue
 from . import metrics as prometheus
@@ -143,8 +143,10 @@ async def limit_queue(request: Request) -> Response:
 
 
 def _schedule_now(queue: Queue, name: str) -> dict[str, Any]:
-    found = next(schedule for schedule in queue.schedules() if schedule.name == name)
-    return found.to_dict()
+    for schedule in queue.schedules():
+        if schedule.name == name:
+            return schedule.to_dict()
+    raise ScheduleNotFound(name)  # removed in between
 
 
 async def pause_schedule(request: Request) -> Response:

@@ -24,6 +24,7 @@ async def overview(request: Request) -> Response:
     def gather(queue: Queue) -> dict[str, Any]:
         return {
             "counts": queue.counts(),
+            "queues": queue.queues(),
             "workers": queue.workers(),
             "running": queue.running_jobs(10),
         }
