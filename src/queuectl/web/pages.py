@@ -17,14 +17,13 @@ from .charts import throughput_chart
 PAGE_SIZE = 50
 CHART_WINDOW = 3600.0
 CHART_STEP = 60.0
-STATS_REUSE = 4.0  # seconds; the overview refreshes every 5
+STATS_REUSE = 4.0  # seconds; the overview refreshes every 5 (also reused: jobs per queue)
 
 
 async def overview(request: Request) -> Response:
     def gather(queue: Queue) -> dict[str, Any]:
         return {
             "counts": queue.counts(),
-            "queues": queue.queues(),
             "workers": queue.workers(),
             "running": queue.running_jobs(10),
         }
@@ -33,8 +32,10 @@ async def overview(request: Request) -> Response:
     data = await dashboard.read(gather)
     stats = await dashboard.cached("overview", STATS_REUSE,
                                    lambda queue: queue.stats(CHART_WINDOW, step=CHART_STEP))
+    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues())
     chart = throughput_chart(stats.series, step=CHART_STEP)
-    return dashboard.render(request, "overview.html", chart=chart, stats=stats, **data)
+    return dashboard.render(request, "overview.html", chart=chart, stats=stats,
+                            queues=queues, **data)
 
 
 async def jobs(request: Request) -> Response:
@@ -47,11 +48,13 @@ async def jobs(request: Request) -> Response:
     def gather(queue: Queue) -> dict[str, Any]:
         page = queue.search_queue_jobs(name, state, text, before=before, after=after,
                                        limit=PAGE_SIZE)
-        return {"page": page, "counts": queue.counts(),
-                "queue_names": [info.name for info in queue.queues()]}
+        return {"page": page, "counts": queue.counts()}
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
+    # Counting jobs per queue reads every job (~0.1 s per 200k): reused across page views.
+    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues())
+    data["queue_names"] = [info.name for info in queues]
     return dashboard.render(request, "jobs.html", state=state, text=text or "",
                             queue_name=name, states=[s.value for s in JobState], **data)
 
