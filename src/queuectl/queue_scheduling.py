@@ -67,9 +67,8 @@ class QueueScheduling:
         their queue is paused or full), ``scheduled`` (their run_at is to come) and
         ``blocked`` (a dependency has not completed)."""
         waiting = self.storage.pending_breakdown(self.clock.now())
-        pending = self.storage.count_by_state()[JobState.PENDING]
-        return {"ready": max(0, pending - waiting["scheduled"] - waiting["blocked"]),
-                **waiting}
+        ready = waiting.pop("pending") - waiting["scheduled"] - waiting["blocked"]
+        return {"ready": max(0, ready), **waiting}
 
     # -- recurring jobs ----------------------------------------------------------------------
 

@@ -226,8 +226,8 @@ class Storage(Protocol):
     # -- scheduling: named queues, recurring schedules, retention (queuectl.scheduling) ----
 
     def pending_breakdown(self, now: float) -> dict[str, int]:
-        """Pending jobs waiting for their ``run_at`` ("scheduled") or for dependencies
-        ("blocked")."""
+        """Pending jobs: all ("pending"), those waiting for their ``run_at`` ("scheduled") and
+        those waiting for dependencies ("blocked"); one pass over pending jobs only."""
         ...
 
     def queues(self) -> list[QueueInfo]:

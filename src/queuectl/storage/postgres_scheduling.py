@@ -167,7 +167,8 @@ class PostgresScheduling:
 
     def pending_breakdown(self, now: float) -> dict[str, int]:
         row = self._read(QS["pending_breakdown"], {"now": now})[0]
-        return {"scheduled": row["scheduled"], "blocked": row["blocked"]}
+        return {"pending": row["pending"], "scheduled": row["scheduled"],
+                "blocked": row["blocked"]}
 
     # -- named queues ------------------------------------------------------------------------
 

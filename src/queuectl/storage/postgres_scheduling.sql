@@ -52,7 +52,8 @@ WHERE tags @> ARRAY[%(tag)s::text] AND (%(state)s::text IS NULL OR state = %(sta
 ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: pending_breakdown
-SELECT COUNT(*) FILTER (WHERE run_at > %(now)s) AS scheduled,
+SELECT COUNT(*) AS pending,
+       COUNT(*) FILTER (WHERE run_at > %(now)s) AS scheduled,
        COUNT(*) FILTER (WHERE run_at <= %(now)s AND waiting_on > 0) AS blocked
 FROM jobs WHERE state = 'pending';
 

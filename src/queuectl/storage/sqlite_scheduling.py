@@ -228,9 +228,11 @@ class SqliteScheduling:
         return jobs_of(self._read(Q["list_jobs_with_tag"], params))
 
     def pending_breakdown(self, now: float) -> dict[str, int]:
-        """Pending jobs that wait for their time (scheduled) or for dependencies (blocked)."""
+        """Pending jobs: all of them, those waiting for their time (scheduled) and those
+        waiting for dependencies (blocked)."""
         row = self._read(Q["pending_breakdown"], {"now": now})[0]
-        return {"scheduled": row["scheduled"], "blocked": row["blocked"]}
+        return {"pending": row["pending"], "scheduled": row["scheduled"],
+                "blocked": row["blocked"]}
 
     # -- named queues ------------------------------------------------------------------------
 

@@ -96,7 +96,8 @@ WHERE t.tag = :tag AND (:state IS NULL OR j.state = :state)
 ORDER BY j.seq DESC LIMIT :limit OFFSET :offset;
 
 -- name: pending_breakdown
-SELECT COUNT(*) FILTER (WHERE run_at > :now) AS scheduled,
+SELECT COUNT(*) AS pending,
+       COUNT(*) FILTER (WHERE run_at > :now) AS scheduled,
        COUNT(*) FILTER (WHERE run_at <= :now AND waiting_on > 0) AS blocked
 FROM jobs WHERE state = 'pending';
 
