@@ -16,12 +16,13 @@ if TYPE_CHECKING:
         QueuectlError,
         StorageError,
     )
-    from .models import Attempt, Job, JobState
+    from .models import Attempt, Enqueued, Job, JobState
     from .queue import Queue
 
 __all__ = [
     "Attempt",
     "DuplicateJob",
+    "Enqueued",
     "InvalidInput",
     "InvalidTransition",
     "Job",
@@ -35,7 +36,8 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _HOMES = {
-    "Attempt": "models", "Job": "models", "JobState": "models", "Queue": "queue",
+    "Attempt": "models", "Enqueued": "newjob", "Job": "models", "JobState": "states",
+    "Queue": "queue",
     "DuplicateJob": "errors", "InvalidInput": "errors", "InvalidTransition": "errors",
     "JobNotFound": "errors", "QueuectlError": "errors", "StorageError": "errors",
 }
