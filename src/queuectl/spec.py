@@ -1,13 +1,15 @@
-"""Validation of job specifications given by users, as JSON objects or keyword arguments.
+"""Validation of job specifications given by users, as JSON objects (one, or one per line
+of a file) or keyword arguments.
 
 Every problem is an ``InvalidInput`` naming the field, so that the CLI can print one line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import Any
 
 from . import scheduling
@@ -23,6 +25,7 @@ FIELDS = (
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
+_JSON = json.JSONDecoder()
 
 
 def new_job_id() -> str:
@@ -90,6 +93,45 @@ def parse_job_specs(
             if job.id in clashes and specs[index].get("id") is None:
                 jobs[index] = job._replace(id=new_job_ids(1, taken)[0])
     return jobs
+
+
+def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any], list[NewJob]]:
+    """The specs of the non-blank lines of JSON and their ``NewJob`` s, all or nothing; an
+    error names its line (the first bad line, be it bad JSON or a bad field)."""
+    lines = list(lines)
+    numbers: list[int] | None = None  # the line of each spec, once a blank one is skipped
+
+    def name(index: int) -> str:
+        return f"line {index + 1 if numbers is None else numbers[index]}"
+
+    try:
+        # The usual input, a JSON value on every line, decoded without a Python loop.
+        # (decode is loads without its check for a byte order mark, which fails anyway.)
+        specs = list(map(_JSON.decode, lines))
+    except (ValueError, TypeError):  # a blank line, bad JSON, bytes: go line by line
+        specs, numbers = [], []
+        for number, line in enumerate(lines, start=1):
+            try:
+                specs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                if not line.strip():
+                    continue
+                parse_job_specs(specs, settings, name)  # an earlier line's error first
+                raise InvalidInput(
+                    f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}"
+                ) from None
+            numbers.append(number)
+    if not specs:
+        raise InvalidInput("no jobs given: the input has no JSON lines")
+    return specs, parse_job_specs(specs, settings, name)
+
+
+def load_json(text: str) -> Any:
+    """The value in ``text``; ``InvalidInput`` (with the column) if it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
 
 
 def parse_job_spec(
