@@ -98,7 +98,10 @@ def parse_job_specs(
 def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any], list[NewJob]]:
     """The specs of the non-blank lines of JSON and their ``NewJob`` s, all or nothing; an
     error names its line (the first bad line, be it bad JSON or a bad field)."""
-    lines = list(lines)
+    try:
+        lines = list(lines)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the input is not UTF-8 text (byte {exc.start} of a read)") from None
     numbers: list[int] | None = None  # the line of each spec, once a blank one is skipped
 
     def name(index: int) -> str:

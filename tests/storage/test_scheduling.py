@@ -48,7 +48,7 @@ def test_run_at_is_never_before_the_enqueue(storage: Storage) -> None:
     [past, future] = storage.enqueue([NewJob("past", "x", 0, run_at=T0 - 99),
                                       NewJob("future", "x", 0, run_at=T0 + 5)], T0)
     assert (past.run_at, future.run_at) == (T0, T0 + 5)
-    assert storage.pending_breakdown(T0) == {"scheduled": 1, "blocked": 0}
+    assert storage.pending_breakdown(T0) == {"pending": 2, "scheduled": 1, "blocked": 0}
 
 
 def test_workers_serve_their_queues_and_paused_queues_wait(storage: Storage) -> None:
@@ -104,7 +104,7 @@ def test_dependencies_hold_a_job_until_they_complete(storage: Storage) -> None:
     storage.enqueue([NewJob("a", "x", 0), NewJob("b", "x", 0)], T0)
     [child] = storage.enqueue([NewJob("c", "x", 0, depends_on=("a", "b"))], T0)
     assert (child.waiting_on, child.depends_on) == (2, ("a", "b"))
-    assert storage.pending_breakdown(T0) == {"scheduled": 0, "blocked": 1}
+    assert storage.pending_breakdown(T0) == {"pending": 3, "scheduled": 0, "blocked": 1}
     assert _claim(storage, 10) == ["a", "b"]
     _finish(storage, "a", JobState.COMPLETED)
     assert _claim(storage, 10) == []
