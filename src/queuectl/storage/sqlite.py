@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import (
     DuplicateJob,
-    InvalidInput,
     InvalidTransition,
     JobNotFound,
     StorageError,
@@ -27,6 +26,7 @@ from ..procs import HOST
 from ..states import JobState
 from . import normal_path
 from .sql import load_queries
+from .sqlite_reads import SqliteReads
 from .sqlite_rows import job_of, jobs_of
 from .sqlite_scheduling import (
     SqliteScheduling,
@@ -39,10 +39,8 @@ from .sqlite_scheduling import (
 )
 
 if TYPE_CHECKING:  # the rest is imported where used: enqueue needs none of it
-    from ..listing import JobPage, JobQuery, RunningJob
     from ..models import Attempt, Job, Outcome, WorkerInfo
     from ..schedules import Schedule
-    from ..stats import FinishedRun
     from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
 
 _HERE = os.path.dirname(__file__)
@@ -68,7 +66,7 @@ def _create_private_file(path: str) -> None:
     os.close(fd)
 
 
-class SqliteStorage(SqliteScheduling):
+class SqliteStorage(SqliteScheduling, SqliteReads):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = normal_path(os.fspath(path), absolute=True)
         self.url = self.path
@@ -476,63 +474,6 @@ class SqliteStorage(SqliteScheduling):
                 db.execute(Q["set_config"], (key, value))
 
 
-    # -- reads for the dashboard, stats and status --watch -----------------------------------
-
-    def search_jobs(
-        self, query: JobQuery, limit: int, *, before: str | None = None, after: str | None = None
-    ) -> JobPage:
-        from ..listing import JobPage
-
-        # The cursor is a job's seq; one row more than asked says whether another page exists.
-        params = {
-            "state": query.state.value if query.state else None,
-            "text": query.text.lower() if query.text else None,
-        "queue": query.queue,
-            "limit": limit + 1,
-            "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
-        }
-        in_state = "_in_state" if query.state else ""
-        older: str | None
-        newer: str | None
-        if after is not None:
-            rows = self._read(Q["search_jobs_newer" + in_state], params)
-            more, rows = len(rows) > limit, rows[:limit]
-            rows.reverse()
-            newer = str(rows[0]["seq"]) if more else None
-            older = str(rows[-1]["seq"]) if rows else after
-        else:
-            rows = self._read(Q["search_jobs_older" + in_state], params)
-            more, rows = len(rows) > limit, rows[:limit]
-            older = str(rows[-1]["seq"]) if more else None
-            newer = (str(rows[0]["seq"]) if rows else before) if before is not None else None
-        return JobPage(jobs_of(rows), older=older, newer=newer)
-
-    def running_jobs(self, limit: int) -> list[RunningJob]:
-        from ..listing import RunningJob
-
-        return [RunningJob(job_of(row), row["run_started_at"])
-                for row in self._read(Q["running_jobs"], {"limit": limit})]
-
-    def finished_runs(
-        self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
-    ) -> list[FinishedRun]:
-        from ..stats import FinishedRun
-
-        key = after if after is not None and after[0] >= since else (since, "", -1)
-        params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
-                  "until": until, "limit": limit}
-        cursor = self.db.cursor()
-        cursor.row_factory = None  # plain tuples: a window can hold a million runs
-        try:
-            rows = cursor.execute(Q["finished_runs"], params).fetchall()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read {self.path}: {exc}") from exc
-        # The columns come in FinishedRun's order.
-        return [FinishedRun(job_id, number, queue, enqueued_at, started_at, finished_at,
-                            bool(succeeded), bool(ended_dead))
-                for job_id, number, queue, enqueued_at, started_at, finished_at, succeeded,
-                ended_dead in rows]
-
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
                 attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
         from .restore import attempt_row, first_duplicate, insert_job_sql, job_row, schedule_row
@@ -561,34 +502,6 @@ class SqliteStorage(SqliteScheduling):
             if any(self.get(job_id) is not None for job_id in ids):
                 raise DuplicateJob(first_duplicate(ids, lambda i: self.get(i) is not None)) from exc
             raise StorageError(f"cannot import into {self.path}: {exc}") from exc
-
-    def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
-        deleted: list[str] = []
-        with self._write() as db:
-            for job_id in job_ids:
-                if db.execute(Q["delete_finished_job"], {"job_id": job_id}).fetchone() is None:
-                    current = db.execute(Q["get_job"], (job_id,)).fetchone()
-                    if current is None:
-                        raise JobNotFound(job_id)
-                    raise InvalidTransition(
-                        f"job {job_id!r} is {current['state']}: only completed, dead or canceled "
-                        "jobs can be deleted; nothing deleted"
-                    )
-                deleted.append(job_id)
-        return deleted
-
-
-_MAX_SEQ = 2**63 - 1
-
-
-def _cursor(text: str | None, default: int = 0) -> int:
-    """A page cursor back to a seq; a cursor that is not ours is refused, not guessed."""
-    if text is None:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidInput(f"invalid page cursor {text!r}") from None
 
 
 def _statements(script: str) -> Iterator[str]:
