@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,13 @@ import pytest
 
 # PostgreSQL tests: left out, with one line saying why, when no server can be reached.
 pytest_plugins = ["tests.postgres.plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell that starts the suite in the background makes it ignore SIGINT, and every
+    # process the tests start would inherit that: give them the ordinary Ctrl-C back.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,

@@ -88,7 +88,9 @@ def watch(queue: Queue, interval: float, out: TextIO = sys.stdout) -> None:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # Both signals explicitly: a shell that starts a command in the background makes it
+    # ignore SIGINT, and Python then never turns SIGINT into KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if on_terminal:
             out.write(ENTER)
@@ -108,7 +110,8 @@ def watch(queue: Queue, interval: float, out: TextIO = sys.stdout) -> None:
         if on_terminal:
             out.write(LEAVE)
             out.flush()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _clip(line: str, width: int) -> str:
