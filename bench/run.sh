@@ -19,7 +19,7 @@ if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ] \
    || [ bench/requirements.txt -nt "$VENV/.installed" ]; then
     echo "setting up $VENV (log: $VENV/pip.log)" >&2
     if ! { "$VENV/bin/python" -m pip install --upgrade pip \
-           && "$VENV/bin/python" -m pip install -e . -r bench/requirements.txt; } \
+           && "$VENV/bin/python" -m pip install -e ".[postgres]" -r bench/requirements.txt; } \
          >"$VENV/pip.log" 2>&1; then
         tail -20 "$VENV/pip.log" >&2
         exit 1

@@ -1,6 +1,6 @@
 """Item 6, storage: claim+complete cycles per second with no command run.
 
-Each process loops on ``SqliteStorage.record_and_claim`` as a one-slot worker does: one
+Each process loops on ``Storage.record_and_claim`` as a one-slot worker does: one
 transaction records the job it holds as completed and claims the next one. The jobs are
 enqueued beforehand; the clock runs from the moment every process is ready to the last commit.
 """
@@ -15,11 +15,11 @@ from typing import Any
 from common import median
 from queuectl import JobState, Queue
 from queuectl.models import Outcome
-from queuectl.storage.sqlite import SqliteStorage
+from queuectl.storage import open_storage
 
 
 def _cycle(db: str, worker_id: str, ready: Any, go: Any, report: Any) -> None:
-    storage = SqliteStorage(db)
+    storage = open_storage(db)  # a SQLite file or a PostgreSQL URL
     ready.put(1)
     go.wait()
     started = time.perf_counter()
@@ -37,8 +37,9 @@ def _cycle(db: str, worker_id: str, ready: Any, go: Any, report: Any) -> None:
     report.put((started, time.perf_counter(), cycles))
 
 
-def measure(db: Path, cycles: int, processes: int) -> dict[str, float]:
-    """Enqueue ``cycles`` jobs into ``db`` and run them through ``processes`` processes."""
+def measure(db: Path | str, cycles: int, processes: int) -> dict[str, float]:
+    """Enqueue ``cycles`` jobs into ``db`` (a file or a PostgreSQL URL) and run them through
+    ``processes`` processes."""
     with Queue(db) as queue:
         queue.enqueue_many([{"command": "true"}] * cycles)
     mp = multiprocessing.get_context("fork")
