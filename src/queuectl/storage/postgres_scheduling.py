@@ -22,6 +22,7 @@ from ..schedules import Schedule
 from .postgres_connection import Connector
 from .postgres_rows import Row, job_of
 from .postgres_wakeup import JOB
+from .shared_rows import queue_infos
 from .sql import load_queries
 
 if TYPE_CHECKING:
@@ -173,18 +174,7 @@ class PostgresScheduling:
     # -- named queues ------------------------------------------------------------------------
 
     def queues(self) -> list[QueueInfo]:
-        counts: dict[str, dict[JobState, int]] = {}
-        for row in self._read(QS["jobs_per_queue"]):
-            counts.setdefault(row["queue"], {})[JobState(row["state"])] = row["n"]
-        settings = {row["name"]: row for row in self._read(QS["queue_settings"])}
-        return [
-            QueueInfo(
-                name=name, counts=counts.get(name, {}),
-                paused=bool(settings[name]["paused"]) if name in settings else False,
-                limit=settings[name]["max_running"] if name in settings else None,
-            )
-            for name in sorted(counts.keys() | settings.keys())
-        ]
+        return queue_infos(self._read(QS["jobs_per_queue"]), self._read(QS["queue_settings"]))
 
     def set_queue_paused(self, name: str, paused: bool) -> None:
         def write(conn: psycopg.Connection[Any]) -> None:

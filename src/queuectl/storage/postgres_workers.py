@@ -25,6 +25,7 @@ from .postgres_connection import Connector
 from .postgres_rows import Q, Row, claim_order, job_of
 from .postgres_scheduling import claim_ready
 from .postgres_wakeup import JOB, STOP, ListenWakeChannel
+from .shared_rows import worker_infos
 
 if TYPE_CHECKING:
     import psycopg
@@ -162,14 +163,7 @@ class WorkerVerbs:
         return self._db.run(heartbeat)
 
     def workers(self) -> list[WorkerInfo]:
-        return [
-            WorkerInfo(
-                id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
-                started_at=row["started_at"], heartbeat_at=row["heartbeat_at"],
-                running=row["running"], stop_requested=row["stop_requested"],
-            )
-            for row in self._read(Q["list_workers"])
-        ]
+        return worker_infos(self._read(Q["list_workers"]))
 
     def local_workers(self, host: str) -> list[LocalWorker]:
         rows = self._read(Q["local_workers"], {"host": host})

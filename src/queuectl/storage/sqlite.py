@@ -25,6 +25,7 @@ from ..newjob import Enqueued, NewJob
 from ..procs import HOST
 from ..states import JobState
 from . import normal_path
+from .shared_rows import worker_infos
 from .sql import load_queries
 from .sqlite_reads import SqliteReads
 from .sqlite_rows import job_of, jobs_of
@@ -386,16 +387,7 @@ class SqliteStorage(SqliteScheduling, SqliteReads):
         return CheckIn(row is not None, row[0] if row is not None else None, cancels)
 
     def workers(self) -> list[WorkerInfo]:
-        from ..models import WorkerInfo
-
-        return [
-            WorkerInfo(
-                id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
-                started_at=row["started_at"], heartbeat_at=row["heartbeat_at"],
-                running=row["running"], stop_requested=row["stop_requested"],
-            )
-            for row in self._read(Q["list_workers"])
-        ]
+        return worker_infos(self._read(Q["list_workers"]))
 
     def local_workers(self, host: str) -> list[LocalWorker]:
         from .base import LocalWorker

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..newjob import Enqueued, NewJob
 from ..states import JobState
+from .shared_rows import queue_infos
 from .sql import load_queries
 from .sqlite_rows import job_of, jobs_of
 
@@ -237,20 +238,7 @@ class SqliteScheduling:
     # -- named queues ------------------------------------------------------------------------
 
     def queues(self) -> list[QueueInfo]:
-        from ..models import QueueInfo
-
-        counts: dict[str, dict[JobState, int]] = {}
-        for row in self._read(Q["jobs_per_queue"]):
-            counts.setdefault(row["queue"], {})[JobState(row["state"])] = row["n"]
-        settings = {row["name"]: row for row in self._read(Q["queue_settings"])}
-        return [
-            QueueInfo(
-                name=name, counts=counts.get(name, {}),
-                paused=bool(settings[name]["paused"]) if name in settings else False,
-                limit=settings[name]["max_running"] if name in settings else None,
-            )
-            for name in sorted(counts.keys() | settings.keys())
-        ]
+        return queue_infos(self._read(Q["jobs_per_queue"]), self._read(Q["queue_settings"]))
 
     def set_queue_paused(self, name: str, paused: bool) -> None:
         with self._write() as db:
