@@ -1,7 +1,8 @@
 """Test hosts on one machine: network namespaces joined to this one by veth pairs.
 
-Host ``a`` is namespace ``qa-<tag>`` with address 10.231.1.2, reaching this machine (and the
-test's PostgreSQL instance) at 10.231.1.1; host ``b`` likewise on 10.231.2.0/24. Each host's
+Host ``a`` is namespace ``qa-<tag>`` with address 10.231.N.2, reaching this machine (and the
+test's PostgreSQL instance) at 10.231.N.1; host ``b`` likewise on 10.231.N+1.0/24, where N is
+drawn per run so that two runs of the suite at once do not share a subnet. Each host's
 processes also get a host name of their own (a UTS namespace), so that queuectl sees two
 hosts, as it would on two machines. Where namespaces are refused the hosts fall back to
 loopback, with distinct host names if UTS namespaces work, and ``mode`` says which.
@@ -26,6 +27,7 @@ class TestHosts:
     def __init__(self, names: tuple[str, ...] = ("a", "b")) -> None:
         self.names = names
         self.tag = secrets.token_hex(2)
+        self._subnet_base = 2 * secrets.randbelow(120)  # the runs' subnets stay apart
         self.namespaces: dict[str, str] = {}
         self.addresses = {name: "127.0.0.1" for name in names}
         self.uts = _run("unshare", "--uts", "true")
@@ -40,7 +42,7 @@ class TestHosts:
         if not _run("ip", "netns", "add", ns):
             return False
         self.namespaces[name] = ns
-        subnet = f"10.231.{number}"
+        subnet = f"10.231.{self._subnet_base + number}"
         steps = [
             ("ip", "link", "add", outer, "type", "veth", "peer", "name", inner),
             ("ip", "link", "set", inner, "netns", ns),
