@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from .units import format_duration
 
 _READ_SIZE = 65536
+# poll() takes milliseconds in a C int (at most about 24.8 days): a longer timeout is waited
+# for in steps of this size.
+_LONGEST_POLL = 86400.0
 # How long to keep reading the pipe after the group was killed; only an escaped
 # grandchild that still holds the pipe makes this wait its full length.
 _DRAIN_SECONDS = 0.2
@@ -86,14 +89,16 @@ class Execution:
         self._start_error: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = time.monotonic()
+        if timeout is not None and not timeout >= 0:  # NaN or negative: from an old database
+            self._start_error = f"cannot start: invalid timeout {timeout!r}"
+            return
         try:
             self._proc = subprocess.Popen(
                 command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        except OSError as exc:
-            where = f" in {cwd}" if cwd else ""
-            self._start_error = f"cannot start{where}: {exc.strerror or exc}"
+        except Exception as exc:  # whatever it is: the attempt fails, never the slot
+            self._start_error = start_error(exc, cwd)
 
     @property
     def pid(self) -> int | None:
@@ -118,14 +123,25 @@ class Execution:
             return RunResult(None, self._start_error, b"", 0)
         assert proc.stdout is not None
         out = proc.stdout.fileno()
-        timed_out = self._watch(proc, out)
-        # The main process has exited but is not reaped yet, so its group id is still ours.
+        failure: str | None = None
+        timed_out = False
+        try:
+            timed_out = self._watch(proc, out)
+        except Exception as exc:  # a bug or odd OS error ends this attempt only
+            failure = f"runner failed: {type(exc).__name__}: {_one_line(exc)}"
+        # The main process has exited (or must now die) but is not reaped yet, so its group id
+        # is still ours.
         self._signal_group(signal.SIGKILL)
         returncode = proc.wait()
-        self._drain(out)
+        try:
+            self._drain(out)
+        except OSError:
+            pass
         proc.stdout.close()
-        if self._killed:
-            error: str | None = "killed"
+        if failure is not None:
+            error: str | None = failure
+        elif self._killed:
+            error = "killed"
         elif timed_out:
             error = f"timed out after {format_duration(self._timeout or 0)}"
         else:
@@ -144,24 +160,29 @@ class Execution:
             poller.register(exit_fd, select.POLLIN)
         except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
             pass
+        # No timeout, or one so long (an infinite one from an old database) that it never
+        # comes: wait in steps all the same.
         deadline = self._started + self._timeout if self._timeout else None
+        if deadline is not None and deadline == float("inf"):
+            deadline = None
         next_flush = self._started + FLUSH_SECONDS
         timed_out = False
         try:
             while True:
                 now = time.monotonic()
-                wait = None if deadline is None else max(0.0, deadline - now)
+                wait = _LONGEST_POLL if deadline is None else min(_LONGEST_POLL,
+                                                                  max(0.0, deadline - now))
                 if exit_fd is None:
-                    wait = 0.05 if wait is None else min(wait, 0.05)
+                    wait = min(wait, 0.05)
                 if self._on_output is not None and len(self._output) > self._flushed:
                     if now >= next_flush:
                         self._on_output(self._flushed, bytes(self._output[self._flushed:]))
                         self._flushed = len(self._output)
                         next_flush = now + FLUSH_SECONDS
                     else:
-                        wait = min(wait, next_flush - now) if wait is not None else next_flush - now
+                        wait = min(wait, next_flush - now)
                 exited = False
-                for fd, _ in poller.poll(None if wait is None else wait * 1000):
+                for fd, _ in poller.poll(wait * 1000):
                     if fd == exit_fd:
                         exited = True
                     elif not self._read(out):
@@ -194,6 +215,23 @@ class Execution:
             ready, _, _ = select.select([fd], [], [], left)
             if not ready or not self._read(fd):
                 return
+
+
+def start_error(exc: BaseException, cwd: str | None) -> str:
+    """One line saying why a command could not start: ``cannot start in /x: No such file...``.
+
+    Beyond OSError, bad values from an old database end here too: a NUL byte in the command,
+    cwd or environment (ValueError), a lone surrogate (UnicodeEncodeError).
+    """
+    if isinstance(exc, OSError):
+        where = f" in {cwd}" if cwd and exc.filename == cwd else ""
+        return f"cannot start{where}: {exc.strerror or exc}"
+    return f"cannot start: {type(exc).__name__}: {_one_line(exc)}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _has_exited(pid: int) -> bool:
