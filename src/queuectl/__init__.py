@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _HOMES = {
-    "Attempt": "models", "Enqueued": "newjob", "Job": "models", "JobState": "states",
+    "Attempt": "models", "Enqueued": "jobspec.newjob", "Job": "models", "JobState": "states",
     "Queue": "queue",
     "DuplicateJob": "errors", "InvalidInput": "errors", "InvalidTransition": "errors",
     "JobNotFound": "errors", "QueuectlError": "errors", "StorageError": "errors",

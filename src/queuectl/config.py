@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .errors import InvalidInput
+from .jobspec.limits import MAX_DELAY_SECONDS, MAX_OUTPUT_LIMIT, MAX_RETRIES, MAX_WAIT_SECONDS
 from .units import format_duration, format_size, parse_duration, parse_size
 
 
@@ -33,13 +34,15 @@ class Settings(NamedTuple):
     retention: float | None = None  # finished jobs older than this are pruned by workers
 
 
-def _non_negative_int(text: str) -> int:
+def _max_retries(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise InvalidInput(f"expected a whole number, got {text!r}") from None
+        raise InvalidInput(f"expected a whole number, got {text[:40]!r}") from None
     if value < 0:
         raise InvalidInput(f"must not be negative, got {text!r}")
+    if value > MAX_RETRIES:
+        raise InvalidInput(f"at most {MAX_RETRIES}, got {text[:40]!r}")
     return value
 
 
@@ -48,29 +51,52 @@ def _backoff_base(text: str) -> float:
         value = float(text)
     except ValueError:
         raise InvalidInput(f"expected a number such as 2 or 1.5, got {text!r}") from None
-    if not 1.0 <= value <= 1000.0:
+    if not 1.0 <= value <= 1000.0:  # NaN too
         raise InvalidInput(f"must be between 1 and 1000, got {text!r}")
     return value
 
 
-def _positive_duration(text: str) -> float:
+def _duration(text: str, shortest: float, longest: float) -> float:
+    """Seconds from ``shortest`` (exclusive when 0) to ``longest`` (see jobspec.limits)."""
     value = parse_duration(text, field="")
-    if value <= 0:
-        raise InvalidInput(f"must be more than zero, got {text!r}")
+    if value <= 0 or value < shortest:
+        least = "more than zero" if shortest == 0 else f"at least {format_duration(shortest)}"
+        raise InvalidInput(f"must be {least}, got {text!r}")
+    if value > longest:
+        raise InvalidInput(f"at most {format_duration(longest)}, got {text!r}")
     return value
+
+
+def _wait(text: str) -> float:
+    """A duration the worker waits for in one go: at most 24 days (poll's longest wait)."""
+    return _duration(text, 0, MAX_WAIT_SECONDS)
+
+
+def _delay(text: str) -> float:
+    return _duration(text, 0, MAX_DELAY_SECONDS)
 
 
 def _lease(text: str) -> float:
-    value = parse_duration(text, field="")
-    if value < 1:
-        raise InvalidInput(f"must be at least 1s, got {text!r}")
+    return _duration(text, 1, MAX_WAIT_SECONDS)
+
+
+def _optional_wait(text: str) -> float | None:
+    return None if _is_none(text) else _wait(text)
+
+
+def _optional_delay(text: str) -> float | None:
+    return None if _is_none(text) else _delay(text)
+
+
+def _is_none(text: str) -> bool:
+    return text.strip().lower() in ("none", "off", "0", "")
+
+
+def _output_limit(text: str) -> int:
+    value = parse_size(text, field="")
+    if value > MAX_OUTPUT_LIMIT:
+        raise InvalidInput(f"at most {format_size(MAX_OUTPUT_LIMIT)}, got {text!r}")
     return value
-
-
-def _optional_duration(text: str) -> float | None:
-    if text.strip().lower() in ("none", "off", "0", ""):
-        return None
-    return _positive_duration(text)
 
 
 def _durability(text: str) -> str:
@@ -94,17 +120,16 @@ class Key(NamedTuple):
 KEYS: dict[str, Key] = {
     key.name: key
     for key in (
-        Key("max_retries", _non_negative_int, str, "retries after the first run (default 3)"),
+        Key("max_retries", _max_retries, str, "retries after the first run (default 3)"),
         Key("backoff_base", _backoff_base, lambda v: f"{v:g}", "retry delay is base ** attempts"),
-        Key("backoff_max", _positive_duration, format_duration, "cap on one retry delay"),
-        Key("poll_interval", _positive_duration, format_duration, "fallback poll of idle workers"),
+        Key("backoff_max", _delay, format_duration, "cap on one retry delay"),
+        Key("poll_interval", _wait, format_duration, "fallback poll of idle workers"),
         Key("lease_duration", _lease, format_duration, "a claim's lease, renewed by heartbeats"),
-        Key("job_timeout", _optional_duration, _format_optional_duration, "default job timeout"),
-        Key("kill_grace", _positive_duration, format_duration, "SIGTERM to SIGKILL grace"),
-        Key("output_limit", lambda t: parse_size(t, field=""), format_size,
-            "output kept per attempt"),
+        Key("job_timeout", _optional_wait, _format_optional_duration, "default job timeout"),
+        Key("kill_grace", _wait, format_duration, "SIGTERM to SIGKILL grace"),
+        Key("output_limit", _output_limit, format_size, "output kept per attempt"),
         Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
-        Key("retention", _optional_duration, _format_optional_duration,
+        Key("retention", _optional_delay, _format_optional_duration,
             "workers delete finished jobs older than this (default: never)"),
     )
 }

@@ -15,10 +15,10 @@ import logging
 from .backoff import outcome_of_failure
 from .config import Settings
 from .errors import InvalidInput, QueuectlError
+from .jobspec.parse import parse_job_spec
 from .models import Job, JobState, NewJob, Outcome
 from .procs import HOST, is_alive, kill_job_run, kill_leftover_job_processes
 from .schedules import tick_job_id
-from .spec import parse_job_spec
 from .storage import Storage
 
 log = logging.getLogger("queuectl.maintenance")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .newjob import DEFAULT_QUEUE, Enqueued, NewJob
+from .jobspec.newjob import DEFAULT_QUEUE, Enqueued, NewJob
 from .states import TERMINAL_STATES, JobState
 from .units import format_timestamp
 

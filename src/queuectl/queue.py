@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import config
 from .clock import Clock, SystemClock
 from .errors import DuplicateJob, InvalidInput, JobNotFound
-from .newjob import Enqueued, NewJob
+from .jobspec.newjob import Enqueued, NewJob
+from .jobspec.parse import load_json, new_job_ids, parse_job_lines, parse_job_spec, parse_job_specs
+from .jobspec.text import queue_name
+from .jobspec.text import tag as scheduling_tag
 from .queue_scheduling import QueueScheduling
-from .scheduling import queue_name
-from .scheduling import tag as scheduling_tag
-from .spec import load_json, new_job_ids, parse_job_lines, parse_job_spec, parse_job_specs
 from .states import JobState
 from .storage import open_storage, redact
 from .units import parse_duration
@@ -99,7 +99,7 @@ class Queue(QueueScheduling):
     ) -> Job:
         """Add one job; it runs in ``cwd`` (default: the current directory).
 
-        ``scheduling`` takes the fields of ``queuectl.scheduling``: ``priority``, ``queue``,
+        ``scheduling`` takes the fields of ``queuectl.jobspec.fields``: ``priority``, ``queue``,
         ``delay`` or ``run_at``, ``depends_on``, ``unique_key``, ``tags``, ``backoff_base``,
         ``backoff_max``, ``jitter``. With a ``unique_key`` that a live job holds already, that
         job is returned, with ``unique_conflict`` set, and nothing is added.

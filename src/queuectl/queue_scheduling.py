@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, QueuectlError, ScheduleNotFound
-from .scheduling import queue_name
-from .spec import parse_job_spec
+from .jobspec.parse import parse_job_spec
+from .jobspec.text import queue_name
 from .states import TERMINAL_STATES, JobState
 from .units import parse_duration
 

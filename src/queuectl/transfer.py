@@ -25,6 +25,8 @@ from typing import Any
 
 from . import config
 from .errors import InvalidInput, InvalidTransition
+from .jobspec.parse import load_json_error, read_lines
+from .jobspec.stored import check_stored_attempt, check_stored_job, check_stored_schedule
 from .listing import JobQuery
 from .models import Attempt, Job, JobState
 from .schedules import Schedule, schedule_name, time_zone
@@ -111,8 +113,7 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
         job = Job(**values)
     except TypeError as exc:
         raise InvalidInput(f"incomplete job: {exc}") from None
-    if not isinstance(job.id, str) or not isinstance(job.command, str):
-        raise InvalidInput("a job needs a string id and command")
+    check_stored_job(job)
     history = record.get("attempts", [])
     if not isinstance(history, list):
         raise InvalidInput("'attempts' must be a list")
@@ -124,8 +125,10 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
             output = base64.b64decode(entry["output"], validate=True)
         except (ValueError, TypeError):
             raise InvalidInput(f"job {job.id!r}: attempt output is not base64") from None
-        attempts.append(Attempt(job_id=job.id, output=output,
-                                **{k: v for k, v in entry.items() if k != "output"}))
+        attempt = Attempt(job_id=job.id, output=output,
+                          **{k: v for k, v in entry.items() if k != "output"})
+        check_stored_attempt(attempt)
+        attempts.append(attempt)
     return job, attempts
 
 
@@ -143,6 +146,7 @@ def _schedule_from(record: dict[str, Any]) -> Schedule:
 
         Cron.parse(schedule.cron)
     time_zone(schedule.tz)
+    check_stored_schedule(schedule)
     return schedule
 
 
@@ -153,7 +157,7 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     jobs: list[Job] = []
     attempts: list[Attempt] = []
     seen_header = False
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(read_lines(lines), start=1):
         if not line.strip():
             continue
         try:
@@ -178,6 +182,8 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
                 raise InvalidInput(f"unknown record kind {kind!r}")
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"line {number}: invalid JSON: {exc.msg}") from None
+        except (RecursionError, ValueError):  # nested too deeply, or a number of 4,300+ digits
+            raise InvalidInput(f"line {number}: invalid JSON: {load_json_error(line)}") from None
         except InvalidInput as exc:
             raise InvalidInput(f"line {number}: {exc}") from None
     if not seen_header:

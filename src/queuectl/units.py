@@ -2,38 +2,45 @@
 
 Durations accept ``30``, ``1.5``, ``30s``, ``250ms``, ``5m``, ``2h`` and ``1d``; timestamps are
 ISO 8601, printed in UTC with a ``Z``.
+
+Parsed by hand rather than with ``re``, and timestamps printed without ``datetime``: every
+``queuectl enqueue`` reads the stored settings through here, and those two modules cost more
+to import than the enqueue spends parsing.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timezone
+import time
 
 from .errors import InvalidInput
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
+               "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+_MAX_SIZE_DIGITS = 20  # more than any size a setting may hold; int() of 4,300+ digits fails
 
 
 def parse_duration(text: str | float | int, *, field: str = "duration") -> float:
     """Seconds in ``text``: ``parse_duration("5m") == 300.0``.
 
-    Errors start with ``field`` (``"timeout: ..."``); pass ``field=""`` for none.
+    Errors start with ``field`` (``"timeout: ..."``); pass ``field=""`` for none. Not bounded
+    above: an int too large for a float is infinite, which callers refuse with their bound.
     """
     prefix = f"{field}: " if field else ""
-    if isinstance(text, bool):
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise InvalidInput(f"{prefix}expected a duration such as 30s, 5m, 2h, got {text!r}")
     if isinstance(text, (int, float)):
-        seconds = float(text)
+        try:
+            seconds = float(text)
+        except OverflowError:  # an int beyond any float
+            seconds = float("inf")
     else:
-        match = _DURATION.match(text)
-        if match is None:
+        number, unit = _number_and_unit(text, ("ms", "s", "m", "h", "d"))
+        if not _is_decimal(number):
             raise InvalidInput(
                 f"{prefix}expected a duration such as 30, 30s, 5m, 2h or 1d, got {text!r}"
             )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        seconds = float(number) * _DURATION_UNITS.get(unit, 1.0)
     if seconds < 0:
         raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
     return seconds
@@ -52,16 +59,21 @@ def format_duration(seconds: float) -> str:
 def parse_size(text: str | int, *, field: str = "size") -> int:
     """Bytes in ``text``: ``parse_size("1MiB") == 1048576``."""
     prefix = f"{field}: " if field else ""
-    if isinstance(text, bool):
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise InvalidInput(f"{prefix}expected a size such as 512k or 1MiB, got {text!r}")
     if isinstance(text, int):
         value = text
     else:
-        match = _SIZE.match(text)
-        if match is None:
+        body = text.strip()
+        end = len(body)
+        while end and body[end - 1].isalpha():
+            end -= 1
+        number, unit = body[:end].rstrip(), body[end:].lower()
+        if unit not in _SIZE_UNITS or not (number.isascii() and number.isdigit()):
             raise InvalidInput(f"{prefix}expected a size such as 4096, 512k or 1MiB, got {text!r}")
-        unit = (match.group(2) or "b")[0].lower()
-        value = int(match.group(1)) * _SIZE_UNITS[unit]
+        if len(number) > _MAX_SIZE_DIGITS:
+            raise InvalidInput(f"{prefix}too large, got {text[:40]!r}")
+        value = int(number) * _SIZE_UNITS[unit]
     if value < 0:
         raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
     return value
@@ -74,24 +86,68 @@ def format_size(size: int) -> str:
     return str(size)
 
 
+def _number_and_unit(text: str, units: tuple[str, ...]) -> tuple[str, str]:
+    """``" 250 ms "`` -> ``("250", "ms")``; the unit is ``""`` when none of ``units`` ends
+    the text (longer units first: ``ms`` before ``s`` and ``m``)."""
+    body = text.strip()
+    for unit in units:
+        if body.endswith(unit):
+            return body[: -len(unit)].rstrip(), unit
+    return body, ""
+
+
+def _is_decimal(number: str) -> bool:
+    """Whether ``number`` is ASCII digits, optionally with a fraction: ``12`` or ``1.5``."""
+    whole, dot, fraction = number.partition(".")
+    return (whole.isascii() and whole.isdigit()
+            and (not dot or (fraction.isascii() and fraction.isdigit())))
+
+
 def to_datetime(timestamp: float) -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 def format_timestamp(timestamp: float | None) -> str | None:
-    """ISO 8601 in UTC with millisecond precision: '2026-11-04T10:30:00.000Z'."""
+    """ISO 8601 in UTC with millisecond precision: '2026-11-04T10:30:00.000Z'.
+
+    The digits are those of ``datetime.fromtimestamp(t, utc).isoformat(timespec=
+    "milliseconds")`` (microseconds rounded half to even, then cut to milliseconds). Never
+    fails on a stored value: a year past 9999 prints with its 5 digits (``+10000-...``, as ISO
+    8601 writes such years) and a value that is no time at all prints as itself.
+    """
     if timestamp is None:
         return None
-    return to_datetime(timestamp).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        whole = int(timestamp)
+        micros = round((timestamp - whole) * 1_000_000)  # exact: the subtraction loses nothing
+        if micros >= 1_000_000:
+            whole, micros = whole + 1, micros - 1_000_000
+        elif micros < 0:
+            whole, micros = whole - 1, micros + 1_000_000
+        t = time.gmtime(whole)
+    except (ValueError, OverflowError, OSError):  # NaN, infinite, or beyond the C library
+        return f"invalid time ({timestamp!r})"
+    year = f"{t.tm_year:04d}" if 0 < t.tm_year <= 9999 else f"{t.tm_year:+05d}"
+    return (f"{year}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
+            f"{t.tm_sec:02d}.{micros // 1000:03d}Z")
 
 
 def parse_timestamp(text: str, *, field: str = "time") -> float:
     """A POSIX timestamp from ISO 8601; a time without an offset is taken as UTC."""
+    from datetime import datetime, timezone
+
     prefix = f"{field}: " if field else ""
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, AttributeError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    except (ValueError, AttributeError, OverflowError):
         raise InvalidInput(f"{prefix}expected an ISO 8601 time, got {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime

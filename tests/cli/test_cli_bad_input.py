@@ -178,3 +178,127 @@ def test_usage_errors_are_exit_2(
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if "Error:" in line]) == 1
     assert dump(db_path) == seeded
+
+
+UNBOUNDED_VALUES = [
+    # Each of these was committed, or gave a traceback, before values were bounded.
+    ['{"command":"echo hi","timeout":"30d"}', "timeout"],
+    ['{"command":"echo hi","timeout":1e300}', "timeout"],
+    ['{"command":"echo hi","timeout":Infinity}', "timeout"],
+    ['{"command":"echo hi","timeout":NaN}', "timeout"],
+    ['{"command":"echo hi","timeout":"99999999999999d"}', "timeout"],
+    ['{"command":"x","cwd":"/tmp/a\\u0000b"}', "cwd"],
+    ['{"command":"x","env":{"A":"b\\u0000"}}', "env"],
+    ['{"command":"x","env":{"A":"\\ud800"}}', "env"],
+    ['{"command":"x","max_retries":9223372036854775808}', "max_retries"],
+    ['{"command":"x","output_limit":9223372036854775808}', "output_limit"],
+    ['{"command":"\\ud800"}', "command"],
+    ['{"command":"x","unique_key":"\\ud800"}', "unique_key"],
+    ['{"command":"x","cwd":"\\ud800"}', "cwd"],
+    ['{"command":"x","tags":["\\udfff"]}', "tags"],
+    ['{"command":"x","run_at":"9999-12-31T23:59:59-05:00"}', "run_at"],
+    ['{"command":"x","id":"abc\\n"}', "id"],
+    ['{"command":"x","max_retries":' + "1" * 5000 + "}", "invalid JSON"],
+    ["[" * 50_000 + "]" * 50_000, "nested too deeply"],
+]
+
+
+@pytest.mark.parametrize(("job", "word"), UNBOUNDED_VALUES,
+                         ids=[job[:40] for job, _ in UNBOUNDED_VALUES])
+def test_a_value_past_its_bound_is_refused_with_one_line(
+    cli: Cli, db_path: Path, seeded: list[str], job: str, word: str
+) -> None:
+    assert word in refused(cli, "enqueue", job, code=2)
+    assert word in refused(cli, "enqueue", "--file", "-", input=f'{{"command":"a"}}\n{job}\n',
+                           code=2)
+    assert dump(db_path) == seeded
+    assert "job1" in cli("list").stdout  # the queue still lists
+
+
+INVALID_UTF8 = "\udcff"  # the byte 0xff on the command line (subprocess encodes it back)
+
+
+@pytest.mark.parametrize("args", [
+    ["enqueue", "--command", "echo " + INVALID_UTF8],
+    ["enqueue", "--command=echo " + INVALID_UTF8],
+    ["enqueue", "-c", "true", "--env", "A=" + INVALID_UTF8],
+    ["enqueue", "-c", "true", "--cwd", "/tmp/" + INVALID_UTF8],
+    ["enqueue", "-c", "true", "--tag", INVALID_UTF8],
+    ["enqueue", '{"command":"echo ' + INVALID_UTF8 + '"}'],
+], ids=lambda args: " ".join(args[1:3]))
+def test_invalid_utf8_on_the_command_line_is_refused(
+    cli: Cli, db_path: Path, seeded: list[str], args: list[str]
+) -> None:
+    assert "UTF-8" in refused(cli, *args, code=2)
+    assert "id:" in refused(cli, "enqueue", "-c", "true", "--id", "job" + INVALID_UTF8, code=2)
+    assert dump(db_path) == seeded
+
+
+@pytest.mark.parametrize(("path", "word"), [
+    ("/proc/self/mem", "cannot read"),
+    ("/dev/zero", "longer than"),
+    ("/dev/urandom", "UTF-8"),
+])
+def test_a_special_file_is_refused_with_one_line(
+    cli: Cli, db_path: Path, seeded: list[str], path: str, word: str
+) -> None:
+    assert word in refused(cli, "enqueue", "--file", path, code=2)
+    assert word in refused(cli, "enqueue", "--file", path, "--json", code=2)  # through Click
+    assert dump(db_path) == seeded
+
+
+def test_a_setting_past_its_bound_is_refused(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    for key, value in [("job_timeout", "30d"), ("max_retries", str(2**63)),
+                       ("output_limit", "1TiB"), ("kill_grace", "1e300")]:
+        assert key in refused(cli, "config", "set", key, value, code=2)
+    assert dump(db_path) == seeded
+
+
+IMPORTED_OUT_OF_BOUNDS = [
+    # (job field, stored value, a word of the error): what enqueue refuses, import refuses
+    ("timeout", 1e300, "timeout"),
+    ("cwd", "/tmp/a\0b", "cwd"),
+    ("env", {"A": "\udcff"}, "env"),
+    ("max_retries", 2**63, "max_retries"),
+    ("attempts", -1, "attempts"),
+    ("run_at", 253402318799.0, "run_at"),
+    ("created_at", float("nan"), "created_at"),
+    ("id", "job1\n", "id"),
+    ("command", 7, "command"),
+    ("queue", "q\n", "queue"),
+    ("output_limit", 2**40, "output_limit"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "word"), IMPORTED_OUT_OF_BOUNDS,
+                         ids=[f"{f}={v!r}"[:30] for f, v, _ in IMPORTED_OUT_OF_BOUNDS])
+def test_an_import_holds_jobs_to_the_bounds_of_enqueue(
+    cli: Cli, db_path: Path, seeded: list[str], tmp_path: Path, field: str, value: object,
+    word: str
+) -> None:
+    import json
+
+    lines = cli("export").stdout.splitlines()
+    record = json.loads(lines[-1])
+    record["job"][field] = value
+    lines[-1] = json.dumps(record)  # NaN and lone surrogates as Python's json writes them
+    other = tmp_path / "other.db"
+    cli("--db", str(other), "enqueue", '{"id":"there","command":"true"}')
+    before = dump(other)
+    error = refused(cli, "--db", str(other), "import", input="\n".join(lines) + "\n", code=2)
+    assert error.startswith(f"error: line {len(lines)}: job ") and word in error
+    assert dump(other) == before
+
+
+def test_an_import_of_a_special_file_or_deep_json_is_refused(
+    cli: Cli, db_path: Path, seeded: list[str], tmp_path: Path
+) -> None:
+    assert "cannot read" in refused(cli, "import", "/proc/self/mem", code=2)
+    assert "longer than" in refused(cli, "import", "/dev/zero", code=2)
+    header = '{"kind": "queuectl-export", "version": 1}\n'
+    deep = "[" * 50_000 + "]" * 50_000
+    assert "line 2: invalid JSON: nested too deeply" in refused(
+        cli, "import", "-", input=header + deep + "\n", code=2)
+    assert dump(db_path) == seeded

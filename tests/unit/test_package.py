@@ -9,7 +9,8 @@ import sys
 import pytest
 
 import queuectl
-from queuectl import models, newjob, queue, states
+from queuectl import models, queue, states
+from queuectl.jobspec import newjob
 
 
 def test_every_public_name_resolves_to_its_home() -> None:

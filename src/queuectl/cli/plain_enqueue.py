@@ -129,7 +129,7 @@ def _simple_spec(text: str) -> dict[str, Any] | None:
 
     try:
         spec = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep: Queue.enqueue_json words that too
         return None
     if type(spec) is not dict or not _SILENT_FIELDS.isdisjoint(spec):
         return None

@@ -64,7 +64,7 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool,
 
 def _start_detached(session: Session, count: int, burst: bool, verbose: bool,
                     quiet: bool, queues: tuple[str, ...] = ()) -> None:
-    from ..scheduling import queue_name
+    from ..jobspec.text import queue_name
     from ..supervisor import start_detached
     from ..worker import new_worker_id
 

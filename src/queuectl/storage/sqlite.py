@@ -21,7 +21,7 @@ from ..errors import (
     JobNotFound,
     StorageError,
 )
-from ..newjob import Enqueued, NewJob
+from ..jobspec.newjob import Enqueued, NewJob
 from ..procs import HOST
 from ..states import JobState
 from . import normal_path

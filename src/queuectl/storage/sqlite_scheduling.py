@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..newjob import Enqueued, NewJob
+from ..jobspec.newjob import Enqueued, NewJob
 from ..states import JobState
 from .shared_rows import queue_infos
 from .sql import load_queries

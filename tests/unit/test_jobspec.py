@@ -7,7 +7,7 @@ import pytest
 
 from queuectl.config import Settings
 from queuectl.errors import InvalidInput
-from queuectl.spec import new_job_ids, parse_job_spec, parse_job_specs
+from queuectl.jobspec.parse import new_job_ids, parse_job_spec, parse_job_specs
 
 SETTINGS = Settings(max_retries=4)
 
