@@ -102,17 +102,14 @@ def parse_job_spec(
             raise InvalidInput(f"unknown field {shown(key)}; known fields: {', '.join(FIELDS)}")
     given = {key: value for key, value in spec.items() if value is not None}
     own_id = job_id(given["id"]) if "id" in given else new_id or new_job_id()
-    job = NewJob(
-        own_id,
-        fields.command(given.get("command")),
-        fields.max_retries(given["max_retries"]) if "max_retries" in given
-        else settings.max_retries,
-        fields.cwd(given["cwd"]) if "cwd" in given
-        else cwd if cwd is not None else fields.current_directory(),
-    )
-    if len(given) > ("id" in given) + ("max_retries" in given) + ("cwd" in given) + 1:
-        job = job._replace(**_other_fields(given, own_id))
-    return job
+    command = fields.command(given.get("command"))
+    retries = (fields.max_retries(given["max_retries"]) if "max_retries" in given
+               else settings.max_retries)
+    where = (fields.cwd(given["cwd"]) if "cwd" in given
+             else cwd if cwd is not None else fields.current_directory())
+    if len(given) == ("id" in given) + ("max_retries" in given) + ("cwd" in given) + 1:
+        return NewJob(own_id, command, retries, where)
+    return NewJob(own_id, command, retries, where, **_other_fields(given, own_id))
 
 
 def _other_fields(spec: dict[str, Any], own_id: str) -> dict[str, Any]:
