@@ -54,6 +54,22 @@ BUSY_TIMEOUT_MS = 60_000
 _Result = TypeVar("_Result")  # what an insert returns for a batch: Jobs or Enqueued
 
 
+def _busy_timeout_ms() -> int:
+    """How long a writer waits for another's lock: ``QUEUECTL_BUSY_TIMEOUT`` (a duration; for
+    tests and operators who would rather fail fast), else ``BUSY_TIMEOUT_MS``."""
+    text = os.environ.get("QUEUECTL_BUSY_TIMEOUT")
+    if not text:
+        return BUSY_TIMEOUT_MS
+    from ..units import parse_duration
+
+    seconds = parse_duration(text, field="QUEUECTL_BUSY_TIMEOUT")
+    if not 0 < seconds <= 3600:
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"QUEUECTL_BUSY_TIMEOUT: must be between 1ms and 1h, got {text!r}")
+    return max(1, round(seconds * 1000))
+
+
 def _claim_order(row: sqlite3.Row) -> tuple[int, float, int]:
     return (-row["priority"], row["run_at"], row["seq"])
 
@@ -83,12 +99,13 @@ class SqliteStorage(SqliteScheduling, SqliteReads):
     def _connect(self) -> sqlite3.Connection:
         try:
             _create_private_file(self.path)
+            busy_ms = _busy_timeout_ms()
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
+                timeout=busy_ms / 1000,
             )
             db.row_factory = sqlite3.Row
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute(f"PRAGMA busy_timeout = {busy_ms}")
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA foreign_keys = ON")
