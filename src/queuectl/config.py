@@ -32,6 +32,7 @@ class Settings(NamedTuple):
     output_limit: int = 1024 * 1024
     durability: str = "full"
     retention: float | None = None  # finished jobs older than this are pruned by workers
+    direct_exec: bool = True  # exec a command of plain words without sh (see shellwords.py)
 
 
 def _max_retries(text: str) -> int:
@@ -106,6 +107,13 @@ def _durability(text: str) -> str:
     return value
 
 
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise InvalidInput(f"expected on or off, got {text!r}")
+    return value in ("on", "true", "1", "yes")
+
+
 def _format_optional_duration(value: Any) -> str:
     return "none" if value is None else format_duration(value)
 
@@ -131,6 +139,8 @@ KEYS: dict[str, Key] = {
         Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
         Key("retention", _optional_delay, _format_optional_duration,
             "workers delete finished jobs older than this (default: never)"),
+        Key("direct_exec", _on_off, lambda v: "on" if v else "off",
+            "run a command of plain words without sh when that changes nothing (default on)"),
     )
 }
 

@@ -16,8 +16,9 @@ from .backoff import outcome_of_failure
 from .config import Settings
 from .errors import InvalidInput, QueuectlError
 from .jobspec.parse import parse_job_spec
+from .leftovers import kill_job_run, kill_leftover_job_processes
 from .models import Job, JobState, NewJob, Outcome
-from .procs import HOST, is_alive, kill_job_run, kill_leftover_job_processes
+from .procs import HOST, is_alive
 from .schedules import tick_job_id
 from .storage import Storage
 
@@ -49,7 +50,7 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
         for worker_id in dead:
             killed = kill_leftover_job_processes(worker_id)
             if killed:
-                log.warning("killed %d leftover job process group(s) of dead worker %s",
+                log.warning("killed %d leftover job process(es) of dead worker %s",
                             killed, worker_id)
         rescued += storage.rescue(now, decide, worker_ids=dead)
     # Registrations of workers elsewhere that fell silent long ago are forgotten.

@@ -1,4 +1,4 @@
-"""Facts about processes on this host: is a worker alive, and which job processes did it leave.
+"""Facts about processes on this host: which host this is, and is a worker alive.
 
 A worker registers its host name, its pid and a marker: its start time, the boot id and its
 PID namespace (``start_marker``). Containers may share a host name (``--network host``, or one
@@ -6,10 +6,8 @@ SQLite volume) while their pids mean different things; a registration from anoth
 PID namespace cannot be judged by its pid at all, so ``liveness`` answers "unknown" and the
 caller relies on the lease instead.
 
-A worker killed with SIGKILL cannot end its jobs' process groups (they run in sessions of
-their own), and a frozen one cannot end them in time, so every job process carries
-``QUEUECTL_WORKER_ID``, ``QUEUECTL_JOB_ID`` and ``QUEUECTL_ATTEMPT`` in its environment, and
-whoever rescues a run finds and kills what is left of it on this host through ``/proc``.
+What a dead or frozen worker's jobs left running is found and killed by ``leftovers``. This
+module stays small: every enqueue imports it, for ``HOST``.
 """
 
 from __future__ import annotations
@@ -110,38 +108,3 @@ def liveness(pid: int, marker: str | None) -> str:
 def is_alive(pid: int, marker: str | None) -> bool:
     """Whether the process may still be running: False only when it is known to be gone."""
     return liveness(pid, marker) != DEAD
-
-
-def kill_leftover_job_processes(worker_id: str) -> int:
-    """SIGKILL the process groups of jobs started by ``worker_id``; returns how many."""
-    return _kill_groups_with({f"QUEUECTL_WORKER_ID={worker_id}".encode()})
-
-
-def kill_job_run(job_id: str, run: int) -> int:
-    """SIGKILL the process groups of one run of a job on this host; returns how many."""
-    return _kill_groups_with(
-        {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
-    )
-
-
-def _kill_groups_with(variables: set[bytes]) -> int:
-    """SIGKILL the groups of the processes whose environment holds all of ``variables``."""
-    import signal  # here: every enqueue imports this module, for HOST
-
-    groups: set[int] = set()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as file:
-                environ = file.read()
-            if variables <= set(environ.split(b"\0")):
-                groups.add(os.getpgid(int(name)))
-        except OSError:
-            continue
-    for group in groups:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except OSError:
-            pass
-    return len(groups)

@@ -6,6 +6,10 @@ command's main process exits: whatever is left of its process group is then kill
 main process is reaped, so that the group id cannot have been reused), and the pipe is drained
 for a moment only, so that a background child that escaped the group and holds the pipe cannot
 hang the slot. Output past ``output_limit`` is read and counted but not kept.
+
+Processes start through ``spawn.fork_exec_child`` where this interpreter allows it, else
+through ``subprocess.Popen`` (``popen_child``); ``launcher.Launcher`` is the worker's lean way
+in, ``Execution(command, ...)`` the plain one.
 """
 
 from __future__ import annotations
@@ -14,19 +18,21 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from . import spawn
 from .units import format_duration
 
 _READ_SIZE = 65536
-# poll() takes milliseconds in a C int (at most about 24.8 days): a longer timeout is waited
-# for in steps of this size.
-_LONGEST_POLL = 86400.0
 # How long to keep reading the pipe after the group was killed; only an escaped
 # grandchild that still holds the pipe makes this wait its full length.
 _DRAIN_SECONDS = 0.2
+# poll() takes milliseconds in a C int (at most about 24.8 days): a longer timeout is waited
+# for in steps of this size.
+_LONGEST_POLL = 86400.0
 # Output of a running command is handed on at most this often (and not at all for a
 # command that ends sooner, whose output travels with its result).
 FLUSH_SECONDS = 0.5
@@ -47,6 +53,16 @@ class RunResult:
         return self.error is None
 
 
+@dataclass
+class Child:
+    """A started process: its pid (also its session and group id) and its output pipe."""
+
+    pid: int
+    out: int
+    popen: subprocess.Popen[bytes] | None = None  # set on the Popen path only
+    on_reaped: Callable[[], None] | None = None  # e.g. forget the run record
+
+
 def describe_exit(returncode: int) -> str | None:
     """The error for a return code: ``describe_exit(127) == "exit code 127: command not found"``."""
     if returncode == 0:
@@ -62,7 +78,11 @@ def describe_exit(returncode: int) -> str | None:
 
 
 class Execution:
-    """One started command. ``wait`` runs it to its end; ``kill`` may be called from any thread."""
+    """One started command. ``wait`` runs it to its end; ``kill`` may be called from any thread.
+
+    ``start``, if given, starts the process instead of the plain ``sh -c command`` with ``env``
+    (a whole environment; None inherits this process's).
+    """
 
     def __init__(
         self,
@@ -74,6 +94,7 @@ class Execution:
         kill_grace: float = 5.0,
         output_limit: int = 1024 * 1024,
         on_output: Callable[[int, bytes], None] | None = None,
+        start: Callable[[], Child] | None = None,
     ) -> None:
         """``on_output(offset, data)`` receives kept output every ``FLUSH_SECONDS`` or so
         while the command runs; output of a run shorter than that arrives only in the result.
@@ -87,22 +108,23 @@ class Execution:
         self._dropped = 0
         self._killed = False
         self._start_error: str | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: Child | None = None
+        # Held while signalling the group and when the main process is about to be reaped:
+        # after that its group id may belong to someone else, and nothing may signal it.
+        self._lock = threading.Lock()
+        self._reaped = False
         self._started = time.monotonic()
         if timeout is not None and not timeout >= 0:  # NaN or negative: from an old database
             self._start_error = f"cannot start: invalid timeout {timeout!r}"
             return
         try:
-            self._proc = subprocess.Popen(
-                command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            self._child = start() if start is not None else shell_child(command, cwd, env)
         except Exception as exc:  # whatever it is: the attempt fails, never the slot
             self._start_error = start_error(exc, cwd)
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._child.pid if self._child else None
 
     def kill(self) -> None:
         """Kill the whole process group now; the run ends as interrupted."""
@@ -110,34 +132,37 @@ class Execution:
         self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, signum: int) -> None:
-        if self._proc is None or self._proc.returncode is not None:
-            return
-        try:
-            os.killpg(self._proc.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+        with self._lock:
+            if self._child is None or self._reaped:
+                return
+            try:
+                os.killpg(self._child.pid, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def wait(self) -> RunResult:
-        proc = self._proc
-        if proc is None:
+        child = self._child
+        if child is None:
             return RunResult(None, self._start_error, b"", 0)
-        assert proc.stdout is not None
-        out = proc.stdout.fileno()
         failure: str | None = None
         timed_out = False
         try:
-            timed_out = self._watch(proc, out)
+            timed_out = self._watch(child.pid, child.out)
         except Exception as exc:  # a bug or odd OS error ends this attempt only
             failure = f"runner failed: {type(exc).__name__}: {_one_line(exc)}"
         # The main process has exited (or must now die) but is not reaped yet, so its group id
         # is still ours.
         self._signal_group(signal.SIGKILL)
-        returncode = proc.wait()
+        with self._lock:
+            self._reaped = True
+        returncode = _reap(child)
         try:
-            self._drain(out)
+            self._drain(child.out)
         except OSError:
             pass
-        proc.stdout.close()
+        os.close(child.out)
+        if child.on_reaped is not None:
+            child.on_reaped()
         if failure is not None:
             error: str | None = failure
         elif self._killed:
@@ -150,13 +175,13 @@ class Execution:
         return RunResult(exit_code, error, bytes(self._output), self._dropped, self._killed,
                          timed_out, streamed=self._flushed > 0)
 
-    def _watch(self, proc: subprocess.Popen[bytes], out: int) -> bool:
+    def _watch(self, pid: int, out: int) -> bool:
         """Read output until the main process exits; returns whether the timeout struck."""
         poller = select.poll()
         poller.register(out, select.POLLIN)
         exit_fd: int | None = None
         try:
-            exit_fd = os.pidfd_open(proc.pid)
+            exit_fd = os.pidfd_open(pid)
             poller.register(exit_fd, select.POLLIN)
         except (AttributeError, OSError):  # no pidfd (old kernel): poll the process instead
             pass
@@ -187,7 +212,7 @@ class Execution:
                         exited = True
                     elif not self._read(out):
                         poller.unregister(out)
-                if exited or (exit_fd is None and _has_exited(proc.pid)):
+                if exited or (exit_fd is None and _has_exited(pid)):
                     return timed_out
                 if deadline is not None and time.monotonic() >= deadline:
                     if not timed_out:
@@ -217,6 +242,24 @@ class Execution:
                 return
 
 
+def _reap(child: Child) -> int:
+    """Wait for the main process; its return code (negative: the signal that killed it)."""
+    while True:
+        try:
+            _, status = os.waitpid(child.pid, 0)
+            break
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): the status is lost
+            status = 0
+            break
+        except InterruptedError:
+            continue
+    returncode = os.waitstatus_to_exitcode(status)
+    if child.popen is not None:
+        # Popen must know, or its finalizer warns and a later waitpid could reap a stranger.
+        child.popen.returncode = returncode
+    return returncode
+
+
 def start_error(exc: BaseException, cwd: str | None) -> str:
     """One line saying why a command could not start: ``cannot start in /x: No such file...``.
 
@@ -237,6 +280,41 @@ def _one_line(exc: BaseException) -> str:
 def _has_exited(pid: int) -> bool:
     """Whether ``pid`` has exited, without reaping it (WNOWAIT keeps its group id ours)."""
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def shell_child(command: str, cwd: str | None, env: Mapping[str, str] | None) -> Child:
+    """``sh -c command`` with a whole environment (None: this process's), the plain way."""
+    argv = [spawn.SHELL, b"-c", os.fsencode(command)]
+    if b"\0" in argv[2]:
+        raise ValueError("embedded null byte")
+    entries = None if env is None else [spawn.env_entry(k, v) for k, v in env.items()]
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if spawn.fork_exec_available():
+            pid, out = spawn.fork_exec_child(argv, (spawn.SHELL,), cwd, entries, devnull)
+            return Child(pid, out)
+        return popen_child(argv, cwd, env, devnull)
+    finally:
+        os.close(devnull)
+
+
+def popen_child(
+    argv: list[bytes], cwd: str | None, env: Mapping[str, str] | None, stdin: int
+) -> Child:
+    """Start ``argv`` (searched in ``env``'s PATH) through Popen: the public way, for
+    interpreters whose ``fork_exec`` we do not know."""
+    out_read, out_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=stdin, stdout=out_write, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(out_read)
+        raise
+    finally:
+        os.close(out_write)
+    return Child(process.pid, out_read, popen=process)
 
 
 def spawn_detached(

@@ -22,6 +22,7 @@ from types import TracebackType
 from . import config
 from .backoff import outcome_of_failure
 from .clock import Clock, SystemClock
+from .launcher import Launcher
 from .maintenance import Housekeeping, rescue_lost_runs
 from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
@@ -76,6 +77,7 @@ class Worker:
         self._environ = dict(os.environ if environ is None else environ)
         self.settings = config.resolve(storage.config_items(), self._environ)
         self._pool = SlotPool(slots, self._start_job, self.clock.now, self._notify)
+        self._launcher: Launcher | None = None  # from start() on: spawns and owns job processes
         self._notify_read, self._notify_write = -1, -1
         self._wake: WakeChannel | None = None
         self._stop_mode: str | None = None
@@ -103,6 +105,7 @@ class Worker:
         os.set_blocking(self._notify_write, False)
         now = self.clock.now()
         rescue_lost_runs(self.storage, self.settings, now)
+        self._launcher = Launcher(self._environ, worker_id=self.id)
         self.storage.register_worker(self._registration(), now)
         self._wake = self.storage.wake_channel(self.id)
         self._pool.start()
@@ -119,6 +122,8 @@ class Worker:
             return
         self._started = False
         self._pool.close()
+        if self._launcher is not None:
+            self._launcher.close()
         try:
             self._record(limit=0)
             self.storage.unregister_worker(self.id)
@@ -186,20 +191,18 @@ class Worker:
 
     def _start_job(self, job: Job) -> Execution:
         """Start a job's command (called by a slot thread)."""
-        env = {**self._environ, **(job.env or {})}
-        env.update(QUEUECTL_JOB_ID=job.id, QUEUECTL_ATTEMPT=str(job.runs),
-                   QUEUECTL_WORKER_ID=self.id)
         settings = self.settings
 
         def stream(offset: int, data: bytes) -> None:
             self._chunks.put(OutputChunk(job.id, job.runs, offset, data))
             self._notify()
 
-        return Execution(
-            job.command, cwd=job.cwd, env=env, timeout=job.timeout or settings.job_timeout,
-            kill_grace=settings.kill_grace,
+        assert self._launcher is not None
+        return self._launcher.start(
+            job.command, job_id=job.id, run=job.runs, cwd=job.cwd, env=job.env,
+            timeout=job.timeout or settings.job_timeout, kill_grace=settings.kill_grace,
             output_limit=settings.output_limit if job.output_limit is None else job.output_limit,
-            on_output=stream,
+            on_output=stream, direct=settings.direct_exec,
         )
 
     def _notify(self) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from tests.conftest import Cli, wait_until
 
+from queuectl.cgroups import kill_cgroup
+
 
 def job_processes(job_id: str) -> list[int]:
     """Pids of live processes started for ``job_id`` (they carry it in their environment)."""
@@ -49,10 +51,27 @@ def workers(cli: Cli) -> Iterator[Callable[..., subprocess.Popen[str]]]:
 
     yield start
     for process in started:
+        # The worker's cgroup, if it has one: what its jobs still run is killed with it.
+        cgroup = _queuectl_cgroup(process.pid)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGCONT)
             process.kill()
         process.communicate(timeout=30)
+        if cgroup is not None:
+            kill_cgroup(cgroup)
+
+
+def _queuectl_cgroup(pid: int) -> str | None:
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    path = next((line[3:] for line in lines if line.startswith("0::")), "")
+    if "/queuectl-" not in path:
+        return None
+    mounts = [line.split() for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    mount = next((m[4] for m in mounts if m[m.index("-") + 1] == "cgroup2"), None)
+    return None if mount is None else mount + path
 
 
 __all__ = ["job", "job_processes", "state_of", "wait_until"]

@@ -1,0 +1,199 @@
+"""A worker's way to start its jobs: lean, and owned.
+
+Lean: the worker's environment is encoded once, not merged from a dict per job; a job without
+``env`` of its own gets that list plus its three ``QUEUECTL_*`` entries. Processes start with
+raw descriptors through ``spawn.fork_exec_child`` where this interpreter allows it (else
+Popen), and with ``direct`` a command of plain words is exec'd without ``sh`` (``shellwords``).
+
+Owned: the worker process moves into a cgroup of its own (``cgroups``), and every job's session
+is written down in the worker's run records (``ownership``) as it starts, so that whoever finds
+the worker dead or frozen can kill what its jobs left (``leftovers``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from functools import partial
+
+from . import cgroups, spawn
+from .leftovers import prune_stale_records
+from .ownership import RunRecorder, boot_ns
+from .runner import Child, Execution, popen_child
+from .shellwords import plain_argv
+
+JOB_VARIABLES = ("QUEUECTL_JOB_ID", "QUEUECTL_ATTEMPT", "QUEUECTL_WORKER_ID")
+# Variables dash sets itself at start when it finds them (so a program it runs sees another
+# value); with one in the environment a command is not exec'd directly.
+_SHELL_SET = ("IFS", "OPTIND", "PPID")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _shell_is_dash() -> bool:
+    """Direct exec is proved the same as ``sh -c`` for dash (Debian's and Ubuntu's sh) only;
+    bash as sh, for one, exports ``_`` and ``SHLVL`` of its own."""
+    return os.path.basename(os.path.realpath(os.fsdecode(spawn.SHELL))) == "dash"
+
+
+def _search_path(environ: Mapping[str, str]) -> tuple[bytes, ...] | None:
+    """PATH's folders as the shell searches them; None when the shell would use its own
+    default (no PATH) or treat an entry specially (dash's ``%builtin`` marks)."""
+    path = environ.get("PATH")
+    if path is None or "%" in path:
+        return None
+    return tuple(os.fsencode(folder) for folder in path.split(":"))
+
+
+def _unlike_the_shell(environ: Mapping[str, str]) -> bool:
+    """Whether the shell would change what a program sees of ``environ`` beyond PWD, or could
+    run something else than the program (bash imports functions from the environment)."""
+    return any(key in environ for key in _SHELL_SET) or any(
+        key.startswith("BASH_FUNC_") for key in environ)
+
+
+def _shell_pwd(inherited: str | None, folder: str) -> str:
+    """PWD as dash sets it on start in ``folder``: the inherited value if it is an absolute
+    name of that folder, else the folder's physical path."""
+    if inherited and inherited.startswith("/"):
+        try:
+            named, actual = os.stat(inherited), os.stat(folder)
+            if (named.st_dev, named.st_ino) == (actual.st_dev, actual.st_ino):
+                return inherited
+        except OSError:
+            pass
+    return os.path.realpath(folder)
+
+
+class Launcher:
+    """Starts jobs for one worker. ``close`` once no job of it runs any more."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        *,
+        worker_id: str | None = None,
+        lean: bool = True,
+        own_processes: bool = True,
+    ) -> None:
+        """``lean=False`` forces Popen; ``own_processes=False`` skips the cgroup and records."""
+        self._environ = {k: v for k, v in (os.environ if environ is None else environ).items()
+                         if k not in JOB_VARIABLES}
+        self._entries = {key: spawn.env_entry(key, value)
+                         for key, value in self._environ.items()}
+        self._base = list(self._entries.values())
+        self._search = _search_path(self._environ)
+        self._direct = _shell_is_dash() and not _unlike_the_shell(self._environ)
+        # What the shell passes on of the worker's environment: variables with valid names,
+        # and PWD set to the job's folder (computed per job).
+        self._direct_base = [entry for key, entry in self._entries.items()
+                             if key != "PWD" and _NAME.fullmatch(key)]
+        self._lean = lean and spawn.fork_exec_available()
+        self._worker_id = worker_id
+        self._worker_entry = [spawn.env_entry("QUEUECTL_WORKER_ID", worker_id)] \
+            if worker_id else []
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        self.cgroup = cgroups.enter_own_cgroup() if own_processes else None
+        self._records = None
+        if own_processes and worker_id:
+            prune_stale_records()
+            self._records = RunRecorder(worker_id, self.cgroup)
+
+    @property
+    def lean(self) -> bool:
+        return self._lean
+
+    def close(self) -> None:
+        if self._devnull >= 0:
+            os.close(self._devnull)
+            self._devnull = -1
+            if self._records is not None:
+                self._records.close()
+            if self.cgroup is not None:
+                cgroups.leave_own_cgroup()
+
+    def start(
+        self,
+        command: str,
+        *,
+        job_id: str,
+        run: int,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        kill_grace: float = 5.0,
+        output_limit: int = 1024 * 1024,
+        on_output: Callable[[int, bytes], None] | None = None,
+        direct: bool = False,
+    ) -> Execution:
+        """Start one run of a job; ``env`` is the job's own, merged over the worker's."""
+        return Execution(
+            command, cwd=cwd, timeout=timeout, kill_grace=kill_grace, output_limit=output_limit,
+            on_output=on_output,
+            start=partial(self._spawn, command, job_id, run, cwd, env, direct),
+        )
+
+    def _spawn(self, command: str, job_id: str, run: int, cwd: str | None,
+               env: Mapping[str, str] | None, direct: bool) -> Child:
+        job_entries = [spawn.env_entry("QUEUECTL_JOB_ID", job_id),
+                       b"QUEUECTL_ATTEMPT=%d" % run, *self._worker_entry]
+        search = self._search
+        direct = direct and self._direct
+        if env:
+            entries = dict(self._entries)
+            for key, value in env.items():
+                if key not in JOB_VARIABLES:
+                    entries[key] = spawn.env_entry(key, value)
+            env_list = [*entries.values(), *job_entries]
+            if "PATH" in env:
+                search = _search_path(env)
+            direct = direct and not _unlike_the_shell(env)
+        else:
+            env_list = [*self._base, *job_entries]
+        started_after = boot_ns()
+        child = None
+        words = plain_argv(command) if direct and search is not None else None
+        if words is not None:
+            argv = [os.fsencode(word) for word in words]
+            program = argv[0]
+            executables = (program,) if b"/" in program else tuple(
+                os.path.join(folder, program) for folder in search or ())
+            try:
+                direct_env = self._direct_env(env, cwd, job_entries)
+                child = self._exec(argv, executables, cwd, direct_env)
+            except OSError:
+                pass  # not found, not executable, not a binary: the shell says so its own way
+        if child is None:
+            shell_command = os.fsencode(command)
+            if b"\0" in shell_command:
+                raise ValueError("embedded null byte")
+            child = self._exec([spawn.SHELL, b"-c", shell_command], (spawn.SHELL,), cwd,
+                               env_list)
+        if self._records is not None:
+            slot = self._records.started(job_id, run, child.pid, started_after, boot_ns())
+            if slot >= 0:
+                child.on_reaped = partial(self._records.ended, slot)
+        return child
+
+    def _direct_env(self, env: Mapping[str, str] | None, cwd: str | None,
+                    job_entries: list[bytes]) -> list[bytes]:
+        """The environment ``sh`` would hand the command: see ``_direct_base``."""
+        inherited = (env or {}).get("PWD", self._environ.get("PWD"))
+        pwd = spawn.env_entry("PWD", _shell_pwd(inherited, cwd or os.getcwd()))
+        if not env:
+            return [*self._direct_base, pwd, *job_entries]
+        merged = {key: entry for key, entry in self._entries.items()
+                  if key != "PWD" and _NAME.fullmatch(key)}
+        for key, value in env.items():
+            if key != "PWD" and key not in JOB_VARIABLES and _NAME.fullmatch(key):
+                merged[key] = spawn.env_entry(key, value)
+        return [*merged.values(), pwd, *job_entries]
+
+    def _exec(self, argv: list[bytes], executables: tuple[bytes, ...], cwd: str | None,
+              env_list: list[bytes]) -> Child:
+        if self._lean:
+            pid, out = spawn.fork_exec_child(argv, executables, cwd, env_list, self._devnull)
+            return Child(pid, out)
+        # Popen wants a dict (and searches PATH itself, as executables were built).
+        env = dict(os.fsdecode(entry).split("=", 1) for entry in env_list)
+        return popen_child(argv, cwd, env, self._devnull)

@@ -1,0 +1,186 @@
+"""Which processes belong to a worker's jobs, kept where a job cannot change it.
+
+A job can clear its environment (``exec env -i ...``), so ``QUEUECTL_*`` variables are no
+proof of ownership. Two things are, on this host:
+
+- **A cgroup per worker process** (cgroup v2, where this process may create one): the worker
+  moves itself into ``queuectl-<pid>-<start>`` beside its own cgroup at start, so every job
+  process inherits it, at no cost per job. Only a process allowed to write elsewhere in the
+  cgroup tree (root, or the owner of a delegated subtree) can leave it.
+- **A run record per job**, in a file per worker under ``/dev/shm/queuectl-<uid>``: the job's
+  session id (its first process's pid: every job runs in a session of its own) and the time
+  window of its start, so that a reused pid is told apart. A worker writes the record when a
+  job starts and blanks it when the job has ended, one ``pwrite`` each; a worker killed with
+  SIGKILL leaves its records behind for whoever rescues its runs.
+
+``procs`` reads both to kill what a dead or frozen worker left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .procs import pid_namespace, start_marker
+
+RECORD_SIZE = 512
+HEADER_SIZE = 4096
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def records_folder() -> str:
+    """Where workers of this user keep their run records: a tmpfs, gone at reboot like pids."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
+    return os.path.join(base, f"queuectl-{os.getuid()}")
+
+
+def boot_ns() -> int:
+    """Nanoseconds since boot, the clock of a process's start time in ``/proc/PID/stat``."""
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+def ticks(boot_nanoseconds: int) -> int:
+    return boot_nanoseconds * _TICKS_PER_SECOND // 1_000_000_000
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    job_id: str
+    run: int
+    session: int  # the job's first process, the leader of its session
+    started_after: int  # boot_ns() before the fork and after it: the leader's start time,
+    started_before: int  # in clock ticks, lies between them
+
+
+@dataclass(frozen=True)
+class WorkerRecords:
+    worker_id: str
+    pid: int
+    marker: str | None  # procs.start_marker of the worker process
+    cgroup: str | None  # the worker's cgroup folder, if it has one
+    runs: list[RunRecord]
+
+
+class RunRecorder:
+    """A worker's file of run records; ``started`` and ``ended`` are safe from any thread."""
+
+    def __init__(self, worker_id: str, cgroup: str | None) -> None:
+        folder = records_folder()
+        self.path = os.path.join(folder, worker_id)
+        self._fd = -1
+        self._free: list[int] = []
+        self._next = 0
+        self._lock = threading.Lock()
+        try:
+            _private_folder(folder)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+                               | os.O_NOFOLLOW, 0o600)
+            header = json.dumps({"worker": worker_id, "pid": os.getpid(),
+                                 "marker": start_marker(os.getpid()), "cgroup": cgroup})
+            os.pwrite(self._fd, header.encode().ljust(HEADER_SIZE - 1) + b"\n", 0)
+        except (OSError, ValueError):
+            self.close()  # no records: leftovers are then found by cgroup and environment
+
+    def started(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
+        """Record a run's session; returns the slot to pass to ``ended`` (-1 if not kept)."""
+        if self._fd < 0:
+            return -1
+        line = f"{session} {after} {before} {run} {json.dumps(job_id)}".encode()
+        if len(line) >= RECORD_SIZE:
+            return -1
+        with self._lock:
+            slot = self._free.pop() if self._free else self._next
+            self._next = max(self._next, slot + 1)
+        try:
+            os.pwrite(self._fd, line.ljust(RECORD_SIZE - 1) + b"\n",
+                      HEADER_SIZE + slot * RECORD_SIZE)
+        except OSError:  # tmpfs full: the cgroup and the environment remain
+            self._free.append(slot)
+            return -1
+        return slot
+
+    def ended(self, slot: int) -> None:
+        """The run's processes are gone: forget its session (its id may now be reused)."""
+        if slot < 0 or self._fd < 0:
+            return
+        try:
+            os.pwrite(self._fd, b" " * (RECORD_SIZE - 1) + b"\n",
+                      HEADER_SIZE + slot * RECORD_SIZE)
+        except OSError:
+            return
+        with self._lock:
+            self._free.append(slot)
+
+    def close(self) -> None:
+        """Remove the file: called once no job of this worker runs any more."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
+def _private_folder(folder: str) -> None:
+    """Create ``folder`` for this user alone; refuse one that someone else prepared."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if not os.path.isdir(folder) or os.path.islink(folder) or info.st_uid != os.getuid() \
+            or info.st_mode & 0o077:
+        raise OSError(f"{folder} is not a private folder of this user")
+
+
+def read_records(path: str) -> WorkerRecords | None:
+    """A worker's records, or None if unreadable or not of this boot and PID namespace."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+        header = json.loads(data[:HEADER_SIZE])
+    except (OSError, ValueError):
+        return None
+    marker = header.get("marker")
+    if isinstance(marker, str) and ":" in marker:
+        _, boot, namespace = marker.split(":", 2)
+        from .procs import boot_id
+
+        if boot != boot_id() or namespace != pid_namespace():
+            return None  # pids there mean other processes than here
+    runs = []
+    for offset in range(HEADER_SIZE, len(data) - RECORD_SIZE + 1, RECORD_SIZE):
+        line = data[offset:offset + RECORD_SIZE].strip()
+        if line:
+            try:
+                session, after, before, run, job_id = line.decode().split(" ", 4)
+                runs.append(RunRecord(json.loads(job_id), int(run), int(session), int(after),
+                                      int(before)))
+            except ValueError:
+                continue  # a record torn by a crash mid-write: the environment remains
+    return WorkerRecords(str(header.get("worker")), int(header.get("pid", 0)), marker,
+                         header.get("cgroup"), runs)
+
+
+def all_records() -> Iterator[WorkerRecords]:
+    folder = records_folder()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        records = read_records(os.path.join(folder, name))
+        if records is not None:
+            yield records
+
+
+def forget_worker(worker_id: str) -> None:
+    try:
+        os.unlink(os.path.join(records_folder(), worker_id))
+    except OSError:
+        pass

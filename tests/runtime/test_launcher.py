@@ -1,0 +1,143 @@
+"""The worker's launcher: both spawn paths (fork_exec and the Popen fallback) keep every
+guarantee, run records describe each running job, the cgroup holds it, and a rescuer kills a
+recorded run (and nothing else) from outside."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import wait_until
+
+from queuectl import spawn
+from queuectl.cgroups import cgroup_processes
+from queuectl.launcher import Launcher
+from queuectl.leftovers import kill_job_run
+from queuectl.ownership import RunRecorder, boot_ns, read_records
+from queuectl.procs import start_ticks
+
+LEAN = [pytest.param(True, id="fork_exec"), pytest.param(False, id="popen")]
+
+
+@pytest.fixture
+def launcher(request: pytest.FixtureRequest) -> Iterator[Launcher]:
+    lean = getattr(request, "param", True)
+    started = Launcher({"PATH": os.environ["PATH"], "KEEP": "worker"}, worker_id="w-test" +
+                       os.urandom(3).hex(), lean=lean)
+    assert started.lean is lean
+    yield started
+    started.close()
+
+
+def test_this_interpreter_takes_the_lean_path() -> None:
+    if sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)):
+        assert spawn.fork_exec_available()
+
+
+@pytest.mark.parametrize("launcher", LEAN, indirect=True)
+def test_environment_descriptors_stdin_cwd_and_exit_code(launcher: Launcher, tmp_path) -> None:
+    command = ("echo $QUEUECTL_JOB_ID $QUEUECTL_ATTEMPT ${QUEUECTL_WORKER_ID%????????} $KEEP $A;"
+               " ls /proc/self/fd; read x || echo eof; pwd; echo err >&2; exit 3")
+    result = launcher.start(command, job_id="j1", run=2, cwd=str(tmp_path),
+                            env={"A": "job", "QUEUECTL_JOB_ID": "forged"}).wait()
+    assert (result.exit_code, result.error) == (3, "exit code 3")
+    assert result.output.decode().split("\n") == [
+        "j1 2 w-te worker job", "0", "1", "2", "3", "eof", str(tmp_path), "err", ""]
+
+
+@pytest.mark.parametrize("launcher", LEAN, indirect=True)
+def test_own_session_kill_timeout_and_cap(launcher: Launcher) -> None:
+    execution = launcher.start("sleep 60 & sleep 60", job_id="j", run=1)
+    assert execution.pid is not None
+    pid = execution.pid
+    assert os.getsid(pid) == pid and os.getpgid(pid) == pid
+    execution.kill()
+    result = execution.wait()
+    assert (result.error, result.interrupted) == ("killed", True)
+    timed = launcher.start("sleep 60", job_id="j", run=2, timeout=0.2, kill_grace=1).wait()
+    assert timed.timed_out and timed.error == "timed out after 200ms"
+    capped = launcher.start("head -c 200000 /dev/zero", job_id="j", run=3,
+                            output_limit=1000).wait()
+    assert (len(capped.output), capped.output_dropped, capped.error) == (1000, 199000, None)
+
+
+@pytest.mark.parametrize("launcher", LEAN, indirect=True)
+def test_what_cannot_start_fails_in_one_line(launcher: Launcher) -> None:
+    missing = launcher.start("true", job_id="j", run=1, cwd="/no/such").wait()
+    assert missing.error == "cannot start in /no/such: No such file or directory"
+    bad = launcher.start("true", job_id="j", run=1, env={"A": "\0"}).wait()
+    assert bad.error == "cannot start: ValueError: embedded null byte"
+    assert launcher.start("exit 0", job_id="j", run=1).wait().succeeded  # the slot goes on
+
+
+def test_a_running_job_is_recorded_and_forgotten_when_it_ends(launcher: Launcher) -> None:
+    before = boot_ns()
+    execution = launcher.start("sleep 60", job_id="rec", run=4)
+    path = Path(launcher._records.path) if launcher._records else None
+    assert path is not None
+    records = read_records(str(path))
+    assert records is not None and records.cgroup == launcher.cgroup
+    [run] = records.runs
+    assert (run.job_id, run.run, run.session) == ("rec", 4, execution.pid)
+    assert before <= run.started_after <= run.started_before <= boot_ns()
+    execution.kill()
+    execution.wait()
+    records = read_records(str(path))
+    assert records is not None and records.runs == []
+    launcher.close()
+    assert not path.exists()
+
+
+def test_job_processes_are_in_the_workers_cgroup(launcher: Launcher) -> None:
+    if launcher.cgroup is None:
+        pytest.skip("this process may not create a cgroup here")
+    execution = launcher.start("sleep 60", job_id="cg", run=1)
+    assert execution.pid in cgroup_processes(launcher.cgroup)
+    assert os.getpid() in cgroup_processes(launcher.cgroup)
+    execution.kill()
+    execution.wait()
+    folder = launcher.cgroup
+    launcher.close()
+    assert not os.path.exists(folder)
+    assert "/queuectl-" not in Path("/proc/self/cgroup").read_text()
+
+
+def test_a_rescuer_kills_a_recorded_run_that_cleared_its_environment(
+    launcher: Launcher, tmp_path
+) -> None:
+    pid_file = tmp_path / "child"
+    execution = launcher.start(f"env -i sleep 60 & echo $! > {pid_file}; exec env -i sleep 60",
+                               job_id="escape", run=1)
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), message="child")
+    child = int(pid_file.read_text())
+    assert kill_job_run("escape", 2) == 0, "another run of the job is not this one"
+    assert kill_job_run("escape", 1) == 2
+    result = execution.wait()
+    assert result.error == "killed by SIGKILL"
+    wait_until(lambda: start_ticks(child) is None or _zombie(child), message="child gone")
+
+
+def test_a_record_whose_pid_was_reused_kills_nothing(tmp_path) -> None:
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        recorder = RunRecorder("w-forged" + os.urandom(3).hex(), None)
+        an_hour_ago = boot_ns() - 3600 * 10**9
+        recorder.started("old-job", 1, stranger.pid, an_hour_ago, an_hour_ago + 10**6)
+        assert kill_job_run("old-job", 1) == 0
+        assert stranger.poll() is None
+        recorder.close()
+    finally:
+        stranger.send_signal(signal.SIGKILL)
+        stranger.wait()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -1,0 +1,102 @@
+"""Process ownership a job cannot escape: the env-clearing job, daemons, frozen workers.
+
+End to end through the CLI: a worker is killed (SIGKILL) or frozen (SIGSTOP) while its job
+runs, and another worker rescues the run; the first run's processes must be gone before the
+job runs again, even when they cleared their environment or left their session.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.conftest import Cli
+from tests.runtime.conftest import job, state_of, wait_until
+
+from queuectl.cgroups import enter_own_cgroup, leave_own_cgroup
+
+Workers = Callable[..., subprocess.Popen[str]]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed process waits for init to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _cgroups_usable() -> bool:
+    folder = enter_own_cgroup()
+    leave_own_cgroup()
+    return folder is not None
+
+
+def test_an_env_clearing_job_of_a_killed_worker_never_runs_beside_its_rerun(
+    cli: Cli, workers: Workers, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    cli("config", "set", "backoff_base", "1")
+    cli("enqueue", "--id", "clean-env", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
+    doomed = workers()
+    wait_until(lambda: _pids(pids), message="the first run to start")
+    [first] = _pids(pids)
+    assert _running(first)
+    assert b"QUEUECTL_JOB_ID" not in Path(f"/proc/{first}/environ").read_bytes()
+    doomed.kill()
+    doomed.wait()
+    workers()
+    wait_until(lambda: len(_pids(pids)) == 2, timeout=30, message="the run after the rescue")
+    assert not _running(first), "the first run still runs beside its re-run"
+    shown = job(cli, "clean-env")
+    assert shown["attempts_history"][0]["error"] == "worker lost"
+
+
+def test_a_daemon_left_by_a_killed_worker_is_killed_through_its_cgroup(
+    cli: Cli, workers: Workers, tmp_path: Path
+) -> None:
+    if not _cgroups_usable():
+        pytest.skip("this process may not create a cgroup here: only sessions are tracked")
+    daemon = tmp_path / "daemon"
+    # setsid leaves the job's session, env -i its environment: only the cgroup still holds it.
+    cli("enqueue", "--id", "daemonizer", "--command",
+        f"setsid env -i sleep 60 & echo $! > {daemon}; exec env -i sleep 60")
+    doomed = workers()
+    wait_until(lambda: _pids(daemon), message="the daemon to start")
+    [pid] = _pids(daemon)
+    wait_until(lambda: os.getsid(pid) == pid, message="the daemon in a session of its own")
+    doomed.kill()
+    doomed.wait()
+    assert _running(pid)
+    workers()
+    wait_until(lambda: state_of(cli, "daemonizer") != "processing"
+               or job(cli, "daemonizer")["attempts"] == 2, timeout=30, message="the rescue")
+    assert not _running(pid)
+
+
+def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
+    cli: Cli, workers: Workers, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    cli("config", "set", "lease_duration", "2s")
+    cli("config", "set", "backoff_base", "1")
+    cli("enqueue", "--id", "frozen", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
+    frozen = workers()
+    wait_until(lambda: _pids(pids), message="the first run to start")
+    [first] = _pids(pids)
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        workers()
+        wait_until(lambda: len(_pids(pids)) == 2, timeout=30, message="the run after the rescue")
+        assert not _running(first), "the frozen worker's run still runs beside its re-run"
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
