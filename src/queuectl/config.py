@@ -140,7 +140,7 @@ KEYS: dict[str, Key] = {
         Key("retention", _optional_delay, _format_optional_duration,
             "workers delete finished jobs older than this (default: never)"),
         Key("direct_exec", _on_off, lambda v: "on" if v else "off",
-            "run a command of plain words without sh when that changes nothing (default on)"),
+            "exec plain commands without sh (default on)"),
     )
 }
 

@@ -79,8 +79,14 @@ class Launcher:
         """``lean=False`` forces Popen; ``own_processes=False`` skips the cgroup and records."""
         self._environ = {k: v for k, v in (os.environ if environ is None else environ).items()
                          if k not in JOB_VARIABLES}
-        self._entries = {key: spawn.env_entry(key, value)
-                         for key, value in self._environ.items()}
+        # An environment no process can have (a NUL, say, from a library caller) fails each
+        # job's start, as Popen did, rather than the worker's.
+        self._bad_environ: Exception | None = None
+        try:
+            self._entries = {key: spawn.env_entry(key, value)
+                             for key, value in self._environ.items()}
+        except (ValueError, UnicodeError) as exc:
+            self._entries, self._bad_environ = {}, exc
         self._base = list(self._entries.values())
         self._search = _search_path(self._environ)
         self._direct = _shell_is_dash() and not _unlike_the_shell(self._environ)
@@ -135,6 +141,8 @@ class Launcher:
 
     def _spawn(self, command: str, job_id: str, run: int, cwd: str | None,
                env: Mapping[str, str] | None, direct: bool) -> Child:
+        if self._bad_environ is not None:
+            raise self._bad_environ
         job_entries = [spawn.env_entry("QUEUECTL_JOB_ID", job_id),
                        b"QUEUECTL_ATTEMPT=%d" % run, *self._worker_entry]
         search = self._search
