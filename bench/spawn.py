@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from queuectl.launcher import Launcher  # noqa: E402
+from queuectl.launcher import Launcher
 
 Spawn = Callable[[int], None]
 
