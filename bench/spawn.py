@@ -22,13 +22,9 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from queuectl.launcher import Launcher
 
