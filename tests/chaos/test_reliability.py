@@ -22,7 +22,6 @@ sys.path.insert(0, str(REPO / "bench"))
 from chaos import BACKENDS, SCENARIOS  # noqa: E402
 
 KNOWN = {
-    "env-clear": "issue 10 item 3: a job that clears its environment outlives its worker",
     "kill9-fast": "issue 10 item 4: jobs claimed ahead are charged an attempt on a crash",
     "full-disk": "issue 10 item 2: a full disk ends the workers",
     "lock-held": "issue 10 item 2: a lock held past the busy timeout ends the workers",
