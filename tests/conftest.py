@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-# PostgreSQL tests: left out, with one line saying why, when no server can be reached.
-pytest_plugins = ["tests.postgres.plugin"]
+# PostgreSQL and browser tests: left out, with one line saying why, when no server or no
+# browser is there (except under CI=true).
+pytest_plugins = ["tests.postgres.plugin", "tests.browser_plugin"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

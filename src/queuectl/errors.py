@@ -6,6 +6,7 @@
     ├── DuplicateJob              a job with that id exists already (exit 1)
     ├── ScheduleNotFound          no recurring schedule with that name (exit 1)
     ├── InvalidTransition         the job is not in a state that allows it (exit 1)
+    ├── DatabaseNotFound          no database there, and the caller asked not to create one (exit 1)
     └── StorageError              the database refused or failed (exit 1)
 
 The CLI maps these to exit codes in one place (``cli.main``); the library raises them
@@ -41,6 +42,15 @@ class DuplicateJob(QueuectlError):
 
 class InvalidTransition(QueuectlError):
     """The job exists but its state does not allow the operation."""
+
+
+class DatabaseNotFound(QueuectlError):
+    """``Queue(..., create=False)`` found no database at the location (nothing was created)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"no queue at {location} (check --db or QUEUECTL_DB; "
+                         "enqueue creates a new queue)")
+        self.location = location
 
 
 class StorageError(QueuectlError):

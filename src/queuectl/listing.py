@@ -35,6 +35,24 @@ class JobPage:
 
 
 @dataclass(frozen=True)
+class JobRun:
+    """When a job's latest run started, and when it ended (None while it runs)."""
+
+    started_at: float
+    finished_at: float | None = None
+
+
+@dataclass(frozen=True)
+class JobListing:
+    """What ``queuectl list`` shows: the newest jobs that match, whether more match than were
+    asked for, and the latest run of each job that ran (by job id)."""
+
+    jobs: list[Job]
+    more: bool
+    runs: dict[str, JobRun]
+
+
+@dataclass(frozen=True)
 class RunningJob:
     """A job being run right now, and when its current run started."""
 

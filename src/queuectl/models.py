@@ -110,6 +110,17 @@ class Attempt:
     output: bytes = b""
     output_dropped: int = 0
 
+    @property
+    def text(self) -> str:
+        """The output as text: UTF-8, each invalid byte shown as U+FFFD (a job may print
+        anything; ``output`` keeps the bytes exactly)."""
+        return self.output.decode("utf-8", "replace")
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish; None while the attempt runs."""
+        return None if self.finished_at is None else max(0.0, self.finished_at - self.started_at)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "attempt": self.number,
@@ -118,7 +129,7 @@ class Attempt:
             "finished_at": format_timestamp(self.finished_at),
             "exit_code": self.exit_code,
             "error": self.error,
-            "output": self.output.decode("utf-8", "replace"),
+            "output": self.text,
             "output_dropped": self.output_dropped,
         }
 

@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import config
 from .clock import Clock, SystemClock
-from .errors import DuplicateJob, InvalidInput, JobNotFound
+from .errors import DatabaseNotFound, DuplicateJob, InvalidInput, JobNotFound, QueuectlError
 from .jobspec.newjob import Enqueued, NewJob
 from .jobspec.parse import load_json, new_job_ids, parse_job_lines, parse_job_spec, parse_job_specs
 from .jobspec.text import queue_name
 from .jobspec.text import tag as scheduling_tag
 from .queue_scheduling import QueueScheduling
 from .states import JobState
-from .storage import open_storage, redact
+from .storage import normal_path, open_storage, redact, resolve_database, sqlite_path
 from .units import parse_duration
 
 if TYPE_CHECKING:
-    from .listing import JobPage, RunningJob
+    from .listing import JobListing, JobPage, RunningJob
     from .models import Attempt, Job, WorkerInfo
     from .stats import FinishedRun, Stats
     from .storage import Storage
@@ -50,10 +50,17 @@ class Queue(QueueScheduling):
         *,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
+        create: bool = True,
     ) -> None:
-        """Open the queue at ``database`` (a path; default: ``QUEUECTL_DB``, else per user)."""
+        """Open the queue at ``database`` (a path; default: ``QUEUECTL_DB``, else per user).
+
+        With ``create=False`` a SQLite file that does not exist is not created (nor its
+        folder): ``DatabaseNotFound`` is raised instead, as read commands want.
+        """
         self.clock = clock or SystemClock()
         self._environ = os.environ if environ is None else environ
+        if not create:
+            _refuse_missing_database(database)
         self.storage: Storage = open_storage(database)
 
     @property
@@ -204,6 +211,35 @@ class Queue(QueueScheduling):
             return self.storage.list_jobs(state, limit, offset, tag=scheduling_tag(tag, "--tag"))
         return self.storage.list_jobs(state, limit, offset)
 
+    def listing(self, state: JobState | str | None = None, *, queue: str | None = None,
+                tag: str | None = None, limit: int = 50) -> JobListing:
+        """The newest ``limit`` jobs in ``state``, ``queue`` and with ``tag`` (each optional),
+        whether more match, and when each one's latest run started and ended."""
+        from .listing import JobListing, JobQuery
+
+        if isinstance(state, str):
+            state = JobState.parse(state)
+        if limit < 1:
+            raise InvalidInput(f"limit: must be at least 1, got {limit}")
+        name = None if queue is None else queue_name(queue, "--queue")
+        if tag is None:
+            page = self.storage.search_jobs(JobQuery(state=state, queue=name), limit)
+            jobs, more = page.jobs, page.older is not None
+        else:
+            jobs, more = self._jobs_with_tag(scheduling_tag(tag, "--tag"), state, name, limit)
+        return JobListing(jobs, more, self.storage.latest_runs([job.id for job in jobs]))
+
+    def _jobs_with_tag(self, tag: str, state: JobState | None, queue: str | None,
+                       limit: int) -> tuple[list[Job], bool]:
+        found: list[Job] = []
+        offset, page = 0, max(limit + 1, 500)
+        while True:  # pages of the tag's jobs, kept when in the queue, until one too many
+            jobs = self.storage.list_jobs(state, page, offset, tag=tag)
+            found += [job for job in jobs if queue is None or job.queue == queue]
+            if len(found) > limit or len(jobs) < page:
+                return found[:limit], len(found) > limit
+            offset += page
+
     def counts(self) -> dict[JobState, int]:
         """The number of jobs in every state, zeros included."""
         return self.storage.count_by_state()
@@ -288,7 +324,7 @@ class Queue(QueueScheduling):
 
         rescue_lost_runs(self.storage, self.settings, self.clock.now())
         if worker_id is not None and worker_id not in {w.id for w in self.storage.workers()}:
-            raise InvalidInput(f"no worker with id {worker_id!r}")
+            raise QueuectlError(f"no worker with id {worker_id!r}")
         asked = self.storage.request_stop(worker_id, "now" if now else "graceful")
         import threading
 
@@ -387,6 +423,13 @@ class Queue(QueueScheduling):
         from .watch import follow_output
 
         return follow_output(self.storage, job_id, attempt)
+
+
+def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:
+    location = resolve_database(database)
+    path = sqlite_path(location)
+    if path is not None and not os.path.exists(normal_path(path, absolute=True)):
+        raise DatabaseNotFound(normal_path(path, absolute=True))
 
 
 @contextmanager

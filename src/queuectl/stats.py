@@ -31,7 +31,9 @@ class FinishedRun:
     """One finished run of a job, with what statistics need from its job (not its output).
 
     ``ended_dead`` is true for the run that used up the job's last retry while the job is
-    still in the dead letter queue.
+    still in the dead letter queue. ``interrupted`` is true for a run killed by a forced stop
+    (``worker stop --now``): its job went back as it was before the claim, so the run is not
+    an attempt, and the numbers here leave it out (it neither failed nor completed).
     """
 
     job_id: str
@@ -42,6 +44,7 @@ class FinishedRun:
     finished_at: float
     succeeded: bool
     ended_dead: bool = False
+    interrupted: bool = False
 
     @property
     def run_time(self) -> float:
@@ -217,7 +220,7 @@ def summarize(
     bars = [[0, 0] for _ in range(math.ceil(seconds / width))] if width else []
     last_bar = len(bars) - 1
     for run in runs:  # the hot loop of a large window: no more work per run than needed
-        if queue is not None and run.queue != queue:
+        if run.interrupted or (queue is not None and run.queue != queue):
             continue
         finished = run.finished_at
         if finished < since or finished > until:
@@ -285,6 +288,8 @@ class QueueTotals:
     wait_time: Histogram = field(default_factory=Histogram)
 
     def add(self, run: FinishedRun) -> None:
+        if run.interrupted:  # not an attempt: see FinishedRun
+            return
         if run.succeeded:
             self.completed += 1
         else:

@@ -176,7 +176,8 @@ def test_usage_errors_are_exit_2(
 ) -> None:
     result = cli(*args, check=2)
     assert "Traceback" not in result.stderr
-    assert len([line for line in result.stderr.splitlines() if "Error:" in line]) == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ")
     assert dump(db_path) == seeded
 
 

@@ -70,6 +70,7 @@ def test_command_form_prints_the_generated_id(cli: Cli) -> None:
 
 
 def test_max_retries_defaults_to_the_configured_value(cli: Cli) -> None:
+    cli("config", "set", "backoff_base", "2")  # creates the queue
     assert cli("config", "get", "max_retries").stdout.strip() == "3"
     cli("config", "set", "default_max_retries", "5")  # the original tool's spelling
     assert cli("config", "get", "max-retries").stdout.strip() == "5"

@@ -13,10 +13,13 @@ import pytest
 from tests.cli.e2e import WorkerPool, as_json
 from tests.conftest import Cli, wait_until
 
+from queuectl import Queue
+
 STATES = ["pending", "processing", "completed", "failed", "dead", "canceled"]
 
 
 def test_status_on_a_new_queue_shows_every_state_with_zeros(cli: Cli, db_path: Path) -> None:
+    Queue(db_path).close()  # an empty queue
     lines = cli("status").stdout.splitlines()
     assert lines[0] == f"Database: {db_path}"
     for state in STATES:
@@ -56,9 +59,14 @@ def test_status_shows_a_running_worker(cli: Cli, workers: WorkerPool, tmp_path: 
 
 
 def _database_used(cli: Cli, *args: str, env: dict[str, str]) -> str:
+    """The database a command line would use, as `status` names it: with no queue there, in
+    its error (which also shows that nothing was created)."""
     result = subprocess.run(cli.argv(*args, "status", "--json"), env=env, cwd=cli.cwd,
-                            capture_output=True, text=True, check=True)
-    return str(as_json(result)["database"])
+                            capture_output=True, text=True)
+    if result.returncode == 0:
+        return str(as_json(result)["database"])
+    assert result.returncode == 1, result.stderr
+    return result.stderr.removeprefix("error: no queue at ").split(" (")[0]
 
 
 def test_database_location_precedence(cli: Cli, tmp_path: Path) -> None:
@@ -70,7 +78,13 @@ def test_database_location_precedence(cli: Cli, tmp_path: Path) -> None:
     del env["QUEUECTL_DB"]
     default = xdg / "queuectl" / "queue.db"
     assert _database_used(cli, env=env) == str(default)
-    assert flag.exists() and variable.exists() and default.exists()
+    assert not flag.exists() and not variable.exists() and not xdg.exists()
+    for database in (flag, variable, default):
+        Queue(database).close()
+    assert _database_used(cli, "--db", str(flag), env={**env, "QUEUECTL_DB": str(variable)}) \
+        == str(flag)
+    assert _database_used(cli, env={**env, "QUEUECTL_DB": str(variable)}) == str(variable)
+    assert _database_used(cli, env=env) == str(default)
 
     # without XDG_DATA_HOME: ~/.local/share
     home = tmp_path / "home"

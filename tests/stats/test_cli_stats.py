@@ -40,6 +40,7 @@ def test_stats_per_queue_after_real_runs(cli: Cli) -> None:
 
 
 def test_stats_with_nothing_finished(cli: Cli) -> None:
+    cli("enqueue", "-c", "true")
     assert cli("stats").stdout.splitlines()[-1] == "None."
     assert cli("stats", "--queue", "mail").stdout.splitlines()[-1] == "None in queue mail."
 

@@ -20,7 +20,8 @@ __all__ = ["LazyGroup", "main", "root"]
 
 # command name -> "module:attribute", imported on first use
 _COMMANDS = {
-    "enqueue": "queuectl.cli.jobs:enqueue",
+    "enqueue": "queuectl.cli.enqueue:enqueue",
+    "add": "queuectl.cli.enqueue:add",
     "list": "queuectl.cli.jobs:list_jobs",
     "show": "queuectl.cli.jobs:show",
     "status": "queuectl.cli.status:status",
@@ -39,6 +40,7 @@ _COMMANDS = {
     "queue": "queuectl.cli.queues:queue_group",
     "schedule": "queuectl.cli.schedule:schedule",
     "purge": "queuectl.cli.purge:purge",
+    "completion": "queuectl.cli.completion:completion",
 }
 
 
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from . import plain_enqueue
 
     plan = plain_enqueue.parse(sys.argv[1:] if argv is None else argv)
-    if plan is not None:
+    # JSON that is no object is most likely a command given without -c: Click's enqueue says
+    # how to give one.
+    if plan is not None and not (plan.form == "json" and not plan.value.lstrip().startswith("{")):
         plain_enqueue.run(plan)  # exits, unless the command line needs Click after all
     from .group import run
 

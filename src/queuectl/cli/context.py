@@ -15,10 +15,20 @@ class Session:
 
     @property
     def queue(self) -> Queue:
+        """The queue, created if it does not exist yet: for commands that add or change."""
+        return self._open(create=True)
+
+    @property
+    def existing_queue(self) -> Queue:
+        """The queue, which must exist: read commands refuse a mistyped ``--db`` (exit 1)
+        instead of creating an empty queue there, folders and all."""
+        return self._open(create=False)
+
+    def _open(self, *, create: bool) -> Queue:
         if self._queue is None:
             from ..queue import Queue
 
-            self._queue = Queue(self.database)
+            self._queue = Queue(self.database, create=create)
         return self._queue
 
     def close(self) -> None:

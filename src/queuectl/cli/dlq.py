@@ -6,7 +6,7 @@ import click
 
 from ..models import JobState
 from .context import Session
-from .render import echo_json, jobs_table
+from .render import echo_json, jobs_table, more_notice
 
 
 @click.group()
@@ -31,13 +31,16 @@ def list_dead(session: Session, limit: int, as_json: bool) -> None:
     Example:
       queuectl dlq list
     """
-    jobs = session.queue.jobs(JobState.DEAD, limit=limit)
+    queue = session.existing_queue
+    listing = queue.listing(JobState.DEAD, limit=limit)
     if as_json:
-        echo_json([job.to_dict() for job in jobs])
-    elif jobs:
-        jobs_table(jobs)
+        echo_json([job.to_dict() for job in listing.jobs])
+    elif listing.jobs:
+        jobs_table(listing.jobs, listing.runs, queue.clock.now())
     else:
         click.echo("The dead letter queue is empty.")
+    if listing.more:
+        click.echo(more_notice(limit), err=True)
 
 
 @dlq.command()
@@ -57,8 +60,8 @@ def retry(session: Session, job_ids: tuple[str, ...], retry_all: bool, tag: str 
     if sum((retry_all, bool(job_ids), tag is not None)) != 1:
         raise click.UsageError("give job ids, --all or --tag (one of them)")
     if retry_all or tag is not None:
-        ids = session.queue.retry_all_dead(tag=tag)
+        ids = session.existing_queue.retry_all_dead(tag=tag)
         click.echo(f"Retried {len(ids)} dead job{'s' if len(ids) != 1 else ''}.")
         return
-    for job in session.queue.retry(list(job_ids)):
+    for job in session.existing_queue.retry(list(job_ids)):
         click.echo(f"Retried {job.id}: now {job.state.value}")

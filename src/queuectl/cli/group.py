@@ -21,6 +21,19 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if name in _COMMANDS or name.startswith("-") or ctx.resilient_parsing:
+            return super().resolve_command(ctx, args)
+        # Click suggests from the commands it has loaded, and this group loads none up front.
+        from difflib import get_close_matches
+
+        close = [repr(match) for match in get_close_matches(name, self.list_commands(ctx))]
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
+        raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
         if target is None:
@@ -52,12 +65,32 @@ def root(ctx: click.Context, database: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
+# Click 8.2+ shows the help, as a usage error, for a group given no command.
+_HELP_INSTEAD: tuple[type[Exception], ...] = tuple(
+    getattr(click.exceptions, name) for name in ("NoArgsIsHelpError",)
+    if hasattr(click.exceptions, name)
+)
+
+
+def one_line(exc: click.ClickException) -> str:
+    """A Click error as one line, as every other error is printed: Click's usage errors take
+    four (the usage, a hint, a blank line, the error). The hint stays, shorter."""
+    message = " ".join(exc.format_message().split())
+    # A message that shows a command line says what to do already; the others point at help.
+    if isinstance(exc, click.UsageError) and exc.ctx is not None and "queuectl " not in message:
+        message = f"{message.rstrip('.')} (see '{exc.ctx.command_path} --help')"
+    return f"error: {message}"
+
+
 def run(argv: list[str] | None) -> NoReturn:
     """Run a command line through Click and exit with its code."""
     try:
         code = root.main(args=argv, prog_name="queuectl", standalone_mode=False)
     except click.ClickException as exc:
-        exc.show()
+        if isinstance(exc, _HELP_INSTEAD):  # `queuectl` or `queuectl worker` alone: the help
+            exc.show()
+        else:
+            click.echo(one_line(exc), err=True)
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("Aborted.", err=True)

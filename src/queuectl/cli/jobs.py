@@ -1,122 +1,47 @@
-"""Commands about jobs: enqueue, list, show."""
+"""Reading jobs: list and show (adding them is in ``enqueue.py``)."""
 
 from __future__ import annotations
 
-from typing import IO, Any
-
 import click
 
-from ..errors import InvalidInput
 from ..models import Job, JobState
 from .context import Session
-from .plain_enqueue import batch_message, enqueued_message
-from .render import echo_json, jobs_table, when
-from .scheduling_flags import scheduling_flags
+from .render import echo_json, jobs_table, more_notice, when
 
 _STATES = [state.value for state in JobState]
 
 
-@click.command()
-@click.argument("job_json", metavar="JSON", required=False)
-@click.option("-c", "--command", help="The shell command, instead of JSON.")
-@click.option("--id", "job_id", help="The job's id (default: a generated one).")
-@click.option("--max-retries", type=int, help="Retries after the first run (default: config).")
-@click.option("--timeout", help="Kill the job after this long, e.g. 30s or 5m.")
-@click.option("--cwd", help="Directory to run in (default: the current one).")
-@click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
-@click.option("--fatal-exit-code", "fatal_exit_codes", multiple=True, type=int, metavar="CODE",
-              help="An exit code that goes straight to the DLQ, not retried (repeatable).")
-@click.option("--no-retry-on-timeout", is_flag=True, help="A timeout goes straight to the DLQ.")
-@click.option("--output-limit", metavar="SIZE", help="Output kept per attempt, e.g. 64k.")
-@click.option("-f", "--file", "jobs_file", type=click.File("r"),
-              help="A JSON object per line ('-' for stdin), enqueued all or nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the job(s) as JSON.")
-@click.pass_obj
-@scheduling_flags
-def enqueue(
-    session: Session, job_json: str | None, command: str | None, job_id: str | None,
-    max_retries: int | None, timeout: str | None, cwd: str | None, env_pairs: tuple[str, ...],
-    fatal_exit_codes: tuple[int, ...], no_retry_on_timeout: bool, output_limit: str | None,
-    jobs_file: IO[str] | None, as_json: bool, scheduling: dict[str, Any],
-) -> None:
-    """Add a job (JSON), a command (--command) or many jobs (--file).
-
-    \b
-    Examples:
-      queuectl enqueue '{"id":"job1","command":"echo hello","max_retries":3}'
-      queuectl enqueue --command 'make test' --id build-42 --max-retries 1
-      queuectl enqueue --file jobs.jsonl
-      queuectl enqueue -c 'make deploy' --after build-42 --queue deploy --priority 5
-      queuectl enqueue -c 'report.sh' --delay 1h --unique-key daily-report --tag reports
-    """
-    options: dict[str, Any] = {
-        "id": job_id, "max_retries": max_retries, "timeout": timeout, "cwd": cwd,
-        "env": _parse_env(env_pairs), "output_limit": output_limit,
-        "fatal_exit_codes": list(fatal_exit_codes) or None,
-        "retry_on_timeout": False if no_retry_on_timeout else None,
-    }
-    options = {key: value for key, value in options.items() if value is not None}
-    given = [job_json is not None, command is not None, jobs_file is not None]
-    if sum(given) != 1:
-        raise click.UsageError("give exactly one of JSON, --command or --file")
-    if options and command is None:
-        raise click.UsageError("job options such as --id or --timeout go with --command")
-    if scheduling and jobs_file is not None:
-        raise click.UsageError("--priority, --delay, --after and such go with --command or JSON")
-    queue = session.queue
-    if jobs_file is not None:
-        if as_json:
-            jobs = queue.enqueue_jsonl(jobs_file)
-            echo_json([{**job.to_dict(), "created": not job.unique_conflict} for job in jobs])
-        else:
-            added = queue.enqueue_jsonl_ids(jobs_file)
-            click.echo(batch_message(added.created, added.existing))
-        return
-    if command is not None:
-        job = queue.enqueue(command, **options, **scheduling)
-    else:
-        assert job_json is not None
-        job = queue.enqueue_json(job_json, scheduling)
-    if as_json:
-        echo_json({**job.to_dict(), "created": not job.unique_conflict})
-    else:
-        click.echo(enqueued_message(job))
-
-
-def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise InvalidInput(f"--env: expected KEY=VALUE, got {pair!r}")
-        env[key] = value
-    return env or None
-
-
 @click.command("list")
 @click.option("--state", help=f"Only jobs in this state ({', '.join(_STATES)}).")
+@click.option("--queue", "queue_name", metavar="NAME", help="Only jobs in this queue.")
 @click.option("--tag", help="Only jobs with this tag.")
 @click.option("--limit", default=50, show_default=True, type=int, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def list_jobs(session: Session, state: str | None, tag: str | None, limit: int,
-              as_json: bool) -> None:
-    """List jobs, newest first.
+def list_jobs(session: Session, state: str | None, queue_name: str | None, tag: str | None,
+              limit: int, as_json: bool) -> None:
+    """List jobs, newest first, with when their latest run started and ended.
+
+    When more jobs match than --limit, a line on stderr says so.
 
     \b
     Examples:
       queuectl list --state pending
-      queuectl list --state failed --json
-      queuectl list --tag nightly
+      queuectl list --queue deploy --state failed --json
+      queuectl list --tag nightly --limit 500
     """
-    jobs = session.queue.jobs(state, limit=limit, tag=tag)
+    queue = session.existing_queue
+    listing = queue.listing(state, queue=queue_name, tag=tag, limit=limit)
     if as_json:
-        echo_json([job.to_dict() for job in jobs])
-    elif jobs:
-        jobs_table(jobs)
+        echo_json([job.to_dict() for job in listing.jobs])
+    elif listing.jobs:
+        jobs_table(listing.jobs, listing.runs, queue.clock.now())
     else:
         click.echo("No jobs" + (f" in state {state}" if state else "")
+                   + (f" in queue {queue_name}" if queue_name else "")
                    + (f" with tag {tag}" if tag else "") + ".")
+    if listing.more:
+        click.echo(more_notice(limit), err=True)
 
 
 @click.command()
@@ -132,7 +57,7 @@ def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
     Example:
       queuectl show job1
     """
-    queue = session.queue
+    queue = session.existing_queue
     job = queue.get(job_id)
     attempts = queue.attempts(job_id)
     if as_json:
@@ -160,7 +85,7 @@ def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
             took = f"{attempt.finished_at - attempt.started_at:.2f}s"
         click.echo(f"\nattempt {attempt.number}  started {when(attempt.started_at)}  took {took}"
                    f"  {outcome}  (worker {attempt.worker_id})")
-        lines = attempt.output.decode("utf-8", "replace").splitlines()
+        lines = attempt.text.splitlines()
         for line in lines[-tail:] if tail > 0 else []:
             click.echo(f"  | {line}")
         if attempt.output_dropped:

@@ -6,12 +6,13 @@ with ``shorten`` and ``when``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..units import format_timestamp
 
 if TYPE_CHECKING:
+    from ..listing import JobRun
     from ..models import Job, WorkerInfo
 
 
@@ -55,20 +56,34 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo("  ".join(padded).rstrip())
 
 
-def jobs_table(jobs: Sequence[Job]) -> None:
-    rows = [
-        (
+def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> None:
+    """Jobs with the start, end and duration of their latest run (``runs``, by job id)."""
+    from ..stats import human_duration
+
+    rows = []
+    for job in jobs:
+        run = runs.get(job.id)
+        ended = None if run is None else run.finished_at
+        took = None if run is None else (now if ended is None else ended) - run.started_at
+        rows.append((
             job.id,
             job.state.value,
             f"{job.attempts}/{job.max_retries}",
-            shorten(job.command, 40),
-            when(job.updated_at),
+            shorten(job.command, 32),
+            when(None if run is None else run.started_at),
+            when(ended),
+            "-" if took is None else human_duration(took),
             _next_run(job),
-            shorten(job.last_error, 40) if job.state.value in ("failed", "dead") else "-",
-        )
-        for job in jobs
-    ]
-    table(("ID", "STATE", "ATTEMPTS", "COMMAND", "UPDATED", "NEXT RUN", "LAST ERROR"), rows)
+            shorten(job.last_error, 32) if job.state.value in ("failed", "dead") else "-",
+        ))
+    table(("ID", "STATE", "ATTEMPTS", "COMMAND", "STARTED", "ENDED", "TOOK", "NEXT RUN",
+           "LAST ERROR"), rows)
+
+
+def more_notice(limit: int) -> str:
+    """The line (for stderr) that says a listing stopped at its limit."""
+    return (f"Showing the newest {limit} job{'s' if limit != 1 else ''}; more match "
+            "(--limit N shows more).")
 
 
 def _next_run(job: Job) -> str:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import InvalidInput
+from ..errors import QueuectlError
 from ..models import Attempt, JobState
 from ..units import parse_duration
 from .context import Session
@@ -30,7 +30,7 @@ def logs(ctx: click.Context, job_id: str, attempt: int | None, follow: bool,
       queuectl logs job1 --attempt 2 --tail 20
     """
     session: Session = ctx.obj
-    queue = session.queue
+    queue = session.existing_queue
     if follow:
         out = sys.stdout.buffer
         for item in queue.follow(job_id, attempt):
@@ -42,9 +42,9 @@ def logs(ctx: click.Context, job_id: str, attempt: int | None, follow: bool,
     attempts = queue.attempts(job_id)
     chosen = attempts[-1] if attempts and attempt is None else next(
         (a for a in attempts if a.number == attempt), None)
-    if chosen is None:
-        raise InvalidInput(f"job {job_id!r} has no attempt {attempt}" if attempt
-                           else f"job {job_id!r} has not run yet")
+    if chosen is None:  # the job is there, the run is not: the operation failed (exit 1)
+        raise QueuectlError(f"job {job_id!r} has no attempt {attempt}" if attempt is not None
+                            else f"job {job_id!r} has not run yet")
     output = chosen.output
     if tail is not None:
         output = b"".join(output.splitlines(keepends=True)[-tail:]) if tail > 0 else b""
@@ -66,7 +66,7 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> N
     """
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
-    jobs = session.queue.wait(list(job_ids), timeout=seconds)
+    jobs = session.existing_queue.wait(list(job_ids), timeout=seconds)
     for job in jobs:
         click.echo(f"{job.id}: {job.state.value}")
     if any(job.state is not JobState.COMPLETED for job in jobs):
@@ -85,7 +85,7 @@ def cancel(session: Session, job_ids: tuple[str, ...]) -> None:
     Example:
       queuectl cancel job1 job2
     """
-    for job in session.queue.cancel(list(job_ids)):
+    for job in session.existing_queue.cancel(list(job_ids)):
         if job.state is JobState.CANCELED:
             click.echo(f"Canceled {job.id}")
         else:
@@ -102,5 +102,5 @@ def retry(session: Session, job_ids: tuple[str, ...]) -> None:
     Example:
       queuectl retry job1
     """
-    for job in session.queue.retry(list(job_ids), include_canceled=True):
+    for job in session.existing_queue.retry(list(job_ids), include_canceled=True):
         click.echo(f"Retried {job.id}: now {job.state.value}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..config import KEYS
+from ..config import KEYS, canonical_key
 from .context import Session
 from .render import echo_json
 
@@ -35,16 +35,24 @@ def set_value(session: Session, key: str, value: str) -> None:
 
 
 @config.command("get")
-@click.argument("key")
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def get_value(session: Session, key: str) -> None:
-    """Print the effective value of KEY.
+def get_value(session: Session, key: str | None, as_json: bool) -> None:
+    """Print the effective value of KEY; without KEY, every setting (as `config list`).
 
     \b
-    Example:
+    Examples:
       queuectl config get max_retries
+      queuectl config get
     """
-    click.echo(session.queue.config_get(key))
+    queue = session.existing_queue
+    if key is None:
+        _print_settings(queue.config_list(), as_json)
+    elif as_json:
+        echo_json({canonical_key(key): queue.config_get(key)})
+    else:
+        click.echo(queue.config_get(key))
 
 
 @config.command("unset")
@@ -70,7 +78,10 @@ def list_values(session: Session, as_json: bool) -> None:
     Example:
       queuectl config list
     """
-    values = session.queue.config_list()
+    _print_settings(session.existing_queue.config_list(), as_json)
+
+
+def _print_settings(values: dict[str, str], as_json: bool) -> None:
     if as_json:
         echo_json(values)
         return

@@ -24,7 +24,7 @@ def stats(session: Session, since: str, queue_name: str | None, as_json: bool) -
       queuectl stats
       queuectl stats --since 1d --queue default --json
     """
-    result = session.queue.stats(since, queue=queue_name)
+    result = session.existing_queue.stats(since, queue=queue_name)
     if as_json:
         echo_json(result.to_dict())
         return

@@ -24,10 +24,10 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
       queuectl status
       queuectl status --watch          # live view; Ctrl-C to quit
     """
-    queue = session.queue
+    if live and as_json:
+        raise click.UsageError("--watch and --json do not go together")
+    queue = session.existing_queue
     if live:
-        if as_json:
-            raise click.UsageError("--watch and --json do not go together")
         from .watch import watch
 
         watch(queue, interval)

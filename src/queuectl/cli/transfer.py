@@ -25,7 +25,7 @@ def export(session: Session) -> None:
     from ..transfer import export_lines
 
     out = sys.stdout
-    for line in export_lines(session.queue.storage):
+    for line in export_lines(session.existing_queue.storage):
         out.write(line + "\n")
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Storage", "default_database_path", "normal_path", "open_storage", "redact", "resolve_database",
+    "sqlite_path",
 ]
 
 
@@ -59,23 +60,30 @@ def resolve_database(location: str | os.PathLike[str] | None) -> str:
 
 def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
     url = resolve_database(location)
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
-        if scheme in ("postgresql", "postgres"):
-            # Imported here so that the SQLite path never loads the driver.
-            from .postgres import open_postgres
+    path = sqlite_path(url)
+    if path is None:
+        # Imported here so that the SQLite path never loads the driver.
+        from .postgres import open_postgres
 
-            return open_postgres(url)
-        if scheme == "sqlite":
-            url = url.split("://", 1)[1]
-        else:
+        return open_postgres(url)
+    from .sqlite import SqliteStorage
+
+    return SqliteStorage(path)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The SQLite file that the resolved location ``url`` names, or None for PostgreSQL."""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        if scheme in ("postgresql", "postgres"):
+            return None
+        if scheme != "sqlite":
             raise InvalidInput(
                 f"unsupported database {url!r}: use a file path, sqlite:///path"
                 " or postgresql://user@host/dbname"
             )
-    from .sqlite import SqliteStorage
-
-    return SqliteStorage(url)
+        return rest
+    return url
 
 
 def normal_path(text: str, *, absolute: bool = False) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..listing import JobPage, JobQuery, RunningJob
+from ..listing import JobPage, JobQuery, JobRun, RunningJob
 from ..models import (
     Attempt,
     Enqueued,
@@ -208,6 +208,10 @@ class Storage(Protocol):
 
         ``after`` is the key of the last run of the previous page.
         """
+        ...
+
+    def latest_runs(self, job_ids: Sequence[str]) -> dict[str, JobRun]:
+        """When the latest run of each job started and ended; jobs never run are left out."""
         ...
 
     # -- moving between stores (queuectl export / import) ---------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
-from ..listing import JobPage, JobQuery, RunningJob
+from ..listing import JobPage, JobQuery, JobRun, RunningJob
 from ..models import Attempt, Enqueued, Job, JobState, NewJob
 from ..schedules import Schedule
 from ..stats import FinishedRun
@@ -255,6 +255,9 @@ class PostgresStorage(WorkerVerbs, PostgresScheduling):
         self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
     ) -> list[FinishedRun]:
         return postgres_reads.finished_runs(self._read, since, until, limit, after)
+
+    def latest_runs(self, job_ids: Sequence[str]) -> dict[str, JobRun]:
+        return postgres_reads.latest_runs(self._read, job_ids)
 
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
                 attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:

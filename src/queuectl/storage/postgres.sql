@@ -271,12 +271,19 @@ ORDER BY a.started_at LIMIT %(limit)s;
 -- attempts_by_finish holds the whole keyset (finished_at, job_id, number): no sort needed.
 SELECT a.job_id, a.number, j.queue, j.created_at, a.started_at, a.finished_at,
        (COALESCE(a.exit_code = 0, false) AND a.error IS NULL) AS succeeded,
-       (j.state = 'dead' AND a.number = j.runs) AS ended_dead
+       (j.state = 'dead' AND a.number = j.runs) AS ended_dead,
+       COALESCE(a.error = %(interrupted)s, false) AS interrupted
 FROM attempts a JOIN jobs j ON j.id = a.job_id
 WHERE a.finished_at >= %(after_at)s AND a.finished_at < %(until)s
   AND (a.finished_at, a.job_id, a.number) > (%(after_at)s, %(after_job)s, %(after_number)s)
 ORDER BY a.finished_at, a.job_id, a.number
 LIMIT %(limit)s;
+
+-- name: latest_runs
+-- The run numbered jobs.runs is the job's latest.
+SELECT a.job_id, a.started_at, a.finished_at
+FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.number = j.runs
+WHERE j.id = ANY(%(ids)s);
 
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).

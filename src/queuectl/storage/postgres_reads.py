@@ -6,12 +6,13 @@ on the store's connection, retried after a lost connection like every other read
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import InvalidInput
-from ..listing import JobPage, JobQuery, RunningJob
+from ..listing import JobPage, JobQuery, JobRun, RunningJob
 from ..stats import FinishedRun
+from .base import INTERRUPTED
 from .postgres_rows import Q, Row, job_of
 
 Read = Callable[[bytes, Row], list[Row]]
@@ -64,13 +65,20 @@ def finished_runs(read: Read, since: float, until: float, limit: int,
                   after: tuple[float, str, int] | None) -> list[FinishedRun]:
     key = after if after is not None and after[0] >= since else (since, "", -1)
     params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
-              "until": until, "limit": limit}
+              "until": until, "limit": limit, "interrupted": INTERRUPTED}
     return [
         FinishedRun(
             job_id=row["job_id"], number=row["number"], queue=row["queue"],
             enqueued_at=row["created_at"], started_at=row["started_at"],
             finished_at=row["finished_at"], succeeded=bool(row["succeeded"]),
-            ended_dead=bool(row["ended_dead"]),
+            ended_dead=bool(row["ended_dead"]), interrupted=bool(row["interrupted"]),
         )
         for row in read(Q["finished_runs"], params)
     ]
+
+
+def latest_runs(read: Read, job_ids: Sequence[str]) -> dict[str, JobRun]:
+    if not job_ids:
+        return {}
+    return {row["job_id"]: JobRun(row["started_at"], row["finished_at"])
+            for row in read(Q["latest_runs"], {"ids": list(job_ids)})}

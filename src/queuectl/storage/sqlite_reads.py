@@ -6,6 +6,7 @@ uses; its statements are in ``sqlite_reads.sql``.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from .sql import load_queries
 from .sqlite_rows import job_of, jobs_of
 
 if TYPE_CHECKING:
-    from ..listing import JobPage, JobQuery, RunningJob
+    from ..listing import JobPage, JobQuery, JobRun, RunningJob
     from ..models import Job
     from ..stats import FinishedRun
 
@@ -81,10 +82,11 @@ class SqliteReads:
         self, since: float, until: float, limit: int, after: tuple[float, str, int] | None = None
     ) -> list[FinishedRun]:
         from ..stats import FinishedRun
+        from .base import INTERRUPTED
 
         key = after if after is not None and after[0] >= since else (since, "", -1)
         params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
-                  "until": until, "limit": limit}
+                  "until": until, "limit": limit, "interrupted": INTERRUPTED}
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: a window can hold a million runs
         try:
@@ -93,9 +95,18 @@ class SqliteReads:
             raise StorageError(f"cannot read {self.path}: {exc}") from exc
         # The columns come in FinishedRun's order.
         return [FinishedRun(job_id, number, queue, enqueued_at, started_at, finished_at,
-                            bool(succeeded), bool(ended_dead))
+                            bool(succeeded), bool(ended_dead), bool(interrupted))
                 for job_id, number, queue, enqueued_at, started_at, finished_at, succeeded,
-                ended_dead in rows]
+                ended_dead, interrupted in rows]
+
+    def latest_runs(self, job_ids: Sequence[str]) -> dict[str, JobRun]:
+        from ..listing import JobRun
+
+        if not job_ids:
+            return {}
+        rows = self._read(Q["latest_runs"], {"ids": json.dumps(list(job_ids))})
+        return {job_id: JobRun(started_at, finished_at)
+                for job_id, started_at, finished_at in rows}
 
     def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
         deleted: list[str] = []

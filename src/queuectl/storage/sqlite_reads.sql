@@ -43,12 +43,19 @@ ORDER BY a.started_at LIMIT :limit;
 -- (job_id, number), so the keyset order needs no sort.
 SELECT a.job_id, a.number, j.queue, j.created_at, a.started_at, a.finished_at,
        (a.exit_code IS 0 AND a.error IS NULL) AS succeeded,
-       (j.state = 'dead' AND a.number = j.runs) AS ended_dead
+       (j.state = 'dead' AND a.number = j.runs) AS ended_dead,
+       (a.error IS :interrupted) AS interrupted
 FROM attempts a JOIN jobs j ON j.id = a.job_id
 WHERE a.finished_at >= :after_at AND a.finished_at < :until
   AND (a.finished_at, a.job_id, a.number) > (:after_at, :after_job, :after_number)
 ORDER BY a.finished_at, a.job_id, a.number
 LIMIT :limit;
+
+-- name: latest_runs
+-- The run numbered jobs.runs is the job's latest; :ids is a JSON array of job ids.
+SELECT a.job_id, a.started_at, a.finished_at
+FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.number = j.runs
+WHERE j.id IN (SELECT value FROM json_each(:ids));
 
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).
