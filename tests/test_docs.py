@@ -3,6 +3,10 @@ entry."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -32,3 +36,19 @@ def test_every_command_is_in_the_readme_and_has_an_example(
 ) -> None:
     assert f"queuectl {name}" in README, f"README does not show `queuectl {name}`"
     assert "Example" in (command.help or ""), f"`queuectl {name} --help` has no example"
+
+
+_PYTHON_EXAMPLE = re.compile(r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S)
+
+
+def test_the_python_api_examples_run_and_print_what_the_readme_shows(tmp_path: Path) -> None:
+    section = README.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
+    examples = _PYTHON_EXAMPLE.findall(section)
+    assert len(examples) == 2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUECTL_")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    for code, shown in examples:
+        result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stderr) == (0, ""), code
+        assert result.stdout == shown, code

@@ -1,14 +1,18 @@
 """queuectl: a durable background job queue for shell commands.
 
 The public names below are imported on first use (PEP 562), so that ``import queuectl.cli``
-(every ``queuectl`` command) does not pay for the whole library.
+(every ``queuectl`` command) does not pay for the whole library. So is ``queuectl.clock``:
+``queuectl.clock.FakeClock()`` works after ``import queuectl`` alone.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import clock
+    from .clock import FakeClock, SystemClock
     from .errors import (
+        DatabaseNotFound,
         DuplicateJob,
         InvalidInput,
         InvalidTransition,
@@ -21,8 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Attempt",
+    "DatabaseNotFound",
     "DuplicateJob",
     "Enqueued",
+    "FakeClock",
     "InvalidInput",
     "InvalidTransition",
     "Job",
@@ -31,6 +37,8 @@ __all__ = [
     "Queue",
     "QueuectlError",
     "StorageError",
+    "SystemClock",
+    "clock",
 ]
 __version__ = "0.1.0"
 
@@ -38,17 +46,23 @@ __version__ = "0.1.0"
 _HOMES = {
     "Attempt": "models", "Enqueued": "jobspec.newjob", "Job": "models", "JobState": "states",
     "Queue": "queue",
-    "DuplicateJob": "errors", "InvalidInput": "errors", "InvalidTransition": "errors",
+    "DatabaseNotFound": "errors", "DuplicateJob": "errors", "InvalidInput": "errors",
+    "InvalidTransition": "errors", "FakeClock": "clock", "SystemClock": "clock",
     "JobNotFound": "errors", "QueuectlError": "errors", "StorageError": "errors",
 }
 
 
+_SUBMODULES = {"clock"}  # reached as attributes, e.g. queuectl.clock.FakeClock
+
+
 def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
-    if home is None:
+    if home is None and name not in _SUBMODULES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module
 
+    if home is None:
+        return import_module(f".{name}", __name__)  # importing it sets the attribute
     value = getattr(import_module(f".{home}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
