@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from . import clock
+    from . import clock as clock  # a module, reached as queuectl.clock
     from .clock import FakeClock, SystemClock
     from .errors import (
         DatabaseNotFound,
@@ -38,7 +38,6 @@ __all__ = [
     "QueuectlError",
     "StorageError",
     "SystemClock",
-    "clock",
 ]
 __version__ = "0.1.0"
 
@@ -52,7 +51,8 @@ _HOMES = {
 }
 
 
-_SUBMODULES = {"clock"}  # reached as attributes, e.g. queuectl.clock.FakeClock
+# Modules reached as attributes, e.g. queuectl.clock.FakeClock (not names of __all__).
+_SUBMODULES = {"clock"}
 
 
 def __getattr__(name: str) -> object:

@@ -193,7 +193,7 @@ def _wal_size(db_path: Path) -> int:
 def test_an_enqueue_killed_midway_writes_all_its_jobs_or_none(
     cli: Cli, db_path: Path, tmp_path: Path
 ) -> None:
-    cli("status")  # create the database
+    cli("db", "upgrade")  # create the database
     lines = "".join(f'{{"id":"k{n}","command":"true"}}\n' for n in range(3000))
     for round_number, moment in enumerate(["database open", "writing"] * 2):
         batch = tmp_path / f"batch{round_number}.jsonl"

@@ -14,7 +14,7 @@ READERS = [
     ["status"], ["status", "--json"], ["status", "--watch"], ["list"], ["list", "--json"],
     ["show", "job1"], ["logs", "job1"], ["wait", "job1"], ["cancel", "job1"], ["retry", "job1"],
     ["dlq", "list"], ["dlq", "retry", "job1"], ["dlq", "retry", "--all"], ["stats"],
-    ["worker", "list"], ["config", "get"], ["config", "get", "max_retries"],
+    ["config", "get"], ["config", "get", "max_retries"],
     ["config", "list"], ["export"],
 ]
 

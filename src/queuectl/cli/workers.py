@@ -118,7 +118,7 @@ def list_workers(session: Session, as_json: bool) -> None:
     Example:
       queuectl worker list
     """
-    queue = session.existing_queue
+    queue = session.queue
     workers = queue.workers()
     if as_json:
         echo_json([w.to_dict() for w in workers])
