@@ -24,6 +24,20 @@ class Session:
         instead of creating an empty queue there, folders and all."""
         return self._open(create=False)
 
+    def job_ids(self, given: tuple[str, ...] | str | None) -> list[str]:
+        """The ids a command was given, or else the most recently enqueued job's, as
+        ``tsp -t`` and ``tsp -w`` take the last job (exit 1 when there is none)."""
+        if isinstance(given, str):
+            return [given]
+        if given:
+            return list(given)
+        from ..errors import QueuectlError
+
+        newest = self.existing_queue.listing(limit=1).jobs
+        if not newest:
+            raise QueuectlError("no jobs yet: give a job id")
+        return [newest[0].id]
+
     def _open(self, *, create: bool) -> Queue:
         if self._queue is None:
             from ..queue import Queue

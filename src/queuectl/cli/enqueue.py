@@ -4,8 +4,9 @@ words, as with pueue and tsp)."""
 from __future__ import annotations
 
 import functools
+import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -25,8 +26,10 @@ _JOB_OPTIONS = (
     click.option("--max-retries", type=int, help="Retries after the first run (default: config)."),
     click.option("--timeout", help="Kill the job after this long, e.g. 30s or 5m."),
     click.option("--cwd", help="Directory to run in (default: the current one)."),
-    click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE",
-                 help="Set a variable (repeatable)."),
+    click.option("--env", "env_pairs", multiple=True, metavar="NAME[=VALUE]",
+                 help="Set a variable; NAME alone takes this shell's value (repeatable)."),
+    click.option("--env-all", is_flag=True,
+                 help="Store this shell's whole environment with the job (see README)."),
     click.option("--fatal-exit-code", "fatal_exit_codes", multiple=True, type=int,
                  metavar="CODE",
                  help="An exit code that goes straight to the DLQ, not retried (repeatable)."),
@@ -41,11 +44,12 @@ def job_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, job_id: str | None, max_retries: int | None, timeout: str | None,
-                cwd: str | None, env_pairs: tuple[str, ...], fatal_exit_codes: tuple[int, ...],
-                no_retry_on_timeout: bool, output_limit: str | None, **kwargs: Any) -> Any:
+                cwd: str | None, env_pairs: tuple[str, ...], env_all: bool,
+                fatal_exit_codes: tuple[int, ...], no_retry_on_timeout: bool,
+                output_limit: str | None, **kwargs: Any) -> Any:
         fields = {
             "id": job_id, "max_retries": max_retries, "timeout": timeout, "cwd": cwd,
-            "env": _parse_env(env_pairs), "output_limit": output_limit,
+            "env": job_environment(env_pairs, env_all, os.environ), "output_limit": output_limit,
             "fatal_exit_codes": list(fatal_exit_codes) or None,
             "retry_on_timeout": False if no_retry_on_timeout else None,
         }
@@ -57,12 +61,24 @@ def job_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    env = {}
+# What a shell keeps about itself, not about the job: the job's shell sets its own.
+_SHELL_STATE = frozenset({"PWD", "OLDPWD", "SHLVL", "_"})
+
+
+def job_environment(pairs: tuple[str, ...], everything: bool,
+                    environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The variables to store with a job: with ``everything``, the whole of ``environ``
+    (but the shell's own state), then each ``--env NAME=VALUE``, or ``--env NAME`` with
+    ``environ``'s value."""
+    env = {key: value for key, value in environ.items() if key not in _SHELL_STATE} \
+        if everything else {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise InvalidInput(f"--env: expected KEY=VALUE, got {pair!r}")
+            if key not in environ:
+                raise InvalidInput(f"--env {key}: no such variable in this shell; give "
+                                   f"KEY=VALUE, or export {key} first")
+            value = environ[key]
         env[key] = value
     return env or None
 

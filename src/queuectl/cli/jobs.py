@@ -45,19 +45,22 @@ def list_jobs(session: Session, state: str | None, queue_name: str | None, tag: 
 
 
 @click.command()
-@click.argument("job_id", metavar="ID")
+@click.argument("job_id", metavar="[ID]", required=False)
 @click.option("--tail", default=20, show_default=True, type=int,
               help="Lines of output to show per attempt.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, with every attempt.")
 @click.pass_obj
-def show(session: Session, job_id: str, tail: int, as_json: bool) -> None:
-    """Everything about one job, with each attempt and the tail of its output.
+def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None:
+    """Everything about one job (without ID: the job enqueued last), with each attempt and
+    the tail of its output.
 
     \b
-    Example:
+    Examples:
       queuectl show job1
+      queuectl show --json
     """
     queue = session.existing_queue
+    [job_id] = session.job_ids(job_id)
     job = queue.get(job_id)
     attempts = queue.attempts(job_id)
     if as_json:

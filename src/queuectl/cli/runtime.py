@@ -13,24 +13,26 @@ from .context import Session
 
 
 @click.command()
-@click.argument("job_id", metavar="ID")
+@click.argument("job_id", metavar="[ID]", required=False)
 @click.option("--attempt", type=int, help="Which attempt (default: the latest).")
 @click.option("-f", "--follow", is_flag=True,
               help="Stream output while the job runs; exit with its exit code.")
 @click.option("--tail", type=int, help="Only the last N lines.")
 @click.pass_context
-def logs(ctx: click.Context, job_id: str, attempt: int | None, follow: bool,
+def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bool,
          tail: int | None) -> None:
-    """Print the output (stdout and stderr) of a job's attempt.
+    """Print the output (stdout and stderr) of a job's attempt; without ID, of the job
+    enqueued last.
 
     \b
     Examples:
       queuectl logs job1
-      queuectl logs job1 --follow
+      queuectl logs --follow               # the job enqueued last, as it runs
       queuectl logs job1 --attempt 2 --tail 20
     """
     session: Session = ctx.obj
     queue = session.existing_queue
+    [job_id] = session.job_ids(job_id)
     if follow:
         out = sys.stdout.buffer
         for item in queue.follow(job_id, attempt):
@@ -54,19 +56,21 @@ def logs(ctx: click.Context, job_id: str, attempt: int | None, follow: bool,
 
 
 @click.command()
-@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.argument("job_ids", metavar="[ID]...", nargs=-1)
 @click.option("--timeout", metavar="DURATION", help="Give up after this long, e.g. 10m.")
 @click.pass_context
 def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> None:
-    """Wait until jobs finish; exit 0 only if every one completed.
+    """Wait until jobs finish (without ID: the job enqueued last); exit 0 only if every one
+    completed.
 
     \b
-    Example:
+    Examples:
       queuectl wait build test && queuectl enqueue --command 'make deploy'
+      queuectl add make && queuectl wait
     """
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
-    jobs = session.existing_queue.wait(list(job_ids), timeout=seconds)
+    jobs = session.existing_queue.wait(session.job_ids(job_ids), timeout=seconds)
     for job in jobs:
         click.echo(f"{job.id}: {job.state.value}")
     if any(job.state is not JobState.COMPLETED for job in jobs):
@@ -74,18 +78,20 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> N
 
 
 @click.command()
-@click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
+@click.argument("job_ids", metavar="[ID]...", nargs=-1)
 @click.pass_obj
 def cancel(session: Session, job_ids: tuple[str, ...]) -> None:
-    """Cancel jobs: waiting ones at once, running ones are killed (their whole process group).
+    """Cancel jobs (without ID: the job enqueued last): waiting ones at once, running ones
+    are killed (their whole process group).
 
     A completed, dead or canceled job cannot be canceled (exit 1, nothing changed).
 
     \b
-    Example:
+    Examples:
       queuectl cancel job1 job2
+      queuectl cancel                      # the job enqueued last
     """
-    for job in session.existing_queue.cancel(list(job_ids)):
+    for job in session.existing_queue.cancel(session.job_ids(job_ids)):
         if job.state is JobState.CANCELED:
             click.echo(f"Canceled {job.id}")
         else:
