@@ -113,6 +113,7 @@ class Execution:
         # after that its group id may belong to someone else, and nothing may signal it.
         self._lock = threading.Lock()
         self._reaped = False
+        self._eof = False  # the output pipe's every writer has closed it
         self._started = time.monotonic()
         if timeout is not None and not timeout >= 0:  # NaN or negative: from an old database
             self._start_error = f"cannot start: invalid timeout {timeout!r}"
@@ -157,7 +158,8 @@ class Execution:
             self._reaped = True
         returncode = _reap(child)
         try:
-            self._drain(child.out)
+            if not self._eof:  # at EOF every writer is gone: nothing more can come
+                self._drain(child.out)
         except OSError:
             pass
         os.close(child.out)
@@ -232,6 +234,7 @@ class Execution:
         if room > 0:
             self._output += chunk[:room]
         self._dropped += max(0, len(chunk) - max(room, 0))
+        self._eof = not chunk
         return bool(chunk)
 
     def _drain(self, fd: int) -> None:

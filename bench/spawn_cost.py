@@ -9,11 +9,12 @@ where wall time is not.
 - ``popen``: the launcher forced onto its Popen fallback (a dict merged per job, like the
   runner before the lean spawn);
 - ``lean``: ``fork_exec`` with the worker's environment encoded once and raw descriptors;
-- ``lean+direct``: the same with direct exec (``/bin/true`` run without ``sh``).
+- ``lean:/bin/true``: the same running a program, ``sh -c /bin/true``;
+- ``lean+direct``: that program with direct exec (``/bin/true`` run without ``sh``).
 
 Every runner variant keeps the guarantees: own session, stdin from /dev/null, one pipe for
 output, the ``QUEUECTL_*`` environment, a pidfd watch, the group killed at the end, a run
-record written and blanked. Run: ``python bench/spawn.py [--jobs 2000] [--rounds 3]``.
+record written and blanked. Run: ``python bench/spawn_cost.py [--jobs 2000] [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def measure(jobs: int, rounds: int, parallelism: tuple[int, ...]) -> dict[str, d
         "ceiling": _ceiling,
         "popen": _runner(popen, "true", direct=False),
         "lean": _runner(lean, "true", direct=False),
+        "lean:/bin/true": _runner(lean, "/bin/true", direct=False),
         "lean+direct": _runner(lean, "/bin/true", direct=True),
     }
     samples: dict[str, dict[int, list[dict[str, float]]]] = {
@@ -99,12 +101,12 @@ def main() -> None:
     figures = measure(args.jobs, args.rounds, parallelism)
     print(f"spawn cost, {args.jobs} jobs x {args.rounds} rounds per figure (medians); "
           f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")
-    print(f"{'variant':<12} {'threads':>7} {'jobs/s':>8} {'parent us/job':>14} "
+    print(f"{'variant':<15} {'threads':>7} {'jobs/s':>8} {'parent us/job':>14} "
           f"{'child us/job':>13} {'parent vs ceiling':>18}")
     for name, by_threads in figures.items():
         for threads, figure in by_threads.items():
             ratio = figure["parent_us"] / figures["ceiling"][threads]["parent_us"]
-            print(f"{name:<12} {threads:>7} {figure['jobs_per_second']:>8.0f} "
+            print(f"{name:<15} {threads:>7} {figure['jobs_per_second']:>8.0f} "
                   f"{figure['parent_us']:>14.0f} {figure['child_us']:>13.0f} {ratio:>18.2f}")
 
 
