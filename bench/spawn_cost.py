@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import threading
@@ -47,21 +48,27 @@ def _runner(launcher: Launcher, command: str, direct: bool) -> Spawn:
 def _round(spawn: Spawn, jobs: int, threads: int) -> dict[str, float]:
     """Wall time and CPU (this process, and its children) of ``jobs`` spawns."""
     per_thread = jobs // threads
-    before, started = os.times(), time.perf_counter()
+    before, started = _cpu(), time.perf_counter()
     workers = [threading.Thread(target=lambda base=n * per_thread: [
         spawn(base + i) for i in range(per_thread)]) for n in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    wall, after = time.perf_counter() - started, os.times()
+    wall, after = time.perf_counter() - started, _cpu()
     done = per_thread * threads
     return {
         "jobs_per_second": done / wall,
-        "parent_us": 1e6 * (after.user + after.system - before.user - before.system) / done,
-        "child_us": 1e6 * (after.children_user + after.children_system
-                           - before.children_user - before.children_system) / done,
+        "parent_us": 1e6 * (after[0] - before[0]) / done,
+        "child_us": 1e6 * (after[1] - before[1]) / done,
     }
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def measure(jobs: int, rounds: int, parallelism: tuple[int, ...]) -> dict[str, dict[int, dict]]:
