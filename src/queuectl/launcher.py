@@ -169,6 +169,7 @@ class Launcher:
             try:
                 direct_env = self._direct_env(env, cwd, job_entries)
                 child = self._exec(argv, executables, cwd, direct_env)
+                child.without_shell = True
             except OSError:
                 pass  # not found, not executable, not a binary: the shell says so its own way
         if child is None:

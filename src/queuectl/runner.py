@@ -61,6 +61,8 @@ class Child:
     out: int
     popen: subprocess.Popen[bytes] | None = None  # set on the Popen path only
     on_reaped: Callable[[], None] | None = None  # e.g. forget the run record
+    # Exec'd without sh: a death by signal is reported as sh would have (see _as_the_shell).
+    without_shell: bool = False
 
 
 def describe_exit(returncode: int) -> str | None:
@@ -156,7 +158,10 @@ class Execution:
         self._signal_group(signal.SIGKILL)
         with self._lock:
             self._reaped = True
-        returncode = _reap(child)
+        status = _reap(child)
+        returncode = os.waitstatus_to_exitcode(status)
+        if child.without_shell and returncode < 0 and not (self._killed or timed_out):
+            returncode = self._as_the_shell(status)
         try:
             if not self._eof:  # at EOF every writer is gone: nothing more can come
                 self._drain(child.out)
@@ -228,14 +233,27 @@ class Execution:
             if exit_fd is not None:
                 os.close(exit_fd)
 
+    def _as_the_shell(self, status: int) -> int:
+        """What ``sh -c`` reports of a command killed by a signal sent to it alone (a crash,
+        the OOM killer): dash prints the signal's description (not for SIGINT and SIGPIPE)
+        and exits 128 + the signal number."""
+        signum = os.WTERMSIG(status)
+        if signum not in (signal.SIGINT, signal.SIGPIPE):
+            core = " (core dumped)" if os.WCOREDUMP(status) else ""
+            self._keep(f"{signal.strsignal(signum) or signum}{core}\n".encode())
+        return 128 + signum
+
     def _read(self, fd: int) -> bool:
         chunk = os.read(fd, _READ_SIZE)
+        self._keep(chunk)
+        self._eof = not chunk
+        return bool(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
         room = self._limit - len(self._output)
         if room > 0:
             self._output += chunk[:room]
         self._dropped += max(0, len(chunk) - max(room, 0))
-        self._eof = not chunk
-        return bool(chunk)
 
     def _drain(self, fd: int) -> None:
         end = time.monotonic() + _DRAIN_SECONDS
@@ -246,7 +264,7 @@ class Execution:
 
 
 def _reap(child: Child) -> int:
-    """Wait for the main process; its return code (negative: the signal that killed it)."""
+    """Wait for the main process; returns its wait status."""
     while True:
         try:
             _, status = os.waitpid(child.pid, 0)
@@ -256,11 +274,10 @@ def _reap(child: Child) -> int:
             break
         except InterruptedError:
             continue
-    returncode = os.waitstatus_to_exitcode(status)
     if child.popen is not None:
         # Popen must know, or its finalizer warns and a later waitpid could reap a stranger.
-        child.popen.returncode = returncode
-    return returncode
+        child.popen.returncode = os.waitstatus_to_exitcode(status)
+    return status
 
 
 def start_error(exc: BaseException, cwd: str | None) -> str:

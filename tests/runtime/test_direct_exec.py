@@ -9,10 +9,12 @@ error must be the same, including "command not found" (127), a file that is not 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import wait_until
 
 from queuectl import spawn
 from queuectl.launcher import Launcher, _shell_is_dash
@@ -147,3 +149,35 @@ def test_direct_exec_is_off_when_the_shell_would_change_the_environment() -> Non
             assert _same(result)[:2] == _same(by_sh)[:2]
         finally:
             launcher.close()
+
+
+def _command_process(execution: Execution) -> int:
+    """The pid of the command itself: the leader when exec'd directly, else sh's child."""
+    assert execution.pid is not None
+    leader = execution.pid
+    children = Path(f"/proc/{leader}/task/{leader}/children")
+    comm = Path(f"/proc/{leader}/comm").read_text().strip()
+    if comm != "sh":
+        return leader
+    wait_until(lambda: children.read_text().split(), message="sh to start its command")
+    return int(children.read_text().split()[0])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGSEGV, signal.SIGKILL, signal.SIGTERM,
+                                    signal.SIGINT, signal.SIGPIPE])
+def test_a_command_killed_by_a_signal_reads_as_through_sh(
+    setup: tuple[Launcher, dict], signum: int
+) -> None:
+    launcher, where = setup
+    results = []
+    for direct in (True, False):
+        execution = launcher.start("sleep 30", job_id="c", run=1, cwd=where["cwd"],
+                                   direct=direct)
+        if direct:
+            assert Path(f"/proc/{execution.pid}/comm").read_text().strip() != "sh"
+        wait_until(lambda e=execution: Path(f"/proc/{_command_process(e)}/comm").read_text()
+                   .strip() == "sleep", message="sleep to run")
+        os.kill(_command_process(execution), signum)  # the command alone, as a crash would
+        results.append(_same(execution.wait()))
+    assert results[0] == results[1]
+    assert results[0][0] == 128 + signum
