@@ -29,6 +29,7 @@ CORPUS = [
     "dd if=/dev/null of=/dev/null status=none", "/usr/bin/env A=1", "sh -c exit",
     "  seq\t2  ", "nosuchcommand-qctl", "nosuch/cmd", "./not-executable", "./a-folder",
     "./no-shebang one", "./with-shebang a b", "localtool", "printenv not-a-name",
+    "ls /proc/self/fd",
     # through sh: builtins, keywords, anything the shell would expand or interpret
     "true", "false", "echo -e 'a\\tb'", "echo $HOME", "ls -d /*", "A=1 env", "cd /; pwd",
     "test -d /", "kill -0 1", "exit 7", "ls > /dev/null", "printf x", "! true", "type ls",
@@ -103,7 +104,7 @@ def test_the_corpus_gives_the_same_results_with_and_without_sh(
         by_sh = _through_sh("printenv PWD", {**where["environ"], "PWD": pwd}, where["cwd"])
         assert _same(direct.wait()) == _same(by_sh), pwd
     plain = [command for command in CORPUS if plain_argv(command)]
-    assert len(plain) == 22
+    assert len(plain) == 23
     if original is not None:  # each plain command was exec'd without sh first
         assert len([program for program in programs if program != spawn.SHELL]) == len(plain) + 3
 
