@@ -56,6 +56,8 @@ def _shell_pwd(inherited: str | None, folder: str) -> str:
     """PWD as dash sets it on start in ``folder``: the inherited value if it is an absolute
     name of that folder, else the folder's physical path."""
     if inherited and inherited.startswith("/"):
+        if inherited == folder:
+            return inherited  # one name, one folder: no need to compare what two name
         try:
             named, actual = os.stat(inherited), os.stat(folder)
             if (named.st_dev, named.st_ino) == (actual.st_dev, actual.st_ino):
@@ -89,6 +91,7 @@ class Launcher:
             self._entries, self._bad_environ = {}, exc
         self._base = list(self._entries.values())
         self._search = _search_path(self._environ)
+        self._candidates: dict[tuple[bytes, tuple[bytes, ...]], tuple[bytes, ...]] = {}
         self._direct = _shell_is_dash() and not _unlike_the_shell(self._environ)
         # What the shell passes on of the worker's environment: variables with valid names,
         # and PWD set to the job's folder (computed per job).
@@ -163,9 +166,7 @@ class Launcher:
         words = plain_argv(command) if direct and search is not None else None
         if words is not None:
             argv = [os.fsencode(word) for word in words]
-            program = argv[0]
-            executables = (program,) if b"/" in program else tuple(
-                os.path.join(folder, program) for folder in search or ())
+            executables = self._executables(argv[0], search or ())
             try:
                 direct_env = self._direct_env(env, cwd, job_entries)
                 child = self._exec(argv, executables, cwd, direct_env)
@@ -183,6 +184,19 @@ class Launcher:
             if slot >= 0:
                 child.on_reaped = partial(self._records.ended, slot)
         return child
+
+    def _executables(self, program: bytes, search: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """Where the shell would look for ``program``, in order (kept: jobs repeat commands)."""
+        if b"/" in program:
+            return (program,)
+        key = (program, search)
+        found = self._candidates.get(key)
+        if found is None:
+            if len(self._candidates) > 1000:
+                self._candidates.clear()
+            found = self._candidates[key] = tuple(
+                os.path.join(folder, program) for folder in search)
+        return found
 
     def _direct_env(self, env: Mapping[str, str] | None, cwd: str | None,
                     job_entries: list[bytes]) -> list[bytes]:
