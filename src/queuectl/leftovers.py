@@ -20,7 +20,7 @@ import signal
 from collections.abc import Callable, Iterator
 
 from .cgroups import cgroup_processes, kill_cgroup
-from .ownership import RunRecord, all_records, forget_worker, read_records, records_folder, ticks
+from .ownership import RunRecord, all_records, forget_worker, read_records, record_path, ticks
 
 _ROUNDS = 20  # kill passes over a session: each catches the children forked during the last
 
@@ -28,7 +28,8 @@ _ROUNDS = 20  # kill passes over a session: each catches the children forked dur
 def kill_leftover_job_processes(worker_id: str) -> int:
     """SIGKILL whatever the jobs of ``worker_id`` (a dead worker) left; returns how many."""
     killed: set[int] = set()
-    records = read_records(os.path.join(records_folder(), worker_id))
+    path = record_path(worker_id)
+    records = read_records(path) if path else None
     if records is not None:
         if records.cgroup:
             killed.update(kill_cgroup(records.cgroup))

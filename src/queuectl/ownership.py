@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from .procs import pid_namespace, start_marker
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 RECORD_SIZE = 512
 HEADER_SIZE = 4096
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -36,6 +38,14 @@ def records_folder() -> str:
     """Where workers of this user keep their run records: a tmpfs, gone at reboot like pids."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
     return os.path.join(base, f"queuectl-{os.getuid()}")
+
+
+def record_path(worker_id: str) -> str | None:
+    """The file of ``worker_id``'s records; None for an id that is no plain file name (ids
+    come from the workers table, and ``--worker-id`` takes any text)."""
+    if not _SAFE_ID.fullmatch(worker_id):
+        return None
+    return os.path.join(records_folder(), worker_id)
 
 
 def boot_ns() -> int:
@@ -70,12 +80,14 @@ class RunRecorder:
 
     def __init__(self, worker_id: str, cgroup: str | None) -> None:
         folder = records_folder()
-        self.path = os.path.join(folder, worker_id)
+        self.path = record_path(worker_id) or ""
         self._fd = -1
         self._free: list[int] = []
         self._next = 0
         self._lock = threading.Lock()
         try:
+            if not self.path:
+                raise ValueError(f"no records for worker id {worker_id!r}")
             _private_folder(folder)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
                                | os.O_NOFOLLOW, 0o600)
@@ -180,7 +192,10 @@ def all_records() -> Iterator[WorkerRecords]:
 
 
 def forget_worker(worker_id: str) -> None:
+    path = record_path(worker_id)
+    if path is None:
+        return
     try:
-        os.unlink(os.path.join(records_folder(), worker_id))
+        os.unlink(path)
     except OSError:
         pass

@@ -17,8 +17,8 @@ from tests.conftest import wait_until
 from queuectl import spawn
 from queuectl.cgroups import cgroup_processes
 from queuectl.launcher import Launcher
-from queuectl.leftovers import kill_job_run
-from queuectl.ownership import RunRecorder, boot_ns, read_records
+from queuectl.leftovers import kill_job_run, kill_leftover_job_processes
+from queuectl.ownership import RunRecorder, boot_ns, read_records, records_folder
 from queuectl.procs import start_ticks
 
 LEAN = [pytest.param(True, id="fork_exec"), pytest.param(False, id="popen")]
@@ -141,3 +141,14 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_worker_id_that_is_no_file_name_gets_no_records(tmp_path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    sneaky = os.path.relpath(victim, records_folder())
+    recorder = RunRecorder(sneaky, None)
+    assert recorder.started("j", 1, os.getpid(), boot_ns(), boot_ns()) == -1
+    recorder.close()
+    assert kill_leftover_job_processes(sneaky) == 0
+    assert victim.read_text() == "keep me"
