@@ -19,7 +19,7 @@ from .jobspec.parse import parse_job_spec
 from .leftovers import kill_job_run, kill_leftover_job_processes
 from .models import Job, JobState, NewJob, Outcome
 from .procs import HOST, is_alive
-from .schedules import tick_job_id
+from .recurring import tick_job_id
 from .storage import Storage
 
 log = logging.getLogger("queuectl.maintenance")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .clock import Clock
     from .listing import JobPage
     from .models import QueueInfo
-    from .schedules import Schedule
+    from .recurring import Schedule
     from .storage import Storage
 
 PURGE_BATCH = 500  # jobs deleted per transaction by purge
@@ -84,7 +84,7 @@ class QueueScheduling:
         ``QueuectlError`` if the name is taken; nothing is stored then.
         """
         # Imported here: the cron and time zone machinery is not needed to enqueue.
-        from .schedules import (
+        from .recurring import (
             Schedule,
             every_seconds,
             first_tick,
@@ -200,7 +200,7 @@ def _template(job: Mapping[str, Any] | str) -> dict[str, Any]:
             raise InvalidInput(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(job, Mapping):
         raise InvalidInput(f"a job must be a JSON object, got {type(job).__name__}")
-    from .schedules import FORBIDDEN_FIELDS
+    from .recurring import FORBIDDEN_FIELDS
 
     for field in FORBIDDEN_FIELDS:
         if field in job:

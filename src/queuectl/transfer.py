@@ -29,7 +29,7 @@ from .jobspec.parse import load_json_error, read_lines
 from .jobspec.stored import check_stored_attempt, check_stored_job, check_stored_schedule
 from .listing import JobQuery
 from .models import Attempt, Job, JobState
-from .schedules import Schedule, schedule_name, time_zone
+from .recurring import Schedule, schedule_name, time_zone
 from .storage import Storage
 
 FORMAT = "queuectl-export"

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from queuectl import Queue
-from queuectl.storage.sqlite import SqliteStorage
+from queuectl.storage.sqlite.driver import SqliteDriver
 
 FULL, NORMAL = 2, 1  # PRAGMA synchronous values
 
 
 def synchronous(storage: object) -> int:
-    assert isinstance(storage, SqliteStorage)
-    value: int = storage.db.execute("PRAGMA synchronous").fetchone()[0]
+    driver = getattr(storage, "db", None)
+    assert isinstance(driver, SqliteDriver)
+    value: int = driver.connection().execute("PRAGMA synchronous").fetchone()[0]
     return value
 
 

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import Cli
 
 from queuectl.models import NewJob
-from queuectl.storage.sqlite import Q, SqliteStorage
+from queuectl.storage.sqlite.driver import QUERIES, SqliteDriver
+from queuectl.storage.store import Store
 
 T0 = 1_767_225_600.0
 
@@ -19,7 +20,7 @@ T0 = 1_767_225_600.0
 @pytest.mark.parametrize("queues", [None, ["video", "default"]])
 def test_the_claim_walks_jobs_ready_without_a_sort(db_path: Path, limit: int,
                                                    queues: list[str] | None) -> None:
-    store = SqliteStorage(db_path)
+    store = Store(SqliteDriver(db_path))
     try:
         store.enqueue([NewJob(f"j{n}", "true", 0, queue="video" if n % 2 else "default")
                        for n in range(2000)], T0)
@@ -28,8 +29,10 @@ def test_the_claim_walks_jobs_ready_without_a_sort(db_path: Path, limit: int,
         store.set_queue_limit("video", 2)
         params = {"worker_id": "w", "lease_until": T0 + 30, "now": T0, "limit": limit,
                   "queues": json.dumps(queues) if queues else None}
-        plan = "\n".join(row["detail"] for row in
-                         store.db.execute("EXPLAIN QUERY PLAN " + Q["claim_ready_jobs"], params))
+        query = QUERIES["claim_ready_jobs"]
+        assert isinstance(query, str)
+        plan = "\n".join(row[3] for row in store.db.connection().execute(
+            "EXPLAIN QUERY PLAN " + query, params))
     finally:
         store.close()
     assert "SCAN ready USING INDEX jobs_ready" in plan, plan

@@ -61,10 +61,11 @@ def storage(open_store: Callable[[], Storage]) -> Storage:
 
 def execute_raw(storage: Storage, statement: str) -> list[Any]:
     """Run plain SQL on either backend (tests only: to set up what no verb can, or EXPLAIN)."""
-    from queuectl.storage.sqlite import SqliteStorage
+    from queuectl.storage.sqlite.driver import SqliteDriver
 
-    if isinstance(storage, SqliteStorage):
-        return [tuple(row) for row in storage.db.execute(statement).fetchall()]
+    driver = getattr(storage, "db", None)
+    if isinstance(driver, SqliteDriver):
+        return [tuple(row) for row in driver.connection().execute(statement).fetchall()]
     from queuectl.storage.postgres import PostgresStorage
 
     assert isinstance(storage, PostgresStorage)

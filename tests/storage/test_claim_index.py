@@ -16,14 +16,15 @@ PENDING = 100_000
 
 
 def _plan(storage: Storage) -> str:
-    from queuectl.storage.sqlite import SqliteStorage
+    from queuectl.storage.sqlite.driver import QUERIES, SqliteDriver
 
     params = {"worker_id": "w", "lease_until": T0 + 30, "now": T0, "limit": 8, "queues": None}
-    if isinstance(storage, SqliteStorage):
-        from queuectl.storage.sqlite import Q as SQLITE
-
-        rows = storage.db.execute("EXPLAIN QUERY PLAN " + SQLITE["claim_ready_jobs"], params)
-        return "\n".join(row["detail"] for row in rows)
+    driver = getattr(storage, "db", None)
+    if isinstance(driver, SqliteDriver):
+        query = QUERIES["claim_ready_jobs"]
+        assert isinstance(query, str)
+        rows = driver.connection().execute("EXPLAIN QUERY PLAN " + query, params)
+        return "\n".join(row[3] for row in rows)
     from queuectl.storage.postgres import PostgresStorage
     from queuectl.storage.postgres import Q as POSTGRES
 

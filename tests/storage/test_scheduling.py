@@ -10,7 +10,7 @@ import pytest
 
 from queuectl.errors import InvalidInput, InvalidTransition
 from queuectl.models import Job, JobState, NewJob, Outcome
-from queuectl.schedules import Schedule
+from queuectl.recurring import Schedule
 from queuectl.storage import Storage
 
 T0 = 1_767_225_600.0

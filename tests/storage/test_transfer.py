@@ -8,7 +8,7 @@ import pytest
 
 from queuectl.errors import DuplicateJob, InvalidInput, InvalidTransition
 from queuectl.models import JobState, NewJob, Outcome
-from queuectl.schedules import Schedule
+from queuectl.recurring import Schedule
 from queuectl.storage import Storage
 from queuectl.transfer import export_lines, import_lines
 

@@ -15,7 +15,7 @@ from .text import job_id, os_text, queue_name, shown
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..models import Attempt, Job
-    from ..schedules import Schedule
+    from ..recurring import Schedule
 
 _INT4 = 2**31 - 1  # PostgreSQL integer: attempts, runs, exit codes
 _INT8 = 2**63 - 1  # PostgreSQL bigint: output_dropped

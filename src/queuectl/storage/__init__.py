@@ -66,9 +66,10 @@ def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
         from .postgres import open_postgres
 
         return open_postgres(url)
-    from .sqlite import SqliteStorage
+    from .sqlite.driver import SqliteDriver
+    from .store import Store
 
-    return SqliteStorage(path)
+    return Store(SqliteDriver(path))
 
 
 def sqlite_path(url: str) -> str | None:

@@ -22,7 +22,7 @@ from ..models import (
     QueueInfo,
     WorkerInfo,
 )
-from ..schedules import Schedule
+from ..recurring import Schedule
 from ..stats import FinishedRun
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import DuplicateJob, InvalidTransition, JobNotFound, StorageError
 from ..listing import JobPage, JobQuery, JobRun, RunningJob
 from ..models import Attempt, Enqueued, Job, JobState, NewJob
-from ..schedules import Schedule
+from ..recurring import Schedule
 from ..stats import FinishedRun
 from . import postgres_migrate, postgres_reads
 from .postgres_connection import Connector, parse_url

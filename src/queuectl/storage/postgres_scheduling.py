@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidInput
 from ..models import Enqueued, Job, JobState, NewJob, QueueInfo
-from ..schedules import Schedule
+from ..recurring import Schedule
 from .postgres_connection import Connector
 from .postgres_rows import Row, job_of
 from .postgres_wakeup import JOB

@@ -1,24 +1,57 @@
-"""Writing exported jobs back exactly as they were: the part of ``restore`` both backends share.
+"""Writing exported jobs back exactly as they were (``queuectl import``).
 
-A job's stored columns are named after the fields of ``Job``; each backend only says how it
-encodes a value (SQLite keeps lists as JSON text, PostgreSQL as arrays). The column list comes
-from the dataclass, never from input, so building the INSERT from it is safe.
+A job's stored columns are named after the fields of ``Job``, and ``restore_job`` lists them
+all; a driver only says how it encodes a list (``Transaction.array``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import DuplicateJob, StorageError
 from ..models import Attempt, Job
-from ..schedules import Schedule
+from ..recurring import Schedule
+from .driver import Conflict
+
+if TYPE_CHECKING:
+    from .driver import Driver, Transaction
 
 # Fields of Job that describe the call that returned it, not the stored job.
 NOT_STORED = frozenset({"unique_conflict"})
 JOB_COLUMNS = tuple(f.name for f in fields(Job) if f.name not in NOT_STORED)
+
+
+def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
+            attempts: Sequence[Attempt], schedules: Sequence[Schedule]) -> None:
+    """Store settings, schedules and jobs with their history in one transaction; an id
+    stored already raises ``DuplicateJob`` and nothing is written."""
+
+    def write(tx: Transaction) -> None:
+        tx.many("restore_job", [job_row(job, tx.array) for job in jobs])
+        tx.many("insert_tags", [(tag, job.id) for job in jobs for tag in job.tags])
+        tx.many("insert_dependencies",
+                [(other, job.id) for job in jobs for other in job.depends_on])
+        if any(job.depends_on for job in jobs):
+            tx.run("mark_dependencies", {"ids": tx.array([job.id for job in jobs])})
+        tx.many("restore_attempt", [attempt_row(attempt) for attempt in attempts])
+        tx.many("set_config", [{"key": k, "value": v} for k, v in settings.items()])
+        tx.many("restore_schedule", [schedule_row(schedule) for schedule in schedules])
+        tx.wake()
+
+    try:
+        db.write(write)
+    except Conflict as exc:
+        from .jobs import get
+
+        ids = [job.id for job in jobs]
+        duplicate = next((job_id for job_id in ids if get(db, job_id) is not None), None)
+        if duplicate is not None:
+            raise DuplicateJob(duplicate) from None
+        raise StorageError(f"cannot import: {exc}") from None
 
 
 def job_row(job: Job, encode_list: Callable[[tuple[Any, ...]], Any]) -> dict[str, Any]:
@@ -61,4 +94,3 @@ def first_duplicate(job_ids: Sequence[str], stored: Callable[[str], bool]) -> st
         if stored(job_id):
             return job_id
     return job_ids[0]
-

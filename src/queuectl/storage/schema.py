@@ -7,11 +7,9 @@ must not migrate, so that it can say what an upgrade would do) and ``queuectl db
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StorageError
 from . import resolve_database
 
 
@@ -44,18 +42,12 @@ def schema_status(location: str | os.PathLike[str] | None = None) -> SchemaStatu
         from .postgres import postgres_schema_status
 
         return postgres_schema_status(url)
-    from .sqlite import MIGRATIONS
+    from .sqlite.migrate import NAMES, check_version, stored_version
 
-    path = _sqlite_path(url)
-    version = 0
-    if path.exists():
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read {path}: {exc}") from exc
-    names = [os.path.basename(script).removesuffix(".sql") for script in MIGRATIONS]
-    return SchemaStatus("sqlite", str(path), version, len(names), names[version:])
+    path = str(_sqlite_path(url))
+    version = stored_version(path)
+    check_version(version, path)
+    return SchemaStatus("sqlite", path, version, len(NAMES), NAMES[version:])
 
 
 def upgrade_schema(location: str | os.PathLike[str] | None = None) -> list[str]:

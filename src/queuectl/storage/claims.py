@@ -1,0 +1,96 @@
+"""The hot path: record the runs a worker finished and claim the next jobs, in one transaction.
+
+A worker calls this once per batch, so it is kept small: each outcome is one statement
+(``finish_run``, fenced by job id, run number and worker id; one more for a run whose output
+was streamed), and the claim is one statement (``claim_ready_jobs``, which also opens the
+attempts; a batch while some queue has a limit, one per job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..states import JobState
+
+if TYPE_CHECKING:
+    from ..models import Job, Outcome
+    from .driver import Driver, Transaction
+
+
+def record_and_claim(
+    db: Driver, worker_id: str, outcomes: Sequence[Outcome], limit: int, now: float,
+    lease_until: float, queues: Sequence[str] | None = None,
+) -> tuple[list[Job], list[Outcome]]:
+    """Record finished runs and claim up to ``limit`` ready jobs; see ``Store``."""
+
+    def step(tx: Transaction) -> tuple[list[Job], list[Outcome]]:
+        finished = finish_runs(tx, worker_id, outcomes)
+        stale = [outcome for outcome, done in zip(outcomes, finished, strict=True) if not done]
+        claimed: list[Job] = []
+        if tx.in_doubt:
+            # The first try may have committed its claims: those jobs are ours already.
+            claimed = tx.jobs("claimed_in_call", {"worker_id": worker_id, "now": now},
+                              claim_order=True)
+        if limit > len(claimed):
+            claimed += claim_ready(tx, {
+                "worker_id": worker_id, "lease_until": lease_until, "now": now,
+                "limit": limit - len(claimed), "queues": tx.array(queues) if queues else None,
+            })
+        return claimed, stale
+
+    return db.write(step, claim=True)
+
+
+def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Record each outcome (its job, its attempt, its streamed output); False where the fence
+    refused it. A completed job that others depend on wakes the workers: a dependent may be
+    ready now (the database counted it down)."""
+    if not outcomes:
+        return []
+    params = [_finish_params(worker_id, outcome) for outcome in outcomes]
+    finished: list[bool] = []
+    for row, outcome, param in zip(tx.each("finish_run", params), outcomes, params,
+                                   strict=True):
+        finished.append(row is not None)
+        if row is None:
+            continue
+        if outcome.streamed:  # its chunks are in its output now
+            tx.run("drop_output_chunks", param)
+        if row[0] and outcome.state is JobState.COMPLETED:  # it has dependents
+            tx.wake()
+    if tx.in_doubt:
+        # Refused by the fence, unless the commit we lost track of recorded that outcome.
+        finished = [done or tx.one("attempt_recorded", param) is not None
+                    for done, param in zip(finished, params, strict=True)]
+    return finished
+
+
+def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
+    """Claim up to ``params["limit"]`` ready jobs, best first.
+
+    Claimers take turns on the limited queues (the driver's claim transaction sees to it:
+    PostgreSQL locks their rows, SQLite's writers take turns anyway). While some queue has a
+    concurrency limit, a batch is claimed one job per statement, each statement counting the
+    jobs the ones before took, so that the claim order stays exact across limited and
+    unlimited queues. The statement refuses to take a limited queue's job in a batch, so the
+    limit holds whatever calls it.
+    """
+    if params["limit"] > 1 and tx.all("limited_queues"):
+        claimed: list[Job] = []
+        for _ in range(params["limit"]):
+            taken = tx.jobs("claim_ready_jobs", {**params, "limit": 1})
+            if not taken:
+                break
+            claimed += taken
+        return claimed
+    return tx.jobs("claim_ready_jobs", params, claim_order=True)
+
+
+def _finish_params(worker_id: str, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "job_id": outcome.job_id, "attempt": outcome.attempt, "worker_id": worker_id,
+        "state": outcome.state.value, "run_at": outcome.run_at, "exit_code": outcome.exit_code,
+        "error": outcome.error, "now": outcome.finished_at, "output": outcome.output,
+        "output_dropped": outcome.output_dropped, "streamed": outcome.streamed,
+    }

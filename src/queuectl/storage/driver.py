@@ -1,0 +1,107 @@
+"""What the store asks of a database driver: transactions of named queries, and its dialect.
+
+The store (``store.py`` and the modules it composes) holds every rule of the queue once. A
+driver (``sqlite/``, ``postgres/``) knows only its database:
+
+- transactions that run named queries from its ``queries.sql`` (the same names in every
+  driver, with the same parameters and the same columns in the same order);
+- how its rows become values where the types differ (JSON text or arrays, 0/1 or booleans);
+- wake-ups for idle workers (SQLite: a datagram after the commit; PostgreSQL: NOTIFY in
+  the transaction) and the socket a worker waits on;
+- after a COMMIT whose outcome is unknown (PostgreSQL's connection died during it), running
+  the operation again with ``in_doubt`` set, so that it looks for its own effects first;
+- its migrations and the schema version they reach.
+
+A driver turns its errors into ``StorageError`` (one line that says what happened), except a
+broken unique key, which it raises as ``Conflict`` for the store to name (a duplicate id, a
+unique key a live job holds, a schedule name taken).
+
+Protocols are for the type checker only: defining them costs every ``queuectl enqueue``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+
+class Conflict(Exception):
+    """A write broke a unique key; the transaction is rolled back."""
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Any, Protocol, TypeVar
+
+    from ..models import Job
+    from .base import WakeChannel
+
+    Params = Sequence[Any] | Mapping[str, Any]
+    Row = tuple[Any, ...]
+    T = TypeVar("T")
+
+    class Transaction(Protocol):
+        """One transaction (or, for ``Driver.read``, one connection) of named queries."""
+
+        # True when an earlier try of this operation may have committed (see the module).
+        in_doubt: bool
+
+        def one(self, query: str, params: Params = ()) -> Row | None:
+            """The first row of the query, or None."""
+            ...
+
+        def all(self, query: str, params: Params = ()) -> list[Row]: ...
+
+        def run(self, query: str, params: Params = ()) -> int:
+            """Run a write; returns how many rows it changed."""
+            ...
+
+        def many(self, query: str, rows: Iterable[Params]) -> None:
+            """Run a write once per item of ``rows`` (one round trip where the driver can)."""
+            ...
+
+        def each(self, query: str, rows: Sequence[Params]) -> list[Row | None]:
+            """Run the query once per item of ``rows``; the first row of each, or None."""
+            ...
+
+        def jobs(self, query: str, params: Params = (), *,
+                 claim_order: bool = False) -> list[Job]:
+            """The jobs a query returns (``SELECT *`` or ``RETURNING *`` of the jobs table);
+            with ``claim_order``, best first: priority, then run_at, then enqueue order."""
+            ...
+
+        def jobs_with(self, query: str, params: Params,
+                      columns: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
+            """``jobs``, each with the values of the other ``columns`` its row holds."""
+            ...
+
+        def array(self, values: Iterable[Any]) -> Any:
+            """A list as a query parameter (JSON text for SQLite, an array for PostgreSQL)."""
+            ...
+
+        def wake(self, *, stop: bool = False) -> None:
+            """Wake idle workers once this transaction commits (``stop``: to check in, for a
+            stop or a cancel); several calls send one wake-up."""
+            ...
+
+    class Driver(Protocol):
+        url: str  # the location as given, password included: a worker opens it again
+
+        def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+            """Run ``operation`` in one write transaction and commit it. ``claim``: the
+            transaction claims jobs, and claimers must take turns on queues with a
+            concurrency limit (so that each counts the jobs the others took)."""
+            ...
+
+        def read(self, operation: Callable[[Transaction], T], *,
+                 snapshot: bool = False) -> T:
+            """Run reads; with ``snapshot`` they all see one state of the database."""
+            ...
+
+        def wake_channel(self, worker_id: str) -> WakeChannel: ...
+
+        def keep_trying(self) -> None:
+            """From now on wait for a lost database to come back instead of failing (a
+            worker's store: running jobs go on meanwhile)."""
+            ...
+
+        def close(self) -> None: ...

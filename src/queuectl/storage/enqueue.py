@@ -1,0 +1,150 @@
+"""Storing new jobs: the plain insert, unique keys and dependencies.
+
+Both ways of enqueueing (returning jobs, or only their ids for bulk enqueues) share ``_insert``;
+the common case, jobs with no unique key and no dependency, is one statement per run of jobs
+of a kind. The lookup tables behind tags and dependencies (SQLite) and the counts of
+dependencies not completed are kept by the database (see the migrations).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from itertools import groupby
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from ..jobspec.newjob import Enqueued, NewJob
+from ..states import JobState
+
+if TYPE_CHECKING:
+    from ..models import Job
+    from .driver import Transaction
+
+# How a job was stored: (state, dependencies not completed, last error), or the live job that
+# holds its unique key (then nothing was inserted for it).
+_Stored = tuple[str, int, "str | None"]
+
+
+def insert_jobs(tx: Transaction, jobs: Sequence[NewJob], now: float) -> list[Job]:
+    """Insert ``jobs`` in order in ``tx``; returns them as stored.
+
+    A job whose ``unique_key`` matches a live job is not inserted: that job is returned in its
+    place, marked ``unique_conflict``. A job with an unknown dependency is refused (nothing of
+    the transaction is kept); one whose dependency is dead or canceled is stored dead.
+    """
+    from dataclasses import replace
+
+    inserted = _insert(tx, jobs, now)
+    if inserted is None:
+        return [_stored(job, now) for job in jobs]
+    return [replace(how, unique_conflict=True) if not isinstance(how, tuple)
+            else _stored(job, now, *how) for job, how in zip(jobs, inserted, strict=True)]
+
+
+def insert_job_ids(tx: Transaction, jobs: Sequence[NewJob], now: float) -> Enqueued:
+    """``insert_jobs``, returning only the ids (no ``Job`` built): see ``Enqueued``."""
+    inserted = _insert(tx, jobs, now)
+    if inserted is None:
+        return Enqueued([job.id for job in jobs], len(jobs))
+    ids = [job.id if isinstance(how, tuple) else how.id
+           for job, how in zip(jobs, inserted, strict=True)]
+    return Enqueued(ids, sum(isinstance(how, tuple) for how in inserted))
+
+
+def _insert(tx: Transaction, jobs: Sequence[NewJob], now: float) -> list[_Stored | Job] | None:
+    """Insert ``jobs`` in order; None if every one was stored as given (pending, waiting on
+    nothing), else for each job how it was stored, or the live job that holds its key."""
+    created = len(jobs)
+    if not any(job.unique_key or job.depends_on for job in jobs):
+        # The common case: one statement per run of jobs of a kind, in order (seq is FIFO).
+        for plain, run in groupby(jobs, attrgetter("plain")):
+            if plain:
+                tx.many("insert_plain_job", [(*job[:4], now) for job in run])
+            else:
+                batch = list(run)
+                tx.many("insert_job", [_row(tx, job, now) for job in batch])
+                _link(tx, batch)
+        inserted = None
+    else:
+        inserted = [_insert_one(tx, job, now) for job in jobs]
+        created = sum(isinstance(how, tuple) for how in inserted)
+    if created:
+        tx.wake()
+    return inserted
+
+
+def _insert_one(tx: Transaction, job: NewJob, now: float) -> _Stored | Job:
+    waiting_on, dead = _dependencies(tx, job)
+    row = _row(tx, job, now, waiting_on, dead)
+    while tx.run("insert_job", row) == 0:
+        live = tx.jobs("live_job_with_unique_key", (job.unique_key,))
+        if live:
+            return live[0]
+        # PostgreSQL: the live job finished between the two statements, freeing the key.
+    _link(tx, [job])
+    if dead:
+        return "dead", waiting_on, f"dependency {dead} dead"
+    return "pending", waiting_on, None
+
+
+def _link(tx: Transaction, jobs: Sequence[NewJob]) -> None:
+    """Fill the lookup tables behind tags and dependencies, where the database keeps them
+    (SQLite; PostgreSQL indexes the arrays in the job's row, and its statements are empty)."""
+    if any(job.tags for job in jobs):
+        tx.many("insert_tags", [(tag, job.id) for job in jobs for tag in job.tags])
+    if any(job.depends_on for job in jobs):
+        tx.many("insert_dependencies",
+                [(other, job.id) for job in jobs for other in job.depends_on])
+
+
+def _dependencies(tx: Transaction, job: NewJob) -> tuple[int, str | None]:
+    """``(dependencies not completed, a dead or canceled one)``; unknown ids are refused.
+
+    The dependencies are marked as having dependents (only such jobs pay for the trigger
+    that keeps counts right), and on PostgreSQL stay locked until this enqueue commits.
+    """
+    if not job.depends_on:
+        return 0, None
+    rows = tx.all("dependency_states", {"ids": tx.array(job.depends_on)})
+    states: dict[str, str] = {job_id: state for job_id, state in rows}
+    for other in job.depends_on:
+        if other not in states:
+            raise InvalidInput(f"depends_on: no job with id {other!r}")
+    dead = next((o for o in job.depends_on if states[o] in ("dead", "canceled")), None)
+    return sum(states[o] != "completed" for o in job.depends_on), dead
+
+
+def _row(tx: Transaction, job: NewJob, now: float, waiting_on: int = 0,
+         dead: str | None = None) -> tuple[Any, ...]:
+    """The values of ``insert_job``, in the order of its columns."""
+    return (
+        job.id, job.command, "dead" if dead else "pending", job.max_retries,
+        job.first_run_at(now), now, now, job.cwd,
+        json.dumps(dict(job.env), sort_keys=True) if job.env else None,
+        job.timeout,
+        tx.array(job.fatal_exit_codes) if job.fatal_exit_codes else None,
+        job.retry_on_timeout, job.output_limit,
+        job.priority, job.queue, job.unique_key,
+        tx.array(job.tags) if job.tags else None,
+        tx.array(job.depends_on) if job.depends_on else None,
+        waiting_on, f"dependency {dead} dead" if dead else None,
+        job.backoff_base, job.backoff_max, job.jitter,
+    )
+
+
+def _stored(job: NewJob, now: float, state: str = "pending", waiting_on: int = 0,
+            last_error: str | None = None) -> Job:
+    from ..models import Job
+
+    return Job(
+        id=job.id, command=job.command, state=JobState(state), attempts=0,
+        max_retries=job.max_retries, created_at=now, updated_at=now,
+        run_at=job.first_run_at(now), priority=job.priority, cwd=job.cwd, env=job.env,
+        timeout=job.timeout, last_error=last_error,
+        fatal_exit_codes=job.fatal_exit_codes, retry_on_timeout=job.retry_on_timeout,
+        output_limit=job.output_limit, queue=job.queue, unique_key=job.unique_key,
+        tags=job.tags, depends_on=job.depends_on, waiting_on=waiting_on,
+        backoff_base=job.backoff_base, backoff_max=job.backoff_max, jitter=job.jitter,
+    )

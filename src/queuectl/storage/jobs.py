@@ -1,0 +1,145 @@
+"""Verbs on jobs a person (or the library) calls: read one, list, count, cancel, retry, delete.
+
+Each write is one transaction and all or nothing: a job that is missing or in the wrong state
+raises and nothing is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidTransition, JobNotFound
+from ..states import JobState
+from .driver import Conflict
+
+if TYPE_CHECKING:
+    from ..models import Attempt, Job
+    from .driver import Driver, Transaction
+
+
+def get(db: Driver, job_id: str) -> Job | None:
+    found = db.read(lambda tx: tx.jobs("get_job", (job_id,)))
+    return found[0] if found else None
+
+
+def list_jobs(db: Driver, state: JobState | None, limit: int, offset: int,
+              tag: str | None) -> list[Job]:
+    params = {"state": state.value if state else None, "tag": tag, "limit": limit,
+              "offset": offset}
+    query = ("list_jobs_with_tag" if tag is not None
+             else "list_jobs_in_state" if state else "list_jobs")
+    return db.read(lambda tx: tx.jobs(query, params))
+
+
+def count_by_state(db: Driver) -> dict[JobState, int]:
+    counts = dict.fromkeys(JobState, 0)
+    for state, count in db.read(lambda tx: tx.all("count_by_state")):
+        counts[JobState(state)] = count
+    return counts
+
+
+def attempts(db: Driver, job_id: str) -> list[Attempt]:
+    from ..models import Attempt
+
+    # One snapshot: a run may finish (and fold its chunks) between the two reads otherwise.
+    rows, chunks = db.read(lambda tx: (tx.all("list_attempts", (job_id,)),
+                                       tx.all("output_chunks_of_job", (job_id,))),
+                           snapshot=True)
+    streamed: dict[int, bytes] = {}
+    for number, data in chunks:
+        streamed[number] = streamed.get(number, b"") + data
+    return [Attempt(job_id, number, worker_id, started_at, finished_at, exit_code, error,
+                    output or streamed.get(number, b""), output_dropped)
+            for (job_id, number, worker_id, started_at, finished_at, exit_code, error, output,
+                 output_dropped) in rows]
+
+
+def cancel(db: Driver, job_ids: Sequence[str], now: float) -> list[Job]:
+    """Cancel waiting jobs at once; mark running ones for their worker to kill."""
+
+    def cancel_all(tx: Transaction) -> list[Job]:
+        canceled: list[Job] = []
+        for job_id in job_ids:
+            params = {"job_id": job_id, "now": now}
+            found = tx.jobs("cancel_waiting_job", params)
+            if not found:
+                found = tx.jobs("request_cancel_of_running_job", params)
+                if found:
+                    tx.wake(stop=True)  # "check in": the holder kills the job at once
+            if not found:
+                raise _not_in_state(tx, job_id, "only pending, failed or processing jobs can"
+                                                " be canceled")
+            canceled += found
+        return canceled
+
+    return db.write(cancel_all)
+
+
+def retry(db: Driver, job_ids: Sequence[str], now: float, *,
+          include_canceled: bool) -> list[Job]:
+    """Put dead (and, if asked, canceled) jobs back to pending, all or nothing."""
+    wanted = "dead or canceled" if include_canceled else "dead"
+
+    def retry_all(tx: Transaction) -> list[Job]:
+        for job_id in job_ids:
+            params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
+            try:
+                changed = tx.run("retry_job", params)
+            except Conflict:  # its unique_key is taken by a live job
+                raise InvalidTransition(
+                    f"job {job_id!r}: a live job has the same unique_key; nothing retried"
+                ) from None
+            if not changed:
+                raise _not_in_state(tx, job_id, f"not {wanted}: nothing retried", sep=", ")
+        # A retried job whose dependency is still dead or canceled dies again: read it back.
+        tx.run("redo_dependency_deaths", {"ids": tx.array(job_ids), "now": now})
+        tx.wake()
+        stored = {job.id: job for job in tx.jobs("jobs_by_ids", {"ids": tx.array(job_ids)})}
+        return [stored[job_id] for job_id in job_ids]
+
+    return db.write(retry_all)
+
+
+def retry_all_dead(db: Driver, now: float, tag: str | None) -> list[str]:
+    def retry_all(tx: Transaction) -> list[str]:
+        ids = [row[0] for row in tx.all("retry_all_dead", {"now": now, "tag": tag})]
+        if ids:
+            tx.run("redo_dependency_deaths", {"ids": tx.array(ids), "now": now})
+            tx.wake()
+        return ids
+
+    return db.write(retry_all)
+
+
+def delete(db: Driver, job_ids: Sequence[str]) -> list[str]:
+    """Delete finished jobs with their history, all or nothing."""
+
+    def delete_all(tx: Transaction) -> list[str]:
+        for job_id in job_ids:
+            if tx.one("delete_finished_job", {"job_id": job_id}) is None:
+                raise _not_in_state(tx, job_id, "only completed, dead or canceled jobs can be"
+                                                " deleted; nothing deleted")
+        return list(job_ids)
+
+    return db.write(delete_all)
+
+
+def first_existing(db: Driver, job_ids: Sequence[str]) -> str:
+    """The first id of ``job_ids`` that is stored, or repeated in the list (after a
+    ``Conflict``, to name the duplicate)."""
+    stored = {row[0] for row in db.read(
+        lambda tx: tx.all("existing_job_ids", {"ids": tx.array(job_ids)}))}
+    seen: set[str] = set()
+    for job_id in job_ids:
+        if job_id in seen or job_id in stored:
+            return job_id
+        seen.add(job_id)
+    return job_ids[0]
+
+
+def _not_in_state(tx: Transaction, job_id: str, rule: str, sep: str = ": ") -> Exception:
+    found = tx.jobs("get_job", (job_id,))
+    if not found:
+        return JobNotFound(job_id)
+    return InvalidTransition(f"job {job_id!r} is {found[0].state.value}{sep}{rule}")

@@ -1,0 +1,100 @@
+"""Reads for the dashboard, stats and ``status --watch``: pages of jobs, running jobs, finished
+runs, and what pending jobs wait for.
+
+Job listings page by keyset on ``seq`` (newest first): each page walks the primary key, or
+``jobs_by_state (state, seq)`` when a state is given, and stops after the page, so page 1000
+costs what page 1 costs. The cursor is a job's seq as text; one row more than asked says
+whether another page exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..listing import JobPage, JobQuery, JobRun, RunningJob
+    from ..stats import FinishedRun
+    from .driver import Driver
+
+_MAX_SEQ = 2**63 - 1
+
+
+def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
+                after: str | None) -> JobPage:
+    from ..listing import JobPage
+
+    params: dict[str, Any] = {
+        "state": query.state.value if query.state else None,
+        "text": query.text.lower() if query.text else None,
+        "queue": query.queue,
+        "limit": limit + 1,
+        "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
+    }
+    direction = "newer" if after is not None else "older"
+    name = f"search_jobs_{direction}{'_in_state' if query.state else ''}"
+    found = db.read(lambda tx: tx.jobs_with(name, params, ("seq",)))
+    more, rows = len(found) > limit, found[:limit]
+    older: str | None
+    newer: str | None
+    if after is not None:
+        rows.reverse()
+        newer = str(rows[0][1][0]) if more else None
+        older = str(rows[-1][1][0]) if rows else after
+    else:
+        older = str(rows[-1][1][0]) if more else None
+        newer = (str(rows[0][1][0]) if rows else before) if before is not None else None
+    return JobPage([job for job, _ in rows], older=older, newer=newer)
+
+
+def running_jobs(db: Driver, limit: int) -> list[RunningJob]:
+    from ..listing import RunningJob
+
+    found = db.read(lambda tx: tx.jobs_with("running_jobs", {"limit": limit},
+                                            ("run_started_at",)))
+    return [RunningJob(job, started_at) for job, (started_at,) in found]
+
+
+def finished_runs(db: Driver, since: float, until: float, limit: int,
+                  after: tuple[float, str, int] | None) -> list[FinishedRun]:
+    """Runs that finished in ``[since, until)`` by ``(finished_at, job id, run)``, from the
+    key ``after`` of the last run of the previous page."""
+    from ..stats import FinishedRun
+    from .base import INTERRUPTED
+
+    key = after if after is not None and after[0] >= since else (since, "", -1)
+    params = {"after_at": key[0], "after_job": key[1], "after_number": key[2],
+              "until": until, "limit": limit, "interrupted": INTERRUPTED}
+    # The columns come in FinishedRun's order: a window can hold a million runs.
+    return [FinishedRun(job_id, number, queue, enqueued_at, started_at, finished_at,
+                        bool(succeeded), bool(ended_dead), bool(interrupted))
+            for job_id, number, queue, enqueued_at, started_at, finished_at, succeeded,
+            ended_dead, interrupted in db.read(lambda tx: tx.all("finished_runs", params))]
+
+
+def latest_runs(db: Driver, job_ids: Sequence[str]) -> dict[str, JobRun]:
+    """When the latest run of each job started and ended; jobs never run are left out."""
+    from ..listing import JobRun
+
+    if not job_ids:
+        return {}
+    rows = db.read(lambda tx: tx.all("latest_runs", {"ids": tx.array(job_ids)}))
+    return {job_id: JobRun(started_at, finished_at) for job_id, started_at, finished_at in rows}
+
+
+def pending_breakdown(db: Driver, now: float) -> dict[str, int]:
+    row = db.read(lambda tx: tx.one("pending_breakdown", {"now": now}))
+    assert row is not None
+    return {"pending": row[0], "scheduled": row[1], "blocked": row[2]}
+
+
+def _cursor(text: str | None, default: int = 0) -> int:
+    """A page cursor back to a seq; a cursor that is not ours is refused, not guessed."""
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"invalid page cursor {text!r}") from None

@@ -1,0 +1,292 @@
+"""The SQLite driver: one database file in WAL mode, one connection per process.
+
+Every write starts with ``BEGIN IMMEDIATE`` so that writers queue on SQLite's lock (with a
+generous busy timeout) instead of failing with "database is locked" half-way through a
+transaction. Wake-ups are datagrams to the workers of this host, sent after the commit.
+
+SQLite has no data-modifying CTEs, so a named query here may be a short script (several
+statements, run in order with the same parameters; the last one gives the result) where the
+PostgreSQL driver writes one statement: see ``finish_run`` in ``queries.sql``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ...errors import StorageError
+from ...procs import HOST
+from .. import normal_path
+from ..driver import Conflict
+from ..rows import JobRows
+from ..sql import load_queries
+from .migrate import migrate
+
+if TYPE_CHECKING:
+    from ...models import Job
+    from ..base import WakeChannel
+    from ..driver import Params, Transaction
+
+T = TypeVar("T")
+_Query = str | tuple[str, ...]  # one statement, or a script of several
+
+
+def _split(text: str) -> _Query:
+    if text.count(";") <= 1:
+        return text
+    statements: list[str] = []
+    pending = ""
+    for line in text.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return tuple(statements) if len(statements) > 1 else text  # a ';' in a comment
+
+
+QUERIES: dict[str, _Query] = {
+    name: _split(text)
+    for name, text in load_queries(os.path.join(os.path.dirname(__file__), "queries.sql")).items()
+}
+_LOCAL_WORKER_IDS = "SELECT id FROM workers WHERE host = ?"
+BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's lock
+_NAME = itemgetter(0)  # of a column's description
+_ROWS = JobRows(lambda text: tuple(json.loads(text)))  # lists are stored as JSON text
+
+
+class SqliteDriver:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = normal_path(os.fspath(path), absolute=True)
+        self.url = self.path
+        self.applied: list[str] = []  # the migrations this open applied
+        self._busy_timeout = _busy_timeout()
+        self._pid = -1
+        self._db: sqlite3.Connection | None = None
+        # One connection serves every thread of a process that shares this driver (the
+        # dashboard's request threads, say); the lock keeps their transactions apart.
+        self._lock = threading.RLock()
+        self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = None
+        try:
+            _create_private_file(self.path)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                 timeout=self._busy_timeout)
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            # A dependency that dies kills its dependents, whose trigger kills theirs.
+            db.execute("PRAGMA recursive_triggers = ON")
+            self.applied = migrate(db, self.path)
+            stored = db.execute("SELECT value FROM config WHERE key = 'durability'").fetchone()
+            level = os.environ.get("QUEUECTL_DURABILITY") or (stored[0] if stored else "")
+            db.execute(f"PRAGMA synchronous = {'NORMAL' if level == 'normal' else 'FULL'}")
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise StorageError(f"cannot open database {self.path}: {self._reason(exc)}"
+                               ) from exc
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
+        self._db, self._pid = db, os.getpid()
+        return db
+
+    def connection(self) -> sqlite3.Connection:
+        """This process's connection (for tests and tools: the store uses transactions)."""
+        # A connection must never cross a fork: reconnect in a child process.
+        if self._db is None or self._pid != os.getpid():
+            return self._connect()
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+    def keep_trying(self) -> None:
+        """Nothing to do: a local file does not go away and come back."""
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+        with self._lock:
+            db = self.connection()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "cannot write to") from exc
+            tx = _Transaction(db, self, "cannot write to")
+            try:
+                result = operation(tx)
+                woken = self._local_worker_ids(db) if tx.wake_requested else []
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:  # the statements' own errors are translated already
+                _rollback(db)
+                raise self._error(exc, "cannot commit to") from exc
+            except BaseException:
+                _rollback(db)
+                raise
+        if woken:
+            self._send_wakeups(woken, stop=tx.wake_requested > 1)
+        return result
+
+    def read(self, operation: Callable[[Transaction], T], *, snapshot: bool = False) -> T:
+        with self._lock:
+            db = self.connection()
+            tx = _Transaction(db, self, "cannot read")
+            try:
+                if snapshot:
+                    db.execute("BEGIN")
+                result = operation(tx)
+                woken = self._local_worker_ids(db) if tx.wake_requested else []
+            except sqlite3.Error as exc:
+                raise self._error(exc, "cannot read") from exc
+            finally:
+                if snapshot:
+                    _rollback(db)  # nothing was written: ending the snapshot is all it does
+        if woken:
+            self._send_wakeups(woken, stop=tx.wake_requested > 1)
+        return result
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    def wake_channel(self, worker_id: str) -> WakeChannel:
+        from .wakeup import DatagramWakeChannel, channel_address
+
+        return DatagramWakeChannel(channel_address(worker_id))
+
+    @staticmethod
+    def _local_worker_ids(db: sqlite3.Connection) -> list[str]:
+        # Read in the transaction, before its commit: cheaper than a read of its own after.
+        return [row[0] for row in db.execute(_LOCAL_WORKER_IDS, (HOST,))]
+
+    @staticmethod
+    def _send_wakeups(worker_ids: list[str], *, stop: bool) -> None:
+        from .wakeup import channel_address, send_wakeups
+
+        send_wakeups((channel_address(worker_id) for worker_id in worker_ids), stop=stop)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> Exception:
+        """The error to raise for ``exc``: ``Conflict`` for a broken unique key, else one line
+        that says what happened."""
+        if isinstance(exc, sqlite3.IntegrityError) and str(exc).startswith("UNIQUE constraint"):
+            return Conflict(str(exc))
+        return StorageError(f"{doing} {self.path}: {self._reason(exc)}")
+
+    def _reason(self, exc: BaseException) -> str:
+        text = str(exc) or type(exc).__name__
+        if text == "database is locked":
+            return (f"database is locked: another process held it longer than the busy"
+                    f" timeout ({self._busy_timeout:g} s)")
+        if text == "database or disk is full":
+            return "the disk is full (or the database reached its size limit)"
+        return text
+
+
+class _Transaction:
+    """Named queries on the driver's connection; see ``driver.Transaction``."""
+
+    __slots__ = ("_db", "_doing", "_driver", "in_doubt", "wake_requested")
+
+    def __init__(self, db: sqlite3.Connection, driver: SqliteDriver, doing: str) -> None:
+        self._db = db
+        self._driver = driver
+        self._doing = doing
+        self.in_doubt = False  # a local commit never leaves its outcome unknown
+        self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
+
+    def _execute(self, query: str, params: Params) -> sqlite3.Cursor:
+        sql = QUERIES[query]
+        try:
+            if isinstance(sql, str):
+                return self._db.execute(sql, params)
+            for statement in sql[:-1]:
+                self._db.execute(statement, params)
+            return self._db.execute(sql[-1], params)
+        except sqlite3.Error as exc:
+            raise self._driver._error(exc, self._doing) from exc
+
+    def one(self, query: str, params: Params = ()) -> Any:
+        return self._execute(query, params).fetchone()
+
+    def all(self, query: str, params: Params = ()) -> list[Any]:
+        return self._execute(query, params).fetchall()
+
+    def run(self, query: str, params: Params = ()) -> int:
+        return self._execute(query, params).rowcount
+
+    def many(self, query: str, rows: Iterable[Params]) -> None:
+        try:
+            self._db.executemany(QUERIES[query], rows)  # type: ignore[arg-type]
+        except sqlite3.Error as exc:
+            raise self._driver._error(exc, self._doing) from exc
+
+    def each(self, query: str, rows: Sequence[Params]) -> list[Any]:
+        return [self._execute(query, params).fetchone() for params in rows]
+
+    def jobs(self, query: str, params: Params = (), *, claim_order: bool = False) -> list[Job]:
+        cursor = self._execute(query, params)
+        rows = cursor.fetchall()
+        return _ROWS.decode(_columns(cursor), rows, claim_order=claim_order)
+
+    def jobs_with(self, query: str, params: Params,
+                  columns: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
+        cursor = self._execute(query, params)
+        return _ROWS.decode_with(_columns(cursor), cursor.fetchall(), columns)
+
+    @staticmethod
+    def array(values: Iterable[Any]) -> str:
+        return json.dumps(list(values))
+
+    def wake(self, *, stop: bool = False) -> None:
+        self.wake_requested = max(self.wake_requested, 2 if stop else 1)
+
+
+def _columns(cursor: sqlite3.Cursor) -> tuple[str, ...]:
+    return tuple(map(_NAME, cursor.description or ()))
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back, if a transaction is still open: SQLite ends one by itself on some errors
+    (a full disk), and a second error would only hide the first."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _busy_timeout() -> float:
+    """How long a writer waits for another's lock: ``QUEUECTL_BUSY_TIMEOUT`` (a duration; for
+    tests and operators who would rather fail fast), else ``BUSY_TIMEOUT``."""
+    text = os.environ.get("QUEUECTL_BUSY_TIMEOUT")
+    if not text:
+        return BUSY_TIMEOUT
+    from ...units import parse_duration
+
+    seconds = parse_duration(text, field="QUEUECTL_BUSY_TIMEOUT")
+    if not 0 < seconds <= 3600:
+        from ...errors import InvalidInput
+
+        raise InvalidInput(f"QUEUECTL_BUSY_TIMEOUT: must be between 1ms and 1h, got {text!r}")
+    return max(0.001, round(seconds, 3))
+
+
+def _create_private_file(path: str) -> None:
+    """Create the database file (and its folder) readable by its owner only."""
+    if os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)

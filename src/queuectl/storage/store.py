@@ -1,0 +1,340 @@
+"""``Store``: the storage contract, written once over any driver.
+
+The library above speaks only these verbs; SQL and drivers stay below them. Every write is
+one transaction, and every write for a claimed run is fenced by ``(job id, run number,
+worker id)`` so that a stale worker can never overwrite a newer run. Each verb lives in the
+module of its concept (this class is their table of contents):
+
+    enqueue.py    storing new jobs: the plain insert, unique keys, dependencies
+    claims.py     the hot path: record finished runs and claim the next jobs
+    workers.py    registration, heartbeats, release, streamed output, stop, rescue
+    jobs.py       read, list, count, cancel, retry, delete
+    reads.py      pages of jobs, running jobs, finished runs (dashboard, stats)
+    queues.py     named queues: pause, limit, jobs per queue
+    recurring.py  recurring schedules and their ticks
+    retention.py  purging finished jobs
+    restore.py    importing an export exactly as it was
+
+The others are imported when first used (``queuectl enqueue`` needs none of them), but for
+the hot path, ``claims``, which a worker calls for every batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from ..jobspec.newjob import Enqueued, NewJob
+from .claims import record_and_claim
+from .driver import Conflict
+from .enqueue import insert_job_ids, insert_jobs
+
+if TYPE_CHECKING:
+    from ..listing import JobPage, JobQuery, JobRun, RunningJob
+    from ..models import Attempt, Job, Outcome, QueueInfo, WorkerInfo
+    from ..recurring import Schedule
+    from ..states import JobState
+    from ..stats import FinishedRun
+    from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
+    from .driver import Driver
+
+_T = TypeVar("_T")  # what an insert returns: Jobs or Enqueued
+
+
+class Store:
+    def __init__(self, driver: Driver) -> None:
+        self.db = driver
+        self.url = driver.url
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:
+        """Store new jobs, all or nothing; a stored id raises ``DuplicateJob``."""
+        return self._insert(lambda tx: insert_jobs(tx, jobs, now), jobs)
+
+    def enqueue_ids(self, jobs: Sequence[NewJob], now: float) -> Enqueued:
+        """``enqueue``, returning only the ids: no ``Job`` is built (bulk enqueues)."""
+        return self._insert(lambda tx: insert_job_ids(tx, jobs, now), jobs)
+
+    def _insert(self, insert: Callable[..., _T], jobs: Sequence[NewJob]) -> _T:
+        try:
+            return self.db.write(insert)
+        except Conflict:
+            from ..errors import DuplicateJob
+            from .jobs import first_existing
+
+            raise DuplicateJob(first_existing(self.db, [job.id for job in jobs])) from None
+
+    def get(self, job_id: str) -> Job | None:
+        from . import jobs
+
+        return jobs.get(self.db, job_id)
+
+    def list_jobs(self, state: JobState | None, limit: int, offset: int = 0, *,
+                  tag: str | None = None) -> list[Job]:
+        from . import jobs
+
+        return jobs.list_jobs(self.db, state, limit, offset, tag)
+
+    def count_by_state(self) -> dict[JobState, int]:
+        from . import jobs
+
+        return jobs.count_by_state(self.db)
+
+    def attempts(self, job_id: str) -> list[Attempt]:
+        from . import jobs
+
+        return jobs.attempts(self.db, job_id)
+
+    def cancel(self, job_ids: Sequence[str], now: float) -> list[Job]:
+        """Cancel waiting jobs at once; mark running ones for their worker to kill.
+
+        All or nothing: a job that is missing or already finished raises and cancels none.
+        """
+        from . import jobs
+
+        return jobs.cancel(self.db, job_ids, now)
+
+    def retry(self, job_ids: Sequence[str], now: float, *, include_canceled: bool) -> list[Job]:
+        """Put dead (and, if asked, canceled) jobs back to pending, all or nothing."""
+        from . import jobs
+
+        return jobs.retry(self.db, job_ids, now, include_canceled=include_canceled)
+
+    def retry_all_dead(self, now: float, *, tag: str | None = None) -> list[str]:
+        """Retry every dead job (with ``tag``, if given); one whose unique_key a live job
+        holds stays dead, and one whose dependency is still dead or canceled dies again."""
+        from . import jobs
+
+        return jobs.retry_all_dead(self.db, now, tag)
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete finished jobs (completed, dead, canceled) with their history, all or nothing."""
+        from . import jobs
+
+        return jobs.delete(self.db, job_ids)
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def record_and_claim(
+        self, worker_id: str, outcomes: Sequence[Outcome], limit: int, now: float,
+        lease_until: float, queues: Sequence[str] | None = None,
+    ) -> tuple[list[Job], list[Outcome]]:
+        """Record finished runs and claim up to ``limit`` ready jobs in one transaction.
+
+        Ready: pending or failed, ``run_at`` come, every dependency completed, in one of
+        ``queues`` (None: any), its queue not paused and below its concurrency limit.
+
+        Returns the claimed jobs (best first) and the outcomes refused by the fence. A job
+        must not start before this returns: a worker killed between starting it and the
+        commit would leave it running while the database still says pending.
+        """
+        return record_and_claim(self.db, worker_id, outcomes, limit, now, lease_until, queues)
+
+    def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *,
+                started: bool) -> None:
+        """Give back held runs; they do not count as attempts.
+
+        ``started``: the runs were killed by a forced stop, and their attempt rows stay, marked
+        ``INTERRUPTED``. Otherwise the runs never started (claimed ahead, then handed back):
+        the job returns exactly to where it was before the claim, with no trace.
+        """
+        from . import workers
+
+        workers.release(self.db, worker_id, held, now, started=started)
+
+    def next_run_at(self) -> float | None:
+        from . import workers
+
+        return workers.next_run_at(self.db)
+
+    def register_worker(self, worker: WorkerRegistration, now: float) -> None:
+        from . import workers
+
+        workers.register(self.db, worker, now)
+
+    def unregister_worker(self, worker_id: str) -> None:
+        from . import workers
+
+        workers.unregister(self.db, worker_id)
+
+    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
+        """Renew the worker's leases and tell it of stop and cancel requests."""
+        from . import workers
+
+        return workers.heartbeat(self.db, worker_id, now, lease_until)
+
+    def append_output(self, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
+        """Store output of runs still going (fenced: ignored for runs no longer held)."""
+        from . import workers
+
+        workers.append_output(self.db, worker_id, chunks)
+
+    def workers(self) -> list[WorkerInfo]:
+        from . import workers
+
+        return workers.workers(self.db)
+
+    def local_workers(self, host: str) -> list[LocalWorker]:
+        from . import workers
+
+        return workers.local_workers(self.db, host)
+
+    def request_stop(self, worker_id: str | None, mode: str) -> list[str]:
+        from . import workers
+
+        return workers.request_stop(self.db, worker_id, mode)
+
+    def rescue(self, now: float, decide: Callable[[Job], Outcome], *,
+               worker_ids: Sequence[str] | None = None,
+               forget_workers_before: float | None = None) -> list[Outcome]:
+        """Fail the runs of lost workers, in one transaction.
+
+        Without ``worker_ids``: every run whose lease has expired. With them: every run those
+        (dead) workers hold, and their registrations are removed.
+        """
+        from . import workers
+
+        return workers.rescue(self.db, now, decide, worker_ids=worker_ids,
+                              forget_workers_before=forget_workers_before)
+
+    def wake_channel(self, worker_id: str) -> WakeChannel:
+        return self.db.wake_channel(worker_id)
+
+    def wake_workers(self, *, stop: bool = False) -> None:
+        self.db.read(lambda tx: tx.wake(stop=stop))
+
+    # -- config ----------------------------------------------------------------------------
+
+    def config_items(self) -> dict[str, str]:
+        return {key: value for key, value in self.db.read(lambda tx: tx.all("config_items"))}
+
+    def set_config(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.write(lambda tx: tx.run("unset_config", {"key": key}))
+        else:
+            self.db.write(lambda tx: tx.run("set_config", {"key": key, "value": value}))
+
+    # -- reads for the dashboard, stats and status --watch ---------------------------------
+
+    def search_jobs(self, query: JobQuery, limit: int, *, before: str | None = None,
+                    after: str | None = None) -> JobPage:
+        """Jobs newest first, by keyset: older than cursor ``before`` or newer than ``after``."""
+        from . import reads
+
+        return reads.search_jobs(self.db, query, limit, before=before, after=after)
+
+    def running_jobs(self, limit: int) -> list[RunningJob]:
+        """Jobs in state processing, longest running first."""
+        from . import reads
+
+        return reads.running_jobs(self.db, limit)
+
+    def finished_runs(self, since: float, until: float, limit: int,
+                      after: tuple[float, str, int] | None = None) -> list[FinishedRun]:
+        """Runs that finished in ``[since, until)``, ordered by ``(finished_at, job id, run)``;
+        ``after`` is the key of the last run of the previous page."""
+        from . import reads
+
+        return reads.finished_runs(self.db, since, until, limit, after)
+
+    def latest_runs(self, job_ids: Sequence[str]) -> dict[str, JobRun]:
+        """When the latest run of each job started and ended; jobs never run are left out."""
+        from . import reads
+
+        return reads.latest_runs(self.db, job_ids)
+
+    def pending_breakdown(self, now: float) -> dict[str, int]:
+        """Pending jobs: all ("pending"), those waiting for their ``run_at`` ("scheduled") and
+        those waiting for dependencies ("blocked"); one pass over pending jobs only."""
+        from . import reads
+
+        return reads.pending_breakdown(self.db, now)
+
+    # -- moving between stores (queuectl export / import) ---------------------------------
+
+    def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
+                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
+        """Store exported settings, schedules and jobs exactly as they were (states,
+        counters, times) with their attempt history, in one transaction. An id stored
+        already raises ``DuplicateJob`` and nothing is written."""
+        from .restore import restore
+
+        restore(self.db, settings, jobs, attempts, schedules)
+
+    # -- named queues, recurring schedules, retention ---------------------------------------
+
+    def queues(self) -> list[QueueInfo]:
+        """Every queue that has jobs or a setting, by name, with its jobs per state."""
+        from . import queues
+
+        return queues.queues(self.db)
+
+    def set_queue_paused(self, name: str, paused: bool) -> None:
+        from . import queues
+
+        queues.set_paused(self.db, name, paused)
+
+    def set_queue_limit(self, name: str, limit: int | None) -> None:
+        from . import queues
+
+        queues.set_limit(self.db, name, limit)
+
+    def add_schedule(self, schedule: Schedule, now: float) -> bool:
+        """Store a new schedule; False (nothing changed) if the name is taken."""
+        from . import recurring
+
+        return recurring.add(self.db, schedule, now)
+
+    def schedules(self) -> list[Schedule]:
+        from . import recurring
+
+        return recurring.schedules(self.db)
+
+    def get_schedule(self, name: str) -> Schedule | None:
+        from . import recurring
+
+        return recurring.get(self.db, name)
+
+    def remove_schedule(self, name: str) -> bool:
+        from . import recurring
+
+        return recurring.remove(self.db, name)
+
+    def set_schedule_paused(self, name: str, paused: bool, next_run_at: float | None) -> bool:
+        """Pause, or resume with the next tick at ``next_run_at``; False if no such schedule."""
+        from . import recurring
+
+        return recurring.set_paused(self.db, name, paused, next_run_at)
+
+    def due_schedules(self, now: float) -> list[Schedule]:
+        """Schedules not paused whose ``next_run_at`` has come."""
+        from . import recurring
+
+        return recurring.due(self.db, now)
+
+    def next_schedule_at(self) -> float | None:
+        from . import recurring
+
+        return recurring.next_tick_at(self.db)
+
+    def enqueue_tick(self, name: str, tick: float, next_run_at: float, job: NewJob | None,
+                     now: float) -> Job | None:
+        """In one transaction: move schedule ``name`` from ``tick`` to ``next_run_at`` (only if
+        it is still at ``tick``: the tick key) and enqueue ``job``. None if the tick was taken
+        already, or the tick's job exists already."""
+        from . import recurring
+
+        return recurring.enqueue_tick(self.db, name, tick, next_run_at, job, now)
+
+    def purge_batch(self, state: JobState, before: float, limit: int,
+                    after_seq: int = 0) -> tuple[int, int | None]:
+        """Delete up to ``limit`` jobs in ``state`` updated before ``before`` (oldest first,
+        after the cursor ``after_seq``) with their attempts and output, in one short
+        transaction. Returns ``(deleted, cursor for the next batch or None at the end)``."""
+        from .retention import purge_batch
+
+        return purge_batch(self.db, state, before, limit, after_seq)

@@ -1,0 +1,122 @@
+"""What workers do besides claiming: register, heartbeat, give runs back, stream output, stop,
+and rescue the runs of workers that died.
+
+Every write for a claimed run is fenced by ``(job id, run number, worker id)``, so that a
+stale worker can never overwrite a newer run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .base import INTERRUPTED, CheckIn, LocalWorker
+from .claims import finish_runs
+
+if TYPE_CHECKING:
+    from ..models import Job, Outcome, WorkerInfo
+    from .base import OutputChunk, WorkerRegistration
+    from .driver import Driver, Transaction
+
+
+def register(db: Driver, worker: WorkerRegistration, now: float) -> None:
+    # From here on this store serves a long-running worker: when the database goes away it
+    # waits for it to come back (running jobs keep running) instead of failing.
+    db.keep_trying()
+    db.write(lambda tx: tx.run("register_worker", {
+        "id": worker.id, "host": worker.host, "pid": worker.pid,
+        "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
+    }))
+
+
+def unregister(db: Driver, worker_id: str) -> None:
+    db.write(lambda tx: tx.run("unregister_worker", {"worker_id": worker_id}))
+
+
+def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> CheckIn:
+    params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
+
+    def check_in(tx: Transaction) -> CheckIn:
+        row = tx.one("worker_heartbeat", params)
+        tx.run("renew_leases", params)
+        cancels = [(job_id, run) for job_id, run in tx.all("cancel_requests_of_worker", params)]
+        return CheckIn(row is not None, row[0] if row is not None else None, cancels)
+
+    return db.write(check_in)
+
+
+def release(db: Driver, worker_id: str, held: Sequence[tuple[str, int]], now: float, *,
+            started: bool) -> None:
+    """Give back held runs; see ``Store.release``."""
+
+    def give_back(tx: Transaction) -> None:
+        for job_id, attempt in held:
+            params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id, "now": now}
+            if not started:
+                tx.run("unclaim_job", params)  # the attempt row goes with it
+            elif tx.run("release_job", params) == 1:
+                tx.run("finish_attempt", {**params, "exit_code": None, "output": b"",
+                                          "output_dropped": 0, "error": INTERRUPTED})
+        tx.wake()
+
+    db.write(give_back)
+
+
+def append_output(db: Driver, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
+    rows = [{"job_id": c.job_id, "attempt": c.attempt, "offset": c.offset, "data": c.data,
+             "worker_id": worker_id} for c in chunks]
+    db.write(lambda tx: tx.many("append_output_chunk", rows))
+
+
+def next_run_at(db: Driver) -> float | None:
+    row = db.read(lambda tx: tx.one("next_run_at"))
+    return float(row[0]) if row is not None and row[0] is not None else None
+
+
+def workers(db: Driver) -> list[WorkerInfo]:
+    from ..models import WorkerInfo
+
+    return [WorkerInfo(*row) for row in db.read(lambda tx: tx.all("list_workers"))]
+
+
+def local_workers(db: Driver, host: str) -> list[LocalWorker]:
+    return [LocalWorker(*row) for row in db.read(lambda tx: tx.all("local_workers", (host,)))]
+
+
+def request_stop(db: Driver, worker_id: str | None, mode: str) -> list[str]:
+    def ask(tx: Transaction) -> list[str]:
+        if worker_id is None:
+            rows = tx.all("request_stop_all", {"mode": mode})
+        else:
+            rows = tx.all("request_stop_one", {"mode": mode, "worker_id": worker_id})
+        tx.wake(stop=True)
+        return [row[0] for row in rows]
+
+    return db.write(ask)
+
+
+def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome], *,
+           worker_ids: Sequence[str] | None = None,
+           forget_workers_before: float | None = None) -> list[Outcome]:
+    """Fail the runs of lost workers, in one transaction; see ``Store.rescue``."""
+
+    def fail_lost_runs(tx: Transaction) -> list[Outcome]:
+        if worker_ids is None:
+            held = tx.jobs("held_jobs_expired", {"now": now})
+        else:
+            held = [job for worker_id in worker_ids
+                    for job in tx.jobs("held_jobs_of_worker", {"worker_id": worker_id})]
+        rescued = []
+        for job in held:
+            outcome = decide(job)
+            if finish_runs(tx, job.worker_id or "", [outcome]) == [True]:
+                rescued.append(outcome)
+        for worker_id in worker_ids or ():
+            tx.run("unregister_worker", {"worker_id": worker_id})
+        if forget_workers_before is not None:
+            tx.run("forget_silent_workers", {"before": forget_workers_before})
+        if rescued:
+            tx.wake()
+        return rescued
+
+    return db.write(fail_lost_runs)
