@@ -10,8 +10,9 @@ import pytest
 from queuectl.errors import InvalidInput, StorageError
 from queuectl.models import JobState, NewJob, Outcome
 from queuectl.storage import open_storage
-from queuectl.storage.postgres import PostgresStorage
-from queuectl.storage.postgres_connection import parse_url
+from queuectl.storage.postgres.connection import parse_url
+from queuectl.storage.postgres.driver import PostgresDriver
+from queuectl.storage.store import Store
 
 from .support import PG_URL
 
@@ -19,14 +20,20 @@ T0 = 1_767_225_600.0
 pytestmark = pytest.mark.postgres
 
 
-def _store(url: str) -> PostgresStorage:
+def _store(url: str) -> Store:
     store = open_storage(url)
-    assert isinstance(store, PostgresStorage)
+    assert isinstance(store.db, PostgresDriver)
     return store
 
 
-def _backend_pid(store: PostgresStorage) -> int:
-    return int(store._db.run(lambda conn, _: conn.info.backend_pid, transaction=False))
+def _driver(store: Store) -> PostgresDriver:
+    assert isinstance(store.db, PostgresDriver)
+    return store.db
+
+
+def _backend_pid(store: Store) -> int:
+    return int(_driver(store).connector.run(lambda conn, _: conn.info.backend_pid,
+                                            transaction=False))
 
 
 def _terminate(pid: int) -> None:
@@ -87,14 +94,23 @@ def test_a_commit_in_doubt_is_retried_without_doubling_anything(pg_url: str) -> 
     done = Outcome(held.id, held.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
     first_try = store.record_and_claim("w", [done], 1, T0 + 1, T0 + 31)  # it committed...
 
-    def retry(conn, in_doubt):  # type: ignore[no-untyped-def]  # ...but we never heard back
-        return store._record_and_claim(conn, True, "w", [done], 2, T0 + 1, T0 + 31)
+    driver = _driver(store)
+    connector = driver.connector
+    in_doubt_once = connector.run
 
-    rows, stale = store._db.run(retry)
+    def run_in_doubt(operation, **options):  # type: ignore[no-untyped-def]
+        # ...but we never heard back: the operation runs again, told that it may have.
+        return in_doubt_once(lambda conn, _: operation(conn, True), **options)
+
+    connector.run = run_in_doubt  # type: ignore[method-assign]
+    try:
+        jobs, stale = store.record_and_claim("w", [done], 2, T0 + 1, T0 + 31)
+    finally:
+        connector.run = in_doubt_once  # type: ignore[method-assign]
     assert stale == []  # the outcome the first try recorded is ours, not a stale worker's
     first_ids = [job.id for job in first_try[0]]
-    assert [row["id"] for row in rows][: len(first_ids)] == first_ids
-    assert len(rows) == 2  # the first try's job again, and one more to fill the limit
+    assert [job.id for job in jobs][: len(first_ids)] == first_ids
+    assert len(jobs) == 2  # the first try's job again, and one more to fill the limit
     assert store.count_by_state()[JobState.PROCESSING] == 2
     store.close()
 
@@ -104,21 +120,22 @@ def test_many_processes_migrating_at_once_apply_each_version_once(pg_url: str) -
     procs = [subprocess.Popen([sys.executable, "-c", code, pg_url]) for _ in range(6)]
     assert [proc.wait(timeout=60) for proc in procs] == [0] * 6
     store = _store(pg_url)
-    rows = store._db.run(
+    rows = _driver(store).connector.run(
         lambda conn, _: conn.execute("SELECT version FROM schema_version").fetchall(),
         transaction=False,
     )
-    from queuectl.storage.postgres_migrate import latest_version
+    from queuectl.storage.postgres.migrate import NAMES
 
-    assert sorted(row["version"] for row in rows) == list(range(1, latest_version() + 1))
+    assert sorted(row[0] for row in rows) == list(range(1, len(NAMES) + 1))
     store.close()
 
 
 def test_durability_normal_turns_synchronous_commit_off(pg_url: str) -> None:
-    def setting(store: PostgresStorage) -> str:
-        row = store._db.run(lambda conn, _: conn.execute("SHOW synchronous_commit").fetchone(),
-                            transaction=False)
-        return str(row["synchronous_commit"])
+    def setting(store: Store) -> str:
+        row = _driver(store).connector.run(
+            lambda conn, _: conn.execute("SHOW synchronous_commit").fetchone(),
+            transaction=False)
+        return str(row[0])
 
     store = _store(pg_url)
     assert setting(store) == "on"

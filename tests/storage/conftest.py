@@ -66,12 +66,12 @@ def execute_raw(storage: Storage, statement: str) -> list[Any]:
     driver = getattr(storage, "db", None)
     if isinstance(driver, SqliteDriver):
         return [tuple(row) for row in driver.connection().execute(statement).fetchall()]
-    from queuectl.storage.postgres import PostgresStorage
+    from queuectl.storage.postgres.driver import PostgresDriver
 
-    assert isinstance(storage, PostgresStorage)
+    assert isinstance(driver, PostgresDriver)
 
     def run(conn: Any, in_doubt: bool) -> list[Any]:
         cursor = conn.execute(statement.encode())
-        return [tuple(row.values()) for row in cursor.fetchall()] if cursor.description else []
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
-    return storage._db.run(run, transaction=False)
+    return driver.connector.run(run, transaction=False)

@@ -25,16 +25,16 @@ def _plan(storage: Storage) -> str:
         assert isinstance(query, str)
         rows = driver.connection().execute("EXPLAIN QUERY PLAN " + query, params)
         return "\n".join(row[3] for row in rows)
-    from queuectl.storage.postgres import PostgresStorage
-    from queuectl.storage.postgres import Q as POSTGRES
+    from queuectl.storage.postgres.driver import QUERIES as POSTGRES
+    from queuectl.storage.postgres.driver import PostgresDriver
 
-    assert isinstance(storage, PostgresStorage)
+    assert isinstance(driver, PostgresDriver)
     execute_raw(storage, "ANALYZE jobs")
 
     def explain(conn, in_doubt):  # type: ignore[no-untyped-def]
         return conn.execute(b"EXPLAIN " + POSTGRES["claim_ready_jobs"], params).fetchall()
 
-    return "\n".join(row["QUERY PLAN"] for row in storage._db.run(explain, transaction=False))
+    return "\n".join(row[0] for row in driver.connector.run(explain, transaction=False))
 
 
 def test_the_claim_walks_the_ready_index_with_100k_pending_jobs(storage: Storage) -> None:

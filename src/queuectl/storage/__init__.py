@@ -1,4 +1,5 @@
-"""Where jobs live. ``open_storage`` picks the backend from the database location."""
+"""Where jobs live. ``open_storage`` picks the driver from the database location: a file
+path (or ``sqlite:///path``) is SQLite, a ``postgresql://`` URL is PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .base import Storage
+    from .store import Store
+    from .store import Store as Storage
 
 __all__ = [
-    "Storage", "default_database_path", "normal_path", "open_storage", "redact", "resolve_database",
-    "sqlite_path",
+    "Storage", "default_database_path", "locate", "normal_path", "open_storage", "redact",
+    "resolve_database", "sqlite_path",
 ]
+# postgres+psycopg is SQLAlchemy's spelling of the same URL.
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg")
 
 
 def __getattr__(name: str) -> object:
-    # The protocol is for type checkers and tests; enqueue should not pay for defining it.
+    # ``Storage`` (the store, by the name the layers above know it) is imported when asked
+    # for: ``import queuectl.storage`` stays cheap for those that only resolve a location.
     if name == "Storage":
-        from .base import Storage
+        from .store import Store
 
-        return Storage
+        return Store
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -58,33 +63,43 @@ def resolve_database(location: str | os.PathLike[str] | None) -> str:
     return os.environ.get("QUEUECTL_DB") or normal_path(_default_location())
 
 
-def open_storage(location: str | os.PathLike[str] | None = None) -> Storage:
+def locate(location: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """``(backend, where)``: ``("sqlite", absolute file path)`` or ``("postgresql", URL)``."""
     url = resolve_database(location)
-    path = sqlite_path(url)
-    if path is None:
-        # Imported here so that the SQLite path never loads the driver.
-        from .postgres import open_postgres
-
-        return open_postgres(url)
-    from .sqlite.driver import SqliteDriver
-    from .store import Store
-
-    return Store(SqliteDriver(path))
-
-
-def sqlite_path(url: str) -> str | None:
-    """The SQLite file that the resolved location ``url`` names, or None for PostgreSQL."""
     if "://" in url:
-        scheme, rest = url.split("://", 1)
-        if scheme in ("postgresql", "postgres"):
-            return None
+        scheme = url.split("://", 1)[0]
+        if scheme in POSTGRES_SCHEMES:
+            return "postgresql", url
         if scheme != "sqlite":
             raise InvalidInput(
-                f"unsupported database {url!r}: use a file path, sqlite:///path"
+                f"unsupported database {redact(url)!r}: use a file path, sqlite:///path"
                 " or postgresql://user@host/dbname"
             )
-        return rest
-    return url
+        url = url.split("://", 1)[1]
+    if not url:
+        raise InvalidInput("the database path is empty")
+    return "sqlite", normal_path(url, absolute=True)
+
+
+def sqlite_path(location: str | os.PathLike[str] | None) -> str | None:
+    """The SQLite file ``location`` names (absolute), or None for a PostgreSQL URL."""
+    backend, where = locate(location)
+    return where if backend == "sqlite" else None
+
+
+def open_storage(location: str | os.PathLike[str] | None = None) -> Store:
+    """The store at ``location`` (see ``resolve_database``), migrated to the latest version."""
+    from .store import Store
+
+    backend, where = locate(location)
+    if backend == "postgresql":
+        # Imported here so that the SQLite path never loads the driver.
+        from .postgres import open_driver
+
+        return Store(open_driver(where))
+    from .sqlite.driver import SqliteDriver
+
+    return Store(SqliteDriver(where))
 
 
 def normal_path(text: str, *, absolute: bool = False) -> str:

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
 
     class Driver(Protocol):
         url: str  # the location as given, password included: a worker opens it again
+        applied: list[str]  # the migrations this driver applied when it opened the database
 
         def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
             """Run ``operation`` in one write transaction and commit it. ``claim``: the

@@ -17,9 +17,20 @@ from typing import TYPE_CHECKING, Any
 from ..states import JobState
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from ..models import Job
 
+    class Cursor(Protocol):
+        """What sqlite3's and psycopg's cursors both have."""
+
+        @property
+        def description(self) -> Sequence[Any] | None: ...
+
+        def fetchall(self) -> list[Any]: ...
+
 Reader = Callable[[Sequence[Any]], "Job"]
+_NAME = itemgetter(0)  # of a column's description
 DecodeList = Callable[[Any], tuple[Any, ...]]
 _STATES = {state.value: state for state in JobState}
 
@@ -30,6 +41,15 @@ class JobRows:
     def __init__(self, decode_list: DecodeList) -> None:
         self._decode_list = decode_list
         self._readers: dict[tuple[str, ...], tuple[Reader, Callable[[Any], Any]]] = {}
+
+    def read(self, cursor: Cursor, *, claim_order: bool = False) -> list[Job]:
+        """The jobs a statement returned (its other columns ignored)."""
+        return self.decode(_columns(cursor), cursor.fetchall(), claim_order=claim_order)
+
+    def read_with(self, cursor: Cursor,
+                  extra: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
+        """The jobs a statement returned, each with the values of its ``extra`` columns."""
+        return self.decode_with(_columns(cursor), cursor.fetchall(), extra)
 
     def decode(self, columns: tuple[str, ...], rows: list[Any], *,
                claim_order: bool = False) -> list[Job]:
@@ -83,3 +103,7 @@ class JobRows:
             return (-row[priority], row[run_at], row[seq])
 
         return read, claim_key
+
+
+def _columns(cursor: Cursor) -> tuple[str, ...]:
+    return tuple(map(_NAME, cursor.description or ()))

@@ -1,16 +1,15 @@
 """The version of a store's schema, read without changing it, and explicit upgrades.
 
-Stores migrate themselves when opened; these functions serve ``queuectl db status`` (which
-must not migrate, so that it can say what an upgrade would do) and ``queuectl db upgrade``.
+Stores migrate themselves when opened; these serve ``queuectl db status`` (which must not
+migrate, so that it can say what an upgrade would do) and ``queuectl db upgrade``.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import resolve_database
+from . import locate
 
 
 @dataclass(frozen=True)
@@ -27,34 +26,27 @@ class SchemaStatus:
                 "version": self.version, "latest": self.latest, "pending": self.pending}
 
 
-def _is_postgres(url: str) -> bool:
-    return url.split("://", 1)[0] in ("postgresql", "postgres")
-
-
-def _sqlite_path(url: str) -> Path:
-    path = url.split("://", 1)[1] if url.startswith("sqlite://") else url
-    return Path(path).expanduser().absolute()
-
-
 def schema_status(location: str | os.PathLike[str] | None = None) -> SchemaStatus:
-    url = resolve_database(location)
-    if _is_postgres(url):
-        from .postgres import postgres_schema_status
+    """Where the store's schema is; a schema newer than this queuectl raises ``StorageError``."""
+    backend, where = locate(location)
+    if backend == "postgresql":
+        from .postgres import stored_version
 
-        return postgres_schema_status(url)
-    from .sqlite.migrate import NAMES, check_version, stored_version
+        display, schema, version, names = stored_version(where)
+        return SchemaStatus(backend, display, version, len(names), names[version:], schema)
+    from .sqlite.migrate import NAMES, check_version
+    from .sqlite.migrate import stored_version as sqlite_version
 
-    path = str(_sqlite_path(url))
-    version = stored_version(path)
-    check_version(version, path)
-    return SchemaStatus("sqlite", path, version, len(NAMES), NAMES[version:])
+    version = sqlite_version(where)
+    check_version(version, where)
+    return SchemaStatus(backend, where, version, len(NAMES), NAMES[version:])
 
 
 def upgrade_schema(location: str | os.PathLike[str] | None = None) -> list[str]:
-    """Apply every pending migration; returns their names (empty when up to date)."""
-    before = schema_status(location)
+    """Apply every pending migration; the names of those this call applied (another process
+    upgrading at the same time applies the others, and says so itself)."""
     from . import open_storage
 
-    open_storage(location).close()  # stores migrate when opened, under their own locks
-    after = schema_status(location)
-    return before.pending[: len(before.pending) - len(after.pending)]
+    store = open_storage(location)  # stores migrate when opened, under their own locks
+    store.close()
+    return store.db.applied

@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...errors import StorageError
@@ -55,7 +54,6 @@ QUERIES: dict[str, _Query] = {
 }
 _LOCAL_WORKER_IDS = "SELECT id FROM workers WHERE host = ?"
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's lock
-_NAME = itemgetter(0)  # of a column's description
 _ROWS = JobRows(lambda text: tuple(json.loads(text)))  # lists are stored as JSON text
 
 
@@ -236,14 +234,11 @@ class _Transaction:
         return [self._execute(query, params).fetchone() for params in rows]
 
     def jobs(self, query: str, params: Params = (), *, claim_order: bool = False) -> list[Job]:
-        cursor = self._execute(query, params)
-        rows = cursor.fetchall()
-        return _ROWS.decode(_columns(cursor), rows, claim_order=claim_order)
+        return _ROWS.read(self._execute(query, params), claim_order=claim_order)
 
     def jobs_with(self, query: str, params: Params,
                   columns: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
-        cursor = self._execute(query, params)
-        return _ROWS.decode_with(_columns(cursor), cursor.fetchall(), columns)
+        return _ROWS.read_with(self._execute(query, params), columns)
 
     @staticmethod
     def array(values: Iterable[Any]) -> str:
@@ -251,10 +246,6 @@ class _Transaction:
 
     def wake(self, *, stop: bool = False) -> None:
         self.wake_requested = max(self.wake_requested, 2 if stop else 1)
-
-
-def _columns(cursor: sqlite3.Cursor) -> tuple[str, ...]:
-    return tuple(map(_NAME, cursor.description or ()))
 
 
 def _rollback(db: sqlite3.Connection) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import InvalidInput, StorageError
+from ...errors import InvalidInput, StorageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,7 +34,7 @@ log = logging.getLogger("queuectl.storage")
 
 T = TypeVar("T")
 DEFAULT_SCHEMA = "queuectl"
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 # Connection classes worth a retry: 08 connection exception, 57P operator intervention
 # (server shutting down or starting up), 40 transaction rolled back (deadlock, serialization).
 _TRANSIENT_SQLSTATES = ("08", "57P", "40")
@@ -49,14 +49,21 @@ class PgLocation:
 
 
 def parse_url(url: str) -> PgLocation:
-    """Split ``postgresql://user@host/db?schema=name`` into libpq's part and the schema."""
+    """Split ``postgresql://user@host/db?schema=name`` into libpq's part and the schema.
+
+    A URL libpq would refuse (a port that is not a number, an unknown parameter) and a schema
+    name PostgreSQL would refuse are ``InvalidInput`` here, before any connection is tried.
+    """
     parts = urlsplit(url)
+    if parts.scheme.endswith("+psycopg"):  # SQLAlchemy's spelling of the same URL
+        parts = parts._replace(scheme=parts.scheme.removesuffix("+psycopg"))
     query = parse_qsl(parts.query, keep_blank_values=True)
     schemas = [value for key, value in query if key == "schema"]
     schema = schemas[-1] if schemas else DEFAULT_SCHEMA
-    if not _SCHEMA_NAME.match(schema):
+    if not _SCHEMA_NAME.match(schema) or schema.startswith("pg_"):
         raise InvalidInput(
-            f"schema: expected a lower-case name of letters, digits and _, got {schema!r}"
+            "schema: expected a lower-case name of letters, digits and _ not starting with"
+            f" pg_, got {schema!r}"
         )
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
     conninfo = urlunsplit(parts._replace(query=rest))
@@ -64,6 +71,13 @@ def parse_url(url: str) -> PgLocation:
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
     display = urlunsplit(parts._replace(netloc=netloc))
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises)
+        from psycopg.conninfo import conninfo_to_dict
+
+        conninfo_to_dict(conninfo)
+    except Exception as exc:  # ValueError from urllib, ProgrammingError from libpq
+        raise InvalidInput(f"invalid database URL {display}: {_first_line(exc)}") from None
     return PgLocation(conninfo, schema, display)
 
 
@@ -98,10 +112,9 @@ class Connector:
         """A new connection whose search_path is the store's schema."""
         import psycopg
         from psycopg import sql
-        from psycopg.rows import dict_row
 
         conn = psycopg.connect(
-            self.location.conninfo, autocommit=True, row_factory=dict_row,
+            self.location.conninfo, autocommit=True,
             connect_timeout=5, application_name="queuectl",
             # Notice a vanished host within about 20 s instead of waiting on TCP for minutes.
             keepalives=1, keepalives_idle=10, keepalives_interval=3, keepalives_count=3,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .postgres_connection import FIRST_DELAY, MAX_DELAY
+from .connection import FIRST_DELAY, MAX_DELAY
 
 if TYPE_CHECKING:
     import psycopg
@@ -27,7 +27,6 @@ STOP = "s"
 
 
 def channel_name(schema: str) -> str:
-    # The dependency trigger (0004_scheduling.sql) notifies the same name from SQL.
     return f"{schema}.wake"
 
 
@@ -54,7 +53,7 @@ class ListenWakeChannel:
                 conn.execute("SELECT pg_notify(%s, %s)", (self._channel, JOB))
         except psycopg.Error as exc:
             if first:
-                from ..errors import StorageError
+                from ...errors import StorageError
 
                 raise StorageError(f"cannot listen for wake-ups: {exc}") from exc
             self._next_try = time.monotonic() + self._delay

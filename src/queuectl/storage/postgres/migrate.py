@@ -1,9 +1,10 @@
-"""Versioned migrations of the PostgreSQL store, safe when many workers start at once.
+"""The PostgreSQL store's migrations, safe when many workers start at once.
 
-Each file in ``migrations/postgres`` is one version, applied in its own schema (``queuectl``
+Each file in ``migrations/`` is one version, applied in the store's own schema (``queuectl``
 by default) and recorded in ``schema_version``. Whoever migrates first holds a transaction-level
 advisory lock keyed by the schema name; the others wait for it, then find nothing left to do.
 DDL is transactional in PostgreSQL, so a failed migration leaves the previous version whole.
+A schema from a newer queuectl (a version above the scripts known here) is refused.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...errors import StorageError
+
 if TYPE_CHECKING:
     import psycopg
 
-MIGRATIONS = sorted((Path(__file__).parent / "migrations" / "postgres").glob("*.sql"))
+MIGRATIONS = sorted((Path(__file__).parent / "migrations").glob("*.sql"))
+NAMES = [script.stem for script in MIGRATIONS]
 # The first key of the advisory lock: "qctl" as a 32-bit number, so that our locks do not
 # collide with another application's that uses the two-key form.
 _LOCK_CLASS = 0x7163746C
@@ -28,38 +32,43 @@ def _lock_key(schema: str) -> int:
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
-def latest_version() -> int:
-    return len(MIGRATIONS)
+def check_version(version: int, location: str) -> None:
+    """Refuse a schema newer than the migrations this queuectl knows."""
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"{location} has schema version {version}, newer than this queuectl knows"
+            f" ({len(MIGRATIONS)}): upgrade queuectl to use it")
 
 
 def current_version(conn: psycopg.Connection[Any], schema: str) -> int:
     """The schema's version: 0 when the schema or its version table does not exist yet."""
     row = conn.execute(
-        "SELECT to_regclass(format('%%I.schema_version', %(schema)s::text)) AS t",
+        "SELECT to_regclass(format('%%I.schema_version', %(schema)s::text))",
         {"schema": schema},
     ).fetchone()
-    if row is None or row["t"] is None:
+    if row is None or row[0] is None:
         return 0
     from psycopg import sql
 
     found = conn.execute(
-        sql.SQL("SELECT COALESCE(MAX(version), 0) AS v FROM {}.schema_version").format(
+        sql.SQL("SELECT COALESCE(MAX(version), 0) FROM {}.schema_version").format(
             sql.Identifier(schema)
         )
     ).fetchone()
-    return int(found["v"]) if found else 0
+    return int(found[0]) if found else 0
 
 
-def migrate(conn: psycopg.Connection[Any], schema: str) -> list[str]:
-    """Bring ``schema`` to the latest version; returns the names of the migrations applied.
+def migrate(conn: psycopg.Connection[Any], schema: str, location: str) -> list[str]:
+    """Bring ``schema`` to the latest version; the names of the migrations applied here.
 
     ``conn`` must be in autocommit mode with its search_path set to ``schema``.
     """
-    if current_version(conn, schema) >= latest_version():
+    version = current_version(conn, schema)
+    check_version(version, location)
+    if version == len(MIGRATIONS):
         return []  # the common case: one cheap query, no lock
     from psycopg import sql
 
-    applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _lock_key(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -69,11 +78,11 @@ def migrate(conn: psycopg.Connection[Any], schema: str) -> list[str]:
             " applied_at double precision NOT NULL)"
         )
         version = current_version(conn, schema)  # someone may have migrated while we waited
+        check_version(version, location)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             conn.execute(script.read_text(encoding="utf-8").encode())
             conn.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
                 (number, script.stem, time.time()),
             )
-            applied.append(script.stem)
-    return applied
+    return NAMES[version:]

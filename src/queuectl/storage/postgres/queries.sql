@@ -1,0 +1,479 @@
+-- The PostgreSQL store's statements, by name (see storage/sql.py): the same names, parameters
+-- and result columns as sqlite/queries.sql. Tables are found through the connection's
+-- search_path, which points at the store's own schema. Lists come as arrays (= ANY). An empty
+-- statement does nothing: this database needs no such step.
+
+-- Claiming and finishing runs (storage/claims.py) ------------------------------------------
+
+-- name: claim_ready_jobs
+-- One statement picks and takes the jobs, and opens their attempts. SKIP LOCKED lets
+-- concurrent claimers pass over rows another transaction is taking instead of queueing behind
+-- it; the row lock re-checks the WHERE clause on the newest row version, so a job taken
+-- meanwhile is never taken twice.
+WITH claimed AS (
+    UPDATE jobs
+    SET state = 'processing', attempts = attempts + 1, runs = runs + 1,
+        worker_id = %(worker_id)s, lease_until = %(lease_until)s, updated_at = %(now)s
+    WHERE seq IN (
+        SELECT seq FROM jobs AS ready
+        WHERE state IN ('pending', 'failed') AND run_at <= %(now)s
+          -- The scheduling rules, checked for each job the index walk reaches: every
+          -- dependency completed, a queue this worker serves (NULL: all)...
+          AND waiting_on = 0
+          AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+          -- ...and a queue neither paused nor at its limit. A limited queue's jobs are taken
+          -- one per statement (limit 1), claimers taking turns on the limited queues' rows
+          -- (the driver locks them when a claim transaction begins), so that the count sees
+          -- every job taken before; a batch (limit > 1) passes over them.
+          AND NOT EXISTS (
+              SELECT 1 FROM queues AS q
+              WHERE q.name = ready.queue
+                AND (q.paused OR (q.max_running IS NOT NULL AND (%(limit)s > 1
+                     OR q.max_running <= (SELECT COUNT(*) FROM jobs AS running
+                                          WHERE running.queue = q.name
+                                            AND running.state = 'processing')))))
+        ORDER BY priority DESC, run_at, seq
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), opened AS (
+    INSERT INTO attempts (job_id, number, worker_id, started_at)
+    SELECT id, runs, %(worker_id)s, %(now)s FROM claimed
+)
+SELECT * FROM claimed;
+
+-- name: limited_queues
+SELECT name FROM queues WHERE max_running IS NOT NULL;
+
+-- name: claimed_in_call
+-- After a commit whose outcome is unknown (the connection died during COMMIT): the jobs that
+-- call claimed, recognised by its worker and its exact timestamp.
+SELECT * FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND updated_at = %(now)s;
+
+-- name: finish_run
+-- Records a run's end, fenced: only while this worker still holds this run of the job; its
+-- attempt is closed in the same statement. Returns has_dependents, or no row when the fence
+-- refused the outcome.
+WITH finished AS (
+    UPDATE jobs
+    SET state = %(state)s, run_at = COALESCE(%(run_at)s, run_at), exit_code = %(exit_code)s,
+        last_error = %(error)s, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
+    WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+      AND state = 'processing'
+    RETURNING has_dependents
+), recorded AS (
+    UPDATE attempts
+    SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s,
+        output = %(output)s, output_dropped = %(output_dropped)s
+    WHERE job_id = %(job_id)s AND number = %(attempt)s AND EXISTS (SELECT 1 FROM finished)
+)
+SELECT has_dependents FROM finished;
+
+-- name: attempt_recorded
+-- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
+SELECT 1 FROM attempts
+WHERE job_id = %(job_id)s AND number = %(attempt)s AND worker_id = %(worker_id)s
+  AND finished_at = %(now)s;
+
+-- name: drop_output_chunks
+-- A finished run's streamed output, folded into its attempt's output.
+DELETE FROM output_chunks WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
+-- name: finish_attempt
+UPDATE attempts
+SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s, output = %(output)s,
+    output_dropped = %(output_dropped)s
+WHERE job_id = %(job_id)s AND number = %(attempt)s;
+
+-- Storing jobs (storage/enqueue.py) --------------------------------------------------------
+
+-- name: insert_plain_job
+-- A job whose other fields all have their defaults (NewJob.plain), as bulk enqueues mostly
+-- are. Values: id, command, max_retries, cwd, now.
+INSERT INTO jobs (id, command, max_retries, cwd, state, run_at, created_at, updated_at)
+SELECT v.id, v.command, v.max_retries, v.cwd, 'pending', v.now, v.now, v.now
+FROM (VALUES (%s::text, %s::text, %s::integer, %s::text, %s::double precision))
+    AS v (id, command, max_retries, cwd, now);
+
+-- name: insert_job
+-- The values come in the order of the columns (see _row in storage/enqueue.py). A job whose
+-- unique_key matches a live job is not inserted (no row changed).
+INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env,
+                  timeout, fatal_exit_codes, retry_on_timeout, output_limit,
+                  priority, queue, unique_key, tags, depends_on, waiting_on, last_error,
+                  backoff_base, backoff_max, jitter)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        %s, %s, %s,
+        %s, %s, %s, %s, %s, %s, %s,
+        %s, %s, %s)
+ON CONFLICT (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
+
+-- name: insert_tags
+-- Nothing: a job's tags are the array in its row, searched through the jobs_tags GIN index.
+
+-- name: insert_dependencies
+-- Nothing: a job's dependencies are the array in its row (jobs_dependents GIN index).
+
+-- name: live_job_with_unique_key
+SELECT * FROM jobs
+WHERE unique_key = %s AND state IN ('pending', 'failed', 'processing');
+
+-- name: dependency_states
+-- Marks the dependencies (their trigger now has work to do) and reads their states. The row
+-- locks also keep a dependency from completing (or dying) until this enqueue commits, so that
+-- its trigger sees the new dependent and counts it; else the dependent could wait forever.
+UPDATE jobs SET has_dependents = true WHERE id = ANY(%(ids)s)
+RETURNING id, state;
+
+-- name: existing_job_ids
+SELECT id FROM jobs WHERE id = ANY(%(ids)s);
+
+-- Workers (storage/workers.py) -------------------------------------------------------------
+
+-- name: register_worker
+-- Idempotent, so that a worker may repeat it after losing the connection mid-commit.
+INSERT INTO workers (id, host, pid, pid_started, slots, started_at, heartbeat_at)
+VALUES (%(id)s, %(host)s, %(pid)s, %(pid_started)s, %(slots)s, %(now)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+
+-- name: unregister_worker
+DELETE FROM workers WHERE id = %(worker_id)s;
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s RETURNING stop_requested;
+
+-- name: renew_leases
+UPDATE jobs SET lease_until = %(lease_until)s
+WHERE worker_id = %(worker_id)s AND state = 'processing';
+
+-- name: cancel_requests_of_worker
+SELECT id, runs FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND cancel_requested;
+
+-- name: release_job
+-- A forced stop gives the run back: the attempt does not count.
+UPDATE jobs
+SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
+    attempts = attempts - 1, worker_id = NULL, lease_until = NULL, updated_at = %(now)s
+WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+  AND state = 'processing';
+
+-- name: unclaim_job
+-- A claimed run that never started is undone: the job is as it was before the claim, and
+-- the run's attempt goes.
+WITH undone AS (
+    UPDATE jobs
+    SET state = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END,
+        attempts = attempts - 1, runs = runs - 1, worker_id = NULL, lease_until = NULL,
+        updated_at = %(now)s
+    WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+      AND state = 'processing'
+    RETURNING id
+)
+DELETE FROM attempts
+WHERE job_id = %(job_id)s AND number = %(attempt)s AND EXISTS (SELECT 1 FROM undone);
+
+-- name: append_output_chunk
+-- Fenced like every write of a run: only while the worker still holds it.
+INSERT INTO output_chunks (job_id, number, byte_offset, data)
+SELECT %(job_id)s, %(attempt)s, %(offset)s, %(data)s
+WHERE EXISTS (SELECT 1 FROM jobs WHERE id = %(job_id)s AND runs = %(attempt)s
+              AND worker_id = %(worker_id)s AND state = 'processing')
+ON CONFLICT DO NOTHING;
+
+-- name: next_run_at
+SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'failed');
+
+-- name: list_workers
+-- The columns of WorkerInfo, in its order.
+SELECT w.id, w.host, w.pid, w.slots, w.started_at, w.heartbeat_at,
+       (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing'),
+       w.stop_requested
+FROM workers w ORDER BY w.started_at;
+
+-- name: local_workers
+SELECT id, pid, pid_started FROM workers WHERE host = %s;
+
+-- name: request_stop_all
+UPDATE workers SET stop_requested = %(mode)s RETURNING id;
+
+-- name: request_stop_one
+UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING id;
+
+-- name: held_jobs_expired
+-- SKIP LOCKED: two hosts rescuing at once each take different rows instead of waiting.
+SELECT * FROM jobs WHERE state = 'processing' AND lease_until < %(now)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: held_jobs_of_worker
+SELECT * FROM jobs WHERE state = 'processing' AND worker_id = %(worker_id)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: forget_silent_workers
+DELETE FROM workers WHERE heartbeat_at < %(before)s;
+
+-- Jobs (storage/jobs.py) -------------------------------------------------------------------
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = %s;
+
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE id = ANY(%(ids)s);
+
+-- name: list_jobs
+SELECT * FROM jobs ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: list_jobs_in_state
+SELECT * FROM jobs WHERE state = %(state)s ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: list_jobs_with_tag
+SELECT * FROM jobs
+WHERE tags @> ARRAY[%(tag)s::text] AND (%(state)s::text IS NULL OR state = %(state)s)
+ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: count_by_state
+SELECT state, COUNT(*) FROM jobs GROUP BY state;
+
+-- name: list_attempts
+-- The columns of Attempt, in its order.
+SELECT job_id, number, worker_id, started_at, finished_at, exit_code, error, output,
+       output_dropped
+FROM attempts WHERE job_id = %s ORDER BY number;
+
+-- name: output_chunks_of_job
+SELECT number, data FROM output_chunks WHERE job_id = %s ORDER BY number, byte_offset;
+
+-- name: cancel_waiting_job
+UPDATE jobs SET state = 'canceled', updated_at = %(now)s, last_error = 'canceled'
+WHERE id = %(job_id)s AND state IN ('pending', 'failed')
+RETURNING *;
+
+-- name: request_cancel_of_running_job
+UPDATE jobs SET cancel_requested = true, updated_at = %(now)s
+WHERE id = %(job_id)s AND state = 'processing'
+RETURNING *;
+
+-- name: retry_job
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s,
+    cancel_requested = false
+WHERE id = %(job_id)s AND (state = 'dead' OR (%(include_canceled)s AND state = 'canceled'));
+
+-- name: retry_all_dead
+-- A dead job whose unique_key a live job holds stays dead; of dead jobs sharing a key, only
+-- the oldest comes back (the SQLite store's UPDATE OR IGNORE does the same).
+UPDATE jobs
+SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s,
+    cancel_requested = false
+WHERE state = 'dead'
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (unique_key IS NULL OR (
+        NOT EXISTS (SELECT 1 FROM jobs AS live WHERE live.unique_key = jobs.unique_key
+                    AND live.state IN ('pending', 'failed', 'processing'))
+        AND seq = (SELECT MIN(seq) FROM jobs AS other WHERE other.unique_key = jobs.unique_key
+                   AND other.state = 'dead'
+                   AND (%(tag)s::text IS NULL OR other.tags @> ARRAY[%(tag)s::text]))))
+RETURNING id;
+
+-- name: redo_dependency_deaths
+-- Jobs a person retried while a dependency is still dead or canceled die again at once, so
+-- that no waiting job can wait forever on a job that will never complete.
+UPDATE jobs
+SET state = 'dead', updated_at = %(now)s,
+    last_error = 'dependency ' || (
+        SELECT p.id FROM jobs AS p
+        WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled')
+        ORDER BY p.id LIMIT 1) || ' dead'
+WHERE id = ANY(%(ids)s) AND state = 'pending'
+  AND EXISTS (SELECT 1 FROM jobs AS p
+              WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled'));
+
+-- name: delete_finished_job
+-- Attempts go with the job (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = %(job_id)s AND state IN ('completed', 'dead', 'canceled')
+RETURNING id;
+
+-- name: config_items
+SELECT key, value FROM config ORDER BY key;
+
+-- name: set_config
+INSERT INTO config (key, value) VALUES (%(key)s, %(value)s)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: unset_config
+DELETE FROM config WHERE key = %(key)s;
+
+-- Reads for the dashboard, stats and status --watch (storage/reads.py) ---------------------
+-- Each job listing walks the primary key, or jobs_by_state (state, seq) with a state. A
+-- queue filter has no index of its own: it skips other queues' rows on the same walk.
+
+-- name: search_jobs_older
+SELECT * FROM jobs
+WHERE seq < %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+ORDER BY seq DESC LIMIT %(limit)s;
+
+-- name: search_jobs_older_in_state
+SELECT * FROM jobs
+WHERE state = %(state)s AND seq < %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+ORDER BY seq DESC LIMIT %(limit)s;
+
+-- name: search_jobs_newer
+SELECT * FROM jobs
+WHERE seq > %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+ORDER BY seq ASC LIMIT %(limit)s;
+
+-- name: search_jobs_newer_in_state
+SELECT * FROM jobs
+WHERE state = %(state)s AND seq > %(cursor)s
+  AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+ORDER BY seq ASC LIMIT %(limit)s;
+
+-- name: running_jobs
+SELECT j.*, a.started_at AS run_started_at
+FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.number = j.runs
+WHERE j.state = 'processing'
+ORDER BY a.started_at LIMIT %(limit)s;
+
+-- name: finished_runs
+-- The columns of FinishedRun, in its order. attempts_by_finish holds the whole keyset
+-- (finished_at, job_id, number): no sort needed.
+SELECT a.job_id, a.number, j.queue, j.created_at, a.started_at, a.finished_at,
+       (COALESCE(a.exit_code = 0, false) AND a.error IS NULL) AS succeeded,
+       (j.state = 'dead' AND a.number = j.runs) AS ended_dead,
+       COALESCE(a.error = %(interrupted)s, false) AS interrupted
+FROM attempts a JOIN jobs j ON j.id = a.job_id
+WHERE a.finished_at >= %(after_at)s AND a.finished_at < %(until)s
+  AND (a.finished_at, a.job_id, a.number) > (%(after_at)s, %(after_job)s, %(after_number)s)
+ORDER BY a.finished_at, a.job_id, a.number
+LIMIT %(limit)s;
+
+-- name: latest_runs
+-- The run numbered jobs.runs is the job's latest.
+SELECT a.job_id, a.started_at, a.finished_at
+FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.number = j.runs
+WHERE j.id = ANY(%(ids)s);
+
+-- name: pending_breakdown
+SELECT COUNT(*) AS pending,
+       COUNT(*) FILTER (WHERE run_at > %(now)s) AS scheduled,
+       COUNT(*) FILTER (WHERE run_at <= %(now)s AND waiting_on > 0) AS blocked
+FROM jobs WHERE state = 'pending';
+
+-- Named queues (storage/queues.py). Only settings are stored. --------------------------------
+
+-- name: jobs_per_queue
+SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state;
+
+-- name: queue_settings
+SELECT name, paused, max_running FROM queues ORDER BY name;
+
+-- name: set_queue_paused
+INSERT INTO queues (name, paused) VALUES (%(name)s, %(paused)s)
+ON CONFLICT (name) DO UPDATE SET paused = excluded.paused;
+
+-- name: set_queue_limit
+INSERT INTO queues (name, max_running) VALUES (%(name)s, %(max_running)s)
+ON CONFLICT (name) DO UPDATE SET max_running = excluded.max_running;
+
+-- name: drop_plain_queues
+-- A queue back to its defaults needs no row (and the claim no probe that finds one).
+DELETE FROM queues WHERE NOT paused AND max_running IS NULL;
+
+-- Recurring schedules (storage/recurring.py) -----------------------------------------------
+
+-- name: insert_schedule
+INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, created_at)
+VALUES (%(name)s, %(job)s, %(cron)s, %(every)s, %(tz)s, false, %(next_run_at)s, %(now)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: list_schedules
+SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
+FROM schedules ORDER BY name;
+
+-- name: get_schedule
+SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
+FROM schedules WHERE name = %s;
+
+-- name: delete_schedule
+DELETE FROM schedules WHERE name = %s;
+
+-- name: set_schedule_paused
+UPDATE schedules SET paused = %(paused)s, next_run_at = COALESCE(%(next_run_at)s, next_run_at)
+WHERE name = %(name)s;
+
+-- name: due_schedules
+SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
+FROM schedules WHERE NOT paused AND next_run_at <= %(now)s ORDER BY next_run_at;
+
+-- name: next_schedule_at
+SELECT MIN(next_run_at) FROM schedules WHERE NOT paused;
+
+-- name: take_tick
+-- The tick key: only the one transaction that moves next_run_at on from the tick it read
+-- enqueues that tick (a racing one waits for the row, then finds it moved).
+UPDATE schedules SET next_run_at = %(next_run_at)s, last_run_at = %(tick)s
+WHERE name = %(name)s AND next_run_at = %(tick)s AND NOT paused;
+
+-- name: record_tick_job
+UPDATE schedules SET last_job_id = %(job_id)s WHERE name = %(name)s;
+
+-- Retention (storage/retention.py) ---------------------------------------------------------
+
+-- name: purge_candidates
+SELECT seq FROM jobs
+WHERE state = %(state)s AND seq > %(after)s AND updated_at < %(before)s
+ORDER BY seq LIMIT %(limit)s;
+
+-- name: purge_output_chunks
+DELETE FROM output_chunks
+WHERE job_id IN (SELECT id FROM jobs WHERE seq = ANY(%(seqs)s)
+                 AND state = %(state)s AND updated_at < %(before)s);
+
+-- name: purge_jobs
+-- Attempts go with the job (ON DELETE CASCADE).
+DELETE FROM jobs
+WHERE seq = ANY(%(seqs)s) AND state = %(state)s AND updated_at < %(before)s;
+
+-- queuectl import (storage/restore.py) -----------------------------------------------------
+
+-- name: restore_job
+-- A job exactly as exported: every field of Job is a column of the same name.
+INSERT INTO jobs (id, command, state, attempts, max_retries, created_at, updated_at, run_at,
+                  runs, priority, cwd, env, timeout, exit_code, last_error, worker_id,
+                  lease_until, fatal_exit_codes, retry_on_timeout, output_limit,
+                  cancel_requested, queue, unique_key, tags, depends_on, waiting_on,
+                  backoff_base, backoff_max, jitter)
+VALUES (%(id)s, %(command)s, %(state)s, %(attempts)s, %(max_retries)s, %(created_at)s,
+        %(updated_at)s, %(run_at)s, %(runs)s, %(priority)s, %(cwd)s, %(env)s, %(timeout)s,
+        %(exit_code)s, %(last_error)s, %(worker_id)s, %(lease_until)s, %(fatal_exit_codes)s,
+        %(retry_on_timeout)s, %(output_limit)s, %(cancel_requested)s, %(queue)s,
+        %(unique_key)s, %(tags)s, %(depends_on)s, %(waiting_on)s, %(backoff_base)s,
+        %(backoff_max)s, %(jitter)s);
+
+-- name: mark_dependencies
+-- The jobs that imported jobs depend on.
+UPDATE jobs SET has_dependents = true
+WHERE id IN (SELECT unnest(depends_on) FROM jobs WHERE id = ANY(%(ids)s)) AND NOT has_dependents;
+
+-- name: restore_attempt
+-- An attempt exactly as exported.
+INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_code, error,
+                      output, output_dropped)
+VALUES (%(job_id)s, %(number)s, %(worker_id)s, %(started_at)s, %(finished_at)s, %(exit_code)s,
+        %(error)s, %(output)s, %(output_dropped)s);
+
+-- name: restore_schedule
+-- A schedule exactly as exported.
+INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, last_run_at,
+                       last_job_id, created_at)
+VALUES (%(name)s, %(job)s, %(cron)s, %(every)s, %(tz)s, %(paused)s, %(next_run_at)s,
+        %(last_run_at)s, %(last_job_id)s, %(created_at)s);
