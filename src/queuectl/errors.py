@@ -5,6 +5,7 @@
     ├── JobNotFound               no job with that id (exit 1)
     ├── DuplicateJob              a job with that id exists already (exit 1)
     ├── ScheduleNotFound          no recurring schedule with that name (exit 1)
+    ├── DuplicateSchedule         a recurring schedule with that name exists already (exit 1)
     ├── InvalidTransition         the job is not in a state that allows it (exit 1)
     ├── DatabaseNotFound          no database there, and the caller asked not to create one (exit 1)
     └── StorageError              the database refused or failed (exit 1)
@@ -60,4 +61,10 @@ class StorageError(QueuectlError):
 class ScheduleNotFound(QueuectlError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no schedule named {name!r}")
+        self.name = name
+
+
+class DuplicateSchedule(QueuectlError):
+    def __init__(self, name: str, consequence: str = "") -> None:
+        super().__init__(f"a schedule named {name!r} exists already{consequence}")
         self.name = name

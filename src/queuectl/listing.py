@@ -8,8 +8,15 @@ strings made by the storage backend.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .errors import InvalidInput
+from .jobspec.text import queue_name
+from .jobspec.text import tag as tag_name
 from .models import Job, JobState
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,46 @@ class RunningJob:
 
     job: Job
     started_at: float
+
+
+def search_jobs(storage: Storage, state: JobState | str | None, text: str | None, *,
+                queue: str | None, before: str | None, after: str | None,
+                limit: int) -> JobPage:
+    """``Queue.search_jobs``: a page by keyset, its arguments checked."""
+    if isinstance(state, str):
+        state = JobState.parse(state)
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
+    if before is not None and after is not None:
+        raise InvalidInput("give before or after, not both")
+    query = JobQuery(state=state, text=text.strip() or None if text else None,
+                     queue=None if queue is None else queue_name(queue))
+    return storage.search_jobs(query, limit, before=before, after=after)
+
+
+def job_listing(storage: Storage, state: JobState | str | None, *, queue: str | None,
+                tag: str | None, limit: int) -> JobListing:
+    """``Queue.listing``: what ``queuectl list`` shows."""
+    if isinstance(state, str):
+        state = JobState.parse(state)
+    if limit < 1:
+        raise InvalidInput(f"limit: must be at least 1, got {limit}")
+    name = None if queue is None else queue_name(queue, "--queue")
+    if tag is None:
+        page = storage.search_jobs(JobQuery(state=state, queue=name), limit)
+        jobs, more = page.jobs, page.older is not None
+    else:
+        jobs, more = _jobs_with_tag(storage, tag_name(tag, "--tag"), state, name, limit)
+    return JobListing(jobs, more, storage.latest_runs([job.id for job in jobs]))
+
+
+def _jobs_with_tag(storage: Storage, tag: str, state: JobState | None, queue: str | None,
+                   limit: int) -> tuple[list[Job], bool]:
+    found: list[Job] = []
+    offset, page = 0, max(limit + 1, 500)
+    while True:  # pages of the tag's jobs, kept when in the queue, until one too many
+        jobs = storage.list_jobs(state, page, offset, tag=tag)
+        found += [job for job in jobs if queue is None or job.queue == queue]
+        if len(found) > limit or len(jobs) < page:
+            return found[:limit], len(found) > limit
+        offset += page

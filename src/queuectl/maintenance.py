@@ -11,6 +11,8 @@ retry policy applies.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 
 from .backoff import outcome_of_failure
 from .config import Settings
@@ -20,7 +22,9 @@ from .leftovers import kill_job_run, kill_leftover_job_processes
 from .models import Job, JobState, NewJob, Outcome
 from .procs import HOST, is_alive
 from .recurring import tick_job_id
+from .states import TERMINAL_STATES
 from .storage import Storage
+from .units import parse_duration
 
 log = logging.getLogger("queuectl.maintenance")
 
@@ -65,6 +69,7 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
 # -- recurring jobs and retention ------------------------------------------------------------
 
 PRUNE_BATCH = 200  # jobs deleted per transaction: short enough never to hold up claims
+PURGE_BATCH = 500  # jobs deleted per transaction by a person's purge
 PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
 
 
@@ -144,3 +149,25 @@ class Housekeeping:
                 self._cursors[state] = cursor
                 more = True
         return more
+
+
+def purge(storage: Storage, states: Sequence[JobState | str], older_than: float | str,
+          now: float) -> int:
+    """``Queue.purge``: delete finished jobs in ``states`` last updated more than
+    ``older_than`` ago (0: all of them), in short batches; how many were deleted."""
+    chosen = [JobState.parse(s) if isinstance(s, str) else s for s in states]
+    if not chosen:
+        raise InvalidInput("give at least one state to purge")
+    for state in chosen:
+        if state not in TERMINAL_STATES:
+            raise InvalidInput("only finished jobs (completed, dead, canceled) can be"
+                               f" purged, not {state.value}")
+    age = parse_duration(older_than, field="older-than")
+    before = now - age if age else math.inf
+    deleted = 0
+    for state in dict.fromkeys(chosen):
+        cursor: int | None = 0
+        while cursor is not None:
+            count, cursor = storage.purge_batch(state, before, PURGE_BATCH, cursor)
+            deleted += count
+    return deleted

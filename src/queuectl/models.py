@@ -5,7 +5,7 @@ Timestamps are POSIX seconds (UTC); ``to_dict`` renders them as ISO 8601 with ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from .units import format_timestamp
 # Defined in modules of their own, which the enqueue path imports without this one.
 __all__ = [
     "DEFAULT_QUEUE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState", "NewJob",
-    "Outcome", "QueueInfo", "WorkerInfo",
+    "Outcome", "QueueInfo", "QueueStatus", "WorkerInfo",
 ]
 
 
@@ -192,3 +192,22 @@ class QueueInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "paused": self.paused, "limit": self.limit,
                 "jobs": {state.value: self.counts.get(state, 0) for state in JobState}}
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What ``queuectl status`` shows and ``/api/status`` returns: jobs per state, what pending
+    jobs wait for (``ready``, ``scheduled``, ``blocked``), the workers, and the database."""
+
+    database: str  # without a password
+    counts: Mapping[JobState, int]
+    pending: Mapping[str, int]
+    workers: Sequence[WorkerInfo]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "jobs": {state.value: count for state, count in self.counts.items()},
+            "pending": dict(self.pending),
+            "workers": [worker.to_dict() for worker in self.workers],
+        }

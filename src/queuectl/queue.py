@@ -9,40 +9,43 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import config
 from .clock import Clock, SystemClock
-from .errors import DatabaseNotFound, DuplicateJob, InvalidInput, JobNotFound, QueuectlError
-from .jobspec.newjob import Enqueued, NewJob
-from .jobspec.parse import load_json, new_job_ids, parse_job_lines, parse_job_spec, parse_job_specs
+from .enqueuing import Enqueuer
+from .errors import DatabaseNotFound, InvalidInput, JobNotFound
+from .jobspec.newjob import Enqueued
+from .jobspec.parse import load_json
 from .jobspec.text import queue_name
 from .jobspec.text import tag as scheduling_tag
-from .queue_scheduling import QueueScheduling
 from .states import JobState
-from .storage import normal_path, open_storage, redact, resolve_database, sqlite_path
+from .storage import locate, open_storage, redact
 from .units import parse_duration
 
 if TYPE_CHECKING:
     from .listing import JobListing, JobPage, RunningJob
-    from .models import Attempt, Job, WorkerInfo
+    from .models import Attempt, Job, QueueStatus, WorkerInfo
+    from .queues import NamedQueues
+    from .schedules import Schedules
     from .stats import FinishedRun, Stats
     from .storage import Storage
+    from .storage.schema import SchemaStatus
+    from .supervisor import Detached
+    from .transfer import Imported
     from .worker import Worker
 
 
 _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
-_Stored = TypeVar("_Stored")  # what a store verb returns for a batch: Jobs or Enqueued
 
 
-class Queue(QueueScheduling):
-    """A job queue in one database; scheduling methods come from ``QueueScheduling``."""
+class Queue:
+    """A job queue in one database. Named queues are ``queue.queues`` (pause, resume, limit)
+    and recurring jobs ``queue.schedules`` (add, pause, resume, remove)."""
 
     def __init__(
         self,
@@ -62,6 +65,22 @@ class Queue(QueueScheduling):
         if not create:
             _refuse_missing_database(database)
         self.storage: Storage = open_storage(database)
+        self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
+
+    @property
+    def queues(self) -> NamedQueues:
+        """Named queues: ``queue.queues.pause("video")``, ``.resume``, ``.limit``, ``.list``."""
+        from .queues import NamedQueues
+
+        return NamedQueues(self.storage)
+
+    @property
+    def schedules(self) -> Schedules:
+        """Recurring jobs: ``queue.schedules.add("backup", {...}, cron="0 2 * * *")``,
+        ``.pause``, ``.resume``, ``.remove``, ``.list``."""
+        from .schedules import Schedules
+
+        return Schedules(self.storage, self.clock, lambda: self.settings)
 
     @property
     def url(self) -> str:
@@ -90,103 +109,56 @@ class Queue(QueueScheduling):
 
     # -- enqueue -----------------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        command: str,
-        *,
-        id: str | None = None,
-        max_retries: int | None = None,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float | str | None = None,
-        fatal_exit_codes: Sequence[int] | None = None,
-        retry_on_timeout: bool | None = None,
-        output_limit: int | str | None = None,
-        **scheduling: Any,
-    ) -> Job:
-        """Add one job; it runs in ``cwd`` (default: the current directory).
+    def enqueue(self, job: str | Mapping[str, Any], /, **fields: Any) -> Job:
+        """Add one job: a command (``q.enqueue("make test", max_retries=1)``), or a job's JSON
+        object (``q.enqueue({"command": "make test", "max_retries": 1})``), with ``fields``
+        added (a field given in both is refused). It runs in ``cwd`` (default: the current
+        directory).
 
-        ``scheduling`` takes the fields of ``queuectl.jobspec.fields``: ``priority``, ``queue``,
-        ``delay`` or ``run_at``, ``depends_on``, ``unique_key``, ``tags``, ``backoff_base``,
-        ``backoff_max``, ``jitter``. With a ``unique_key`` that a live job holds already, that
-        job is returned, with ``unique_conflict`` set, and nothing is added.
+        The fields: ``id``, ``max_retries``, ``cwd``, ``env``, ``timeout``,
+        ``fatal_exit_codes``, ``retry_on_timeout``, ``output_limit``, and those of
+        ``queuectl.jobspec.fields``: ``priority``, ``queue``, ``delay`` or ``run_at``,
+        ``depends_on``, ``unique_key``, ``tags``, ``backoff_base``, ``backoff_max``,
+        ``jitter``. With a ``unique_key`` that a live job holds already, that job is returned,
+        with ``unique_conflict`` set, and nothing is added.
         """
-        fields: dict[str, Any] = {
-            "id": id, "command": command, "max_retries": max_retries, "cwd": cwd, "env": env,
-            "timeout": timeout, "retry_on_timeout": retry_on_timeout, "output_limit": output_limit,
-            "fatal_exit_codes": list(fatal_exit_codes) if fatal_exit_codes is not None else None,
-            **{key: list(value) if isinstance(value, tuple) else value
-               for key, value in scheduling.items()},
-        }
-        return self.enqueue_many([{k: v for k, v in fields.items() if v is not None}])[0]
+        return self._enqueuer.one(job, fields)
+
+    @overload
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                     ids_only: Literal[False] = False) -> list[Job]: ...
+
+    @overload
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                     ids_only: Literal[True]) -> Enqueued: ...
+
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                     ids_only: bool = False) -> list[Job] | Enqueued:
+        """Add many jobs in one transaction: all of them, or (on any error) none.
+
+        ``jobs`` are JSON objects (mappings), or lines of JSON (a text file, say: blank lines
+        are skipped, and errors name the line). With ``ids_only`` no ``Job`` is built for the
+        caller, which makes big batches several times faster (see ``Enqueued``).
+        """
+        return self._enqueuer.many(jobs, ids_only=ids_only)
+
+    # Kept while the CLI still calls them (cli/jobs.py, cli/plain_enqueue.py).
 
     def enqueue_json(self, text: str, extra: Mapping[str, Any] | None = None) -> Job:
-        """Add one job given as a JSON object, as ``queuectl enqueue '{...}'`` does, with the
-        fields of ``extra`` added (a field given in both is refused)."""
-        spec = load_json(text)
-        if extra and isinstance(spec, dict):
-            for key in extra:
-                if key in spec:
-                    raise InvalidInput(f"{key} is given twice: in the JSON and as a flag")
-            spec = {**spec, **extra}
-        return self._store([parse_job_spec(spec, self.settings)], [spec], self.storage.enqueue)[0]
-
-    def enqueue_many(self, specs: Iterable[Mapping[str, Any]]) -> list[Job]:
-        """Add many jobs in one transaction: all of them, or (on any error) none."""
-        with _collector_paused():
-            return self._add_specs(list(specs), self.storage.enqueue)
+        """``enqueue(load_json(text), **extra)``."""
+        return self.enqueue(load_json(text), **(extra or {}))
 
     def enqueue_many_ids(self, specs: Iterable[Mapping[str, Any]]) -> Enqueued:
-        """``enqueue_many``, returning only the jobs' ids (see ``Enqueued``).
-
-        No ``Job`` is built for the caller, which makes big batches several times faster:
-        ``queuectl enqueue --file`` adds 100,000 jobs this way in about a second.
-        """
-        with _collector_paused():
-            return self._add_specs(list(specs), self.storage.enqueue_ids)
+        """``enqueue_many(specs, ids_only=True)``."""
+        return self.enqueue_many(specs, ids_only=True)
 
     def enqueue_jsonl(self, lines: Iterable[str]) -> list[Job]:
-        """Add one job per non-blank line of JSON, all or nothing; errors name the line."""
-        with _collector_paused():
-            return self._add_lines(lines, self.storage.enqueue)
+        """``enqueue_many(lines)``."""
+        return self.enqueue_many(lines)
 
     def enqueue_jsonl_ids(self, lines: Iterable[str]) -> Enqueued:
-        """``enqueue_jsonl``, returning only the jobs' ids, as ``enqueue_many_ids`` does."""
-        with _collector_paused():
-            return self._add_lines(lines, self.storage.enqueue_ids)
-
-    # The batch's objects die when these return, before the collector runs again.
-    def _add_specs(self, specs: list[Mapping[str, Any]],
-                   insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        # One spec is the caller's job: its errors need no number.
-        name = None if len(specs) == 1 else lambda index: f"job {index + 1}"
-        return self._store(parse_job_specs(specs, self.settings, name), specs, insert)
-
-    def _add_lines(self, lines: Iterable[str],
-                   insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        specs, jobs = parse_job_lines(lines, self.settings)
-        return self._store(jobs, specs, insert)
-
-    def _store(self, jobs: list[NewJob], specs: Sequence[Any],
-               insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        ids = [job.id for job in jobs]
-        seen = set(ids)
-        if len(seen) < len(ids):
-            seen.clear()
-            for job_id in ids:
-                if job_id in seen:
-                    raise DuplicateJob(job_id)
-                seen.add(job_id)
-        try:
-            return insert(jobs, self.clock.now())
-        except DuplicateJob as exc:
-            if any(spec.get("id") == exc.job_id for spec in specs):
-                raise
-            # A random id collided with a stored one (about 1 in 10^8 at a million jobs):
-            # draw it again rather than fail the caller.
-            renamed = [job._replace(id=new_job_ids(1, seen)[0]) if job.id == exc.job_id else job
-                       for job in jobs]
-            return insert(renamed, self.clock.now())
+        """``enqueue_many(lines, ids_only=True)``."""
+        return self.enqueue_many(lines, ids_only=True)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -215,54 +187,35 @@ class Queue(QueueScheduling):
                 tag: str | None = None, limit: int = 50) -> JobListing:
         """The newest ``limit`` jobs in ``state``, ``queue`` and with ``tag`` (each optional),
         whether more match, and when each one's latest run started and ended."""
-        from .listing import JobListing, JobQuery
+        from .listing import job_listing
 
-        if isinstance(state, str):
-            state = JobState.parse(state)
-        if limit < 1:
-            raise InvalidInput(f"limit: must be at least 1, got {limit}")
-        name = None if queue is None else queue_name(queue, "--queue")
-        if tag is None:
-            page = self.storage.search_jobs(JobQuery(state=state, queue=name), limit)
-            jobs, more = page.jobs, page.older is not None
-        else:
-            jobs, more = self._jobs_with_tag(scheduling_tag(tag, "--tag"), state, name, limit)
-        return JobListing(jobs, more, self.storage.latest_runs([job.id for job in jobs]))
-
-    def _jobs_with_tag(self, tag: str, state: JobState | None, queue: str | None,
-                       limit: int) -> tuple[list[Job], bool]:
-        found: list[Job] = []
-        offset, page = 0, max(limit + 1, 500)
-        while True:  # pages of the tag's jobs, kept when in the queue, until one too many
-            jobs = self.storage.list_jobs(state, page, offset, tag=tag)
-            found += [job for job in jobs if queue is None or job.queue == queue]
-            if len(found) > limit or len(jobs) < page:
-                return found[:limit], len(found) > limit
-            offset += page
+        return job_listing(self.storage, state, queue=queue, tag=tag, limit=limit)
 
     def counts(self) -> dict[JobState, int]:
         """The number of jobs in every state, zeros included."""
         return self.storage.count_by_state()
 
+    def pending_breakdown(self) -> dict[str, int]:
+        """Pending jobs by what they wait for: ``ready`` (a worker may take them now, unless
+        their queue is paused or full), ``scheduled`` (their run_at is to come) and
+        ``blocked`` (a dependency has not completed)."""
+        waiting = self.storage.pending_breakdown(self.clock.now())
+        ready = waiting.pop("pending") - waiting["scheduled"] - waiting["blocked"]
+        return {"ready": max(0, ready), **waiting}
+
+    def status(self) -> QueueStatus:
+        """Jobs per state, what pending jobs wait for, the workers and the database: what
+        ``queuectl status`` shows and the dashboard's ``/api/status`` returns."""
+        from .models import QueueStatus
+
+        return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
+                           self.workers())
+
     def workers(self) -> list[WorkerInfo]:
         """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
-        now = self.clock.now()
-        lease = self.settings.lease_duration
-        from dataclasses import replace
+        from .worker_control import worker_states
 
-        from .procs import HOST, is_alive
-
-        result = []
-        for worker in self.storage.workers():
-            local_dead = worker.host == HOST and not is_alive(worker.pid, None)
-            if local_dead or worker.heartbeat_at + lease < now:
-                state = "lost"
-            elif worker.stop_requested:
-                state = "stopping"
-            else:
-                state = "running"
-            result.append(replace(worker, state=state))
-        return result
+        return worker_states(self.storage, self.settings.lease_duration, self.clock.now())
 
     # -- dead letter queue -------------------------------------------------------------------
 
@@ -312,6 +265,14 @@ class Queue(QueueScheduling):
                       environ=self._environ, owns_storage=True, worker_id=worker_id,
                       queues=names or None)
 
+    def serve_worker(self, slots: int = 1, *, worker_id: str | None = None,
+                     queues: Sequence[str] | None = None, burst: bool = False) -> None:
+        """Run a worker in this process until it is stopped (Ctrl-C, SIGTERM, ``worker stop``)
+        or, with ``burst``, until nothing is left to do; see ``supervisor.serve``."""
+        from .supervisor import serve
+
+        serve(self.worker(slots, worker_id=worker_id, queues=queues), burst=burst)
+
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None
     ) -> tuple[list[str], list[str]]:
@@ -320,23 +281,20 @@ class Queue(QueueScheduling):
         Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
         ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
         """
-        from .maintenance import rescue_lost_runs
+        from .worker_control import stop_workers
 
-        rescue_lost_runs(self.storage, self.settings, self.clock.now())
-        if worker_id is not None and worker_id not in {w.id for w in self.storage.workers()}:
-            raise QueuectlError(f"no worker with id {worker_id!r}")
-        asked = self.storage.request_stop(worker_id, "now" if now else "graceful")
-        import threading
+        return stop_workers(self.storage, self.settings, self.clock, worker_id=worker_id,
+                            mode="now" if now else "graceful", timeout=timeout)
 
-        pause = threading.Event()
-        deadline = None if timeout is None else self.clock.now() + timeout
-        while True:
-            remaining = {w.id for w in self.storage.workers()} & set(asked)
-            lost = {w.id for w in self.workers() if w.state == "lost"}
-            waiting = remaining - lost
-            if not waiting or (deadline is not None and self.clock.now() >= deadline):
-                return [w for w in asked if w not in waiting], sorted(waiting)
-            pause.wait(0.05)
+    def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
+                              burst: bool = False, verbose: bool = False,
+                              quiet: bool = False) -> Detached:
+        """Start ``queuectl worker start`` in the background, logging to a file beside the
+        database, and return once it has registered."""
+        from .worker_control import start_detached_worker
+
+        return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
+                                     verbose=verbose, quiet=quiet)
 
     # -- seeing the queue: dashboard, stats, status --watch ----------------------------------
 
@@ -345,24 +303,19 @@ class Queue(QueueScheduling):
         state: JobState | str | None = None,
         text: str | None = None,
         *,
+        queue: str | None = None,
         before: str | None = None,
         after: str | None = None,
         limit: int = 50,
     ) -> JobPage:
-        """A page of jobs, newest first, by state and a substring of the id or command.
+        """A page of jobs, newest first, by state, queue and a substring of the id or command.
 
         ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
         """
-        if isinstance(state, str):
-            state = JobState.parse(state)
-        if not 1 <= limit <= 1000:
-            raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
-        if before is not None and after is not None:
-            raise InvalidInput("give before or after, not both")
-        from .listing import JobQuery
+        from .listing import search_jobs
 
-        query = JobQuery(state=state, text=text.strip() or None if text else None)
-        return self.storage.search_jobs(query, limit, before=before, after=after)
+        return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
+                           limit=limit)
 
     def running_jobs(self, limit: int = 100) -> list[RunningJob]:
         """Jobs running now, longest running first, with when their run started."""
@@ -394,6 +347,14 @@ class Queue(QueueScheduling):
         runs = self.finished_runs(now - window, math.nextafter(now, math.inf))
         return summarize(runs, now - window, now, queue=queue, step=step)
 
+    def purge(self, states: Sequence[JobState | str], older_than: float | str = 0.0) -> int:
+        """Delete finished jobs in ``states`` (completed, dead, canceled) last updated more
+        than ``older_than`` ago (seconds or e.g. ``"7d"``; 0: all of them), with their
+        attempts and output, in short batches. Returns how many were deleted."""
+        from .maintenance import purge
+
+        return purge(self.storage, states, older_than, self.clock.now())
+
     def delete(self, job_ids: Sequence[str]) -> list[str]:
         """Delete completed, dead or canceled jobs and their history, all or nothing."""
         if not job_ids:
@@ -424,27 +385,38 @@ class Queue(QueueScheduling):
 
         return follow_output(self.storage, job_id, attempt)
 
+    # -- the database as a whole: its schema, moving it to another ---------------------------
+
+    @staticmethod
+    def schema_status(database: str | os.PathLike[str] | None = None) -> SchemaStatus:
+        """The schema version of ``database`` and the migrations an upgrade would apply,
+        read without opening the queue (which would migrate it)."""
+        from .storage.schema import schema_status
+
+        return schema_status(database)
+
+    @staticmethod
+    def upgrade_schema(database: str | os.PathLike[str] | None = None) -> list[str]:
+        """Apply the pending migrations; the names of those this call applied (a process
+        upgrading at the same time applies the others)."""
+        from .storage.schema import upgrade_schema
+
+        return upgrade_schema(database)
+
+    def export_lines(self) -> Iterator[str]:
+        """The queue as JSON lines (see ``queuectl.transfer``): settings, schedules, jobs."""
+        from .transfer import export_lines
+
+        return export_lines(self.storage)
+
+    def import_lines(self, lines: Iterable[str]) -> Imported:
+        """Add an export's settings, schedules and jobs, all or nothing."""
+        from .transfer import import_lines
+
+        return import_lines(self.storage, lines)
+
 
 def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:
-    location = resolve_database(database)
-    path = sqlite_path(location)
-    if path is not None and not os.path.exists(normal_path(path, absolute=True)):
-        raise DatabaseNotFound(normal_path(path, absolute=True))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a batch of jobs is built and stored.
-
-    Each job's objects (its JSON, its NewJob, its row) live until the batch is stored, so
-    the collector's passes (one per 700 new objects, and now and then over all of them)
-    free nothing: pausing it takes ~13% off an enqueue of 100,000 jobs.
-    """
-    if not gc.isenabled():  # paused already, by the caller or another batch
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    backend, where = locate(database)
+    if backend == "sqlite" and not os.path.exists(where):
+        raise DatabaseNotFound(where)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from . import config
-from .errors import InvalidInput, InvalidTransition
+from .errors import DuplicateSchedule, InvalidInput
 from .jobspec.parse import load_json_error, read_lines
 from .jobspec.stored import check_stored_attempt, check_stored_job, check_stored_schedule
 from .listing import JobQuery
@@ -194,7 +194,6 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
         raise InvalidInput(f"job {duplicate!r} appears twice in the input")
     for schedule in schedules:
         if storage.get_schedule(schedule.name) is not None:
-            raise InvalidTransition(
-                f"a schedule named {schedule.name!r} exists already: nothing imported")
+            raise DuplicateSchedule(schedule.name, ": nothing imported")
     storage.restore(settings, jobs, attempts, schedules)
     return Imported(len(jobs), len(attempts), len(settings), len(schedules))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from queuectl import DuplicateJob, InvalidInput, Queue
+from queuectl import DuplicateJob, InvalidInput, JobState, Queue
 from queuectl.models import Enqueued
 
 
@@ -128,3 +128,22 @@ def test_the_garbage_collector_is_paused_only_during_a_batch(queue: Queue) -> No
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_one_method_for_one_job_and_one_for_many(queue: Queue) -> None:
+    by_command = queue.enqueue("echo a", id="a", priority=2, tags=("x",))
+    by_json = queue.enqueue({"command": "echo b", "id": "b"}, priority=2)
+    assert (by_command.priority, by_command.tags, by_json.priority) == (2, ("x",), 2)
+    with pytest.raises(InvalidInput, match="priority is given twice"):
+        queue.enqueue({"command": "echo c", "priority": 1}, priority=2)
+    with pytest.raises(InvalidInput, match="a job must be a JSON object, got list"):
+        queue.enqueue([1, 2])  # type: ignore[arg-type]
+    jobs = queue.enqueue_many([{"command": "echo d"}, {"command": "echo e"}])
+    lines = queue.enqueue_many(['{"command": "echo f"}', "", '{"command": "echo g"}'],
+                               ids_only=True)
+    assert [job.command for job in jobs] == ["echo d", "echo e"]
+    assert isinstance(lines, Enqueued) and lines.created == 2
+    with pytest.raises(InvalidInput, match="line 2: "):
+        queue.enqueue_many(['{"command": "echo h"}', '{"command": ""}'])
+    assert queue.counts()[JobState.PENDING] == 6
+

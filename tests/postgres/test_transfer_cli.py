@@ -51,6 +51,7 @@ def test_import_refuses_bad_input_and_duplicates_and_changes_nothing(
     assert bad.stderr.strip() == "error: line 3: invalid JSON: Expecting property name " \
                                  "enclosed in double quotes"
     cli(*on_pg, "import", input=exported)
-    duplicate = cli(*on_pg, "import", input=exported, check=1)
-    assert "'j1' already exists" in duplicate.stderr
+    for _ in range(3):  # psycopg's second line after a failed pipeline came 13 times in 20
+        duplicate = cli(*on_pg, "import", input=exported, check=1)
+        assert duplicate.stderr.strip() == "error: a job with id 'j1' already exists"
     assert len(as_json(cli(*on_pg, "list", "--json"))) == 1

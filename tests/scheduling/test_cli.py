@@ -107,7 +107,7 @@ def test_purge_prints_how_many(cli: Cli, db_path: Path) -> None:
 def seeded(db_path: Path) -> list[str]:
     with Queue(db_path, environ={}) as queue:
         queue.enqueue("true", id="a")
-        queue.add_schedule("existing", {"command": "true"}, every="1h")
+        queue.schedules.add("existing", {"command": "true"}, every="1h")
     return dump(db_path)
 
 

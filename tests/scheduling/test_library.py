@@ -232,17 +232,17 @@ def test_workers_serve_only_their_queues(queue: Queue) -> None:
 def test_pause_resume_and_limit_through_the_library(queue: Queue) -> None:
     for number in range(4):
         queue.enqueue("true", id=f"v{number}", queue="video")
-    queue.pause_queue("video")
+    queue.queues.pause("video")
     with queue.worker(slots=4) as worker:
         assert worker.run_once() == 0
-        queue.resume_queue("video")
-        assert queue.limit_queue("video", "2") == 2
+        queue.queues.resume("video")
+        assert queue.queues.limit("video", "2") == 2
         assert worker.run_once() == 2  # four free slots, a limit of two
-        assert queue.limit_queue("video", "none") is None
+        assert queue.queues.limit("video", "none") is None
         assert worker.run_once() == 2
-    [info] = queue.queues()
+    [info] = queue.queues.list()
     assert (info.name, info.paused, info.limit, info.counts) == (
         "video", False, None, {JobState.COMPLETED: 4})
     for bad in ("-1", "many", "1.5"):
         with pytest.raises(InvalidInput, match="limit"):
-            queue.limit_queue("video", bad)
+            queue.queues.limit("video", bad)

@@ -31,7 +31,7 @@ def at(clock: FakeClock, iso: str) -> None:
 def test_every_starts_one_interval_after_the_next_whole_second(
         queue: Queue, clock: FakeClock) -> None:
     clock.advance(0.25)
-    schedule = queue.add_schedule("ping", {"command": "true"}, every="10s")
+    schedule = queue.schedules.add("ping", {"command": "true"}, every="10s")
     assert schedule.next_run_at == clock.now() - 0.25 + 1 + 10
     assert tick(queue) == []
     clock.advance(10.75)
@@ -43,11 +43,11 @@ def test_every_starts_one_interval_after_the_next_whole_second(
 
 def test_missed_ticks_give_one_catch_up_run_then_the_grid_resumes(
         queue: Queue, clock: FakeClock) -> None:
-    queue.add_schedule("ping", {"command": "true"}, every="1m")  # first tick 00:01:00
+    queue.schedules.add("ping", {"command": "true"}, every="1m")  # first tick 00:01:00
     clock.advance(10 * 60 + 30)  # ten ticks missed: no worker ran
     assert tick(queue) == ["ping@20260101T000100Z"]  # one run, for the oldest missed tick
     assert tick(queue) == []
-    [schedule] = queue.schedules()
+    [schedule] = queue.schedules.list()
     assert schedule.next_run_at == parse_timestamp("2026-01-01T00:11:00Z")
     assert schedule.last_run_at == parse_timestamp("2026-01-01T00:01:00Z")
     assert schedule.last_job_id == "ping@20260101T000100Z"
@@ -56,7 +56,7 @@ def test_missed_ticks_give_one_catch_up_run_then_the_grid_resumes(
 def test_cron_in_a_time_zone_across_the_spring_forward_night(
         queue: Queue, clock: FakeClock) -> None:
     at(clock, "2026-03-28T12:00:00Z")
-    queue.add_schedule("nightly", {"command": "backup.sh"}, cron="30 2 * * *",
+    queue.schedules.add("nightly", {"command": "backup.sh"}, cron="30 2 * * *",
                        tz="Europe/Berlin")
     seen = []
     for _ in range(3 * 24):
@@ -68,7 +68,7 @@ def test_cron_in_a_time_zone_across_the_spring_forward_night(
 
 
 def test_the_enqueued_job_carries_the_template(queue: Queue, clock: FakeClock) -> None:
-    queue.add_schedule("report", {"command": "report.sh", "queue": "reports", "priority": 3,
+    queue.schedules.add("report", {"command": "report.sh", "queue": "reports", "priority": 3,
                                   "tags": ["daily"], "max_retries": 0}, every="1h")
     clock.advance(3601)
     [job_id] = tick(queue)
@@ -80,20 +80,20 @@ def test_the_enqueued_job_carries_the_template(queue: Queue, clock: FakeClock) -
 
 def test_a_unique_key_skips_a_tick_while_the_last_run_is_live(
         queue: Queue, clock: FakeClock) -> None:
-    queue.add_schedule("sync", {"command": "sync.sh", "unique_key": "sync"}, every="1m")
+    queue.schedules.add("sync", {"command": "sync.sh", "unique_key": "sync"}, every="1m")
     clock.advance(61)
     [first] = tick(queue)
     clock.advance(60)
     assert tick(queue) == [first]  # the live job, not a second one
     assert len(queue.jobs()) == 1
-    assert queue.schedules()[0].next_run_at > clock.now()  # the tick was consumed anyway
+    assert queue.schedules.list()[0].next_run_at > clock.now()  # the tick was consumed anyway
 
 
 def test_racing_workers_enqueue_each_tick_once(db_path: Path, queue: Queue,
                                                clock: FakeClock) -> None:
     """The tick key: only the transaction that moves next_run_at on from the tick it read
     enqueues that tick, whatever the other store read before."""
-    queue.add_schedule("ping", {"command": "true"}, every="1s")
+    queue.schedules.add("ping", {"command": "true"}, every="1s")
     clock.advance(2)
     stores = [open_storage(db_path) for _ in range(3)]
     try:
@@ -115,12 +115,12 @@ def test_racing_workers_enqueue_each_tick_once(db_path: Path, queue: Queue,
 
 def test_pause_skips_ticks_and_resume_starts_from_the_next_one(
         queue: Queue, clock: FakeClock) -> None:
-    queue.add_schedule("ping", {"command": "true"}, every="1m")
-    queue.pause_schedule("ping")
+    queue.schedules.add("ping", {"command": "true"}, every="1m")
+    queue.schedules.pause("ping")
     clock.advance(10 * 60)
     assert tick(queue) == []
-    assert queue.schedules()[0].paused
-    resumed = queue.resume_schedule("ping")
+    assert queue.schedules.list()[0].paused
+    resumed = queue.schedules.resume("ping")
     assert not resumed.paused
     assert clock.now() < resumed.next_run_at <= clock.now() + 60  # no catch-up after a pause
     assert tick(queue) == []
@@ -129,16 +129,16 @@ def test_pause_skips_ticks_and_resume_starts_from_the_next_one(
 
 
 def test_remove_stops_the_schedule_and_keeps_its_jobs(queue: Queue, clock: FakeClock) -> None:
-    queue.add_schedule("ping", {"command": "true"}, every="1s")
+    queue.schedules.add("ping", {"command": "true"}, every="1s")
     clock.advance(2)
     assert len(tick(queue)) == 1
-    queue.remove_schedule("ping")
+    queue.schedules.remove("ping")
     clock.advance(5)
     assert tick(queue) == []
-    assert queue.schedules() == []
+    assert queue.schedules.list() == []
     assert len(queue.jobs()) == 1
     with pytest.raises(ScheduleNotFound):
-        queue.remove_schedule("ping")
+        queue.schedules.remove("ping")
 
 
 def test_housekeeping_wakes_for_the_next_tick(queue: Queue, clock: FakeClock) -> None:
@@ -147,7 +147,7 @@ def test_housekeeping_wakes_for_the_next_tick(queue: Queue, clock: FakeClock) ->
     # Nothing scheduled: look again after a poll interval (a schedule may be added meanwhile).
     assert housekeeping.run_due(settings, clock.now()) == clock.now() + 5.0
     clock.advance(5.0)
-    fast = queue.add_schedule("fast", {"command": "true"}, every="2s")
+    fast = queue.schedules.add("fast", {"command": "true"}, every="2s")
     assert housekeeping.run_due(settings, clock.now()) == fast.next_run_at  # sooner
     assert housekeeping.run_due(settings, clock.now() + 1) == fast.next_run_at  # not yet due
     clock.advance(2.0)
@@ -193,8 +193,8 @@ def test_retention_prunes_old_finished_jobs_in_batches(
 ])
 def test_bad_timing_is_refused(queue: Queue, kwargs: dict[str, str], word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
-        queue.add_schedule("bad", {"command": "true"}, **kwargs)  # type: ignore[arg-type]
-    assert queue.schedules() == []
+        queue.schedules.add("bad", {"command": "true"}, **kwargs)  # type: ignore[arg-type]
+    assert queue.schedules.list() == []
 
 
 @pytest.mark.parametrize(("name", "job", "word"), [
@@ -208,12 +208,12 @@ def test_bad_timing_is_refused(queue: Queue, kwargs: dict[str, str], word: str) 
 ])
 def test_bad_templates_are_refused(queue: Queue, name: str, job: object, word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
-        queue.add_schedule(name, job, every="1m")  # type: ignore[arg-type]
-    assert queue.schedules() == []
+        queue.schedules.add(name, job, every="1m")  # type: ignore[arg-type]
+    assert queue.schedules.list() == []
 
 
 def test_a_taken_name_is_refused(queue: Queue) -> None:
-    queue.add_schedule("ping", {"command": "true"}, every="1m")
+    queue.schedules.add("ping", {"command": "true"}, every="1m")
     with pytest.raises(QueuectlError, match="exists"):
-        queue.add_schedule("ping", {"command": "false"}, every="1h")
-    assert [s.job["command"] for s in queue.schedules()] == ["true"]
+        queue.schedules.add("ping", {"command": "false"}, every="1h")
+    assert [s.job["command"] for s in queue.schedules.list()] == ["true"]

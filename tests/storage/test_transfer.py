@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from queuectl.errors import DuplicateJob, InvalidInput, InvalidTransition
+from queuectl.errors import DuplicateJob, DuplicateSchedule, InvalidInput
 from queuectl.models import JobState, NewJob, Outcome
 from queuectl.recurring import Schedule
 from queuectl.storage import Storage
@@ -89,7 +89,7 @@ def test_a_bad_line_is_named_and_nothing_is_written(
 def test_a_schedule_name_taken_fails_the_import(storage: Storage, second_storage: Storage) -> None:
     _fill(storage)
     second_storage.add_schedule(Schedule("nightly", {"command": "x"}, every=60.0), T0)
-    with pytest.raises(InvalidTransition, match="nightly"):
+    with pytest.raises(DuplicateSchedule, match="nightly"):
         import_lines(second_storage, export_lines(storage))
     assert second_storage.list_jobs(None, 10) == []
 

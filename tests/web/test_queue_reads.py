@@ -57,17 +57,17 @@ def test_search_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, objec
     ({"queue": "video", "before": "1", "after": "2"}, "before or after, not both"),
     ({"queue": "video", "state": "bogus"}, "unknown state 'bogus'"),
 ])
-def test_search_queue_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, object],
-                                                 message: str) -> None:
+def test_search_jobs_in_a_queue_refuses_bad_arguments(queue: Queue, kwargs: dict[str, object],
+                                                      message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        queue.search_queue_jobs(**kwargs)  # type: ignore[arg-type]
+        queue.search_jobs(**kwargs)  # type: ignore[arg-type]
 
 
-def test_search_queue_jobs_lists_one_queue_or_all(queue: Queue) -> None:
+def test_search_jobs_lists_one_queue_or_all(queue: Queue) -> None:
     queue.enqueue("true", id="v", queue="video")
     queue.enqueue("true", id="d")
-    assert [job.id for job in queue.search_queue_jobs("video").jobs] == ["v"]
-    assert [job.id for job in queue.search_queue_jobs(None, "pending").jobs] == ["d", "v"]
+    assert [job.id for job in queue.search_jobs(queue="video").jobs] == ["v"]
+    assert [job.id for job in queue.search_jobs("pending").jobs] == ["d", "v"]
 
 
 def test_blank_text_matches_everything(queue: Queue) -> None:

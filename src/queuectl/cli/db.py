@@ -32,9 +32,9 @@ def status(session: Session, as_json: bool) -> None:
     Example:
       queuectl db status
     """
-    from ..storage.schema import schema_status
+    from ..queue import Queue
 
-    state = schema_status(session.database)
+    state = Queue.schema_status(session.database)
     if as_json:
         echo_json(state.to_dict())
         return
@@ -57,9 +57,9 @@ def upgrade(session: Session) -> None:
     Example:
       queuectl db upgrade
     """
-    from ..storage.schema import upgrade_schema
+    from ..queue import Queue
 
-    applied = upgrade_schema(session.database)
+    applied = Queue.upgrade_schema(session.database)
     for name in applied:
         click.echo(f"Applied {name}")
     click.echo("Up to date." if applied else "Already up to date.")

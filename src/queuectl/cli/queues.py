@@ -31,7 +31,7 @@ def list_queues(session: Session, as_json: bool) -> None:
     Example:
       queuectl queue list
     """
-    queues = session.queue.queues()
+    queues = session.queue.queues.list()
     if as_json:
         echo_json([info.to_dict() for info in queues])
         return
@@ -56,7 +56,7 @@ def pause(session: Session, name: str) -> None:
     Example:
       queuectl queue pause video
     """
-    session.queue.pause_queue(name)
+    session.queue.queues.pause(name)
     click.echo(f"Queue {name} paused: its jobs wait until `queuectl queue resume {name}`.")
 
 
@@ -70,7 +70,7 @@ def resume(session: Session, name: str) -> None:
     Example:
       queuectl queue resume video
     """
-    session.queue.resume_queue(name)
+    session.queue.queues.resume(name)
     click.echo(f"Queue {name} resumed.")
 
 
@@ -86,7 +86,7 @@ def limit(session: Session, name: str, limit: str) -> None:
       queuectl queue limit video 2
       queuectl queue limit video none
     """
-    value = session.queue.limit_queue(name, limit)
+    value = session.queue.queues.limit(name, limit)
     if value is None:
         click.echo(f"Queue {name}: no limit.")
     else:

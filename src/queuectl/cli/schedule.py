@@ -44,7 +44,7 @@ def add(session: Session, name: str, job_json: str | None, command: str | None,
     if (job_json is None) == (command is None):
         raise click.UsageError("give the job as JSON or --command (one of them)")
     job = job_json if job_json is not None else {"command": command}
-    added = session.queue.add_schedule(name, job, cron=cron, every=every, tz=tz)
+    added = session.queue.schedules.add(name, job, cron=cron, every=every, tz=tz)
     if as_json:
         echo_json(added.to_dict())
     else:
@@ -62,7 +62,7 @@ def list_schedules(session: Session, as_json: bool) -> None:
     Example:
       queuectl schedule list
     """
-    schedules = session.queue.schedules()
+    schedules = session.queue.schedules.list()
     if as_json:
         echo_json([item.to_dict() for item in schedules])
     elif not schedules:
@@ -86,7 +86,7 @@ def remove(session: Session, name: str) -> None:
     Example:
       queuectl schedule remove backup
     """
-    session.queue.remove_schedule(name)
+    session.queue.schedules.remove(name)
     click.echo(f"Schedule {name} removed.")
 
 
@@ -100,7 +100,7 @@ def pause(session: Session, name: str) -> None:
     Example:
       queuectl schedule pause backup
     """
-    session.queue.pause_schedule(name)
+    session.queue.schedules.pause(name)
     click.echo(f"Schedule {name} paused.")
 
 
@@ -114,5 +114,5 @@ def resume(session: Session, name: str) -> None:
     Example:
       queuectl schedule resume backup
     """
-    resumed = session.queue.resume_schedule(name)
+    resumed = session.queue.schedules.resume(name)
     click.echo(f"Schedule {name} resumed: next run at {when(resumed.next_run_at)}.")

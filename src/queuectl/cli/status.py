@@ -32,24 +32,18 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
 
         watch(queue, interval)
         return
-    counts = queue.counts()
-    pending = queue.pending_breakdown()  # ready now, scheduled later, blocked by dependencies
-    workers = queue.workers()
+    status = queue.status()  # pending: ready now, scheduled later, blocked by dependencies
     if as_json:
-        echo_json({
-            "database": queue.location,
-            "jobs": {state.value: count for state, count in counts.items()},
-            "pending": pending,
-            "workers": [worker.to_dict() for worker in workers],
-        })
+        echo_json(status.to_dict())
         return
-    click.echo(f"Database: {queue.location}\n\nJobs")
-    for state, count in counts.items():
+    pending = status.pending
+    click.echo(f"Database: {status.database}\n\nJobs")
+    for state, count in status.counts.items():
         detail = ""
         if state is JobState.PENDING and count != pending["ready"]:
             detail = f"  ({pending['ready']} ready, {pending['scheduled']} scheduled later, " \
                      f"{pending['blocked']} waiting on dependencies)"
         click.echo(f"  {state.value:<11} {count:>7}{detail}")
-    click.echo(f"\nWorkers: {len(workers)}")
-    if workers:
-        workers_table(workers, queue.clock.now())
+    click.echo(f"\nWorkers: {len(status.workers)}")
+    if status.workers:
+        workers_table(status.workers, queue.clock.now())

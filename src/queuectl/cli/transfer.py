@@ -22,10 +22,8 @@ def export(session: Session) -> None:
       queuectl export > queue.jsonl
       queuectl --db queue.db export | queuectl --db postgresql://db.internal/jobs import
     """
-    from ..transfer import export_lines
-
     out = sys.stdout
-    for line in export_lines(session.existing_queue.storage):
+    for line in session.existing_queue.export_lines():
         out.write(line + "\n")
 
 
@@ -42,8 +40,6 @@ def import_(session: Session, source: TextIO) -> None:
     Example:
       queuectl --db postgresql://db.internal/jobs import queue.jsonl
     """
-    from ..transfer import import_lines
-
-    result = import_lines(session.queue.storage, source)
+    result = session.queue.import_lines(source)
     click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s) and "
                f"{result.settings} setting(s).")

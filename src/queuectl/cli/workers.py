@@ -52,32 +52,18 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool,
     if detach:
         _start_detached(session, count, burst, verbose, quiet, queues)
         return
-    from ..supervisor import serve
-
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
     )
-    serve(session.queue.worker(slots=count, worker_id=worker_id, queues=queues), burst=burst)
+    session.queue.serve_worker(count, worker_id=worker_id, queues=queues, burst=burst)
 
 
 def _start_detached(session: Session, count: int, burst: bool, verbose: bool,
                     quiet: bool, queues: tuple[str, ...] = ()) -> None:
-    from ..jobspec.text import queue_name
-    from ..supervisor import start_detached
-    from ..worker import new_worker_id
-
-    for name in queues:  # refused here, not later in the background
-        queue_name(name, "--queue")
-    queue = session.queue
-    worker_id = new_worker_id()
-    # The database goes through the environment: a password in argv would show in `ps`.
-    argv = [sys.executable, "-m", "queuectl", "worker", "start",
-            "--count", str(count), "--worker-id", worker_id]
-    argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
-    argv += [arg for name in queues for arg in ("--queue", name)]
-    started = start_detached(queue.storage, argv, worker_id)
+    started = session.queue.start_worker_detached(count, queues=queues, burst=burst,
+                                                  verbose=verbose, quiet=quiet)
     click.echo(f"Started worker {started.worker_id} (pid {started.pid}), "
                f"logging to {started.log_path}")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Storage", "default_database_path", "locate", "normal_path", "open_storage", "redact",
-    "resolve_database", "sqlite_path",
+    "resolve_database",
 ]
 # postgres+psycopg is SQLAlchemy's spelling of the same URL.
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg")
@@ -79,12 +79,6 @@ def locate(location: str | os.PathLike[str] | None) -> tuple[str, str]:
     if not url:
         raise InvalidInput("the database path is empty")
     return "sqlite", normal_path(url, absolute=True)
-
-
-def sqlite_path(location: str | os.PathLike[str] | None) -> str | None:
-    """The SQLite file ``location`` names (absolute), or None for a PostgreSQL URL."""
-    backend, where = locate(location)
-    return where if backend == "sqlite" else None
 
 
 def open_storage(location: str | os.PathLike[str] | None = None) -> Store:

@@ -62,38 +62,38 @@ async def delete_selected(request: Request) -> Response:
 
 async def pause_queue(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.pause_queue(name))
+    await dashboard_of(request).read(lambda queue: queue.queues.pause(name))
     return RedirectResponse("/queues", status_code=303)
 
 
 async def resume_queue(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.resume_queue(name))
+    await dashboard_of(request).read(lambda queue: queue.queues.resume(name))
     return RedirectResponse("/queues", status_code=303)
 
 
 async def limit_queue(request: Request) -> Response:
     """An empty limit field, like 0 or "none", removes the limit."""
     name, limit = request.path_params["name"], await _field(request, "limit")
-    await dashboard_of(request).read(lambda queue: queue.limit_queue(name, limit or None))
+    await dashboard_of(request).read(lambda queue: queue.queues.limit(name, limit or None))
     return RedirectResponse("/queues", status_code=303)
 
 
 async def pause_schedule(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.pause_schedule(name))
+    await dashboard_of(request).read(lambda queue: queue.schedules.pause(name))
     return RedirectResponse("/schedules", status_code=303)
 
 
 async def resume_schedule(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.resume_schedule(name))
+    await dashboard_of(request).read(lambda queue: queue.schedules.resume(name))
     return RedirectResponse("/schedules", status_code=303)
 
 
 async def remove_schedule(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.remove_schedule(name))
+    await dashboard_of(request).read(lambda queue: queue.schedules.remove(name))
     return RedirectResponse("/schedules", status_code=303)
 
 

@@ -34,15 +34,8 @@ def _limit(request: Request, default: int = 50) -> int:
 
 
 async def status(request: Request) -> Response:
-    def gather(queue: Queue) -> dict[str, Any]:
-        return {
-            "database": queue.location,
-            "jobs": {state.value: count for state, count in queue.counts().items()},
-            "pending": queue.pending_breakdown(),  # as `status --json` has it
-            "workers": [worker.to_dict() for worker in queue.workers()],
-        }
-
-    return _json(await dashboard_of(request).read(gather))
+    # The document of `queuectl status --json`.
+    return _json(await dashboard_of(request).read(lambda queue: queue.status().to_dict()))
 
 
 async def _job_list(request: Request, state: str | JobState | None) -> Response:
@@ -51,8 +44,8 @@ async def _job_list(request: Request, state: str | JobState | None) -> Response:
     text, limit = params.get("q") or None, _limit(request)
     name = params.get("queue") or None
     page = await dashboard_of(request).read(
-        lambda queue: queue.search_queue_jobs(name, state, text, before=before, after=after,
-                                              limit=limit))
+        lambda queue: queue.search_jobs(state, text, queue=name, before=before, after=after,
+                                        limit=limit))
     links = []
     for rel, key, cursor in (("next", "before", page.older), ("prev", "after", page.newer)):
         if cursor is not None:
@@ -94,18 +87,18 @@ async def stats(request: Request) -> Response:
 
 
 async def queues(request: Request) -> Response:
-    found = await dashboard_of(request).read(lambda queue: queue.queues())
+    found = await dashboard_of(request).read(lambda queue: queue.queues.list())
     return _json([info.to_dict() for info in found])
 
 
 async def schedules(request: Request) -> Response:
-    found = await dashboard_of(request).read(lambda queue: queue.schedules())
+    found = await dashboard_of(request).read(lambda queue: queue.schedules.list())
     return _json([schedule.to_dict() for schedule in found])
 
 
 def _queue_now(queue: Queue, name: str) -> dict[str, Any]:
     """The queue as ``queue list --json`` shows it; one without jobs or settings has none."""
-    found = next((info for info in queue.queues() if info.name == name), None)
+    found = next((info for info in queue.queues.list() if info.name == name), None)
     return (found or QueueInfo(name, {})).to_dict()
 
 
@@ -113,7 +106,7 @@ async def pause_queue(request: Request) -> Response:
     name = request.path_params["name"]
 
     def act(queue: Queue) -> dict[str, Any]:
-        queue.pause_queue(name)
+        queue.queues.pause(name)
         return _queue_now(queue, name)
 
     return _json(await dashboard_of(request).read(act))
@@ -123,7 +116,7 @@ async def resume_queue(request: Request) -> Response:
     name = request.path_params["name"]
 
     def act(queue: Queue) -> dict[str, Any]:
-        queue.resume_queue(name)
+        queue.queues.resume(name)
         return _queue_now(queue, name)
 
     return _json(await dashboard_of(request).read(act))
@@ -136,14 +129,14 @@ async def limit_queue(request: Request) -> Response:
         raise InvalidInput('give "limit": a whole number, or null for no limit')
 
     def act(queue: Queue) -> dict[str, Any]:
-        queue.limit_queue(name, body["limit"])
+        queue.queues.limit(name, body["limit"])
         return _queue_now(queue, name)
 
     return _json(await dashboard_of(request).read(act))
 
 
 def _schedule_now(queue: Queue, name: str) -> dict[str, Any]:
-    for schedule in queue.schedules():
+    for schedule in queue.schedules.list():
         if schedule.name == name:
             return schedule.to_dict()
     raise ScheduleNotFound(name)  # removed in between
@@ -153,7 +146,7 @@ async def pause_schedule(request: Request) -> Response:
     name = request.path_params["name"]
 
     def act(queue: Queue) -> dict[str, Any]:
-        queue.pause_schedule(name)
+        queue.schedules.pause(name)
         return _schedule_now(queue, name)
 
     return _json(await dashboard_of(request).read(act))
@@ -161,13 +154,13 @@ async def pause_schedule(request: Request) -> Response:
 
 async def resume_schedule(request: Request) -> Response:
     name = request.path_params["name"]
-    resumed = await dashboard_of(request).read(lambda queue: queue.resume_schedule(name))
+    resumed = await dashboard_of(request).read(lambda queue: queue.schedules.resume(name))
     return _json(resumed.to_dict())
 
 
 async def remove_schedule(request: Request) -> Response:
     name = request.path_params["name"]
-    await dashboard_of(request).read(lambda queue: queue.remove_schedule(name))
+    await dashboard_of(request).read(lambda queue: queue.schedules.remove(name))
     return _json({"removed": name})
 
 
@@ -227,7 +220,7 @@ async def metrics(request: Request) -> Response:
 
     def gather(queue: Queue) -> str:
         totals = dashboard.run_counters.totals(queue)
-        return prometheus.render(prometheus.collect(queue.queues(), totals, queue.workers()))
+        return prometheus.render(prometheus.collect(queue.queues.list(), totals, queue.workers()))
 
     text = await dashboard.read(gather)
     return Response(text, media_type=None, headers={"content-type": prometheus.CONTENT_TYPE,

@@ -32,7 +32,7 @@ async def overview(request: Request) -> Response:
     data = await dashboard.read(gather)
     stats = await dashboard.cached("overview", STATS_REUSE,
                                    lambda queue: queue.stats(CHART_WINDOW, step=CHART_STEP))
-    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues())
+    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues.list())
     chart = throughput_chart(stats.series, step=CHART_STEP)
     return dashboard.render(request, "overview.html", chart=chart, stats=stats,
                             queues=queues, **data)
@@ -46,14 +46,14 @@ async def jobs(request: Request) -> Response:
     before, after = params.get("before") or None, params.get("after") or None
 
     def gather(queue: Queue) -> dict[str, Any]:
-        page = queue.search_queue_jobs(name, state, text, before=before, after=after,
-                                       limit=PAGE_SIZE)
+        page = queue.search_jobs(state, text, queue=name, before=before, after=after,
+                                 limit=PAGE_SIZE)
         return {"page": page, "counts": queue.counts()}
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
     # Counting jobs per queue reads every job (~0.1 s per 200k): reused across page views.
-    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues())
+    queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues.list())
     data["queue_names"] = [info.name for info in queues]
     return dashboard.render(request, "jobs.html", state=state, text=text or "",
                             queue_name=name, states=[s.value for s in JobState], **data)
@@ -94,13 +94,13 @@ async def workers(request: Request) -> Response:
 
 async def queues(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    found = await dashboard.read(lambda queue: queue.queues())
+    found = await dashboard.read(lambda queue: queue.queues.list())
     return dashboard.render(request, "queues.html", queues=found, states=list(JobState))
 
 
 async def schedules(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    found = await dashboard.read(lambda queue: queue.schedules())
+    found = await dashboard.read(lambda queue: queue.schedules.list())
     return dashboard.render(request, "schedules.html", schedules=found)
 
 

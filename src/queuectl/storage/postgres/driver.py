@@ -66,10 +66,15 @@ class PostgresDriver:
         self.schema = location.schema
         self.connector = Connector(location)
         self._channel = channel_name(location.schema)
-        self.applied: list[str] = self.connector.run(  # the migrations this open applied
-            lambda conn, _: migrate(conn, self.schema, location.display), transaction=False)
-        stored = self.connector.run(lambda conn, _: conn.execute(
-            b"SELECT value FROM config WHERE key = 'durability'").fetchone(), transaction=False)
+        try:
+            self.applied: list[str] = self.connector.run(  # the migrations this open applied
+                lambda conn, _: migrate(conn, self.schema, location.display), transaction=False)
+            stored = self.connector.run(lambda conn, _: conn.execute(
+                b"SELECT value FROM config WHERE key = 'durability'").fetchone(),
+                transaction=False)
+        except BaseException:
+            self.connector.close()  # a refused schema, a server gone: no connection left open
+            raise
         if (os.environ.get("QUEUECTL_DURABILITY") or (stored[0] if stored else "")) == "normal":
             self.connector.synchronous_commit = False
             self.connector.run(lambda conn, _: conn.execute("SET synchronous_commit TO off"),

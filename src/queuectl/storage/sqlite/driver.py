@@ -187,9 +187,18 @@ class SqliteDriver:
         if text == "database is locked":
             return (f"database is locked: another process held it longer than the busy"
                     f" timeout ({self._busy_timeout:g} s)")
-        if text == "database or disk is full":
+        if text == "database or disk is full" or (text == "disk I/O error" and self._disk_full()):
             return "the disk is full (or the database reached its size limit)"
         return text
+
+    def _disk_full(self) -> bool:
+        """Whether the database's file system has no room left: SQLite reports some writes
+        that fail for want of space (the shared-memory file, when opening) as I/O errors."""
+        try:
+            stats = os.statvfs(os.path.dirname(self.path))
+        except OSError:
+            return False
+        return stats.f_bavail * stats.f_frsize < 65536
 
 
 class _Transaction:

@@ -1,0 +1,55 @@
+"""Named queues of a ``Queue`` (``queue.queues``): list them, pause, resume, limit.
+
+>>> with Queue("/tmp/example.db") as q:                       # doctest: +SKIP
+...     q.queues.limit("video", 2)        # at most 2 video jobs run at once, on any worker
+...     q.queues.pause("reports")         # workers leave its jobs waiting
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+from .errors import InvalidInput
+from .jobspec.text import queue_name
+
+if TYPE_CHECKING:
+    from .models import QueueInfo
+    from .storage import Storage
+
+
+class NamedQueues:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def pause(self, name: str) -> None:
+        """Workers stop claiming the queue's jobs; jobs already running finish."""
+        self._storage.set_queue_paused(queue_name(name), True)
+
+    def resume(self, name: str) -> None:
+        self._storage.set_queue_paused(queue_name(name), False)
+
+    def limit(self, name: str, limit: int | str | None) -> int | None:
+        """At most ``limit`` of the queue's jobs run at once, across all workers; ``0``,
+        ``"none"`` or None removes the limit. Returns the limit now in force."""
+        value = _queue_limit(limit)
+        self._storage.set_queue_limit(queue_name(name), value)
+        return value
+
+    def list(self) -> builtins.list[QueueInfo]:
+        """Every queue that has jobs or a setting, with its jobs per state, pause and limit."""
+        return self._storage.queues()
+
+
+def _queue_limit(limit: int | str | None) -> int | None:
+    if limit is None or (isinstance(limit, str) and limit.strip().lower() in ("none", "off")):
+        return None
+    if isinstance(limit, bool):
+        raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}")
+    try:
+        value = int(limit)
+    except ValueError:
+        raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}") from None
+    if value < 0 or value > 1_000_000:
+        raise InvalidInput(f"limit: must be between 0 (none) and 1000000, got {limit!r}")
+    return value or None

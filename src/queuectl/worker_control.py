@@ -1,0 +1,78 @@
+"""A queue's workers seen and steered from outside: their states, stopping them, starting one
+in the background. (The worker itself is ``worker.py``; its processes ``supervisor.py``.)"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .errors import QueuectlError
+from .jobspec.text import queue_name
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .config import Settings
+    from .models import WorkerInfo
+    from .storage import Storage
+    from .supervisor import Detached
+
+
+def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
+    """Registered workers, each running, stopping, or lost (its heartbeat older than a lease,
+    or its process gone from this host)."""
+    from dataclasses import replace
+
+    from .procs import HOST, is_alive
+
+    result = []
+    for worker in storage.workers():
+        local_dead = worker.host == HOST and not is_alive(worker.pid, None)
+        if local_dead or worker.heartbeat_at + lease < now:
+            state = "lost"
+        elif worker.stop_requested:
+            state = "stopping"
+        else:
+            state = "running"
+        result.append(replace(worker, state=state))
+    return result
+
+
+def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_id: str | None,
+                 mode: str, timeout: float | None) -> tuple[list[str], list[str]]:
+    """Ask workers to stop (``mode`` graceful or now) and wait until they have exited;
+    ``(stopped, still running)``."""
+    from .maintenance import rescue_lost_runs
+
+    rescue_lost_runs(storage, settings, clock.now())
+    if worker_id is not None and worker_id not in {w.id for w in storage.workers()}:
+        raise QueuectlError(f"no worker with id {worker_id!r}")
+    asked = storage.request_stop(worker_id, mode)
+    pause = threading.Event()
+    deadline = None if timeout is None else clock.now() + timeout
+    while True:
+        remaining = {w.id for w in storage.workers()} & set(asked)
+        lost = {w.id for w in worker_states(storage, settings.lease_duration, clock.now())
+                if w.state == "lost"}
+        waiting = remaining - lost
+        if not waiting or (deadline is not None and clock.now() >= deadline):
+            return [w for w in asked if w not in waiting], sorted(waiting)
+        pause.wait(0.05)
+
+
+def start_detached_worker(storage: Storage, slots: int, *, queues: Sequence[str], burst: bool,
+                          verbose: bool, quiet: bool) -> Detached:
+    """``queuectl worker start`` in the background for ``storage``'s database, once it has
+    registered."""
+    from .supervisor import start_detached
+    from .worker import new_worker_id
+
+    names = [queue_name(name, "--queue") for name in queues]  # refused now, not later
+    worker_id = new_worker_id()
+    # The database goes through the environment: a password in argv would show in `ps`.
+    argv = [sys.executable, "-m", "queuectl", "worker", "start",
+            "--count", str(slots), "--worker-id", worker_id]
+    argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
+    argv += [arg for name in names for arg in ("--queue", name)]
+    return start_detached(storage, argv, worker_id)
