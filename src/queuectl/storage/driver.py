@@ -21,16 +21,52 @@ Protocols are for the type checker only: defining them costs every ``queuectl en
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 
 class Conflict(Exception):
     """A write broke a unique key; the transaction is rolled back."""
 
 
+class NamedQueries:
+    """What both drivers' transactions share: reading what a named statement returned. A
+    driver's transaction says how a statement runs (``_execute``) and how its rows become
+    jobs (``job_rows``)."""
+
+    __slots__ = ("in_doubt", "wake_requested")
+    job_rows: Any  # a JobRows (rows.py) for the driver's way of storing lists
+
+    def __init__(self, in_doubt: bool) -> None:
+        self.in_doubt = in_doubt
+        self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
+
+    def _execute(self, query: str, params: Any) -> Any:
+        raise NotImplementedError
+
+    def one(self, query: str, params: Any = ()) -> Any:
+        return self._execute(query, params).fetchone()
+
+    def all(self, query: str, params: Any = ()) -> list[Any]:
+        return self._execute(query, params).fetchall()  # type: ignore[no-any-return]
+
+    def run(self, query: str, params: Any = ()) -> int:
+        return self._execute(query, params).rowcount  # type: ignore[no-any-return]
+
+    def jobs(self, query: str, params: Any = (), *, claim_order: bool = False) -> list[Any]:
+        return self.job_rows.read(  # type: ignore[no-any-return]
+            self._execute(query, params), claim_order=claim_order)
+
+    def jobs_with(self, query: str, params: Any, columns: Any) -> list[Any]:
+        return self.job_rows.read_with(  # type: ignore[no-any-return]
+            self._execute(query, params), columns)
+
+    def wake(self, *, stop: bool = False) -> None:
+        self.wake_requested = max(self.wake_requested, 2 if stop else 1)
+
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from typing import Any, Protocol, TypeVar
+    from typing import Protocol, TypeVar
 
     from ..models import Job
     from .base import WakeChannel

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
-from ..driver import Conflict
+from ..driver import Conflict, NamedQueries
 from ..rows import JobRows
 from ..sql import load_queries
 from .connection import Connector, parse_url
@@ -27,7 +27,6 @@ from .migrate import migrate
 from .wakeup import JOB, STOP, ListenWakeChannel, channel_name
 
 if TYPE_CHECKING:
-    from ...models import Job
     from ..base import WakeChannel
     from ..driver import Params, Transaction
 
@@ -112,34 +111,25 @@ class PostgresDriver:
         return ListenWakeChannel(self.connector.connect, self._channel)
 
 
-class _Transaction:
+class _Transaction(NamedQueries):
     """Named queries on the store's connection; see ``driver.Transaction``.
 
     Errors other than a broken unique key are left to ``Connector.run``, which tells a lost
     connection (run again) from a refused statement (``StorageError``).
     """
 
-    __slots__ = ("_conn", "in_doubt", "wake_requested")
+    __slots__ = ("_conn",)
+    job_rows = _ROWS
 
     def __init__(self, conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+        super().__init__(in_doubt)
         self._conn = conn
-        self.in_doubt = in_doubt
-        self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
 
     def _execute(self, query: str, params: Params) -> psycopg.Cursor[Any]:
         try:
             return self._conn.execute(QUERIES[query], params or None)
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(_first_line(exc)) from exc
-
-    def one(self, query: str, params: Params = ()) -> Any:
-        return self._execute(query, params).fetchone()
-
-    def all(self, query: str, params: Params = ()) -> list[Any]:
-        return self._execute(query, params).fetchall()
-
-    def run(self, query: str, params: Params = ()) -> int:
-        return self._execute(query, params).rowcount
 
     def many(self, query: str, rows: Iterable[Params]) -> None:
         sql = QUERIES[query]
@@ -164,19 +154,9 @@ class _Transaction:
                     break
         return found
 
-    def jobs(self, query: str, params: Params = (), *, claim_order: bool = False) -> list[Job]:
-        return _ROWS.read(self._execute(query, params), claim_order=claim_order)
-
-    def jobs_with(self, query: str, params: Params,
-                  columns: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
-        return _ROWS.read_with(self._execute(query, params), columns)
-
     @staticmethod
     def array(values: Iterable[Any]) -> list[Any]:
         return list(values)
-
-    def wake(self, *, stop: bool = False) -> None:
-        self.wake_requested = max(self.wake_requested, 2 if stop else 1)
 
 
 def _first_line(exc: BaseException) -> str:

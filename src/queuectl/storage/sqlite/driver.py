@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ...errors import StorageError
 from ...procs import HOST
 from .. import normal_path
-from ..driver import Conflict
+from ..driver import Conflict, NamedQueries
 from ..rows import JobRows
 from ..sql import load_queries
 from .migrate import migrate
 
 if TYPE_CHECKING:
-    from ...models import Job
     from ..base import WakeChannel
     from ..driver import Params, Transaction
 
@@ -201,17 +200,17 @@ class SqliteDriver:
         return stats.f_bavail * stats.f_frsize < 65536
 
 
-class _Transaction:
+class _Transaction(NamedQueries):
     """Named queries on the driver's connection; see ``driver.Transaction``."""
 
-    __slots__ = ("_db", "_doing", "_driver", "in_doubt", "wake_requested")
+    __slots__ = ("_db", "_doing", "_driver")
+    job_rows = _ROWS
 
     def __init__(self, db: sqlite3.Connection, driver: SqliteDriver, doing: str) -> None:
+        super().__init__(in_doubt=False)  # a local commit never leaves its outcome unknown
         self._db = db
         self._driver = driver
         self._doing = doing
-        self.in_doubt = False  # a local commit never leaves its outcome unknown
-        self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
 
     def _execute(self, query: str, params: Params) -> sqlite3.Cursor:
         sql = QUERIES[query]
@@ -224,15 +223,6 @@ class _Transaction:
         except sqlite3.Error as exc:
             raise self._driver._error(exc, self._doing) from exc
 
-    def one(self, query: str, params: Params = ()) -> Any:
-        return self._execute(query, params).fetchone()
-
-    def all(self, query: str, params: Params = ()) -> list[Any]:
-        return self._execute(query, params).fetchall()
-
-    def run(self, query: str, params: Params = ()) -> int:
-        return self._execute(query, params).rowcount
-
     def many(self, query: str, rows: Iterable[Params]) -> None:
         try:
             self._db.executemany(QUERIES[query], rows)  # type: ignore[arg-type]
@@ -242,19 +232,9 @@ class _Transaction:
     def each(self, query: str, rows: Sequence[Params]) -> list[Any]:
         return [self._execute(query, params).fetchone() for params in rows]
 
-    def jobs(self, query: str, params: Params = (), *, claim_order: bool = False) -> list[Job]:
-        return _ROWS.read(self._execute(query, params), claim_order=claim_order)
-
-    def jobs_with(self, query: str, params: Params,
-                  columns: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
-        return _ROWS.read_with(self._execute(query, params), columns)
-
     @staticmethod
     def array(values: Iterable[Any]) -> str:
         return json.dumps(list(values))
-
-    def wake(self, *, stop: bool = False) -> None:
-        self.wake_requested = max(self.wake_requested, 2 if stop else 1)
 
 
 def _rollback(db: sqlite3.Connection) -> None:
