@@ -295,7 +295,7 @@ HOW = """\
 - **Latency**: one idle worker with 4 slots; each job `date +%s.%N` is enqueued alone with the
   library; latency = the job's printed start time minus the moment the enqueue call began.
   The peers are measured the same way (4 workers idle, one `date +%s.%N` job at a time).
-- **Storage**: processes loop on `SqliteStorage.record_and_claim` (record the held job as
+- **Storage**: processes loop on `Store.record_and_claim` (record the held job as
   completed and claim the next, one transaction per job), with no command run.
 - **Scale**: 1,000,000 completed jobs with one attempt each, copied with SQL from a job that
   really ran; end to end and storage measured on it and on an empty database in the same round.
