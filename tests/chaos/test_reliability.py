@@ -2,8 +2,8 @@
 applies to, in a subprocess, with its figures in the failure message.
 
 The full length is one command: ``python bench/chaos.py`` (see its docstring). A scenario
-marked xfail is a known failure with the issue that fixes it; the marks are strict, so the
-fix that makes one pass must remove its mark.
+marked xfail is a known failure with the issue that fixes it; the marks are strict where the
+failure shows every time, so the fix that makes one pass must remove its mark.
 """
 
 from __future__ import annotations
@@ -22,15 +22,21 @@ sys.path.insert(0, str(REPO / "bench"))
 from chaos import BACKENDS, SCENARIOS  # noqa: E402
 
 KNOWN = {
-    "kill9-fast": "issue 10 item 4: jobs claimed ahead are charged an attempt on a crash",
     "full-disk": "issue 10 item 2: a full disk ends the workers",
     "lock-held": "issue 10 item 2: a lock held past the busy timeout ends the workers",
+}
+# Known failures that do not show in every short run (they depend on where a kill or an
+# outage lands): not strict, until the fix that makes them pass every time removes them.
+INTERMITTENT = {
+    "kill9-fast": "issue 10 item 4: jobs claimed ahead are charged an attempt on a crash",
     "pg-restart": "issue 12 item 1: after an outage a worker rescues live workers' jobs",
 }
 CASES = [
     pytest.param(name, backend, id=f"{name}-{backend}", marks=[
         *([pytest.mark.postgres] if backend == "postgres" else []),
         *([pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []),
+        *([pytest.mark.xfail(reason=INTERMITTENT[name], strict=False)]
+          if name in INTERMITTENT else []),
     ])
     for name in SCENARIOS for backend in BACKENDS[name]
 ]
