@@ -146,9 +146,9 @@ def kill_cgroup(folder: str, deadline_seconds: float = 2.0) -> list[int]:
     ``cgroup.kill`` (Linux 5.14) does it in one write that no fork escapes; on older kernels
     the cgroup is frozen first so that nothing forks while its processes are killed one by one.
     """
+    if not os.path.basename(folder).startswith(PREFIX) or not os.path.isdir(folder):
+        return []  # only a worker's own cgroup, never one a damaged record names
     pids = cgroup_processes(folder)
-    if not os.path.isdir(folder):
-        return []
     if not _write(os.path.join(folder, "cgroup.kill"), "1"):
         frozen = _write(os.path.join(folder, "cgroup.freeze"), "1")
         for _ in range(20):

@@ -156,10 +156,14 @@ def read_records(path: str) -> WorkerRecords | None:
         with open(path, "rb") as file:
             data = file.read()
         header = json.loads(data[:HEADER_SIZE])
-    except (OSError, ValueError):
+        marker, cgroup = header["marker"], header["cgroup"]
+        worker_id, pid = str(header["worker"]), int(header["pid"])
+        if not (marker is None or isinstance(marker, str)) or not (
+                cgroup is None or isinstance(cgroup, str)):
+            return None
+    except (OSError, ValueError, TypeError, KeyError):  # not a records file of ours
         return None
-    marker = header.get("marker")
-    if isinstance(marker, str) and ":" in marker:
+    if marker is not None and ":" in marker:
         _, boot, namespace = marker.split(":", 2)
         from .procs import boot_id
 
@@ -173,10 +177,9 @@ def read_records(path: str) -> WorkerRecords | None:
                 session, after, before, run, job_id = line.decode().split(" ", 4)
                 runs.append(RunRecord(json.loads(job_id), int(run), int(session), int(after),
                                       int(before)))
-            except ValueError:
+            except (ValueError, TypeError):
                 continue  # a record torn by a crash mid-write: the environment remains
-    return WorkerRecords(str(header.get("worker")), int(header.get("pid", 0)), marker,
-                         header.get("cgroup"), runs)
+    return WorkerRecords(worker_id, pid, marker, cgroup, runs)
 
 
 def all_records() -> Iterator[WorkerRecords]:

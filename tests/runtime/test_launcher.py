@@ -152,3 +152,18 @@ def test_a_worker_id_that_is_no_file_name_gets_no_records(tmp_path) -> None:
     recorder.close()
     assert kill_leftover_job_processes(sneaky) == 0
     assert victim.read_text() == "keep me"
+
+
+def test_files_in_the_records_folder_that_are_no_records_are_ignored() -> None:
+    folder = Path(records_folder())
+    folder.mkdir(mode=0o700, exist_ok=True)
+    junk = {"w-junk-list": b"[1, 2]", "w-junk-text": b"not json", "w-junk-types":
+            b'{"worker": "w", "pid": "x", "marker": 5, "cgroup": null}'}
+    try:
+        for name, content in junk.items():
+            (folder / name).write_bytes(content)
+            assert read_records(str(folder / name)) is None
+        assert kill_job_run("no-such-job", 1) == 0  # reads every file in the folder
+    finally:
+        for name in junk:
+            (folder / name).unlink()
