@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import DuplicateJob, InvalidInput
-from .jobspec.newjob import Enqueued, NewJob
-from .jobspec.parse import new_job_ids, parse_job_lines, parse_job_spec, parse_job_specs
+from .jobspec.newjob import NUMBERED, Enqueued, NewJob
+from .jobspec.parse import parse_job_lines, parse_job_spec, parse_job_specs
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -47,8 +47,7 @@ class Enqueuer:
             spec = {**job, **given}
         else:
             spec = job  # parse_job_spec says what it should have been
-        return self._store([parse_job_spec(spec, self._settings())], [spec],
-                           self._storage.enqueue)[0]
+        return self._store([parse_job_spec(spec, self._settings())], self._storage.enqueue)[0]
 
     def many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
              ids_only: bool) -> list[Job] | Enqueued:
@@ -61,34 +60,26 @@ class Enqueuer:
         with _collector_paused():
             # The batch's objects die when this returns, before the collector runs again.
             if hasattr(items, "read") or (items and isinstance(items[0], (str, bytes))):
-                specs, parsed = parse_job_lines(items, self._settings())
-                return self._store(parsed, specs, insert)  # type: ignore[no-any-return]
+                _, parsed = parse_job_lines(items, self._settings())
+                return self._store(parsed, insert)  # type: ignore[no-any-return]
             specs = list(items)
             # One spec is the caller's job: its errors need no number.
             name = None if len(specs) == 1 else lambda index: f"job {index + 1}"
             return self._store(  # type: ignore[no-any-return]
-                parse_job_specs(specs, self._settings(), name), specs, insert)
+                parse_job_specs(specs, self._settings(), name), insert)
 
-    def _store(self, jobs: list[NewJob], specs: Sequence[Any],
+    def _store(self, jobs: list[NewJob],
                insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        ids = [job.id for job in jobs]
-        seen = set(ids)
-        if len(seen) < len(ids):
+        # Ids given twice in the batch are refused; the store numbers the jobs given none.
+        given = [job.id for job in jobs if job.id != NUMBERED]
+        seen = set(given)
+        if len(seen) < len(given):
             seen.clear()
-            for job_id in ids:
+            for job_id in given:
                 if job_id in seen:
                     raise DuplicateJob(job_id)
                 seen.add(job_id)
-        try:
-            return insert(jobs, self._clock.now())
-        except DuplicateJob as exc:
-            if any(spec.get("id") == exc.job_id for spec in specs):
-                raise
-            # A random id collided with a stored one (about 1 in 10^8 at a million jobs):
-            # draw it again rather than fail the caller.
-            renamed = [job._replace(id=new_job_ids(1, seen)[0]) if job.id == exc.job_id else job
-                       for job in jobs]
-            return insert(renamed, self._clock.now())
+        return insert(jobs, self._clock.now())
 
 
 @contextmanager

@@ -23,7 +23,7 @@ _REPORT = ("import atexit, os, sys; atexit.register(lambda: open(os.environ['LOA
 FAST = _REPORT + "; from queuectl.cli import main; main(sys.argv[1:])"
 CLICK = _REPORT + "; from queuectl.cli.group import run; run(sys.argv[1:])"
 
-ID = re.compile(r"\b[0-9a-f]{12}\b")
+ID = re.compile(r"(?<=job )\d+\b")  # the numbers two databases give may differ
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 

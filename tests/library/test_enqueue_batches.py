@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import io
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,12 +97,16 @@ def test_a_repeated_id_in_a_batch_refuses_the_batch(queue: Queue) -> None:
     assert queue.jobs() == []
 
 
-def test_a_drawn_id_that_is_stored_already_is_drawn_again(
-        queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
-    queue.enqueue("first", id="aaaaaaaaaaaa")
-    draws = iter([bytes.fromhex("aaaaaaaaaaaa"), bytes.fromhex("bbbbbbbbbbbb")])
-    monkeypatch.setattr(os, "urandom", lambda size: next(draws)[:size])
-    assert queue.enqueue_many_ids([{"command": "second"}]).ids == ["bbbbbbbbbbbb"]
+def test_jobs_given_no_id_are_numbered_above_every_numeric_id(queue: Queue) -> None:
+    assert queue.enqueue("first").id == "1"
+    assert queue.enqueue_many_ids([{"command": "a"}, {"command": "b"}]).ids == ["2", "3"]
+    queue.enqueue("given", id="10")
+    queue.enqueue("not a number", id="0011")  # a leading zero: never handed out
+    assert [job.id for job in queue.enqueue_many([{"command": "c"}, {"id": "x", "command": "d"},
+                                                  {"command": "e"}])] == ["11", "x", "12"]
+    with pytest.raises(DuplicateJob, match="'12'"):
+        queue.enqueue("taken", id="12")
+    assert queue.enqueue("next").id == "13"  # a refused batch takes no number
 
 
 @pytest.fixture

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
 from queuectl.config import Settings
 from queuectl.errors import InvalidInput
-from queuectl.jobspec.parse import new_job_ids, parse_job_spec, parse_job_specs
+from queuectl.jobspec.newjob import NUMBERED
+from queuectl.jobspec.parse import parse_job_spec, parse_job_specs
 
 SETTINGS = Settings(max_retries=4)
 
 
-def test_minimal_spec_gets_an_id_defaults_and_the_current_directory() -> None:
+def test_minimal_spec_is_left_to_number_with_defaults_and_the_current_directory() -> None:
     job = parse_job_spec({"command": "echo hi"}, SETTINGS, cwd="/srv")
-    assert len(job.id) == 12
+    assert job.id == NUMBERED  # the store gives it the next number
     assert (job.command, job.max_retries, job.cwd) == ("echo hi", 4, "/srv")
 
 
@@ -73,26 +73,9 @@ def test_a_batch_is_parsed_as_each_spec_alone_but_for_the_ids() -> None:
     assert [job.plain for job in batch] == [True, False, True, True]
 
 
-def test_ids_drawn_for_a_batch_never_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    draws = iter([b"\x01" * 6 * 5, b"\x02" * 6, b"\x03" * 6, b"\x04" * 6, b"\x05" * 6])
-    monkeypatch.setattr(os, "urandom", lambda size: next(draws)[:size])
-    # Every id of the first draw is the same: four of them are drawn again, one by one.
-    assert sorted(new_job_ids(5)) == ["010101010101", "020202020202", "030303030303",
-                                      "040404040404", "050505050505"]
-
-
-def test_a_drawn_id_equal_to_one_given_in_the_batch_is_drawn_again(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    draws = iter([bytes.fromhex("aaaaaaaaaaaacccccccccccc"), bytes.fromhex("bbbbbbbbbbbb")])
-    monkeypatch.setattr(os, "urandom", lambda size: next(draws)[:size])
-    jobs = parse_job_specs([{"command": "a"}, {"id": "aaaaaaaaaaaa", "command": "b"}], SETTINGS)
-    assert [job.id for job in jobs] == ["bbbbbbbbbbbb", "aaaaaaaaaaaa"]
-
-
-def test_ten_thousand_drawn_ids_are_distinct() -> None:
-    jobs = parse_job_specs([{"command": "true"}] * 10_000, SETTINGS)
-    assert len({job.id for job in jobs}) == 10_000
-    assert all(len(job.id) == 12 for job in jobs)
+def test_a_batch_leaves_the_jobs_given_no_id_to_number() -> None:
+    jobs = parse_job_specs([{"command": "true"}] * 3 + [{"id": "7", "command": "b"}], SETTINGS)
+    assert [job.id for job in jobs] == [NUMBERED, NUMBERED, NUMBERED, "7"]
 
 
 class _Text(str):

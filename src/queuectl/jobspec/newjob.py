@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 DEFAULT_QUEUE = "default"
+# The id of a job given without one, until the store numbers it 1, 2, 3... in the transaction
+# that stores it (as pueue and tsp number theirs). No id a user gives is empty.
+NUMBERED = ""
 
 
 class NewJob(NamedTuple):

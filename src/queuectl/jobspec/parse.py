@@ -9,17 +9,16 @@ fields are checked by ``fields`` and bounded by ``limits``.
 from __future__ import annotations
 
 import json
-import os
 
 from ..errors import InvalidInput
 from . import fields
 from .limits import MAX_ARGUMENT_BYTES, MAX_BATCH_JOBS, MAX_LINE_CHARACTERS
-from .newjob import NewJob
+from .newjob import NUMBERED, NewJob
 from .text import job_id, queue_name, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence, Set
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     from ..config import Settings
@@ -34,30 +33,6 @@ FIELDS = (
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
 _JSON = json.JSONDecoder()
 _CHUNK = 1 << 20  # characters read at a time from a jobs file
-
-
-def new_job_id() -> str:
-    """A short random id: 12 hex digits (48 bits)."""
-    return os.urandom(6).hex()
-
-
-def new_job_ids(count: int, taken: Set[str] = frozenset()) -> list[str]:
-    """``count`` distinct random ids, none of them in ``taken``, drawn in one system call.
-
-    Two ids of a batch collide about once in 60,000 batches of 100,000 jobs (48 random
-    bits): rare, but a batch must never hold one id twice, so those are drawn again.
-    """
-    digits = os.urandom(6 * count).hex()
-    ids = [digits[start:start + 12] for start in range(0, 12 * count, 12)]
-    unique = set(ids)
-    if len(unique) < count or not unique.isdisjoint(taken):
-        seen = set(taken)
-        for index, drawn in enumerate(ids):
-            while drawn in seen:
-                drawn = new_job_id()
-            ids[index] = drawn
-            seen.add(drawn)
-    return ids
 
 
 def load_json(text: str) -> Any:
@@ -86,12 +61,12 @@ def load_json_error(text: str) -> str:
 
 
 def parse_job_spec(
-    spec: Any, settings: Settings, *, cwd: str | None = None, new_id: str | None = None
+    spec: Any, settings: Settings, *, cwd: str | None = None
 ) -> NewJob:
     """A ``NewJob`` from a mapping such as ``{"id": "job1", "command": "echo hi"}``.
 
-    A spec without an id gets ``new_id`` (default: a new random one); one without a ``cwd``
-    gets ``cwd`` (default: the current directory).
+    A spec without an id gets ``NUMBERED``: the store gives it the next number. One without a
+    ``cwd`` gets ``cwd`` (default: the current directory).
     """
     if not isinstance(spec, dict) and not _is_mapping(spec):
         raise InvalidInput(f"a job must be a JSON object, got {type(spec).__name__}")
@@ -101,7 +76,7 @@ def parse_job_spec(
         if key not in FIELDS:
             raise InvalidInput(f"unknown field {shown(key)}; known fields: {', '.join(FIELDS)}")
     given = {key: value for key, value in spec.items() if value is not None}
-    own_id = job_id(given["id"]) if "id" in given else new_id or new_job_id()
+    own_id = job_id(given["id"]) if "id" in given else NUMBERED
     command = fields.command(given.get("command"))
     retries = (fields.max_retries(given["max_retries"]) if "max_retries" in given
                else settings.max_retries)
@@ -156,8 +131,7 @@ def parse_job_specs(
 ) -> list[NewJob]:
     """Validate a batch of job specifications, in order, all or nothing.
 
-    The same as ``parse_job_spec`` for each, at less cost per job: the ids to generate are
-    drawn in one go (no id repeats within the batch), and a spec that is only
+    The same as ``parse_job_spec`` for each, at less cost per job: a spec that is only
     ``{"command": ...}`` skips the checks of the fields it does not have and reads the
     current directory once for the batch. An error is prefixed with ``name(index)`` (e.g.
     ``"line 7"``) when ``name`` is given.
@@ -165,9 +139,7 @@ def parse_job_specs(
     if len(specs) > MAX_BATCH_JOBS:
         raise InvalidInput(f"too many jobs at once: {len(specs)} (at most {MAX_BATCH_JOBS};"
                            " enqueue them in parts)")
-    fresh = new_job_ids(len(specs))
     jobs: list[NewJob] = []
-    given: set[str] = set()
     cwd: str | None = None
     max_retries = settings.max_retries
     for index, spec in enumerate(specs):
@@ -181,21 +153,13 @@ def parse_job_specs(
                     command = fields.command(command)
                 if cwd is None:
                     cwd = fields.current_directory()
-                jobs.append(NewJob(fresh[index], command, max_retries, cwd))
+                jobs.append(NewJob(NUMBERED, command, max_retries, cwd))
                 continue
-            jobs.append(parse_job_spec(spec, settings, new_id=fresh[index]))
+            jobs.append(parse_job_spec(spec, settings))
         except InvalidInput as exc:
             if name is None:
                 raise
             raise InvalidInput(f"{name(index)}: {exc}") from None
-        if spec.get("id") is not None:
-            given.add(spec["id"])
-    clashes = given.intersection(fresh)
-    if clashes:  # an id drawn for one job was given to another: draw that one again
-        taken = given.union(fresh)
-        for index, job in enumerate(jobs):
-            if job.id in clashes and specs[index].get("id") is None:
-                jobs[index] = job._replace(id=new_job_ids(1, taken)[0])
     return jobs
 
 

@@ -31,7 +31,10 @@ def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
     stored already raises ``DuplicateJob`` and nothing is written."""
 
     def write(tx: Transaction) -> None:
+        from .enqueue import keep_numbers_above
+
         tx.many("restore_job", [job_row(job, tx.array) for job in jobs])
+        keep_numbers_above(tx, [job.id for job in jobs])  # numbers go on above imported ones
         tx.many("insert_tags", [(tag, job.id) for job in jobs for tag in job.tags])
         tx.many("insert_dependencies",
                 [(other, job.id) for job in jobs for other in job.depends_on])

@@ -88,6 +88,14 @@ WHERE job_id = %(job_id)s AND number = %(attempt)s;
 
 -- Storing jobs (storage/enqueue.py) --------------------------------------------------------
 
+-- name: take_job_numbers
+-- The next "count" numbers for jobs enqueued without an id; returns the first.
+UPDATE job_numbers SET next = next + %(count)s RETURNING next - %(count)s;
+
+-- name: keep_job_numbers_above
+-- A job stored with an id that is a number: the numbers handed out from now on are above it.
+UPDATE job_numbers SET next = %(number)s + 1 WHERE next <= %(number)s;
+
 -- name: insert_plain_job
 -- A job whose other fields all have their defaults (NewJob.plain), as bulk enqueues mostly
 -- are. Values: id, command, max_retries, cwd, now.

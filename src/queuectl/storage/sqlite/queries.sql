@@ -77,6 +77,14 @@ WHERE job_id = :job_id AND number = :attempt;
 
 -- Storing jobs (storage/enqueue.py) --------------------------------------------------------
 
+-- name: take_job_numbers
+-- The next "count" numbers for jobs enqueued without an id; returns the first.
+UPDATE job_numbers SET next = next + :count RETURNING next - :count;
+
+-- name: keep_job_numbers_above
+-- A job stored with an id that is a number: the numbers handed out from now on are above it.
+UPDATE job_numbers SET next = :number + 1 WHERE next <= :number;
+
 -- name: insert_plain_job
 -- A job whose other fields all have their defaults (NewJob.plain), as bulk enqueues mostly
 -- are: every value bound costs, and this statement inserts 100,000 jobs in about half the
