@@ -15,9 +15,16 @@ from .units import format_timestamp
 
 # Defined in modules of their own, which the enqueue path imports without this one.
 __all__ = [
-    "DEFAULT_QUEUE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState", "NewJob",
-    "Outcome", "QueueInfo", "QueueStatus", "WorkerInfo",
+    "DEFAULT_QUEUE", "EDITABLE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState",
+    "NewJob", "Outcome", "QueueInfo", "QueueStatus", "WorkerInfo",
 ]
+
+
+# What decides what a waiting job runs, where, when and how often, which ``queuectl edit``
+# may change: the command, its place in the queue, its time, its retry settings. (Its id,
+# history, folder and environment stay.)
+EDITABLE = ("command", "priority", "queue", "run_at", "max_retries", "timeout",
+            "retry_on_timeout", "fatal_exit_codes", "backoff_base", "backoff_max", "jitter")
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,21 @@ class Job:
     backoff_base: float | None = None
     backoff_max: float | None = None
     jitter: float | None = None
+    restarted_from: str | None = None  # the job this one runs again (queuectl restart)
     # Not stored: set on the job an enqueue returns when its unique_key matched a live job,
     # which is returned instead of a new one (nothing was created).
     unique_conflict: bool = field(default=False, compare=False)
+
+    def editable(self) -> dict[str, Any]:
+        """The fields ``Queue.edit`` may change (``EDITABLE``), as JSON values in the form an
+        enqueue accepts them: what ``queuectl edit`` opens in $EDITOR."""
+        return {
+            "command": self.command, "priority": self.priority, "queue": self.queue,
+            "run_at": format_timestamp(self.run_at), "max_retries": self.max_retries,
+            "timeout": self.timeout, "retry_on_timeout": self.retry_on_timeout,
+            "fatal_exit_codes": list(self.fatal_exit_codes), "backoff_base": self.backoff_base,
+            "backoff_max": self.backoff_max, "jitter": self.jitter,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +112,7 @@ class Job:
             "backoff_base": self.backoff_base,
             "backoff_max": self.backoff_max,
             "jitter": self.jitter,
+            "restarted_from": self.restarted_from,
         }
 
 

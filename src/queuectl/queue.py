@@ -355,6 +355,30 @@ class Queue:
 
         return purge(self.storage, states, older_than, self.clock.now())
 
+    # -- changing jobs: restart, remove, edit (rules in job_edits.py and storage/changes.py) -
+
+    def restart(self, job_ids: Sequence[str]) -> list[Job]:
+        """Run finished jobs again as new jobs (numbered, ``restarted_from`` set), all or
+        nothing; the new jobs do not wait on the old ones' dependencies."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.restart(list(dict.fromkeys(job_ids)), self.clock.now())
+
+    def remove(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete jobs that are not running, with their history, all or nothing."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.remove(list(dict.fromkeys(job_ids)))
+
+    def edit(self, job_id: str, changes: Mapping[str, Any]) -> Job:
+        """Change fields of a pending or failed job (``job_edits.EDITABLE``, or ``delay``),
+        checked as an enqueue checks them."""
+        from .job_edits import checked_edit
+
+        now = self.clock.now()
+        checked, run_at = checked_edit(self.get(job_id), changes, self.settings, now)
+        return self.storage.edit(job_id, checked, run_at, now)
+
     def delete(self, job_ids: Sequence[str]) -> list[str]:
         """Delete completed, dead or canceled jobs and their history, all or nothing."""
         if not job_ids:

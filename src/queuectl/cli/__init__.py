@@ -41,6 +41,9 @@ _COMMANDS = {
     "schedule": "queuectl.cli.schedule:schedule",
     "purge": "queuectl.cli.purge:purge",
     "completion": "queuectl.cli.completion:completion",
+    "restart": "queuectl.cli.changes:restart",
+    "remove": "queuectl.cli.changes:remove",
+    "edit": "queuectl.cli.changes:edit",
 }
 
 

@@ -30,7 +30,8 @@ class LazyGroup(click.Group):
         # Click suggests from the commands it has loaded, and this group loads none up front.
         from difflib import get_close_matches
 
-        close = [repr(match) for match in get_close_matches(name, self.list_commands(ctx))]
+        close = [repr(match)
+                 for match in get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.7)]
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
 

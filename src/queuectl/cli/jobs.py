@@ -78,6 +78,8 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
     ]
     if job.worker_id:
         fields.append(("worker", job.worker_id))
+    if job.restarted_from:
+        fields.append(("restarts", job.restarted_from))
     for name, value in fields:
         click.echo(f"{name + ':':<12} {value}")
     for attempt in attempts:

@@ -68,7 +68,7 @@ def cancel(db: Driver, job_ids: Sequence[str], now: float) -> list[Job]:
                 if found:
                     tx.wake(stop=True)  # "check in": the holder kills the job at once
             if not found:
-                raise _not_in_state(tx, job_id, "only pending, failed or processing jobs can"
+                raise not_in_state(tx, job_id, "only pending, failed or processing jobs can"
                                                 " be canceled")
             canceled += found
         return canceled
@@ -91,7 +91,7 @@ def retry(db: Driver, job_ids: Sequence[str], now: float, *,
                     f"job {job_id!r}: a live job has the same unique_key; nothing retried"
                 ) from None
             if not changed:
-                raise _not_in_state(tx, job_id, f"not {wanted}: nothing retried", sep=", ")
+                raise not_in_state(tx, job_id, f"not {wanted}: nothing retried", sep=", ")
         # A retried job whose dependency is still dead or canceled dies again: read it back.
         tx.run("redo_dependency_deaths", {"ids": tx.array(job_ids), "now": now})
         tx.wake()
@@ -118,7 +118,7 @@ def delete(db: Driver, job_ids: Sequence[str]) -> list[str]:
     def delete_all(tx: Transaction) -> list[str]:
         for job_id in job_ids:
             if tx.one("delete_finished_job", {"job_id": job_id}) is None:
-                raise _not_in_state(tx, job_id, "only completed, dead or canceled jobs can be"
+                raise not_in_state(tx, job_id, "only completed, dead or canceled jobs can be"
                                                 " deleted; nothing deleted")
         return list(job_ids)
 
@@ -138,7 +138,7 @@ def first_existing(db: Driver, job_ids: Sequence[str]) -> str:
     return job_ids[0]
 
 
-def _not_in_state(tx: Transaction, job_id: str, rule: str, sep: str = ": ") -> Exception:
+def not_in_state(tx: Transaction, job_id: str, rule: str, sep: str = ": ") -> Exception:
     found = tx.jobs("get_job", (job_id,))
     if not found:
         return JobNotFound(job_id)

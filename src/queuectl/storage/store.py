@@ -9,6 +9,7 @@ module of its concept (this class is their table of contents):
     claims.py     the hot path: record finished runs and claim the next jobs
     workers.py    registration, heartbeats, release, streamed output, stop, rescue
     jobs.py       read, list, count, cancel, retry, delete
+    changes.py    restart, remove and edit, as a person asks
     reads.py      pages of jobs, running jobs, finished runs (dashboard, stats)
     queues.py     named queues: pause, limit, jobs per queue
     recurring.py  recurring schedules and their ticks
@@ -116,6 +117,24 @@ class Store:
         from . import jobs
 
         return jobs.delete(self.db, job_ids)
+
+    def restart(self, job_ids: Sequence[str], now: float) -> list[Job]:
+        """New jobs that run finished ones again, all or nothing (see ``changes.restart``)."""
+        from . import changes
+
+        return changes.restart(self.db, job_ids, now)
+
+    def remove(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete jobs that are not running, with their history, all or nothing."""
+        from . import changes
+
+        return changes.remove(self.db, job_ids)
+
+    def edit(self, job_id: str, job: NewJob, run_at: float, now: float) -> Job:
+        """Change a pending or failed job's editable fields (see ``changes.edit``)."""
+        from . import changes
+
+        return changes.edit(self.db, job_id, job, run_at, now)
 
     # -- workers ---------------------------------------------------------------------------
 

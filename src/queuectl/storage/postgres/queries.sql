@@ -485,3 +485,27 @@ INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, last_run
                        last_job_id, created_at)
 VALUES (%(name)s, %(job)s, %(cron)s, %(every)s, %(tz)s, %(paused)s, %(next_run_at)s,
         %(last_run_at)s, %(last_job_id)s, %(created_at)s);
+
+-- Changing jobs on request (storage/changes.py) ---------------------------------------------
+
+-- name: mark_restart
+UPDATE jobs SET restarted_from = %(restarted_from)s WHERE id = %(job_id)s;
+
+-- name: live_dependents
+-- Jobs that still wait on the job (removing it would leave them waiting for ever).
+SELECT id FROM jobs
+WHERE depends_on @> ARRAY[%(job_id)s::text] AND state IN ('pending', 'failed', 'processing');
+
+-- name: remove_job
+-- Attempts go with the job (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = %(job_id)s AND state <> 'processing' RETURNING id;
+
+-- name: edit_job
+UPDATE jobs
+SET command = %(command)s, priority = %(priority)s, queue = %(queue)s, run_at = %(run_at)s,
+    max_retries = %(max_retries)s, timeout = %(timeout)s,
+    retry_on_timeout = %(retry_on_timeout)s, fatal_exit_codes = %(fatal_exit_codes)s,
+    backoff_base = %(backoff_base)s, backoff_max = %(backoff_max)s, jitter = %(jitter)s,
+    updated_at = %(now)s
+WHERE id = %(job_id)s AND state IN ('pending', 'failed')
+RETURNING *;

@@ -459,3 +459,26 @@ INSERT INTO schedules (name, job, cron, every, tz, paused, next_run_at, last_run
                        last_job_id, created_at)
 VALUES (:name, :job, :cron, :every, :tz, :paused, :next_run_at,
         :last_run_at, :last_job_id, :created_at);
+
+-- Changing jobs on request (storage/changes.py) ---------------------------------------------
+
+-- name: mark_restart
+UPDATE jobs SET restarted_from = :restarted_from WHERE id = :job_id;
+
+-- name: live_dependents
+-- Jobs that still wait on :job_id (removing it would leave them waiting for ever).
+SELECT j.id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+WHERE d.depends_on = :job_id AND j.state IN ('pending', 'failed', 'processing');
+
+-- name: remove_job
+-- Attempts, tags and dependency links go with the job (ON DELETE CASCADE).
+DELETE FROM jobs WHERE id = :job_id AND state <> 'processing' RETURNING id;
+
+-- name: edit_job
+UPDATE jobs
+SET command = :command, priority = :priority, queue = :queue, run_at = :run_at,
+    max_retries = :max_retries, timeout = :timeout, retry_on_timeout = :retry_on_timeout,
+    fatal_exit_codes = :fatal_exit_codes, backoff_base = :backoff_base,
+    backoff_max = :backoff_max, jitter = :jitter, updated_at = :now
+WHERE id = :job_id AND state IN ('pending', 'failed')
+RETURNING *;

@@ -1,0 +1,102 @@
+"""``restart``, ``remove`` and ``edit`` through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.e2e import as_json, dump
+from tests.conftest import Cli
+
+from queuectl import Queue
+
+
+def _run_all(db_path: Path) -> None:
+    with Queue(db_path, environ={}) as queue, queue.worker() as worker:
+        while worker.run_once():
+            pass
+
+
+def test_restart_runs_a_finished_job_again_as_a_new_one(cli: Cli, db_path: Path) -> None:
+    cli("add", "--max-retries", "0", "--tag", "nightly", "echo run $QUEUECTL_JOB_ID; exit 3")
+    _run_all(db_path)
+    assert cli("restart", "1").stdout == "Restarted 1 as job 2: echo run $QUEUECTL_JOB_ID; exit 3\n"
+    again = as_json(cli("show", "2", "--json"))
+    assert (again["restarted_from"], again["state"], again["tags"]) == ("1", "pending", ["nightly"])
+    assert "restarts:    1" in cli("show", "2").stdout
+    _run_all(db_path)
+    assert cli("logs", "2").stdout == "run 2\n"
+    assert as_json(cli("show", "1", "--json"))["state"] == "dead"  # the original stays
+
+
+def test_restart_refuses_a_waiting_job(cli: Cli, db_path: Path) -> None:
+    cli("add", "--id", "later", "--delay", "1h", "true")
+    before = dump(db_path)
+    result = cli("restart", "later", check=1)
+    assert result.stderr == ("error: job 'later' is pending: only completed, dead or canceled "
+                             "jobs can be restarted; nothing restarted\n")
+    assert dump(db_path) == before
+
+
+def test_remove_deletes_jobs_with_their_history(cli: Cli, db_path: Path) -> None:
+    cli("add", "echo one")
+    cli("add", "--delay", "1h", "echo two")
+    cli("add", "--after", "2", "echo three")
+    _run_all(db_path)
+    before = dump(db_path)
+    error = cli("remove", "2", check=1).stderr
+    assert error == "error: job '2': job '3' waits on it (remove or cancel that one too); " \
+                    "nothing removed\n"
+    assert dump(db_path) == before
+    assert cli("remove", "1", "2", "3").stdout == "Removed 3 jobs: 1, 2, 3.\n"
+    assert cli("list").stdout == "No jobs.\n"
+    assert "no job with id '1'" in cli("logs", "1", check=1).stderr
+
+
+def test_edit_by_flags_is_checked_like_an_enqueue(cli: Cli, db_path: Path) -> None:
+    cli("add", "--id", "e", "--delay", "1h", "echo old")
+    out = cli("edit", "e", "--priority", "7", "--queue", "fast", "-c", "echo new",
+              "--timeout", "30s").stdout
+    assert out == ('Edited job e: command "echo old" -> "echo new"; priority 0 -> 7; '
+                   'queue "default" -> "fast"; timeout none -> 30s\n')
+    job = as_json(cli("show", "e", "--json"))
+    assert (job["command"], job["priority"], job["queue"], job["timeout"]) == (
+        "echo new", 7, "fast", 30.0)
+    before = dump(db_path)
+    for args, word in ((["--max-retries", "-1"], "max_retries"),
+                       (["--queue", "no such"], "queue"), (["--timeout", "soon"], "timeout"),
+                       (["--run-at", "2026-13-40"], "run_at")):
+        result = cli("edit", "e", *args, check=2)
+        [line] = result.stderr.splitlines()
+        assert line.startswith("error: ") and word in line, line
+    assert dump(db_path) == before
+    assert cli("edit", "e", "--priority", "7").stdout == "No changes to job e.\n"
+    assert dump(db_path) == before
+
+
+def test_edit_in_the_editor_as_json(cli: Cli, db_path: Path, tmp_path: Path) -> None:
+    cli("add", "--id", "e", "--delay", "1h", "echo old")
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import json, sys\n"
+        "path = sys.argv[1]\n"
+        "job = json.load(open(path))\n"
+        "job['priority'] = 4\n"
+        "job['max_retries'] = 0\n"
+        "json.dump(job, open(path, 'w'))\n")
+    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    assert cli("edit", "e").stdout == "Edited job e: priority 0 -> 4; max_retries 3 -> 0\n"
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nopen(sys.argv[1], 'w').write('{not json')\n")
+    cli.env["EDITOR"] = f"python3 {broken}"
+    before = dump(db_path)
+    error = cli("edit", "e", check=2).stderr
+    assert error.startswith("error: the edited job is not JSON: ") and "nothing changed" in error
+    assert dump(db_path) == before
+
+
+def test_edit_refuses_a_finished_job(cli: Cli, db_path: Path) -> None:
+    cli("add", "--id", "done", "true")
+    _run_all(db_path)
+    error = cli("edit", "done", "--priority", "1", check=1).stderr
+    assert error == "error: job 'done' is completed: only pending or failed jobs can be " \
+                    "edited; nothing changed\n"
