@@ -33,6 +33,7 @@ class Settings(NamedTuple):
     durability: str = "full"
     retention: float | None = None  # finished jobs older than this are pruned by workers
     direct_exec: bool = True  # exec a command of plain words without sh (see shellwords.py)
+    autostart: int = 0  # slots of the worker an enqueue starts when none runs here; 0: off
 
 
 def _max_retries(text: str) -> int:
@@ -114,6 +115,21 @@ def _on_off(text: str) -> bool:
     return value in ("on", "true", "1", "yes")
 
 
+def _slots(text: str) -> int:
+    """How many jobs an autostarted worker runs at once: 1-1024 (worker start's range), or
+    0 / off for no autostart."""
+    if _is_none(text):
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"expected a number of slots (1-1024) or off, got {text[:40]!r}"
+                           ) from None
+    if not 1 <= value <= 1024:
+        raise InvalidInput(f"expected a number of slots (1-1024) or off, got {text[:40]!r}")
+    return value
+
+
 def _format_optional_duration(value: Any) -> str:
     return "none" if value is None else format_duration(value)
 
@@ -141,6 +157,8 @@ KEYS: dict[str, Key] = {
             "workers delete finished jobs older than this (default: never)"),
         Key("direct_exec", _on_off, lambda v: "on" if v else "off",
             "exec plain commands without sh (default on)"),
+        Key("autostart", _slots, lambda v: str(v) if v else "off",
+            "enqueue starts a worker of N slots if none runs here"),
     )
 }
 

@@ -296,6 +296,13 @@ class Queue:
         return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
                                      verbose=verbose, quiet=quiet)
 
+    def autostart_worker(self) -> Detached | None:
+        """With the ``autostart`` setting (N slots), start a detached worker on this host if
+        none runs here for this database (``queuectl enqueue`` calls this); else None."""
+        from .worker_control import autostart_worker
+
+        return autostart_worker(self.storage, self.settings, self.clock)
+
     # -- seeing the queue: dashboard, stats, status --watch ----------------------------------
 
     def search_jobs(

@@ -76,3 +76,28 @@ def start_detached_worker(storage: Storage, slots: int, *, queues: Sequence[str]
     argv += [flag for flag, on in (("--burst", burst), ("-v", verbose), ("-q", quiet)) if on]
     argv += [arg for name in names for arg in ("--queue", name)]
     return start_detached(storage, argv, worker_id)
+
+
+def autostart_worker(storage: Storage, settings: Settings, clock: Clock) -> Detached | None:
+    """With ``autostart`` set to N, start a detached worker of N slots on this host unless one
+    is running there for this database already, as tsp starts its server on first use; None
+    when it is off or a worker runs. Enqueuers that start at once take turns (a lock file in
+    the workers' log folder): one starts the worker, the others find it."""
+    if not settings.autostart:
+        return None
+    import fcntl
+    import hashlib
+
+    from .procs import HOST
+    from .supervisor import log_folder
+
+    folder = log_folder(storage.url)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = hashlib.sha256(storage.url.encode()).hexdigest()[:16]
+    with open(folder / f"autostart-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        workers = worker_states(storage, settings.lease_duration, clock.now())
+        if any(w.host == HOST and w.state == "running" for w in workers):
+            return None
+        return start_detached_worker(storage, settings.autostart, queues=(), burst=False,
+                                     verbose=False, quiet=False)

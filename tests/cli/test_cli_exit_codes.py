@@ -73,6 +73,7 @@ FAILURES: list[tuple[list[str], int, str]] = [
     (["config", "unset", "colour"], 2, "unknown config key 'colour'"),
     (["config", "set", "max_retries"], 2, "Missing argument 'VALUE'"),
     (["config", "set", "max_retries", "-1"], 2, "max_retries"),
+    (["config", "set", "autostart", "2000"], 2, "autostart: expected a number of slots"),
     # workers
     (["worker", "start", "--count", "0"], 2, "--count"),
     (["worker", "start", "--queue", "no such", "--burst"], 2, "--queue"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InvalidInput
+from .autostart import start_worker_if_configured
 from .context import Session
 from .render import echo_json
 
@@ -31,13 +32,14 @@ def restart(session: Session, job_ids: tuple[str, ...], as_json: bool) -> None:
     jobs = session.existing_queue.restart(list(job_ids))
     if as_json:
         echo_json([job.to_dict() for job in jobs])
-        return
-    for original, job in zip(job_ids, jobs, strict=True):
-        if job.unique_conflict:
-            click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is "
-                       f"{job.state.value}: {original} not restarted.")
-        else:
-            click.echo(f"Restarted {original} as job {job.id}: {job.command}")
+    else:
+        for original, job in zip(job_ids, jobs, strict=True):
+            if job.unique_conflict:
+                click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is "
+                           f"{job.state.value}: {original} not restarted.")
+            else:
+                click.echo(f"Restarted {original} as job {job.id}: {job.command}")
+    start_worker_if_configured(session.existing_queue)
 
 
 @click.command()

@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from ..errors import InvalidInput
+from .autostart import start_worker_if_configured
 from .context import Session
 from .plain_enqueue import batch_message, enqueued_message
 from .render import echo_json
@@ -122,6 +123,7 @@ def enqueue(
         else:
             added = queue.enqueue_jsonl_ids(jobs_file)
             click.echo(batch_message(added.created, added.existing))
+        start_worker_if_configured(queue)
         return
     if command is not None:
         job = queue.enqueue(command, **options, **scheduling)
@@ -136,6 +138,7 @@ def enqueue(
             raise InvalidInput(f"{exc}; to enqueue a shell command, give it with -c: "
                                f"queuectl enqueue -c {shlex.quote(job_json)}") from None
     _print_added(job, as_json)
+    start_worker_if_configured(queue)
 
 
 def _one_json_argument(words: tuple[str, ...], command: str | None) -> str | None:
@@ -177,6 +180,7 @@ def add(session: Session, words: tuple[str, ...], options: dict[str, Any], as_js
     command = words[0] if len(words) == 1 else shlex.join(words)
     job = session.queue.enqueue(command, **options, **scheduling)
     _print_added(job, as_json)
+    start_worker_if_configured(session.queue)
 
 
 def _print_added(job: Job, as_json: bool) -> None:

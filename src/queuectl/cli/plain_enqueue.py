@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ..models import Job
+    from ..queue import Queue
 
 # Click's shell completion runs when this variable is set: that is Click's business.
 _COMPLETION_VARIABLE = "_QUEUECTL_COMPLETE"
@@ -107,18 +108,26 @@ def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
     from ..queue import Queue
 
     with Queue(plan.database) as queue:
-        if lines is not None:
-            added = queue.enqueue_jsonl_ids(lines)
-            _echo(batch_message(added.created, added.existing))
-            return
-        spec = {"command": plan.value} if plan.form == "command" else _simple_spec(plan.value)
-        if spec is None:
-            _echo(enqueued_message(queue.enqueue_json(plan.value, {})))
-            return
-        # What Click's enqueue does (queue.enqueue or queue.enqueue_json), without building
-        # the Job it would print from: for such a job the line needs only the id.
-        [job_id] = queue.enqueue_many_ids([spec]).ids
-        _echo(simple_enqueued_message(job_id, spec["command"]))
+        _add(plan, lines, queue)
+        if queue.settings.autostart:  # opt-in: start a worker if none runs (cli/autostart.py)
+            from .autostart import start_worker_if_configured
+
+            start_worker_if_configured(queue)
+
+
+def _add(plan: Plan, lines: IO[str] | None, queue: Queue) -> None:
+    if lines is not None:
+        added = queue.enqueue_jsonl_ids(lines)
+        _echo(batch_message(added.created, added.existing))
+        return
+    spec = {"command": plan.value} if plan.form == "command" else _simple_spec(plan.value)
+    if spec is None:
+        _echo(enqueued_message(queue.enqueue_json(plan.value, {})))
+        return
+    # What Click's enqueue does (queue.enqueue or queue.enqueue_json), without building
+    # the Job it would print from: for such a job the line needs only the id.
+    [job_id] = queue.enqueue_many_ids([spec]).ids
+    _echo(simple_enqueued_message(job_id, spec["command"]))
 
 
 def _simple_spec(text: str) -> dict[str, Any] | None:
