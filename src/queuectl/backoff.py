@@ -1,12 +1,18 @@
-"""The retry policy: what happens to a job after an attempt ends."""
+"""Retrying: what happens to a job after an attempt ends, and how long a worker waits before
+it tries its database again after an error."""
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .models import Job, JobState, Outcome
+
+if TYPE_CHECKING:
+    from .runner import RunResult
 
 
 def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
@@ -77,3 +83,54 @@ def outcome_of_failure(
         exit_code=exit_code, error=error, output=output, output_dropped=output_dropped,
         streamed=streamed,
     )
+
+
+def outcome_of_run(
+    job: Job, result: RunResult, finished_at: float, settings: Settings, *, canceled: bool
+) -> Outcome:
+    """The outcome of a run of ``job`` that ended with ``result``.
+
+    ``canceled``: the run was killed because a person canceled the job. A timeout with
+    ``retry_on_timeout`` off, or one of the job's ``fatal_exit_codes``, is not retried.
+    """
+    if result.succeeded:
+        return Outcome(job.id, job.runs, JobState.COMPLETED, finished_at,
+                       exit_code=result.exit_code, output=result.output,
+                       output_dropped=result.output_dropped, streamed=result.streamed)
+    error = result.error or "failed"
+    retryable = True
+    if canceled:
+        job, error = replace(job, cancel_requested=True), "canceled on request"
+    elif result.timed_out and not job.retry_on_timeout:
+        error, retryable = f"{error} (not retried: retry_on_timeout is off)", False
+    elif result.exit_code in job.fatal_exit_codes:
+        error, retryable = f"{error} (fatal exit code: not retried)", False
+    return outcome_of_failure(
+        job, finished_at, settings, error, exit_code=result.exit_code, output=result.output,
+        output_dropped=result.output_dropped, streamed=result.streamed, retryable=retryable,
+    )
+
+
+class ErrorBackoff:
+    """How long to wait before trying again after consecutive errors: doubling, capped, and
+    back to the start after a success.
+
+    >>> backoff = ErrorBackoff(first=0.25, cap=2.0)
+    >>> [backoff.failed() for _ in range(5)]
+    [0.25, 0.5, 1.0, 2.0, 2.0]
+    >>> backoff.succeeded(); backoff.failed()
+    0.25
+    """
+
+    def __init__(self, first: float = 0.25, cap: float = 15.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0  # in a row
+
+    def failed(self) -> float:
+        """Count one more error; returns the seconds to wait before the next try."""
+        self.failures += 1
+        return retry_delay(self.failures - 1, 2.0, self.cap / self.first) * self.first
+
+    def succeeded(self) -> None:
+        self.failures = 0

@@ -400,21 +400,21 @@ class Queue:
         if not job_ids:
             raise InvalidInput("give at least one job id")
         requested = self.storage.cancel(list(dict.fromkeys(job_ids)), self.clock.now())
-        from .watch import wait_for_jobs
+        from .waiting import wait_for_jobs
 
         return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
 
     def wait(self, job_ids: Sequence[str], *, timeout: float | None = None) -> list[Job]:
         """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
-        from .watch import wait_for_jobs
+        from .waiting import wait_for_jobs
 
         return wait_for_jobs(self.storage, job_ids, self.clock, timeout)
 
     def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
-        """Output of a run as it grows, then the finished ``Attempt`` (see ``watch``)."""
-        from .watch import follow_output
+        """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
+        from .waiting import follow_output
 
-        return follow_output(self.storage, job_id, attempt)
+        return follow_output(self.storage, job_id, self.clock, attempt)
 
     # -- the database as a whole: its schema, moving it to another ---------------------------
 

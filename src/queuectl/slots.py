@@ -1,13 +1,22 @@
 """A worker's slots: threads that each run one job at a time, fed by the coordinator.
 
-The pool keeps the register of the jobs the worker holds (queued or running) so that the
-coordinator can kill one (a cancel), all (a forced stop), or take back those not started yet.
-Slot threads take queued jobs from the front; the coordinator gives back from the back, so
-the best jobs stay.
+The pool keeps the register of the runs the worker holds (queued or running), keyed by job
+and run number, so that the coordinator can kill one (a cancel), all (a forced stop), or take
+back those not started yet. Slot threads take queued jobs from the front; the coordinator
+gives back from the back, so the best jobs stay.
+
+A slot never dies and never jams: whatever goes wrong while a job starts or runs (a value the
+OS refuses, a bug) ends that run as failed, with the error, and the slot takes the next job.
+
+Two runs of one job never run at once. The register can hold both: a job whose lease ran out
+(the database was unreachable for longer than the lease) may be rescued and claimed again by
+this same worker while its earlier run still goes on. That earlier run's result would be
+refused anyway, so it is killed, and the new run waits until it has ended.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,6 +26,10 @@ from dataclasses import dataclass
 
 from .models import Job
 from .runner import Execution, RunResult
+
+log = logging.getLogger("queuectl.worker")
+
+RunKey = tuple[str, int]  # (job id, run number)
 
 
 @dataclass
@@ -34,7 +47,17 @@ class Finished:
     finished_at: float
 
 
+def _key(job: Job) -> RunKey:
+    return (job.id, job.runs)
+
+
 class SlotPool:
+    """``slots`` threads running the jobs ``submit`` hands them; ``finished`` collects results.
+
+    Thread safety: ``_held``, ``_queued``, ``_running_ids`` and ``typical_run`` are written
+    under ``_lock`` only; results travel to the coordinator through ``_done``, a queue.
+    """
+
     def __init__(
         self,
         slots: int,
@@ -46,15 +69,18 @@ class SlotPool:
         self._start_job = start_job
         self._now = now
         self._notify = notify
-        self._held: dict[str, _Held] = {}
+        self._held: dict[RunKey, _Held] = {}
         self._lock = threading.Lock()
         self._queued: deque[Job] = deque()
+        self._running_ids: set[str] = set()  # jobs a slot is running a run of
         self._has_work = threading.Condition(self._lock)
         self._closing = False
+        self._starting = True
         self._done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         # Seconds a job typically runs: a moving average over the last ~10 runs. Assume long
-        # jobs until some have been measured.
+        # jobs until some have been measured. Read without the lock: a float is read whole,
+        # and a value one run old only shifts how many jobs the coordinator claims ahead.
         self.typical_run = 1.0
 
     def start(self) -> None:
@@ -74,12 +100,23 @@ class SlotPool:
         self._threads.clear()
 
     def __len__(self) -> int:
-        """Jobs held: running or queued for a slot."""
+        """Runs held: running or queued for a slot."""
         return len(self._held)
 
     def queued(self) -> int:
-        """Held jobs that no slot has started yet."""
+        """Held runs that no slot has started yet."""
         return len(self._queued)
+
+    def running(self) -> int:
+        """Runs a slot is running now. Without the lock (a set's size is read whole), so that
+        a signal handler may ask while the coordinator holds it."""
+        return len(self._running_ids)
+
+    def stop_starting(self) -> None:
+        """Start no more queued jobs (a stop is under way: they are to be given back).
+
+        Without the lock, for signal handlers too: slots read the flag under the lock."""
+        self._starting = False
 
     def results_waiting(self) -> int:
         """Runs that ended and wait for ``finished`` to collect them."""
@@ -87,17 +124,39 @@ class SlotPool:
 
     def slots_on_long_jobs(self, longer_than: float) -> int:
         """Slots whose current job has been running for more than ``longer_than`` seconds."""
-        limit = time.monotonic() - longer_than
+        limit = time.monotonic() - longer_than  # a duration: monotonic, not the Clock
         with self._lock:
             return sum(1 for held in self._held.values()
                        if held.started is not None and held.started < limit)
 
     def submit(self, jobs: list[Job]) -> None:
+        superseded: list[Execution] = []
         with self._lock:
             for job in jobs:
-                self._held[job.id] = _Held(job)
+                superseded += self._supersede_earlier_runs(job)
+                self._held[_key(job)] = _Held(job)
             self._queued.extend(jobs)
             self._has_work.notify(len(jobs))
+        for execution in superseded:
+            execution.kill()
+
+    def _supersede_earlier_runs(self, job: Job) -> list[Execution]:
+        """Drop or kill the runs of ``job`` held from before this claim (lock held)."""
+        kill: list[Execution] = []
+        for key in [key for key in self._held if key[0] == job.id]:
+            held = self._held[key]
+            if held.started is None:  # never started: it must not start now
+                self._queued.remove(held.job)
+                del self._held[key]
+                log.warning("job %s run %d: dropped before it started, as run %d was claimed",
+                            job.id, key[1], job.runs)
+            elif not held.killed:
+                held.killed = True
+                if held.execution is not None:
+                    kill.append(held.execution)
+                log.warning("job %s run %d: its lease was lost and the job claimed again as "
+                            "run %d; killing the old run first", job.id, key[1], job.runs)
+        return kill
 
     def finished(self) -> list[Finished]:
         """The runs that ended since the last call; they are no longer held."""
@@ -109,7 +168,7 @@ class SlotPool:
                 break
         with self._lock:
             for item in ended:
-                del self._held[item.job.id]
+                self._held.pop(_key(item.job), None)
         return ended
 
     def take_queued(self, most: int | None = None) -> list[Job]:
@@ -118,15 +177,15 @@ class SlotPool:
         with self._lock:
             while self._queued and (most is None or len(taken) < most):
                 job = self._queued.pop()
-                del self._held[job.id]
+                del self._held[_key(job)]
                 taken.append(job)
         return taken
 
     def kill(self, job_id: str, run: int) -> bool:
         """Kill the job's process group if this pool holds that run; whether it did."""
         with self._lock:
-            held = self._held.get(job_id)
-            if held is None or held.job.runs != run or held.killed:
+            held = self._held.get((job_id, run))
+            if held is None or held.killed:
                 return False
             held.killed = True
             execution = held.execution
@@ -143,31 +202,61 @@ class SlotPool:
             if held.execution is not None:
                 held.execution.kill()
 
+    # -- the slot threads --------------------------------------------------------------------
+
     def _next(self) -> Job | None:
+        """The first queued job no slot is running another run of; None once closing."""
         with self._lock:
-            while not self._queued:
-                if self._closing:
+            while True:
+                for index, job in enumerate(self._queued if self._starting else ()):
+                    if job.id not in self._running_ids:
+                        del self._queued[index]  # nearly always the first
+                        self._held[_key(job)].started = time.monotonic()
+                        self._running_ids.add(job.id)
+                        return job
+                if self._closing and (not self._queued or not self._starting):
                     return None
                 self._has_work.wait()
-            job = self._queued.popleft()
-            self._held[job.id].started = time.monotonic()
-            return job
 
     def _serve(self) -> None:
         while (job := self._next()) is not None:
-            started = time.monotonic()
-            result = self._run(job)
-            self.typical_run = 0.9 * self.typical_run + 0.1 * (time.monotonic() - started)
-            self._done.put(Finished(job, result, self._now()))
+            started = time.monotonic()  # a duration: monotonic, not the Clock
+            try:
+                result = self._run(job)
+            except Exception as exc:  # the run fails, never the slot
+                result = _failed_in_worker(job, "failed in the worker", exc)
+            finished = Finished(job, result, self._now())
+            with self._lock:
+                self.typical_run = 0.9 * self.typical_run + 0.1 * (time.monotonic() - started)
+                self._running_ids.discard(job.id)
+                self._has_work.notify()  # a later run of this job may wait for this one
+            self._done.put(finished)
             self._notify()
 
     def _run(self, job: Job) -> RunResult:
-        execution = self._start_job(job)
+        try:
+            execution = self._start_job(job)
+        except Exception as exc:  # e.g. a NUL in cwd: this run fails, not the slot
+            return _failed_in_worker(job, "cannot start", exc)
         with self._lock:
-            held = self._held.get(job.id)
+            held = self._held.get(_key(job))
             if held is not None:
                 held.execution = execution
             killed = held is None or held.killed
         if killed:  # a kill came while the command was starting
             execution.kill()
-        return execution.wait()
+        try:
+            return execution.wait()
+        except Exception as exc:  # e.g. a timeout too long for poll(): this run fails
+            try:
+                execution.kill()  # whatever it started must not outlive the run
+            except Exception:  # the first error is the one to report
+                pass
+            return _failed_in_worker(job, "failed in the worker", exc)
+
+
+def _failed_in_worker(job: Job, what: str, exc: Exception) -> RunResult:
+    """The result of a run that broke inside the worker rather than in its command."""
+    error = f"{what}: {type(exc).__name__}: {exc}"
+    log.error("job %s run %d: %s", job.id, job.runs, error)
+    return RunResult(None, error, b"", 0)

@@ -1,35 +1,68 @@
 """Runs a worker process: in the foreground with the signals people expect, or detached.
 
-The first SIGINT or SIGTERM stops claiming and lets running jobs finish; a second one kills
-the running jobs' process groups and gives their runs back without consuming an attempt.
+The first SIGINT (Ctrl-C) or SIGTERM stops claiming and lets running jobs finish, and says so
+at once; a second one kills the running jobs' process groups and gives their runs back without
+consuming an attempt.
+
+The worker's loop runs in a thread of its own while the main thread only waits for it and
+handles signals, so that a signal is acted on at once, even while the loop waits on a
+database that does not answer (a lock held by someone else, say).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from .clock import Clock, SystemClock
 from .errors import QueuectlError
 from .runner import spawn_detached
 from .storage import Storage
 from .worker import GRACEFUL, NOW, Worker
 
+log = logging.getLogger("queuectl.worker")
+
+_SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
 
 def serve(worker: Worker, *, burst: bool = False) -> None:
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        worker.request_stop(NOW if worker.stopping else GRACEFUL)
+    """Run ``worker`` until it stops; raises what made it fail to start or stop cleanly."""
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        name = _SIGNAL_NAMES.get(signum, signal.Signals(signum).name)
+        if worker.stopping:
+            running = worker.running_jobs()
+            log.warning("%s again: killing %d running job(s); they go back to the queue",
+                        name, running)
+            worker.request_stop(NOW)
+            return
+        worker.request_stop(GRACEFUL)
+        more = f"; {name} again kills them" if worker.running_jobs() else ""
+        log.warning("stopping: %s%s", worker.describe_stop(), more)
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            worker.run(burst=burst)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            failure.append(exc)
+
+    loop = threading.Thread(target=run, name="coordinator")
+    previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNAL_NAMES}
     try:
-        worker.run(burst=burst)
+        loop.start()
+        loop.join()  # a signal interrupts the join: its handler runs here, then the join goes on
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if failure:
+        raise failure[0]
 
 
 @dataclass(frozen=True)
@@ -49,26 +82,27 @@ def log_folder(database_url: str) -> Path:
 
 
 def start_detached(
-    storage: Storage, argv: list[str], worker_id: str, *, timeout: float = 30.0
+    storage: Storage, argv: list[str], worker_id: str, *, timeout: float = 30.0,
+    clock: Clock | None = None,
 ) -> Detached:
     """Start a worker process in the background and wait until it has registered.
 
     ``argv`` is the command line of a foreground ``worker start`` for ``worker_id``; the
-    database reaches it through ``QUEUECTL_DB``.
+    database reaches it through ``QUEUECTL_DB``. The wait goes through ``clock``.
     """
+    clock = clock or SystemClock()
     folder = log_folder(storage.url)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = folder / f"{worker_id}.log"
     process = spawn_detached(argv, str(log_path), {**os.environ, "QUEUECTL_DB": storage.url})
-    pause = threading.Event()
-    deadline = time.monotonic() + timeout
+    deadline = clock.now() + timeout
     while not any(worker.id == worker_id for worker in storage.workers()):
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
             raise QueuectlError(
                 f"the worker exited at start ({tail[0] if tail else 'no output'}); see {log_path}"
             )
-        if time.monotonic() > deadline:
+        if clock.now() > deadline:
             raise QueuectlError(f"the worker did not start within {timeout:g}s; see {log_path}")
-        pause.wait(0.05)
+        clock.sleep(0.05)
     return Detached(worker_id, process.pid, log_path)

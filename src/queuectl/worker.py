@@ -1,10 +1,34 @@
 """A worker: claim ready jobs, run them in parallel slots, record what happened.
 
 One coordinator thread talks to the database; each slot is a thread that runs one command at
-a time. The coordinator records every finished run and claims jobs for every free slot in the
-same transaction, so a busy worker pays one commit for many jobs. An idle worker sleeps in
-``poll()`` until a wake-up (an enqueue, a finished run), the earliest retry time, its next
-heartbeat, or the fallback poll interval.
+a time (slots.py). The coordinator's loop is ``_step()``, which does whatever is due without
+waiting, then a sleep of ``_next_wake()``, which says how long nothing will be due and why.
+A step records every finished run and claims jobs for every free slot in one transaction, so
+a busy worker pays one commit for many jobs. ``run_once()`` is one step.
+
+Faults are contained. A job that cannot start fails its own attempt and the slot goes on
+(slots.py). A database error (disk full, a lock held past the busy timeout, a lost connection)
+is logged in one line and the step is tried again after a backoff (0.25 s doubling to 15 s);
+meanwhile jobs keep running and their results wait in memory (``Backlog``) until a commit takes
+them: nothing is reported done that was not committed. Only a stop ends a worker, and a forced
+stop works even while the database fails.
+
+Who owns which state:
+
+====================================  ==================================  ===============
+state                                 written by                          read by
+====================================  ==================================  ===============
+storage, settings, ``_backlog``,      the coordinator                     the coordinator
+planning (``_maybe_ready``,
+``_next_due``, ``_next_poll``, ...)
+``_stop_mode``                        ``request_stop``: any thread or     the coordinator
+                                      signal handler
+the pool's register and queue         pool methods, under its lock        any thread
+finished runs, streamed output        slot threads, into thread-safe      the coordinator
+                                      queues
+the notify pipe                       any thread: one byte wakes the      the coordinator
+                                      coordinator
+====================================  ==================================  ===============
 """
 
 from __future__ import annotations
@@ -14,22 +38,25 @@ import os
 import queue
 import secrets
 import select
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from types import TracebackType
 
 from . import config
-from .backoff import outcome_of_failure
+from .backlog import Backlog, counted
+from .backoff import ErrorBackoff, outcome_of_run
 from .clock import Clock, SystemClock
+from .errors import QueuectlError
 from .launcher import Launcher
 from .maintenance import Housekeeping, rescue_lost_runs
 from .models import Job, JobState, Outcome
 from .procs import HOST, start_marker
-from .runner import Execution, RunResult
+from .runner import Execution
 from .slots import SlotPool
 from .storage import Storage, redact
 from .storage.base import OutputChunk, WakeChannel, WorkerRegistration
+from .units import format_duration
 
 log = logging.getLogger("queuectl.worker")
 
@@ -50,8 +77,9 @@ def new_worker_id() -> str:
 class Worker:
     """Runs jobs from ``storage`` in ``slots`` parallel slots.
 
-    Use ``run()`` to serve until stopped (``burst=True`` returns once nothing is left to do),
-    or, stepping by hand, ``with worker: worker.run_once()``.
+    Use ``run()`` to serve until stopped (``burst=True`` returns once nothing is left that
+    this worker could run now or after a retry's backoff), or, stepping by hand,
+    ``with worker: worker.run_once()``.
     """
 
     def __init__(
@@ -80,11 +108,29 @@ class Worker:
         self._launcher: Launcher | None = None  # from start() on: spawns and owns job processes
         self._notify_read, self._notify_write = -1, -1
         self._wake: WakeChannel | None = None
-        self._stop_mode: str | None = None
         self._started = False
-        self._earliest_retry: float | None = None  # of the failures this worker recorded
+        self._coordinator: int | None = None  # thread id of the loop's thread
+        self._stop_mode: str | None = None
+        self._stop_handled: str | None = None  # the stop mode the coordinator acted on
+        self._burst = False
         self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
+        self._backlog = Backlog()
         self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
+        # Planning: when the next step has something to do (see _next_wake). Times are the
+        # Clock's; only durations shorter than a step (gathering) are measured on monotonic.
+        self._maybe_ready = True  # a job may be claimable now: look
+        self._next_due: float | None = None  # earliest run_at known of a job to claim
+        self._next_poll = 0.0  # ask the database even if no wake-up came
+        self._next_tick = 0.0  # heartbeat, settings, rescues
+        self._housekeeping_due = 0.0
+        self._check_in_due = False  # a wake-up asked to check for a stop request
+        self._gathering_since: float | None = None  # monotonic
+        self._burst_over = False
+        # Database errors: when to try again, since when it fails, when to rescue again.
+        self._errors = ErrorBackoff()
+        self._retry_at: float | None = None
+        self._failing_since: float | None = None
+        self._rescue_from = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -100,14 +146,15 @@ class Worker:
     def start(self) -> None:
         if self._started:
             return
-        self._notify_read, self._notify_write = os.pipe()
-        os.set_blocking(self._notify_read, False)
-        os.set_blocking(self._notify_write, False)
         now = self.clock.now()
         rescue_lost_runs(self.storage, self.settings, now)
         self._launcher = Launcher(self._environ, worker_id=self.id)
         self.storage.register_worker(self._registration(), now)
         self._wake = self.storage.wake_channel(self.id)
+        self._notify_read, self._notify_write = os.pipe()
+        os.set_blocking(self._notify_read, False)
+        os.set_blocking(self._notify_write, False)
+        self._next_tick = now + self._tick_interval()
         self._pool.start()
         self._started = True
         log.info("worker %s started: %d slot(s), pid %d, database %s",
@@ -118,15 +165,24 @@ class Worker:
         return WorkerRegistration(self.id, HOST, pid, start_marker(pid), self.slots)
 
     def close(self) -> None:
+        """Let running jobs end, write what is owed to the database, unregister.
+
+        Raises ``QueuectlError`` (after cleaning up) if the database refused what was owed:
+        those jobs stay held until their lease runs out, then count as lost.
+        """
         if not self._started:
             return
         self._started = False
         self._pool.close()
         if self._launcher is not None:
             self._launcher.close()
+        unwritten: str | None = None
         try:
-            self._record(limit=0)
+            self._collect()
+            self._write_backlog(limit=0)
             self.storage.unregister_worker(self.id)
+        except Exception as exc:  # the database still fails: say what is left behind
+            unwritten = _one_line(exc)
         finally:
             if self._wake is not None:
                 self._wake.close()
@@ -134,21 +190,42 @@ class Worker:
             os.close(self._notify_write)
             if self._owns_storage:
                 self.storage.close()
+        if unwritten is not None:
+            left = self._backlog.describe() or "its registration"
+            raise QueuectlError(f"worker {self.id} stopped without writing {left} "
+                                f"({unwritten}); its jobs count as lost once their leases expire")
         log.info("worker %s stopped", self.id)
 
     def request_stop(self, mode: str = GRACEFUL) -> None:
         """Stop claiming; with ``mode="now"`` also kill running jobs and give their runs back.
 
-        Safe to call from a signal handler: it only sets a flag and wakes the coordinator,
-        which does the killing.
+        Safe to call from any thread and from a signal handler. From any thread but the
+        coordinator's, a forced stop kills the jobs at once, even while the coordinator waits
+        on a database that does not answer.
         """
         if mode == NOW or self._stop_mode is None:
             self._stop_mode = mode
+        self._pool.stop_starting()
+        if mode == NOW and threading.get_ident() != self._coordinator:
+            # Not on the coordinator's thread: a handler interrupting it could find the pool's
+            # lock taken by that very thread. The coordinator kills them in its next step.
+            self._pool.kill_all()
         self._notify()
 
     @property
     def stopping(self) -> bool:
         return self._stop_mode is not None
+
+    def running_jobs(self) -> int:
+        """Jobs a slot is running now."""
+        return self._pool.running()
+
+    def describe_stop(self) -> str:
+        """What a stop waits for, e.g. "waiting for 2 running jobs"."""
+        running = self.running_jobs()
+        text = f"waiting for {counted(running, 'running job')}" if running else "no job running"
+        owed = self._backlog.describe()
+        return f"{text}; {owed} wait for the database" if owed and self._retry_at else text
 
     # -- slots -------------------------------------------------------------------------------
 
@@ -165,29 +242,21 @@ class Worker:
         moving = self.slots - self._pool.slots_on_long_jobs(SHORT_JOB_SECONDS)
         return self.slots + (HELD_PER_SLOT - 1) * moving
 
-    def _should_gather(self, since: float | None) -> bool:
+    def _should_gather(self) -> bool:
         """Whether to let finished runs wait a moment, so that one commit records several.
 
         Only while every slot still has a job queued (no slot can starve meanwhile), fewer
         results than slots (or than ``GATHER_RESULTS``) are waiting, and the oldest has waited
-        under ``GATHER_SECONDS``:
-        at thousands of short jobs a second each commit's CPU is then shared by several jobs.
+        under ``GATHER_SECONDS``: at thousands of short jobs a second each commit's CPU is
+        then shared by several jobs.
         """
         return (
-            since is not None
+            self._gathering_since is not None
             and not self._stop_mode
             and self._pool.results_waiting() < max(self.slots, GATHER_RESULTS)
             and self._pool.queued() >= self.slots
-            and time.monotonic() - since < GATHER_SECONDS
+            and time.monotonic() - self._gathering_since < GATHER_SECONDS
         )
-
-    def _give_back_queued(self, most: int | None = None) -> None:
-        """Return claimed jobs that no slot has started yet: all (a stop is under way), or
-        ``most`` of them (jobs turned out long, so holding them would starve other workers)."""
-        queued = self._pool.take_queued(most)
-        if queued:
-            self.storage.release(self.id, [(job.id, job.runs) for job in queued],
-                                 self.clock.now(), started=False)
 
     def _start_job(self, job: Job) -> Execution:
         """Start a job's command (called by a slot thread)."""
@@ -208,109 +277,168 @@ class Worker:
     def _notify(self) -> None:
         try:
             os.write(self._notify_write, b"x")
-        except (BlockingIOError, OSError):
+        except OSError:
             pass  # the pipe is full of wake-ups already, or closed
 
-    # -- recording and claiming --------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------
 
-    def _record(self, limit: int) -> list[Job]:
-        """Record every finished run and claim up to ``limit`` jobs, in one transaction."""
-        self._store_streamed_output()
-        return self._exchange(self._collect(), limit)
+    def run(self, *, burst: bool = False) -> None:
+        """Serve until ``request_stop``; with ``burst``, also until nothing is left that this
+        worker could run now or after a retry's backoff (see ``Storage.next_run_at``)."""
+        self._coordinator = threading.get_ident()
+        self._burst = burst
+        self.start()
+        try:
+            while True:
+                self._guarded_step()
+                if self._should_end():
+                    return
+                self._wait(*self._next_wake())
+        finally:
+            self.close()
 
-    def _collect(self) -> list[Outcome]:
-        """Take the finished runs off the slots; forced-stop victims are given back at once."""
-        outcomes: list[Outcome] = []
-        given_back: list[tuple[str, int]] = []
-        for run in self._pool.finished():
-            job = run.job
-            if run.result.interrupted and self._stop_mode == NOW:
-                given_back.append((job.id, job.runs))
-            else:
-                outcomes.append(self._outcome(job, run.result, run.finished_at))
-        if given_back:
-            self.storage.release(self.id, given_back, self.clock.now(), started=True)
-            log.info("gave back %d interrupted job(s)", len(given_back))
-        return outcomes
+    def run_once(self, *, wait: bool = True) -> int:
+        """One step of the loop, looking for ready jobs now: record finished runs, claim jobs
+        for the free slots (several per slot once jobs have proved short) and start them.
 
-    def _exchange(self, outcomes: list[Outcome], limit: int) -> list[Job]:
-        if not outcomes and limit <= 0:
-            return []
-        now = self.clock.now()
-        claimed, stale = self.storage.record_and_claim(
-            self.id, outcomes, limit, now, now + self.settings.lease_duration, self.queues
-        )
-        self._pool.submit(claimed)
-        for outcome in stale:
-            log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
-                        outcome.job_id, outcome.attempt)
-        for outcome in outcomes:
-            if outcome.state is JobState.FAILED and outcome.run_at is not None:
-                if self._earliest_retry is None or outcome.run_at < self._earliest_retry:
-                    self._earliest_retry = outcome.run_at
-            if outcome not in stale:
-                # Failures are news; completions only when asked for (-v): a log line costs
-                # more than a queue transaction at thousands of jobs a second.
-                level = logging.DEBUG if outcome.state is JobState.COMPLETED else logging.INFO
-                log.log(level, "job %s %s%s", outcome.job_id, outcome.state.value,
-                        f" ({outcome.error})" if outcome.error else "")
+        With ``wait`` (the default) it then waits until the jobs it started have ended, and
+        records them. Returns how many jobs it claimed; with a FakeClock this steps the worker
+        deterministically. Database errors are raised; what was not written is kept for the
+        next step.
+        """
+        self._coordinator = threading.get_ident()
+        self.start()
+        self._maybe_ready = True
+        claimed = self._step()
+        while wait and len(self._pool):
+            self._wait(None, "waiting for the jobs it started")
+            self._step(claim=False)
         return claimed
 
-    def _outcome(self, job: Job, result: RunResult, now: float) -> Outcome:
-        if result.succeeded:
-            return Outcome(job.id, job.runs, JobState.COMPLETED, now, exit_code=result.exit_code,
-                           output=result.output, output_dropped=result.output_dropped,
-                           streamed=result.streamed)
-        error = result.error or "failed"
-        retryable = True
-        if (job.id, job.runs) in self._canceled:
-            self._canceled.discard((job.id, job.runs))
-            job, error = replace(job, cancel_requested=True), "canceled on request"
-        elif result.timed_out and not job.retry_on_timeout:
-            error, retryable = f"{error} (not retried: retry_on_timeout is off)", False
-        elif result.exit_code in job.fatal_exit_codes:
-            error, retryable = f"{error} (fatal exit code: not retried)", False
-        return outcome_of_failure(
-            job, now, self.settings, error, exit_code=result.exit_code, output=result.output,
-            output_dropped=result.output_dropped, streamed=result.streamed, retryable=retryable,
-        )
+    def _guarded_step(self) -> None:
+        """A step; a database error is logged in one line and retried after a backoff."""
+        try:
+            self._step()
+        except Exception as exc:  # the one broad except: nothing but a stop ends a worker
+            self._failed(exc)
+            return
+        if self._failing_since is not None:
+            now = self.clock.now()
+            log.warning("database available again after %s; carrying on",
+                        format_duration(max(0.0, now - self._failing_since)))
+            self._errors.succeeded()
+            self._retry_at = self._failing_since = None
+            # Other workers may have been cut off as long: give them a lease to renew theirs
+            # before taking any of their jobs as lost.
+            self._rescue_from = now + self.settings.lease_duration
 
-    def _store_streamed_output(self) -> None:
-        chunks: list[OutputChunk] = []
-        while True:
-            try:
-                chunks.append(self._chunks.get_nowait())
-            except queue.Empty:
-                break
-        if chunks:
-            self.storage.append_output(self.id, chunks)
+    def _failed(self, exc: Exception) -> None:
+        now = self.clock.now()
+        delay = self._errors.failed()
+        self._retry_at = now + delay
+        if self._failing_since is None:
+            self._failing_since = now
+        owed = self._backlog.describe()
+        log.error("database error: %s; retrying in %s (%s%s)", _one_line(exc),
+                  format_duration(delay), counted(self.running_jobs(), "job") + " running",
+                  f", {owed} waiting" if owed else "")
+        if not isinstance(exc, QueuectlError):  # not translated by storage: maybe a bug
+            log.debug("the error in full", exc_info=exc)
 
-    # -- stepping ----------------------------------------------------------------------------
+    def _should_end(self) -> bool:
+        if len(self._pool):
+            return False
+        if self._backlog:
+            # Only a forced stop leaves without writing what is owed, and only while the
+            # database fails (close() says what was left).
+            return self._stop_mode == NOW and self._retry_at is not None
+        return self._stop_mode is not None or (self._burst and self._burst_over)
 
-    def run_once(self) -> int:
-        """Claim up to ``slots`` ready jobs, run them to their end and record them.
+    def _step(self, *, claim: bool = True) -> int:
+        """Do whatever is due now, without waiting; returns how many jobs it claimed.
 
-        Returns how many jobs ran; with a FakeClock this steps the worker deterministically.
+        First what needs no database: acting on a stop, taking finished runs off the slots.
+        Then the heartbeat tick when due, storing output, giving back runs, recording results
+        and claiming in one transaction, and housekeeping. Raises what the database raised:
+        whatever was not written stays in the backlog for the next step.
         """
-        self.start()
-        claimed = self._record(self.slots - len(self._pool))
-        while len(self._pool):
-            self._wait(None)
-            self._record(limit=0)
+        self._act_on_stop()
+        self._collect()
+        if self._stop_mode == NOW and self._retry_at is not None:
+            return 0  # leaving while the database fails: close() makes the last try
+        now = self.clock.now()
+        if now >= self._next_tick or self._check_in_due:
+            self._tick(now, full=now >= self._next_tick)
+        housekeeping = not self._stop_mode and now >= self._housekeeping_due
+        # Awake for housekeeping anyway: poll now too, so that an idle worker wakes once.
+        want = self._claim_wanted(now, poll=housekeeping) if claim else 0
+        claimed = self._write_backlog(want)
+        if want:
+            self._after_claim(now, want, len(claimed))
+        if self._burst and not (len(self._pool) or self._backlog or self._maybe_ready):
+            self._burst_over = self.storage.next_run_at(self.queues, pending_until=now) is None
+        if housekeeping:
+            self._housekeeping_due = self._housekeeping.run_due(self.settings, now)
         return len(claimed)
 
-    def _wait(self, timeout: float | None) -> tuple[bool, bool]:
-        """Sleep until a slot finishes, a wake-up arrives or ``timeout`` passes.
+    def _act_on_stop(self) -> None:
+        """Give back the jobs no slot started, and on a forced stop kill the running ones;
+        without a stop, give back those held ahead if jobs turned out long (holding them
+        would starve other workers)."""
+        if self._stop_mode:
+            if self._stop_handled != self._stop_mode:
+                self._stop_handled = self._stop_mode
+                if self._stop_mode == NOW:
+                    self._pool.kill_all()
+            self._backlog.give_back(self._pool.take_queued(), started=False)
+        elif self._pool.queued() and len(self._pool) > self._capacity():
+            self._backlog.give_back(
+                self._pool.take_queued(len(self._pool) - self._capacity()), started=False)
 
-        Returns ``(woken from outside, timed out)``.
-        """
+    def _next_wake(self) -> tuple[float | None, str]:
+        """How long the coordinator may sleep before a step has something to do, and why."""
+        now = self.clock.now()
+        if self._stop_mode is not None and self._stop_handled != self._stop_mode:
+            return 0.0, "stop requested"
+        if self._retry_at is not None:
+            if self._stop_mode == NOW:  # leaving: only the ends of the killed runs matter
+                return (0.0 if self._pool.results_waiting() else None), "killed jobs to end"
+            return self._retry_at - now, "database failing: retry after a backoff"
+        if self._pool.results_waiting():
+            if self._gathering_since is None:
+                self._gathering_since = time.monotonic()
+            if self._should_gather():
+                return GATHER_SECONDS - (time.monotonic() - self._gathering_since), \
+                    "gathering results into one commit"
+            return 0.0, "results to record"
+        if not self._chunks.empty() or self._backlog:
+            return 0.0, "output or runs to write"
+        if self._check_in_due:
+            return 0.0, "check for a stop request"
+        wakes = [(self._next_tick - now, "heartbeat")]
+        if not self._stop_mode:
+            if self._pool.queued() and len(self._pool) > self._capacity():
+                return 0.0, "jobs held ahead to give back"
+            idle = len(self._pool) < self.slots
+            if idle and self._maybe_ready:
+                return 0.0, "jobs may be ready"
+            wakes.append((self._housekeeping_due - now, "housekeeping"))
+            if idle:
+                wakes.append((self._next_poll - now, "fallback poll"))
+                if self._next_due is not None:
+                    wakes.append((self._next_due - now, "a job is due"))
+        return min(wakes)
+
+    def _wait(self, timeout: float | None, why: str) -> None:
+        """Sleep until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
+        what the timeout is for; it is there for the reader and debuggers)."""
+        if timeout is not None and timeout <= 0:
+            return
         assert self._wake is not None
         poller = select.poll()
         poller.register(self._notify_read, select.POLLIN)
         poller.register(self._wake.fileno(), select.POLLIN)
-        events = poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
-        woken = False
-        for fd, _ in events:
+        for fd, _ in poller.poll(None if timeout is None else timeout * 1000):
             if fd == self._notify_read:
                 try:
                     while os.read(self._notify_read, 4096):
@@ -318,104 +446,132 @@ class Worker:
                 except BlockingIOError:
                     pass
             else:
-                woken = True
+                self._maybe_ready = True
                 if self._wake.drain():
-                    self._check_in()
-        return woken, not events
+                    self._check_in_due = True
 
-    # -- serving -----------------------------------------------------------------------------
+    # -- what a step does --------------------------------------------------------------------
 
-    def run(self, *, burst: bool = False) -> None:
-        """Serve until ``request_stop`` (or, with ``burst``, until nothing is left to do)."""
-        self.start()
-        try:
-            self._serve(burst)
-        finally:
-            self.close()
+    def _claim_wanted(self, now: float, *, poll: bool = False) -> int:
+        """How many jobs to claim now: the free capacity, if a job may be ready (``poll``:
+        ask the database even before the next fallback poll is due)."""
+        if self._stop_mode:
+            return 0
+        free = self._capacity() - len(self._pool)
+        if free <= 0:
+            return 0
+        due = self._maybe_ready or (self._next_due is not None and self._next_due <= now)
+        if not due and (poll or now >= self._next_poll) and len(self._pool) < self.slots:
+            # The fallback poll: a plain read tells whether a claim is worth the write lock,
+            # so that an idle worker costs next to nothing.
+            self._next_poll = now + self.settings.poll_interval
+            self._next_due = self.storage.next_run_at(self.queues)
+            due = self._next_due is not None and self._next_due <= now
+        return free if due else 0
 
-    def _serve(self, burst: bool) -> None:
-        maybe_ready = True
-        next_due: float | None = None
-        next_tick = self.clock.now() + self._tick_interval()
-        gathering_since: float | None = None
+    def _after_claim(self, now: float, wanted: int, claimed: int) -> None:
+        """Plan the next claim after one that asked for ``wanted`` jobs."""
+        self._next_poll = now + self.settings.poll_interval
+        if claimed == wanted:
+            return  # more may be ready: keep looking
+        self._maybe_ready = False
+        self._next_due = self.storage.next_run_at(self.queues)
+        if self._next_due is not None and self._next_due <= now:
+            # Ready but not claimable (another worker took it, or its queue is at its
+            # limit): look again at the next poll.
+            self._next_due = now + self.settings.poll_interval
+
+    def _collect(self) -> None:
+        """Move output and finished runs from the slots into the backlog."""
         while True:
-            if self._should_gather(gathering_since):
-                assert gathering_since is not None
-                if self._wait(GATHER_SECONDS - (time.monotonic() - gathering_since))[0]:
-                    maybe_ready = True
-                continue
-            if self._stop_mode:
-                self._give_back_queued()
-                if self._stop_mode == NOW:
-                    self._pool.kill_all()
-            elif self._pool.queued() and len(self._pool) > self._capacity():
-                self._give_back_queued(len(self._pool) - self._capacity())
-            self._store_streamed_output()  # before the results: a result drops its chunks
-            outcomes = self._collect()
-            gathering_since = None
-            now = self.clock.now()
-            free = 0 if self._stop_mode else self._capacity() - len(self._pool)
-            due = maybe_ready or (next_due is not None and next_due <= now)
-            want = free if due else 0
-            claimed = self._exchange(outcomes, want)
-            if self._earliest_retry is not None:
+            try:
+                self._backlog.chunks.append(self._chunks.get_nowait())
+            except queue.Empty:
+                break
+        self._gathering_since = None
+        for run in self._pool.finished():
+            job, key = run.job, (run.job.id, run.job.runs)
+            canceled = key in self._canceled
+            self._canceled.discard(key)
+            if run.result.interrupted and self._stop_mode == NOW and not canceled:
+                self._backlog.give_back([job], started=True)
+            else:
+                self._backlog.record(
+                    outcome_of_run(job, run.result, run.finished_at, self.settings,
+                                   canceled=canceled))
+
+    def _write_backlog(self, limit: int) -> list[Job]:
+        """Write what the backlog owes, then record results and claim up to ``limit`` jobs in
+        one transaction; each part leaves the backlog once its transaction committed."""
+        now = self.clock.now()
+        self._backlog.write_output(self.storage, self.id)
+        given_back = self._backlog.write_give_backs(self.storage, self.id, now)
+        if given_back:
+            log.info("gave back %s", given_back)
+        outcomes = self._backlog.outcomes
+        if not outcomes and limit <= 0:
+            return []
+        claimed, stale = self.storage.record_and_claim(
+            self.id, outcomes, limit, now, now + self.settings.lease_duration, self.queues)
+        self._backlog.outcomes = []
+        self._pool.submit(claimed)
+        self._report(outcomes, stale)
+        return claimed
+
+    def _report(self, outcomes: list[Outcome], stale: list[Outcome]) -> None:
+        """Log what was recorded, and plan the retries of the runs that failed."""
+        for outcome in stale:
+            log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
+                        outcome.job_id, outcome.attempt)
+        stopping = self._stop_mode is not None
+        for outcome in outcomes:
+            if outcome.state is JobState.FAILED and outcome.run_at is not None:
                 # A run this worker just failed is due again at its retry time.
-                if next_due is None or self._earliest_retry < next_due:
-                    next_due = self._earliest_retry
-                self._earliest_retry = None
-            if want and len(claimed) < want:
-                maybe_ready = False
-                next_due = self.storage.next_run_at()
-                if next_due is not None and next_due <= now:
-                    # Ready but not claimable (it raced us): look again at the next poll.
-                    next_due = now + self.settings.poll_interval
-            if self._stop_mode and not len(self._pool):
-                return
-            if burst and not len(self._pool) and not maybe_ready and next_due is None:
-                return
-            now = self.clock.now()
-            timeout = next_tick - now
-            if not self._stop_mode:  # enqueue due schedule ticks; wake for the next one
-                timeout = min(timeout, self._housekeeping.run_due(self.settings, now) - now)
-            if len(self._pool) < self.slots and not maybe_ready:
-                timeout = min(timeout, self.settings.poll_interval)
-                if next_due is not None:
-                    timeout = min(timeout, next_due - now)
-            woken, timed_out = self._wait(timeout)
-            if woken:
-                maybe_ready = True
-            elif timed_out and not maybe_ready:
-                # The fallback poll: a plain read tells whether a claim is worth the write
-                # lock, so that an idle worker costs next to nothing.
-                due_at = self.storage.next_run_at()
-                maybe_ready = due_at is not None and due_at <= self.clock.now()
-            if gathering_since is None and self._pool.results_waiting():
-                gathering_since = time.monotonic()
-            if self.clock.now() >= next_tick:
-                self._tick()
-                next_tick = self.clock.now() + self._tick_interval()
+                if self._next_due is None or outcome.run_at < self._next_due:
+                    self._next_due = outcome.run_at
+            if outcome in stale:
+                continue
+            # Failures are news; completions only when asked for (-v) or while stopping: a
+            # log line costs more than a queue transaction at thousands of jobs a second.
+            quiet = outcome.state is JobState.COMPLETED and not stopping
+            if quiet and not log.isEnabledFor(logging.DEBUG):
+                continue
+            left = f"; {self.running_jobs()} still running" if stopping else ""
+            log.log(logging.DEBUG if quiet else logging.INFO, "job %s %s%s%s", outcome.job_id,
+                    outcome.state.value, f" ({outcome.error})" if outcome.error else "", left)
+
+    # -- heartbeats, stop and cancel requests ------------------------------------------------
 
     def _tick_interval(self) -> float:
         return self.settings.lease_duration / 3
 
-    def _tick(self) -> None:
-        """Heartbeat, pick up changed settings and stop requests, rescue lost runs."""
-        self.settings = config.resolve(self.storage.config_items(), self._environ)
-        self._check_in()
-        rescue_lost_runs(self.storage, self.settings, self.clock.now())
+    def _tick(self, now: float, *, full: bool) -> None:
+        """Heartbeat (which renews this worker's leases and brings stop and cancel requests);
+        ``full``: also pick up changed settings and rescue lost runs."""
+        if full:
+            self.settings = config.resolve(self.storage.config_items(), self._environ)
+        self._check_in(now)
+        self._check_in_due = False
+        if full:
+            if now >= self._rescue_from:
+                rescue_lost_runs(self.storage, self.settings, now)
+            self._next_tick = now + self._tick_interval()
 
-    def _check_in(self) -> None:
-        now = self.clock.now()
+    def _check_in(self, now: float) -> None:
         check_in = self.storage.heartbeat(self.id, now, now + self.settings.lease_duration)
         if not check_in.registered:
             self.storage.register_worker(self._registration(), now)
-        if check_in.stop_requested:
-            log.info("worker %s asked to stop (%s)", self.id, check_in.stop_requested)
+        if check_in.stop_requested and check_in.stop_requested != self._stop_mode:
             self.request_stop(check_in.stop_requested)
+            log.info("worker %s asked to stop (%s): %s", self.id, check_in.stop_requested,
+                     self.describe_stop())
         for job_id, run in check_in.cancel_requested:
-            self._cancel(job_id, run)
+            if self._pool.kill(job_id, run):
+                self._canceled.add((job_id, run))
+                log.debug("job %s: cancel requested, killing its process group", job_id)
 
-    def _cancel(self, job_id: str, run: int) -> None:
-        if self._pool.kill(job_id, run):
-            self._canceled.add((job_id, run))
-            log.debug("job %s: cancel requested, killing its process group", job_id)
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: storage errors are translated already; others get their type."""
+    text = str(exc) if isinstance(exc, QueuectlError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())

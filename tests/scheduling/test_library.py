@@ -3,10 +3,12 @@ unique keys, per-job retry policy, the pending breakdown and purge."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import wait_until
 
 from queuectl import JobState, Queue
 from queuectl.backoff import state_after_failure
@@ -38,7 +40,15 @@ def test_a_delay_is_honoured_not_before_and_not_much_after(live: Queue) -> None:
     job = live.enqueue("true", delay="1s")
     assert job.run_at >= job.created_at + 1.0
     worker = live.worker(slots=1)
-    worker.run(burst=True)  # burst waits for a job whose time is to come
+    # Not burst: a burst worker does not wait for delayed jobs (only for retries).
+    serving = threading.Thread(target=worker.run)
+    serving.start()
+    try:
+        wait_until(lambda: live.get(job.id).state is JobState.COMPLETED, timeout=10,
+                   message="the delayed job done")
+    finally:
+        worker.request_stop()
+        serving.join(30)
     [attempt] = live.attempts(job.id)
     assert job.run_at <= attempt.started_at < job.run_at + 1.0
     assert live.get(job.id).state is JobState.COMPLETED

@@ -165,10 +165,17 @@ class Store:
 
         workers.release(self.db, worker_id, held, now, started=started)
 
-    def next_run_at(self) -> float | None:
+    def next_run_at(self, queues: Sequence[str] | None = None,
+                    pending_until: float | None = None) -> float | None:
+        """The earliest ``run_at`` of the jobs a worker serving ``queues`` (None: all) could
+        claim now or later: pending or failed, no dependency unmet, queue not paused.
+
+        With ``pending_until``, pending jobs due after it are left out: only a retry (a failed
+        job) keeps a burst worker waiting, not a job delayed on purpose.
+        """
         from . import workers
 
-        return workers.next_run_at(self.db)
+        return workers.next_run_at(self.db, queues, pending_until)
 
     def register_worker(self, worker: WorkerRegistration, now: float) -> None:
         from . import workers

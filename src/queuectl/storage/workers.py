@@ -68,8 +68,10 @@ def append_output(db: Driver, worker_id: str, chunks: Sequence[OutputChunk]) -> 
     db.write(lambda tx: tx.many("append_output_chunk", rows))
 
 
-def next_run_at(db: Driver) -> float | None:
-    row = db.read(lambda tx: tx.one("next_run_at"))
+def next_run_at(db: Driver, queues: Sequence[str] | None,
+                pending_until: float | None) -> float | None:
+    row = db.read(lambda tx: tx.one("next_run_at", {
+        "queues": tx.array(queues) if queues else None, "pending_until": pending_until}))
     return float(row[0]) if row is not None and row[0] is not None else None
 
 

@@ -192,7 +192,16 @@ WHERE EXISTS (SELECT 1 FROM jobs WHERE id = %(job_id)s AND runs = %(attempt)s
 ON CONFLICT DO NOTHING;
 
 -- name: next_run_at
-SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'failed');
+-- When a worker serving the given queues (NULL: all) could next claim a job: the earliest
+-- run_at of the jobs not waiting on a dependency and not in a paused queue. With
+-- pending_until, pending jobs due after it are left out (a burst worker waits for retries,
+-- not for delays).
+SELECT MIN(run_at) FROM jobs AS ready
+WHERE state IN ('pending', 'failed') AND waiting_on = 0
+  AND (%(pending_until)s::double precision IS NULL OR state = 'failed'
+       OR run_at <= %(pending_until)s::double precision)
+  AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+  AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused);
 
 -- name: list_workers
 -- The columns of WorkerInfo, in its order.

@@ -2,11 +2,11 @@
 
 These poll the store (every 50 ms for waits, 200 ms for output) rather than listen for
 wake-ups: they are run by people and scripts, one at a time, and must work on any backend.
+They pause through the caller's ``Clock``, so that under a ``FakeClock`` they take no real time.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 
 from .clock import Clock
@@ -22,7 +22,6 @@ def wait_for_jobs(
     storage: Storage, job_ids: Sequence[str], clock: Clock, timeout: float | None
 ) -> list[Job]:
     """The jobs once all are terminal, or as they are when ``timeout`` runs out."""
-    pause = threading.Event()
     deadline = None if timeout is None else clock.now() + timeout
     while True:
         jobs = [_get(storage, job_id) for job_id in job_ids]
@@ -30,17 +29,19 @@ def wait_for_jobs(
             return jobs
         if deadline is not None and clock.now() >= deadline:
             return jobs
-        pause.wait(WAIT_POLL_SECONDS)
+        pause = WAIT_POLL_SECONDS
+        if deadline is not None:
+            pause = min(pause, deadline - clock.now())
+        clock.sleep(pause)
 
 
 def follow_output(
-    storage: Storage, job_id: str, number: int | None = None
+    storage: Storage, job_id: str, clock: Clock, number: int | None = None
 ) -> Iterator[bytes | Attempt]:
     """Yield the output of a run as it grows; the last item is the finished ``Attempt``.
 
     Without ``number`` it follows the latest run, waiting for one to start if need be.
     """
-    pause = threading.Event()
     shown = 0
     while True:
         attempt = _attempt(storage, job_id, number)
@@ -53,7 +54,7 @@ def follow_output(
             if attempt.finished_at is not None:
                 yield attempt
                 return
-        pause.wait(FOLLOW_POLL_SECONDS)
+        clock.sleep(FOLLOW_POLL_SECONDS)
 
 
 def _get(storage: Storage, job_id: str) -> Job:
