@@ -179,8 +179,13 @@ class Worker:
         unwritten: str | None = None
         try:
             self._collect()
-            self._write_backlog(limit=0)
-            self.storage.unregister_worker(self.id)
+            if self._stop_mode == NOW and self._retry_at is not None:
+                # A forced stop while the database fails: another try could wait for a whole
+                # busy timeout, and the person asked to stop now.
+                unwritten = "the database fails"
+            else:
+                self._write_backlog(limit=0)
+                self.storage.unregister_worker(self.id)
         except Exception as exc:  # the database still fails: say what is left behind
             unwritten = _one_line(exc)
         finally:
@@ -324,8 +329,8 @@ class Worker:
             return
         if self._failing_since is not None:
             now = self.clock.now()
-            log.warning("database available again after %s; carrying on",
-                        format_duration(max(0.0, now - self._failing_since)))
+            log.warning("database available again after %.1fs; carrying on",
+                        max(0.0, now - self._failing_since))
             self._errors.succeeded()
             self._retry_at = self._failing_since = None
             # Other workers may have been cut off as long: give them a lease to renew theirs
@@ -334,7 +339,9 @@ class Worker:
 
     def _failed(self, exc: Exception) -> None:
         now = self.clock.now()
-        delay = self._errors.failed()
+        # Never longer than a heartbeat's interval: once the database is back, this worker's
+        # leases must be renewed before anyone takes its jobs for lost.
+        delay = min(self._errors.failed(), self._tick_interval())
         self._retry_at = now + delay
         if self._failing_since is None:
             self._failing_since = now
@@ -553,7 +560,9 @@ class Worker:
         self._check_in(now)
         self._check_in_due = False
         if full:
-            if now >= self._rescue_from:
+            # Not in the first step after a database error, nor for a lease after it (see
+            # _guarded_step): other workers cut off as long must first renew their leases.
+            if self._retry_at is None and now >= self._rescue_from:
                 rescue_lost_runs(self.storage, self.settings, now)
             self._next_tick = now + self._tick_interval()
 

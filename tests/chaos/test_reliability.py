@@ -23,7 +23,6 @@ from chaos import BACKENDS, SCENARIOS  # noqa: E402
 
 KNOWN = {
     "full-disk": "issue 10 item 2: a full disk ends the workers",
-    "lock-held": "issue 10 item 2: a lock held past the busy timeout ends the workers",
 }
 # Known failures that do not show in every short run (they depend on where a kill or an
 # outage lands): not strict, until the fix that makes them pass every time removes them.

@@ -66,9 +66,9 @@ def test_a_job_claimed_again_while_its_old_run_goes_on_runs_once_at_a_time(
     caplog.set_level(logging.INFO, logger="queuectl")
     runs, gate = tmp_path / "runs", tmp_path / "gate"
     queue.config_set("backoff_base", "1")
-    job = queue.enqueue(f"echo start $QUEUECTL_ATTEMPT >> {runs};"
-                        f" while [ ! -e {gate} ]; do sleep 0.01; done;"
-                        f" echo end $QUEUECTL_ATTEMPT >> {runs}", id="j", max_retries=3)
+    queue.enqueue(f"echo start $QUEUECTL_ATTEMPT >> {runs};"
+                  f" while [ ! -e {gate} ]; do sleep 0.01; done;"
+                  f" echo end $QUEUECTL_ATTEMPT >> {runs}", id="j", max_retries=3)
     with queue.worker(slots=2) as worker:
         assert worker.run_once(wait=False) == 1
         wait_until(lambda: runs.exists(), message="run 1 started")

@@ -1,0 +1,163 @@
+"""The foreground worker through the real CLI: what the first Ctrl-C says, when --burst ends,
+and a full disk met while jobs run (root only: a small tmpfs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.cli.e2e import WorkerPool
+from tests.conftest import Cli, wait_until
+
+
+@pytest.fixture
+def pool(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
+    started = WorkerPool(cli, db_path, tmp_path)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def show(cli: Cli, job_id: str) -> Any:
+    return json.loads(cli("show", job_id, "--json").stdout)
+
+
+def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, pool: WorkerPool,
+                                                          tmp_path: Path) -> None:
+    for job_id in ("a", "b"):
+        cli("enqueue", "--command", f"while [ ! -e {tmp_path / job_id} ]; do sleep 0.02; done",
+            "--id", job_id)
+    worker = pool.start(2)
+    wait_until(lambda: all(show(cli, j)["state"] == "processing" for j in "ab"),
+               message="both jobs running")
+    worker.signal(signal.SIGINT)
+    wait_until(lambda: "stopping: waiting for 2 running jobs; Ctrl-C again kills them"
+               in worker.stderr(), timeout=5, message="the stop explained at once")
+    # Each job is logged as it finishes.
+    (tmp_path / "a").touch()
+    wait_until(lambda: "job a completed; 1 still running" in worker.stderr(), timeout=10,
+               message="the first job's end logged")
+    (tmp_path / "b").touch()
+    assert worker.wait(30) == 0
+    log = worker.stderr()
+    assert "job b completed; 0 still running" in log
+    assert "Traceback" not in log
+
+
+def test_a_second_ctrl_c_says_it_kills_the_jobs(cli: Cli, pool: WorkerPool) -> None:
+    cli("enqueue", "--command", "sleep 60", "--id", "long")
+    worker = pool.start(1)
+    wait_until(lambda: show(cli, "long")["state"] == "processing", message="job running")
+    worker.signal(signal.SIGINT)
+    wait_until(lambda: "Ctrl-C again kills them" in worker.stderr(), message="first Ctrl-C")
+    worker.signal(signal.SIGINT)
+    assert worker.wait(30) == 0
+    assert "Ctrl-C again: killing 1 running job(s); they go back to the queue" \
+        in worker.stderr()
+    job = show(cli, "long")
+    assert (job["state"], job["attempts"]) == ("pending", 0)
+
+
+def test_burst_ends_when_only_jobs_it_cannot_run_are_left(cli: Cli, db_path: Path) -> None:
+    """Issue 13: each of these kept `worker start --burst` alive forever."""
+    cli("enqueue", "--command", "true", "--id", "mine", "--queue", "mine")
+    cli("enqueue", "--command", "true", "--id", "elsewhere", "--queue", "other")
+    cli("enqueue", "--command", "true", "--id", "paused", "--queue", "held")
+    cli("queue", "pause", "held")
+    cli("enqueue", "--command", "true", "--id", "later", "--queue", "mine", "--delay", "1h")
+    cli("enqueue", "--command", "true", "--id", "after-later", "--queue", "mine",
+        "--after", "later")
+    started = time.monotonic()
+    done = cli("worker", "start", "--burst", "--queue", "mine", "--queue", "held",
+               timeout=10)
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in done.stderr
+    states = {j: show(cli, j)["state"] for j in
+              ("mine", "elsewhere", "paused", "later", "after-later")}
+    assert states == {"mine": "completed", "elsewhere": "pending", "paused": "pending",
+                      "later": "pending", "after-later": "pending"}
+
+
+def test_burst_waits_for_a_retry_of_a_job_it_ran(cli: Cli) -> None:
+    cli("config", "set", "backoff_base", "1")
+    cli("enqueue", "--command", "test -e ran || { touch ran; exit 1; }", "--id", "flaky",
+        "--max-retries", "1")
+    cli("worker", "start", "--burst", timeout=30)
+    job = show(cli, "flaky")
+    assert (job["state"], job["attempts"]) == ("completed", 2)
+
+
+# -- a full disk --------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs, to fill up (needs root)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full disk needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(path: Path) -> None:
+    """Write to ``path`` until the file system has not a byte left."""
+    with path.open("wb", buffering=0) as file:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    file.write(b"\0" * size)
+            except OSError:
+                pass
+
+
+def test_a_worker_outlives_a_full_disk_and_records_its_results_once_there_is_room(
+    cli: Cli, small_disk: Path, tmp_path: Path
+) -> None:
+    db_path = small_disk / "queue.db"
+    cli.env["QUEUECTL_DB"] = str(db_path)
+    gate, filler = tmp_path / "gate", small_disk / "filler"
+    # A result of 512 KiB needs new pages in the database: it cannot be written on a full disk.
+    big = f"while [ ! -e {gate} ]; do sleep 0.02; done; head -c 524288 /dev/zero"
+    cli("enqueue", "--command", big, "--id", "big")
+    cli("enqueue", "--command", f"while [ ! -e {gate}2 ]; do sleep 0.02; done; echo small",
+        "--id", "small")
+    pool = WorkerPool(cli, db_path, tmp_path)
+    try:
+        worker = pool.start(2)
+        wait_until(lambda: all(show(cli, j)["state"] == "processing" for j in ("big", "small")),
+                   message="both jobs running")
+        fill(filler)
+        gate.touch()
+        wait_until(lambda: worker.stderr().count("database error") >= 2, timeout=20,
+                   message="the worker meeting the full disk")
+        assert worker.proc.poll() is None, worker.stderr()
+        assert show(cli, "big")["state"] == "processing"  # its result waits in memory
+        filler.unlink()
+        wait_until(lambda: show(cli, "big")["state"] == "completed", timeout=20,
+                   message="the result recorded once there is room")
+        Path(f"{gate}2").touch()
+        wait_until(lambda: show(cli, "small")["state"] == "completed", timeout=20,
+                   message="the other job recorded")
+        log = worker.stderr()
+    finally:
+        pool.close()
+    assert "Traceback" not in log
+    errors = [line for line in log.splitlines() if "database error" in line]
+    assert all("retrying in" in line for line in errors), errors
+    big_job = show(cli, "big")
+    assert (big_job["runs"], big_job["attempts_history"][0]["error"]) == (1, None)
+    output = cli("logs", "big").stdout
+    assert len(output) == 524288
