@@ -131,6 +131,7 @@ class Worker:
         self._retry_at: float | None = None
         self._failing_since: float | None = None
         self._rescue_from = 0.0
+        self._step_began = 0.0  # monotonic
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -328,14 +329,24 @@ class Worker:
             self._failed(exc)
             return
         if self._failing_since is not None:
-            now = self.clock.now()
             log.warning("database available again after %.1fs; carrying on",
-                        max(0.0, now - self._failing_since))
+                        max(0.0, self.clock.now() - self._failing_since))
             self._errors.succeeded()
             self._retry_at = self._failing_since = None
-            # Other workers may have been cut off as long: give them a lease to renew theirs
-            # before taking any of their jobs as lost.
-            self._rescue_from = now + self.settings.lease_duration
+            self._hold_rescues()
+        elif self._cut_off():
+            self._hold_rescues()
+
+    def _cut_off(self) -> bool:
+        """Whether the current step waited longer than a heartbeat's interval: the database
+        was away (a driver that waits for a lost connection to come back), slow, or this
+        process was frozen. Measured on monotonic: it is a duration."""
+        return time.monotonic() - self._step_began > self._tick_interval()
+
+    def _hold_rescues(self) -> None:
+        """Rescue no one for a lease: after an outage, other workers cut off as long must first
+        renew their leases, or their running jobs would be taken for lost and run twice."""
+        self._rescue_from = self.clock.now() + self.settings.lease_duration
 
     def _failed(self, exc: Exception) -> None:
         now = self.clock.now()
@@ -369,6 +380,7 @@ class Worker:
         and claiming in one transaction, and housekeeping. Raises what the database raised:
         whatever was not written stays in the backlog for the next step.
         """
+        self._step_began = time.monotonic()
         self._act_on_stop()
         self._collect()
         if self._stop_mode == NOW and self._retry_at is not None:
@@ -560,8 +572,10 @@ class Worker:
         self._check_in(now)
         self._check_in_due = False
         if full:
-            # Not in the first step after a database error, nor for a lease after it (see
-            # _guarded_step): other workers cut off as long must first renew their leases.
+            # Not in the first step after a database error or a long wait for the database,
+            # nor for a lease after it (see _hold_rescues).
+            if self._cut_off():
+                self._hold_rescues()
             if self._retry_at is None and now >= self._rescue_from:
                 rescue_lost_runs(self.storage, self.settings, now)
             self._next_tick = now + self._tick_interval()
