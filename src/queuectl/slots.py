@@ -73,6 +73,7 @@ class SlotPool:
         self._lock = threading.Lock()
         self._queued: deque[Job] = deque()
         self._running_ids: set[str] = set()  # jobs a slot is running a run of
+        self._waiting_for_run = False  # a queued run waits for an earlier run of its job
         self._has_work = threading.Condition(self._lock)
         self._closing = False
         self._starting = True
@@ -214,6 +215,7 @@ class SlotPool:
                         self._held[_key(job)].started = time.monotonic()
                         self._running_ids.add(job.id)
                         return job
+                    self._waiting_for_run = True  # woken when a run ends (see _serve)
                 if self._closing and (not self._queued or not self._starting):
                     return None
                 self._has_work.wait()
@@ -229,7 +231,9 @@ class SlotPool:
             with self._lock:
                 self.typical_run = 0.9 * self.typical_run + 0.1 * (time.monotonic() - started)
                 self._running_ids.discard(job.id)
-                self._has_work.notify()  # a later run of this job may wait for this one
+                if self._waiting_for_run:  # a later run of a job waits for its earlier one
+                    self._waiting_for_run = False
+                    self._has_work.notify_all()
             self._done.put(finished)
             self._notify()
 

@@ -108,6 +108,7 @@ class Worker:
         self._launcher: Launcher | None = None  # from start() on: spawns and owns job processes
         self._notify_read, self._notify_write = -1, -1
         self._wake: WakeChannel | None = None
+        self._poller: select.poll | None = None  # the notify pipe and the wake channel
         self._started = False
         self._coordinator: int | None = None  # thread id of the loop's thread
         self._stop_mode: str | None = None
@@ -155,6 +156,9 @@ class Worker:
         self._notify_read, self._notify_write = os.pipe()
         os.set_blocking(self._notify_read, False)
         os.set_blocking(self._notify_write, False)
+        self._poller = select.poll()
+        self._poller.register(self._notify_read, select.POLLIN)
+        self._poller.register(self._wake.fileno(), select.POLLIN)
         self._next_tick = now + self._tick_interval()
         self._pool.start()
         self._started = True
@@ -299,7 +303,7 @@ class Worker:
                 self._guarded_step()
                 if self._should_end():
                     return
-                self._wait(*self._next_wake())
+                self._sleep()
         finally:
             self.close()
 
@@ -448,16 +452,26 @@ class Worker:
                     wakes.append((self._next_due - now, "a job is due"))
         return min(wakes)
 
-    def _wait(self, timeout: float | None, why: str) -> None:
-        """Sleep until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
-        what the timeout is for; it is there for the reader and debuggers)."""
-        if timeout is not None and timeout <= 0:
-            return
-        assert self._wake is not None
-        poller = select.poll()
-        poller.register(self._notify_read, select.POLLIN)
-        poller.register(self._wake.fileno(), select.POLLIN)
-        for fd, _ in poller.poll(None if timeout is None else timeout * 1000):
+    def _sleep(self) -> None:
+        """Sleep until ``_next_wake`` says a step has something to do.
+
+        A slot finishing or a wake-up ends a wait early, and the next wake is asked again: a
+        result that arrives while others are being gathered does not cut the gathering short.
+        A wait that runs its full length ends the sleep (with a FakeClock, time need not move).
+        """
+        while True:
+            timeout, why = self._next_wake()
+            if timeout is not None and timeout <= 0:
+                return
+            if self._wait(timeout, why):
+                return
+
+    def _wait(self, timeout: float | None, why: str) -> bool:
+        """Wait until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
+        what the timeout is for, for the reader and debuggers); whether it timed out."""
+        assert self._wake is not None and self._poller is not None
+        events = self._poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
+        for fd, _ in events:
             if fd == self._notify_read:
                 try:
                     while os.read(self._notify_read, 4096):
@@ -468,6 +482,7 @@ class Worker:
                 self._maybe_ready = True
                 if self._wake.drain():
                     self._check_in_due = True
+        return not events
 
     # -- what a step does --------------------------------------------------------------------
 

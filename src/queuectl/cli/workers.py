@@ -26,7 +26,8 @@ def worker() -> None:
 @click.option("-c", "--count", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Jobs to run in parallel.")
 @click.option("--burst", is_flag=True,
-              help="Exit once no job is waiting to run or to be retried.")
+              help="Exit once nothing is left that this worker could run now or after a "
+                   "retry.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every job, not only failures.")
 @click.option("-q", "--quiet", is_flag=True, help="Log only warnings.")
 @click.option("-d", "--detach", is_flag=True,
