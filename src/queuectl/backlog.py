@@ -9,11 +9,17 @@ they were committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 
-from .models import Job, Outcome
+from .backoff import outcome_of_run
+from .config import Settings
+from .models import Job, JobState, Outcome
+from .slots import Finished
 from .storage import Storage
 from .storage.base import OutputChunk
+
+log = logging.getLogger("queuectl.worker")
 
 
 class Backlog:
@@ -40,6 +46,22 @@ class Backlog:
             parts.append(counted(given_back, "run") + " to give back")
         return ", ".join(parts)
 
+    def take(self, runs: Iterable[Finished], output: Iterable[OutputChunk], settings: Settings,
+             *, forced_stop: bool, canceled: set[tuple[str, int]]) -> None:
+        """Owe the results of finished ``runs`` (a run killed by a forced stop is owed back
+        instead) and ``output`` of running ones. ``canceled``: runs killed because a person
+        canceled their job; those taken are removed from it."""
+        self.chunks += output
+        for run in runs:
+            key = (run.job.id, run.job.runs)
+            was_canceled = key in canceled
+            canceled.discard(key)
+            if run.result.interrupted and forced_stop and not was_canceled:
+                self.give_back([run.job], started=True)
+            else:
+                self.record(outcome_of_run(run.job, run.result, run.finished_at, settings,
+                                           canceled=was_canceled))
+
     def record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
         if self.chunks:  # the result carries the whole output: drop what was not stored yet
@@ -51,24 +73,48 @@ class Backlog:
         (self._interrupted if started else self._unstarted).extend(
             (job.id, job.runs) for job in jobs)
 
-    def write_output(self, storage: Storage, worker_id: str) -> None:
+    def write(self, storage: Storage, worker_id: str, now: float, lease_until: float,
+              limit: int, queues: Sequence[str] | None,
+              ) -> tuple[list[Job], list[Outcome], list[Outcome]]:
+        """Write what is owed: output, runs given back, then the results and a claim of up
+        to ``limit`` jobs in one transaction. Returns ``(claimed, recorded, refused)``;
+        refused results are of runs rescued meanwhile (the fence)."""
         if self.chunks:
             storage.append_output(worker_id, self.chunks)
             self.chunks = []
-
-    def write_give_backs(self, storage: Storage, worker_id: str, now: float) -> str:
-        """Release the runs owed back; returns what was given back, e.g. "2 interrupted runs"."""
-        done = []
         if self._unstarted:
             storage.release(worker_id, self._unstarted, now, started=False)
             self._unstarted = []
         if self._interrupted:
             storage.release(worker_id, self._interrupted, now, started=True)
-            done.append(counted(len(self._interrupted), "interrupted job"))
+            log.info("gave back %s", counted(len(self._interrupted), "interrupted job"))
             self._interrupted = []
-        return ", ".join(done)
+        recorded = self.outcomes
+        if not recorded and limit <= 0:
+            return [], [], []
+        claimed, refused = storage.record_and_claim(
+            worker_id, recorded, limit, now, lease_until, queues)
+        self.outcomes = []
+        return claimed, recorded, refused
 
 
 def counted(number: int, noun: str) -> str:
     """``counted(2, "job") == "2 jobs"``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def report(recorded: Sequence[Outcome], refused: Sequence[Outcome], *, stopping: bool,
+           running: Callable[[], int]) -> None:
+    """Log what was recorded: failures always; completions with -v, or while stopping (then
+    with how many jobs still run). A log line costs more than a queue transaction at thousands
+    of jobs a second."""
+    for outcome in refused:
+        log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
+                    outcome.job_id, outcome.attempt)
+    for outcome in recorded:
+        quiet = outcome.state is JobState.COMPLETED and not stopping
+        if (quiet and not log.isEnabledFor(logging.DEBUG)) or outcome in refused:
+            continue
+        left = f"; {running()} still running" if stopping else ""
+        log.log(logging.DEBUG if quiet else logging.INFO, "job %s %s%s%s", outcome.job_id,
+                outcome.state.value, f" ({outcome.error})" if outcome.error else "", left)

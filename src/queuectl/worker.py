@@ -37,37 +37,31 @@ import logging
 import os
 import queue
 import secrets
-import select
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 from . import config
-from .backlog import Backlog, counted
-from .backoff import ErrorBackoff, outcome_of_run
+from .backlog import Backlog, counted, report
+from .claim_plan import ClaimPlan
 from .clock import Clock, SystemClock
+from .doorbell import Doorbell
 from .errors import QueuectlError
 from .launcher import Launcher
 from .maintenance import Housekeeping, rescue_lost_runs
-from .models import Job, JobState, Outcome
+from .models import Job, JobState
+from .outage import Outage, one_line
 from .procs import HOST, start_marker
 from .runner import Execution
 from .slots import SlotPool
 from .storage import Storage, redact
-from .storage.base import OutputChunk, WakeChannel, WorkerRegistration
-from .units import format_duration
+from .storage.base import OutputChunk, WorkerRegistration
 
 log = logging.getLogger("queuectl.worker")
 
 GRACEFUL = "graceful"
 NOW = "now"
-# While jobs run shorter than this on average, a worker holds several claimed jobs per slot
-# and gathers the results of several slots into one commit (see _capacity, _should_gather).
-SHORT_JOB_SECONDS = 0.05
-HELD_PER_SLOT = 8
-GATHER_SECONDS = 0.005
-GATHER_RESULTS = 4
 
 
 def new_worker_id() -> str:
@@ -104,11 +98,9 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self._environ = dict(os.environ if environ is None else environ)
         self.settings = config.resolve(storage.config_items(), self._environ)
-        self._pool = SlotPool(slots, self._start_job, self.clock.now, self._notify)
+        self._doorbell = Doorbell()  # rung by slots, stop requests and the database
+        self._pool = SlotPool(slots, self._start_job, self.clock.now, self._doorbell.ring)
         self._launcher: Launcher | None = None  # from start() on: spawns and owns job processes
-        self._notify_read, self._notify_write = -1, -1
-        self._wake: WakeChannel | None = None
-        self._poller: select.poll | None = None  # the notify pipe and the wake channel
         self._started = False
         self._coordinator: int | None = None  # thread id of the loop's thread
         self._stop_mode: str | None = None
@@ -117,22 +109,14 @@ class Worker:
         self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
         self._backlog = Backlog()
         self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
-        # Planning: when the next step has something to do (see _next_wake). Times are the
-        # Clock's; only durations shorter than a step (gathering) are measured on monotonic.
-        self._maybe_ready = True  # a job may be claimable now: look
-        self._next_due: float | None = None  # earliest run_at known of a job to claim
-        self._next_poll = 0.0  # ask the database even if no wake-up came
+        # When the next step has something to do (see _next_wake), on the Clock.
+        self._plan = ClaimPlan(self._pool, storage, self.queues)
+        self._outage = Outage(self.clock)  # database errors: when to try again
         self._next_tick = 0.0  # heartbeat, settings, rescues
         self._housekeeping_due = 0.0
         self._check_in_due = False  # a wake-up asked to check for a stop request
-        self._gathering_since: float | None = None  # monotonic
         self._burst_over = False
-        # Database errors: when to try again, since when it fails, when to rescue again.
-        self._errors = ErrorBackoff()
-        self._retry_at: float | None = None
-        self._failing_since: float | None = None
-        self._rescue_from = 0.0
-        self._step_began = 0.0  # monotonic
+        self._step_began = 0.0  # monotonic: how long a step waits is a duration
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,13 +136,7 @@ class Worker:
         rescue_lost_runs(self.storage, self.settings, now)
         self._launcher = Launcher(self._environ, worker_id=self.id)
         self.storage.register_worker(self._registration(), now)
-        self._wake = self.storage.wake_channel(self.id)
-        self._notify_read, self._notify_write = os.pipe()
-        os.set_blocking(self._notify_read, False)
-        os.set_blocking(self._notify_write, False)
-        self._poller = select.poll()
-        self._poller.register(self._notify_read, select.POLLIN)
-        self._poller.register(self._wake.fileno(), select.POLLIN)
+        self._doorbell.open(self.storage.wake_channel(self.id))
         self._next_tick = now + self._tick_interval()
         self._pool.start()
         self._started = True
@@ -184,7 +162,7 @@ class Worker:
         unwritten: str | None = None
         try:
             self._collect()
-            if self._stop_mode == NOW and self._retry_at is not None:
+            if self._stop_mode == NOW and self._outage.failing:
                 # A forced stop while the database fails: another try could wait for a whole
                 # busy timeout, and the person asked to stop now.
                 unwritten = "the database fails"
@@ -192,12 +170,9 @@ class Worker:
                 self._write_backlog(limit=0)
                 self.storage.unregister_worker(self.id)
         except Exception as exc:  # the database still fails: say what is left behind
-            unwritten = _one_line(exc)
+            unwritten = one_line(exc)
         finally:
-            if self._wake is not None:
-                self._wake.close()
-            os.close(self._notify_read)
-            os.close(self._notify_write)
+            self._doorbell.close()
             if self._owns_storage:
                 self.storage.close()
         if unwritten is not None:
@@ -220,7 +195,7 @@ class Worker:
             # Not on the coordinator's thread: a handler interrupting it could find the pool's
             # lock taken by that very thread. The coordinator kills them in its next step.
             self._pool.kill_all()
-        self._notify()
+        self._doorbell.ring()
 
     @property
     def stopping(self) -> bool:
@@ -235,38 +210,9 @@ class Worker:
         running = self.running_jobs()
         text = f"waiting for {counted(running, 'running job')}" if running else "no job running"
         owed = self._backlog.describe()
-        return f"{text}; {owed} wait for the database" if owed and self._retry_at else text
+        return f"{text}; {owed} wait for the database" if owed and self._outage.failing else text
 
     # -- slots -------------------------------------------------------------------------------
-
-    def _capacity(self) -> int:
-        """How many jobs to hold: one per slot, or several per slot while jobs are short.
-
-        A slot that finishes a short job finds the next one waiting instead of idling through
-        a commit, whose fsync can take longer than a job. Long jobs are never claimed ahead: a
-        queued job would wait for this worker's slots while another worker sat idle.
-        """
-        if self._pool.typical_run >= SHORT_JOB_SECONDS:
-            return self.slots
-        # A slot stuck on a long job will not take queued jobs soon: hold none for it.
-        moving = self.slots - self._pool.slots_on_long_jobs(SHORT_JOB_SECONDS)
-        return self.slots + (HELD_PER_SLOT - 1) * moving
-
-    def _should_gather(self) -> bool:
-        """Whether to let finished runs wait a moment, so that one commit records several.
-
-        Only while every slot still has a job queued (no slot can starve meanwhile), fewer
-        results than slots (or than ``GATHER_RESULTS``) are waiting, and the oldest has waited
-        under ``GATHER_SECONDS``: at thousands of short jobs a second each commit's CPU is
-        then shared by several jobs.
-        """
-        return (
-            self._gathering_since is not None
-            and not self._stop_mode
-            and self._pool.results_waiting() < max(self.slots, GATHER_RESULTS)
-            and self._pool.queued() >= self.slots
-            and time.monotonic() - self._gathering_since < GATHER_SECONDS
-        )
 
     def _start_job(self, job: Job) -> Execution:
         """Start a job's command (called by a slot thread)."""
@@ -274,7 +220,7 @@ class Worker:
 
         def stream(offset: int, data: bytes) -> None:
             self._chunks.put(OutputChunk(job.id, job.runs, offset, data))
-            self._notify()
+            self._doorbell.ring()
 
         assert self._launcher is not None
         return self._launcher.start(
@@ -283,12 +229,6 @@ class Worker:
             output_limit=settings.output_limit if job.output_limit is None else job.output_limit,
             on_output=stream, direct=settings.direct_exec,
         )
-
-    def _notify(self) -> None:
-        try:
-            os.write(self._notify_write, b"x")
-        except OSError:
-            pass  # the pipe is full of wake-ups already, or closed
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -318,7 +258,7 @@ class Worker:
         """
         self._coordinator = threading.get_ident()
         self.start()
-        self._maybe_ready = True
+        self._plan.maybe_ready = True
         claimed = self._step()
         while wait and len(self._pool):
             self._wait(None, "waiting for the jobs it started")
@@ -330,42 +270,20 @@ class Worker:
         try:
             self._step()
         except Exception as exc:  # the one broad except: nothing but a stop ends a worker
-            self._failed(exc)
+            owed = self._backlog.describe()
+            running = counted(self.running_jobs(), "job") + " running"
+            self._outage.failed(exc, longest_wait=self._tick_interval(),
+                                situation=f"{running}, {owed} waiting" if owed else running)
             return
-        if self._failing_since is not None:
-            log.warning("database available again after %.1fs; carrying on",
-                        max(0.0, self.clock.now() - self._failing_since))
-            self._errors.succeeded()
-            self._retry_at = self._failing_since = None
-            self._hold_rescues()
-        elif self._cut_off():
-            self._hold_rescues()
+        self._outage.succeeded(lease=self.settings.lease_duration)
+        if self._cut_off():
+            self._outage.hold_rescues(self.settings.lease_duration)
 
     def _cut_off(self) -> bool:
         """Whether the current step waited longer than a heartbeat's interval: the database
         was away (a driver that waits for a lost connection to come back), slow, or this
-        process was frozen. Measured on monotonic: it is a duration."""
+        process was frozen. Other workers may not have renewed their leases yet."""
         return time.monotonic() - self._step_began > self._tick_interval()
-
-    def _hold_rescues(self) -> None:
-        """Rescue no one for a lease: after an outage, other workers cut off as long must first
-        renew their leases, or their running jobs would be taken for lost and run twice."""
-        self._rescue_from = self.clock.now() + self.settings.lease_duration
-
-    def _failed(self, exc: Exception) -> None:
-        now = self.clock.now()
-        # Never longer than a heartbeat's interval: once the database is back, this worker's
-        # leases must be renewed before anyone takes its jobs for lost.
-        delay = min(self._errors.failed(), self._tick_interval())
-        self._retry_at = now + delay
-        if self._failing_since is None:
-            self._failing_since = now
-        owed = self._backlog.describe()
-        log.error("database error: %s; retrying in %s (%s%s)", _one_line(exc),
-                  format_duration(delay), counted(self.running_jobs(), "job") + " running",
-                  f", {owed} waiting" if owed else "")
-        if not isinstance(exc, QueuectlError):  # not translated by storage: maybe a bug
-            log.debug("the error in full", exc_info=exc)
 
     def _should_end(self) -> bool:
         if len(self._pool):
@@ -373,7 +291,7 @@ class Worker:
         if self._backlog:
             # Only a forced stop leaves without writing what is owed, and only while the
             # database fails (close() says what was left).
-            return self._stop_mode == NOW and self._retry_at is not None
+            return self._stop_mode == NOW and self._outage.failing
         return self._stop_mode is not None or (self._burst and self._burst_over)
 
     def _step(self, *, claim: bool = True) -> int:
@@ -387,19 +305,21 @@ class Worker:
         self._step_began = time.monotonic()
         self._act_on_stop()
         self._collect()
-        if self._stop_mode == NOW and self._retry_at is not None:
-            return 0  # leaving while the database fails: close() makes the last try
+        if self._stop_mode == NOW and self._outage.failing:
+            return 0  # leaving while the database fails: close() says what was left
         now = self.clock.now()
         if now >= self._next_tick or self._check_in_due:
             self._tick(now, full=now >= self._next_tick)
         housekeeping = not self._stop_mode and now >= self._housekeeping_due
-        # Awake for housekeeping anyway: poll now too, so that an idle worker wakes once.
-        want = self._claim_wanted(now, poll=housekeeping) if claim else 0
+        want = 0
+        if claim and not self._stop_mode:
+            # Awake for housekeeping anyway: poll now too, so that an idle worker wakes once.
+            want = self._plan.wanted(now, self.settings.poll_interval, poll=housekeeping)
         claimed = self._write_backlog(want)
         if want:
-            self._after_claim(now, want, len(claimed))
-        if self._burst and not (len(self._pool) or self._backlog or self._maybe_ready):
-            self._burst_over = self.storage.next_run_at(self.queues, pending_until=now) is None
+            self._plan.claimed(now, want, len(claimed), self.settings.poll_interval)
+        if self._burst and not (len(self._pool) or self._backlog or self._plan.maybe_ready):
+            self._burst_over = self._plan.nothing_left(now)
         if housekeeping:
             self._housekeeping_due = self._housekeeping.run_due(self.settings, now)
         return len(claimed)
@@ -414,25 +334,22 @@ class Worker:
                 if self._stop_mode == NOW:
                     self._pool.kill_all()
             self._backlog.give_back(self._pool.take_queued(), started=False)
-        elif self._pool.queued() and len(self._pool) > self._capacity():
-            self._backlog.give_back(
-                self._pool.take_queued(len(self._pool) - self._capacity()), started=False)
+        elif excess := self._plan.held_too_many():
+            self._backlog.give_back(self._pool.take_queued(excess), started=False)
 
     def _next_wake(self) -> tuple[float | None, str]:
         """How long the coordinator may sleep before a step has something to do, and why."""
         now = self.clock.now()
         if self._stop_mode is not None and self._stop_handled != self._stop_mode:
             return 0.0, "stop requested"
-        if self._retry_at is not None:
+        if self._outage.retry_at is not None:
             if self._stop_mode == NOW:  # leaving: only the ends of the killed runs matter
                 return (0.0 if self._pool.results_waiting() else None), "killed jobs to end"
-            return self._retry_at - now, "database failing: retry after a backoff"
-        if self._pool.results_waiting():
-            if self._gathering_since is None:
-                self._gathering_since = time.monotonic()
-            if self._should_gather():
-                return GATHER_SECONDS - (time.monotonic() - self._gathering_since), \
-                    "gathering results into one commit"
+            return self._outage.retry_at - now, "database failing: retry after a backoff"
+        gather = self._plan.gathering()
+        if gather is not None:
+            if gather and not self._stop_mode:
+                return gather, "gathering results into one commit"
             return 0.0, "results to record"
         if not self._chunks.empty() or self._backlog:
             return 0.0, "output or runs to write"
@@ -440,16 +357,12 @@ class Worker:
             return 0.0, "check for a stop request"
         wakes = [(self._next_tick - now, "heartbeat")]
         if not self._stop_mode:
-            if self._pool.queued() and len(self._pool) > self._capacity():
+            if self._plan.held_too_many():
                 return 0.0, "jobs held ahead to give back"
-            idle = len(self._pool) < self.slots
-            if idle and self._maybe_ready:
+            if self._plan.idle() and self._plan.maybe_ready:
                 return 0.0, "jobs may be ready"
             wakes.append((self._housekeeping_due - now, "housekeeping"))
-            if idle:
-                wakes.append((self._next_poll - now, "fallback poll"))
-                if self._next_due is not None:
-                    wakes.append((self._next_due - now, "a job is due"))
+            wakes += self._plan.wakes(now)
         return min(wakes)
 
     def _sleep(self) -> None:
@@ -469,110 +382,35 @@ class Worker:
     def _wait(self, timeout: float | None, why: str) -> bool:
         """Wait until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
         what the timeout is for, for the reader and debuggers); whether it timed out."""
-        assert self._wake is not None and self._poller is not None
-        events = self._poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
-        for fd, _ in events:
-            if fd == self._notify_read:
-                try:
-                    while os.read(self._notify_read, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
-            else:
-                self._maybe_ready = True
-                if self._wake.drain():
-                    self._check_in_due = True
-        return not events
+        heard = self._doorbell.wait(timeout)
+        self._plan.maybe_ready = self._plan.maybe_ready or heard.from_database
+        self._check_in_due = self._check_in_due or heard.check_in
+        return heard.timed_out
 
     # -- what a step does --------------------------------------------------------------------
 
-    def _claim_wanted(self, now: float, *, poll: bool = False) -> int:
-        """How many jobs to claim now: the free capacity, if a job may be ready (``poll``:
-        ask the database even before the next fallback poll is due)."""
-        if self._stop_mode:
-            return 0
-        free = self._capacity() - len(self._pool)
-        if free <= 0:
-            return 0
-        due = self._maybe_ready or (self._next_due is not None and self._next_due <= now)
-        if not due and (poll or now >= self._next_poll) and len(self._pool) < self.slots:
-            # The fallback poll: a plain read tells whether a claim is worth the write lock,
-            # so that an idle worker costs next to nothing.
-            self._next_poll = now + self.settings.poll_interval
-            self._next_due = self.storage.next_run_at(self.queues)
-            due = self._next_due is not None and self._next_due <= now
-        return free if due else 0
-
-    def _after_claim(self, now: float, wanted: int, claimed: int) -> None:
-        """Plan the next claim after one that asked for ``wanted`` jobs."""
-        self._next_poll = now + self.settings.poll_interval
-        if claimed == wanted:
-            return  # more may be ready: keep looking
-        self._maybe_ready = False
-        self._next_due = self.storage.next_run_at(self.queues)
-        if self._next_due is not None and self._next_due <= now:
-            # Ready but not claimable (another worker took it, or its queue is at its
-            # limit): look again at the next poll.
-            self._next_due = now + self.settings.poll_interval
-
     def _collect(self) -> None:
         """Move output and finished runs from the slots into the backlog."""
-        while True:
-            try:
-                self._backlog.chunks.append(self._chunks.get_nowait())
-            except queue.Empty:
-                break
-        self._gathering_since = None
-        for run in self._pool.finished():
-            job, key = run.job, (run.job.id, run.job.runs)
-            canceled = key in self._canceled
-            self._canceled.discard(key)
-            if run.result.interrupted and self._stop_mode == NOW and not canceled:
-                self._backlog.give_back([job], started=True)
-            else:
-                self._backlog.record(
-                    outcome_of_run(job, run.result, run.finished_at, self.settings,
-                                   canceled=canceled))
+        output = []
+        while not self._chunks.empty():
+            output.append(self._chunks.get_nowait())  # only this thread takes from it
+        self._plan.collected()
+        self._backlog.take(self._pool.finished(), output, self.settings,
+                           forced_stop=self._stop_mode == NOW, canceled=self._canceled)
 
     def _write_backlog(self, limit: int) -> list[Job]:
-        """Write what the backlog owes, then record results and claim up to ``limit`` jobs in
+        """Write what the backlog owes, recording results and claiming up to ``limit`` jobs in
         one transaction; each part leaves the backlog once its transaction committed."""
         now = self.clock.now()
-        self._backlog.write_output(self.storage, self.id)
-        given_back = self._backlog.write_give_backs(self.storage, self.id, now)
-        if given_back:
-            log.info("gave back %s", given_back)
-        outcomes = self._backlog.outcomes
-        if not outcomes and limit <= 0:
-            return []
-        claimed, stale = self.storage.record_and_claim(
-            self.id, outcomes, limit, now, now + self.settings.lease_duration, self.queues)
-        self._backlog.outcomes = []
+        claimed, recorded, refused = self._backlog.write(
+            self.storage, self.id, now, now + self.settings.lease_duration, limit, self.queues)
         self._pool.submit(claimed)
-        self._report(outcomes, stale)
-        return claimed
-
-    def _report(self, outcomes: list[Outcome], stale: list[Outcome]) -> None:
-        """Log what was recorded, and plan the retries of the runs that failed."""
-        for outcome in stale:
-            log.warning("discarded the result of job %s run %d: the run was rescued meanwhile",
-                        outcome.job_id, outcome.attempt)
-        stopping = self._stop_mode is not None
-        for outcome in outcomes:
+        for outcome in recorded:
             if outcome.state is JobState.FAILED and outcome.run_at is not None:
-                # A run this worker just failed is due again at its retry time.
-                if self._next_due is None or outcome.run_at < self._next_due:
-                    self._next_due = outcome.run_at
-            if outcome in stale:
-                continue
-            # Failures are news; completions only when asked for (-v) or while stopping: a
-            # log line costs more than a queue transaction at thousands of jobs a second.
-            quiet = outcome.state is JobState.COMPLETED and not stopping
-            if quiet and not log.isEnabledFor(logging.DEBUG):
-                continue
-            left = f"; {self.running_jobs()} still running" if stopping else ""
-            log.log(logging.DEBUG if quiet else logging.INFO, "job %s %s%s%s", outcome.job_id,
-                    outcome.state.value, f" ({outcome.error})" if outcome.error else "", left)
+                self._plan.due_again(outcome.run_at)  # a retry this worker may take
+        report(recorded, refused, stopping=self._stop_mode is not None,
+               running=self.running_jobs)
+        return claimed
 
     # -- heartbeats, stop and cancel requests ------------------------------------------------
 
@@ -588,10 +426,10 @@ class Worker:
         self._check_in_due = False
         if full:
             # Not in the first step after a database error or a long wait for the database,
-            # nor for a lease after it (see _hold_rescues).
+            # nor for a lease after it (see outage.py).
             if self._cut_off():
-                self._hold_rescues()
-            if self._retry_at is None and now >= self._rescue_from:
+                self._outage.hold_rescues(self.settings.lease_duration)
+            if self._outage.may_rescue(now):
                 rescue_lost_runs(self.storage, self.settings, now)
             self._next_tick = now + self._tick_interval()
 
@@ -607,9 +445,3 @@ class Worker:
             if self._pool.kill(job_id, run):
                 self._canceled.add((job_id, run))
                 log.debug("job %s: cancel requested, killing its process group", job_id)
-
-
-def _one_line(exc: BaseException) -> str:
-    """An error as one line: storage errors are translated already; others get their type."""
-    text = str(exc) if isinstance(exc, QueuectlError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import wait_until
-from tests.library.test_worker_steps import processes_of_run
+from tests.library.conftest import processes_of_run
 
 from queuectl import JobState, Queue
 from queuectl.errors import QueuectlError

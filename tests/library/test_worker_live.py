@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.conftest import wait_until
+from tests.library.conftest import processes_of_run
 
 from queuectl import JobState, Queue
 from queuectl.worker import NOW, Worker
@@ -79,7 +80,9 @@ def test_forced_stop_gives_the_run_back_without_using_an_attempt(live_queue: Que
     worker = live_queue.worker()
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
-    wait_until(lambda: live_queue.get(job.id).state is JobState.PROCESSING, message="job started")
+    # Its process, not only its claim: a claimed job no slot has started yet goes back
+    # without a trace (see test_a_stop_gives_back_claimed_jobs_no_slot_started).
+    wait_until(lambda: processes_of_run(job.id, 1), message="job started")
     worker.request_stop(NOW)
     thread.join(30)
     back = live_queue.get(job.id)

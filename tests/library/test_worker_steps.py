@@ -8,38 +8,26 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import wait_until
+from tests.library.conftest import processes_of_run
 
 from queuectl import JobState, Queue
 from queuectl.backoff import outcome_of_failure
 from queuectl.clock import FakeClock
 from queuectl.maintenance import LOST
+from queuectl.worker import GRACEFUL
 
 
-def processes_of_run(job_id: str, run: int) -> list[int]:
-    """Live processes of one run of a job (they carry it in their environment)."""
-    wanted = {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                environ = set((entry / "environ").read_bytes().split(b"\0"))
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if wanted <= environ and state != "Z":
-                found.append(int(entry.name))
-    return found
-
-
-def test_run_once_claims_ahead_once_jobs_prove_short(queue: Queue) -> None:
-    jobs = queue.enqueue_many([{"command": "true"}] * 120)
+def test_run_once_is_a_step_of_the_real_loop_with_claim_ahead(queue: Queue) -> None:
+    jobs = queue.enqueue_many([{"command": "true"}] * 60)
     claims = []
     with queue.worker(slots=2) as worker:
+        claims.append(worker.run_once())  # nothing is claimed ahead before jobs were measured
+        # As if the jobs had been measured short (how long `true` takes depends on the load).
+        worker._pool.typical_run = 0.0
         while claimed := worker.run_once():
             claims.append(claimed)
-    assert claims[0] == 2, "nothing is claimed ahead before jobs were measured"
-    assert max(claims) > 2, f"never claimed ahead: {claims}"
-    assert sum(claims) == 120
+    assert claims[:2] == [2, 16], claims  # then 8 per slot, their results in few commits
+    assert sum(claims) == 60
     assert {(queue.get(job.id).state, queue.get(job.id).runs) for job in jobs} == {
         (JobState.COMPLETED, 1)}
 
@@ -91,3 +79,22 @@ def test_a_job_claimed_again_while_its_old_run_goes_on_runs_once_at_a_time(
     assert [attempt.error for attempt in queue.attempts("j")] == [LOST, None]
     assert "job j run 1: its lease was lost" in caplog.text
     assert "discarded the result of job j run 1" in caplog.text
+
+
+def test_a_stop_gives_back_claimed_jobs_no_slot_started(queue: Queue, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    with queue.worker(slots=1) as worker:
+        worker._pool.typical_run = 0.0  # as if short jobs had been measured: claim ahead
+        first = queue.enqueue(f"while [ ! -e {gate} ]; do sleep 0.01; done", id="first")
+        later = [queue.enqueue("true", id=f"later{n}") for n in range(3)]
+        assert worker.run_once(wait=False) == 4  # one runs, three wait for the slot
+        wait_until(lambda: processes_of_run(first.id, 1), message="the first job started")
+        worker.request_stop(GRACEFUL)
+        assert worker.run_once(wait=False) == 0
+        for job in later:  # back exactly as before the claim: no attempt, no trace
+            back = queue.get(job.id)
+            assert (back.state, back.attempts, back.runs) == (JobState.PENDING, 0, 0)
+            assert queue.attempts(job.id) == []
+        gate.touch()
+        worker.run_once()
+    assert queue.get(first.id).state is JobState.COMPLETED

@@ -1,0 +1,129 @@
+"""When a worker claims, and how many jobs: its capacity, whether a job may be ready now, when
+the next one is due, and how long to let finished runs gather before one commit records them.
+
+Times are the worker's Clock's; only the gathering of results, a duration shorter than a step,
+is measured on ``time.monotonic``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from .slots import SlotPool
+from .storage import Storage
+
+# While jobs run shorter than this on average, a worker holds several claimed jobs per slot
+# and gathers the results of several slots into one commit (see capacity, gathering).
+SHORT_JOB_SECONDS = 0.05
+HELD_PER_SLOT = 8
+GATHER_SECONDS = 0.005
+GATHER_RESULTS = 4
+
+
+class ClaimPlan:
+    """The coordinator's claim planning (used by the coordinator thread only)."""
+
+    def __init__(self, pool: SlotPool, storage: Storage, queues: Sequence[str] | None) -> None:
+        self._pool = pool
+        self._storage = storage
+        self._queues = queues
+        self.maybe_ready = True  # a job may be claimable now (a wake-up came): look
+        self.next_due: float | None = None  # the earliest run_at known of a job to claim
+        self._next_poll = 0.0  # ask the database then, even if no wake-up came
+        self._gathering_since: float | None = None  # monotonic
+
+    def capacity(self) -> int:
+        """How many jobs to hold: one per slot, or several per slot while jobs are short.
+
+        A slot that finishes a short job finds the next one waiting instead of idling through
+        a commit, whose fsync can take longer than a job. Long jobs are never claimed ahead: a
+        queued job would wait for this worker's slots while another worker sat idle.
+        """
+        slots = self._pool.slots
+        if self._pool.typical_run >= SHORT_JOB_SECONDS:
+            return slots
+        # A slot stuck on a long job will not take queued jobs soon: hold none for it.
+        moving = slots - self._pool.slots_on_long_jobs(SHORT_JOB_SECONDS)
+        return slots + (HELD_PER_SLOT - 1) * moving
+
+    def held_too_many(self) -> int:
+        """How many queued jobs to give back: jobs turned out long, and holding them ahead
+        would starve other workers."""
+        if not self._pool.queued():
+            return 0
+        return max(0, len(self._pool) - self.capacity())
+
+    def idle(self) -> bool:
+        """Whether a slot has nothing to run."""
+        return len(self._pool) < self._pool.slots
+
+    def gathering(self) -> float | None:
+        """While finished runs wait: how much longer to let them gather (0: record now).
+
+        They wait only while every slot still has a job queued (no slot can starve meanwhile),
+        fewer results than slots (or than ``GATHER_RESULTS``) wait, and the oldest has waited
+        under ``GATHER_SECONDS``: at thousands of short jobs a second each commit's CPU is
+        then shared by several jobs. None when no result waits.
+        """
+        waiting = self._pool.results_waiting()
+        if not waiting:
+            return None
+        now = time.monotonic()
+        if self._gathering_since is None:
+            self._gathering_since = now
+        if (waiting < max(self._pool.slots, GATHER_RESULTS)
+                and self._pool.queued() >= self._pool.slots):
+            return max(0.0, GATHER_SECONDS - (now - self._gathering_since))
+        return 0.0
+
+    def collected(self) -> None:
+        """The waiting results were taken: gathering starts over."""
+        self._gathering_since = None
+
+    def wanted(self, now: float, poll_interval: float, *, poll: bool = False) -> int:
+        """How many jobs to claim now: the free capacity, if a job may be ready.
+
+        While nothing says so, a plain read at every poll interval (or when ``poll``) tells
+        whether a claim is worth the write lock, so that an idle worker costs next to nothing.
+        """
+        free = self.capacity() - len(self._pool)
+        if free <= 0:
+            return 0
+        due = self.maybe_ready or (self.next_due is not None and self.next_due <= now)
+        if not due and (poll or now >= self._next_poll) and self.idle():
+            self._next_poll = now + poll_interval
+            self.next_due = self._storage.next_run_at(self._queues)
+            due = self.next_due is not None and self.next_due <= now
+        return free if due else 0
+
+    def claimed(self, now: float, wanted: int, got: int, poll_interval: float) -> None:
+        """After a claim that asked for ``wanted`` jobs and got ``got``."""
+        self._next_poll = now + poll_interval
+        if got == wanted:
+            return  # more may be ready: keep looking
+        self.maybe_ready = False
+        self.next_due = self._storage.next_run_at(self._queues)
+        if self.next_due is not None and self.next_due <= now:
+            # Ready but not claimable (another worker took it, or its queue is at its
+            # limit): look again at the next poll.
+            self.next_due = now + poll_interval
+
+    def due_again(self, run_at: float) -> None:
+        """A run this worker failed is due again at ``run_at`` (its retry)."""
+        if self.next_due is None or run_at < self.next_due:
+            self.next_due = run_at
+
+    def wakes(self, now: float) -> list[tuple[float, str]]:
+        """When an idle slot should look for work without a wake-up, and why."""
+        if not self.idle():
+            return []
+        wakes = [(self._next_poll - now, "fallback poll")]
+        if self.next_due is not None:
+            wakes.append((self.next_due - now, "a job is due"))
+        return wakes
+
+    def nothing_left(self, now: float) -> bool:
+        """Burst mode's end: nothing this worker could run now, or after a retry's backoff
+        (delayed jobs, blocked ones and paused queues do not count)."""
+        return self._storage.next_run_at(self._queues, pending_until=now) is None
