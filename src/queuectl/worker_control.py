@@ -4,7 +4,6 @@ in the background. (The worker itself is ``worker.py``; its processes ``supervis
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,6 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
     if worker_id is not None and worker_id not in {w.id for w in storage.workers()}:
         raise QueuectlError(f"no worker with id {worker_id!r}")
     asked = storage.request_stop(worker_id, mode)
-    pause = threading.Event()
     deadline = None if timeout is None else clock.now() + timeout
     while True:
         remaining = {w.id for w in storage.workers()} & set(asked)
@@ -58,7 +56,7 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
         waiting = remaining - lost
         if not waiting or (deadline is not None and clock.now() >= deadline):
             return [w for w in asked if w not in waiting], sorted(waiting)
-        pause.wait(0.05)
+        clock.sleep(0.05)
 
 
 def start_detached_worker(storage: Storage, slots: int, *, queues: Sequence[str], burst: bool,
