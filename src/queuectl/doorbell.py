@@ -23,12 +23,21 @@ class Doorbell:
         self._channel: WakeChannel | None = None
         self._poller = select.poll()
 
-    def open(self, channel: WakeChannel) -> None:
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
+    def open(self) -> None:
+        """Make it ringable by the worker's threads (again after ``close``)."""
+        if self._read < 0:
+            self._read, self._write = os.pipe()
+            os.set_blocking(self._read, False)
+            os.set_blocking(self._write, False)
+            self._poller.register(self._read, select.POLLIN)
+
+    @property
+    def listening(self) -> bool:
+        return self._channel is not None
+
+    def listen(self, channel: WakeChannel) -> None:
+        """Be rung by the database too, through ``channel``."""
         self._channel = channel
-        self._poller.register(self._read, select.POLLIN)
         self._poller.register(channel.fileno(), select.POLLIN)
 
     def ring(self) -> None:
@@ -40,7 +49,6 @@ class Doorbell:
 
     def wait(self, timeout: float | None) -> Heard:
         """Sleep until something rings or ``timeout`` seconds pass (None: no limit)."""
-        assert self._channel is not None
         events = self._poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
         from_database = check_in = False
         for fd, _ in events:
@@ -50,15 +58,18 @@ class Doorbell:
                         pass
                 except BlockingIOError:
                     pass
-            else:
+            elif self._channel is not None:
                 from_database = True
                 check_in = check_in or self._channel.drain()
         return Heard(not events, from_database, check_in)
 
     def close(self) -> None:
         if self._channel is not None:
+            self._poller.unregister(self._channel.fileno())
             self._channel.close()
             self._channel = None
+        if self._read >= 0:
+            self._poller.unregister(self._read)
         # Forget the descriptors before closing them: a late ring must not write into a file
         # that reuses the number.
         fds, self._read, self._write = (self._read, self._write), -1, -1

@@ -47,7 +47,7 @@ from .backlog import Backlog, counted, report
 from .claim_plan import ClaimPlan
 from .clock import Clock, SystemClock
 from .doorbell import Doorbell
-from .errors import QueuectlError
+from .errors import QueuectlError, StorageError
 from .launcher import Launcher
 from .maintenance import Housekeeping, rescue_lost_runs
 from .models import Job, JobState
@@ -132,11 +132,14 @@ class Worker:
     def start(self) -> None:
         if self._started:
             return
+        self._doorbell.open()
         now = self.clock.now()
         rescue_lost_runs(self.storage, self.settings, now)
-        self._launcher = Launcher(self._environ, worker_id=self.id)
+        if self._launcher is None:
+            self._launcher = Launcher(self._environ, worker_id=self.id)
         self.storage.register_worker(self._registration(), now)
-        self._doorbell.open(self.storage.wake_channel(self.id))
+        if not self._doorbell.listening:
+            self._doorbell.listen(self.storage.wake_channel(self.id))
         self._next_tick = now + self._tick_interval()
         self._pool.start()
         self._started = True
@@ -153,7 +156,12 @@ class Worker:
         Raises ``QueuectlError`` (after cleaning up) if the database refused what was owed:
         those jobs stay held until their lease runs out, then count as lost.
         """
-        if not self._started:
+        if not self._started:  # never started, or start() failed half-way
+            if self._launcher is not None:
+                self._launcher.close()
+            self._doorbell.close()
+            if self._owns_storage:
+                self.storage.close()
             return
         self._started = False
         self._pool.close()
@@ -237,8 +245,9 @@ class Worker:
         worker could run now or after a retry's backoff (see ``Storage.next_run_at``)."""
         self._coordinator = threading.get_ident()
         self._burst = burst
-        self.start()
         try:
+            if not self._start_when_reachable():
+                return
             while True:
                 self._guarded_step()
                 if self._should_end():
@@ -246,6 +255,23 @@ class Worker:
                 self._sleep()
         finally:
             self.close()
+
+    def _start_when_reachable(self) -> bool:
+        """``start()``, tried again after a backoff while the database fails (locked, full,
+        away); False if a stop came first."""
+        while not self._stop_mode:
+            try:
+                self.start()
+            except StorageError as exc:
+                self._outage.failed(exc, longest_wait=self._tick_interval(),
+                                    situation="not started yet")
+                assert self._outage.retry_at is not None
+                self._doorbell.wait(self._outage.retry_at - self.clock.now())  # or a stop
+                continue
+            self._outage.succeeded(lease=self.settings.lease_duration)
+            return True
+        log.info("worker %s stopped before it could start", self.id)
+        return False
 
     def run_once(self, *, wait: bool = True) -> int:
         """One step of the loop, looking for ready jobs now: record finished runs, claim jobs

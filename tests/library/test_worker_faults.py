@@ -209,3 +209,40 @@ def test_a_forced_stop_works_while_the_database_is_locked(
     locked_db.execute("ROLLBACK")
     # Left held in the database: rescued (as lost) once its lease runs out, like a crash.
     assert live_queue.get(job.id).state is JobState.PROCESSING
+
+
+def test_a_worker_started_while_the_database_is_locked_waits_for_it(
+    live_queue: Queue, locked_db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="queuectl")
+    monkeypatch.setenv("QUEUECTL_BUSY_TIMEOUT", "200ms")
+    locked_db.execute("BEGIN IMMEDIATE")
+    serving = Serving(live_queue.worker())
+    try:
+        wait_until(lambda: caplog.text.count("(not started yet)") >= 2, timeout=15,
+                   message="the worker meeting the lock at its start")
+        assert serving.thread.is_alive()
+        locked_db.execute("ROLLBACK")
+        wait_until(lambda: live_queue.workers(), timeout=15, message="the worker registered")
+        job = live_queue.enqueue("true")
+        wait_until(lambda: live_queue.get(job.id).state is JobState.COMPLETED, timeout=15,
+                   message="a job run")
+    finally:
+        serving.stop()
+    assert serving.error is None
+
+
+def test_a_worker_that_cannot_start_yet_still_stops_when_asked(
+    live_queue: Queue, locked_db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="queuectl")
+    monkeypatch.setenv("QUEUECTL_BUSY_TIMEOUT", "200ms")
+    locked_db.execute("BEGIN IMMEDIATE")
+    serving = Serving(live_queue.worker())
+    wait_until(lambda: "(not started yet)" in caplog.text, timeout=15,
+               message="the worker meeting the lock at its start")
+    serving.stop(timeout=5)
+    assert serving.error is None
+    assert "stopped before it could start" in caplog.text
