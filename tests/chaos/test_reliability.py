@@ -21,9 +21,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import BACKENDS, SCENARIOS  # noqa: E402
 
-KNOWN = {
-    "full-disk": "issue 10 item 2: a full disk ends the workers",
-}
+KNOWN: dict[str, str] = {}  # none at the moment
 # Known failures that do not show in every short run (they depend on where a kill or an
 # outage lands): not strict, until the fix that makes them pass every time removes them.
 INTERMITTENT = {
