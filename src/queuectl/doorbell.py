@@ -21,7 +21,6 @@ class Doorbell:
     def __init__(self) -> None:
         self._read = self._write = -1
         self._channel: WakeChannel | None = None
-        self._poller = select.poll()
 
     def open(self) -> None:
         """Make it ringable by the worker's threads (again after ``close``)."""
@@ -29,7 +28,6 @@ class Doorbell:
             self._read, self._write = os.pipe()
             os.set_blocking(self._read, False)
             os.set_blocking(self._write, False)
-            self._poller.register(self._read, select.POLLIN)
 
     @property
     def listening(self) -> bool:
@@ -38,7 +36,6 @@ class Doorbell:
     def listen(self, channel: WakeChannel) -> None:
         """Be rung by the database too, through ``channel``."""
         self._channel = channel
-        self._poller.register(channel.fileno(), select.POLLIN)
 
     def ring(self) -> None:
         """Wake the coordinator. Any thread, and signal handlers too: one write, no lock."""
@@ -49,7 +46,12 @@ class Doorbell:
 
     def wait(self, timeout: float | None) -> Heard:
         """Sleep until something rings or ``timeout`` seconds pass (None: no limit)."""
-        events = self._poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
+        poller = select.poll()
+        poller.register(self._read, select.POLLIN)
+        if self._channel is not None:
+            # Asked every time: a channel that lost its connection gets a new descriptor.
+            poller.register(self._channel.fileno(), select.POLLIN)
+        events = poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
         from_database = check_in = False
         for fd, _ in events:
             if fd == self._read:
@@ -65,11 +67,8 @@ class Doorbell:
 
     def close(self) -> None:
         if self._channel is not None:
-            self._poller.unregister(self._channel.fileno())
             self._channel.close()
             self._channel = None
-        if self._read >= 0:
-            self._poller.unregister(self._read)
         # Forget the descriptors before closing them: a late ring must not write into a file
         # that reuses the number.
         fds, self._read, self._write = (self._read, self._write), -1, -1
