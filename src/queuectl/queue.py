@@ -271,7 +271,11 @@ class Queue:
         or, with ``burst``, until nothing is left to do; see ``supervisor.serve``."""
         from .supervisor import serve
 
-        serve(self.worker(slots, worker_id=worker_id, queues=queues), burst=burst)
+        worker = self.worker(slots, worker_id=worker_id, queues=queues)
+        # The worker works on a connection of its own: this one would sit idle meanwhile (a
+        # PostgreSQL server counts every connection against max_connections).
+        self.storage.disconnect()
+        serve(worker, burst=burst)
 
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None

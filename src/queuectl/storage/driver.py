@@ -141,4 +141,9 @@ if TYPE_CHECKING:
             worker's store: running jobs go on meanwhile)."""
             ...
 
+        def disconnect(self) -> None:
+            """Close the connection if it is a scarce one (a server's); the next operation
+            opens one again."""
+            ...
+
         def close(self) -> None: ...

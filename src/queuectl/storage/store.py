@@ -50,6 +50,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def disconnect(self) -> None:
+        """Let go of the database connection until the next call needs one again."""
+        self.db.disconnect()
+
     # -- jobs ------------------------------------------------------------------------------
 
     def enqueue(self, jobs: Sequence[NewJob], now: float) -> list[Job]:

@@ -46,10 +46,20 @@ class PgLocation:
     conninfo: str  # what libpq receives: the URL without queuectl's own parameters
     schema: str
     display: str  # the URL without its password, for logs and messages
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode=transaction) a session is
+    # only lent for one transaction: nothing is set for the session, statements are never
+    # prepared, and wake-ups are heard on a direct connection (listen_url) if one is given.
+    pooled: bool = False
+    listen_url: str | None = None
+
+
+_OWN_PARAMETERS = ("schema", "pool_mode", "listen_url")
 
 
 def parse_url(url: str) -> PgLocation:
-    """Split ``postgresql://user@host/db?schema=name`` into libpq's part and the schema.
+    """Split ``postgresql://user@host/db?schema=name`` into libpq's part and queuectl's own
+    parameters: ``schema``, ``pool_mode=transaction`` (behind PgBouncer in transaction mode)
+    and ``listen_url`` (a direct, percent-encoded URL to hear wake-ups on, past the pooler).
 
     A URL libpq would refuse (a port that is not a number, an unknown parameter) and a schema
     name PostgreSQL would refuse are ``InvalidInput`` here, before any connection is tried.
@@ -65,12 +75,23 @@ def parse_url(url: str) -> PgLocation:
             "schema: expected a lower-case name of letters, digits and _ not starting with"
             f" pg_, got {schema!r}"
         )
-    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    pool_modes = [value for key, value in query if key == "pool_mode"]
+    if pool_modes and pool_modes[-1] not in ("session", "transaction"):
+        raise InvalidInput(f"pool_mode: expected session or transaction, got {pool_modes[-1]!r}")
+    pooled = bool(pool_modes) and pool_modes[-1] == "transaction"
+    listen_urls = [value for key, value in query if key == "listen_url"]
+    listen_url = listen_urls[-1] if listen_urls else None
+    if listen_url is not None and urlsplit(listen_url).scheme.removesuffix("+psycopg") not in (
+            "postgresql", "postgres"):
+        raise InvalidInput("listen_url: expected a postgresql:// URL (percent-encoded)")
+    rest = urlencode([(key, value) for key, value in query if key not in _OWN_PARAMETERS])
     conninfo = urlunsplit(parts._replace(query=rest))
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    display = urlunsplit(parts._replace(netloc=netloc))
+    # listen_url may hold a password of its own: it is left out of what is shown.
+    shown = urlencode([(key, value) for key, value in query if key != "listen_url"])
+    display = urlunsplit(parts._replace(netloc=netloc, query=shown))
     try:
         parts.port  # noqa: B018 (a port that is not a number raises)
         from psycopg.conninfo import conninfo_to_dict
@@ -78,7 +99,7 @@ def parse_url(url: str) -> PgLocation:
         conninfo_to_dict(conninfo)
     except Exception as exc:  # ValueError from urllib, ProgrammingError from libpq
         raise InvalidInput(f"invalid database URL {display}: {_first_line(exc)}") from None
-    return PgLocation(conninfo, schema, display)
+    return PgLocation(conninfo, schema, display, pooled, listen_url)
 
 
 def is_transient(exc: BaseException, conn: psycopg.Connection[Any] | None) -> bool:
@@ -107,21 +128,56 @@ class Connector:
         self._lock = threading.RLock()
         self._closed = threading.Event()  # also the interruptible sleep between retries
         self._inherited: list[object] = []
+        # Called with each new connection, and whether one was open before: the wake
+        # channel LISTENs on it (wakeup.py).
+        self.on_connect: list[Callable[[psycopg.Connection[Any], bool], None]] = []
+        self._connected_before = False
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the connection is in use; the wake channel takes it to read wake-ups."""
+        return self._lock
+
+    def _settings(self) -> list[tuple[str, str]]:
+        settings = [("search_path", self.location.schema)]
+        if not self.synchronous_commit:
+            settings.append(("synchronous_commit", "off"))
+        return settings
+
+    def transaction_prelude(self) -> bytes:
+        """What a transaction sets for itself behind a pooler (``SET LOCAL``), sent with its
+        BEGIN; nothing on a connection of our own, where the session holds those settings."""
+        if not self.location.pooled:
+            return b""
+        from psycopg import sql
+
+        return b"".join(
+            b"; " + sql.SQL("SET LOCAL {} TO {}").format(
+                sql.Identifier(name), sql.Literal(value)).as_string().encode()
+            for name, value in self._settings())
 
     def connect(self) -> psycopg.Connection[Any]:
-        """A new connection whose search_path is the store's schema."""
+        """A new connection whose search_path is the store's schema (behind a pooler: whose
+        transactions set it, see ``transaction_prelude``)."""
         import psycopg
         from psycopg import sql
 
+        # The URL's own application_name or connect_timeout, if it has one, wins.
+        defaults: dict[str, Any] = {"application_name": "queuectl", "connect_timeout": 5}
         conn = psycopg.connect(
             self.location.conninfo, autocommit=True,
-            connect_timeout=5, application_name="queuectl",
+            **{key: value for key, value in defaults.items()
+               if f"{key}=" not in self.location.conninfo},
             # Notice a vanished host within about 20 s instead of waiting on TCP for minutes.
             keepalives=1, keepalives_idle=10, keepalives_interval=3, keepalives_count=3,
         )
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.location.schema)))
-        if not self.synchronous_commit:
-            conn.execute("SET synchronous_commit TO off")
+        if self.location.pooled:
+            # Statements prepared on one server session do not exist on the next one lent.
+            conn.prepare_threshold = None
+        else:
+            conn.execute(b"; ".join(
+                sql.SQL("SET {} TO {}").format(sql.Identifier(name), sql.Literal(value))
+                .as_string(conn).encode() for name, value in self._settings()))
         return conn
 
     def connection(self) -> psycopg.Connection[Any]:
@@ -131,10 +187,28 @@ class Connector:
             if self._conn is not None:
                 self._inherited.append(self._conn)
             self._conn, self._pid = None, os.getpid()
+            self._connected_before = False
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._discard()
-            self._conn = self.connect()
+            conn = self.connect()
+            reconnected, self._connected_before = self._connected_before, True
+            try:
+                for hook in self.on_connect:
+                    hook(conn, reconnected)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
+
+    def current(self) -> psycopg.Connection[Any] | None:
+        """The open connection of this process, if any (opening none)."""
+        return self._conn if self._pid == os.getpid() else None
+
+    def discard(self) -> None:
+        """Forget the connection (it broke); the next operation opens a new one."""
+        with self._lock:
+            self._discard()
 
     def _discard(self) -> None:
         if self._conn is not None:
@@ -156,10 +230,13 @@ class Connector:
         """Run ``operation(conn, in_doubt)``, in one transaction unless told otherwise.
 
         ``begin`` starts the transaction; it may carry ``SET LOCAL`` settings for it, sent in
-        the same round trip.
+        the same round trip. Behind a pooler every operation is a transaction: a session's
+        settings last only for one.
         """
         import psycopg
 
+        if not transaction and self.location.pooled:
+            transaction = True
         started = time.monotonic()
         delay = FIRST_DELAY
         in_doubt = False
@@ -173,7 +250,11 @@ class Connector:
                     conn = self.connection()
                     if not transaction:
                         return operation(conn, in_doubt)
-                    conn.execute(begin)
+                    opening = begin
+                    if self.location.pooled:  # the settings first: the rest may need them
+                        first, sep, rest = begin.partition(b";")
+                        opening = first + self.transaction_prelude() + sep + rest
+                    conn.execute(opening)
                     try:
                         result = operation(conn, in_doubt)
                     except BaseException:

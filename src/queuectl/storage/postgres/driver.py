@@ -14,6 +14,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +25,7 @@ from ..rows import JobRows
 from ..sql import load_queries
 from .connection import Connector, parse_url
 from .migrate import migrate
-from .wakeup import JOB, STOP, ListenWakeChannel, channel_name
+from .wakeup import JOB, STOP, ListenWakeChannel, SilentWakeChannel, channel_name
 
 if TYPE_CHECKING:
     from ..base import WakeChannel
@@ -55,6 +56,7 @@ class _PipelineNoise(logging.Filter):
 
 
 logging.getLogger("psycopg").addFilter(_PipelineNoise())
+log = logging.getLogger("queuectl.storage")
 
 
 class PostgresDriver:
@@ -75,12 +77,20 @@ class PostgresDriver:
             self.connector.close()  # a refused schema, a server gone: no connection left open
             raise
         if (os.environ.get("QUEUECTL_DURABILITY") or (stored[0] if stored else "")) == "normal":
-            self.connector.synchronous_commit = False
-            self.connector.run(lambda conn, _: conn.execute("SET synchronous_commit TO off"),
-                               transaction=False)
+            self.connector.synchronous_commit = False  # for the connections opened from now
+            if not location.pooled:
+                self.connector.run(lambda conn, _: conn.execute("SET synchronous_commit TO off"),
+                                   transaction=False)
+        self._listener: ListenWakeChannel | SilentWakeChannel | None = None
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         self.connector.close()
+
+    def disconnect(self) -> None:
+        self.connector.discard()
 
     def keep_trying(self) -> None:
         self.connector.patience = math.inf
@@ -93,7 +103,11 @@ class PostgresDriver:
                 conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
             return result
 
-        return self.connector.run(attempt, begin=_BEGIN_CLAIM if claim else b"BEGIN")
+        try:
+            return self.connector.run(attempt, begin=_BEGIN_CLAIM if claim else b"BEGIN")
+        finally:
+            if self._listener is not None:
+                self._listener.revive()
 
     def read(self, operation: Callable[[Transaction], T], *, snapshot: bool = False) -> T:
         def attempt(conn: psycopg.Connection[Any], in_doubt: bool) -> T:
@@ -103,12 +117,30 @@ class PostgresDriver:
                 conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
             return result
 
-        if snapshot:
-            return self.connector.run(attempt, begin=_BEGIN_SNAPSHOT)
-        return self.connector.run(attempt, transaction=False)
+        try:
+            if snapshot:
+                return self.connector.run(attempt, begin=_BEGIN_SNAPSHOT)
+            return self.connector.run(attempt, transaction=False)
+        finally:
+            if self._listener is not None:
+                self._listener.revive()
 
     def wake_channel(self, worker_id: str) -> WakeChannel:
-        return ListenWakeChannel(self.connector.connect, self._channel)
+        """Where a worker hears of new jobs: on its own working connection (one connection per
+        worker), or behind a pooler on a direct one to ``listen_url`` (see wakeup.py)."""
+        location = self.connector.location
+        channels = [self._channel]
+        channel: ListenWakeChannel | SilentWakeChannel
+        if location.listen_url is not None:
+            direct = Connector(replace(parse_url(location.listen_url), pooled=False))
+            channel = ListenWakeChannel(direct, channels, own=True)
+        elif location.pooled:
+            log.info("behind a pooler without listen_url: idle workers poll for jobs")
+            channel = SilentWakeChannel()
+        else:
+            channel = ListenWakeChannel(self.connector, channels, own=False)
+        self._listener = channel
+        return channel
 
 
 class _Transaction(NamedQueries):

@@ -156,6 +156,9 @@ class SqliteDriver:
 
     # -- wake-ups ----------------------------------------------------------------------------
 
+    def disconnect(self) -> None:
+        """Nothing: a file's connection is no scarce resource."""
+
     def wake_channel(self, worker_id: str) -> WakeChannel:
         from .wakeup import DatagramWakeChannel, channel_address
 
