@@ -13,6 +13,12 @@ if [ ! -x /usr/bin/chromium ]; then
             >/dev/null || echo "== could not install chromium (see above); going on without it"
     fi
 fi
+# The PostgreSQL tests put a private PgBouncer (Debian's package) in front of it.
+if [ ! -x /usr/sbin/pgbouncer ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's pgbouncer for the PostgreSQL pooler tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; } \
+        >/dev/null || echo "== could not install pgbouncer (see above); going on without it"
+fi
 # The PostgreSQL tests use the local server: start it if it is down (under CI=true they fail,
 # rather than skip, when it cannot be reached).
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
