@@ -13,11 +13,14 @@ if [ ! -x /usr/bin/chromium ]; then
             >/dev/null || echo "== could not install chromium (see above); going on without it"
     fi
 fi
-# The PostgreSQL tests put a private PgBouncer (Debian's package) in front of it.
-if [ ! -x /usr/sbin/pgbouncer ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing Debian's pgbouncer for the PostgreSQL pooler tests"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; } \
-        >/dev/null || echo "== could not install pgbouncer (see above); going on without it"
+# The PostgreSQL tests put a private PgBouncer in front of it, and skew a worker's clock with
+# libfaketime: both Debian's packages.
+if { [ ! -x /usr/sbin/pgbouncer ] || [ ! -x /usr/bin/faketime ]; } && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null; then
+    echo "== installing Debian's pgbouncer and faketime for the PostgreSQL tests"
+    { apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer faketime; } \
+        >/dev/null || echo "== could not install pgbouncer and faketime; going on without them"
 fi
 # The PostgreSQL tests use the local server: start it if it is down (under CI=true they fail,
 # rather than skip, when it cannot be reached).

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import config
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .enqueuing import Enqueuer
 from .errors import DatabaseNotFound, InvalidInput, JobNotFound
 from .jobspec.newjob import Enqueued
@@ -60,11 +60,14 @@ class Queue:
         With ``create=False`` a SQLite file that does not exist is not created (nor its
         folder): ``DatabaseNotFound`` is raised instead, as read commands want.
         """
-        self.clock = clock or SystemClock()
         self._environ = os.environ if environ is None else environ
         if not create:
             _refuse_missing_database(database)
         self.storage: Storage = open_storage(database)
+        # Times are the database's (on PostgreSQL the server's clock, so that hosts whose
+        # clocks disagree still agree on leases and run times), unless a clock is given.
+        self._given_clock = clock
+        self.clock = clock or self.storage.clock()
         self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
 
     @property
@@ -261,7 +264,7 @@ class Queue:
         from .worker import Worker
 
         names = [queue_name(name, "--queue") for name in queues or ()]
-        return Worker(open_storage(self.url), slots=slots, clock=self.clock,
+        return Worker(open_storage(self.url), slots=slots, clock=self._given_clock,
                       environ=self._environ, owns_storage=True, worker_id=worker_id,
                       queues=names or None)
 

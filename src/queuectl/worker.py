@@ -45,7 +45,7 @@ from types import TracebackType
 from . import config
 from .backlog import Backlog, counted, report
 from .claim_plan import ClaimPlan
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .doorbell import Doorbell
 from .errors import QueuectlError, StorageError
 from .launcher import Launcher
@@ -94,7 +94,7 @@ class Worker:
         self.slots = slots
         self.queues = list(queues) if queues else None  # None: every queue
         self._housekeeping = Housekeeping(storage)  # schedule ticks, retention
-        self.clock = clock or SystemClock()
+        self.clock = clock or storage.clock()  # the database's: leases are compared by it
         self.id = worker_id or new_worker_id()
         self._environ = dict(os.environ if environ is None else environ)
         self.settings = config.resolve(storage.config_items(), self._environ)

@@ -34,7 +34,8 @@ def record_and_claim(
                               claim_order=True)
         if limit > len(claimed):
             claimed += claim_ready(tx, {
-                "worker_id": worker_id, "lease_until": lease_until, "now": now,
+                # A claim held up (a lock, a lost connection) still gets a whole lease.
+                "worker_id": worker_id, "lease_until": lease_until + tx.late, "now": now,
                 "limit": limit - len(claimed), "queues": tx.array(queues) if queues else None,
             })
         return claimed, stale

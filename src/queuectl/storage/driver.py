@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+LATE_AFTER = 1.0  # seconds a transaction may be held up before its leases are moved on
+
 
 class Conflict(Exception):
     """A write broke a unique key; the transaction is rolled back."""
@@ -33,11 +35,14 @@ class NamedQueries:
     driver's transaction says how a statement runs (``_execute``) and how its rows become
     jobs (``job_rows``)."""
 
-    __slots__ = ("in_doubt", "wake_requested")
+    __slots__ = ("in_doubt", "late", "wake_requested")
     job_rows: Any  # a JobRows (rows.py) for the driver's way of storing lists
 
-    def __init__(self, in_doubt: bool) -> None:
+    def __init__(self, in_doubt: bool, late: float = 0.0) -> None:
         self.in_doubt = in_doubt
+        # Holdups under a second are the usual jitter of a busy machine, and leases are
+        # tens of seconds: those leave the caller's times exact.
+        self.late = late if late >= LATE_AFTER else 0.0
         self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
 
     def _execute(self, query: str, params: Any) -> Any:
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Protocol, TypeVar
 
+    from ..clock import Clock
     from ..models import Job
     from .base import WakeChannel
 
@@ -80,6 +86,10 @@ if TYPE_CHECKING:
 
         # True when an earlier try of this operation may have committed (see the module).
         in_doubt: bool
+        # Seconds between the call and the start of this transaction (a wait for SQLite's
+        # lock, tries on a lost connection) when a second or more, else 0: a lease written
+        # now runs that much later, so that it is never out of date before it is stored.
+        late: float
 
         def one(self, query: str, params: Params = ()) -> Row | None:
             """The first row of the query, or None."""
@@ -139,6 +149,10 @@ if TYPE_CHECKING:
         def keep_trying(self) -> None:
             """From now on wait for a lost database to come back instead of failing (a
             worker's store: running jobs go on meanwhile)."""
+            ...
+
+        def clock(self) -> Clock:
+            """The clock of the database: for leases that workers on several hosts compare."""
             ...
 
         def disconnect(self) -> None:

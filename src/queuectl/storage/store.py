@@ -31,6 +31,7 @@ from .driver import Conflict
 from .enqueue import insert_job_ids, insert_jobs
 
 if TYPE_CHECKING:
+    from ..clock import Clock
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
     from ..models import Attempt, Job, Outcome, QueueInfo, WorkerInfo
     from ..recurring import Schedule
@@ -49,6 +50,11 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def clock(self) -> Clock:
+        """The database's clock (PostgreSQL: the server's, read as this host's plus an offset):
+        workers on several hosts write and compare leases by it."""
+        return self.db.clock()
 
     def disconnect(self) -> None:
         """Let go of the database connection until the next call needs one again."""

@@ -34,9 +34,10 @@ def unregister(db: Driver, worker_id: str) -> None:
 
 
 def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> CheckIn:
-    params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
-
     def check_in(tx: Transaction) -> CheckIn:
+        # Renewed from when the transaction began: a heartbeat retried after an outage
+        # must not write a lease that is out of date already.
+        params = {"worker_id": worker_id, "now": now, "lease_until": lease_until + tx.late}
         row = tx.one("worker_heartbeat", params)
         tx.run("renew_leases", params)
         cancels = [(job_id, run) for job_id, run in tx.all("cancel_requests_of_worker", params)]

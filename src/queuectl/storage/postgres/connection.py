@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...errors import InvalidInput, StorageError
+from .server_clock import SERVER_TIME, ServerClock
 
 if TYPE_CHECKING:
     import psycopg
@@ -132,6 +133,7 @@ class Connector:
         # channel LISTENs on it (wakeup.py).
         self.on_connect: list[Callable[[psycopg.Connection[Any], bool], None]] = []
         self._connected_before = False
+        self.clock = ServerClock()  # measured on each new connection
 
     @property
     def lock(self) -> threading.RLock:
@@ -171,14 +173,28 @@ class Connector:
             # Notice a vanished host within about 20 s instead of waiting on TCP for minutes.
             keepalives=1, keepalives_idle=10, keepalives_interval=3, keepalives_count=3,
         )
+        settings = b""
         if self.location.pooled:
             # Statements prepared on one server session do not exist on the next one lent.
             conn.prepare_threshold = None
         else:
-            conn.execute(b"; ".join(
+            settings = b"; ".join(
                 sql.SQL("SET {} TO {}").format(sql.Identifier(name), sql.Literal(value))
-                .as_string(conn).encode() for name, value in self._settings()))
+                .as_string(conn).encode() for name, value in self._settings())
+        self.measure_clock(conn, settings)  # in the same round trip as the settings
         return conn
+
+    def measure_clock(self, conn: psycopg.Connection[Any], before: bytes = b"") -> None:
+        """Measure the offset of the server's clock (``before``: statements to send first, in
+        the same round trip)."""
+        sent = time.time()
+        cursor = conn.execute(before + b"; " + SERVER_TIME if before else SERVER_TIME)
+        received = time.time()
+        while cursor.description is None and cursor.nextset():
+            pass
+        row = cursor.fetchone()
+        if row is not None:
+            self.clock.measured(float(row[0]), sent, received)
 
     def connection(self) -> psycopg.Connection[Any]:
         """The open connection, opening one if there is none (or only the parent's)."""

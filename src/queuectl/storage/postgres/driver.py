@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..rows import JobRows
 from ..sql import load_queries
 from .connection import Connector, parse_url
 from .migrate import migrate
+from .server_clock import ServerClock
 from .wakeup import JOB, STOP, ListenWakeChannel, SilentWakeChannel, channel_name
 
 if TYPE_CHECKING:
@@ -95,9 +97,16 @@ class PostgresDriver:
     def keep_trying(self) -> None:
         self.connector.patience = math.inf
 
+    def clock(self) -> ServerClock:
+        return self.connector.clock
+
     def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+        called = time.monotonic()
+
         def attempt(conn: psycopg.Connection[Any], in_doubt: bool) -> T:
-            tx = _Transaction(conn, in_doubt)
+            if self.connector.clock.due():
+                self.connector.measure_clock(conn)
+            tx = _Transaction(conn, in_doubt, time.monotonic() - called)
             result = operation(tx)
             if tx.wake_requested:  # delivered when (and only if) the transaction commits
                 conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
@@ -111,7 +120,7 @@ class PostgresDriver:
 
     def read(self, operation: Callable[[Transaction], T], *, snapshot: bool = False) -> T:
         def attempt(conn: psycopg.Connection[Any], in_doubt: bool) -> T:
-            tx = _Transaction(conn, in_doubt)
+            tx = _Transaction(conn, in_doubt, 0.0)
             result = operation(tx)
             if tx.wake_requested:
                 conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
@@ -153,8 +162,8 @@ class _Transaction(NamedQueries):
     __slots__ = ("_conn",)
     job_rows = _ROWS
 
-    def __init__(self, conn: psycopg.Connection[Any], in_doubt: bool) -> None:
-        super().__init__(in_doubt)
+    def __init__(self, conn: psycopg.Connection[Any], in_doubt: bool, late: float) -> None:
+        super().__init__(in_doubt, late)
         self._conn = conn
 
     def _execute(self, query: str, params: Params) -> psycopg.Cursor[Any]:

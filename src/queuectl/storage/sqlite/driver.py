@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +28,7 @@ from ..sql import load_queries
 from .migrate import migrate
 
 if TYPE_CHECKING:
+    from ...clock import Clock
     from ..base import WakeChannel
     from ..driver import Params, Transaction
 
@@ -115,13 +117,14 @@ class SqliteDriver:
     # -- transactions ------------------------------------------------------------------------
 
     def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+        called = time.monotonic()
         with self._lock:
             db = self.connection()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise self._error(exc, "cannot write to") from exc
-            tx = _Transaction(db, self, "cannot write to")
+            tx = _Transaction(db, self, "cannot write to", time.monotonic() - called)
             try:
                 result = operation(tx)
                 woken = self._local_worker_ids(db) if tx.wake_requested else []
@@ -155,6 +158,12 @@ class SqliteDriver:
         return result
 
     # -- wake-ups ----------------------------------------------------------------------------
+
+    def clock(self) -> Clock:
+        """This host's: every process that opens the file runs here."""
+        from ...clock import SystemClock
+
+        return SystemClock()
 
     def disconnect(self) -> None:
         """Nothing: a file's connection is no scarce resource."""
@@ -209,8 +218,9 @@ class _Transaction(NamedQueries):
     __slots__ = ("_db", "_doing", "_driver")
     job_rows = _ROWS
 
-    def __init__(self, db: sqlite3.Connection, driver: SqliteDriver, doing: str) -> None:
-        super().__init__(in_doubt=False)  # a local commit never leaves its outcome unknown
+    def __init__(self, db: sqlite3.Connection, driver: SqliteDriver, doing: str,
+                 late: float = 0.0) -> None:
+        super().__init__(in_doubt=False, late=late)  # a local commit is never in doubt
         self._db = db
         self._driver = driver
         self._doing = doing
