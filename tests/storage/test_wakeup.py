@@ -86,3 +86,91 @@ def test_a_completed_dependency_wakes_the_worker_for_its_dependent(
         assert then.id == "then"
     finally:
         channel.close()
+
+
+def _idle_workers(storage: Storage, slots: dict[str, int]) -> dict[str, WakeChannel]:
+    """Registered workers whose first claim found nothing: idle, each with its free slots."""
+    channels = {}
+    for worker_id, free in slots.items():
+        storage.register_worker(
+            WorkerRegistration(worker_id, HOST, os.getpid(), None, free), T0)
+        channels[worker_id] = storage.wake_channel(worker_id)
+        assert storage.record_and_claim(worker_id, [], free, T0, T0 + 30)[0] == []
+    for channel in channels.values():
+        channel.drain()
+    return channels
+
+
+def _woken(channels: dict[str, WakeChannel]) -> list[str]:
+    """The workers a wake-up reached (waiting long enough for a delivery across the server)."""
+    if not any(_readable(channel, 0.5) for channel in channels.values()):
+        return []
+    woken = sorted(name for name, channel in channels.items() if _readable(channel, 0.2))
+    for name in woken:
+        channels[name].drain()
+    return woken
+
+
+def test_an_enqueue_wakes_only_as_many_idle_workers_as_it_has_ready_jobs(
+    open_store: Callable[[], Storage]
+) -> None:
+    stores = [open_store() for _ in range(3)]  # one connection per worker, as in a worker
+    producer = open_store()
+    channels: dict[str, WakeChannel] = {}
+    try:
+        for number, store in enumerate(stores):
+            channels.update(_idle_workers(store, {f"w{number}": 1}))
+        producer.enqueue([NewJob("a", "true", 0)], T0)
+        [first] = _woken(channels)
+        producer.enqueue([NewJob("b", "true", 0), NewJob("c", "true", 0)], T0)
+        second = _woken(channels)
+        assert len(second) == 2 and first not in second  # the woken one was taken off
+        producer.enqueue([NewJob("d", "true", 0)], T0)
+        assert _woken(channels) == []  # nobody is listed as idle any more
+    finally:
+        for channel in channels.values():
+            channel.close()
+
+
+def test_a_worker_with_free_slots_covers_several_jobs(open_store: Callable[[], Storage]) -> None:
+    big, small, producer = open_store(), open_store(), open_store()
+    channels = {**_idle_workers(small, {"small": 1}), **_idle_workers(big, {"big": 4})}
+    try:
+        # The most recently idle worker first: "big" alone takes all three.
+        producer.enqueue([NewJob(f"j{n}", "true", 0) for n in range(3)], T0)
+        assert _woken(channels) == ["big"]
+        [claimed, _] = big.record_and_claim("big", [], 4, T0, T0 + 30)
+        assert len(claimed) == 3
+    finally:
+        for channel in channels.values():
+            channel.close()
+
+
+def test_a_worker_whose_claim_filled_its_slots_is_not_woken(
+    open_store: Callable[[], Storage]
+) -> None:
+    busy, producer = open_store(), open_store()
+    producer.enqueue([NewJob("mine", "true", 0)], T0)
+    busy.register_worker(WorkerRegistration("busy", HOST, os.getpid(), None, 1), T0)
+    channel = busy.wake_channel("busy")
+    try:
+        assert len(busy.record_and_claim("busy", [], 1, T0, T0 + 30)[0]) == 1
+        channel.drain()
+        producer.enqueue([NewJob("next", "true", 0)], T0)
+        assert _woken({"busy": channel}) == []
+    finally:
+        channel.close()
+
+
+def test_a_delayed_job_wakes_one_worker_to_learn_when(open_store: Callable[[], Storage]) -> None:
+    stores = [open_store() for _ in range(2)]
+    producer = open_store()
+    channels: dict[str, WakeChannel] = {}
+    try:
+        for number, store in enumerate(stores):
+            channels.update(_idle_workers(store, {f"w{number}": 1}))
+        producer.enqueue([NewJob(f"later{n}", "true", 0, delay=60.0) for n in range(5)], T0)
+        assert len(_woken(channels)) == 1
+    finally:
+        for channel in channels.values():
+            channel.close()

@@ -16,15 +16,18 @@ from ..states import JobState
 if TYPE_CHECKING:
     from ..models import Job, Outcome
     from .driver import Driver, Transaction
+    from .idle import IdleWorkers
 
 
 def record_and_claim(
     db: Driver, worker_id: str, outcomes: Sequence[Outcome], limit: int, now: float,
-    lease_until: float, queues: Sequence[str] | None = None,
-) -> tuple[list[Job], list[Outcome]]:
-    """Record finished runs and claim up to ``limit`` ready jobs; see ``Store``."""
+    lease_until: float, queues: Sequence[str] | None = None, idle: IdleWorkers | None = None,
+) -> tuple[list[Job], list[Outcome], bool]:
+    """Record finished runs and claim up to ``limit`` ready jobs; see ``Store``. With
+    ``idle``, a claim that came up short lists the worker as idle (idle.py); the third value
+    says whether that listing was written."""
 
-    def step(tx: Transaction) -> tuple[list[Job], list[Outcome]]:
+    def step(tx: Transaction) -> tuple[list[Job], list[Outcome], bool]:
         finished = finish_runs(tx, worker_id, outcomes)
         stale = [outcome for outcome, done in zip(outcomes, finished, strict=True) if not done]
         claimed: list[Job] = []
@@ -38,7 +41,9 @@ def record_and_claim(
                 "worker_id": worker_id, "lease_until": lease_until + tx.late, "now": now,
                 "limit": limit - len(claimed), "queues": tx.array(queues) if queues else None,
             })
-        return claimed, stale
+        listed = idle is not None and limit > 0 and idle.note(
+            tx, worker_id, limit - len(claimed), now)
+        return claimed, stale, listed
 
     return db.write(step, claim=True)
 

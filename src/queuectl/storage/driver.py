@@ -35,7 +35,7 @@ class NamedQueries:
     driver's transaction says how a statement runs (``_execute``) and how its rows become
     jobs (``job_rows``)."""
 
-    __slots__ = ("in_doubt", "late", "wake_requested")
+    __slots__ = ("in_doubt", "late", "wake_jobs", "wake_requested")
     job_rows: Any  # a JobRows (rows.py) for the driver's way of storing lists
 
     def __init__(self, in_doubt: bool, late: float = 0.0) -> None:
@@ -44,6 +44,7 @@ class NamedQueries:
         # tens of seconds: those leave the caller's times exact.
         self.late = late if late >= LATE_AFTER else 0.0
         self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
+        self.wake_jobs: int | None = 0  # how many jobs the wake-up is for; None: unknown
 
     def _execute(self, query: str, params: Any) -> Any:
         raise NotImplementedError
@@ -65,8 +66,12 @@ class NamedQueries:
         return self.job_rows.read_with(  # type: ignore[no-any-return]
             self._execute(query, params), columns)
 
-    def wake(self, *, stop: bool = False) -> None:
+    def wake(self, *, stop: bool = False, jobs: int | None = None) -> None:
         self.wake_requested = max(self.wake_requested, 2 if stop else 1)
+        if jobs is None or self.wake_jobs is None:
+            self.wake_jobs = None
+        else:
+            self.wake_jobs += jobs
 
 
 if TYPE_CHECKING:
@@ -124,9 +129,10 @@ if TYPE_CHECKING:
             """A list as a query parameter (JSON text for SQLite, an array for PostgreSQL)."""
             ...
 
-        def wake(self, *, stop: bool = False) -> None:
-            """Wake idle workers once this transaction commits (``stop``: to check in, for a
-            stop or a cancel); several calls send one wake-up."""
+        def wake(self, *, stop: bool = False, jobs: int | None = None) -> None:
+            """Wake idle workers once this transaction commits: as many as ``jobs`` ready
+            jobs need (None: every idle worker); with ``stop``, every worker, to check in
+            (a stop or a cancel). Several calls send one wake-up per worker."""
             ...
 
     class Driver(Protocol):
@@ -150,6 +156,10 @@ if TYPE_CHECKING:
             """From now on wait for a lost database to come back instead of failing (a
             worker's store: running jobs go on meanwhile)."""
             ...
+
+        # Whether wake-ups pick their workers after the commit (PostgreSQL), so that a worker
+        # listed as idle meanwhile must claim once more (idle.py).
+        wakes_after_commit: bool
 
         def clock(self) -> Clock:
             """The clock of the database: for leases that workers on several hosts compare."""

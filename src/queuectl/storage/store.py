@@ -29,6 +29,7 @@ from ..jobspec.newjob import Enqueued, NewJob
 from .claims import record_and_claim
 from .driver import Conflict
 from .enqueue import insert_job_ids, insert_jobs
+from .idle import IdleWorkers
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -47,6 +48,7 @@ class Store:
     def __init__(self, driver: Driver) -> None:
         self.db = driver
         self.url = driver.url
+        self._idle = IdleWorkers()  # targeted wake-ups: who is listed as idle
 
     def close(self) -> None:
         self.db.close()
@@ -160,8 +162,20 @@ class Store:
         Returns the claimed jobs (best first) and the outcomes refused by the fence. A job
         must not start before this returns: a worker killed between starting it and the
         commit would leave it running while the database still says pending.
+
+        A claim that comes up short lists the worker as idle with the jobs it would take, so
+        that a later enqueue wakes it (and only as many workers as its jobs need); one that
+        fills ``limit`` takes it off that list (idle.py).
         """
-        return record_and_claim(self.db, worker_id, outcomes, limit, now, lease_until, queues)
+        claimed, stale, listed = record_and_claim(
+            self.db, worker_id, outcomes, limit, now, lease_until, queues, self._idle)
+        while listed and self.db.wakes_after_commit:
+            # Listed as idle just now: a job committed meanwhile may have woken no one.
+            more, _, listed = record_and_claim(
+                self.db, worker_id, (), limit - len(claimed), now, lease_until, queues,
+                self._idle)
+            claimed += more
+        return claimed, stale
 
     def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *,
                 started: bool) -> None:
@@ -191,6 +205,7 @@ class Store:
         from . import workers
 
         workers.register(self.db, worker, now)
+        self._idle.registered(worker.id)
 
     def unregister_worker(self, worker_id: str) -> None:
         from . import workers

@@ -23,14 +23,23 @@ def register(db: Driver, worker: WorkerRegistration, now: float) -> None:
     # From here on this store serves a long-running worker: when the database goes away it
     # waits for it to come back (running jobs keep running) instead of failing.
     db.keep_trying()
-    db.write(lambda tx: tx.run("register_worker", {
-        "id": worker.id, "host": worker.host, "pid": worker.pid,
-        "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
-    }))
+    def write(tx: Transaction) -> None:
+        tx.run("register_worker", {
+            "id": worker.id, "host": worker.host, "pid": worker.pid,
+            "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
+        })
+        # Idle until its first claim says otherwise: an enqueue meanwhile wakes it.
+        tx.one("note_idle_worker", {"worker_id": worker.id, "free": worker.slots, "now": now})
+
+    db.write(write)
 
 
 def unregister(db: Driver, worker_id: str) -> None:
-    db.write(lambda tx: tx.run("unregister_worker", {"worker_id": worker_id}))
+    def write(tx: Transaction) -> None:
+        tx.run("unregister_worker", {"worker_id": worker_id})
+        tx.run("forget_idle_worker", {"worker_id": worker_id})
+
+    db.write(write)
 
 
 def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> CheckIn:
@@ -58,7 +67,7 @@ def release(db: Driver, worker_id: str, held: Sequence[tuple[str, int]], now: fl
             elif tx.run("release_job", params) == 1:
                 tx.run("finish_attempt", {**params, "exit_code": None, "output": b"",
                                           "output_dropped": 0, "error": INTERRUPTED})
-        tx.wake()
+        tx.wake(jobs=len(held))
 
     db.write(give_back)
 
@@ -116,10 +125,12 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome], *,
                 rescued.append(outcome)
         for worker_id in worker_ids or ():
             tx.run("unregister_worker", {"worker_id": worker_id})
-        if forget_workers_before is not None:
-            tx.run("forget_silent_workers", {"before": forget_workers_before})
+            tx.run("forget_idle_worker", {"worker_id": worker_id})
+        if forget_workers_before is not None and tx.run(
+                "forget_silent_workers", {"before": forget_workers_before}):
+            tx.run("forget_idle_workers_gone")
         if rescued:
-            tx.wake()
+            tx.wake(jobs=len(rescued))
         return rescued
 
     return db.write(fail_lost_runs)

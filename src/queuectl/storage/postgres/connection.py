@@ -242,12 +242,14 @@ class Connector:
             self._conn = None
 
     def run(self, operation: Callable[[psycopg.Connection[Any], bool], T], *,
-            transaction: bool = True, begin: bytes = b"BEGIN") -> T:
+            transaction: bool = True, begin: bytes = b"BEGIN",
+            commit: Callable[[], bytes] | None = None) -> T:
         """Run ``operation(conn, in_doubt)``, in one transaction unless told otherwise.
 
         ``begin`` starts the transaction; it may carry ``SET LOCAL`` settings for it, sent in
-        the same round trip. Behind a pooler every operation is a transaction: a session's
-        settings last only for one.
+        the same round trip. ``commit``, asked after the operation, gives the statement that
+        ends it: COMMIT, and what must follow the commit in the same round trip. Behind a
+        pooler every operation is a transaction: a session's settings last only for one.
         """
         import psycopg
 
@@ -277,7 +279,7 @@ class Connector:
                         _rollback(conn)
                         raise
                     committing = True
-                    conn.execute("COMMIT")
+                    conn.execute(commit() if commit is not None else b"COMMIT")
                     if tries > 1:
                         log.warning("database connection restored: %s", self.location.display)
                     return result

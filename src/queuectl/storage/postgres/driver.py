@@ -27,7 +27,7 @@ from ..sql import load_queries
 from .connection import Connector, parse_url
 from .migrate import migrate
 from .server_clock import ServerClock
-from .wakeup import JOB, STOP, ListenWakeChannel, SilentWakeChannel, channel_name
+from .wakeup import STOP, ListenWakeChannel, SilentWakeChannel, channel_name, worker_channel
 
 if TYPE_CHECKING:
     from ..base import WakeChannel
@@ -69,6 +69,10 @@ class PostgresDriver:
         self.schema = location.schema
         self.connector = Connector(location)
         self._channel = channel_name(location.schema)
+        from psycopg import sql
+
+        self._wake_function = b"SELECT " + sql.Identifier(location.schema).as_bytes() + (
+            b".wake_idle_workers")
         try:
             self.applied: list[str] = self.connector.run(  # the migrations this open applied
                 lambda conn, _: migrate(conn, self.schema, location.display), transaction=False)
@@ -97,23 +101,38 @@ class PostgresDriver:
     def keep_trying(self) -> None:
         self.connector.patience = math.inf
 
+    wakes_after_commit = True
+
+    def _wake_idle(self, jobs: int | None) -> bytes:
+        """The call that wakes idle workers for ``jobs`` jobs (None: all idle workers);
+        schema-qualified, for it runs after the commit (behind a pooler, on whatever
+        session comes next)."""
+        return self._wake_function + (b"(NULL)" if jobs is None else b"(%d)" % jobs)
+
     def clock(self) -> ServerClock:
         return self.connector.clock
 
     def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
         called = time.monotonic()
+        ending = [b"COMMIT"]
 
         def attempt(conn: psycopg.Connection[Any], in_doubt: bool) -> T:
             if self.connector.clock.due():
                 self.connector.measure_clock(conn)
             tx = _Transaction(conn, in_doubt, time.monotonic() - called)
             result = operation(tx)
-            if tx.wake_requested:  # delivered when (and only if) the transaction commits
-                conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
+            ending[0] = b"COMMIT"
+            if tx.wake_requested > 1:  # every worker checks in: delivered at the commit
+                conn.execute(_NOTIFY, (self._channel, STOP))
+            elif tx.wake_requested:
+                # Idle workers are picked once the jobs are visible, in the commit's round
+                # trip (see 0007_idle_workers.sql and idle.py).
+                ending[0] = b"COMMIT; " + self._wake_idle(tx.wake_jobs)
             return result
 
         try:
-            return self.connector.run(attempt, begin=_BEGIN_CLAIM if claim else b"BEGIN")
+            return self.connector.run(attempt, begin=_BEGIN_CLAIM if claim else b"BEGIN",
+                                      commit=lambda: ending[0])
         finally:
             if self._listener is not None:
                 self._listener.revive()
@@ -122,8 +141,10 @@ class PostgresDriver:
         def attempt(conn: psycopg.Connection[Any], in_doubt: bool) -> T:
             tx = _Transaction(conn, in_doubt, 0.0)
             result = operation(tx)
-            if tx.wake_requested:
-                conn.execute(_NOTIFY, (self._channel, STOP if tx.wake_requested > 1 else JOB))
+            if tx.wake_requested > 1:
+                conn.execute(_NOTIFY, (self._channel, STOP))
+            elif tx.wake_requested:
+                conn.execute(self._wake_idle(tx.wake_jobs))
             return result
 
         try:
@@ -138,7 +159,7 @@ class PostgresDriver:
         """Where a worker hears of new jobs: on its own working connection (one connection per
         worker), or behind a pooler on a direct one to ``listen_url`` (see wakeup.py)."""
         location = self.connector.location
-        channels = [self._channel]
+        channels = [self._channel, worker_channel(self.schema, worker_id)]
         channel: ListenWakeChannel | SilentWakeChannel
         if location.listen_url is not None:
             direct = Connector(replace(parse_url(location.listen_url), pooled=False))

@@ -191,6 +191,26 @@ WHERE EXISTS (SELECT 1 FROM jobs WHERE id = %(job_id)s AND runs = %(attempt)s
               AND worker_id = %(worker_id)s AND state = 'processing')
 ON CONFLICT DO NOTHING;
 
+-- name: note_idle_worker
+-- A worker whose claim came up short, with the jobs it would take (wakeup.py). A row comes
+-- back only when this wrote one: the worker was not listed, or listed with another count.
+-- An unchanged row is not even locked, so that it never holds up a wake_idle_workers.
+INSERT INTO idle_workers (worker_id, free, since)
+SELECT %(worker_id)s, %(free)s, %(now)s
+WHERE NOT EXISTS (SELECT 1 FROM idle_workers
+                  WHERE worker_id = %(worker_id)s AND free = %(free)s)
+ON CONFLICT (worker_id) DO UPDATE SET free = excluded.free
+RETURNING 1;
+
+-- name: forget_idle_worker
+DELETE FROM idle_workers WHERE worker_id = %(worker_id)s;
+
+-- name: forget_idle_workers_gone
+DELETE FROM idle_workers WHERE worker_id NOT IN (SELECT id FROM workers);
+
+-- name: idle_workers_of_host
+-- Nothing: wake_idle_workers() picks them, after the commit (see 0007_idle_workers.sql).
+
 -- name: next_run_at
 -- When a worker serving the given queues (NULL: all) could next claim a job: the earliest
 -- run_at of the jobs not waiting on a dependency and not in a paused queue. With

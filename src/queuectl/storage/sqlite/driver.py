@@ -54,6 +54,8 @@ QUERIES: dict[str, _Query] = {
     for name, text in load_queries(os.path.join(os.path.dirname(__file__), "queries.sql")).items()
 }
 _LOCAL_WORKER_IDS = "SELECT id FROM workers WHERE host = ?"
+_IDLE_WORKERS = str(QUERIES["idle_workers_of_host"])  # single statements, both
+_FORGET_IDLE = str(QUERIES["forget_idle_worker"])
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's lock
 _ROWS = JobRows(lambda text: tuple(json.loads(text)))  # lists are stored as JSON text
 
@@ -127,7 +129,7 @@ class SqliteDriver:
             tx = _Transaction(db, self, "cannot write to", time.monotonic() - called)
             try:
                 result = operation(tx)
-                woken = self._local_worker_ids(db) if tx.wake_requested else []
+                woken = self._workers_to_wake(db, tx) if tx.wake_requested else []
                 db.execute("COMMIT")
             except sqlite3.Error as exc:  # the statements' own errors are translated already
                 _rollback(db)
@@ -172,6 +174,26 @@ class SqliteDriver:
         from .wakeup import DatagramWakeChannel, channel_address
 
         return DatagramWakeChannel(channel_address(worker_id))
+
+    wakes_after_commit = False  # writers take turns: a listing and an enqueue are ordered
+
+    @staticmethod
+    def _workers_to_wake(db: sqlite3.Connection, tx: _Transaction) -> list[str]:
+        """Whom a write wakes, picked in its transaction: to check in (a stop or a cancel),
+        every worker of this host; for jobs, the idle ones their number needs, most recently
+        idle first, taken off the idle list (storage/idle.py)."""
+        if tx.wake_requested > 1:
+            return SqliteDriver._local_worker_ids(db)
+        chosen: list[str] = []
+        covered = 0
+        for worker_id, free in db.execute(_IDLE_WORKERS, (HOST,)).fetchall():
+            if tx.wake_jobs is not None and covered >= tx.wake_jobs:
+                break
+            chosen.append(worker_id)
+            covered += free
+        for worker_id in chosen:
+            db.execute(_FORGET_IDLE, {"worker_id": worker_id})
+        return chosen
 
     @staticmethod
     def _local_worker_ids(db: sqlite3.Connection) -> list[str]:

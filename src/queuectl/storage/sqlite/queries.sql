@@ -174,6 +174,27 @@ WHERE EXISTS (SELECT 1 FROM jobs WHERE id = :job_id AND runs = :attempt
               AND worker_id = :worker_id AND state = 'processing')
 ON CONFLICT DO NOTHING;
 
+-- name: note_idle_worker
+-- A worker whose claim came up short, with the jobs it would take. A row comes back only
+-- when this wrote one (as PostgreSQL's, which needs to know).
+INSERT INTO idle_workers (worker_id, free, since)
+SELECT :worker_id, :free, :now
+WHERE NOT EXISTS (SELECT 1 FROM idle_workers WHERE worker_id = :worker_id AND free = :free)
+ON CONFLICT (worker_id) DO UPDATE SET free = excluded.free
+RETURNING 1;
+
+-- name: forget_idle_worker
+DELETE FROM idle_workers WHERE worker_id = :worker_id;
+
+-- name: forget_idle_workers_gone
+DELETE FROM idle_workers WHERE worker_id NOT IN (SELECT id FROM workers);
+
+-- name: idle_workers_of_host
+-- The idle workers of this host, most recently idle first (as wake_idle_workers on
+-- PostgreSQL): the driver wakes as many as an enqueue's jobs need, in its transaction.
+SELECT i.worker_id, i.free FROM idle_workers AS i JOIN workers AS w ON w.id = i.worker_id
+WHERE w.host = ? ORDER BY i.since DESC, i.worker_id;
+
 -- name: next_run_at
 -- When a worker serving :queues (JSON; NULL: all) could next claim a job: the earliest run_at
 -- of the jobs not waiting on a dependency and not in a paused queue. With :pending_until,
