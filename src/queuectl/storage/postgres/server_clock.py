@@ -29,6 +29,10 @@ class ServerClock:
     def now(self) -> float:
         return time.time() + self.offset
 
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
     def measured(self, server_time: float, sent: float, received: float) -> None:
         """Take the server's time, read between ``sent`` and ``received`` (this host's clock),
         as that of the midpoint: the error is at most half the round trip."""
