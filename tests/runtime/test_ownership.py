@@ -18,6 +18,7 @@ from tests.conftest import Cli
 from tests.runtime.conftest import job, state_of, wait_until
 
 from queuectl.cgroups import enter_own_cgroup, leave_own_cgroup
+from queuectl.ownership import all_records
 
 Workers = Callable[..., subprocess.Popen[str]]
 
@@ -93,6 +94,11 @@ def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
     frozen = workers()
     wait_until(lambda: _pids(pids), message="the first run to start")
     [first] = _pids(pids)
+    # The worker writes the run's record just after the process starts; freezing it in that
+    # instant (as a loaded machine makes likely here) leaves the run unrecorded, the window
+    # README's Durability section names. The test is of a recorded run.
+    wait_until(lambda: any(run.session == first for records in all_records()
+                           for run in records.runs), message="the run to be recorded")
     os.kill(frozen.pid, signal.SIGSTOP)
     try:
         workers()
