@@ -40,15 +40,24 @@ def kill_leftover_job_processes(worker_id: str) -> int:
     return len(killed)
 
 
-def kill_job_run(job_id: str, run: int) -> int:
-    """SIGKILL the processes of one run of a job on this host; returns how many."""
+def kill_job_run(job_id: str, run: int, worker_id: str | None) -> int:
+    """SIGKILL the processes of one run of a job, held by ``worker_id``, on this host; returns
+    how many.
+
+    Only that worker's records and processes are considered: job ids are unique within one
+    database, and other databases' workers (other queues, other test runs) share this host.
+    """
     killed: set[int] = set()
-    for records in all_records():
+    path = record_path(worker_id) if worker_id else None
+    records = read_records(path) if path else None
+    if records is not None:
         for record in records.runs:
             if record.job_id == job_id and record.run == run:
                 killed |= _kill_session(record, records.cgroup)
-    killed |= _kill_with_environment(
-        {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()})
+    variables = {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
+    if worker_id:
+        variables.add(f"QUEUECTL_WORKER_ID={worker_id}".encode())
+    killed |= _kill_with_environment(variables)
     return len(killed)
 
 

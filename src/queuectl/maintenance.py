@@ -45,7 +45,7 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
     def decide(job: Job) -> Outcome:
         # The holder may be alive but frozen (SIGSTOP, a paused VM): if its run is still
         # going on this host, end it before the job can be claimed again.
-        kill_job_run(job.id, job.runs)
+        kill_job_run(job.id, job.runs, job.worker_id)
         return outcome_of_failure(job, now, settings, LOST)
 
     rescued: list[Outcome] = []

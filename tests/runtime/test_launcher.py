@@ -115,8 +115,10 @@ def test_a_rescuer_kills_a_recorded_run_that_cleared_its_environment(
                                job_id="escape", run=1)
     wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), message="child")
     child = int(pid_file.read_text())
-    assert kill_job_run("escape", 2) == 0, "another run of the job is not this one"
-    assert kill_job_run("escape", 1) == 2
+    worker_id = launcher._worker_id
+    assert kill_job_run("escape", 2, worker_id) == 0, "another run of the job is not this one"
+    assert kill_job_run("escape", 1, "w-another-queue") == 0, "a job of the same id elsewhere"
+    assert kill_job_run("escape", 1, worker_id) == 2
     result = execution.wait()
     assert result.error == "killed by SIGKILL"
     wait_until(lambda: start_ticks(child) is None or _zombie(child), message="child gone")
@@ -125,10 +127,11 @@ def test_a_rescuer_kills_a_recorded_run_that_cleared_its_environment(
 def test_a_record_whose_pid_was_reused_kills_nothing(tmp_path) -> None:
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        recorder = RunRecorder("w-forged" + os.urandom(3).hex(), None)
+        forged = "w-forged" + os.urandom(3).hex()
+        recorder = RunRecorder(forged, None)
         an_hour_ago = boot_ns() - 3600 * 10**9
         recorder.started("old-job", 1, stranger.pid, an_hour_ago, an_hour_ago + 10**6)
-        assert kill_job_run("old-job", 1) == 0
+        assert kill_job_run("old-job", 1, forged) == 0
         assert stranger.poll() is None
         recorder.close()
     finally:
@@ -163,7 +166,7 @@ def test_files_in_the_records_folder_that_are_no_records_are_ignored() -> None:
         for name, content in junk.items():
             (folder / name).write_bytes(content)
             assert read_records(str(folder / name)) is None
-        assert kill_job_run("no-such-job", 1) == 0  # reads every file in the folder
+        assert kill_job_run("no-such-job", 1, "w-junk-list") == 0
     finally:
         for name in junk:
             (folder / name).unlink()
