@@ -113,14 +113,16 @@ def env(value: object) -> dict[str, str]:
     return dict(mapping)  # type: ignore[arg-type]
 
 
-def duration(value: object, field: str, longest: float, example: str = "30s") -> float:
-    """Seconds, more than zero and at most ``longest``; NaN and infinities are refused."""
+def duration(value: object, field: str, longest: float, example: str = "30s", *,
+             zero: bool = False) -> float:
+    """Seconds, more than zero (or zero too, with ``zero``) and at most ``longest``; NaN and
+    infinities are refused."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidInput(f"{field}: expected a duration such as {example}, got {shown(value)}")
     seconds = parse_duration(value, field=field)
     if seconds != seconds:  # NaN: no duration at all
         raise InvalidInput(f"{field}: expected a duration such as {example}, got {shown(value)}")
-    if seconds <= 0:
+    if seconds <= 0 and not (zero and seconds == 0):
         raise InvalidInput(f"{field}: must be more than zero, got {shown(value)}")
     if seconds > longest:
         raise InvalidInput(f"{field}: at most {_longest(longest)}, got {shown(value)}")
@@ -169,7 +171,7 @@ def run_at(value: object) -> float:
 
 
 def delay(value: object) -> float:
-    return duration(value, "delay", MAX_DELAY_SECONDS, "30s or 5m")
+    return duration(value, "delay", MAX_DELAY_SECONDS, "30s or 5m", zero=True)
 
 
 def backoff_max(value: object) -> float:

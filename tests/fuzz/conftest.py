@@ -1,0 +1,40 @@
+"""Property tests of job input. Short in CI (a fixed, derandomized set of examples); long with
+
+    QUEUECTL_FUZZ_EXAMPLES=5000 python -m pytest tests/fuzz -q
+
+Each test tallies what happened (accepted, refused, tracebacks, rows written by a refusal,
+accepted jobs that did not run) and the summary at the end of the run prints the tallies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+LONG_EXAMPLES = int(os.environ.get("QUEUECTL_FUZZ_EXAMPLES", "0"))
+TALLIES: dict[str, Counter[str]] = {}
+
+
+def fuzz_settings(short_examples: int) -> settings:
+    """The library test runs ``short_examples`` in the short form; the CLI test fewer."""
+    return settings(
+        max_examples=LONG_EXAMPLES or short_examples,
+        derandomize=not LONG_EXAMPLES,  # CI: the same examples on every run
+        deadline=None,  # a CLI start under load takes what it takes
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.function_scoped_fixture],
+    )
+
+
+def tally(name: str) -> Counter[str]:
+    return TALLIES.setdefault(name, Counter())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for name, counts in TALLIES.items():
+        shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz {name}: {shown}")
