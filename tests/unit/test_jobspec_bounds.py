@@ -84,6 +84,7 @@ ACCEPTED: list[tuple[dict[str, Any], str, Any]] = [
     ({"timeout": "24d"}, "timeout", 24 * 86400.0),
     ({"timeout": 0.001}, "timeout", 0.001),
     ({"delay": "36500d"}, "delay", 36500 * 86400.0),
+    ({"delay": 0}, "delay", 0.0),
     ({"max_retries": limits.MAX_RETRIES}, "max_retries", limits.MAX_RETRIES),
     ({"output_limit": "256MiB"}, "output_limit", 256 * 1024 * 1024),
     ({"priority": -(2**31)}, "priority", -(2**31)),
