@@ -6,16 +6,20 @@ it is stored, and keys are spelled freely: ``max-retries``, ``max_retries`` and 
 QueueCTL's ``default_max_retries`` name the same key.
 """
 
-# No ``from __future__ import annotations`` here, unlike elsewhere: see newjob.py (the
-# named tuples below would cost 1.5 ms of every ``queuectl enqueue``).
+from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
 
 from .errors import InvalidInput
 from .jobspec.limits import MAX_DELAY_SECONDS, MAX_OUTPUT_LIMIT, MAX_RETRIES, MAX_WAIT_SECONDS
 from .units import format_duration, format_size, parse_duration, parse_size
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, NamedTuple
+else:  # typing costs more to import than an enqueue: see named_tuple.py
+    from .named_tuple import NamedTuple
 
 
 class Settings(NamedTuple):

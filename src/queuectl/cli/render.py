@@ -6,12 +6,13 @@ with ``shorten`` and ``when``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
 from ..units import format_timestamp
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
     from ..listing import JobRun
     from ..models import Job, WorkerInfo
 

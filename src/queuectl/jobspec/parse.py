@@ -8,8 +8,6 @@ fields are checked by ``fields`` and bounded by ``limits``.
 
 from __future__ import annotations
 
-import json
-
 from ..errors import InvalidInput
 from . import fields
 from .limits import MAX_ARGUMENT_BYTES, MAX_BATCH_JOBS, MAX_LINE_CHARACTERS
@@ -31,7 +29,6 @@ FIELDS = (
 )
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
-_JSON = json.JSONDecoder()
 _CHUNK = 1 << 20  # characters read at a time from a jobs file
 
 
@@ -41,6 +38,8 @@ def load_json(text: str) -> Any:
     if len(text) > MAX_LINE_CHARACTERS:
         raise InvalidInput(f"the JSON is too large ({len(text)} characters; at most"
                            f" {MAX_LINE_CHARACTERS})")
+    import json  # here: ``enqueue --command`` needs no JSON
+
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
@@ -49,6 +48,8 @@ def load_json(text: str) -> Any:
 
 def load_json_error(text: str) -> str:
     """Why ``json.loads(text)`` fails, in a few words: ``Expecting value at column 1``."""
+    import json
+
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
@@ -170,6 +171,8 @@ def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any]
     ``lines`` is a text file (read in bounded pieces: a file such as /dev/zero is refused
     after its first 4 Mi characters, not read until memory runs out) or any iterable of lines.
     """
+    import json
+
     lines = read_lines(lines, MAX_BATCH_JOBS)
     numbers: list[int] | None = None  # the line of each spec, once a blank one is skipped
 
@@ -179,7 +182,7 @@ def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any]
     try:
         # The usual input, a JSON value on every line, decoded without a Python loop.
         # (decode is loads without its check for a byte order mark, which fails anyway.)
-        specs = list(map(_JSON.decode, lines))
+        specs = list(map(json.JSONDecoder().decode, lines))
     except (ValueError, TypeError, RecursionError):  # a blank line, bad JSON: line by line
         specs, numbers = [], []
         for number, line in enumerate(lines, start=1):

@@ -1,0 +1,87 @@
+"""The import budget of ``queuectl enqueue``: the modules each plain form loads, beyond what
+``python -c pass`` loads, are exactly those listed here. A module that joins the path fails
+this test; measure what it costs (``python -X importtime -m queuectl enqueue -c true``) and
+import it inside the function that needs it, or add it here with the reason it must load.
+
+Every ``queuectl enqueue`` in a shell loop pays for its imports: the target is a cold start
+at most 3x ``python -c pass`` (bench/), and these modules are most of the difference.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# What the plain enqueue loads, and why. Stdlib modules come with the module named.
+ALLOWED = {
+    # queuectl: the CLI's plain path, the Queue facade, job input, the SQLite store
+    "queuectl", "queuectl.cli", "queuectl.cli.plain_enqueue", "queuectl.cli.render",
+    "queuectl.errors", "queuectl.queue", "queuectl.queue_scheduling", "queuectl.clock",
+    "queuectl.config", "queuectl.named_tuple", "queuectl.units", "queuectl.states",
+    "queuectl.procs", "queuectl.jobspec", "queuectl.jobspec.limits", "queuectl.jobspec.text",
+    "queuectl.jobspec.fields", "queuectl.jobspec.parse", "queuectl.jobspec.newjob",
+    "queuectl.storage", "queuectl.storage.shared_rows", "queuectl.storage.sql",
+    "queuectl.storage.sqlite", "queuectl.storage.sqlite_reads", "queuectl.storage.sqlite_rows",
+    "queuectl.storage.sqlite_scheduling",
+    "__future__",  # every module's `from __future__ import annotations`
+    "errno",  # plain_enqueue: EPIPE
+    "gc",  # queue.py: the collector paused while a batch is built
+    "math",  # queue.py, queue_scheduling.py
+    "enum",  # states.py: JobState
+    # sqlite3, with what its dbapi2 imports (datetime, collections.abc)
+    "sqlite3", "sqlite3.dbapi2", "_sqlite3", "datetime", "_datetime", "collections",
+    "collections.abc", "_collections", "itertools", "keyword", "operator", "_operator",
+    "reprlib",
+    # storage/*.py and queue*.py import these at module level (engineer "store": each could
+    # go under TYPE_CHECKING or into the function that needs it; see bench/NOTES.md)
+    "typing", "_typing", "typing.io", "typing.re", "re", "re._casefix", "re._compiler",
+    "re._constants", "re._parser", "_sre", "copyreg", "functools", "_functools", "types",
+    "warnings", "contextlib", "threading", "_weakrefset", "json", "json.decoder",
+    "json.encoder", "json.scanner", "_json",
+}
+
+_PROBE = """
+import atexit, sys
+baseline = set(sys.modules)
+atexit.register(lambda: sys.stderr.write(
+    "MODULES " + " ".join(sorted(set(sys.modules) - baseline)) + "\\n"))
+sys.argv = ["queuectl", *sys.argv[1:]]
+from queuectl.cli import main
+main()
+"""
+
+
+def _loaded(tmp_path: Path, *args: str) -> set[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QUEUECTL_")}
+    env["QUEUECTL_DB"] = str(tmp_path / "queue.db")
+    result = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("MODULES ")]
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize("args", [
+    ["enqueue", "-c", "true"],
+    ["enqueue", '{"command":"true","priority":2}'],
+    ["enqueue", "--file", "jobs.jsonl"],
+], ids=["command", "json", "file"])
+def test_the_plain_enqueue_loads_only_the_modules_allowed(
+        tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "jobs.jsonl").write_text('{"command":"true"}\n{"command":"false"}\n')
+    joined = _loaded(tmp_path, *args) - ALLOWED
+    assert not joined, f"new on the enqueue path: {sorted(joined)}"
+
+
+def test_job_input_and_settings_load_no_typing_re_json_or_datetime() -> None:
+    # Job input's own part of the budget, whatever the storage imports.
+    code = ("import sys; import queuectl.jobspec.parse, queuectl.jobspec.fields, queuectl.config;"
+            " print(sorted({'typing', 're', 'json', 'datetime', 'contextlib', 'dataclasses'}"
+            " & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
