@@ -21,7 +21,7 @@ from .enqueuing import Enqueuer
 from .errors import DatabaseNotFound, InvalidInput, JobNotFound
 from .jobspec.newjob import Enqueued
 from .jobspec.parse import load_json
-from .jobspec.text import queue_name
+from .jobspec.text import lookup_ids, queue_name
 from .jobspec.text import tag as scheduling_tag
 from .states import JobState
 from .storage import locate, open_storage, redact
@@ -166,6 +166,7 @@ class Queue:
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
+        lookup_ids(job_id)
         job = self.storage.get(job_id)
         if job is None:
             raise JobNotFound(job_id)
@@ -226,7 +227,8 @@ class Queue:
         """Put dead jobs back to pending with attempts reset to 0, keeping their history."""
         if not job_ids:
             raise InvalidInput("give at least one job id")
-        return self.storage.retry(job_ids, self.clock.now(), include_canceled=include_canceled)
+        return self.storage.retry(lookup_ids(job_ids), self.clock.now(),
+                                  include_canceled=include_canceled)
 
     def retry_all_dead(self, *, tag: str | None = None) -> list[str]:
         """Retry every dead job, or every dead job with ``tag``."""
@@ -328,6 +330,8 @@ class Queue:
         """
         from .listing import search_jobs
 
+        if text:
+            lookup_ids(text, "search")
         return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
                            limit=limit)
 
@@ -397,7 +401,7 @@ class Queue:
         """Delete completed, dead or canceled jobs and their history, all or nothing."""
         if not job_ids:
             raise InvalidInput("give at least one job id")
-        return self.storage.delete_jobs(list(dict.fromkeys(job_ids)))
+        return self.storage.delete_jobs(list(dict.fromkeys(lookup_ids(job_ids))))
 
     # -- runtime: cancel, wait, output -------------------------------------------------------
 
@@ -406,7 +410,8 @@ class Queue:
         whole process group) by their worker; waits up to ``wait`` seconds for those."""
         if not job_ids:
             raise InvalidInput("give at least one job id")
-        requested = self.storage.cancel(list(dict.fromkeys(job_ids)), self.clock.now())
+        requested = self.storage.cancel(list(dict.fromkeys(lookup_ids(job_ids))),
+                                        self.clock.now())
         from .waiting import wait_for_jobs
 
         return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
@@ -415,13 +420,13 @@ class Queue:
         """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
         from .waiting import wait_for_jobs
 
-        return wait_for_jobs(self.storage, job_ids, self.clock, timeout)
+        return wait_for_jobs(self.storage, lookup_ids(job_ids), self.clock, timeout)
 
     def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
         """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
         from .waiting import follow_output
 
-        return follow_output(self.storage, job_id, self.clock, attempt)
+        return follow_output(self.storage, lookup_ids(job_id)[0], self.clock, attempt)
 
     # -- the database as a whole: its schema, moving it to another ---------------------------
 

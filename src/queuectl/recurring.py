@@ -91,7 +91,11 @@ def time_zone(name: str | None) -> tzinfo:
 
 
 def every_seconds(seconds: float) -> float:
-    if seconds < 1 or seconds != int(seconds):
+    from .jobspec.limits import MAX_DELAY_SECONDS
+
+    if not 1 <= seconds <= MAX_DELAY_SECONDS:  # NaN and infinities too
+        raise InvalidInput(f"every: at least 1s and at most 100 years; got {seconds:g}s")
+    if seconds != int(seconds):
         raise InvalidInput(f"every: must be whole seconds, at least 1s; got {seconds:g}s")
     return seconds
 

@@ -303,3 +303,24 @@ def test_an_import_of_a_special_file_or_deep_json_is_refused(
     assert "line 2: invalid JSON: nested too deeply" in refused(
         cli, "import", "-", input=header + deep + "\n", code=2)
     assert dump(db_path) == seeded
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "job" + INVALID_UTF8], ["logs", "job" + INVALID_UTF8],
+    ["dlq", "retry", "job" + INVALID_UTF8], ["cancel", "job" + INVALID_UTF8],
+    ["wait", "job" + INVALID_UTF8, "--timeout", "1"],
+], ids=lambda args: args[0] if args[0] != "dlq" else "dlq retry")
+def test_an_id_that_is_not_utf8_is_refused_where_jobs_are_looked_up(
+    cli: Cli, db_path: Path, seeded: list[str], args: list[str]
+) -> None:
+    assert "id: 'job\\udcff' is not valid UTF-8" in refused(cli, *args, code=2)
+    assert dump(db_path) == seeded
+
+
+def test_a_schedule_every_past_its_bound_is_refused(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    error = refused(cli, "schedule", "add", "s1", "--every", "99999999999999d", "-c", "true",
+                    code=2)
+    assert "every: at least 1s and at most 100 years" in error
+    assert dump(db_path) == seeded

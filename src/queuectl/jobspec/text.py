@@ -15,6 +15,10 @@ from __future__ import annotations
 from ..errors import InvalidInput
 from .limits import MAX_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, MAX_TAG_LENGTH
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _ID_CHARACTERS = frozenset(_ALNUM + "._:@+-")
 _QUEUE_CHARACTERS = frozenset(_ALNUM + "._:-")
@@ -90,3 +94,16 @@ def _is_name(value: str, allowed: frozenset[str], longest: int) -> bool:
     # isascii first: str.isalnum accepts letters and digits of every script.
     return (0 < len(value) <= longest and value.isascii() and value[0].isalnum()
             and allowed.issuperset(value))
+
+
+def lookup_ids(values: Sequence[str] | str, field: str = "id") -> list[str]:
+    """Ids given to find jobs (show, cancel, retry, ...): text that a database can be asked
+    for. Not held to ``job_id``'s pattern: a job stored before today's checks may have any
+    id, and an id that matches nothing is ``JobNotFound``, not bad input."""
+    for value in [values] if isinstance(values, str) else values:
+        if not isinstance(value, str):
+            raise InvalidInput(f"{field}: expected a string, got {type(value).__name__}")
+        if "\0" in value:
+            raise InvalidInput(f"{field}: {shown(value)} must not contain a NUL character")
+        utf8_size(value, field)
+    return [values] if isinstance(values, str) else list(values)
