@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .worker import Worker
 
 
+_MOST_LISTED = 10**9  # a bound on limit and offset: SQLite's integers stop at 2**63
 _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
 
 
@@ -181,8 +182,10 @@ class Queue:
         """Jobs, newest first, optionally in one state, or with one tag."""
         if isinstance(state, str):
             state = JobState.parse(state)
-        if limit < 1:
-            raise InvalidInput(f"limit: must be at least 1, got {limit}")
+        if not 1 <= limit <= _MOST_LISTED:
+            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
+        if not 0 <= offset <= _MOST_LISTED:
+            raise InvalidInput(f"offset: must be between 0 and {_MOST_LISTED}, got {offset}")
         if tag is not None:
             return self.storage.list_jobs(state, limit, offset, tag=scheduling_tag(tag, "--tag"))
         return self.storage.list_jobs(state, limit, offset)

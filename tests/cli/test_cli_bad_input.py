@@ -324,3 +324,10 @@ def test_a_schedule_every_past_its_bound_is_refused(
                     code=2)
     assert "every: at least 1s and at most 100 years" in error
     assert dump(db_path) == seeded
+
+
+def test_a_listing_limit_past_its_bound_is_refused(
+    cli: Cli, db_path: Path, seeded: list[str]
+) -> None:
+    for args in (["list", "--limit", str(2**64)], ["dlq", "list", "--limit", str(2**64)]):
+        assert "limit: must be between 1 and" in refused(cli, *args, code=2)
