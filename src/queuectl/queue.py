@@ -196,6 +196,8 @@ class Queue:
         whether more match, and when each one's latest run started and ended."""
         from .listing import job_listing
 
+        if limit > _MOST_LISTED:  # job_listing refuses one below 1
+            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
         return job_listing(self.storage, state, queue=queue, tag=tag, limit=limit)
 
     def counts(self) -> dict[JobState, int]:
