@@ -20,24 +20,25 @@ import pytest
 ALLOWED = {
     # queuectl: the CLI's plain path, the Queue facade, job input, the SQLite store
     "queuectl", "queuectl.cli", "queuectl.cli.plain_enqueue", "queuectl.cli.render",
-    "queuectl.errors", "queuectl.queue", "queuectl.queue_scheduling", "queuectl.clock",
+    "queuectl.errors", "queuectl.queue", "queuectl.enqueuing", "queuectl.clock",
     "queuectl.config", "queuectl.named_tuple", "queuectl.units", "queuectl.states",
     "queuectl.procs", "queuectl.jobspec", "queuectl.jobspec.limits", "queuectl.jobspec.text",
     "queuectl.jobspec.fields", "queuectl.jobspec.parse", "queuectl.jobspec.newjob",
-    "queuectl.storage", "queuectl.storage.shared_rows", "queuectl.storage.sql",
-    "queuectl.storage.sqlite", "queuectl.storage.sqlite_reads", "queuectl.storage.sqlite_rows",
-    "queuectl.storage.sqlite_scheduling",
+    "queuectl.storage", "queuectl.storage.store", "queuectl.storage.driver",
+    "queuectl.storage.enqueue", "queuectl.storage.claims", "queuectl.storage.rows",
+    "queuectl.storage.sql", "queuectl.storage.sqlite", "queuectl.storage.sqlite.driver",
+    "queuectl.storage.sqlite.migrate",
     "__future__",  # every module's `from __future__ import annotations`
     "errno",  # plain_enqueue: EPIPE
     "gc",  # queue.py: the collector paused while a batch is built
-    "math",  # queue.py, queue_scheduling.py
+    "math",  # queue.py
     "enum",  # states.py: JobState
     # sqlite3, with what its dbapi2 imports (datetime, collections.abc)
     "sqlite3", "sqlite3.dbapi2", "_sqlite3", "datetime", "_datetime", "collections",
     "collections.abc", "_collections", "itertools", "keyword", "operator", "_operator",
     "reprlib",
-    # storage/*.py and queue*.py import these at module level (engineer "store": each could
-    # go under TYPE_CHECKING or into the function that needs it; see bench/NOTES.md)
+    # storage/ and queue.py import these at module level (each could go under TYPE_CHECKING
+    # or into the function that needs it)
     "typing", "_typing", "typing.io", "typing.re", "re", "re._casefix", "re._compiler",
     "re._constants", "re._parser", "_sre", "copyreg", "functools", "_functools", "types",
     "warnings", "contextlib", "threading", "_weakrefset", "json", "json.decoder",
