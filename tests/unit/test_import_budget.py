@@ -27,7 +27,7 @@ ALLOWED = {
     "queuectl.storage", "queuectl.storage.store", "queuectl.storage.driver",
     "queuectl.storage.enqueue", "queuectl.storage.claims", "queuectl.storage.rows",
     "queuectl.storage.sql", "queuectl.storage.sqlite", "queuectl.storage.sqlite.driver",
-    "queuectl.storage.sqlite.migrate",
+    "queuectl.storage.sqlite.migrate", "queuectl.storage.idle",
     "__future__",  # every module's `from __future__ import annotations`
     "errno",  # plain_enqueue: EPIPE
     "gc",  # queue.py: the collector paused while a batch is built
