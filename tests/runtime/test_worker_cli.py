@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.e2e import WorkerPool
+from tests.cli.e2e import WorkerPool, processes_using
 from tests.conftest import Cli, wait_until
 
 
@@ -32,12 +32,13 @@ def show(cli: Cli, job_id: str) -> Any:
 
 
 def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, pool: WorkerPool,
-                                                          tmp_path: Path) -> None:
+                                                          tmp_path: Path, db_path: Path) -> None:
     for job_id in ("a", "b"):
         cli("enqueue", "--command", f"while [ ! -e {tmp_path / job_id} ]; do sleep 0.02; done",
             "--id", job_id)
     worker = pool.start(2)
-    wait_until(lambda: all(show(cli, j)["state"] == "processing" for j in "ab"),
+    # Their processes, not only their claims: a claimed job no slot started yet is given back.
+    wait_until(lambda: all(processes_using(db_path, QUEUECTL_JOB_ID=j) for j in "ab"),
                message="both jobs running")
     worker.signal(signal.SIGINT)
     wait_until(lambda: "stopping: waiting for 2 running jobs; Ctrl-C again kills them"
@@ -53,10 +54,11 @@ def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, pool: WorkerP
     assert "Traceback" not in log
 
 
-def test_a_second_ctrl_c_says_it_kills_the_jobs(cli: Cli, pool: WorkerPool) -> None:
+def test_a_second_ctrl_c_says_it_kills_the_jobs(cli: Cli, pool: WorkerPool,
+                                                 db_path: Path) -> None:
     cli("enqueue", "--command", "sleep 60", "--id", "long")
     worker = pool.start(1)
-    wait_until(lambda: show(cli, "long")["state"] == "processing", message="job running")
+    wait_until(lambda: processes_using(db_path, QUEUECTL_JOB_ID="long"), message="job running")
     worker.signal(signal.SIGINT)
     wait_until(lambda: "Ctrl-C again kills them" in worker.stderr(), message="first Ctrl-C")
     worker.signal(signal.SIGINT)
