@@ -66,9 +66,16 @@ class Job:
     backoff_max: float | None = None
     jitter: float | None = None
     restarted_from: str | None = None  # the job this one runs again (queuectl restart)
+    signal_request: str | None = None  # a signal its worker is to send (queuectl kill, ...)
+    paused_run: int | None = None  # the run that queuectl pause stopped
     # Not stored: set on the job an enqueue returns when its unique_key matched a live job,
     # which is returned instead of a new one (nothing was created).
     unique_conflict: bool = field(default=False, compare=False)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the job runs, stopped by ``queuectl pause`` (its worker keeps its lease)."""
+        return self.state is JobState.PROCESSING and self.paused_run == self.runs
 
     def editable(self) -> dict[str, Any]:
         """The fields ``Queue.edit`` may change (``EDITABLE``), as JSON values in the form an
@@ -113,6 +120,7 @@ class Job:
             "backoff_max": self.backoff_max,
             "jitter": self.jitter,
             "restarted_from": self.restarted_from,
+            "paused": self.paused,
         }
 
 
@@ -185,6 +193,7 @@ class WorkerInfo:
     heartbeat_at: float
     running: int
     stop_requested: str | None = None
+    slots_wanted: int | None = None  # queuectl parallel asked for this many; not applied yet
     state: str = "running"  # running, stopping or lost
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +202,7 @@ class WorkerInfo:
             "host": self.host,
             "pid": self.pid,
             "slots": self.slots,
+            "slots_wanted": self.slots_wanted,
             "state": self.state,
             "running": self.running,
             "started_at": format_timestamp(self.started_at),
@@ -223,11 +233,13 @@ class QueueStatus:
     counts: Mapping[JobState, int]
     pending: Mapping[str, int]
     workers: Sequence[WorkerInfo]
+    paused: int = 0  # processing jobs stopped by queuectl pause
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "database": self.database,
             "jobs": {state.value: count for state, count in self.counts.items()},
             "pending": dict(self.pending),
+            "paused": self.paused,
             "workers": [worker.to_dict() for worker in self.workers],
         }

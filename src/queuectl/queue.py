@@ -218,7 +218,7 @@ class Queue:
         from .models import QueueStatus
 
         return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
-                           self.workers())
+                           self.workers(), self.storage.count_paused())
 
     def workers(self) -> list[WorkerInfo]:
         """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
@@ -309,6 +309,49 @@ class Queue:
 
         return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
                                      verbose=verbose, quiet=quiet)
+
+    # -- steering what runs: signals for running jobs, parallelism (see job_control.py) -----
+
+    def kill(self, job_id: str, signal: str | int = "TERM", *,
+             wait: float | None = 10.0) -> Job:
+        """Send ``signal`` (a name such as TERM, HUP, USR1, or a number) to a running job's
+        process group, through the worker that runs it; waits up to ``wait`` seconds for that
+        worker to take the request. A job stopped by ``pause`` is continued after the
+        signal, so that it can act on it."""
+        from .job_control import signal_name, taken
+
+        request = self.storage.request_signal(job_id, signal_name(signal))
+        return taken(self, request, wait)
+
+    def pause(self, job_id: str, *, wait: float | None = 10.0) -> Job:
+        """Stop a running job's process group (SIGSTOP); its worker keeps the lease alive,
+        and the job shows as paused until ``resume``."""
+        from .job_control import taken
+
+        return taken(self, self.storage.request_signal(job_id, "STOP"), wait)
+
+    def resume(self, job_id: str, *, wait: float | None = 10.0) -> Job:
+        """Continue a paused job's process group (SIGCONT)."""
+        from .job_control import taken
+
+        return taken(self, self.storage.request_signal(job_id, "CONT"), wait)
+
+    def parallel(self, slots: int, *, worker_id: str | None = None, host: str | None = None,
+                 every_host: bool = False,
+                 wait: float | None = 10.0) -> tuple[list[str], list[str]]:
+        """Make running workers run ``slots`` jobs at once, without a restart: ``worker_id``,
+        or the workers of ``host``, or with ``every_host`` all of them; by default this
+        host's. Returns ``(applied, asked)``: the workers that run ``slots`` at once after
+        waiting up to ``wait`` seconds, and all the workers asked."""
+        from .job_control import checked_slots, resized
+
+        if worker_id is None and host is None and not every_host:
+            from .procs import HOST
+
+            host = HOST
+        asked = self.storage.request_slots(checked_slots(slots), worker_id=worker_id,
+                                           host=host)
+        return resized(self, asked, slots, wait), asked
 
     def autostart_worker(self) -> Detached | None:
         """With the ``autostart`` setting (N slots), start a detached worker on this host if

@@ -134,6 +134,10 @@ class Execution:
         self._killed = True
         self._signal_group(signal.SIGKILL)
 
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` to the whole process group (queuectl kill, pause, resume)."""
+        self._signal_group(signum)
+
     def _signal_group(self, signum: int) -> None:
         with self._lock:
             if self._child is None or self._reaped:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal as signals
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models import Job
 from .runner import Execution, RunResult
@@ -38,6 +39,8 @@ class _Held:
     execution: Execution | None = None
     killed: bool = False  # a kill came before the command started: kill it on start
     started: float | None = None  # time.monotonic() when a slot started it
+    signals: list[int] = field(default_factory=list)  # came before the command started
+    paused: bool = False  # stopped by a SIGSTOP from queuectl pause
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class SlotPool:
         self._starting = True
         self._done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._serving = 0  # slot threads that have not ended: more than ``slots`` after a resize
         # Seconds a job typically runs: a moving average over the last ~10 runs. Assume long
         # jobs until some have been measured. Read without the lock: a float is read whole,
         # and a value one run old only shifts how many jobs the coordinator claims ahead.
@@ -86,10 +90,27 @@ class SlotPool:
 
     def start(self) -> None:
         self._closing = False
-        for number in range(self.slots):
-            thread = threading.Thread(target=self._serve, name=f"slot-{number}", daemon=True)
+        self._add_threads(self.slots)
+
+    def _add_threads(self, count: int) -> None:
+        for _ in range(count):
+            with self._lock:
+                self._serving += 1
+            thread = threading.Thread(target=self._serve, name=f"slot-{len(self._threads)}",
+                                      daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def resize(self, slots: int) -> None:
+        """Run ``slots`` jobs at once from now on (queuectl parallel). More slots start
+        threads at once; fewer let the surplus threads end as they finish their jobs, so no
+        running job is touched. Coordinator thread only."""
+        with self._lock:
+            self.slots = slots
+            missing = slots - self._serving
+            self._has_work.notify_all()  # an idle surplus thread ends now
+        if missing > 0 and self._threads:  # started: else start() makes them all
+            self._add_threads(missing)
 
     def close(self) -> None:
         """Let queued and running jobs finish, then end the threads."""
@@ -194,6 +215,29 @@ class SlotPool:
             execution.kill()
         return True
 
+    def signal(self, job_id: str, run: int, name: str) -> bool:
+        """Send the signal named ``name`` (TERM, STOP, CONT...) to the run's process group,
+        now or, for a run not started yet, as it starts; whether this pool holds the run. A
+        run stopped by a pause is continued after any other signal, so that it can act."""
+        signum = signals.Signals["SIG" + name]
+        with self._lock:
+            held = self._held.get((job_id, run))
+            if held is None or held.killed:
+                return False
+            execution = held.execution
+            if execution is None:
+                held.signals.append(signum)
+            was_paused = held.paused
+            if signum is signals.SIGSTOP or signum is signals.SIGCONT:
+                held.paused = signum is signals.SIGSTOP
+        if execution is not None:
+            execution.send_signal(signum)
+            if was_paused and signum not in (signals.SIGSTOP, signals.SIGCONT):
+                execution.send_signal(signals.SIGCONT)
+                with self._lock:
+                    held.paused = False
+        return True
+
     def kill_all(self) -> None:
         with self._lock:
             everything = list(self._held.values())
@@ -206,9 +250,13 @@ class SlotPool:
     # -- the slot threads --------------------------------------------------------------------
 
     def _next(self) -> Job | None:
-        """The first queued job no slot is running another run of; None once closing."""
+        """The first queued job no slot is running another run of; None once closing, or
+        when this thread is one more than the pool's slots (after a resize)."""
         with self._lock:
             while True:
+                if self._serving > self.slots:
+                    self._serving -= 1
+                    return None
                 for index, job in enumerate(self._queued if self._starting else ()):
                     if job.id not in self._running_ids:
                         del self._queued[index]  # nearly always the first
@@ -217,6 +265,7 @@ class SlotPool:
                         return job
                     self._waiting_for_run = True  # woken when a run ends (see _serve)
                 if self._closing and (not self._queued or not self._starting):
+                    self._serving -= 1
                     return None
                 self._has_work.wait()
 
@@ -247,8 +296,11 @@ class SlotPool:
             if held is not None:
                 held.execution = execution
             killed = held is None or held.killed
+            early = held.signals if held is not None else []
         if killed:  # a kill came while the command was starting
             execution.kill()
+        for signum in early:  # signals that came before it started (a pause, say)
+            execution.send_signal(signum)
         try:
             return execution.wait()
         except Exception as exc:  # e.g. a timeout too long for poll(): this run fails

@@ -471,3 +471,16 @@ class Worker:
             if self._pool.kill(job_id, run):
                 self._canceled.add((job_id, run))
                 log.debug("job %s: cancel requested, killing its process group", job_id)
+        for job_id, run, name in check_in.signals:  # queuectl kill, pause, resume
+            if self._pool.signal(job_id, run, name):
+                log.info("job %s: SIG%s sent to its process group, as asked", job_id, name)
+        if check_in.slots_wanted is not None:  # queuectl parallel
+            self._resize(check_in.slots_wanted)
+
+    def _resize(self, slots: int) -> None:
+        """Run ``slots`` jobs at once from now on; jobs running go on (see SlotPool.resize)."""
+        if slots != self.slots:
+            log.info("worker %s: %d slot(s) from now on (was %d)", self.id, slots, self.slots)
+        self.slots = slots
+        self._pool.resize(slots)
+        self.storage.set_worker_slots(self.id, slots)

@@ -65,6 +65,13 @@ FAILURES: list[tuple[list[str], int, str]] = [
     (["edit", "job1", "--priority", "x"], 2, "--priority"),
     (["edit", "job1", "--queue", "no such"], 2, "queue"),
     (["edit", "job1", "--run-at", "2026-01-01T00:00:00Z", "--delay", "1h"], 2, "not both"),
+    (["kill", "job1"], 1, "'job1' is pending: only a running job can be signalled"),
+    (["kill", "job1", "--signal", "NOPE"], 2, "no signal 'NOPE'"),
+    (["pause", "nosuch"], 1, "no job with id 'nosuch'"),
+    (["resume", "done1"], 1, "'done1' is completed"),
+    (["parallel", "0"], 2, "Invalid value for 'N'"),
+    (["parallel", "2", "--worker", "nosuch"], 1, "no worker with id 'nosuch'"),
+    (["parallel", "2", "--all", "--host", "x"], 2, "give --worker, --host or --all"),
     (["purge"], 2, "give --state or --all-terminal"),
     (["purge", "--state", "pending"], 2, "pending"),
     # settings

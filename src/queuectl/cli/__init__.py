@@ -44,6 +44,10 @@ _COMMANDS = {
     "restart": "queuectl.cli.changes:restart",
     "remove": "queuectl.cli.changes:remove",
     "edit": "queuectl.cli.changes:edit",
+    "kill": "queuectl.cli.control:kill",
+    "pause": "queuectl.cli.control:pause",
+    "resume": "queuectl.cli.control:resume",
+    "parallel": "queuectl.cli.control:parallel",
 }
 
 

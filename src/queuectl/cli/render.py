@@ -68,7 +68,7 @@ def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> N
         took = None if run is None else (now if ended is None else ended) - run.started_at
         rows.append((
             job.id,
-            job.state.value,
+            "paused" if job.paused else job.state.value,  # a paused job is processing
             f"{job.attempts}/{job.max_retries}",
             shorten(job.command, 32),
             when(None if run is None else run.started_at),
@@ -99,8 +99,9 @@ def _next_run(job: Job) -> str:
 
 def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:
     rows = [
-        (w.id, w.state, w.host, w.pid, w.slots, w.running, when(w.started_at),
-         ago(w.heartbeat_at, now))
+        (w.id, w.state, w.host, w.pid,
+         w.slots if w.slots_wanted is None else f"{w.slots}->{w.slots_wanted}", w.running,
+         when(w.started_at), ago(w.heartbeat_at, now))
         for w in workers
     ]
     table(("ID", "STATE", "HOST", "PID", "SLOTS", "RUNNING", "STARTED", "HEARTBEAT"), rows)

@@ -43,6 +43,8 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
         if state is JobState.PENDING and count != pending["ready"]:
             detail = f"  ({pending['ready']} ready, {pending['scheduled']} scheduled later, " \
                      f"{pending['blocked']} waiting on dependencies)"
+        elif state is JobState.PROCESSING and status.paused:
+            detail = f"  ({status.paused} paused: queuectl resume ID)"
         click.echo(f"  {state.value:<11} {count:>7}{detail}")
     click.echo(f"\nWorkers: {len(status.workers)}")
     if status.workers:

@@ -61,7 +61,8 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
     lines += ["", f"Running now ({total_running}{more})"]
     lines += _table(
         ("ID", "WORKER", "ELAPSED", "COMMAND"),
-        [(r.job.id, r.job.worker_id or "-", human_duration(now - r.started_at),
+        [(r.job.id, r.job.worker_id or "-",
+          human_duration(now - r.started_at) + (" (paused)" if r.job.paused else ""),
           " ".join(r.job.command.split())) for r in running], paint)
     return lines
 

@@ -3,7 +3,7 @@ output, and the channel an idle worker waits on (the verbs are ``Store``'s, in s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -33,6 +33,9 @@ class CheckIn:
     registered: bool  # False if the registration was removed: register again
     stop_requested: str | None  # None, "graceful" or "now"
     cancel_requested: list[tuple[str, int]]  # (job id, run) of held jobs to kill
+    # (job id, run, signal name) for held jobs' process groups: queuectl kill, pause, resume
+    signals: list[tuple[str, int, str]] = field(default_factory=list)
+    slots_wanted: int | None = None  # queuectl parallel: run this many jobs at once
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ module of its concept (this class is their table of contents):
     workers.py    registration, heartbeats, release, streamed output, stop, rescue
     jobs.py       read, list, count, cancel, retry, delete
     changes.py    restart, remove and edit, as a person asks
+    control.py    signals for running jobs, parallelism of running workers
     reads.py      pages of jobs, running jobs, finished runs (dashboard, stats)
     queues.py     named queues: pause, limit, jobs per queue
     recurring.py  recurring schedules and their ticks
@@ -147,6 +148,30 @@ class Store:
         from . import changes
 
         return changes.edit(self.db, job_id, job, run_at, now)
+
+    def request_signal(self, job_id: str, signal: str) -> Job:
+        """A signal for the running job's process group, sent by its worker at once."""
+        from . import control
+
+        return control.request_signal(self.db, job_id, signal)
+
+    def request_slots(self, slots: int, *, worker_id: str | None = None,
+                      host: str | None = None) -> list[str]:
+        """Workers (one, those of a host, or all) to run ``slots`` jobs at once; their ids."""
+        from . import control
+
+        return control.request_slots(self.db, slots, worker_id=worker_id, host=host)
+
+    def count_paused(self) -> int:
+        """Running jobs stopped by a pause."""
+        row = self.db.read(lambda tx: tx.one("count_paused"))
+        return int(row[0]) if row else 0
+
+    def set_worker_slots(self, worker_id: str, slots: int) -> None:
+        """A worker says it runs ``slots`` jobs at once now."""
+        from . import control
+
+        control.set_worker_slots(self.db, worker_id, slots)
 
     # -- workers ---------------------------------------------------------------------------
 

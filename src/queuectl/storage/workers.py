@@ -50,7 +50,13 @@ def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> Che
         row = tx.one("worker_heartbeat", params)
         tx.run("renew_leases", params)
         cancels = [(job_id, run) for job_id, run in tx.all("cancel_requests_of_worker", params)]
-        return CheckIn(row is not None, row[0] if row is not None else None, cancels)
+        signals = [(job_id, run, name) for job_id, run, name
+                   in tx.all("signal_requests_of_worker", params)]
+        if signals:
+            tx.run("take_signal_requests", params)
+        if row is None:
+            return CheckIn(False, None, cancels, signals)
+        return CheckIn(True, row[0], cancels, signals, row[1])
 
     return db.write(check_in)
 

@@ -150,7 +150,8 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
 DELETE FROM workers WHERE id = %(worker_id)s;
 
 -- name: worker_heartbeat
-UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s RETURNING stop_requested;
+UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s
+RETURNING stop_requested, slots_wanted;
 
 -- name: renew_leases
 UPDATE jobs SET lease_until = %(lease_until)s
@@ -227,7 +228,7 @@ WHERE state IN ('pending', 'failed') AND waiting_on = 0
 -- The columns of WorkerInfo, in its order.
 SELECT w.id, w.host, w.pid, w.slots, w.started_at, w.heartbeat_at,
        (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing'),
-       w.stop_requested
+       w.stop_requested, w.slots_wanted
 FROM workers w ORDER BY w.started_at;
 
 -- name: local_workers
@@ -538,3 +539,40 @@ SET command = %(command)s, priority = %(priority)s, queue = %(queue)s, run_at = 
     updated_at = %(now)s
 WHERE id = %(job_id)s AND state IN ('pending', 'failed')
 RETURNING *;
+
+-- Steering running jobs and workers (storage/control.py) -------------------------------------
+
+-- name: request_signal
+-- A signal for the worker that runs the job to send its process group at its next check-in.
+UPDATE jobs SET signal_request = %(signal)s, signal_run = runs
+WHERE id = %(job_id)s AND state = 'processing'
+RETURNING *;
+
+-- name: signal_requests_of_worker
+SELECT id, runs, signal_request FROM jobs
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND signal_request IS NOT NULL
+  AND signal_run = runs;
+
+-- name: take_signal_requests
+-- Handed to the worker in its check-in: a STOP marks the run paused; any other signal
+-- unmarks it (the worker continues a paused job after sending it one, so that it can act on
+-- it). A request left from an earlier run is dropped unsent.
+UPDATE jobs
+SET paused_run = CASE WHEN signal_run <> runs THEN paused_run
+                      WHEN signal_request = 'STOP' THEN runs ELSE NULL END,
+    signal_request = NULL, signal_run = NULL
+WHERE worker_id = %(worker_id)s AND state = 'processing' AND signal_request IS NOT NULL;
+
+-- name: request_slots
+-- Workers (one, or those of a host, or all) to run this many jobs at once from now on.
+UPDATE workers SET slots_wanted = %(slots)s
+WHERE (%(worker_id)s::text IS NULL OR id = %(worker_id)s)
+  AND (%(host)s::text IS NULL OR host = %(host)s)
+RETURNING id;
+
+-- name: set_worker_slots
+-- A worker now runs this many jobs at once.
+UPDATE workers SET slots = %(slots)s, slots_wanted = NULL WHERE id = %(worker_id)s;
+
+-- name: count_paused
+SELECT COUNT(*) FROM jobs WHERE state = 'processing' AND paused_run = runs;

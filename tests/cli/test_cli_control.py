@@ -1,0 +1,121 @@
+"""``kill``, ``pause``, ``resume`` and ``parallel`` through the real CLI, on a real worker: the
+job's processes are stopped and continued (read from /proc), its lease stays alive, and a
+worker's parallelism changes without a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.cli.e2e import WorkerPool, as_json, processes_using
+from tests.conftest import Cli, wait_until
+
+TICKING = "while true; do date +%s%N >> ticks; sleep 0.02; done"
+
+
+def _job(cli: Cli, job_id: str) -> Any:
+    return as_json(cli("show", job_id, "--json"))
+
+
+def _states(db_path: Path, job_id: str) -> set[str]:
+    """The scheduler states (R, S, T...) of the job's processes."""
+    found = set()
+    for pid in processes_using(db_path, QUEUECTL_JOB_ID=job_id):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        found.add(stat.rsplit(")", 1)[1].split()[0])
+    return found
+
+
+def test_pause_stops_the_job_keeps_its_lease_and_resume_continues_it(
+    cli: Cli, workers: WorkerPool, db_path: Path, tmp_path: Path
+) -> None:
+    cli("config", "set", "lease_duration", "1s")  # heartbeats every third of a second
+    cli("add", "--id", "tick", TICKING)
+    workers.start(1)
+    wait_until(lambda: _job(cli, "tick")["state"] == "processing" and (tmp_path / "ticks")
+               .exists(), message="the job ticking")
+
+    assert cli("pause", "tick").stdout == \
+        "Paused job tick; `queuectl resume tick` continues it.\n"
+    wait_until(lambda: _states(db_path, "tick") == {"T"}, message="every process stopped")
+    job = _job(cli, "tick")
+    assert (job["state"], job["paused"]) == ("processing", True)
+    assert "  processing        1  (1 paused: queuectl resume ID)" in cli("status").stdout
+    assert cli("list").stdout.splitlines()[1].split()[:2] == ["tick", "paused"]
+    assert as_json(cli("status", "--json"))["paused"] == 1
+    # its worker renews the lease while it is paused: it is never rescued
+    lease = job["lease_until"]
+    wait_until(lambda: _job(cli, "tick")["lease_until"] > lease, message="the lease renewed")
+    ticks = (tmp_path / "ticks").read_text()
+    assert (tmp_path / "ticks").read_text() == ticks and _job(cli, "tick")["runs"] == 1
+
+    assert cli("resume", "tick").stdout == "Resumed job tick.\n"
+    wait_until(lambda: "T" not in _states(db_path, "tick"), message="the processes continued")
+    wait_until(lambda: (tmp_path / "ticks").read_text() != ticks, message="ticking again")
+    assert _job(cli, "tick")["paused"] is False
+    cli("cancel", "tick")
+
+
+def test_kill_sends_a_signal_even_to_a_paused_job(cli: Cli, workers: WorkerPool,
+                                                  db_path: Path) -> None:
+    trap = ("trap 'echo got $1; exit 0' {0}; echo ready; "
+            "while true; do sleep 0.02; done")
+    cli("add", "--id", "hup", trap.format("HUP").replace("$1", "HUP"))
+    cli("add", "--id", "term", trap.format("TERM").replace("$1", "TERM"))
+    workers.start(2)
+    wait_until(lambda: all(_job(cli, j)["state"] == "processing" and "ready" in
+                           cli("logs", j).stdout for j in ("hup", "term")),
+               message="both jobs ready")
+    assert cli("kill", "hup", "--signal", "hup").stdout == "Sent SIGHUP to job hup.\n"
+    cli("pause", "term")
+    wait_until(lambda: _states(db_path, "term") == {"T"}, message="term stopped")
+    assert cli("kill", "term").stdout == "Sent SIGTERM to job term.\n"  # TERM by default
+    for job_id, name in (("hup", "HUP"), ("term", "TERM")):
+        wait_until(lambda job_id=job_id: _job(cli, job_id)["state"] == "completed",
+                   message=f"{job_id} done")
+        # the whole group gets it: the shell's trap runs (its sleep may say it was killed)
+        out = cli("logs", job_id).stdout
+        assert out.startswith("ready\n") and out.endswith(f"got {name}\n"), out
+
+
+def test_kill_refuses_a_job_that_is_not_running_or_a_bad_signal(cli: Cli) -> None:
+    cli("add", "--id", "later", "--delay", "1h", "true")
+    result = cli("kill", "later", check=1)
+    assert result.stderr == "error: job 'later' is pending: only a running job can be " \
+                            "signalled\n"
+    result = cli("kill", "later", "--signal", "BOGUS", check=2)
+    assert result.stderr.startswith("error: --signal: no signal 'BOGUS'")
+    assert cli("pause", "nosuch", check=1).stderr == "error: no job with id 'nosuch'\n"
+
+
+def test_parallel_changes_a_running_workers_slots(cli: Cli, workers: WorkerPool,
+                                                  tmp_path: Path) -> None:
+    for n in range(4):
+        cli("add", "--id", f"w{n}", "while [ ! -e go ]; do sleep 0.02; done")
+    worker = workers.start(1)
+    worker_id = workers.worker_id(worker)
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 1,
+               message="one job running")
+    assert cli("parallel", "3").stdout == f"Worker {worker_id} runs up to 3 jobs at once.\n"
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 3,
+               message="three jobs running")
+    [info] = as_json(cli("worker", "list", "--json"))
+    assert (info["slots"], info["slots_wanted"]) == (3, None)
+    # Fewer slots: the running jobs go on; new ones start only below the new number.
+    assert cli("parallel", "1", "--worker", worker_id).stdout == \
+        f"Worker {worker_id} runs up to 1 job at once.\n"
+    assert as_json(cli("status", "--json"))["jobs"]["processing"] == 3
+    (tmp_path / "go").touch()
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["completed"] == 4,
+               message="every job done")
+    assert f"worker {worker_id}: 1 slot(s) from now on (was 3)" in worker.stderr()
+
+
+def test_parallel_with_no_worker_is_exit_1(cli: Cli) -> None:
+    cli("add", "true")
+    assert cli("parallel", "2", check=1).stderr == \
+        "error: no worker on this host (--all asks every host's)\n"
+    assert cli("parallel", "0", check=2).stderr.startswith("error: Invalid value for 'N'")
