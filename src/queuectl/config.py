@@ -38,6 +38,8 @@ class Settings(NamedTuple):
     retention: float | None = None  # finished jobs older than this are pruned by workers
     direct_exec: bool = True  # exec a command of plain words without sh (see shellwords.py)
     autostart: int = 0  # slots of the worker an enqueue starts when none runs here; 0: off
+    on_finish: str | None = None  # a completion hook every job enqueued from now on gets
+    webhook: str | None = None  # a URL every job enqueued from now on POSTs its JSON to
 
 
 def _max_retries(text: str) -> int:
@@ -134,6 +136,18 @@ def _slots(text: str) -> int:
     return value
 
 
+def _on_finish(text: str) -> str | None:
+    from .jobspec.fields import on_finish
+
+    return None if text.strip().lower() in ("none", "off", "") else on_finish(text)
+
+
+def _webhook(text: str) -> str | None:
+    from .jobspec.fields import webhook
+
+    return None if text.strip().lower() in ("none", "off", "") else webhook(text.strip())
+
+
 def _format_optional_duration(value: Any) -> str:
     return "none" if value is None else format_duration(value)
 
@@ -163,6 +177,10 @@ KEYS: dict[str, Key] = {
             "exec plain commands without sh (default on)"),
         Key("autostart", _slots, lambda v: str(v) if v else "off",
             "enqueue starts a worker of N slots if none runs here"),
+        Key("on_finish", _on_finish, lambda v: v or "none",
+            "a command run when a job enqueued after this ends"),
+        Key("webhook", _webhook, lambda v: v or "none",
+            "a URL sent each finished job's JSON (jobs enqueued after this)"),
     )
 }
 

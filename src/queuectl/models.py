@@ -5,6 +5,7 @@ Timestamps are POSIX seconds (UTC); ``to_dict`` renders them as ISO 8601 with ``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,10 @@ class Job:
     restarted_from: str | None = None  # the job this one runs again (queuectl restart)
     signal_request: str | None = None  # a signal its worker is to send (queuectl kill, ...)
     paused_run: int | None = None  # the run that queuectl pause stopped
+    on_finish: str | None = None  # completion hook: a command (see hooks.py)
+    webhook: str | None = None  # completion hook: a URL the job's JSON is POSTed to
+    hook_run: int | None = None  # the run whose hooks were taken to run
+    hook_result: str | None = None  # what the hooks did, as JSON
     # Not stored: set on the job an enqueue returns when its unique_key matched a live job,
     # which is returned instead of a new one (nothing was created).
     unique_conflict: bool = field(default=False, compare=False)
@@ -121,6 +126,9 @@ class Job:
             "jitter": self.jitter,
             "restarted_from": self.restarted_from,
             "paused": self.paused,
+            "on_finish": self.on_finish,
+            "webhook": self.webhook,
+            "hook": json.loads(self.hook_result) if self.hook_result else None,
         }
 
 

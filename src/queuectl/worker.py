@@ -48,6 +48,7 @@ from .claim_plan import ClaimPlan
 from .clock import Clock
 from .doorbell import Doorbell
 from .errors import QueuectlError, StorageError
+from .hooks import HookRunner
 from .launcher import Launcher
 from .maintenance import Housekeeping, rescue_lost_runs
 from .models import Job, JobState
@@ -117,6 +118,9 @@ class Worker:
         self._check_in_due = False  # a wake-up asked to check for a stop request
         self._burst_over = False
         self._step_began = 0.0  # monotonic: how long a step waits is a duration
+        # Completion hooks run on a thread of their own, never on a slot (see hooks.py).
+        self._hooks = HookRunner(storage.url, self._environ)
+        self._hook_jobs_ended = False  # a job with a hook ended: ring once it is recorded
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -142,6 +146,9 @@ class Worker:
             self._doorbell.listen(self.storage.wake_channel(self.id))
         self._next_tick = now + self._tick_interval()
         self._pool.start()
+        self._hooks.start()
+        if self.storage.hooks_due():  # left by workers that stopped, or jobs canceled
+            self._hooks.ring()
         self._started = True
         log.info("worker %s started: %d slot(s), pid %d, database %s",
                  self.id, self.slots, os.getpid(), redact(self.storage.url))
@@ -180,6 +187,8 @@ class Worker:
         except Exception as exc:  # the database still fails: say what is left behind
             unwritten = one_line(exc)
         finally:
+            # A graceful stop runs the hooks of the jobs it ended; a forced one does not wait.
+            self._hooks.close(drain=self._stop_mode != NOW)
             self._doorbell.close()
             if self._owns_storage:
                 self.storage.close()
@@ -421,7 +430,9 @@ class Worker:
         while not self._chunks.empty():
             output.append(self._chunks.get_nowait())  # only this thread takes from it
         self._plan.collected()
-        self._backlog.take(self._pool.finished(), output, self.settings,
+        finished = self._pool.finished()
+        self._hook_jobs_ended |= any(f.job.on_finish or f.job.webhook for f in finished)
+        self._backlog.take(finished, output, self.settings,
                            forced_stop=self._stop_mode == NOW, canceled=self._canceled)
 
     def _write_backlog(self, limit: int) -> list[Job]:
@@ -436,6 +447,9 @@ class Worker:
                 self._plan.due_again(outcome.run_at)  # a retry this worker may take
         report(recorded, refused, stopping=self._stop_mode is not None,
                running=self.running_jobs)
+        if self._hook_jobs_ended and recorded:
+            self._hook_jobs_ended = False
+            self._hooks.ring()
         return claimed
 
     # -- heartbeats, stop and cancel requests ------------------------------------------------
@@ -450,6 +464,8 @@ class Worker:
             self.settings = config.resolve(self.storage.config_items(), self._environ)
         self._check_in(now)
         self._check_in_due = False
+        if full and self.storage.hooks_due():  # e.g. a waiting job with a hook was canceled
+            self._hooks.ring()
         if full:
             # Not in the first step after a database error or a long wait for the database,
             # nor for a lease after it (see outage.py).

@@ -36,6 +36,9 @@ _JOB_OPTIONS = (
                  help="An exit code that goes straight to the DLQ, not retried (repeatable)."),
     click.option("--no-retry-on-timeout", is_flag=True, help="A timeout goes straight to the DLQ."),
     click.option("--output-limit", metavar="SIZE", help="Output kept per attempt, e.g. 64k."),
+    click.option("--on-finish", metavar="CMD",
+                 help="A command run once the job is final (completed, dead or canceled)."),
+    click.option("--webhook", metavar="URL", help="POST the finished job's JSON to this URL."),
 )
 
 
@@ -47,12 +50,14 @@ def job_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, job_id: str | None, max_retries: int | None, timeout: str | None,
                 cwd: str | None, env_pairs: tuple[str, ...], env_all: bool,
                 fatal_exit_codes: tuple[int, ...], no_retry_on_timeout: bool,
-                output_limit: str | None, **kwargs: Any) -> Any:
+                output_limit: str | None, on_finish: str | None, webhook: str | None,
+                **kwargs: Any) -> Any:
         fields = {
             "id": job_id, "max_retries": max_retries, "timeout": timeout, "cwd": cwd,
             "env": job_environment(env_pairs, env_all, os.environ), "output_limit": output_limit,
             "fatal_exit_codes": list(fatal_exit_codes) or None,
             "retry_on_timeout": False if no_retry_on_timeout else None,
+            "on_finish": on_finish, "webhook": webhook,
         }
         options = {key: value for key, value in fields.items() if value is not None}
         return command(*args, options=options, **kwargs)

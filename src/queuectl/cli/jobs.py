@@ -80,6 +80,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         fields.append(("worker", job.worker_id))
     if job.restarted_from:
         fields.append(("restarts", job.restarted_from))
+    fields += _hook_fields(job)
     for name, value in fields:
         click.echo(f"{name + ':':<12} {value}")
     for attempt in attempts:
@@ -108,3 +109,25 @@ def _scheduling_fields(job: Job) -> list[tuple[str, object]]:
     if job.tags:
         fields.append(("tags", ", ".join(job.tags)))
     return fields
+
+
+def _hook_fields(job: Job) -> list[tuple[str, object]]:
+    """The job's completion hooks, and what came of them once it ended."""
+    import json
+
+    fields: list[tuple[str, object]] = []
+    done = json.loads(job.hook_result) if job.hook_result else {}
+    for name, target in (("on_finish", job.on_finish), ("webhook", job.webhook)):
+        if target:
+            fields.append((name.replace("_", " "), f"{target}  ({_hook_outcome(done.get(name))})"))
+    return fields
+
+
+def _hook_outcome(result: dict[str, object] | None) -> str:
+    if result is None:
+        return "not run yet"
+    if result.get("error"):
+        return f"failed: {result['error']}"
+    if "status" in result:
+        return f"HTTP {result['status']}"
+    return "ok"

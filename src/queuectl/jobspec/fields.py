@@ -28,6 +28,7 @@ from .limits import (
     MAX_RETRIES,
     MAX_TAGS,
     MAX_UNIQUE_KEY_LENGTH,
+    MAX_URL_LENGTH,
     MAX_WAIT_SECONDS,
     PRIORITY_MAX,
     PRIORITY_MIN,
@@ -237,3 +238,20 @@ def _is_mapping(value: object) -> bool:
 def _longest(seconds: float) -> str:
     days = seconds / 86400
     return f"{days / 365:g} years" if days >= 365 else f"{days:g} days"
+
+
+def on_finish(value: object) -> str:
+    """A completion hook: a shell command, checked as ``command`` is."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"on_finish: expected a shell command, got {shown(value)}")
+    return os_text(value, "on_finish", MAX_ARGUMENT_BYTES)
+
+
+def webhook(value: object) -> str:
+    """A URL to POST a finished job's JSON to: http or https, no spaces."""
+    if (not isinstance(value, str) or not value.startswith(("http://", "https://"))
+            or len(value) > MAX_URL_LENGTH or any(c.isspace() for c in value)
+            or not value.isascii() or len(value.split("://", 1)[1]) == 0):
+        raise InvalidInput(f"webhook: expected an http:// or https:// URL of at most"
+                           f" {MAX_URL_LENGTH} characters, got {shown(value)}")
+    return value

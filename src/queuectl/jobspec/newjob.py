@@ -47,6 +47,9 @@ class NewJob(NamedTuple):
     backoff_base: float | None = None  # None: the configured retry policy
     backoff_max: float | None = None
     jitter: float | None = None
+    # completion hooks (see hooks.py): a command and a URL, run once the job is final
+    on_finish: str | None = None
+    webhook: str | None = None
 
     def first_run_at(self, now: float) -> float:
         """When the job may first run: never before ``now``, which keeps FIFO order honest."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 FIELDS = (
     "id", "command", "max_retries", "cwd", "env", "timeout", "fatal_exit_codes",
     "retry_on_timeout", "output_limit", "priority", "run_at", "delay", "queue", "depends_on",
-    "unique_key", "tags", "backoff_base", "backoff_max", "jitter",
+    "unique_key", "tags", "backoff_base", "backoff_max", "jitter", "on_finish", "webhook",
 )
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
@@ -83,6 +83,11 @@ def parse_job_spec(
                else settings.max_retries)
     where = (fields.cwd(given["cwd"]) if "cwd" in given
              else cwd if cwd is not None else fields.current_directory())
+    if settings.on_finish is not None or settings.webhook is not None:
+        # The configured hooks are the job's own, unless it gives its own (null: none).
+        for key in ("on_finish", "webhook"):
+            if key not in spec and getattr(settings, key) is not None:
+                given[key] = getattr(settings, key)
     if len(given) == ("id" in given) + ("max_retries" in given) + ("cwd" in given) + 1:
         return NewJob(own_id, command, retries, where)
     return NewJob(own_id, command, retries, where, **_other_fields(given, own_id))
@@ -124,6 +129,10 @@ def _other_fields(spec: dict[str, Any], own_id: str) -> dict[str, Any]:
         checked["backoff_max"] = fields.backoff_max(spec["backoff_max"])
     if "jitter" in spec:
         checked["jitter"] = fields.jitter(spec["jitter"])
+    if "on_finish" in spec:
+        checked["on_finish"] = fields.on_finish(spec["on_finish"])
+    if "webhook" in spec:
+        checked["webhook"] = fields.webhook(spec["webhook"])
     return checked
 
 
@@ -143,9 +152,11 @@ def parse_job_specs(
     jobs: list[NewJob] = []
     cwd: str | None = None
     max_retries = settings.max_retries
+    # configured hooks make every job one with fields beyond the plain ones
+    plain = settings.on_finish is None and settings.webhook is None
     for index, spec in enumerate(specs):
         try:
-            if type(spec) is dict and len(spec) == 1 and "command" in spec:
+            if plain and type(spec) is dict and len(spec) == 1 and "command" in spec:
                 command = spec["command"]
                 # fields.command's checks, inline (a call per job costs); it words a problem.
                 if (type(command) is not str or not command or not command.isascii()

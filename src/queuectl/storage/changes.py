@@ -57,7 +57,8 @@ def _again(job: Job) -> NewJob:
         NUMBERED, job.command, job.max_retries, job.cwd, job.env, job.timeout,
         job.fatal_exit_codes, job.retry_on_timeout, job.output_limit, job.priority, job.queue,
         unique_key=job.unique_key, tags=job.tags, backoff_base=job.backoff_base,
-        backoff_max=job.backoff_max, jitter=job.jitter,
+        backoff_max=job.backoff_max, jitter=job.jitter, on_finish=job.on_finish,
+        webhook=job.webhook,
     )
 
 

@@ -166,7 +166,7 @@ def _row(tx: Transaction, job: NewJob, now: float, waiting_on: int = 0,
         tx.array(job.tags) if job.tags else None,
         tx.array(job.depends_on) if job.depends_on else None,
         waiting_on, f"dependency {dead} dead" if dead else None,
-        job.backoff_base, job.backoff_max, job.jitter,
+        job.backoff_base, job.backoff_max, job.jitter, job.on_finish, job.webhook,
     )
 
 
@@ -183,4 +183,5 @@ def _stored(job: NewJob, now: float, state: str = "pending", waiting_on: int = 0
         output_limit=job.output_limit, queue=job.queue, unique_key=job.unique_key,
         tags=job.tags, depends_on=job.depends_on, waiting_on=waiting_on,
         backoff_base=job.backoff_base, backoff_max=job.backoff_max, jitter=job.jitter,
+        on_finish=job.on_finish, webhook=job.webhook,
     )

@@ -11,6 +11,7 @@ module of its concept (this class is their table of contents):
     jobs.py       read, list, count, cancel, retry, delete
     changes.py    restart, remove and edit, as a person asks
     control.py    signals for running jobs, parallelism of running workers
+    hooks.py      completion hooks due, taken and recorded
     reads.py      pages of jobs, running jobs, finished runs (dashboard, stats)
     queues.py     named queues: pause, limit, jobs per queue
     recurring.py  recurring schedules and their ticks
@@ -161,6 +162,24 @@ class Store:
         from . import control
 
         return control.request_slots(self.db, slots, worker_id=worker_id, host=host)
+
+    def hooks_due(self) -> bool:
+        """Whether a finished job's completion hook waits to run."""
+        from . import hooks
+
+        return hooks.any_due(self.db)
+
+    def take_due_hooks(self, limit: int) -> list[Job]:
+        """Finished jobs whose hooks are due, each taken once for its last run."""
+        from . import hooks
+
+        return hooks.take_due(self.db, limit)
+
+    def record_hook(self, job_id: str, result: str) -> None:
+        """What a job's hooks did (JSON), shown with the job."""
+        from . import hooks
+
+        hooks.record(self.db, job_id, result)
 
     def count_paused(self) -> int:
         """Running jobs stopped by a pause."""

@@ -110,11 +110,11 @@ FROM (VALUES (%s::text, %s::text, %s::integer, %s::text, %s::double precision))
 INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at, cwd, env,
                   timeout, fatal_exit_codes, retry_on_timeout, output_limit,
                   priority, queue, unique_key, tags, depends_on, waiting_on, last_error,
-                  backoff_base, backoff_max, jitter)
+                  backoff_base, backoff_max, jitter, on_finish, webhook)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
         %s, %s, %s,
         %s, %s, %s, %s, %s, %s, %s,
-        %s, %s, %s)
+        %s, %s, %s, %s, %s)
 ON CONFLICT (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
 
@@ -576,3 +576,26 @@ UPDATE workers SET slots = %(slots)s, slots_wanted = NULL WHERE id = %(worker_id
 
 -- name: count_paused
 SELECT COUNT(*) FROM jobs WHERE state = 'processing' AND paused_run = runs;
+
+-- Completion hooks (storage/hooks.py, hooks.py) --------------------------------------------
+-- A job with a hook is due once it is final and its hook has not been taken for this run;
+-- the partial index jobs_hooks_due holds only jobs with hooks not yet run.
+
+-- name: any_hook_due
+SELECT 1 FROM jobs
+WHERE (on_finish IS NOT NULL OR webhook IS NOT NULL) AND hook_run IS DISTINCT FROM runs
+  AND state IN ('completed', 'dead', 'canceled') LIMIT 1;
+
+-- name: take_due_hooks
+-- Taken once (at most once: a worker that dies running one does not run it again).
+UPDATE jobs SET hook_run = runs
+WHERE id IN (SELECT id FROM jobs
+             WHERE (on_finish IS NOT NULL OR webhook IS NOT NULL)
+               AND hook_run IS DISTINCT FROM runs
+               AND state IN ('completed', 'dead', 'canceled')
+             ORDER BY updated_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: record_hook
+UPDATE jobs SET hook_result = %(result)s WHERE id = %(job_id)s;
+
