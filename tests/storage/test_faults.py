@@ -68,11 +68,11 @@ def test_a_full_disk_is_one_line_and_the_jobs_stored_before_stay(
     cli.env["QUEUECTL_DB"] = str(db)
     cli("enqueue", "-c", "true", "--id", "before")
     opened = open_storage(db)  # a worker, say, keeps the database (and its WAL) open
-    with open(small_disk / "filler", "wb") as filler:  # the disk fills up meanwhile
+    # Unbuffered: a buffered file would flush again at close and raise ENOSPC there.
+    with open(small_disk / "filler", "wb", buffering=0) as filler:  # the disk fills up meanwhile
         try:
             while True:
                 filler.write(b"\0" * 65536)
-                filler.flush()
         except OSError:
             pass
     jobs = small_disk.parent / "jobs.jsonl"
