@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from queuectl.launcher import Launcher
+from queuectl.process.launcher import Launcher
 
 Spawn = Callable[[int], None]
 

@@ -12,7 +12,7 @@ from .config import Settings
 from .models import Job, JobState, Outcome
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from queuectl.process.runner import RunResult
 
 
 def retry_delay(failed_attempts: int, base: float, cap: float) -> float:

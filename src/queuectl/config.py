@@ -36,7 +36,7 @@ class Settings(NamedTuple):
     output_limit: int = 1024 * 1024
     durability: str = "full"
     retention: float | None = None  # finished jobs older than this are pruned by workers
-    direct_exec: bool = True  # exec a command of plain words without sh (see shellwords.py)
+    direct_exec: bool = True  # exec a command of plain words without sh (see process/shellwords.py)
     autostart: int = 0  # slots of the worker an enqueue starts when none runs here; 0: off
     on_finish: str | None = None  # a completion hook every job enqueued from now on gets
     webhook: str | None = None  # a URL every job enqueued from now on POSTs its JSON to

@@ -69,7 +69,7 @@ class Job:
     restarted_from: str | None = None  # the job this one runs again (queuectl restart)
     signal_request: str | None = None  # a signal its worker is to send (queuectl kill, ...)
     paused_run: int | None = None  # the run that queuectl pause stopped
-    on_finish: str | None = None  # completion hook: a command (see hooks.py)
+    on_finish: str | None = None  # completion hook: a command (see worker/hooks.py)
     webhook: str | None = None  # completion hook: a URL the job's JSON is POSTed to
     hook_run: int | None = None  # the run whose hooks were taken to run
     hook_result: str | None = None  # what the hooks did, as JSON

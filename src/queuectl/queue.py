@@ -28,6 +28,9 @@ from .storage import locate, open_storage, redact
 from .units import parse_duration
 
 if TYPE_CHECKING:
+    from queuectl.worker.loop import Worker
+    from queuectl.worker.supervisor import Detached
+
     from .listing import JobListing, JobPage, RunningJob
     from .models import Attempt, Job, QueueStatus, WorkerInfo
     from .queues import NamedQueues
@@ -35,9 +38,7 @@ if TYPE_CHECKING:
     from .stats import FinishedRun, Stats
     from .storage import Storage
     from .storage.schema import SchemaStatus
-    from .supervisor import Detached
     from .transfer import Imported
-    from .worker import Worker
 
 
 _MOST_LISTED = 10**9  # a bound on limit and offset: SQLite's integers stop at 2**63
@@ -222,7 +223,7 @@ class Queue:
 
     def workers(self) -> list[WorkerInfo]:
         """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
-        from .worker_control import worker_states
+        from queuectl.worker.control import worker_states
 
         return worker_states(self.storage, self.settings.lease_duration, self.clock.now())
 
@@ -268,7 +269,7 @@ class Queue:
                queues: Sequence[str] | None = None) -> Worker:
         """A worker on a connection of its own (its coordinator thread is its only user),
         serving ``queues`` (default: every queue)."""
-        from .worker import Worker
+        from queuectl.worker.loop import Worker
 
         names = [queue_name(name, "--queue") for name in queues or ()]
         return Worker(open_storage(self.url), slots=slots, clock=self._given_clock,
@@ -279,7 +280,7 @@ class Queue:
                      queues: Sequence[str] | None = None, burst: bool = False) -> None:
         """Run a worker in this process until it is stopped (Ctrl-C, SIGTERM, ``worker stop``)
         or, with ``burst``, until nothing is left to do; see ``supervisor.serve``."""
-        from .supervisor import serve
+        from queuectl.worker.supervisor import serve
 
         worker = self.worker(slots, worker_id=worker_id, queues=queues)
         # The worker works on a connection of its own: this one would sit idle meanwhile (a
@@ -295,7 +296,7 @@ class Queue:
         Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
         ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
         """
-        from .worker_control import stop_workers
+        from queuectl.worker.control import stop_workers
 
         return stop_workers(self.storage, self.settings, self.clock, worker_id=worker_id,
                             mode="now" if now else "graceful", timeout=timeout)
@@ -305,7 +306,7 @@ class Queue:
                               quiet: bool = False) -> Detached:
         """Start ``queuectl worker start`` in the background, logging to a file beside the
         database, and return once it has registered."""
-        from .worker_control import start_detached_worker
+        from queuectl.worker.control import start_detached_worker
 
         return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
                                      verbose=verbose, quiet=quiet)
@@ -346,7 +347,7 @@ class Queue:
         from .job_control import checked_slots, resized
 
         if worker_id is None and host is None and not every_host:
-            from .procs import HOST
+            from queuectl.hosts import HOST
 
             host = HOST
         asked = self.storage.request_slots(checked_slots(slots), worker_id=worker_id,
@@ -356,7 +357,7 @@ class Queue:
     def autostart_worker(self) -> Detached | None:
         """With the ``autostart`` setting (N slots), start a detached worker on this host if
         none runs here for this database (``queuectl enqueue`` calls this); else None."""
-        from .worker_control import autostart_worker
+        from queuectl.worker.control import autostart_worker
 
         return autostart_worker(self.storage, self.settings, self.clock)
 
@@ -417,7 +418,7 @@ class Queue:
         """Delete finished jobs in ``states`` (completed, dead, canceled) last updated more
         than ``older_than`` ago (seconds or e.g. ``"7d"``; 0: all of them), with their
         attempts and output, in short batches. Returns how many were deleted."""
-        from .maintenance import purge
+        from queuectl.worker.maintenance import purge
 
         return purge(self.storage, states, older_than, self.clock.now())
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from queuectl import JobState, Queue
 from queuectl.clock import FakeClock
-from queuectl.maintenance import LOST, rescue_lost_runs
 from queuectl.models import Outcome
+from queuectl.worker.maintenance import LOST, rescue_lost_runs
 
 
 def test_a_stale_worker_cannot_overwrite_a_rescued_and_rerun_job(

@@ -18,9 +18,9 @@ from tests.library.conftest import processes_of_run
 from queuectl import JobState, Queue
 from queuectl.errors import QueuectlError
 from queuectl.models import Job
-from queuectl.runner import Execution, RunResult
-from queuectl.slots import Finished, SlotPool
-from queuectl.worker import NOW, Worker
+from queuectl.process.runner import Execution, RunResult
+from queuectl.worker.loop import NOW, Worker
+from queuectl.worker.slots import Finished, SlotPool
 
 
 class Serving:

@@ -10,7 +10,7 @@ from tests.conftest import wait_until
 from tests.library.conftest import processes_of_run
 
 from queuectl import JobState, Queue
-from queuectl.worker import NOW, Worker
+from queuectl.worker.loop import NOW, Worker
 
 
 @contextmanager

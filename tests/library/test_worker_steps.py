@@ -13,8 +13,8 @@ from tests.library.conftest import processes_of_run
 from queuectl import JobState, Queue
 from queuectl.backoff import outcome_of_failure
 from queuectl.clock import FakeClock
-from queuectl.maintenance import LOST
-from queuectl.worker import GRACEFUL
+from queuectl.worker.loop import GRACEFUL
+from queuectl.worker.maintenance import LOST
 
 
 def test_run_once_is_a_step_of_the_real_loop_with_claim_ahead(queue: Queue) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from queuectl.hosts import HOST
 from queuectl.models import JobState, NewJob
-from queuectl.procs import HOST
 from queuectl.storage import open_storage
 from queuectl.storage.base import WakeChannel, WorkerRegistration
 from queuectl.storage.postgres.driver import PostgresDriver

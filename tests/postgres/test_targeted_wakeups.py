@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from queuectl.hosts import HOST
 from queuectl.models import NewJob
-from queuectl.procs import HOST
 from queuectl.storage import open_storage
 from queuectl.storage.base import WorkerRegistration
 from queuectl.storage.idle import IdleWorkers

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tests.conftest import Cli, wait_until
 
-from queuectl.cgroups import kill_cgroup
+from queuectl.process.cgroups import kill_cgroup
 
 
 def job_processes(job_id: str) -> list[int]:

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from tests.conftest import wait_until
 
-from queuectl import spawn
-from queuectl.launcher import Launcher, _shell_is_dash
-from queuectl.runner import Execution, RunResult
-from queuectl.shellwords import plain_argv
+from queuectl.process import spawn
+from queuectl.process.launcher import Launcher, _shell_is_dash
+from queuectl.process.runner import Execution, RunResult
+from queuectl.process.shellwords import plain_argv
 
 WORKER = "w-corpus"
 CORPUS = [

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Cli
 from tests.runtime.conftest import job, state_of, wait_until
 
-from queuectl.procs import ALIVE, DEAD, UNKNOWN, liveness, start_marker
+from queuectl.hosts import ALIVE, DEAD, UNKNOWN, liveness, start_marker
 from queuectl.units import parse_timestamp
 
 UNSHARE = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--uts"]

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from tests.conftest import wait_until
 
-from queuectl import spawn
-from queuectl.cgroups import cgroup_processes
-from queuectl.launcher import Launcher
-from queuectl.leftovers import kill_job_run, kill_leftover_job_processes
-from queuectl.ownership import RunRecorder, boot_ns, read_records, records_folder
-from queuectl.procs import start_ticks
+from queuectl.hosts import start_ticks
+from queuectl.process import spawn
+from queuectl.process.cgroups import cgroup_processes
+from queuectl.process.launcher import Launcher
+from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
+from queuectl.process.ownership import RunRecorder, boot_ns, read_records, records_folder
 
 LEAN = [pytest.param(True, id="fork_exec"), pytest.param(False, id="popen")]
 

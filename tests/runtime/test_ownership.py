@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import Cli
 from tests.runtime.conftest import job, state_of, wait_until
 
-from queuectl.cgroups import enter_own_cgroup, leave_own_cgroup
-from queuectl.ownership import all_records
+from queuectl.process.cgroups import enter_own_cgroup, leave_own_cgroup
+from queuectl.process.ownership import all_records
 
 Workers = Callable[..., subprocess.Popen[str]]
 

@@ -11,8 +11,8 @@ import time
 import pytest
 from tests.conftest import wait_until
 
-from queuectl import runner
-from queuectl.runner import Execution
+from queuectl.process import runner
+from queuectl.process.runner import Execution
 
 
 def _ends(execution: Execution) -> runner.RunResult:

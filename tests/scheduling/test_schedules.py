@@ -11,10 +11,10 @@ from queuectl import Queue
 from queuectl.clock import FakeClock
 from queuectl.config import Settings
 from queuectl.errors import InvalidInput, QueuectlError, ScheduleNotFound
-from queuectl.maintenance import Housekeeping, enqueue_due_ticks
 from queuectl.models import NewJob
 from queuectl.storage import open_storage
 from queuectl.units import parse_timestamp
+from queuectl.worker.maintenance import Housekeeping, enqueue_due_ticks
 
 SETTINGS = Settings()
 
@@ -157,7 +157,7 @@ def test_housekeeping_wakes_for_the_next_tick(queue: Queue, clock: FakeClock) ->
 
 def test_retention_prunes_old_finished_jobs_in_batches(
         queue: Queue, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    import queuectl.maintenance as maintenance
+    import queuectl.worker.maintenance as maintenance
 
     monkeypatch.setattr(maintenance, "PRUNE_BATCH", 2)
     for number in range(5):

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from queuectl.hosts import HOST
 from queuectl.models import Job, JobState, NewJob, Outcome
-from queuectl.procs import HOST
 from queuectl.storage import Storage
 from queuectl.storage.base import CheckIn, LocalWorker, WorkerRegistration
 

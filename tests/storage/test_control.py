@@ -8,8 +8,8 @@ import os
 import pytest
 
 from queuectl.errors import InvalidTransition, JobNotFound
+from queuectl.hosts import HOST
 from queuectl.models import Job, JobState, NewJob, Outcome
-from queuectl.procs import HOST
 from queuectl.storage import Storage
 from queuectl.storage.base import WorkerRegistration
 

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from queuectl.errors import InvalidTransition, JobNotFound
+from queuectl.hosts import HOST
 from queuectl.models import JobState, NewJob, Outcome
-from queuectl.procs import HOST
 from queuectl.storage import Storage
 from queuectl.storage.base import CheckIn, OutputChunk, WorkerRegistration
 

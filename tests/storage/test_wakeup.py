@@ -6,8 +6,8 @@ import os
 import select
 from collections.abc import Callable
 
+from queuectl.hosts import HOST
 from queuectl.models import NewJob
-from queuectl.procs import HOST
 from queuectl.storage import Storage
 from queuectl.storage.base import WakeChannel, WorkerRegistration
 

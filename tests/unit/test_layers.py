@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "queuectl"
 
 # module (top-level name) -> the only places under src/queuectl allowed to import it
 ONLY_IN = {
-    "subprocess": ("runner.py",),
+    "subprocess": ("process/runner.py",),
     "click": ("cli/",),
     "starlette": ("web/",),
     "uvicorn": ("web/", "cli/dashboard.py"),
@@ -91,8 +91,7 @@ FACADE_AND_VALUES = {
     "queuectl.units", "queuectl.stats", "queuectl.config", "queuectl.listing",
     "queuectl.recurring", "queuectl.clock", "queuectl.jobspec", "queuectl.jobspec.newjob",
 }
-WORKER_SIDE = {"worker", "slots", "supervisor", "runner", "leftovers", "maintenance",
-               "worker_control"}
+WORKER_SIDE = {"worker", "process"}
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.name))

@@ -47,7 +47,7 @@ class NewJob(NamedTuple):
     backoff_base: float | None = None  # None: the configured retry policy
     backoff_max: float | None = None
     jitter: float | None = None
-    # completion hooks (see hooks.py): a command and a URL, run once the job is final
+    # completion hooks (see worker/hooks.py): a command and a URL, run once the job is final
     on_finish: str | None = None
     webhook: str | None = None
 

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from queuectl.hosts import HOST
+
 from ...errors import StorageError
-from ...procs import HOST
 from .. import normal_path
 from ..driver import Conflict, NamedQueries
 from ..rows import JobRows

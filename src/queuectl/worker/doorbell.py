@@ -8,7 +8,7 @@ import os
 import select
 from typing import NamedTuple
 
-from .storage.base import WakeChannel
+from ..storage.base import WakeChannel
 
 
 class Heard(NamedTuple):

@@ -19,8 +19,15 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 
-from .cgroups import cgroup_processes, kill_cgroup
-from .ownership import RunRecord, all_records, forget_worker, read_records, record_path, ticks
+from queuectl.process.cgroups import cgroup_processes, kill_cgroup
+from queuectl.process.ownership import (
+    RunRecord,
+    all_records,
+    forget_worker,
+    read_records,
+    record_path,
+    ticks,
+)
 
 _ROUNDS = 20  # kill passes over a session: each catches the children forked during the last
 
@@ -64,7 +71,7 @@ def kill_job_run(job_id: str, run: int, worker_id: str | None) -> int:
 def prune_stale_records() -> None:
     """Remove the records of workers that are gone and left nothing running: those of workers
     killed after their database was (a test's, say), which no rescuer will ever read."""
-    from .procs import DEAD, liveness
+    from queuectl.hosts import DEAD, liveness
 
     stale = [records for records in all_records()
              if liveness(records.pid, records.marker) == DEAD

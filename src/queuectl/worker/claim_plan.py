@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .slots import SlotPool
-from .storage import Storage
+from queuectl.worker.slots import SlotPool
+
+from ..storage import Storage
 
 # While jobs run shorter than this on average, a worker holds several claimed jobs per slot
 # and gathers the results of several slots into one commit (see capacity, gathering).

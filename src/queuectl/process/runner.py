@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import spawn
-from .units import format_duration
+from queuectl.process import spawn
+
+from ..units import format_duration
 
 _READ_SIZE = 65536
 # How long to keep reading the pipe after the group was killed; only an escaped

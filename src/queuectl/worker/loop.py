@@ -42,24 +42,25 @@ import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
-from . import config
-from .backlog import Backlog, counted, report
-from .claim_plan import ClaimPlan
-from .clock import Clock
-from .doorbell import Doorbell
-from .errors import QueuectlError, StorageError
-from .hooks import HookRunner
-from .launcher import Launcher
-from .maintenance import Housekeeping, rescue_lost_runs
-from .models import Job, JobState
-from .outage import Outage, one_line
-from .procs import HOST, start_marker
-from .runner import Execution
-from .slots import SlotPool
-from .storage import Storage, redact
-from .storage.base import OutputChunk, WorkerRegistration
+from queuectl.hosts import HOST, start_marker
+from queuectl.process.launcher import Launcher
+from queuectl.process.runner import Execution
+from queuectl.worker.backlog import Backlog, counted, report
+from queuectl.worker.claim_plan import ClaimPlan
+from queuectl.worker.doorbell import Doorbell
+from queuectl.worker.hooks import HookRunner
+from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
+from queuectl.worker.outage import Outage, one_line
+from queuectl.worker.slots import SlotPool
 
-log = logging.getLogger("queuectl.worker")
+from .. import config
+from ..clock import Clock
+from ..errors import QueuectlError, StorageError
+from ..models import Job, JobState
+from ..storage import Storage, redact
+from ..storage.base import OutputChunk, WorkerRegistration
+
+log = logging.getLogger("queuectl.worker.loop")
 
 GRACEFUL = "graceful"
 NOW = "now"

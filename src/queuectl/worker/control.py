@@ -1,5 +1,5 @@
 """A queue's workers seen and steered from outside: their states, stopping them, starting one
-in the background. (The worker itself is ``worker.py``; its processes ``supervisor.py``.)"""
+in the background. (The worker itself is ``loop.py``; its processes ``supervisor.py``.)"""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import QueuectlError
-from .jobspec.text import queue_name
+from ..errors import QueuectlError
+from ..jobspec.text import queue_name
 
 if TYPE_CHECKING:
-    from .clock import Clock
-    from .config import Settings
-    from .models import WorkerInfo
-    from .storage import Storage
-    from .supervisor import Detached
+    from queuectl.worker.supervisor import Detached
+
+    from ..clock import Clock
+    from ..config import Settings
+    from ..models import WorkerInfo
+    from ..storage import Storage
 
 
 def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
@@ -23,7 +24,7 @@ def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo
     or its process gone from this host)."""
     from dataclasses import replace
 
-    from .procs import HOST, is_alive
+    from queuectl.hosts import HOST, is_alive
 
     result = []
     for worker in storage.workers():
@@ -42,7 +43,7 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
                  mode: str, timeout: float | None) -> tuple[list[str], list[str]]:
     """Ask workers to stop (``mode`` graceful or now) and wait until they have exited;
     ``(stopped, still running)``."""
-    from .maintenance import rescue_lost_runs
+    from queuectl.worker.maintenance import rescue_lost_runs
 
     rescue_lost_runs(storage, settings, clock.now())
     if worker_id is not None and worker_id not in {w.id for w in storage.workers()}:
@@ -63,8 +64,8 @@ def start_detached_worker(storage: Storage, slots: int, *, queues: Sequence[str]
                           verbose: bool, quiet: bool) -> Detached:
     """``queuectl worker start`` in the background for ``storage``'s database, once it has
     registered."""
-    from .supervisor import start_detached
-    from .worker import new_worker_id
+    from queuectl.worker.loop import new_worker_id
+    from queuectl.worker.supervisor import start_detached
 
     names = [queue_name(name, "--queue") for name in queues]  # refused now, not later
     worker_id = new_worker_id()
@@ -86,8 +87,8 @@ def autostart_worker(storage: Storage, settings: Settings, clock: Clock) -> Deta
     import fcntl
     import hashlib
 
-    from .procs import HOST
-    from .supervisor import log_folder
+    from queuectl.hosts import HOST
+    from queuectl.worker.supervisor import log_folder
 
     folder = log_folder(storage.url)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from .backoff import ErrorBackoff
-from .clock import Clock
-from .errors import QueuectlError
-from .units import format_duration
+from ..backoff import ErrorBackoff
+from ..clock import Clock
+from ..errors import QueuectlError
+from ..units import format_duration
 
-log = logging.getLogger("queuectl.worker")
+log = logging.getLogger("queuectl.worker.loop")
 
 
 def one_line(exc: BaseException) -> str:

@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Job
-    from .storage import Storage
+    from ..models import Job
+    from ..storage import Storage
 
-log = logging.getLogger("queuectl.worker")
+log = logging.getLogger("queuectl.worker.loop")
 
 HOOK_TIMEOUT = 60.0
 HOOK_OUTPUT_KEPT = 4096  # the end of a hook command's output kept with its result
@@ -87,7 +87,7 @@ class HookRunner:
 
     def _run_due(self) -> None:
         if self._storage is None:
-            from .storage import open_storage
+            from ..storage import open_storage
 
             self._storage = open_storage(self._url)
         storage = self._storage
@@ -133,7 +133,7 @@ def run_hooks(job: Job, took: float | None, environ: Mapping[str, str],
 
 def _run_command(job: Job, took: float | None, environ: Mapping[str, str],
                  body: bytes) -> dict[str, Any]:
-    from .runner import Execution
+    from queuectl.process.runner import Execution
 
     assert job.on_finish is not None
     with tempfile.NamedTemporaryFile(prefix="queuectl-hook-", suffix=".json") as document:

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 
-from .procs import start_ticks
+from queuectl.hosts import start_ticks
 
 PREFIX = "queuectl-"
 _lock = threading.Lock()

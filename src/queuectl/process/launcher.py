@@ -17,11 +17,11 @@ import re
 from collections.abc import Callable, Mapping
 from functools import partial
 
-from . import cgroups, spawn
-from .leftovers import prune_stale_records
-from .ownership import RunRecorder, boot_ns
-from .runner import Child, Execution, popen_child
-from .shellwords import plain_argv
+from queuectl.process import cgroups, spawn
+from queuectl.process.leftovers import prune_stale_records
+from queuectl.process.ownership import RunRecorder, boot_ns
+from queuectl.process.runner import Child, Execution, popen_child
+from queuectl.process.shellwords import plain_argv
 
 JOB_VARIABLES = ("QUEUECTL_JOB_ID", "QUEUECTL_ATTEMPT", "QUEUECTL_WORKER_ID")
 # Variables dash sets itself at start when it finds them (so a program it runs sees another

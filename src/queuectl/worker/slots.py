@@ -25,10 +25,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .models import Job
-from .runner import Execution, RunResult
+from queuectl.process.runner import Execution, RunResult
 
-log = logging.getLogger("queuectl.worker")
+from ..models import Job
+
+log = logging.getLogger("queuectl.worker.loop")
 
 RunKey = tuple[str, int]  # (job id, run number)
 

@@ -14,19 +14,20 @@ import logging
 import math
 from collections.abc import Sequence
 
-from .backoff import outcome_of_failure
-from .config import Settings
-from .errors import InvalidInput, QueuectlError
-from .jobspec.parse import parse_job_spec
-from .leftovers import kill_job_run, kill_leftover_job_processes
-from .models import Job, JobState, NewJob, Outcome
-from .procs import HOST, is_alive
-from .recurring import tick_job_id
-from .states import TERMINAL_STATES
-from .storage import Storage
-from .units import parse_duration
+from queuectl.hosts import HOST, is_alive
+from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
 
-log = logging.getLogger("queuectl.maintenance")
+from ..backoff import outcome_of_failure
+from ..config import Settings
+from ..errors import InvalidInput, QueuectlError
+from ..jobspec.parse import parse_job_spec
+from ..models import Job, JobState, NewJob, Outcome
+from ..recurring import tick_job_id
+from ..states import TERMINAL_STATES
+from ..storage import Storage
+from ..units import parse_duration
+
+log = logging.getLogger("queuectl.worker.maintenance")
 
 LOST = "worker lost"
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from .clock import Clock, SystemClock
-from .errors import QueuectlError
-from .runner import spawn_detached
-from .storage import Storage
-from .worker import GRACEFUL, NOW, Worker
+from queuectl.process.runner import spawn_detached
+from queuectl.worker.loop import GRACEFUL, NOW, Worker
 
-log = logging.getLogger("queuectl.worker")
+from ..clock import Clock, SystemClock
+from ..errors import QueuectlError
+from ..storage import Storage
+
+log = logging.getLogger("queuectl.worker.loop")
 
 _SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 

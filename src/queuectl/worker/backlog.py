@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
-from .backoff import outcome_of_run
-from .config import Settings
-from .models import Job, JobState, Outcome
-from .slots import Finished
-from .storage import Storage
-from .storage.base import OutputChunk
+from queuectl.worker.slots import Finished
 
-log = logging.getLogger("queuectl.worker")
+from ..backoff import outcome_of_run
+from ..config import Settings
+from ..models import Job, JobState, Outcome
+from ..storage import Storage
+from ..storage.base import OutputChunk
+
+log = logging.getLogger("queuectl.worker.loop")
 
 
 class Backlog:

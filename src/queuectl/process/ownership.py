@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .procs import pid_namespace, start_marker
+from queuectl.hosts import pid_namespace, start_marker
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 RECORD_SIZE = 512
@@ -165,7 +165,7 @@ def read_records(path: str) -> WorkerRecords | None:
         return None
     if marker is not None and ":" in marker:
         _, boot, namespace = marker.split(":", 2)
-        from .procs import boot_id
+        from queuectl.hosts import boot_id
 
         if boot != boot_id() or namespace != pid_namespace():
             return None  # pids there mean other processes than here
