@@ -96,3 +96,18 @@ def test_parallelism_requests_reach_the_workers_asked(storage: Storage) -> None:
     workers = {w.id: (w.slots, w.slots_wanted) for w in storage.workers()}
     assert workers == {"w1": (5, None), "w2": (2, 5), "w3": (2, 3)}
     assert sorted(storage.request_slots(1)) == ["w1", "w2", "w3"]  # every host
+
+
+def test_a_worker_of_another_pid_namespace_under_this_host_name_is_not_lost(
+    storage: Storage,
+) -> None:
+    """A container with this host's name registers a pid of its own namespace: no process
+    here may have it, yet the worker lives (its heartbeat says so)."""
+    from queuectl.worker.control import worker_states
+
+    unused_pid = 2**22 + 1  # above pid_max's default ceiling: no process of this host has it
+    elsewhere = f"{unused_pid}:another-boot-id:pid:[4026531999]"
+    storage.register_worker(WorkerRegistration("boxed", HOST, unused_pid, elsewhere, 1), T0)
+    storage.register_worker(WorkerRegistration("gone", HOST, unused_pid, None, 1), T0)
+    states = {w.id: w.state for w in worker_states(storage, lease=30, now=T0 + 1)}
+    assert states == {"boxed": "running", "gone": "lost"}
