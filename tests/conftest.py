@@ -25,6 +25,14 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests are those that run the real CLI: ``pytest -m "not e2e"`` leaves them
+    out, for a quick run of the library's tests."""
+    for item in items:
+        if "cli" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
                message: str = "condition") -> Any:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""

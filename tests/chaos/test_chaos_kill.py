@@ -35,9 +35,10 @@ def lost_attempts(db_path: Path) -> Counter[str]:
 
 @pytest.fixture
 def quick_rescue(cli: Cli) -> None:
-    """Heartbeats and maintenance ticks every second; a retry 1 s after a failure."""
+    """Heartbeats and maintenance ticks every second; a retry 50 ms after a failure."""
     cli("config", "set", "lease_duration", "3s")
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
 
 
 def test_jobs_and_config_survive_kill_and_restart(

@@ -52,6 +52,7 @@ def test_a_retry_starts_at_its_time_not_at_the_next_poll(live_queue: Queue) -> N
 
 def test_burst_drains_the_queue_including_retries_then_returns(live_queue: Queue) -> None:
     live_queue.config_set("backoff_base", "1")
+    live_queue.config_set("backoff_max", "50ms")  # retries in ms, not seconds
     ok = [live_queue.enqueue("true") for _ in range(5)]
     bad = live_queue.enqueue("false", max_retries=1)
     live_queue.worker(slots=3).run(burst=True)
@@ -66,7 +67,8 @@ def test_graceful_stop_lets_the_running_job_finish(live_queue: Queue, tmp_path) 
     worker = live_queue.worker()
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
-    wait_until(lambda: live_queue.get(job.id).state is JobState.PROCESSING, message="job started")
+    # Its process, not only its claim: a stop gives back a claimed job no slot started yet.
+    wait_until(lambda: processes_of_run(job.id, 1), message="job started")
     worker.request_stop()
     later = live_queue.enqueue("true")
     gate.touch()

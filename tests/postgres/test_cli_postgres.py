@@ -75,6 +75,7 @@ def test_the_job_of_a_killed_worker_is_recovered_by_another(
     started = tmp_path / "started"
     command = f'touch {started}; test "$QUEUECTL_ATTEMPT" -gt 1 || sleep 60'
     pg_cli("config", "set", "backoff_base", "1")
+    pg_cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     pg_cli("enqueue", "--id", "slow", "--command", command)
     doomed = pg_workers.start(1, "--quiet")
     wait_until(started.exists, timeout=30, message="the job to start")

@@ -47,6 +47,7 @@ def test_output_past_the_limit_is_counted_not_kept(cli: Cli, workers: Workers) -
 
 def test_logs_of_each_attempt_and_tail(cli: Cli, workers: Workers) -> None:
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--command", 'seq 1 5; echo "run $QUEUECTL_ATTEMPT"; exit 1', "--id", "twice",
         "--max-retries", "1")
     workers()

@@ -47,6 +47,7 @@ def test_an_env_clearing_job_of_a_killed_worker_never_runs_beside_its_rerun(
 ) -> None:
     pids = tmp_path / "pids"
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--id", "clean-env", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
     doomed = workers()
     wait_until(lambda: _pids(pids), message="the first run to start")
@@ -90,6 +91,7 @@ def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
     pids = tmp_path / "pids"
     cli("config", "set", "lease_duration", "2s")
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--id", "frozen", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
     frozen = workers()
     wait_until(lambda: _pids(pids), message="the first run to start")

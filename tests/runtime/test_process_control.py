@@ -33,6 +33,7 @@ def test_term_ignoring_job_is_killed_after_the_grace(cli: Cli, workers: Workers)
 
 def test_a_timeout_is_retried_unless_the_job_says_not_to(cli: Cli, workers: Workers) -> None:
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", '{"id":"again","command":"sleep 100","timeout":"300ms","max_retries":1}')
     cli("enqueue", '{"id":"once","command":"sleep 100","timeout":"300ms","max_retries":5,'
         '"retry_on_timeout":false}')
@@ -48,6 +49,7 @@ def test_fatal_exit_codes_go_straight_to_the_dlq(cli: Cli, workers: Workers) -> 
     cli("enqueue", "--command", "exit 3", "--id", "other", "--max-retries", "1",
         "--fatal-exit-code", "64")
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     workers()
     wait_until(lambda: {state_of(cli, "usage"), state_of(cli, "other")} == {"dead"}, timeout=30,
                message="both dead")

@@ -91,6 +91,7 @@ def test_burst_ends_when_only_jobs_it_cannot_run_are_left(cli: Cli, db_path: Pat
 
 def test_burst_waits_for_a_retry_of_a_job_it_ran(cli: Cli) -> None:
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--command", "test -e ran || { touch ran; exit 1; }", "--id", "flaky",
         "--max-retries", "1")
     cli("worker", "start", "--burst", timeout=30)

@@ -25,6 +25,7 @@ def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
     runs = tmp_path / "runs.txt"
     cli("config", "set", "lease_duration", "2s")
     cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--command",
         f"echo start $QUEUECTL_ATTEMPT >> {runs}; [ $QUEUECTL_ATTEMPT = 1 ] && sleep 60;"
         f" echo end $QUEUECTL_ATTEMPT >> {runs}", "--id", "fenced")
