@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from queuectl import Queue
+from queuectl.clock import FakeClock
+
 # PostgreSQL and browser tests: left out, with one line saying why, when no server or no
 # browser is there (except under CI=true).
 pytest_plugins = ["tests.postgres.plugin", "tests.browser_plugin"]
@@ -49,6 +52,26 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: fl
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "queue.db"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when the test says so."""
+    return FakeClock()
+
+
+@pytest.fixture
+def queue(db_path: Path, clock: FakeClock) -> Iterator[Queue]:
+    """A queue over the test's SQLite file, on the fake clock."""
+    with Queue(db_path, clock=clock, environ={}) as q:
+        yield q
+
+
+@pytest.fixture
+def live_queue(db_path: Path) -> Iterator[Queue]:
+    """A queue on the real clock, for workers that run on their own."""
+    with Queue(db_path, environ={}) as q:
+        yield q
 
 
 @pytest.fixture

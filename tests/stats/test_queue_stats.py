@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 import queuectl.queue
 from queuectl import InvalidInput, Queue
 from queuectl.clock import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def queue(db_path: Path, clock: FakeClock) -> Iterator[Queue]:
-    with Queue(db_path, clock=clock, environ={}) as q:
-        yield q
 
 
 def drain(queue: Queue) -> None:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
 from queuectl.clock import FakeClock
 from queuectl.web.metrics import Family, RunCounters, collect, render
 from tests.web.conftest import drain
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def queue(db_path: Path, clock: FakeClock) -> Iterator[Queue]:
-    with Queue(db_path, clock=clock, environ={}) as q:
-        yield q
 
 
 def test_search_jobs_walks_every_page_both_ways(queue: Queue) -> None:
