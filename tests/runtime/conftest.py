@@ -39,8 +39,12 @@ def state_of(cli: Cli, job_id: str) -> str:
     return str(job(cli, job_id)["state"])
 
 
+# Starts one `queuectl worker start` process with the arguments given.
+StartWorker = Callable[..., subprocess.Popen[str]]
+
+
 @pytest.fixture
-def workers(cli: Cli) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+def start_worker(cli: Cli) -> Iterator[StartWorker]:
     """Start `queuectl worker start` processes; all are killed at the end of the test."""
     started: list[subprocess.Popen[str]] = []
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable
-
 from tests.conftest import Cli
-from tests.runtime.conftest import job, state_of, wait_until
-
-Workers = Callable[..., subprocess.Popen[str]]
+from tests.runtime.conftest import StartWorker, job, state_of, wait_until
 
 
 def test_logs_follow_sees_output_while_the_job_still_runs(
-    cli: Cli, workers: Workers, tmp_path
+    cli: Cli, start_worker: StartWorker, tmp_path
 ) -> None:
     gate = tmp_path / "gate"
     cli("enqueue", "--command",
         f"echo first; while [ ! -e {gate} ]; do sleep 0.05; done; echo second; exit 3",
         "--id", "chatty", "--max-retries", "0")
-    workers()
+    start_worker()
     follower = cli.spawn("logs", "chatty", "--follow")
     try:
         assert follower.stdout is not None
@@ -32,11 +27,11 @@ def test_logs_follow_sees_output_while_the_job_still_runs(
     assert follower.returncode == 3, "follow exits with the job's exit code"
 
 
-def test_output_past_the_limit_is_counted_not_kept(cli: Cli, workers: Workers) -> None:
+def test_output_past_the_limit_is_counted_not_kept(cli: Cli, start_worker: StartWorker) -> None:
     size = 50 * 1024 * 1024
     cli("enqueue", "--command", f"head -c {size} /dev/zero | tr '\\0' x; echo; echo tail",
         "--id", "loud", "--output-limit", "64k")
-    workers()
+    start_worker()
     wait_until(lambda: state_of(cli, "loud") == "completed", timeout=60, message="job done")
     [attempt] = job(cli, "loud")["attempts_history"]
     assert len(attempt["output"]) == 64 * 1024
@@ -45,12 +40,12 @@ def test_output_past_the_limit_is_counted_not_kept(cli: Cli, workers: Workers) -
     assert "more bytes not kept: output limit" in shown.stdout
 
 
-def test_logs_of_each_attempt_and_tail(cli: Cli, workers: Workers) -> None:
+def test_logs_of_each_attempt_and_tail(cli: Cli, start_worker: StartWorker) -> None:
     cli("config", "set", "backoff_base", "1")
     cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--command", 'seq 1 5; echo "run $QUEUECTL_ATTEMPT"; exit 1', "--id", "twice",
         "--max-retries", "1")
-    workers()
+    start_worker()
     wait_until(lambda: state_of(cli, "twice") == "dead", timeout=30, message="job dead")
     assert cli("logs", "twice", "--attempt", "1").stdout.endswith("run 1\n")
     assert cli("logs", "twice").stdout.endswith("run 2\n")
@@ -58,13 +53,13 @@ def test_logs_of_each_attempt_and_tail(cli: Cli, workers: Workers) -> None:
     assert "no attempt 7" in cli("logs", "twice", "--attempt", "7", check=1).stderr
 
 
-def test_wait_exit_codes(cli: Cli, workers: Workers) -> None:
+def test_wait_exit_codes(cli: Cli, start_worker: StartWorker) -> None:
     cli("enqueue", "--command", "true", "--id", "good")
     cli("enqueue", "--command", "false", "--id", "bad", "--max-retries", "0")
     cli("enqueue", "--command", "sleep 100", "--id", "slow")
     blocked = cli("wait", "good", "slow", "--timeout", "300ms", check=1)
     assert "slow: pending" in blocked.stdout
-    workers("--count", "3")
+    start_worker("--count", "3")
     assert cli("wait", "good").stdout == "good: completed\n"
     assert "bad: dead" in cli("wait", "good", "bad", check=1).stdout
     cli("wait", "nosuch", check=1)

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tests.conftest import Cli
-from tests.runtime.conftest import job, state_of, wait_until
+from tests.runtime.conftest import StartWorker, job, state_of, wait_until
 
 from queuectl.process.cgroups import enter_own_cgroup, leave_own_cgroup
 from queuectl.process.ownership import all_records
-
-Workers = Callable[..., subprocess.Popen[str]]
 
 
 def _running(pid: int) -> bool:
@@ -43,20 +39,20 @@ def _cgroups_usable() -> bool:
 
 
 def test_an_env_clearing_job_of_a_killed_worker_never_runs_beside_its_rerun(
-    cli: Cli, workers: Workers, tmp_path: Path
+    cli: Cli, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
     cli("config", "set", "backoff_base", "1")
     cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--id", "clean-env", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
-    doomed = workers()
+    doomed = start_worker()
     wait_until(lambda: _pids(pids), message="the first run to start")
     [first] = _pids(pids)
     wait_until(lambda: b"QUEUECTL_JOB_ID" not in Path(f"/proc/{first}/environ").read_bytes(),
                message="the job to clear its environment")
     doomed.kill()
     doomed.wait()
-    workers()
+    start_worker()
     wait_until(lambda: len(_pids(pids)) == 2, timeout=30, message="the run after the rescue")
     assert not _running(first), "the first run still runs beside its re-run"
     shown = job(cli, "clean-env")
@@ -64,7 +60,7 @@ def test_an_env_clearing_job_of_a_killed_worker_never_runs_beside_its_rerun(
 
 
 def test_a_daemon_left_by_a_killed_worker_is_killed_through_its_cgroup(
-    cli: Cli, workers: Workers, tmp_path: Path
+    cli: Cli, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     if not _cgroups_usable():
         pytest.skip("this process may not create a cgroup here: only sessions are tracked")
@@ -72,28 +68,28 @@ def test_a_daemon_left_by_a_killed_worker_is_killed_through_its_cgroup(
     # setsid leaves the job's session, env -i its environment: only the cgroup still holds it.
     cli("enqueue", "--id", "daemonizer", "--command",
         f"setsid env -i sleep 60 & echo $! > {daemon}; exec env -i sleep 60")
-    doomed = workers()
+    doomed = start_worker()
     wait_until(lambda: _pids(daemon), message="the daemon to start")
     [pid] = _pids(daemon)
     wait_until(lambda: os.getsid(pid) == pid, message="the daemon in a session of its own")
     doomed.kill()
     doomed.wait()
     assert _running(pid)
-    workers()
+    start_worker()
     wait_until(lambda: state_of(cli, "daemonizer") != "processing"
                or job(cli, "daemonizer")["attempts"] == 2, timeout=30, message="the rescue")
     assert not _running(pid)
 
 
 def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
-    cli: Cli, workers: Workers, tmp_path: Path
+    cli: Cli, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
     cli("config", "set", "lease_duration", "2s")
     cli("config", "set", "backoff_base", "1")
     cli("config", "set", "backoff_max", "50ms")  # retries in ms, not seconds
     cli("enqueue", "--id", "frozen", "--command", f"echo $$ >> {pids}; exec env -i sleep 30")
-    frozen = workers()
+    frozen = start_worker()
     wait_until(lambda: _pids(pids), message="the first run to start")
     [first] = _pids(pids)
     # The worker writes the run's record just after the process starts; freezing it in that
@@ -103,7 +99,7 @@ def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
                            for run in records.runs), message="the run to be recorded")
     os.kill(frozen.pid, signal.SIGSTOP)
     try:
-        workers()
+        start_worker()
         wait_until(lambda: len(_pids(pids)) == 2, timeout=30, message="the run after the rescue")
         assert not _running(first), "the frozen worker's run still runs beside its re-run"
     finally:

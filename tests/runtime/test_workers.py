@@ -8,19 +8,17 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tests.conftest import Cli
-from tests.runtime.conftest import job, job_processes, state_of, wait_until
+from tests.runtime.conftest import StartWorker, job, job_processes, state_of, wait_until
 
-Workers = Callable[..., subprocess.Popen[str]]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
-    cli: Cli, workers: Workers, tmp_path
+    cli: Cli, start_worker: StartWorker, tmp_path
 ) -> None:
     runs = tmp_path / "runs.txt"
     cli("config", "set", "lease_duration", "2s")
@@ -29,11 +27,11 @@ def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
     cli("enqueue", "--command",
         f"echo start $QUEUECTL_ATTEMPT >> {runs}; [ $QUEUECTL_ATTEMPT = 1 ] && sleep 60;"
         f" echo end $QUEUECTL_ATTEMPT >> {runs}", "--id", "fenced")
-    frozen = workers()
+    frozen = start_worker()
     wait_until(lambda: runs.exists(), message="first run started")
     os.kill(frozen.pid, signal.SIGSTOP)
     try:
-        rescuer = workers()
+        rescuer = start_worker()
         wait_until(lambda: state_of(cli, "fenced") == "completed", timeout=30,
                    message="the job rescued and completed by the other worker")
     finally:
@@ -53,10 +51,10 @@ def test_a_frozen_worker_cannot_record_a_result_after_its_job_was_rescued(
 
 
 def test_an_idle_worker_starts_a_new_job_within_half_a_second(
-    cli: Cli, workers: Workers
+    cli: Cli, start_worker: StartWorker
 ) -> None:
     cli("config", "set", "poll_interval", "1h")
-    workers()
+    start_worker()
     wait_until(lambda: json.loads(cli("worker", "list", "--json").stdout), message="worker up")
     cli("enqueue", "--command", "true", "--id", "quick")
     wait_until(lambda: state_of(cli, "quick") == "completed", message="job done")
@@ -96,8 +94,8 @@ def test_detached_worker_starts_logs_and_stops(cli: Cli, db_path: Path) -> None:
     assert cli("worker", "stop", "--id", "w-nosuch", check=1)
 
 
-def test_worker_list_shows_a_killed_worker_as_lost(cli: Cli, workers: Workers) -> None:
-    victim = workers()
+def test_worker_list_shows_a_killed_worker_as_lost(cli: Cli, start_worker: StartWorker) -> None:
+    victim = start_worker()
     wait_until(lambda: json.loads(cli("worker", "list", "--json").stdout), message="worker up")
     victim.kill()
     victim.wait()
@@ -138,11 +136,11 @@ def _rss_kib(pid: int) -> int:
 
 
 def test_workers_reap_every_child_and_keep_their_memory(
-    cli: Cli, workers: Workers, tmp_path: Path
+    cli: Cli, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text('{"command": "echo some output"}\n' * 1000)
-    worker = workers("--count", "4", "-q")
+    worker = start_worker("--count", "4", "-q")
     cli("enqueue", "--file", str(jobs))
     done = lambda: json.loads(cli("status", "--json").stdout)["jobs"]["completed"]  # noqa: E731
     wait_until(lambda: done() == 1000, timeout=120, message="first 1000 jobs")
