@@ -1,20 +1,18 @@
-"""Shared test helpers: a private database per test, the real CLI, and deadline polling."""
+"""Fixtures every test may use: a private database, a fake clock and a queue on it, the real
+CLI, and worker processes. Helpers that are not fixtures are in tests/helpers.py."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from queuectl import Queue
 from queuectl.clock import FakeClock
+from tests.helpers import Cli, WorkerPool
 
 # PostgreSQL and browser tests: left out, with one line saying why, when no server or no
 # browser is there (except under CI=true).
@@ -34,19 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cli" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
-               message: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -81,33 +66,16 @@ def cli_env(tmp_path: Path, db_path: Path) -> dict[str, str]:
     return env
 
 
-class Cli:
-    """Runs the real ``queuectl`` in a subprocess against the test's database."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env = env
-        self.cwd = cwd
-
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "queuectl", *args]
-
-    def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
-                 check: bool | int = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd, input=input,
-                                capture_output=True, text=True, timeout=timeout)
-        expected = 0 if check is True else check
-        if check is not False and result.returncode != expected:
-            raise AssertionError(
-                f"queuectl {' '.join(args)} exited {result.returncode}, expected {expected}\n"
-                f"stdout: {result.stdout}\nstderr: {result.stderr}"
-            )
-        return result
-
-    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.cwd, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
-
-
 @pytest.fixture
 def cli(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Cli]:
     yield Cli(cli_env, tmp_path)
+
+
+@pytest.fixture
+def workers(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
+    """Worker processes over the test's database; killed, with their jobs, at the end."""
+    pool = WorkerPool(cli, db_path, tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.close()

@@ -7,8 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tests.cli.e2e import WorkerPool, as_json, counts
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, counts, wait_until
 
 # One enqueuer: runs the CLI's entry point once per job, in one process, so that every job is
 # a separate CLI invocation (its own connection and transaction) without paying for 1,600

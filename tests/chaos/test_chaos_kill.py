@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.e2e import WorkerPool, as_json, counts, processes_using
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, counts, processes_using, wait_until
 
 from queuectl import Queue
 

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.cli.e2e import as_json
-from tests.conftest import Cli
+from tests.helpers import Cli, as_json
 
 from queuectl import Queue
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.cli.e2e import WorkerPool, as_json
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 
 def test_without_the_setting_no_worker_starts(cli: Cli, workers: WorkerPool) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.cli.e2e import as_json, dump
-from tests.conftest import Cli
+from tests.helpers import Cli, as_json, dump
 
 from queuectl import Queue
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.cli.e2e import WorkerPool, as_json, processes_using
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, processes_using, wait_until
 
 TICKING = "while true; do date +%s%N >> ticks; sleep 0.02; done"
 

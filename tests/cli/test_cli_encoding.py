@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 NOT_UTF8 = b'{"command": "true"}\n{"command": "echo \xff"}\n'
 

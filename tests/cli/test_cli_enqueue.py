@@ -6,8 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.cli.e2e import as_json
-from tests.conftest import Cli
+from tests.helpers import Cli, as_json
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 SEED_FIELDS = {"id", "command", "state", "attempts", "max_retries", "created_at", "updated_at",

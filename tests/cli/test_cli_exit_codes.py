@@ -8,8 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.cli.e2e import dump
-from tests.conftest import Cli
+from tests.helpers import Cli, dump
 
 from queuectl import JobState, Queue
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from tests.cli.e2e import WorkerPool, as_json
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 RECORD = ('printf "%s %s %s %s %s\\n" "$QUEUECTL_JOB_ID" "$QUEUECTL_JOB_STATE" '
           '"$QUEUECTL_EXIT_CODE" "$QUEUECTL_ATTEMPTS" "${QUEUECTL_DURATION:+timed}" >> hooks.txt;'

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 from queuectl import DatabaseNotFound, Queue
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from tests.cli.e2e import WorkerPool, as_json
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 from queuectl.units import parse_timestamp
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.e2e import WorkerPool, WorkerProcess, as_json, processes_using
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, WorkerProcess, as_json, processes_using, wait_until
 
 WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.05; done"
 FOREVER = "while true; do sleep 0.05; done"

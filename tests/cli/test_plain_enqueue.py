@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 from queuectl import Queue
 from queuectl.cli.plain_enqueue import parse

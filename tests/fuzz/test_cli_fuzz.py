@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from queuectl import Queue
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 from .conftest import fuzz_settings, tally
 from .running import run_accepted

@@ -6,8 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.conftest import wait_until
-from tests.library.conftest import processes_of_run
+from tests.helpers import processes_of_run, wait_until
 
 from queuectl import JobState, Queue
 from queuectl.worker.loop import NOW, Worker

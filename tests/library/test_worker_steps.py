@@ -7,8 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from tests.conftest import wait_until
-from tests.library.conftest import processes_of_run
+from tests.helpers import processes_of_run, wait_until
 
 from queuectl import JobState, Queue
 from queuectl.backoff import outcome_of_failure

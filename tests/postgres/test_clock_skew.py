@@ -21,7 +21,7 @@ from queuectl import Queue
 from queuectl.models import JobState
 from queuectl.storage import open_storage
 from queuectl.storage.postgres.driver import PostgresDriver
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.postgres
 FAKETIME = shutil.which("faketime")

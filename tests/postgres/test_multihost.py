@@ -22,7 +22,7 @@ import pytest
 from queuectl import Queue
 from queuectl.errors import StorageError
 from queuectl.models import JobState
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from .hosts import TestHosts
 from .server import PrivateServer

@@ -18,7 +18,7 @@ from queuectl.storage import open_storage
 from queuectl.storage.base import WakeChannel, WorkerRegistration
 from queuectl.storage.postgres.driver import PostgresDriver
 from queuectl.storage.store import Store
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from .support import PG_URL
 

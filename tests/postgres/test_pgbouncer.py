@@ -16,7 +16,7 @@ import pytest
 
 from queuectl import Queue
 from queuectl.models import JobState
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from .pgbouncer import Bouncer
 from .support import drop_schema

@@ -12,8 +12,7 @@ import pytest
 
 from queuectl import Queue
 from queuectl.errors import StorageError
-from tests.cli.e2e import WorkerPool, as_json
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 from .server import PrivateServer
 

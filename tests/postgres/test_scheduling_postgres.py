@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.e2e import WorkerPool, as_json
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 pytestmark = pytest.mark.postgres
 

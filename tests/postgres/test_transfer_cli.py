@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.e2e import as_json
-from tests.conftest import Cli
+from tests.helpers import Cli, as_json
 
 pytestmark = pytest.mark.postgres
 

@@ -1,46 +1,15 @@
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, StartWorker
 
 from queuectl.process.cgroups import kill_cgroup
-
-
-def job_processes(job_id: str) -> list[int]:
-    """Pids of live processes started for ``job_id`` (they carry it in their environment)."""
-    needle = f"QUEUECTL_JOB_ID={job_id}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                environ = (entry / "environ").read_bytes().split(b"\0")
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if needle in environ and state != "Z":
-                pids.append(int(entry.name))
-    return pids
-
-
-def job(cli: Cli, job_id: str) -> dict[str, Any]:
-    shown: dict[str, Any] = json.loads(cli("show", job_id, "--json").stdout)
-    return shown
-
-
-def state_of(cli: Cli, job_id: str) -> str:
-    return str(job(cli, job_id)["state"])
-
-
-# Starts one `queuectl worker start` process with the arguments given.
-StartWorker = Callable[..., subprocess.Popen[str]]
 
 
 @pytest.fixture
@@ -78,4 +47,3 @@ def _queuectl_cgroup(pid: int) -> str | None:
     return None if mount is None else mount + path
 
 
-__all__ = ["job", "job_processes", "state_of", "wait_until"]

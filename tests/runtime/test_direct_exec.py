@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from queuectl.process import spawn
 from queuectl.process.launcher import Launcher, _shell_is_dash

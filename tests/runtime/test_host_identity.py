@@ -16,8 +16,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from tests.conftest import Cli
-from tests.runtime.conftest import job, state_of, wait_until
+from tests.helpers import Cli, job, state_of, wait_until
 
 from queuectl.hosts import ALIVE, DEAD, UNKNOWN, liveness, start_marker
 from queuectl.units import parse_timestamp

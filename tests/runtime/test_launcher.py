@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from queuectl.hosts import start_ticks
 from queuectl.process import spawn

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Cli
-from tests.runtime.conftest import StartWorker, job, state_of, wait_until
+from tests.helpers import Cli, StartWorker, job, state_of, wait_until
 
 
 def test_logs_follow_sees_output_while_the_job_still_runs(

@@ -12,8 +12,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
-from tests.runtime.conftest import StartWorker, job, state_of, wait_until
+from tests.helpers import Cli, StartWorker, job, state_of, wait_until
 
 from queuectl.process.cgroups import enter_own_cgroup, leave_own_cgroup
 from queuectl.process.ownership import all_records

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.conftest import Cli
-from tests.runtime.conftest import StartWorker, job, job_processes, state_of, wait_until
+from tests.helpers import Cli, StartWorker, job, job_processes, state_of, wait_until
 
 
 def test_timeout_kills_the_whole_process_tree(cli: Cli, start_worker: StartWorker) -> None:

@@ -9,7 +9,7 @@ import math
 import time
 
 import pytest
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from queuectl.process import runner
 from queuectl.process.runner import Execution

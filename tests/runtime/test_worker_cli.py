@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.e2e import WorkerPool, processes_using
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, processes_using, wait_until
 
 
 @pytest.fixture

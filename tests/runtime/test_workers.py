@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
-from tests.runtime.conftest import StartWorker, job, job_processes, state_of, wait_until
+from tests.helpers import Cli, StartWorker, job, job_processes, state_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 from queuectl.models import NewJob
 from queuectl.storage.sqlite.driver import QUERIES, SqliteDriver

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 from queuectl import JobState, Queue
 from queuectl.backoff import state_after_failure

@@ -11,8 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.cli.e2e import WorkerPool, as_json, counts
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, counts, wait_until
 
 from queuectl import Queue
 

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.e2e import WorkerPool, as_json, dump
-from tests.cli.e2e import workers as workers  # the fixture
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, dump, wait_until
 
 ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN = "\x1b[?1049h", "\x1b[?1049l"
 

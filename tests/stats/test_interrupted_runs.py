@@ -6,9 +6,7 @@ from __future__ import annotations
 import signal
 
 from queuectl.stats import FinishedRun, QueueTotals, add_runs, summarize
-from tests.cli.e2e import WorkerPool, as_json
-from tests.cli.e2e import workers as workers  # the fixture
-from tests.conftest import Cli, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, wait_until
 
 T0 = 1_767_225_600.0
 FOREVER = "while true; do sleep 0.05; done"

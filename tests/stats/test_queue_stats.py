@@ -7,12 +7,7 @@ import pytest
 import queuectl.queue
 from queuectl import InvalidInput, Queue
 from queuectl.clock import FakeClock
-
-
-def drain(queue: Queue) -> None:
-    with queue.worker() as worker:
-        while worker.run_once():
-            pass
+from tests.helpers import drain
 
 
 def test_wait_time_is_enqueue_to_first_start(queue: Queue, clock: FakeClock) -> None:

@@ -17,7 +17,7 @@ from queuectl import Queue
 from queuectl.errors import DuplicateJob, StorageError
 from queuectl.storage import Storage, open_storage
 from queuectl.storage.sqlite.migrate import MIGRATIONS
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 from .conftest import execute_raw
 

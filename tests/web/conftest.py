@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from queuectl import Queue
-from tests.cli.e2e import WorkerPool
-from tests.conftest import Cli
+from tests.helpers import Cli, WorkerPool, drain
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -68,12 +67,6 @@ class DashboardServer:
             _, errors = self.proc.communicate()
         print(f"dashboard stderr:\n{errors}")  # shown when a test fails
         return self.proc.returncode
-
-
-def drain(queue: Queue) -> None:
-    with queue.worker() as worker:
-        while worker.run_once():
-            pass
 
 
 def seed(db_path: Path) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.web.conftest import SEEDED_COUNTS, DashboardServer
 
 

@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.e2e import WorkerPool
-from tests.conftest import Cli
+from tests.helpers import Cli, WorkerPool
 from tests.web.conftest import SEEDED_COUNTS, DashboardServer, screenshot, seed
 
 TIMEOUT_MS = 20_000

@@ -7,7 +7,7 @@ import pytest
 from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
 from queuectl.clock import FakeClock
 from queuectl.web.metrics import Family, RunCounters, collect, render
-from tests.web.conftest import drain
+from tests.helpers import drain
 
 
 def test_search_jobs_walks_every_page_both_ways(queue: Queue) -> None:

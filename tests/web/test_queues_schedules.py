@@ -13,8 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli.e2e import dump
-from tests.conftest import Cli
+from tests.helpers import Cli, dump
 from tests.web.conftest import DashboardServer, screenshot
 
 TIMEOUT_MS = 20_000

@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.e2e import dump
-from tests.conftest import Cli
+from tests.helpers import Cli, dump
 from tests.web.conftest import DashboardServer, seed
 
 TOKEN = "correct-horse-battery-staple"

@@ -1,10 +1,11 @@
-"""Helpers for end-to-end tests: worker processes with their logs in files, the queue as the
-library sees it, and the processes a job left behind.
+"""What tests share besides fixtures (those are in the conftest.py files): deadline polling,
+the real CLI in a subprocess, worker processes with their logs in files, jobs as the CLI shows
+them, and the processes a job left behind.
 
-Workers log every job to stderr, so their stderr goes to a file rather than a pipe that nobody
-reads (a full pipe would stall the worker). Whatever a test leaves running — workers, and the
-job processes of workers killed with SIGKILL, which live in sessions of their own — is killed
-when the test ends: every process whose environment names the test's database.
+Workers log every job to stderr, so a WorkerPool sends their stderr to a file rather than a pipe
+that nobody reads (a full pipe would stall the worker). Whatever a test leaves running (workers,
+and the job processes of workers killed with SIGKILL, which live in sessions of their own) is
+killed when the test ends: every process whose environment names the test's database.
 """
 
 from __future__ import annotations
@@ -14,15 +15,54 @@ import os
 import signal
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-from tests.conftest import Cli, wait_until
-
 from queuectl import Queue
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
+               message: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Cli:
+    """Runs the real ``queuectl`` in a subprocess against the test's database."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "queuectl", *args]
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
+                 check: bool | int = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd, input=input,
+                                capture_output=True, text=True, timeout=timeout)
+        expected = 0 if check is True else check
+        if check is not False and result.returncode != expected:
+            raise AssertionError(
+                f"queuectl {' '.join(args)} exited {result.returncode}, expected {expected}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
+        return result
+
+    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.cwd, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
 @dataclass
@@ -143,10 +183,53 @@ def counts(db_path: Path) -> dict[str, int]:
         return {state.value: n for state, n in queue.counts().items()}
 
 
-@pytest.fixture
-def workers(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
-    pool = WorkerPool(cli, db_path, tmp_path)
-    try:
-        yield pool
-    finally:
-        pool.close()
+def job_processes(job_id: str) -> list[int]:
+    """Pids of live processes started for ``job_id`` (they carry it in their environment)."""
+    needle = f"QUEUECTL_JOB_ID={job_id}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if needle in environ and state != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+def job(cli: Cli, job_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(cli("show", job_id, "--json").stdout)
+    return shown
+
+
+def state_of(cli: Cli, job_id: str) -> str:
+    return str(job(cli, job_id)["state"])
+
+
+# Starts one `queuectl worker start` process with the arguments given.
+StartWorker = Callable[..., subprocess.Popen[str]]
+
+
+def processes_of_run(job_id: str, run: int) -> list[int]:
+    """Live processes of one run of a job (they carry it in their environment)."""
+    wanted = {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = set((entry / "environ").read_bytes().split(b"\0"))
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if wanted <= environ and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def drain(queue: Queue) -> None:
+    """Run every job that is ready, one worker step at a time, on the queue's own clock."""
+    with queue.worker() as worker:
+        while worker.run_once():
+            pass
