@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import config
 from .clock import Clock
@@ -23,11 +20,17 @@ from .jobspec.newjob import Enqueued
 from .jobspec.parse import load_json
 from .jobspec.text import lookup_ids, queue_name
 from .jobspec.text import tag as scheduling_tag
-from .states import JobState
 from .storage import locate, open_storage, redact
 from .units import parse_duration
 
+# typing, and the enum behind JobState, cost `queuectl enqueue` more than its insert: the
+# names below are for the type checker only (annotations are never evaluated).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from types import TracebackType
+    from typing import Any, Literal, overload
+
     from queuectl.worker.loop import Worker
     from queuectl.worker.supervisor import Detached
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from .models import Attempt, Job, QueueStatus, WorkerInfo
     from .queues import NamedQueues
     from .schedules import Schedules
+    from .states import JobState
     from .stats import FinishedRun, Stats
     from .storage import Storage
     from .storage.schema import SchemaStatus
@@ -129,13 +133,14 @@ class Queue:
         """
         return self._enqueuer.one(job, fields)
 
-    @overload
-    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
-                     ids_only: Literal[False] = False) -> list[Job]: ...
+    if TYPE_CHECKING:  # the type checker's overloads; at run time only the last def counts
+        @overload
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                         ids_only: Literal[False] = False) -> list[Job]: ...
 
-    @overload
-    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
-                     ids_only: Literal[True]) -> Enqueued: ...
+        @overload
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                         ids_only: Literal[True]) -> Enqueued: ...
 
     def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
                      ids_only: bool = False) -> list[Job] | Enqueued:
@@ -182,6 +187,8 @@ class Queue:
              offset: int = 0, tag: str | None = None) -> list[Job]:
         """Jobs, newest first, optionally in one state, or with one tag."""
         if isinstance(state, str):
+            from .states import JobState
+
             state = JobState.parse(state)
         if not 1 <= limit <= _MOST_LISTED:
             raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")

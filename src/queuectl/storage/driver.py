@@ -21,7 +21,9 @@ Protocols are for the type checker only: defining them costs every ``queuectl en
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LATE_AFTER = 1.0  # seconds a transaction may be held up before its leases are moved on
 

@@ -15,8 +15,7 @@ ordered, and the driver picks in the enqueue's own transaction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .driver import Transaction
 

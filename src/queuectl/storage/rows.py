@@ -9,15 +9,12 @@ PostgreSQL as an array; both give NULL for an empty one.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
 
-from ..states import JobState
-
+TYPE_CHECKING = False  # typing stays off the path of `queuectl enqueue`
 if TYPE_CHECKING:
-    from typing import Protocol
+    from collections.abc import Callable, Sequence
+    from typing import Any, Protocol
 
     from ..models import Job
 
@@ -29,10 +26,10 @@ if TYPE_CHECKING:
 
         def fetchall(self) -> list[Any]: ...
 
-Reader = Callable[[Sequence[Any]], "Job"]
+    Reader = Callable[[Sequence[Any]], Job]
+    DecodeList = Callable[[Any], tuple[Any, ...]]
+
 _NAME = itemgetter(0)  # of a column's description
-DecodeList = Callable[[Any], tuple[Any, ...]]
-_STATES = {state.value: state for state in JobState}
 
 
 class JobRows:
@@ -74,10 +71,15 @@ class JobRows:
                                                                           strict=True)]
 
     def _new_reader(self, columns: tuple[str, ...]) -> tuple[Reader, Callable[[Any], Any]]:
-        # Imported here: enqueueing a job needs neither the dataclass nor this method.
+        # Imported here: enqueueing a job needs neither the dataclass nor this method (nor
+        # json and the enum behind JobState).
+        import json
         from dataclasses import fields
 
         from ..models import Job
+        from ..states import JobState
+
+        states = {state.value: state for state in JobState}
 
         # Job's stored fields, in the order of its constructor; each one is a column.
         names = [field.name for field in fields(Job) if field.name != "unique_conflict"]
@@ -89,7 +91,7 @@ class JobRows:
 
         def read(row: Sequence[Any]) -> Job:
             values: list[Any] = list(values_of(row))
-            values[state] = _STATES[values[state]]
+            values[state] = states[values[state]]
             values[env] = json.loads(values[env]) if values[env] else None
             for index in flags:
                 values[index] = bool(values[index])

@@ -11,13 +11,10 @@ PostgreSQL driver writes one statement: see ``finish_run`` in ``queries.sql``.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from _thread import RLock  # what threading.RLock is, without importing threading
 
 from queuectl.hosts import HOST
 
@@ -28,12 +25,19 @@ from ..rows import JobRows
 from ..sql import load_queries
 from .migrate import migrate
 
+# typing, threading and json each cost `queuectl enqueue` a millisecond or so: json is
+# imported where a list is read or written (a job's tags and dependencies).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, TypeVar
+
     from ...clock import Clock
     from ..base import WakeChannel
     from ..driver import Params, Transaction
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 _Query = str | tuple[str, ...]  # one statement, or a script of several
 
 
@@ -58,7 +62,15 @@ _LOCAL_WORKER_IDS = "SELECT id FROM workers WHERE host = ?"
 _IDLE_WORKERS = str(QUERIES["idle_workers_of_host"])  # single statements, both
 _FORGET_IDLE = str(QUERIES["forget_idle_worker"])
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's lock
-_ROWS = JobRows(lambda text: tuple(json.loads(text)))  # lists are stored as JSON text
+
+
+def _decode_list(text: str) -> tuple[Any, ...]:
+    import json  # lists are stored as JSON text
+
+    return tuple(json.loads(text))
+
+
+_ROWS = JobRows(_decode_list)
 
 
 class SqliteDriver:
@@ -71,7 +83,7 @@ class SqliteDriver:
         self._db: sqlite3.Connection | None = None
         # One connection serves every thread of a process that shares this driver (the
         # dashboard's request threads, say); the lock keeps their transactions apart.
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -270,6 +282,8 @@ class _Transaction(NamedQueries):
 
     @staticmethod
     def array(values: Iterable[Any]) -> str:
+        import json
+
         return json.dumps(list(values))
 
 
