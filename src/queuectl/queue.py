@@ -17,7 +17,6 @@ from .clock import Clock
 from .enqueuing import Enqueuer
 from .errors import DatabaseNotFound, InvalidInput, JobNotFound
 from .jobspec.newjob import Enqueued
-from .jobspec.parse import load_json
 from .jobspec.text import lookup_ids, queue_name
 from .jobspec.text import tag as scheduling_tag
 from .storage import locate, open_storage, redact
@@ -152,23 +151,14 @@ class Queue:
         """
         return self._enqueuer.many(jobs, ids_only=ids_only)
 
-    # Kept while the CLI still calls them (cli/jobs.py, cli/plain_enqueue.py).
+    @staticmethod
+    def load_json(text: str) -> Any:
+        """The value in a job's JSON text, for ``enqueue`` (``queuectl enqueue JSON``);
+        ``InvalidInput`` in one line (``invalid JSON: Expecting value at column 1``) if it is
+        not JSON, is nested too deeply or is larger than a job may be."""
+        from .jobspec.parse import load_json
 
-    def enqueue_json(self, text: str, extra: Mapping[str, Any] | None = None) -> Job:
-        """``enqueue(load_json(text), **extra)``."""
-        return self.enqueue(load_json(text), **(extra or {}))
-
-    def enqueue_many_ids(self, specs: Iterable[Mapping[str, Any]]) -> Enqueued:
-        """``enqueue_many(specs, ids_only=True)``."""
-        return self.enqueue_many(specs, ids_only=True)
-
-    def enqueue_jsonl(self, lines: Iterable[str]) -> list[Job]:
-        """``enqueue_many(lines)``."""
-        return self.enqueue_many(lines)
-
-    def enqueue_jsonl_ids(self, lines: Iterable[str]) -> Enqueued:
-        """``enqueue_many(lines, ids_only=True)``."""
-        return self.enqueue_many(lines, ids_only=True)
+        return load_json(text)
 
     # -- reading -----------------------------------------------------------------------------
 

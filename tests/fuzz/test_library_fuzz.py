@@ -1,7 +1,8 @@
-"""Job input through the library (``Queue.enqueue_many``, ``enqueue_json``,
-``enqueue_jsonl``): no input raises anything but ``InvalidInput`` (or ``DuplicateJob`` for a
-given id that exists), a refusal writes nothing and is one line, and every accepted job can
-be listed, shown and run to a finished attempt by a real worker."""
+"""Job input through the library (``Queue.enqueue_many``, and ``Queue.enqueue`` of what
+``Queue.load_json`` makes of JSON text, as the CLI does): no input raises anything but
+``InvalidInput`` (or ``DuplicateJob`` for a given id that exists), a refusal writes nothing
+and is one line, and every accepted job can be listed, shown and run to a finished attempt by
+a real worker."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_library_enqueue_refuses_or_stores_a_runnable_job(tmp_path: Path) -> Non
                     if isinstance(spec, dict) and counts["examples"] % 2:
                         [job] = queue.enqueue_many([spec])
                     else:  # the same spec as JSON text, NaN and lone surrogates included
-                        job = queue.enqueue_json(json.dumps(spec))
+                        job = queue.enqueue(queue.load_json(json.dumps(spec)))
                 except InvalidInput as exc:
                     counts["refused"] += 1
                     message = str(exc)

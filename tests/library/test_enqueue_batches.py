@@ -30,7 +30,7 @@ MIXED: list[dict[str, Any]] = [
 
 
 def test_ids_variant_stores_what_enqueue_many_stores(queue: Queue, tmp_path: Any) -> None:
-    added = queue.enqueue_many_ids(MIXED)
+    added = queue.enqueue_many(MIXED, ids_only=True)
     assert isinstance(added, Enqueued) and (added.created, added.existing) == (5, 0)
     assert added.ids[3] == "given" and len(set(added.ids)) == 5
     assert [job.id for job in reversed(queue.jobs())] == added.ids  # in the order given
@@ -41,7 +41,7 @@ def test_ids_variant_stores_what_enqueue_many_stores(queue: Queue, tmp_path: Any
 
 def test_jobs_are_claimed_in_the_order_of_the_batch(queue: Queue) -> None:
     specs = [{"command": f"echo {n}", **({"timeout": 60} if n % 2 else {})} for n in range(6)]
-    ids = queue.enqueue_many_ids(specs).ids
+    ids = queue.enqueue_many(specs, ids_only=True).ids
     claimed, _ = queue.storage.record_and_claim("w", [], 6, queue.clock.now(),
                                                 queue.clock.now() + 30)
     assert [job.id for job in claimed] == ids
@@ -49,7 +49,8 @@ def test_jobs_are_claimed_in_the_order_of_the_batch(queue: Queue) -> None:
 
 def test_a_job_whose_unique_key_is_held_returns_the_live_job(queue: Queue) -> None:
     first = queue.enqueue("report.sh", unique_key="daily")
-    added = queue.enqueue_many_ids([{"command": "a"}, {"command": "b", "unique_key": "daily"}])
+    added = queue.enqueue_many([{"command": "a"}, {"command": "b", "unique_key": "daily"}],
+                               ids_only=True)
     assert (added.created, added.existing) == (1, 1)
     assert added.ids[1] == first.id
     assert len(queue.jobs()) == 2
@@ -58,32 +59,32 @@ def test_a_job_whose_unique_key_is_held_returns_the_live_job(queue: Queue) -> No
 def test_lines_with_blanks_name_the_real_line_in_errors(queue: Queue) -> None:
     lines = ['{"command":"a"}\n', "\n", "   \n", '{"command":"b","max_retries":-1}\n']
     with pytest.raises(InvalidInput, match=r"^line 4: max_retries"):
-        queue.enqueue_jsonl_ids(lines)
+        queue.enqueue_many(lines, ids_only=True)
     assert queue.jobs() == []
 
 
 def test_the_first_bad_line_is_reported_be_it_json_or_a_field(queue: Queue) -> None:
     with pytest.raises(InvalidInput, match=r"^line 2: unknown field 'x'"):
-        queue.enqueue_jsonl_ids(['{"command":"a"}', '{"x":1}', '{bad'])
+        queue.enqueue_many(['{"command":"a"}', '{"x":1}', '{bad'], ids_only=True)
     with pytest.raises(InvalidInput, match=r"^line 2: invalid JSON"):
-        queue.enqueue_jsonl_ids(['{"command":"a"}', '{bad', '{"x":1}'])
+        queue.enqueue_many(['{"command":"a"}', '{bad', '{"x":1}'], ids_only=True)
     with pytest.raises(InvalidInput, match=r"^line 1: invalid JSON: Unexpected UTF-8 BOM"):
-        queue.enqueue_jsonl_ids(['\ufeff{"command":"a"}'])
+        queue.enqueue_many(['\ufeff{"command":"a"}'], ids_only=True)
     with pytest.raises(InvalidInput, match=r"^no jobs given"):
-        queue.enqueue_jsonl_ids(["\n", ""])
+        queue.enqueue_many(["\n", ""], ids_only=True)
     assert queue.jobs() == []
 
 
 def test_lines_may_be_bytes(queue: Queue) -> None:
-    added = queue.enqueue_jsonl_ids(io.BytesIO(b'{"command":"a"}\n{"command":"b"}\n'))
+    added = queue.enqueue_many(io.BytesIO(b'{"command":"a"}\n{"command":"b"}\n'), ids_only=True)
     assert added.created == 2
     assert [job.command for job in queue.jobs()] == ["b", "a"]
 
 
 def test_jobs_and_ids_variants_of_jsonl_agree(queue: Queue) -> None:
     lines = ['{"command":"a"}', '{"command":"b","unique_key":"k"}', '{"command":"c"}']
-    jobs = queue.enqueue_jsonl(lines)
-    added = queue.enqueue_jsonl_ids(lines)
+    jobs = queue.enqueue_many(lines)
+    added = queue.enqueue_many(lines, ids_only=True)
     assert [job.unique_conflict for job in jobs] == [False, False, False]
     assert (added.created, added.existing) == (2, 1)
     assert added.ids[1] == jobs[1].id
@@ -91,15 +92,15 @@ def test_jobs_and_ids_variants_of_jsonl_agree(queue: Queue) -> None:
 
 def test_a_repeated_id_in_a_batch_refuses_the_batch(queue: Queue) -> None:
     specs = [{"id": "x", "command": "a"}, {"command": "b"}, {"id": "x", "command": "c"}]
-    for enqueue in (queue.enqueue_many, queue.enqueue_many_ids):
+    for ids_only in (False, True):
         with pytest.raises(DuplicateJob, match="'x'"):
-            enqueue(specs)
+            queue.enqueue_many(specs, ids_only=ids_only)
     assert queue.jobs() == []
 
 
 def test_jobs_given_no_id_are_numbered_above_every_numeric_id(queue: Queue) -> None:
     assert queue.enqueue("first").id == "1"
-    assert queue.enqueue_many_ids([{"command": "a"}, {"command": "b"}]).ids == ["2", "3"]
+    assert queue.enqueue_many([{"command": "a"}, {"command": "b"}], ids_only=True).ids == ["2", "3"]
     queue.enqueue("given", id="10")
     queue.enqueue("not a number", id="0011")  # a leading zero: never handed out
     assert [job.id for job in queue.enqueue_many([{"command": "c"}, {"id": "x", "command": "d"},
@@ -120,10 +121,10 @@ def collector_on() -> Iterator[None]:
 
 @pytest.mark.usefixtures("collector_on")
 def test_the_garbage_collector_is_paused_only_during_a_batch(queue: Queue) -> None:
-    queue.enqueue_many_ids([{"command": "a"}] * 10)
+    queue.enqueue_many([{"command": "a"}] * 10, ids_only=True)
     assert gc.isenabled()
     with pytest.raises(InvalidInput):
-        queue.enqueue_jsonl_ids(['{"command":"a"}', "{bad"])
+        queue.enqueue_many(['{"command":"a"}', "{bad"], ids_only=True)
     assert gc.isenabled()
     gc.disable()
     try:

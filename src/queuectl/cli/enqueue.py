@@ -123,10 +123,10 @@ def enqueue(
     queue = session.queue
     if jobs_file is not None:
         if as_json:
-            jobs = queue.enqueue_jsonl(jobs_file)
+            jobs = queue.enqueue_many(jobs_file)
             echo_json([{**job.to_dict(), "created": not job.unique_conflict} for job in jobs])
         else:
-            added = queue.enqueue_jsonl_ids(jobs_file)
+            added = queue.enqueue_many(jobs_file, ids_only=True)
             click.echo(batch_message(added.created, added.existing))
         start_worker_if_configured(queue)
         return
@@ -135,7 +135,7 @@ def enqueue(
     else:
         assert job_json is not None
         try:
-            job = queue.enqueue_json(job_json, scheduling)
+            job = queue.enqueue(queue.load_json(job_json), **scheduling)
         except InvalidInput as exc:
             if job_json.lstrip().startswith("{"):
                 raise

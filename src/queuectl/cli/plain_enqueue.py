@@ -117,28 +117,28 @@ def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
 
 def _add(plan: Plan, lines: IO[str] | None, queue: Queue) -> None:
     if lines is not None:
-        added = queue.enqueue_jsonl_ids(lines)
+        added = queue.enqueue_many(lines, ids_only=True)
         _echo(batch_message(added.created, added.existing))
         return
     spec = {"command": plan.value} if plan.form == "command" else _simple_spec(plan.value)
     if spec is None:
-        _echo(enqueued_message(queue.enqueue_json(plan.value, {})))
+        _echo(enqueued_message(queue.enqueue(queue.load_json(plan.value))))
         return
-    # What Click's enqueue does (queue.enqueue or queue.enqueue_json), without building
-    # the Job it would print from: for such a job the line needs only the id.
-    [job_id] = queue.enqueue_many_ids([spec]).ids
+    # What Click's enqueue does (queue.enqueue), without building the Job it would print
+    # from: for such a job the line needs only the id.
+    [job_id] = queue.enqueue_many([spec], ids_only=True).ids
     _echo(simple_enqueued_message(job_id, spec["command"]))
 
 
 def _simple_spec(text: str) -> dict[str, Any] | None:
     """The job in ``text`` if ``enqueue`` prints nothing about it but its id and command:
     none of the fields that delay it or may leave it unenqueued. None for anything else,
-    invalid JSON included (``Queue.enqueue_json`` words that error)."""
+    invalid JSON included (``Queue.load_json`` words that error)."""
     import json
 
     try:
         spec = json.loads(text)
-    except (ValueError, RecursionError):  # too deep: Queue.enqueue_json words that too
+    except (ValueError, RecursionError):  # too deep: Queue.load_json words that too
         return None
     if type(spec) is not dict or not _SILENT_FIELDS.isdisjoint(spec):
         return None

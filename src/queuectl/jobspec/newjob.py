@@ -69,7 +69,7 @@ _DEFAULT_TAIL = NewJob("", "", 0)[_PLAIN_FIELDS:]
 
 
 class Enqueued(NamedTuple):
-    """What a bulk enqueue that returns ids did (``Queue.enqueue_many_ids``).
+    """What a bulk enqueue that returns ids did (``Queue.enqueue_many(..., ids_only=True)``).
 
     ``ids[i]`` is the id of the job stored for the i-th job given or, when that job's
     ``unique_key`` matched a live job, the id of that live job (nothing was added for it);
