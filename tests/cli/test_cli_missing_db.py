@@ -16,6 +16,9 @@ READERS = [
     ["dlq", "list"], ["dlq", "retry", "job1"], ["dlq", "retry", "--all"], ["stats"],
     ["config", "get"], ["config", "get", "max_retries"],
     ["config", "list"], ["export"],
+    ["worker", "list"], ["worker", "list", "--json"], ["worker", "stop"], ["queue", "list"],
+    ["schedule", "list"], ["schedule", "remove", "backup"], ["schedule", "pause", "backup"],
+    ["schedule", "resume", "backup"], ["purge", "--all-terminal"],
 ]
 
 

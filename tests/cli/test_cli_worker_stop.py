@@ -97,9 +97,9 @@ def test_a_forced_stop_puts_a_retried_job_back_to_failed(
 def test_worker_stop_waits_for_running_jobs(
     cli: Cli, workers: WorkerPool, tmp_path: Path
 ) -> None:
-    assert cli("worker", "stop").stdout.strip() == "No workers running."
     for n in (1, 2):
         cli("enqueue", "--command", WAIT_FOR_GO, "--id", f"job{n}")
+    assert cli("worker", "stop").stdout.strip() == "No workers running."
     first, second = workers.start(1), workers.start(1)
     wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 2,
                timeout=30, interval=0.1, message="both jobs running")

@@ -94,8 +94,9 @@ def test_detached_worker_starts_logs_and_stops(cli: Cli, db_path: Path) -> None:
 
 
 def test_worker_list_shows_a_killed_worker_as_lost(cli: Cli, start_worker: StartWorker) -> None:
-    victim = start_worker()
-    wait_until(lambda: json.loads(cli("worker", "list", "--json").stdout), message="worker up")
+    victim = start_worker()  # on a new database, which `worker list` refuses until it is created
+    wait_until(lambda: json.loads(cli("worker", "list", "--json", check=False).stdout or "[]"),
+               message="worker up")
     victim.kill()
     victim.wait()
     [listed] = json.loads(cli("worker", "list", "--json").stdout)

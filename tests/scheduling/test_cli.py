@@ -53,6 +53,7 @@ def test_dlq_retry_by_tag(cli: Cli, db_path: Path) -> None:
 
 
 def test_queue_commands(cli: Cli) -> None:
+    cli("db", "upgrade")  # an empty queue: `queue list` refuses a database that is not there
     assert cli("queue", "list").stdout == "No queues yet: jobs go to the queue named default.\n"
     cli("enqueue", "-c", "true", "--queue", "video")
     assert cli("queue", "limit", "video", "2").stdout == "Queue video: at most 2 jobs at once.\n"

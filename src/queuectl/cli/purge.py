@@ -28,5 +28,5 @@ def purge(session: Session, states: tuple[str, ...], all_terminal: bool,
     if bool(states) == all_terminal:
         raise click.UsageError("give --state or --all-terminal (one of them)")
     chosen = ["completed", "dead", "canceled"] if all_terminal else list(states)
-    deleted = session.queue.purge(chosen, older_than or 0.0)
+    deleted = session.existing_queue.purge(chosen, older_than or 0.0)
     click.echo(f"Purged {deleted} job{'s' if deleted != 1 else ''}.")

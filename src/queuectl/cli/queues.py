@@ -31,7 +31,7 @@ def list_queues(session: Session, as_json: bool) -> None:
     Example:
       queuectl queue list
     """
-    queues = session.queue.queues.list()
+    queues = session.existing_queue.queues.list()
     if as_json:
         echo_json([info.to_dict() for info in queues])
         return

@@ -62,7 +62,7 @@ def list_schedules(session: Session, as_json: bool) -> None:
     Example:
       queuectl schedule list
     """
-    schedules = session.queue.schedules.list()
+    schedules = session.existing_queue.schedules.list()
     if as_json:
         echo_json([item.to_dict() for item in schedules])
     elif not schedules:
@@ -86,7 +86,7 @@ def remove(session: Session, name: str) -> None:
     Example:
       queuectl schedule remove backup
     """
-    session.queue.schedules.remove(name)
+    session.existing_queue.schedules.remove(name)
     click.echo(f"Schedule {name} removed.")
 
 
@@ -100,7 +100,7 @@ def pause(session: Session, name: str) -> None:
     Example:
       queuectl schedule pause backup
     """
-    session.queue.schedules.pause(name)
+    session.existing_queue.schedules.pause(name)
     click.echo(f"Schedule {name} paused.")
 
 
@@ -114,5 +114,5 @@ def resume(session: Session, name: str) -> None:
     Example:
       queuectl schedule resume backup
     """
-    resumed = session.queue.schedules.resume(name)
+    resumed = session.existing_queue.schedules.resume(name)
     click.echo(f"Schedule {name} resumed: next run at {when(resumed.next_run_at)}.")

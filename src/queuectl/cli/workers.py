@@ -85,7 +85,8 @@ def stop(ctx: click.Context, worker_id: str | None, now: bool, timeout: str | No
     """
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
-    stopped, waiting = session.queue.stop_workers(worker_id=worker_id, now=now, timeout=seconds)
+    stopped, waiting = session.existing_queue.stop_workers(worker_id=worker_id, now=now,
+                                                           timeout=seconds)
     if not stopped and not waiting:
         click.echo("No workers running.")
         return
@@ -105,7 +106,7 @@ def list_workers(session: Session, as_json: bool) -> None:
     Example:
       queuectl worker list
     """
-    queue = session.queue
+    queue = session.existing_queue
     workers = queue.workers()
     if as_json:
         echo_json([w.to_dict() for w in workers])
