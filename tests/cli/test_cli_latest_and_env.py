@@ -67,3 +67,14 @@ def test_env_all_stores_the_whole_environment(cli: Cli, db_path: Path, tmp_path:
     assert "PWD" not in env and env["QUEUECTL_DB"] == str(db_path)
     _run_all(db_path)  # a worker whose own environment has none of these
     assert cli("logs", "all").stdout == f"from the caller|new|{tmp_path}"
+
+
+def test_wait_json_prints_the_jobs_it_waited_for(cli: Cli, db_path: Path) -> None:
+    cli("add", "--id", "ok", "true")
+    cli("add", "--id", "bad", "--max-retries", "0", "exit 4")
+    _run_all(db_path)
+    waited = as_json(cli("wait", "ok", "bad", "--json", check=1))  # exit 1: bad did not complete
+    assert [(job["id"], job["state"], job["exit_code"]) for job in waited] == [
+        ("ok", "completed", 0), ("bad", "dead", 4)]
+    [last] = as_json(cli("wait", "--json", check=1))  # without an id: the job enqueued last
+    assert (last["id"], last["state"]) == ("bad", "dead")

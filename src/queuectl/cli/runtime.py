@@ -10,6 +10,7 @@ from ..errors import QueuectlError
 from ..models import Attempt, JobState
 from ..units import parse_duration
 from .context import Session
+from .render import echo_json
 
 
 @click.command()
@@ -58,8 +59,10 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
 @click.command()
 @click.argument("job_ids", metavar="[ID]...", nargs=-1)
 @click.option("--timeout", metavar="DURATION", help="Give up after this long, e.g. 10m.")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished jobs as JSON.")
 @click.pass_context
-def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> None:
+def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None,
+         as_json: bool) -> None:
     """Wait until jobs finish (without ID: the job enqueued last); exit 0 only if every one
     completed.
 
@@ -67,12 +70,16 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None) -> N
     Examples:
       queuectl wait build test && queuectl enqueue --command 'make deploy'
       queuectl add make && queuectl wait
+      queuectl wait build --json
     """
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
     jobs = session.existing_queue.wait(session.job_ids(job_ids), timeout=seconds)
-    for job in jobs:
-        click.echo(f"{job.id}: {job.state.value}")
+    if as_json:
+        echo_json([job.to_dict() for job in jobs])
+    else:
+        for job in jobs:
+            click.echo(f"{job.id}: {job.state.value}")
     if any(job.state is not JobState.COMPLETED for job in jobs):
         ctx.exit(1)
 
