@@ -204,7 +204,7 @@ def normalize_value(key: str, text: str) -> str:
     try:
         return spec.format(spec.parse(str(text)))
     except InvalidInput as exc:
-        raise InvalidInput(f"{key}: {exc}") from None
+        raise InvalidInput(_named(key, exc)) from None
 
 
 def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Settings:
@@ -217,8 +217,15 @@ def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None)
             try:
                 values[name] = KEYS[name].parse(text)
             except InvalidInput as exc:
-                raise InvalidInput(f"{name}: {exc}") from None
+                raise InvalidInput(_named(name, exc)) from None
     return Settings(**values)
+
+
+def _named(key: str, exc: InvalidInput) -> str:
+    """The error with the key in front, once: the hook settings are checked by the job
+    fields' own checks, whose messages name the field already."""
+    message = str(exc)
+    return message if message.startswith(f"{key}: ") else f"{key}: {message}"
 
 
 def describe(settings: Settings) -> dict[str, str]:

@@ -123,8 +123,9 @@ def test_the_webhook_gets_the_jobs_json_and_is_tried_again_on_5xx(
     (["add", "--webhook", "http://a b", "true"], "webhook"),
     (["add", "--on-finish", " ", "true"], "on_finish"),
     (["config", "set", "webhook", "example.org"], "webhook"),
+    (["config", "set", "on_finish", "bad\udcffbyte"], "on_finish"),
 ])
 def test_bad_hooks_are_refused(cli: Cli, args: list[str], word: str) -> None:
     cli("add", "true")
     result = cli(*args, check=2)
-    assert result.stderr.startswith("error: ") and word in result.stderr
+    assert result.stderr.startswith(f"error: {word}: ") and result.stderr.count(word) == 1
