@@ -6,27 +6,22 @@ refused every POST in read-only mode by the time a handler runs.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import InvalidInput
 from .app import dashboard_of
+from .params import Fields
 
 
 async def _selected(request: Request) -> list[str]:
-    # Our forms are urlencoded; parsing them here spares the web extra a multipart parser.
-    ids = parse_qs((await request.body()).decode("utf-8", "replace")).get("ids", [])
-    if not ids:
-        raise InvalidInput("select at least one job first")
-    return ids
+    return (await Fields.form(request)).ids()
 
 
 async def _field(request: Request, name: str) -> str:
-    values = parse_qs((await request.body()).decode("utf-8", "replace")).get(name, [""])
-    return values[0].strip()
+    return (await Fields.form(request)).text(name, most=40) or ""
 
 
 async def retry_job(request: Request) -> Response:

@@ -7,7 +7,6 @@ A POST needs the CSRF token (``GET /api/csrf``) in an ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from ..models import JobState, QueueInfo
 from ..queue import Queue
 from . import metrics as prometheus
 from .app import dashboard_of
+from .params import Fields, json_ids, json_limit, json_object
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -26,11 +26,8 @@ def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) 
                         headers={"cache-control": "no-store", **(headers or {})})
 
 
-def _limit(request: Request, default: int = 50) -> int:
-    text = request.query_params.get("limit", str(default))
-    if not text.isdigit():
-        raise InvalidInput(f"limit: expected a whole number, got {text!r}")
-    return int(text)
+PAGE_SIZE = 50
+MAX_STATS_WINDOW = 366 * 86400.0
 
 
 async def status(request: Request) -> Response:
@@ -39,10 +36,10 @@ async def status(request: Request) -> Response:
 
 
 async def _job_list(request: Request, state: str | JobState | None) -> Response:
-    params = request.query_params
-    before, after = params.get("before") or None, params.get("after") or None
-    text, limit = params.get("q") or None, _limit(request)
-    name = params.get("queue") or None
+    params = Fields.query(request)
+    before, after = params.cursor("before"), params.cursor("after")
+    text, name = params.text("q"), params.text("queue")
+    limit = params.whole("limit", low=1, high=1000) or PAGE_SIZE
     page = await dashboard_of(request).read(
         lambda queue: queue.search_jobs(state, text, queue=name, before=before, after=after,
                                         limit=limit))
@@ -56,7 +53,7 @@ async def _job_list(request: Request, state: str | JobState | None) -> Response:
 
 
 async def jobs(request: Request) -> Response:
-    return await _job_list(request, request.query_params.get("state") or None)
+    return await _job_list(request, Fields.query(request).text("state"))
 
 
 async def dead_jobs(request: Request) -> Response:
@@ -80,8 +77,9 @@ async def workers(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    since = request.query_params.get("since", "1h")
-    name = request.query_params.get("queue") or None
+    params = Fields.query(request)
+    since = params.duration("since", default="1h", most=MAX_STATS_WINDOW)
+    name = params.text("queue")
     result = await dashboard_of(request).read(lambda queue: queue.stats(since, queue=name))
     return _json(result.to_dict())
 
@@ -124,12 +122,13 @@ async def resume_queue(request: Request) -> Response:
 
 async def limit_queue(request: Request) -> Response:
     """Body ``{"limit": N}``; ``null``, 0 or ``"none"`` removes the limit."""
-    name, body = request.path_params["name"], await _body(request)
+    name, body = request.path_params["name"], await json_object(request)
     if "limit" not in body:
         raise InvalidInput('give "limit": a whole number, or null for no limit')
+    limit = json_limit(body, "limit")
 
     def act(queue: Queue) -> dict[str, Any]:
-        queue.queues.limit(name, body["limit"])
+        queue.queues.limit(name, limit)
         return _queue_now(queue, name)
 
     return _json(await dashboard_of(request).read(act))
@@ -168,23 +167,6 @@ async def csrf(request: Request) -> Response:
     return _json({"csrf_token": dashboard_of(request).csrf_token})
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise InvalidInput("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    return body
-
-
-def _ids(body: dict[str, Any]) -> list[str]:
-    ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise InvalidInput('give "ids": a non-empty list of job ids')
-    return ids
-
-
 async def retry_job(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     [retried] = await dashboard_of(request).read(
@@ -199,18 +181,18 @@ async def cancel_job(request: Request) -> Response:
 
 
 async def retry_dead(request: Request) -> Response:
-    body = await _body(request)
+    body = await json_object(request)
     dashboard = dashboard_of(request)
     if body.get("all") is True:
         ids = await dashboard.read(lambda queue: queue.retry_all_dead())
     else:
-        wanted = _ids(body)
+        wanted = json_ids(body)
         ids = [j.id for j in await dashboard.read(lambda queue: queue.retry(wanted))]
     return _json({"retried": ids})
 
 
 async def delete_jobs(request: Request) -> Response:
-    wanted = _ids(await _body(request))
+    wanted = json_ids(await json_object(request))
     deleted = await dashboard_of(request).read(lambda queue: queue.delete(wanted))
     return _json({"deleted": deleted})
 

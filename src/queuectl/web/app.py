@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from ..errors import (
     InvalidInput,
@@ -37,7 +38,7 @@ from ..errors import (
 from ..queue import Queue
 from . import filters
 from .metrics import RunCounters
-from .security import CSRF_FIELD, Guard, GuardOptions
+from .security import CSRF_FIELD, Guard, GuardOptions, SecurityHeaders
 
 T = TypeVar("T")
 
@@ -138,6 +139,12 @@ def _error(request: Request, status: int, message: str) -> Response:
                                         status_code=status)
 
 
+class _Application(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside ServerErrorMiddleware, which Starlette puts around every middleware given.
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(queue: Queue, options: DashboardOptions | None = None) -> Starlette:
     from . import actions, api, pages
 
@@ -152,7 +159,7 @@ def create_app(queue: Queue, options: DashboardOptions | None = None) -> Starlet
         Route("/metrics", api.metrics),
         Mount("/static", StaticFiles(packages=[("queuectl.web", "static")]), name="static"),
     ]
-    app = Starlette(
+    app = _Application(
         routes=routes,
         middleware=[Middleware(Guard, options=guard)],
         exception_handlers={QueuectlError: _queuectl_error, HTTPException: _http_error},

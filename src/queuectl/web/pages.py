@@ -8,15 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import InvalidInput
 from ..models import JobState
 from ..queue import Queue
 from .app import dashboard_of
 from .charts import throughput_chart
+from .params import Fields
 
 PAGE_SIZE = 50
 CHART_WINDOW = 3600.0
 CHART_STEP = 60.0
+_COUNT = {"low": 0, "high": 10**9}  # the counts a redirect after an action shows
 STATS_REUSE = 4.0  # seconds; the overview refreshes every 5 (also reused: jobs per queue)
 
 
@@ -39,11 +40,10 @@ async def overview(request: Request) -> Response:
 
 
 async def jobs(request: Request) -> Response:
-    params = request.query_params
-    state = params.get("state") or None
-    text = params.get("q") or None
-    name = params.get("queue") or None
-    before, after = params.get("before") or None, params.get("after") or None
+    params = Fields.query(request)
+    state = params.text("state")
+    text, name = params.text("q"), params.text("queue")
+    before, after = params.cursor("before"), params.cursor("after")
 
     def gather(queue: Queue) -> dict[str, Any]:
         page = queue.search_jobs(state, text, queue=name, before=before, after=after,
@@ -69,12 +69,12 @@ async def job(request: Request) -> Response:
     data = await dashboard.read(gather)
     attempts = list(reversed(data["attempts"]))  # the latest run first
     return dashboard.render(request, "job.html", job=data["job"], attempts=attempts,
-                            retried=request.query_params.get("retried") == "1")
+                            retried=Fields.query(request).whole("retried", **_COUNT) == 1)
 
 
 async def dlq(request: Request) -> Response:
-    params = request.query_params
-    before, after = params.get("before") or None, params.get("after") or None
+    params = Fields.query(request)
+    before, after = params.cursor("before"), params.cursor("after")
 
     def gather(queue: Queue) -> dict[str, Any]:
         page = queue.search_jobs(JobState.DEAD, before=before, after=after, limit=PAGE_SIZE)
@@ -82,8 +82,8 @@ async def dlq(request: Request) -> Response:
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
-    return dashboard.render(request, "dlq.html", retried=_count(params.get("retried")),
-                            deleted=_count(params.get("deleted")), **data)
+    return dashboard.render(request, "dlq.html", retried=params.whole("retried", **_COUNT),
+                            deleted=params.whole("deleted", **_COUNT), **data)
 
 
 async def workers(request: Request) -> Response:
@@ -102,14 +102,6 @@ async def schedules(request: Request) -> Response:
     dashboard = dashboard_of(request)
     found = await dashboard.read(lambda queue: queue.schedules.list())
     return dashboard.render(request, "schedules.html", schedules=found)
-
-
-def _count(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not text.isdigit():
-        raise InvalidInput(f"expected a count, got {text!r}")
-    return int(text)
 
 
 routes = [

@@ -14,7 +14,8 @@ In order, for each request:
    field ``csrf_token`` or the ``X-CSRF-Token`` header. A page on another site can neither
    read that token nor forge the Origin a browser sends.
 
-Every response gets a strict Content-Security-Policy (scripts and styles only from our own
+Every response (a 500 too: ``SecurityHeaders`` wraps the whole application) gets a strict
+Content-Security-Policy (scripts and styles only from our own
 ``/static/``, nothing inline), and headers that forbid framing, sniffing and referrers.
 """
 
@@ -79,7 +80,6 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = _with_security_headers(send)
         headers = Headers(scope=scope)
         refusal = self._refuse_host(headers) or self._refuse_token(scope, headers)
         if refusal is not None:
@@ -198,13 +198,24 @@ def _replay(body: bytes, original: Receive) -> Receive:
     return receive
 
 
-def _with_security_headers(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            names = {name for name, _ in message.get("headers", [])}
-            extra: Iterable[tuple[bytes, bytes]] = (
-                (name, value) for name, value in _SECURITY_HEADERS if name not in names)
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
-        await send(message)
+class SecurityHeaders:
+    """Adds the security headers to every response. It wraps the whole application, outside
+    Starlette's error handler, so that a 500 carries them too."""
 
-    return wrapped
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra: Iterable[tuple[bytes, bytes]] = (
+                    (name, value) for name, value in _SECURITY_HEADERS if name not in names)
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
