@@ -116,3 +116,23 @@ def _listed(page: Any) -> list[str]:
 def _state(cli: Cli, job_id: str) -> str:
     state: str = json.loads(cli("show", job_id, "--json").stdout)["state"]
     return state
+
+
+def test_a_link_from_another_site_opens_a_token_dashboard_signed_in(cli: Cli,
+                                                                    page: Any) -> None:
+    """The cookie is SameSite=Lax: a top-level link from elsewhere (a chat, a ticket) carries
+    it; Strict made such a link answer 401."""
+    token = "correct-horse-battery-staple"
+    server = DashboardServer(cli, "--host", "127.0.0.2",
+                             env={"QUEUECTL_DASHBOARD_TOKEN": token})
+    try:
+        page.goto(server.url + f"?token={token}")
+        assert page.url == server.url  # the token traded for the cookie
+        page.goto("about:blank")  # another origin (an opaque one) links to the dashboard
+        page.set_content(f'<a id="out" href="{server.url}jobs">the jobs</a>')
+        with page.expect_navigation():
+            page.click("#out")
+        assert page.url == server.url + "jobs"
+        assert page.locator("h1").inner_text() == "Jobs"
+    finally:
+        assert server.stop() == 0

@@ -104,9 +104,34 @@ def test_with_a_token_every_request_must_carry_it(cli: Cli) -> None:
             assert first.status_code == 303
             assert first.headers["location"] == "/jobs?state=dead"
             cookie = first.headers["set-cookie"].lower()
-            assert "httponly" in cookie and "samesite=strict" in cookie
+            assert "httponly" in cookie and "samesite=lax" in cookie
             assert browser.get(server.url + "jobs?state=dead").status_code == 200
         assert httpx.get(server.url + "?token=nope", timeout=30).status_code == 401
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize("token", ["", "   ", "x", "fifteen-chars-x"])
+def test_a_short_or_blank_token_is_refused(cli: Cli, token: str) -> None:
+    result = cli("dashboard", "--port", "0", "--token", token, check=2)
+    assert result.stderr.startswith("error: --token: must be at least 16 characters, got ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_token_redirect_stays_on_the_dashboard(cli: Cli) -> None:
+    server = DashboardServer(cli, "--host", "127.0.0.2",
+                             env={"QUEUECTL_DASHBOARD_TOKEN": TOKEN})
+    try:
+        for path, kept in ((f"//evil.example/x?token={TOKEN}", "/evil.example/x"),
+                           (f"///evil.example?token={TOKEN}&a=1", "/evil.example?a=1"),
+                           (f"/%2F%2Fevil.example?token={TOKEN}", None)):
+            response = httpx.get(server.url.rstrip("/") + path, timeout=30)
+            if kept is None:  # a path that is not ours is no redirect at all
+                assert response.status_code in (303, 404)
+            location = response.headers.get("location", "/")
+            assert location.startswith("/") and not location.startswith("//"), location
+            if kept is not None:
+                assert (response.status_code, location) == (303, kept)
     finally:
         assert server.stop() == 0
 

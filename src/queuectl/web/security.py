@@ -7,7 +7,8 @@ In order, for each request:
    dashboard as "same origin" (DNS rebinding).
 2. Token check, when a token is configured (always, on any bind but 127.0.0.1 and ::1):
    ``Authorization: Bearer <token>``, or the cookie a browser gets by opening any page once
-   with ``?token=<token>``. Compared in constant time.
+   with ``?token=<token>`` (SameSite=Lax: top-level links from elsewhere work; cross-site
+   POSTs carry no cookie). Compared in constant time.
 3. Anything but GET and HEAD must be a POST; in read-only mode every POST is refused.
 4. A POST must come from our own pages: ``Origin`` (and ``Sec-Fetch-Site``, when the browser
    sends them) must be ours, and the CSRF token of this server process must be in the form
@@ -35,6 +36,7 @@ TOKEN_COOKIE = "queuectl_token"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_POST_BYTES = 1024 * 1024
+MIN_TOKEN_LENGTH = 16
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -127,8 +129,12 @@ class Guard:
             # (so that it stays out of the history and of links the page makes).
             rest = {key: values for key, values in query.items() if key != "token"}
             url = URL(scope=scope).replace(query=urlencode(rest, doseq=True))
-            redirect = RedirectResponse(url.path + (f"?{url.query}" if url.query else ""), 303)
-            redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            # "//evil.example/x" would be a link to another site: one slash keeps it ours.
+            path = "/" + url.path.lstrip("/")
+            redirect = RedirectResponse(path + (f"?{url.query}" if url.query else ""), 303)
+            # Lax: a link from another site (a chat, a ticket) opens the page signed in; a
+            # POST from another site still carries no cookie, and needs the CSRF token.
+            redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax")
             return redirect
         return _text(401, "this dashboard needs its token: send 'Authorization: Bearer TOKEN', "
                           "or open it once as /?token=TOKEN", www_authenticate="Bearer")

@@ -16,7 +16,7 @@ import uvicorn
 from ..errors import InvalidInput, QueuectlError
 from ..queue import Queue
 from .app import DashboardOptions, create_app
-from .security import loopback_hosts
+from .security import MIN_TOKEN_LENGTH, loopback_hosts
 
 # Only these addresses are "local": a dashboard on any other one, 127.0.0.2 and 0.0.0.0
 # included, is reachable by more than this user's browser and must have a token.
@@ -43,8 +43,15 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(queue: Queue, host: str, port: int, *, token: str | None = None,
           read_only: bool = False) -> None:
-    """Serve until SIGINT or SIGTERM. Any bind but 127.0.0.1 and ::1 needs a token."""
+    """Serve until SIGINT or SIGTERM. Any bind but 127.0.0.1 and ::1 needs a token, and a
+    token given (even a blank one) has at least MIN_TOKEN_LENGTH characters."""
     host = "127.0.0.1" if host == "localhost" else host
+    if token is not None and len(token.strip()) < MIN_TOKEN_LENGTH:
+        raise InvalidInput(
+            f"--token: must be at least {MIN_TOKEN_LENGTH} characters, got {len(token.strip())} "
+            "(a short token is guessed; e.g. python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe())')"
+        )
     if not is_loopback(host) and not token:
         raise InvalidInput(
             f"--host {host} makes the dashboard reachable by others: give it a token "
@@ -53,7 +60,7 @@ def serve(queue: Queue, host: str, port: int, *, token: str | None = None,
     sock = bind(host, port)
     port = sock.getsockname()[1]
     options = DashboardOptions(
-        token=token or None,
+        token=token,
         read_only=read_only,
         allowed_hosts=loopback_hosts(host, port) if is_loopback(host) else None,
     )
