@@ -142,7 +142,7 @@ def test_cancel_and_retry_a_job_from_its_page_and_the_api(
     assert 'action="/jobs/waiting/retry"' in get(dashboard, "/jobs/waiting").text
     retried = httpx.post(dashboard.url + "jobs/waiting/retry", data={"csrf_token": token},
                          headers=own, timeout=30)
-    assert retried.headers["location"] == "/jobs/waiting?retried=1"
+    assert retried.headers["location"] == "/jobs/waiting?done=retried"
     assert cli_json(cli, "show", "waiting")["state"] == "pending"
 
     api = httpx.post(dashboard.url + "api/jobs/other/cancel", headers={"X-CSRF-Token": token},

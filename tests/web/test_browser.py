@@ -54,7 +54,8 @@ def test_opening_a_job_shows_its_log(seeded: DashboardServer, page: Any) -> None
     page.wait_for_url("**/jobs/dead-1")
     assert page.locator("pre.log").inner_text() == "about to fail\n"
     assert "exit code 3" in page.locator("dl.fields").inner_text()
-    assert page.locator(".attempt h3").inner_text().startswith("Run 1")
+    assert page.locator(".attempt td").first.inner_text() == "1"
+    assert page.locator("#log-run").inner_text() == "1"
     screenshot(page, "job")
 
 

@@ -8,8 +8,9 @@ thousands of requests through a subprocess would take minutes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,6 +23,8 @@ from queuectl.web.app import create_app
 from queuectl.web.security import CONTENT_SECURITY_POLICY
 from tests.web.conftest import seed
 
+T = TypeVar("T")
+
 # Every parameter any route reads from the query string or a form.
 QUERY_NAMES = ["state", "q", "queue", "tag", "error", "before", "after", "limit", "since",
                "retried", "deleted", "run", "offset", "token", "confirm", "action", "ids"]
@@ -33,21 +36,28 @@ HOSTILE_TEXT = [str(2**63), str(10**30), "9" * 5000, "-1", "²", "١٢", "NaN", 
 # Raw JSON: values json.loads turns into a NaN, an infinity, a 5,000-digit int, ...
 HOSTILE_JSON = ["[1]", "1e400", "NaN", "-Infinity", str(2**63), str(10**30), "9" * 5000,
                 '{"a": 1}', '"' + "x" * 10_000 + '"', "true", "null", "-1", "1.5", '"²"']
-PATH_VALUES = {"job_id": "dead-1", "name": "default", "worker_id": "w1", "number": "1"}
+PATH_VALUES = {"job_id": "dead-1", "name": "default", "worker_id": "w1", "number": "1",
+               "what": "kill"}
 HOSTILE_PATH = ["x" * 10_000, "%00", "%ff%fe", "²", str(10**30)]
 
 
 class AppClient:
-    """httpx over the ASGI app, called synchronously (one event loop for the module)."""
+    """httpx over the ASGI app, called synchronously: an event loop in a thread of its own
+    (Playwright's sync API, used by other tests in the session, holds this thread's)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=60)
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.loop.run_until_complete(self.http.request(method, path, **kwargs))
+        return self._run(self.http.request(method, path, **kwargs))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -56,7 +66,9 @@ class AppClient:
         return self.request("POST", path, **kwargs)
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.http.aclose())
+        self._run(self.http.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
         self.loop.close()
 
 

@@ -144,9 +144,9 @@ def test_read_only_hides_and_refuses_actions(cli: Cli, db_path: Path) -> None:
         own = server.url.rstrip("/")
         page = httpx.get(server.url + "dlq", timeout=30).text
         assert "dead-1" in page and "read-only" in page
-        assert "<form method=\"post\"" not in page and "<button" not in page
+        assert "<form method=\"post\"" not in page and "<button type=\"submit\"" not in page
         job_page = httpx.get(server.url + "jobs/dead-1", timeout=30).text
-        assert "<button" not in job_page
+        assert "<button type=\"submit\"" not in job_page and "method=\"post\"" not in job_page
         token = csrf_token(server)
         refused = [
             post(server, "dlq/retry-all", data={"csrf_token": token}, headers={"Origin": own}),

@@ -6,8 +6,6 @@ refused every POST in read-only mode by the time a handler runs.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -22,20 +20,6 @@ async def _selected(request: Request) -> list[str]:
 
 async def _field(request: Request, name: str) -> str:
     return (await Fields.form(request)).text(name, most=40) or ""
-
-
-async def retry_job(request: Request) -> Response:
-    job_id = request.path_params["job_id"]
-    await dashboard_of(request).read(lambda queue: queue.retry([job_id], include_canceled=True))
-    return RedirectResponse(f"/jobs/{quote(job_id)}?retried=1", status_code=303)
-
-
-async def cancel_job(request: Request) -> Response:
-    """A waiting job is canceled at once; a running one once its worker has killed it (the
-    page follows it live), so nothing here waits for that."""
-    job_id = request.path_params["job_id"]
-    await dashboard_of(request).read(lambda queue: queue.cancel([job_id], wait=0))
-    return RedirectResponse(f"/jobs/{quote(job_id)}", status_code=303)
 
 
 async def retry_selected(request: Request) -> Response:
@@ -93,8 +77,6 @@ async def remove_schedule(request: Request) -> Response:
 
 
 routes = [
-    Route("/jobs/{job_id}/retry", retry_job, methods=["POST"]),
-    Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/dlq/retry", retry_selected, methods=["POST"]),
     Route("/dlq/retry-all", retry_all, methods=["POST"]),
     Route("/dlq/delete", delete_selected, methods=["POST"]),

@@ -1,17 +1,20 @@
-"""Template filters: how times, durations and rates read on the dashboard."""
+"""Template filters: how times, durations, counts and rates read on the dashboard.
+
+Times read relative ("3m ago", "in 2h") with the absolute time on hover; static/app.js shows
+the hover in local time when the reader picks that in the footer.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from jinja2 import Environment
+from markupsafe import Markup
 from starlette.requests import Request
 
 from ..stats import human_duration as duration
 from ..stats import human_rate as rate
 from ..units import format_timestamp
-
-TAIL_BYTES = 64 * 1024
 
 
 def when(timestamp: float | None) -> str:
@@ -24,18 +27,32 @@ def ago(timestamp: float | None, now: float) -> str:
     return "-" if timestamp is None else duration(now - timestamp) + " ago"
 
 
+def relative(timestamp: float, now: float) -> str:
+    """'3m05s ago', 'in 2h', 'now' (within a second)."""
+    delta = timestamp - now
+    if abs(delta) < 1:
+        return "now"
+    return f"in {duration(delta)}" if delta > 0 else f"{duration(-delta)} ago"
+
+
+def moment(timestamp: float | None, now: float) -> Markup:
+    """A ``<time>`` element: relative text, the absolute UTC time as its title."""
+    if timestamp is None:
+        return Markup("-")
+    iso = format_timestamp(timestamp) or ""
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso, when(timestamp), relative(timestamp, now))
+
+
+def grouped(number: int | float | None) -> str:
+    """12345 -> '12,345'."""
+    if number is None:
+        return "-"
+    return f"{number:,}" if isinstance(number, int) else f"{number:,.1f}"
+
+
 def percent(fraction: float | None) -> str:
     return "-" if fraction is None else f"{fraction * 100:.1f}%"
-
-
-def tail(output: bytes, limit: int = TAIL_BYTES) -> str:
-    """The end of a run's output as text, cut at a line start when it is long."""
-    if len(output) > limit:
-        output = output[-limit:]
-        newline = output.find(b"\n")
-        if 0 <= newline < 1024:
-            output = output[newline + 1:]
-    return output.decode("utf-8", "replace")
 
 
 def page_link(request: Request, **cursor: str) -> str:
@@ -48,5 +65,5 @@ def page_link(request: Request, **cursor: str) -> str:
 
 def install(env: Environment) -> None:
     env.filters.update(when=when, duration=duration, ago=ago, percent=percent, rate=rate,
-                       tail=tail)
+                       moment=moment, num=grouped)
     env.globals.update(page_link=page_link)

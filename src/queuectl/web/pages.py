@@ -59,19 +59,6 @@ async def jobs(request: Request) -> Response:
                             queue_name=name, states=[s.value for s in JobState], **data)
 
 
-async def job(request: Request) -> Response:
-    job_id = request.path_params["job_id"]
-
-    def gather(queue: Queue) -> dict[str, Any]:
-        return {"job": queue.get(job_id), "attempts": queue.attempts(job_id)}
-
-    dashboard = dashboard_of(request)
-    data = await dashboard.read(gather)
-    attempts = list(reversed(data["attempts"]))  # the latest run first
-    return dashboard.render(request, "job.html", job=data["job"], attempts=attempts,
-                            retried=Fields.query(request).whole("retried", **_COUNT) == 1)
-
-
 async def dlq(request: Request) -> Response:
     params = Fields.query(request)
     before, after = params.cursor("before"), params.cursor("after")
@@ -107,7 +94,6 @@ async def schedules(request: Request) -> Response:
 routes = [
     Route("/", overview),
     Route("/jobs", jobs),
-    Route("/jobs/{job_id}", job),
     Route("/dlq", dlq),
     Route("/workers", workers),
     Route("/queues", queues),

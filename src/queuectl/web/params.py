@@ -42,6 +42,9 @@ class Fields:
         body = (await request.body()).decode("utf-8", "replace")
         return cls(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_IDS + 100))
 
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
     def all(self, name: str) -> list[str]:
         return [value for key, value in self._items if key == name]
 

@@ -1,0 +1,80 @@
+"""The job page's log in a real browser: it opens at the end, asks only for new bytes, follows
+while the reader is at the bottom and keeps their place when they scroll up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.helpers import Cli, WorkerPool, wait_until
+from tests.web.conftest import DashboardServer, screenshot
+
+TIMEOUT_MS = 20_000
+# Prints a numbered line every 20 ms for about a minute: the test ends it by canceling.
+TALKER = 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); sleep 0.02; done'
+
+_AT_BOTTOM = "e => e.scrollHeight - e.scrollTop - e.clientHeight <= 8"
+
+
+def _lines(page: Any) -> int:
+    count: int = page.locator("#log").evaluate("e => e.textContent.split('\\n').length")
+    return count
+
+
+def test_a_finished_long_log_opens_at_its_end_with_a_download(
+    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+) -> None:
+    cli("enqueue", "--command", "seq 1 20000", "--id", "long")  # 108,894 bytes
+    worker_pool.start(1)
+    cli("wait", "long", "--timeout", "30")
+    page.goto(dashboard.url + "jobs/long")
+    log = page.locator("#log")
+    assert log.evaluate(_AT_BOTTOM)
+    assert log.inner_text().rstrip().endswith("19999\n20000")
+    assert "The first" in page.locator(".cut").inner_text()  # older output is not shown
+    href = page.locator("#log-download").get_attribute("href")
+    with page.expect_download() as download:
+        page.click("#log-download")
+    assert href == "/jobs/long/runs/1/output"
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines == [str(n) for n in range(1, 20001)]
+
+
+def test_the_live_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(
+    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+) -> None:
+    cli("enqueue", "--command", TALKER, "--id", "talker")
+    offsets: list[int] = []
+    page.on("request", lambda request: offsets.append(
+        int(parse_qs(urlsplit(request.url).query)["offset"][0]))
+        if "/runs/" in request.url and "/log" in request.url else None)
+    page.goto(dashboard.url + "jobs/talker")
+    worker_pool.start(1)
+    log = page.locator("#log")
+    # Following: the view stays at the bottom as lines arrive.
+    wait_until(lambda: _lines(page) > 150, timeout=30, message="150 lines")
+    assert log.evaluate(_AT_BOTTOM)
+    assert page.locator("#log-status").inner_text() == "following"
+
+    # Scrolled up: new lines arrive below, and the reader's place does not move.
+    log.evaluate("e => { e.scrollTop = 40; e.dispatchEvent(new Event('scroll')); }")
+    assert page.locator("#log-status").inner_text().startswith("paused")
+    seen = _lines(page)
+    wait_until(lambda: _lines(page) > seen + 50, timeout=30, message="50 more lines")
+    assert log.evaluate("e => e.scrollTop") == 40
+    assert not log.evaluate(_AT_BOTTOM)
+
+    # Back at the bottom: following again.
+    log.evaluate("e => { e.scrollTop = e.scrollHeight; e.dispatchEvent(new Event('scroll')); }")
+    seen = _lines(page)
+    wait_until(lambda: _lines(page) > seen + 50, timeout=30, message="50 more lines")
+    assert log.evaluate(_AT_BOTTOM)
+    screenshot(page, "live-log")
+
+    # Each poll asked for the bytes after the last one it had: offsets only grow, and the
+    # text shown is the run's output exactly, with nothing doubled or missed.
+    assert offsets == sorted(offsets) and len(offsets) >= 3
+    shown = log.inner_text().splitlines()
+    assert shown == [f"line {n}" for n in range(len(shown))]
+    cli("cancel", "talker")
