@@ -24,12 +24,15 @@ class JobQuery:
     """Which jobs to list; each field given narrows the listing.
 
     ``text`` matches a substring of the id or the command, ignoring the case of ASCII letters;
-    ``queue`` is the name of a queue, matched exactly.
+    ``queue`` is the name of a queue, matched exactly; ``tag`` one of the job's tags;
+    ``error`` a substring of its last error, ignoring case as ``text`` does.
     """
 
     state: JobState | None = None
     text: str | None = None
     queue: str | None = None
+    tag: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class RunningJob:
 
 def search_jobs(storage: Storage, state: JobState | str | None, text: str | None, *,
                 queue: str | None, before: str | None, after: str | None,
-                limit: int) -> JobPage:
+                limit: int, tag: str | None = None, error: str | None = None) -> JobPage:
     """``Queue.search_jobs``: a page by keyset, its arguments checked."""
     if isinstance(state, str):
         state = JobState.parse(state)
@@ -78,7 +81,9 @@ def search_jobs(storage: Storage, state: JobState | str | None, text: str | None
     if before is not None and after is not None:
         raise InvalidInput("give before or after, not both")
     query = JobQuery(state=state, text=text.strip() or None if text else None,
-                     queue=None if queue is None else queue_name(queue))
+                     queue=None if queue is None else queue_name(queue),
+                     tag=None if tag is None else tag_name(tag, "tag"),
+                     error=error.strip() or None if error else None)
     return storage.search_jobs(query, limit, before=before, after=after)
 
 

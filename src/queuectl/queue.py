@@ -369,8 +369,11 @@ class Queue:
         before: str | None = None,
         after: str | None = None,
         limit: int = 50,
+        tag: str | None = None,
+        error: str | None = None,
     ) -> JobPage:
-        """A page of jobs, newest first, by state, queue and a substring of the id or command.
+        """A page of jobs, newest first, by state, queue, tag, a substring of the id or
+        command, and a substring of the last error.
 
         ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
         """
@@ -378,8 +381,10 @@ class Queue:
 
         if text:
             lookup_ids(text, "search")
+        if error:
+            lookup_ids(error, "error")
         return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
-                           limit=limit)
+                           limit=limit, tag=tag, error=error)
 
     def running_jobs(self, limit: int = 100) -> list[RunningJob]:
         """Jobs running now, longest running first, with when their run started."""

@@ -59,6 +59,27 @@ def test_search_by_queue_pages_within_the_queue(storage: Storage) -> None:
                                     10).jobs) == []
 
 
+def test_search_by_tag_and_error_text(storage: Storage) -> None:
+    storage.enqueue([NewJob(f"t{i}", "true", 0, tags=("nightly",) if i % 2 else ())
+                     for i in range(6)], T0)
+    storage.record_and_claim("w", [], 2, T0, T0 + 30)  # t0 and t1
+    storage.record_and_claim("w", [
+        Outcome("t0", 1, JobState.DEAD, T0 + 1, exit_code=3, error="Disk FULL on /var"),
+        Outcome("t1", 1, JobState.DEAD, T0 + 1, exit_code=1, error="timed out"),
+    ], 0, T0 + 1, T0 + 31)
+    nightly = JobQuery(tag="nightly")
+    assert _ids(storage.search_jobs(nightly, 10).jobs) == ["t5", "t3", "t1"]
+    first = storage.search_jobs(nightly, 2)
+    assert _ids(storage.search_jobs(nightly, 2, before=first.older).jobs) == ["t1"]
+    assert _ids(storage.search_jobs(JobQuery(state=JobState.DEAD, tag="nightly"), 10).jobs) \
+        == ["t1"]
+    assert _ids(storage.search_jobs(JobQuery(error="disk full"), 10).jobs) == ["t0"]
+    assert _ids(storage.search_jobs(JobQuery(state=JobState.DEAD, error="TIMED"), 10).jobs) \
+        == ["t1"]
+    assert _ids(storage.search_jobs(JobQuery(tag="nightly", error="disk"), 10).jobs) == []
+    assert _ids(storage.search_jobs(JobQuery(tag="nope"), 10).jobs) == []
+
+
 def test_running_jobs_longest_running_first(storage: Storage) -> None:
     storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
     storage.record_and_claim("w", [], 1, T0 + 1, T0 + 31)

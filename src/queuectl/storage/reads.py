@@ -30,6 +30,8 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
         "state": query.state.value if query.state else None,
         "text": query.text.lower() if query.text else None,
         "queue": query.queue,
+        "tag": query.tag,
+        "error": query.error.lower() if query.error else None,
         "limit": limit + 1,
         "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
     }

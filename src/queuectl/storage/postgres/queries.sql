@@ -352,6 +352,8 @@ SELECT * FROM jobs
 WHERE seq < %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_older_in_state
@@ -359,6 +361,8 @@ SELECT * FROM jobs
 WHERE state = %(state)s AND seq < %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_newer
@@ -366,6 +370,8 @@ SELECT * FROM jobs
 WHERE seq > %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: search_jobs_newer_in_state
@@ -373,6 +379,8 @@ SELECT * FROM jobs
 WHERE state = %(state)s AND seq > %(cursor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
+  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: running_jobs

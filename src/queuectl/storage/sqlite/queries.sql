@@ -324,6 +324,8 @@ SELECT * FROM jobs
 WHERE seq < :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
+  AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
+  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_older_in_state
@@ -331,6 +333,8 @@ SELECT * FROM jobs
 WHERE state = :state AND seq < :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
+  AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
+  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_newer
@@ -338,6 +342,8 @@ SELECT * FROM jobs
 WHERE seq > :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
+  AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
+  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: search_jobs_newer_in_state
@@ -345,6 +351,8 @@ SELECT * FROM jobs
 WHERE state = :state AND seq > :cursor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
+  AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
+  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: running_jobs
