@@ -43,7 +43,7 @@ def test_filtering_by_state_and_text(seeded: DashboardServer, page: Any) -> None
     assert _listed(page) == ["hello-2"]
     page.fill('input[name="q"]', "hello")
     page.click('button:has-text("Filter")')
-    page.wait_for_url("**q=hello")
+    page.wait_for_url("**q=hello&tag=*")
     assert _listed(page) == ["hello-3", "hello-2", "hello-1"]
     screenshot(page, "jobs")
 
@@ -89,9 +89,49 @@ def test_retrying_a_dead_job_from_the_dlq_makes_it_pending(
 
     page.check('input[aria-label="select dead-2"]')
     page.click('button:has-text("Delete selected")')
+    assert page.locator(".question").inner_text() == "Delete 1 dead job and its history?"
+    page.click('button:has-text("Delete 1 job")')
     page.wait_for_url("**/dlq?deleted=1")
     assert "The dead letter queue is empty." in page.locator("main").inner_text()
     assert "no job with id 'dead-2'" in cli("show", "dead-2", check=1).stderr
+
+
+def test_bulk_actions_on_the_filter_and_on_the_ticked_jobs_ask_first(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    seed(db_path)
+    # Every job matching the filter: the confirm step says how many.
+    page.goto(dashboard.url + "jobs?state=completed")
+    page.check('input[name="scope"]')
+    page.click('#bulk button[value="delete"]')
+    assert page.locator(".question").inner_text() == "Delete 4 jobs?"
+    screenshot(page, "confirm")
+    assert _counts(cli)["completed"] == 4  # nothing done before the confirm
+    page.click('button:has-text("Delete 4 jobs")')
+    page.wait_for_url("**/jobs?state=completed&done=delete&count=4")
+    assert page.locator(".notice").inner_text() == "Deleted 4 jobs."
+    assert _counts(cli)["completed"] == 0
+
+    # Select all on the page, then back out at the confirm step: nothing changes.
+    page.goto(dashboard.url + "jobs?state=pending")
+    page.check("input[data-select-all]")
+    assert page.locator('input[name="ids"]:checked').count() == 4
+    page.click('#bulk button[value="cancel"]')
+    assert page.locator(".question").inner_text() == "Cancel 4 jobs?"
+    page.click('a:text-is("Cancel")')
+    page.wait_for_url("**/jobs?state=pending")
+    assert _counts(cli)["pending"] == 4
+
+    # Ticked jobs of mixed states: those the action cannot change are left out, and said so.
+    page.goto(dashboard.url + "jobs")
+    for job_id in ("dead-1", "flaky", "later-0"):
+        page.check(f'input[aria-label="select {job_id}"]')
+    page.click('#bulk button[value="retry"]')
+    assert page.locator(".question").inner_text() == "Retry 1 job?"
+    assert "2 of the 3 picked are left out" in page.locator(".confirm").inner_text()
+    page.click('button:has-text("Retry 1 job")')
+    page.wait_for_url("**/jobs?done=retry&count=1")
+    assert _state(cli, "dead-1") == "pending"
 
 
 def test_a_job_page_follows_the_run_live(
@@ -112,6 +152,11 @@ def test_a_job_page_follows_the_run_live(
 
 def _listed(page: Any) -> list[str]:
     return [row.get_attribute("data-job") for row in page.locator("tr[data-job]").all()]
+
+
+def _counts(cli: Cli) -> dict[str, int]:
+    counts: dict[str, int] = json.loads(cli("status", "--json").stdout)["jobs"]
+    return counts
 
 
 def _state(cli: Cli, job_id: str) -> str:

@@ -64,7 +64,11 @@ def test_only_same_origin_posts_with_the_csrf_token_act(
     assert too_big.status_code == 413
     assert httpx.put(dashboard.url + "dlq/retry-all", timeout=30).status_code == 405
 
-    done = post(dashboard, "dlq/retry-all", data=form, headers={"Origin": own})
+    asked = post(dashboard, "dlq/retry-all", data=form, headers={"Origin": own})
+    assert asked.status_code == 200 and "Retry all 2 dead jobs?" in asked.text  # confirm step
+    assert dead_count(cli) == 2
+    done = post(dashboard, "dlq/retry-all", data={**form, "confirm": "yes"},
+                headers={"Origin": own})
     assert (done.status_code, done.headers["location"]) == (303, "/dlq?retried=2")
     assert dead_count(cli) == 0
 

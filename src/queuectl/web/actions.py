@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..models import JobState
 from .app import dashboard_of
+from .confirm import confirmation
 from .params import Fields
 
 
@@ -29,12 +31,27 @@ async def retry_selected(request: Request) -> Response:
 
 
 async def retry_all(request: Request) -> Response:
-    retried = await dashboard_of(request).read(lambda queue: queue.retry_all_dead())
+    dashboard = dashboard_of(request)
+    dead = await dashboard.read(lambda queue: queue.counts()[JobState.DEAD])
+    ask = confirmation(request, await Fields.form(request), f"Retry all {dead:,} dead jobs?",
+                       f"Retry all {dead:,}", back="/dlq",
+                       detail="Each goes back to pending with its attempts reset.")
+    if ask is not None:
+        return ask
+    retried = await dashboard.read(lambda queue: queue.retry_all_dead())
     return RedirectResponse(f"/dlq?retried={len(retried)}", status_code=303)
 
 
 async def delete_selected(request: Request) -> Response:
     ids = await _selected(request)
+    noun = "job" if len(ids) == 1 else "jobs"
+    ask = confirmation(request, await Fields.form(request),
+                       f"Delete {len(ids):,} dead {noun} and "
+                       f"{'its' if len(ids) == 1 else 'their'} history?",
+                       f"Delete {len(ids):,} {noun}", back="/dlq",
+                       detail="This cannot be undone.")
+    if ask is not None:
+        return ask
     deleted = await dashboard_of(request).read(lambda queue: queue.delete(ids))
     return RedirectResponse(f"/dlq?deleted={len(deleted)}", status_code=303)
 
@@ -72,6 +89,11 @@ async def resume_schedule(request: Request) -> Response:
 
 async def remove_schedule(request: Request) -> Response:
     name = request.path_params["name"]
+    ask = confirmation(request, await Fields.form(request), f"Remove the schedule {name}?",
+                       "Remove", back="/schedules",
+                       detail="Jobs it already enqueued stay; no new ones are made.")
+    if ask is not None:
+        return ask
     await dashboard_of(request).read(lambda queue: queue.schedules.remove(name))
     return RedirectResponse("/schedules", status_code=303)
 

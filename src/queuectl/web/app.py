@@ -146,7 +146,7 @@ class _Application(Starlette):
 
 
 def create_app(queue: Queue, options: DashboardOptions | None = None) -> Starlette:
-    from . import actions, api, job_page, logs, pages
+    from . import actions, api, bulk, job_page, logs, pages
 
     options = options or DashboardOptions()
     dashboard = Dashboard(queue, options)
@@ -154,6 +154,7 @@ def create_app(queue: Queue, options: DashboardOptions | None = None) -> Starlet
                          read_only=options.read_only, allowed_hosts=options.allowed_hosts)
     routes = [
         *pages.routes,
+        *bulk.routes,
         *job_page.routes,
         *logs.routes,
         *actions.routes,

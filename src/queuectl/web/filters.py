@@ -55,10 +55,14 @@ def percent(fraction: float | None) -> str:
     return "-" if fraction is None else f"{fraction * 100:.1f}%"
 
 
+# The page cursor, and what a redirect after an action said once.
+_NOT_KEPT = ("before", "after", "done", "count", "retried", "deleted")
+
+
 def page_link(request: Request, **cursor: str) -> str:
     """This page's address with its filters kept and the page cursor replaced."""
     params = [(key, value) for key, value in request.query_params.multi_items()
-              if key not in ("before", "after") and value]
+              if key not in _NOT_KEPT and value]
     params += [(key, value) for key, value in cursor.items() if value]
     return request.url.path + ("?" + urlencode(params) if params else "")
 

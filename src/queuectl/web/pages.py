@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ..models import JobState
 from ..queue import Queue
 from .app import dashboard_of
+from .bulk import ACTIONS
 from .charts import throughput_chart
 from .params import Fields
 
@@ -43,11 +44,13 @@ async def jobs(request: Request) -> Response:
     params = Fields.query(request)
     state = params.text("state")
     text, name = params.text("q"), params.text("queue")
+    tag, error = params.text("tag"), params.text("error")
     before, after = params.cursor("before"), params.cursor("after")
+    done, count = params.choice("done", list(ACTIONS)), params.whole("count", **_COUNT)
 
     def gather(queue: Queue) -> dict[str, Any]:
-        page = queue.search_jobs(state, text, queue=name, before=before, after=after,
-                                 limit=PAGE_SIZE)
+        page = queue.search_jobs(state, text, queue=name, tag=tag, error=error, before=before,
+                                 after=after, limit=PAGE_SIZE)
         return {"page": page, "counts": queue.counts()}
 
     dashboard = dashboard_of(request)
@@ -55,8 +58,13 @@ async def jobs(request: Request) -> Response:
     # Counting jobs per queue reads every job (~0.1 s per 200k): reused across page views.
     queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues.list())
     data["queue_names"] = [info.name for info in queues]
+    notice = None
+    if done is not None and count is not None:
+        notice = f"{ACTIONS[done].past.capitalize()} {count:,} job{'' if count == 1 else 's'}."
     return dashboard.render(request, "jobs.html", state=state, text=text or "",
-                            queue_name=name, states=[s.value for s in JobState], **data)
+                            queue_name=name, tag=tag or "", error=error or "", notice=notice,
+                            filtered=any((state, text, name, tag, error)),
+                            states=[s.value for s in JobState], **data)
 
 
 async def dlq(request: Request) -> Response:
