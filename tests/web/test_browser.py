@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import Cli, WorkerPool
+from tests.helpers import Cli, WorkerPool, wait_until
 from tests.web.conftest import SEEDED_COUNTS, DashboardServer, screenshot, seed
 
 TIMEOUT_MS = 20_000
@@ -182,3 +182,17 @@ def test_a_link_from_another_site_opens_a_token_dashboard_signed_in(cli: Cli,
         assert page.locator("h1").inner_text() == "Jobs"
     finally:
         assert server.stop() == 0
+
+
+def test_stopping_a_worker_from_the_workers_page(
+    dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+) -> None:
+    worker = worker_pool.start(1)
+    page.goto(dashboard.url + "workers")
+    page.click('tr[data-worker] button:has-text("Stop")')
+    page.wait_for_url("**/workers?done=stopping")
+    assert "Asked the worker to stop" in page.locator(".notice").inner_text()
+    wait_until(lambda: worker.proc.poll() is not None, timeout=30, message="the worker to exit")
+    assert worker.proc.returncode == 0
+    # The page refreshes itself: the worker leaves the table.
+    page.locator("p.empty", has_text="No workers").wait_for(timeout=TIMEOUT_MS)

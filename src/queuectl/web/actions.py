@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..errors import InvalidInput
 from ..models import JobState
+from ..queue import Queue
 from .app import dashboard_of
 from .confirm import confirmation
 from .params import Fields
@@ -98,7 +100,22 @@ async def remove_schedule(request: Request) -> Response:
     return RedirectResponse("/schedules", status_code=303)
 
 
+async def stop_worker(request: Request) -> Response:
+    """Asks a worker to stop gracefully and returns at once: the page shows it stopping,
+    then gone."""
+    worker_id = request.path_params["worker_id"]
+
+    def stop(queue: Queue) -> None:
+        if worker_id not in {worker.id for worker in queue.workers()}:
+            raise InvalidInput(f"no worker with id {worker_id!r}")
+        queue.stop_workers(worker_id=worker_id, timeout=0)
+
+    await dashboard_of(request).read(stop)
+    return RedirectResponse("/workers?done=stopping", status_code=303)
+
+
 routes = [
+    Route("/workers/{worker_id}/stop", stop_worker, methods=["POST"]),
     Route("/dlq/retry", retry_selected, methods=["POST"]),
     Route("/dlq/retry-all", retry_all, methods=["POST"]),
     Route("/dlq/delete", delete_selected, methods=["POST"]),

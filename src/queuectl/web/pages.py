@@ -82,9 +82,11 @@ async def dlq(request: Request) -> Response:
 
 
 async def workers(request: Request) -> Response:
+    done = Fields.query(request).choice("done", ["stopping"])
     dashboard = dashboard_of(request)
     found = await dashboard.read(lambda queue: queue.workers())
-    return dashboard.render(request, "workers.html", workers=found)
+    notice = "Asked the worker to stop: it finishes its running jobs first." if done else None
+    return dashboard.render(request, "workers.html", workers=found, notice=notice)
 
 
 async def queues(request: Request) -> Response:
