@@ -196,3 +196,20 @@ def test_stopping_a_worker_from_the_workers_page(
     assert worker.proc.returncode == 0
     # The page refreshes itself: the worker leaves the table.
     page.locator("p.empty", has_text="No workers").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_the_overview_charts_a_day_and_a_week_per_queue(seeded: DashboardServer,
+                                                       page: Any) -> None:
+    page.goto(seeded.url)
+    page.click('nav.tabs a:text-is("1d")')
+    page.wait_for_url("**/?window=1d")
+    assert page.locator("section h2").filter(has_text="Last day").count() == 1
+    assert "per 30 minutes over the last day" in page.locator("figcaption").inner_text()
+    page.click('nav.tabs a:text-is("7d")')
+    page.wait_for_url("**/?window=7d")
+    assert page.locator('[data-figure="completed"]').inner_text() == "4"
+    assert page.locator("svg rect.bar-ok").count() >= 1
+    page.goto(seeded.url + "queues")
+    row = page.locator('tr[data-queue="default"]')
+    assert row.locator('[data-figure="failed"]').inner_text() == "3"
+    assert row.locator('[data-figure="wait"]').inner_text() != "-"

@@ -39,43 +39,67 @@ class Chart:
     labels: list[Label]
     baseline: float
     description: str
+    left: float = 36.0  # where the plot starts: after the widest axis label
+
+
+# (window, step): each chart has 48 to 60 bars.
+WINDOWS = {"1h": (3600.0, 60.0), "1d": (86400.0, 1800.0), "7d": (7 * 86400.0, 3 * 3600.0)}
+_CHAR_PX = 7.0  # a digit of the 11 px axis labels, a little generous
 
 
 def throughput_chart(series: Sequence[Bucket], *, width: int = 1000, height: int = 200,
                      step: float = 60.0) -> Chart:
-    """Stacked bars, one per bucket: completed runs below, failed runs above them."""
-    left, right, top, bottom = 36.0, 8.0, 10.0, 22.0
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """Stacked bars, one per bucket: completed runs below, failed runs above them.
+
+    The left margin fits the top label: "12,000" needs 6 characters, so with 7 px each the
+    plot starts at 8 + 6 * 7 + 6 = 56 px (it was a fixed 36, which cut five digits)."""
     peak = max((b.completed + b.failed for b in series), default=0)
     scale_max = _nice_ceiling(peak)
+    top_label = f"{scale_max:,}"
+    left, right, top, bottom = 14.0 + len(top_label) * _CHAR_PX, 8.0, 10.0, 22.0
+    plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / max(1, len(series))
     bars: list[Bar] = []
     for i, bucket in enumerate(series):
         x = left + i * slot + slot * 0.1
         base = top + plot_h
-        when = (format_timestamp(bucket.start) or "")[11:16]
+        when = _tick(bucket.start, step)
         for kind, count in (("ok", bucket.completed), ("failed", bucket.failed)):
             if count == 0:
                 continue
             h = plot_h * count / scale_max
             base -= h
             noun = "completed" if kind == "ok" else "failed"
-            bars.append(Bar(x, base, slot * 0.8, h, kind, f"{when}Z: {count} {noun}"))
+            bars.append(Bar(x, base, slot * 0.8, h, kind, f"{when}Z: {count:,} {noun}"))
     labels = [
-        Label(left - 6, top + 4, str(scale_max), "end"),
+        Label(left - 6, top + 4, top_label, "end"),
         Label(left - 6, top + plot_h, "0", "end"),
     ]
     if series:
         every = max(1, len(series) // 6)
         for i in range(0, len(series), every):
-            text = (format_timestamp(series[i].start) or "")[11:16]
+            text = _tick(series[i].start, step)
             labels.append(Label(left + i * slot + slot / 2, height - 6, text))
     total_ok = sum(b.completed for b in series)
     total_failed = sum(b.failed for b in series)
-    minutes = len(series) * step / 60
-    description = (f"Runs finished per minute over the last {minutes:g} minutes: "
-                   f"{total_ok} completed, {total_failed} failed")
-    return Chart(width, height, bars, labels, top + plot_h, description)
+    description = (f"Runs finished per {_span(step)} over the last {_span(len(series) * step)}:"
+                   f" {total_ok:,} completed, {total_failed:,} failed")
+    return Chart(width, height, bars, labels, top + plot_h, description, left)
+
+
+def _tick(start: float, step: float) -> str:
+    """'14:05' for bars under a day apart; '12-05 09h' for wider ones (a week's chart)."""
+    text = format_timestamp(start) or ""
+    return text[11:16] if step < 3 * 3600 else f"{text[5:10]} {text[11:13]}h"
+
+
+def _span(seconds: float) -> str:
+    """60 -> 'minute', 3600 -> 'hour', 1800 -> '30 minutes', 604800 -> '7 days'."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds:g} seconds"
 
 
 def _nice_ceiling(value: int) -> int:

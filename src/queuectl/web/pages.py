@@ -8,21 +8,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..errors import InvalidInput
 from ..models import JobState
 from ..queue import Queue
 from .app import dashboard_of
 from .bulk import ACTIONS
-from .charts import throughput_chart
+from .charts import WINDOWS, throughput_chart
 from .params import Fields
 
 PAGE_SIZE = 50
-CHART_WINDOW = 3600.0
-CHART_STEP = 60.0
+WINDOW_NAMES = {"1h": "Last hour", "1d": "Last day", "7d": "Last week"}
+LONG_STATS_REUSE = 60.0  # seconds: a day's or a week's figures barely move in a minute
 _COUNT = {"low": 0, "high": 10**9}  # the counts a redirect after an action shows
 STATS_REUSE = 4.0  # seconds; the overview refreshes every 5 (also reused: jobs per queue)
 
 
 async def overview(request: Request) -> Response:
+    params = Fields.query(request)
+    window = params.choice("window", list(WINDOWS)) or "1h"
+    chart_queue = params.text("queue")
+    seconds, step = WINDOWS[window]
+
     def gather(queue: Queue) -> dict[str, Any]:
         return {
             "counts": queue.counts(),
@@ -32,12 +38,18 @@ async def overview(request: Request) -> Response:
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
-    stats = await dashboard.cached("overview", STATS_REUSE,
-                                   lambda queue: queue.stats(CHART_WINDOW, step=CHART_STEP))
     queues = await dashboard.cached("queues", STATS_REUSE, lambda queue: queue.queues.list())
-    chart = throughput_chart(stats.series, step=CHART_STEP)
+    if chart_queue is not None and chart_queue not in {info.name for info in queues}:
+        # Also keeps the figures' cache to the queues there are.
+        raise InvalidInput(f"no queue named {chart_queue[:100]!r}")
+    reuse = STATS_REUSE if window == "1h" else LONG_STATS_REUSE
+    stats = await dashboard.cached(
+        f"overview:{window}:{chart_queue}", reuse,
+        lambda queue: queue.stats(seconds, queue=chart_queue, step=step))
+    chart = throughput_chart(stats.series, step=step)
     return dashboard.render(request, "overview.html", chart=chart, stats=stats,
-                            queues=queues, **data)
+                            queues=queues, window=window, windows=WINDOW_NAMES,
+                            chart_queue=chart_queue, **data)
 
 
 async def jobs(request: Request) -> Response:
@@ -92,7 +104,9 @@ async def workers(request: Request) -> Response:
 async def queues(request: Request) -> Response:
     dashboard = dashboard_of(request)
     found = await dashboard.read(lambda queue: queue.queues.list())
-    return dashboard.render(request, "queues.html", queues=found, states=list(JobState))
+    stats = await dashboard.cached("queues:1h", STATS_REUSE, lambda queue: queue.stats(3600.0))
+    return dashboard.render(request, "queues.html", queues=found, states=list(JobState),
+                            last_hour={summary.queue: summary for summary in stats.queues})
 
 
 async def schedules(request: Request) -> Response:
