@@ -80,6 +80,12 @@ def test_api_errors_are_json_with_a_status(seeded: DashboardServer, path: str, s
     assert error in response.json()["error"]
 
 
+def test_api_jobs_by_tag_and_error_text(seeded: DashboardServer) -> None:
+    dead = get(seeded, "/api/jobs?error=exit+code+4").json()
+    assert [job["id"] for job in dead] == ["dead-2"]
+    assert get(seeded, "/api/jobs?tag=nothing-has-it").json() == []
+
+
 def test_page_errors_are_pages(seeded: DashboardServer) -> None:
     response = get(seeded, "/jobs/<b>missing")
     assert response.status_code == 404

@@ -39,10 +39,11 @@ async def _job_list(request: Request, state: str | JobState | None) -> Response:
     params = Fields.query(request)
     before, after = params.cursor("before"), params.cursor("after")
     text, name = params.text("q"), params.text("queue")
+    tag, error = params.text("tag"), params.text("error")
     limit = params.whole("limit", low=1, high=1000) or PAGE_SIZE
     page = await dashboard_of(request).read(
         lambda queue: queue.search_jobs(state, text, queue=name, before=before, after=after,
-                                        limit=limit))
+                                        limit=limit, tag=tag, error=error))
     links = []
     for rel, key, cursor in (("next", "before", page.older), ("prev", "after", page.newer)):
         if cursor is not None:
