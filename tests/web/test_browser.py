@@ -213,3 +213,41 @@ def test_the_overview_charts_a_day_and_a_week_per_queue(seeded: DashboardServer,
     row = page.locator('tr[data-queue="default"]')
     assert row.locator('[data-figure="failed"]').inner_text() == "3"
     assert row.locator('[data-figure="wait"]').inner_text() != "-"
+
+
+def test_live_refresh_can_be_paused(cli: Cli, dashboard: DashboardServer, page: Any) -> None:
+    cli("enqueue", "--command", "true", "--id", "waiting", "--delay", "1h")
+    page.goto(dashboard.url + "jobs/waiting")  # refreshes every second while pending
+    page.evaluate("""() => {
+        window.ticks = 0; window.sent = 0;
+        document.body.addEventListener('htmx:beforeRequest', () => { window.ticks += 1; });
+        document.body.addEventListener('htmx:beforeSend', () => { window.sent += 1; });
+    }""")
+    page.wait_for_function("() => window.sent >= 1", timeout=TIMEOUT_MS)
+    page.click("#live-toggle")
+    assert page.locator("#live-toggle").inner_text() == "Live refresh: paused"
+    sent = page.evaluate("() => window.sent")
+    ticks = page.evaluate("() => window.ticks")
+    # Two more ticks of the 1 s poll go by, and neither sends a request.
+    page.wait_for_function(f"() => window.ticks >= {ticks + 2}", timeout=TIMEOUT_MS)
+    assert page.evaluate("() => window.sent") == sent
+    page.click("#live-toggle")
+    assert page.locator("#live-toggle").inner_text() == "Live refresh: on"
+    page.wait_for_function(f"() => window.sent > {sent}", timeout=TIMEOUT_MS)
+
+
+def test_times_on_hover_in_utc_or_local_time(seeded: DashboardServer, browser: Any) -> None:
+    context = browser.new_context(timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    try:
+        page.goto(seeded.url + "jobs/dead-1")
+        created = page.locator("dl.fields time").first
+        assert created.get_attribute("title").endswith("Z")
+        assert created.inner_text() == "now" or created.inner_text().endswith(" ago")
+        page.click("#zone-toggle")
+        assert page.locator("#zone-toggle").inner_text() == "times in local time"
+        assert created.get_attribute("title").endswith(" +05:30")
+        page.reload()  # the choice is kept
+        assert page.locator("dl.fields time").first.get_attribute("title").endswith(" +05:30")
+    finally:
+        context.close()

@@ -26,6 +26,7 @@ from .logs import tail
 from .params import Fields
 
 _SHOWN_DEPENDENCIES = 20
+QUEUES_REUSE = 4.0  # seconds, as pages.STATS_REUSE: the "queues" reading is shared
 _WAITING = (JobState.PENDING, JobState.FAILED)
 _FINISHED = (JobState.COMPLETED, JobState.DEAD, JobState.CANCELED)
 # What a redirect back to the page says, by code: never text from the address.
@@ -84,22 +85,22 @@ async def job(request: Request) -> Response:
         found = queue.get(job_id)
         dependencies = [Dependency(dep, _state_of(queue, dep))
                         for dep in found.depends_on[:_SHOWN_DEPENDENCIES]]
-        queue_info = None
-        if found.state in _WAITING:
-            queue_info = next((q for q in queue.queues.list() if q.name == found.queue), None)
-        return {"job": found, "attempts": queue.attempts(job_id), "dependencies": dependencies,
-                "queue_info": queue_info}
+        return {"job": found, "attempts": queue.attempts(job_id), "dependencies": dependencies}
 
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
     found: Job = data["job"]
+    queue_info = None
+    if found.state in _WAITING:  # paused, or at its limit? The pages share one reading.
+        queues = await dashboard.cached("queues", QUEUES_REUSE, lambda q: q.queues.list())
+        queue_info = next((info for info in queues if info.name == found.queue), None)
     attempts: list[Attempt] = data["attempts"]
     now = dashboard.queue.clock.now()
     shown = _shown_run(found, attempts, wanted_run)
     return dashboard.render(
         request, "job.html", job=found, attempts=list(reversed(attempts)),
         dependencies=data["dependencies"],
-        reasons=waiting_reasons(found, data["queue_info"], data["dependencies"], now),
+        reasons=waiting_reasons(found, queue_info, data["dependencies"], now),
         shown=shown, shown_tail=tail(shown.output) if shown is not None else None,
         log_run=shown.number if shown is not None else found.runs + 1,
         follow=found.state not in _FINISHED and (shown is None or shown.finished_at is None),
