@@ -78,3 +78,21 @@ def test_the_live_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(
     shown = log.inner_text().splitlines()
     assert shown == [f"line {n}" for n in range(len(shown))]
     cli("cancel", "talker")
+
+
+def test_the_log_moves_on_to_the_next_run_when_it_starts(
+    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+) -> None:
+    cli("config", "set", "backoff_base", "1")
+    marker = cli.cwd / "ran-once"
+    cli("enqueue", "--id", "retried", "--max-retries", "1", "-c",
+        f"if [ -e {marker} ]; then echo second try; else touch {marker}; echo first try; "
+        "exit 1; fi")
+    page.goto(dashboard.url + "jobs/retried")
+    worker_pool.start(1)
+    page.locator("#log", has_text="first try").wait_for(timeout=TIMEOUT_MS)
+    # Run 1 failed; its output stays until run 2 starts, then run 2's replaces it.
+    page.locator("#log-run", has_text="2").wait_for(timeout=TIMEOUT_MS)
+    page.locator("#log", has_text="second try").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#log").inner_text() == "second try\n"
+    page.locator("#log-status", has_text="finished").wait_for(timeout=TIMEOUT_MS)

@@ -103,7 +103,8 @@ async def job(request: Request) -> Response:
         reasons=waiting_reasons(found, queue_info, data["dependencies"], now),
         shown=shown, shown_tail=tail(shown.output) if shown is not None else None,
         log_run=shown.number if shown is not None else found.runs + 1,
-        follow=found.state not in _FINISHED and (shown is None or shown.finished_at is None),
+        # The latest run is followed while the job lives, then the one after it, if any.
+        follow=found.state not in _FINISHED and (shown is None or shown.number == found.runs),
         notice=NOTICES.get(notice or ""), signals=SIGNALS, edit_fields=EDIT_FIELDS,
         retried=False)
 

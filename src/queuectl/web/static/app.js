@@ -20,6 +20,7 @@
     let run = Number(log.dataset.run);
     let offset = Number(log.dataset.offset);
     let following = true;
+    let switching = false;  // waiting for the next run to start before showing it
     log.scrollTop = log.scrollHeight;  // open at the end
 
     function say(text) { if (status) status.textContent = text; }
@@ -44,6 +45,21 @@
         setTimeout(poll, POLL_MS * 3);  // the dashboard restarting: try again
         return;
       }
+      if (!answer.started) {  // the next run has not started: keep showing the last one
+        if (answer.finished) {  // and never will: the job is over
+          delete log.dataset.follow;
+          say("finished");
+          return;
+        }
+        setTimeout(poll, POLL_MS);
+        return;
+      }
+      if (switching) {  // it started: its output replaces the previous run's
+        switching = false;
+        log.textContent = "";
+        if (runLabel) runLabel.textContent = String(run);
+        say(following ? "following" : "paused: scroll to the bottom to follow");
+      }
       const stick = following && atBottom(log);
       if (answer.skipped > 0) {
         log.append("\n[… " + answer.skipped.toLocaleString() + " bytes skipped …]\n");
@@ -53,11 +69,10 @@
       if (stick) log.scrollTop = log.scrollHeight;
       if (answer.finished) {
         if (answer.job_live) {  // that run failed and the job will run again: follow the next
+          say("run " + run + " ended; waiting for run " + (run + 1));
           run += 1;
           offset = 0;
-          log.textContent = "";
-          if (runLabel) runLabel.textContent = String(run);
-          say("waiting for run " + run);
+          switching = true;
         } else {
           delete log.dataset.follow;
           say("finished");
