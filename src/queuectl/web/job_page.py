@@ -42,6 +42,7 @@ NOTICES = {
 SIGNALS = ("TERM", "INT", "HUP", "KILL", "USR1", "USR2")
 # The fields the edit form offers (all of models.EDITABLE can be edited from the CLI).
 EDIT_FIELDS = ("command", "priority", "queue", "max_retries", "timeout")
+_WHOLE_FIELDS = ("priority", "max_retries")
 
 
 @dataclass(frozen=True)
@@ -203,13 +204,9 @@ async def edit_job(request: Request) -> Response:
         current = queue.get(job_id).editable()
         changes: dict[str, Any] = {}
         for name, text in given.items():
-            value: Any = text
-            if name in ("priority", "max_retries") and text is not None:
-                value = _integer(name, text)
-            if name == "timeout" and text is not None:
-                value = text
-            if value is None and name != "timeout":
+            if text is None and name != "timeout":  # a blank field keeps the value
                 continue
+            value: Any = _integer(name, text) if text and name in _WHOLE_FIELDS else text
             if str(value) != str(current.get(name)):
                 changes[name] = value
         return queue.edit(job_id, changes) if changes else queue.get(job_id)
