@@ -145,11 +145,15 @@ def test_hostile_forms_and_json_bodies_are_refused_cleanly(client: AppClient) ->
                     _check(response, f"POST {path} {body[:40]}")
             for raw in ("[]", "1", "not json", "[" * 100_000, '{"a": ' * 10_000):
                 _check(client.post(path, content=raw), f"POST {path} {raw[:10]}")
+            many = '{"ids": [' + ",".join(['"x"'] * 20_000) + "]}"
+            _check(client.post(path, content=many), f"POST {path} 20,000 ids")
         else:
             for name in FORM_NAMES:
                 for value in HOSTILE_TEXT:
                     _check(client.post(path, data={name: value}), f"POST {path} {name}")
                 _check(client.post(path, data={name: ["1", "2"]}), f"POST {path} {name} x2")
+            form = {"ids": [f"j{i}" for i in range(20_000)]}
+            _check(client.post(path, data=form), f"POST {path} 20,000 fields")
 
 
 def test_a_server_error_still_carries_the_security_headers(client: AppClient) -> None:

@@ -40,7 +40,10 @@ class Fields:
     async def form(cls, request: Request) -> Fields:
         # Our forms are urlencoded; parsing them here spares the web extra a multipart parser.
         body = (await request.body()).decode("utf-8", "replace")
-        return cls(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_IDS + 100))
+        try:
+            return cls(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_IDS + 100))
+        except ValueError:  # more fields than that
+            raise InvalidInput(f"at most {MAX_IDS} jobs at once") from None
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
