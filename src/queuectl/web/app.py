@@ -11,7 +11,6 @@ line there.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,7 +68,6 @@ class Dashboard:
         self.options = options
         self.csrf_token = secrets.token_urlsafe(32)
         self.run_counters = RunCounters(options.metrics_settle)
-        self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Any]] = {}
         self.templates = Environment(
             loader=PackageLoader("queuectl.web", "templates"),
@@ -83,13 +81,9 @@ class Dashboard:
                                       csrf_field=CSRF_FIELD, csrf_token=self.csrf_token)
 
     async def read(self, work: Callable[[Queue], T]) -> T:
-        """Run ``work(queue)`` in a worker thread, one at a time: the connection is shared."""
-
-        def locked() -> T:
-            with self._lock:
-                return work(self.queue)
-
-        return await run_in_threadpool(locked)
+        """Run ``work(queue)`` in a worker thread. Reads run side by side: the store lends
+        each thread a connection of its own while its main one is busy (storage drivers)."""
+        return await run_in_threadpool(work, self.queue)
 
     async def cached(self, key: str, seconds: float, work: Callable[[Queue], T]) -> T:
         """``read(work)``, reused for ``seconds``: for figures that cost a scan of the last

@@ -1,9 +1,11 @@
 """The PostgreSQL driver: one database for workers on many hosts.
 
 Its tables live in their own schema (``?schema=name``, default ``queuectl``), migrated on open.
-A store keeps one connection, re-opened after a fork or a lost server (``connection.py``): an
-operation cut off before COMMIT runs again; one cut off *during* COMMIT runs again with
-``in_doubt`` set, so that it looks for what the lost commit may have done. Wake-ups reach
+A store keeps one connection, re-opened after a fork or a lost server (``connection.py``), and
+lends reads a few more while that one is busy (``ReadPool``), so that a slow read on the
+dashboard never holds up another. An operation cut off before COMMIT runs again; one cut
+off *during* COMMIT runs again with ``in_doubt`` set, so that it looks for what the lost
+commit may have done. Wake-ups reach
 workers on every host through ``LISTEN``/``NOTIFY``, sent once per transaction and delivered
 when (and only if) it commits. The driver, psycopg 3, is imported only by this package.
 """
@@ -26,6 +28,7 @@ from ..rows import JobRows
 from ..sql import load_queries
 from .connection import Connector, parse_url
 from .migrate import migrate
+from .read_pool import ReadPool
 from .server_clock import ServerClock
 from .wakeup import STOP, ListenWakeChannel, SilentWakeChannel, channel_name, worker_channel
 
@@ -88,11 +91,13 @@ class PostgresDriver:
                 self.connector.run(lambda conn, _: conn.execute("SET synchronous_commit TO off"),
                                    transaction=False)
         self._listener: ListenWakeChannel | SilentWakeChannel | None = None
+        self._readers = ReadPool(location)
 
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        self._readers.close()
         self.connector.close()
 
     def disconnect(self) -> None:
@@ -147,11 +152,19 @@ class PostgresDriver:
                 conn.execute(self._wake_idle(tx.wake_jobs))
             return result
 
-        try:
+        def run(connector: Connector) -> T:
             if snapshot:
-                return self.connector.run(attempt, begin=_BEGIN_SNAPSHOT)
-            return self.connector.run(attempt, transaction=False)
+                return connector.run(attempt, begin=_BEGIN_SNAPSHOT)
+            return connector.run(attempt, transaction=False)
+
+        # The store's connection if it is free, else one lent by the pool: a read never
+        # waits for another thread's read (or write) to end.
+        if not self.connector.lock.acquire(blocking=False):
+            return self._readers.run(run)
+        try:
+            return run(self.connector)
         finally:
+            self.connector.lock.release()
             if self._listener is not None:
                 self._listener.revive()
 

@@ -1,4 +1,8 @@
-"""The SQLite driver: one database file in WAL mode, one connection per process.
+"""The SQLite driver: one database file in WAL mode, one connection per process for writes.
+
+Reads take the process's connection when no other thread holds it, else a read-only
+connection of their own thread (WAL readers never block one another, nor the writer): a
+slow read on the dashboard never holds up another.
 
 Every write starts with ``BEGIN IMMEDIATE`` so that writers queue on SQLite's lock (with a
 generous busy timeout) instead of failing with "database is locked" half-way through a
@@ -15,6 +19,7 @@ import os
 import sqlite3
 import time
 from _thread import RLock  # what threading.RLock is, without importing threading
+from _thread import _local as local  # threading.local, likewise
 
 from queuectl.hosts import HOST
 
@@ -84,6 +89,9 @@ class SqliteDriver:
         # One connection serves every thread of a process that shares this driver (the
         # dashboard's request threads, say); the lock keeps their transactions apart.
         self._lock = RLock()
+        # Read connections of the threads that found the main one busy, opened on demand.
+        self._readers = local()
+        self._opened_readers: list[sqlite3.Connection] = []
         self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -124,7 +132,26 @@ class SqliteDriver:
     def close(self) -> None:
         if self._db is not None and self._pid == os.getpid():
             self._db.close()
+            for reader in self._opened_readers:
+                reader.close()
         self._db = None
+        self._opened_readers = []
+        self._readers = local()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection (opened on first use, never across a fork)."""
+        reader: sqlite3.Connection | None = getattr(self._readers, "db", None)
+        if reader is not None and self._readers.pid == os.getpid():
+            return reader
+        try:
+            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                     check_same_thread=False, timeout=self._busy_timeout)
+            reader.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read {self.path}: {self._reason(exc)}") from exc
+        self._readers.db, self._readers.pid = reader, os.getpid()
+        self._opened_readers.append(reader)  # list.append: atomic, no lock to wait for
+        return reader
 
     def keep_trying(self) -> None:
         """Nothing to do: a local file does not go away and come back."""
@@ -155,19 +182,28 @@ class SqliteDriver:
         return result
 
     def read(self, operation: Callable[[Transaction], T], *, snapshot: bool = False) -> T:
-        with self._lock:
-            db = self.connection()
-            tx = _Transaction(db, self, "cannot read")
+        # The main connection if it is free, else this thread's own: never wait for another
+        # thread's read (or write) to end.
+        if self._lock.acquire(blocking=False):
             try:
-                if snapshot:
-                    db.execute("BEGIN")
-                result = operation(tx)
-                woken = self._local_worker_ids(db) if tx.wake_requested else []
-            except sqlite3.Error as exc:
-                raise self._error(exc, "cannot read") from exc
+                return self._read(self.connection(), operation, snapshot)
             finally:
-                if snapshot:
-                    _rollback(db)  # nothing was written: ending the snapshot is all it does
+                self._lock.release()
+        return self._read(self._reader(), operation, snapshot)
+
+    def _read(self, db: sqlite3.Connection, operation: Callable[[Transaction], T],
+              snapshot: bool) -> T:
+        tx = _Transaction(db, self, "cannot read")
+        try:
+            if snapshot:
+                db.execute("BEGIN")
+            result = operation(tx)
+            woken = self._local_worker_ids(db) if tx.wake_requested else []
+        except sqlite3.Error as exc:
+            raise self._error(exc, "cannot read") from exc
+        finally:
+            if snapshot:
+                _rollback(db)  # nothing was written: ending the snapshot is all it does
         if woken:
             self._send_wakeups(woken, stop=tx.wake_requested > 1)
         return result
