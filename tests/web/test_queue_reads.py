@@ -6,7 +6,7 @@ import pytest
 
 from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
 from queuectl.clock import FakeClock
-from queuectl.web.metrics import Family, RunCounters, collect, render
+from queuectl.web.metrics import Family, collect, render
 from tests.helpers import drain
 
 
@@ -75,24 +75,23 @@ def test_delete_takes_finished_jobs_only_all_or_nothing(queue: Queue) -> None:
         queue.get("dead")
 
 
-def test_run_counters_count_each_run_once_and_keep_settled_runs(
+def test_run_totals_count_each_run_once_and_keep_purged_runs(
     queue: Queue, clock: FakeClock
 ) -> None:
-    counters = RunCounters(settle=30.0)
     queue.enqueue("true", id="a")
     drain(queue)
-    assert counters.totals(queue)["default"].completed == 1  # still within the settle time
+    assert queue.run_totals()["default"].completed == 1
     clock.advance(10)
-    assert counters.totals(queue)["default"].completed == 1  # read again, counted once
-    clock.advance(60)  # "a" settles: added for good
+    assert queue.run_totals()["default"].completed == 1  # read again, counted once
+    clock.advance(3600)  # another hour's rollup
     queue.enqueue("exit 1", id="b", max_retries=0)
     drain(queue)
-    totals = counters.totals(queue)["default"]
+    totals = queue.run_totals()["default"]
     assert (totals.completed, totals.failed, totals.dead) == (1, 1, 1)
     assert (totals.run_time.count, totals.wait_time.count) == (2, 2)
     queue.delete(["a"])  # a counter never goes back: purging old jobs leaves it as it was
     clock.advance(60)
-    totals = counters.totals(queue)["default"]
+    totals = queue.run_totals()["default"]
     assert (totals.completed, totals.failed, totals.dead) == (1, 1, 1)
 
 

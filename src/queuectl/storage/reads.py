@@ -16,6 +16,7 @@ from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
+    from ..rollups import HistogramRow, MinuteCounts
     from ..stats import FinishedRun
     from .driver import Driver
 
@@ -74,6 +75,22 @@ def finished_runs(db: Driver, since: float, until: float, limit: int,
                         bool(succeeded), bool(ended_dead), bool(interrupted))
             for job_id, number, queue, enqueued_at, started_at, finished_at, succeeded,
             ended_dead, interrupted in db.read(lambda tx: tx.all("finished_runs", params))]
+
+
+def run_minutes(db: Driver, since: int, until: int) -> list[MinuteCounts]:
+    from ..rollups import MinuteCounts
+
+    rows = db.read(lambda tx: tx.all("run_minutes", {"since": since, "until": until}))
+    return [MinuteCounts(minute, queue, completed, failed, dead, waited, wait_total)
+            for minute, queue, completed, failed, dead, waited, wait_total in rows]
+
+
+def run_histograms(db: Driver, since: int, until: int) -> list[HistogramRow]:
+    from ..rollups import HistogramRow
+
+    rows = db.read(lambda tx: tx.all("run_histograms", {"since": since, "until": until}))
+    return [HistogramRow(queue, kind, upper, count, total, top)
+            for queue, kind, upper, count, total, top in rows]
 
 
 def latest_runs(db: Driver, job_ids: Sequence[str]) -> dict[str, JobRun]:

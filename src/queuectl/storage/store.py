@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
     from ..models import Attempt, Job, Outcome, QueueInfo, WorkerInfo
     from ..recurring import Schedule
+    from ..rollups import HistogramRow, MinuteCounts
     from ..states import JobState
     from ..stats import FinishedRun
     from .base import CheckIn, LocalWorker, OutputChunk, WakeChannel, WorkerRegistration
@@ -337,6 +338,20 @@ class Store:
         from . import reads
 
         return reads.finished_runs(self.db, since, until, limit, after)
+
+    def run_minutes(self, since: int, until: int) -> list[MinuteCounts]:
+        """Finished runs per minute and queue, minutes starting in ``[since, until)``; kept
+        by the database as runs finish (migration 0009)."""
+        from . import reads
+
+        return reads.run_minutes(self.db, since, until)
+
+    def run_histograms(self, since: int, until: int) -> list[HistogramRow]:
+        """Run and wait time histograms per queue over the hours starting in
+        ``[since, until)``; kept by the database as runs finish (migration 0009)."""
+        from . import reads
+
+        return reads.run_histograms(self.db, since, until)
 
     def latest_runs(self, job_ids: Sequence[str]) -> dict[str, JobRun]:
         """When the latest run of each job started and ended; jobs never run are left out."""

@@ -199,13 +199,11 @@ async def delete_jobs(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    dashboard = dashboard_of(request)
-
     def gather(queue: Queue) -> str:
-        totals = dashboard.run_counters.totals(queue)
-        return prometheus.render(prometheus.collect(queue.queues.list(), totals, queue.workers()))
+        return prometheus.render(prometheus.collect(queue.queues.list(), queue.run_totals(),
+                                                    queue.workers()))
 
-    text = await dashboard.read(gather)
+    text = await dashboard_of(request).read(gather)
     return Response(text, media_type=None, headers={"content-type": prometheus.CONTENT_TYPE,
                                                     "cache-control": "no-store"})
 

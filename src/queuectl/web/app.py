@@ -36,7 +36,6 @@ from ..errors import (
 )
 from ..queue import Queue
 from . import filters
-from .metrics import RunCounters
 from .security import CSRF_FIELD, Guard, GuardOptions, SecurityHeaders
 
 T = TypeVar("T")
@@ -57,7 +56,6 @@ class DashboardOptions:
     token: str | None = None
     read_only: bool = False
     allowed_hosts: frozenset[str] | None = None
-    metrics_settle: float = 30.0
 
 
 class Dashboard:
@@ -67,7 +65,6 @@ class Dashboard:
         self.queue = queue
         self.options = options
         self.csrf_token = secrets.token_urlsafe(32)
-        self.run_counters = RunCounters(options.metrics_settle)
         self._cache: dict[str, tuple[float, Any]] = {}
         self.templates = Environment(
             loader=PackageLoader("queuectl.web", "templates"),

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import DEFAULT_QUEUE, JobState, QueueInfo, WorkerInfo
-from ..queue import Queue
-from ..stats import QueueTotals, add_runs, merge_totals
+from ..stats import QueueTotals
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -61,30 +60,6 @@ def _number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(float(value))
-
-
-class RunCounters:
-    """Counters of finished runs since the first one, kept up to date by reading new runs only.
-
-    Runs that finished more than ``settle`` seconds ago are added once and remembered. The
-    last ``settle`` seconds are read again at every scrape, because a worker commits a run a
-    moment after it finished (and clocks of different hosts differ): a run committed late
-    still lands in the counters. Call only under the dashboard's database lock.
-    """
-
-    def __init__(self, settle: float = 30.0) -> None:
-        self.settle = settle
-        self._settled: dict[str, QueueTotals] = {}
-        self._settled_until = 0.0
-
-    def totals(self, queue: Queue) -> dict[str, QueueTotals]:
-        horizon = queue.clock.now() - self.settle
-        if horizon > self._settled_until:
-            add_runs(self._settled, queue.finished_runs(self._settled_until, horizon))
-            self._settled_until = horizon
-        recent: dict[str, QueueTotals] = {}
-        add_runs(recent, queue.finished_runs(self._settled_until, math.inf))
-        return merge_totals(self._settled, recent)
 
 
 def collect(

@@ -272,7 +272,8 @@ WHERE tags @> ARRAY[%(tag)s::text] AND (%(state)s::text IS NULL OR state = %(sta
 ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_by_state
-SELECT state, COUNT(*) FROM jobs GROUP BY state;
+-- From the counts the triggers keep (0009): no scan of the jobs.
+SELECT state, SUM(n)::bigint FROM job_counts GROUP BY state HAVING SUM(n) <> 0;
 
 -- name: list_attempts
 -- The columns of Attempt, in its order.
@@ -402,6 +403,19 @@ WHERE a.finished_at >= %(after_at)s AND a.finished_at < %(until)s
 ORDER BY a.finished_at, a.job_id, a.number
 LIMIT %(limit)s;
 
+-- name: run_minutes
+-- Finished runs per minute and queue in [since, until) (minute starts), from 0009's rollups.
+SELECT minute, queue, SUM(completed)::bigint, SUM(failed)::bigint, SUM(dead)::bigint, SUM(waited)::bigint,
+       SUM(wait_total)
+FROM run_minutes WHERE minute >= %(since)s AND minute < %(until)s
+GROUP BY minute, queue ORDER BY minute, queue;
+
+-- name: run_histograms
+-- Histograms of run and wait times per queue over the hours in [since, until) (hour starts).
+SELECT queue, kind, upper, SUM(n)::bigint, SUM(total), MAX(top)
+FROM run_hours WHERE hour >= %(since)s AND hour < %(until)s
+GROUP BY queue, kind, upper ORDER BY queue, kind, upper;
+
 -- name: latest_runs
 -- The run numbered jobs.runs is the job's latest.
 SELECT a.job_id, a.started_at, a.finished_at
@@ -417,7 +431,7 @@ FROM jobs WHERE state = 'pending';
 -- Named queues (storage/queues.py). Only settings are stored. --------------------------------
 
 -- name: jobs_per_queue
-SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state;
+SELECT queue, state, SUM(n)::bigint AS n FROM job_counts GROUP BY queue, state HAVING SUM(n) <> 0;
 
 -- name: queue_settings
 SELECT name, paused, max_running FROM queues ORDER BY name;

@@ -1,0 +1,76 @@
+"""How ``Queue.stats`` and ``Queue.stats_series`` read a window: the runs themselves while
+they are few, the database's rollups past ``rollups.EXACT_RUNS`` (see ``rollups``)."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import TYPE_CHECKING
+
+from .rollups import (
+    EXACT_RUNS,
+    HOUR,
+    KIND_COMPLETED,
+    KIND_DEAD,
+    KIND_FAILED,
+    KIND_WAIT,
+    MINUTE,
+    SeriesPoint,
+    ceil_to,
+    floor_to,
+    series_points,
+    summarize_rollups,
+)
+from .stats import FinishedRun, QueueTotals, Stats, summarize
+
+if TYPE_CHECKING:
+    from .storage.store import Store
+
+Runs = Callable[[float, float], Iterator[FinishedRun]]  # finished in [since, until)
+
+
+def window_stats(store: Store, runs: Runs, since: float, until: float, *,
+                 queue: str | None, step: float | None) -> Stats:
+    """Stats of the runs that finished in ``[since, until]``."""
+    after_until = math.nextafter(until, math.inf)
+    first_whole, last_whole = ceil_to(since, MINUTE), floor_to(until, MINUTE)
+    minutes = store.run_minutes(floor_to(since, MINUTE), last_whole + MINUTE)
+    finished = sum(row.completed + row.failed for row in minutes
+                   if queue is None or row.queue == queue)
+    if finished <= EXACT_RUNS or first_whole >= last_whole:
+        return summarize(runs(since, after_until), since, until, queue=queue, step=step)
+    inner = [row for row in minutes if first_whole <= row.minute < last_whole]
+    edges = chain(runs(since, first_whole), runs(last_whole, after_until))
+    histograms = store.run_histograms(floor_to(since, HOUR), floor_to(until, HOUR) + HOUR)
+    return summarize_rollups(inner, histograms, edges, since, until, queue=queue, step=step)
+
+
+def window_series(store: Store, since: float, until: float, *, queue: str | None,
+                  step: int) -> list[SeriesPoint]:
+    """Bars of ``step`` seconds (a whole number of minutes) from the minute rollups, the
+    first starting at the minute ``since`` falls in and the last holding ``until``."""
+    start = floor_to(since, MINUTE)
+    bars = max(1, math.ceil((until - start) / step))
+    minutes = store.run_minutes(start, start + bars * step)
+    return series_points(minutes, start, step, bars, queue)
+
+
+def run_totals(store: Store) -> dict[str, QueueTotals]:
+    """Counters and histograms of every run so far, per queue (``/metrics``), from the hourly
+    rollups: exact, for their bounds include every bound of ``stats.DURATION_BUCKETS``."""
+    totals: dict[str, QueueTotals] = {}
+    for row in store.run_histograms(0, 2**62):
+        total = totals.setdefault(row.queue, QueueTotals())
+        if row.kind == KIND_DEAD:
+            total.dead += row.count
+            continue
+        if row.kind == KIND_COMPLETED:
+            total.completed += row.count
+        elif row.kind == KIND_FAILED:
+            total.failed += row.count
+        histogram = total.wait_time if row.kind == KIND_WAIT else total.run_time
+        histogram.counts[bisect_left(histogram.bounds, row.upper)] += row.count
+        histogram.sum += row.total
+    return dict(sorted(totals.items()))

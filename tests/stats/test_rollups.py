@@ -1,0 +1,129 @@
+"""Counts and statistics from what the database keeps as jobs change (migration 0009), on
+both backends: the same figures as a scan of every job and a fold of every run."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import queuectl.stats_window
+from queuectl import Queue
+from queuectl.clock import FakeClock
+from queuectl.rollups import histogram_spread
+from queuectl.storage.sqlite.migrate import MIGRATIONS
+from tests.postgres.support import private_schema
+from tests.storage.conftest import execute_raw
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
+    clock = FakeClock()
+    if request.param == "sqlite":
+        with Queue(tmp_path / "queue.db", clock=clock, environ={}) as q:
+            yield q
+        return
+    with private_schema() as url, Queue(url, clock=clock, environ={}) as q:
+        yield q
+
+
+def _drain(queue: Queue) -> None:
+    with queue.worker() as worker:
+        while worker.run_once():
+            pass
+
+
+def _scanned(queue: Queue) -> dict[tuple[str, str], int]:
+    rows = execute_raw(queue.storage, "SELECT queue, state, COUNT(*) FROM jobs GROUP BY 1, 2")
+    return {(name, state): int(n) for name, state, n in rows}
+
+
+def _fill(queue: Queue) -> None:
+    clock: Any = queue.clock
+    for minute in range(5):  # runs over several minutes and two queues
+        for n in range(3):
+            queue.enqueue("true", id=f"ok-{minute}-{n}", queue="a" if n else "b")
+        queue.enqueue("exit 3", id=f"bad-{minute}", max_retries=1, queue="a")
+        clock.advance(17.0)
+        _drain(queue)
+        clock.advance(43.0)
+        _drain(queue)  # the retries, due by now
+    queue.enqueue("sleep 1", id="waiting", queue="c")
+    queue.enqueue("true", id="canceled")
+    queue.cancel(["canceled"])
+
+
+def test_counts_per_queue_and_state_follow_every_change(queue: Queue) -> None:
+    _fill(queue)
+    counted = {(info.name, state.value): n for info in queue.queues.list()
+               for state, n in info.counts.items() if n}
+    assert counted == _scanned(queue)
+    queue.delete(["ok-0-1", "bad-0"])
+    counted = {(info.name, state.value): n for info in queue.queues.list()
+               for state, n in info.counts.items() if n}
+    assert counted == _scanned(queue)
+    by_state = {state.value: n for state, n in queue.counts().items() if n}
+    assert by_state == {"completed": 14, "dead": 4, "pending": 1, "canceled": 1}
+
+
+def test_a_large_window_from_rollups_counts_what_the_runs_do(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(queue)
+    queue.clock.advance(30.0)  # type: ignore[attr-defined]
+    exact = queue.stats("4m", step=60)
+    monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
+    rolled = queue.stats("4m", step=60)
+    for mine, theirs in [(rolled.total, exact.total), *zip(rolled.queues, exact.queues,
+                                                            strict=True)]:
+        assert (mine.queue, mine.completed, mine.failed, mine.dead) == (
+            theirs.queue, theirs.completed, theirs.failed, theirs.dead)
+        assert mine.run_time is not None and theirs.run_time is not None
+        assert mine.run_time.count == theirs.run_time.count
+    assert [(b.completed, b.failed) for b in rolled.series] == [
+        (b.completed, b.failed) for b in exact.series]
+    points = queue.stats_series("10m", queue="a", bars=10)
+    assert sum(p.completed for p in points) == 10 and sum(p.failed for p in points) == 10
+
+
+def test_metrics_totals_come_from_the_rollups(queue: Queue) -> None:
+    _fill(queue)
+    totals = queue.run_totals()
+    assert {name: (t.completed, t.failed, t.dead) for name, t in totals.items()} == {
+        "a": (10, 10, 5), "b": (5, 0, 0)}
+    assert totals["a"].run_time.count == 20 and totals["a"].wait_time.count == 15
+
+
+def test_histogram_percentiles_are_bucket_bounds_capped_at_the_max() -> None:
+    from queuectl.rollups import HistogramRow
+
+    rows = [HistogramRow("q", 0, 0.1, 90, 4.5, 0.09), HistogramRow("q", 0, 5.0, 10, 45, 4.8)]
+    spread = histogram_spread(rows, 100)
+    assert spread is not None and (spread.p50, spread.p95, spread.max) == (0.1, 4.8, 4.8)
+
+
+def test_an_older_database_is_counted_when_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "queue.db"
+    with Queue(path, clock=FakeClock(), environ={}) as queue:
+        _fill(queue)
+        before = (_scanned(queue), _totals(queue))
+    with sqlite3.connect(path) as db:  # back a version, as an older queuectl left it
+        for name in ("job_counts", "run_minutes", "run_hours", "duration_bounds"):
+            db.execute(f"DROP TABLE {name}")
+        for name in ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
+                     "attempts_finished", "attempts_imported"):
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    with Queue(path, clock=FakeClock(), environ={}) as queue:
+        counted = {(info.name, state.value): n for info in queue.queues.list()
+                   for state, n in info.counts.items() if n}
+        assert counted == before[0]
+        assert _totals(queue) == before[1]
+
+
+def _totals(queue: Queue) -> dict[str, Any]:
+    return {name: (t.completed, t.failed, t.dead, t.run_time.counts, t.wait_time.counts,
+                   t.wait_time.sum) for name, t in queue.run_totals().items()}
