@@ -31,10 +31,10 @@ MINUTE, HOUR = 60, 3600
 
 @dataclass(frozen=True, slots=True)
 class MinuteCounts:
-    """One queue's runs that finished in the minute starting at ``minute``; ``waited`` first
-    runs waited ``wait_total`` seconds from enqueue to start, all together."""
+    """One queue's runs that finished in the minutes summed from ``minute`` on; ``waited``
+    first runs waited ``wait_total`` seconds from enqueue to start, all together."""
 
-    minute: int
+    minute: float
     queue: str
     completed: int
     failed: int

@@ -36,12 +36,15 @@ def window_stats(store: Store, runs: Runs, since: float, until: float, *,
     """Stats of the runs that finished in ``[since, until]``."""
     after_until = math.nextafter(until, math.inf)
     first_whole, last_whole = ceil_to(since, MINUTE), floor_to(until, MINUTE)
-    minutes = store.run_minutes(floor_to(since, MINUTE), last_whole + MINUTE)
-    finished = sum(row.completed + row.failed for row in minutes
+    whole = until - since + 1  # one bar: totals only
+    covering = store.run_minutes(floor_to(since, MINUTE), last_whole + MINUTE, since, whole)
+    finished = sum(row.completed + row.failed for row in covering
                    if queue is None or row.queue == queue)
     if finished <= EXACT_RUNS or first_whole >= last_whole:
         return summarize(runs(since, after_until), since, until, queue=queue, step=step)
-    inner = [row for row in minutes if first_whole <= row.minute < last_whole]
+    # Bars of the series (or one for the totals) summed in SQL, a whole minute in the bar
+    # its start falls in.
+    inner = store.run_minutes(first_whole, last_whole, since, step if step and step > 0 else whole)
     edges = chain(runs(since, first_whole), runs(last_whole, after_until))
     histograms = store.run_histograms(floor_to(since, HOUR), floor_to(until, HOUR) + HOUR)
     return summarize_rollups(inner, histograms, edges, since, until, queue=queue, step=step)
@@ -53,7 +56,7 @@ def window_series(store: Store, since: float, until: float, *, queue: str | None
     first starting at the minute ``since`` falls in and the last holding ``until``."""
     start = floor_to(since, MINUTE)
     bars = max(1, math.ceil((until - start) / step))
-    minutes = store.run_minutes(start, start + bars * step)
+    minutes = store.run_minutes(start, start + bars * step, start, step)
     return series_points(minutes, start, step, bars, queue)
 
 

@@ -77,12 +77,15 @@ def finished_runs(db: Driver, since: float, until: float, limit: int,
             ended_dead, interrupted in db.read(lambda tx: tx.all("finished_runs", params))]
 
 
-def run_minutes(db: Driver, since: int, until: int) -> list[MinuteCounts]:
+def run_minutes(db: Driver, since: int, until: int, origin: float,
+                step: float) -> list[MinuteCounts]:
     from ..rollups import MinuteCounts
 
-    rows = db.read(lambda tx: tx.all("run_minutes", {"since": since, "until": until}))
-    return [MinuteCounts(minute, queue, completed, failed, dead, waited, wait_total)
-            for minute, queue, completed, failed, dead, waited, wait_total in rows]
+    params = {"since": since, "until": until, "origin": origin, "step": step}
+    rows = db.read(lambda tx: tx.all("run_minutes", params))
+    return [MinuteCounts(origin + bar * step, queue, completed, failed, dead, waited,
+                         wait_total)
+            for bar, queue, completed, failed, dead, waited, wait_total in rows]
 
 
 def run_histograms(db: Driver, since: int, until: int) -> list[HistogramRow]:

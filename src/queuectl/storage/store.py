@@ -339,12 +339,14 @@ class Store:
 
         return reads.finished_runs(self.db, since, until, limit, after)
 
-    def run_minutes(self, since: int, until: int) -> list[MinuteCounts]:
-        """Finished runs per minute and queue, minutes starting in ``[since, until)``; kept
+    def run_minutes(self, since: int, until: int, origin: float,
+                    step: float) -> list[MinuteCounts]:
+        """Finished runs per queue, minutes starting in ``[since, until)``, summed into bars
+        of ``step`` seconds from ``origin`` (each row's ``minute`` is its bar's start); kept
         by the database as runs finish (migration 0009)."""
         from . import reads
 
-        return reads.run_minutes(self.db, since, until)
+        return reads.run_minutes(self.db, since, until, origin, step)
 
     def run_histograms(self, since: int, until: int) -> list[HistogramRow]:
         """Run and wait time histograms per queue over the hours starting in

@@ -1,0 +1,136 @@
+"""What the counts and rollups of migration 0009 cost the hot path, A B A B.
+
+A: the triggers as migrated; B: the same database with them turned off (SQLite: dropped;
+PostgreSQL: ``ALTER TABLE ... DISABLE TRIGGER``). Each round enqueues the same jobs and runs
+them through ``record_and_claim`` as a one-slot worker does, with no command run, so the
+figures are the storage's own. SQLite: CPU per job of the process (the database runs in
+it) and a bulk enqueue's time; PostgreSQL: four processes at once, jobs per second (the
+server's CPU is shared by every client, so throughput under contention is the figure that
+would show a hot row).
+
+    python bench/counter_cost.py [--jobs 3000] [--rounds 3] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "src"))
+sys.path.insert(0, str(BENCH))
+
+from queuectl import JobState, Queue  # noqa: E402
+from queuectl.models import Outcome  # noqa: E402
+from queuectl.storage import open_storage  # noqa: E402
+
+SQLITE_TRIGGERS = ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
+                   "attempts_finished", "attempts_imported")
+PG_TRIGGERS = (("jobs", "jobs_counted_insert"), ("jobs", "jobs_counted_delete"),
+               ("jobs", "jobs_counted_update"), ("attempts", "attempts_finished_insert"),
+               ("attempts", "attempts_finished_update"))
+
+
+def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]:
+    """(CPU seconds per job through claim and finish, seconds to enqueue ``jobs`` at once)."""
+    db = folder / f"{time.monotonic_ns()}.db"
+    Queue(db).close()
+    if not counted:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            for name in SQLITE_TRIGGERS:
+                conn.execute(f"DROP TRIGGER {name}")
+    with Queue(db) as queue:
+        started = time.perf_counter()
+        queue.enqueue_many([{"command": "true"}] * jobs)
+        enqueue = time.perf_counter() - started
+    storage = open_storage(db)
+    cpu = time.process_time()
+    done = _cycle(storage, "bench")
+    cpu = time.process_time() - cpu
+    storage.close()
+    assert done == jobs, (done, jobs)
+    return cpu / jobs, enqueue
+
+
+def _cycle(storage: object, worker_id: str) -> int:
+    done = 0
+    outcomes: list[Outcome] = []
+    while True:
+        now = time.time()
+        claimed, _ = storage.record_and_claim(  # type: ignore[attr-defined]
+            worker_id, outcomes, 1, now, now + 30)
+        done += len(outcomes)
+        if not claimed:
+            return done
+        outcomes = [Outcome(job.id, job.runs, JobState.COMPLETED, time.time(), exit_code=0)
+                    for job in claimed]
+
+
+def _postgres_round(url: str, jobs: int, counted: bool) -> float:
+    from queuectl.storage.postgres.driver import PostgresDriver
+    from storage_cycles import measure
+
+    schema = f"bench_counts_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    scoped = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    store = open_storage(scoped)
+    driver = store.db
+    assert isinstance(driver, PostgresDriver)
+    action = "ENABLE" if counted else "DISABLE"
+    for table, name in PG_TRIGGERS:
+        driver.connector.run(lambda conn, _, t=table, n=name: conn.execute(
+            f"ALTER TABLE {t} {action} TRIGGER {n}"), transaction=False)
+    try:
+        return measure(scoped, jobs, 4)["cycles_per_second"]
+    finally:
+        driver.connector.run(lambda conn, _: conn.execute(
+            f"DROP SCHEMA {schema} CASCADE"), transaction=False)
+        store.close()
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (a scratch schema is made)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="queuectl-counts-") as scratch:
+        cpu: dict[bool, list[float]] = {True: [], False: []}
+        enqueue: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(args.rounds):
+            for counted in (True, False):
+                per_job, seconds = _sqlite_round(Path(scratch), args.jobs, counted)
+                cpu[counted].append(per_job)
+                enqueue[counted].append(seconds)
+        a, b = statistics.median(cpu[True]), statistics.median(cpu[False])
+        print(f"SQLite, {args.jobs} jobs x {args.rounds} rounds (load average {_load()})")
+        print(f"  claim+finish CPU per job: counted {a * 1e6:.0f} us, not counted "
+              f"{b * 1e6:.0f} us, ratio {a / b:.3f}")
+        a, b = statistics.median(enqueue[True]), statistics.median(enqueue[False])
+        print(f"  bulk enqueue of {args.jobs}: counted {a * 1000:.1f} ms, not counted "
+              f"{b * 1000:.1f} ms, ratio {a / b:.3f}")
+    if args.postgres:
+        rates: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(args.rounds):
+            for counted in (True, False):
+                rates[counted].append(_postgres_round(args.postgres, args.jobs, counted))
+        a, b = statistics.median(rates[True]), statistics.median(rates[False])
+        print(f"PostgreSQL, 4 processes, {args.jobs} jobs x {args.rounds} rounds "
+              f"(load average {_load()})")
+        print(f"  claim+finish jobs per second: counted {a:.0f}, not counted {b:.0f}, "
+              f"ratio {a / b:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
