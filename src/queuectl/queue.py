@@ -372,11 +372,14 @@ class Queue:
         limit: int = 50,
         tag: str | None = None,
         error: str | None = None,
+        scan: int | None = None,
     ) -> JobPage:
         """A page of jobs, newest first, by state, queue, tag, a substring of the id or
         command, and a substring of the last error.
 
         ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
+        With ``scan`` (the dashboard), a page filtered by text or queue looks at no more than
+        that many jobs past its cursor, and may hold fewer than ``limit`` with a cursor on.
         """
         from .listing import search_jobs
 
@@ -385,7 +388,7 @@ class Queue:
         if error:
             lookup_ids(error, "error")
         return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
-                           limit=limit, tag=tag, error=error)
+                           limit=limit, tag=tag, error=error, scan=scan)
 
     def running_jobs(self, limit: int = 100) -> list[RunningJob]:
         """Jobs running now, longest running first, with when their run started."""

@@ -111,3 +111,23 @@ def test_an_empty_database_shows_the_default_queue_at_zero() -> None:
     [jobs] = [family for family in collect([], {}, []) if family.name == "queuectl_jobs"]
     assert jobs.samples == [("queuectl_jobs", {"queue": "default", "state": state.value}, 0)
                             for state in JobState]
+
+
+def test_a_bounded_search_finds_every_match_page_by_page_both_ways(queue: Queue) -> None:
+    queue.enqueue_many([{"id": f"j{i:02d}", "command": "echo hit" if i % 7 == 3 else "true"}
+                        for i in range(40)])  # hits: j03, j10, j17, j24, j31, j38
+    pages, page = [], queue.search_jobs(text="hit", limit=2, scan=8)
+    while True:  # each page looks at 8 jobs at most: some pages hold fewer than 2, or none
+        pages.append([job.id for job in page.jobs])
+        if page.older is None:
+            break
+        page = queue.search_jobs(text="hit", before=page.older, limit=2, scan=8)
+    assert all(len(p) <= 2 for p in pages) and len(pages) > 3
+    assert [job_id for p in pages for job_id in p] == ["j38", "j31", "j24", "j17", "j10", "j03"]
+    found: list[str] = []
+    while page.newer is not None:  # and back up to the newest
+        page = queue.search_jobs(text="hit", after=page.newer, limit=2, scan=8)
+        found = [job.id for job in page.jobs] + found
+    assert found == ["j38", "j31", "j24", "j17", "j10"]
+    unbounded = queue.search_jobs(text="hit", limit=10)
+    assert len(unbounded.jobs) == 6 and unbounded.older is None

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
     from ..rollups import HistogramRow, MinuteCounts
     from ..stats import FinishedRun
-    from .driver import Driver
+    from .driver import Driver, Transaction
 
 _MAX_SEQ = 2**63 - 1
 
@@ -27,6 +27,11 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
                 after: str | None) -> JobPage:
     from ..listing import JobPage
 
+    cursor = _cursor(after) if after is not None else _cursor(before, _MAX_SEQ)
+    # A bounded scan (JobQuery.scan) stops at a seq; none without a filter to scan for.
+    bounded = query.scan is not None and any(
+        value is not None for value in (query.text, query.queue, query.tag, query.error))
+    span = query.scan if bounded and query.scan is not None else _MAX_SEQ
     params: dict[str, Any] = {
         "state": query.state.value if query.state else None,
         "text": query.text.lower() if query.text else None,
@@ -34,20 +39,39 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
         "tag": query.tag,
         "error": query.error.lower() if query.error else None,
         "limit": limit + 1,
-        "cursor": _cursor(after) if after is not None else _cursor(before, _MAX_SEQ),
+        "cursor": cursor,
+        "floor": 0,
+        "ceiling": _MAX_SEQ,
     }
     direction = "newer" if after is not None else "older"
     name = f"search_jobs_{direction}{'_in_state' if query.state else ''}"
-    found = db.read(lambda tx: tx.jobs_with(name, params, ("seq",)))
+
+    def read(tx: Transaction) -> tuple[list[Any], int]:
+        last = 0
+        if bounded:
+            row = tx.one("last_job_seq")
+            last = int(row[0]) if row else 0
+            if after is not None:
+                params["ceiling"] = min(_MAX_SEQ, cursor + span)
+            else:  # the first page starts its scan at the newest job
+                params["cursor"] = min(cursor, last + 1)
+                params["floor"] = max(0, params["cursor"] - span)
+        return tx.jobs_with(name, params, ("seq",)), last
+
+    found, last = db.read(read, snapshot=bounded)
     more, rows = len(found) > limit, found[:limit]
     older: str | None
     newer: str | None
     if after is not None:
         rows.reverse()
         newer = str(rows[0][1][0]) if more else None
+        if not more and bounded and params["ceiling"] <= last:
+            newer = str(params["ceiling"] - 1)  # scanned up to here: go on from there
         older = str(rows[-1][1][0]) if rows else after
     else:
         older = str(rows[-1][1][0]) if more else None
+        if not more and bounded and params["floor"] > 0:
+            older = str(params["floor"] + 1)  # scanned down to here: go on from there
         newer = (str(rows[0][1][0]) if rows else before) if before is not None else None
     return JobPage([job for job, _ in rows], older=older, newer=newer)
 

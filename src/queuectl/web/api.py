@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import InvalidInput, ScheduleNotFound
+from ..listing import PAGE_SCAN
 from ..models import JobState, QueueInfo
 from ..queue import Queue
 from . import metrics as prometheus
@@ -43,7 +44,7 @@ async def _job_list(request: Request, state: str | JobState | None) -> Response:
     limit = params.whole("limit", low=1, high=1000) or PAGE_SIZE
     page = await dashboard_of(request).read(
         lambda queue: queue.search_jobs(state, text, queue=name, before=before, after=after,
-                                        limit=limit, tag=tag, error=error))
+                                        limit=limit, tag=tag, error=error, scan=PAGE_SCAN))
     links = []
     for rel, key, cursor in (("next", "before", page.older), ("prev", "after", page.newer)):
         if cursor is not None:

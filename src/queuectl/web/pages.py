@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import InvalidInput
+from ..listing import PAGE_SCAN
 from ..models import JobState
 from ..queue import Queue
 from .app import dashboard_of
@@ -20,7 +21,9 @@ PAGE_SIZE = 50
 WINDOW_NAMES = {"1h": "Last hour", "1d": "Last day", "7d": "Last week"}
 LONG_STATS_REUSE = 60.0  # seconds: a day's or a week's figures barely move in a minute
 _COUNT = {"low": 0, "high": 10**9}  # the counts a redirect after an action shows
-STATS_REUSE = 4.0  # seconds; the overview refreshes every 5 (also reused: jobs per queue)
+# Seconds figures are reused for: longer than the overview's 5 s refresh, so that one open tab
+# reads them every other refresh, and many tabs once (also reused: jobs per queue).
+STATS_REUSE = 6.0
 
 
 async def overview(request: Request) -> Response:
@@ -62,7 +65,7 @@ async def jobs(request: Request) -> Response:
 
     def gather(queue: Queue) -> dict[str, Any]:
         page = queue.search_jobs(state, text, queue=name, tag=tag, error=error, before=before,
-                                 after=after, limit=PAGE_SIZE)
+                                 after=after, limit=PAGE_SIZE, scan=PAGE_SCAN)
         return {"page": page, "counts": queue.counts()}
 
     dashboard = dashboard_of(request)

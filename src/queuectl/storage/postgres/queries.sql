@@ -346,11 +346,12 @@ DELETE FROM config WHERE key = %(key)s;
 
 -- Reads for the dashboard, stats and status --watch (storage/reads.py) ---------------------
 -- Each job listing walks the primary key, or jobs_by_state (state, seq) with a state. A
--- queue filter has no index of its own: it skips other queues' rows on the same walk.
+-- queue or text filter has no index of its own: it skips the rows that do not match on the
+-- same walk, which stops at floor (older) or ceiling (newer) when the caller bounds it.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
-WHERE seq < %(cursor)s
+WHERE seq < %(cursor)s AND seq > %(floor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
@@ -359,7 +360,7 @@ ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_older_in_state
 SELECT * FROM jobs
-WHERE state = %(state)s AND seq < %(cursor)s
+WHERE state = %(state)s AND seq < %(cursor)s AND seq > %(floor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
@@ -368,7 +369,7 @@ ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_newer
 SELECT * FROM jobs
-WHERE seq > %(cursor)s
+WHERE seq > %(cursor)s AND seq < %(ceiling)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
@@ -377,12 +378,15 @@ ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: search_jobs_newer_in_state
 SELECT * FROM jobs
-WHERE state = %(state)s AND seq > %(cursor)s
+WHERE state = %(state)s AND seq > %(cursor)s AND seq < %(ceiling)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
   AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
 ORDER BY seq ASC LIMIT %(limit)s;
+
+-- name: last_job_seq
+SELECT COALESCE(MAX(seq), 0) FROM jobs;
 
 -- name: running_jobs
 SELECT j.*, a.started_at AS run_started_at

@@ -318,11 +318,12 @@ DELETE FROM config WHERE key = :key;
 
 -- Reads for the dashboard, stats and status --watch (storage/reads.py) ---------------------
 -- Each job listing walks the primary key, or jobs_by_state (state, seq) with a state. A
--- :queue filter has no index of its own: it skips other queues' rows on the same walk.
+-- :queue or :text filter has no index of its own: it skips the rows that do not match on the
+-- same walk, which stops at :floor (older) or :ceiling (newer) when the caller bounds it.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
-WHERE seq < :cursor
+WHERE seq < :cursor AND seq > :floor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
@@ -331,7 +332,7 @@ ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_older_in_state
 SELECT * FROM jobs
-WHERE state = :state AND seq < :cursor
+WHERE state = :state AND seq < :cursor AND seq > :floor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
@@ -340,7 +341,7 @@ ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_newer
 SELECT * FROM jobs
-WHERE seq > :cursor
+WHERE seq > :cursor AND seq < :ceiling
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
@@ -349,12 +350,15 @@ ORDER BY seq ASC LIMIT :limit;
 
 -- name: search_jobs_newer_in_state
 SELECT * FROM jobs
-WHERE state = :state AND seq > :cursor
+WHERE state = :state AND seq > :cursor AND seq < :ceiling
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
   AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
 ORDER BY seq ASC LIMIT :limit;
+
+-- name: last_job_seq
+SELECT COALESCE(MAX(seq), 0) FROM jobs;
 
 -- name: running_jobs
 SELECT j.*, a.started_at AS run_started_at
