@@ -15,6 +15,7 @@ from queuectl import Queue
 from queuectl.clock import FakeClock
 from queuectl.rollups import histogram_spread
 from queuectl.storage.sqlite.migrate import MIGRATIONS
+from tests.helpers import drain
 from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
 
@@ -30,12 +31,6 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
         yield q
 
 
-def _drain(queue: Queue) -> None:
-    with queue.worker() as worker:
-        while worker.run_once():
-            pass
-
-
 def _scanned(queue: Queue) -> dict[tuple[str, str], int]:
     rows = execute_raw(queue.storage, "SELECT queue, state, COUNT(*) FROM jobs GROUP BY 1, 2")
     return {(name, state): int(n) for name, state, n in rows}
@@ -48,9 +43,9 @@ def _fill(queue: Queue) -> None:
             queue.enqueue("true", id=f"ok-{minute}-{n}", queue="a" if n else "b")
         queue.enqueue("exit 3", id=f"bad-{minute}", max_retries=1, queue="a")
         clock.advance(17.0)
-        _drain(queue)
+        drain(queue)
         clock.advance(43.0)
-        _drain(queue)  # the retries, due by now
+        drain(queue)  # the retries, due by now
     queue.enqueue("sleep 1", id="waiting", queue="c")
     queue.enqueue("true", id="canceled")
     queue.cancel(["canceled"])
