@@ -100,23 +100,40 @@ def test_histogram_percentiles_are_bucket_bounds_capped_at_the_max() -> None:
     assert spread is not None and (spread.p50, spread.p95, spread.max) == (0.1, 4.8, 4.8)
 
 
-def test_an_older_database_is_counted_when_migrated(tmp_path: Path) -> None:
-    path = tmp_path / "queue.db"
-    with Queue(path, clock=FakeClock(), environ={}) as queue:
-        _fill(queue)
-        before = (_scanned(queue), _totals(queue))
-    with sqlite3.connect(path) as db:  # back a version, as an older queuectl left it
-        for name in ("job_counts", "run_minutes", "run_hours", "duration_bounds"):
-            db.execute(f"DROP TABLE {name}")
-        for name in ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
-                     "attempts_finished", "attempts_imported"):
-            db.execute(f"DROP TRIGGER {name}")
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-    with Queue(path, clock=FakeClock(), environ={}) as queue:
-        counted = {(info.name, state.value): n for info in queue.queues.list()
+def test_an_older_database_is_counted_when_migrated(queue: Queue) -> None:
+    _fill(queue)
+    before = (_scanned(queue), _totals(queue))
+    location = queue.storage.url
+    queue.close()
+    _back_a_version(location)  # as an older queuectl left it
+    with Queue(location, clock=FakeClock(), environ={}) as again:
+        counted = {(info.name, state.value): n for info in again.queues.list()
                    for state, n in info.counts.items() if n}
         assert counted == before[0]
-        assert _totals(queue) == before[1]
+        assert _totals(again) == before[1]
+
+
+def _back_a_version(location: str) -> None:
+    from queuectl.storage import open_storage
+
+    tables = ("job_counts", "run_minutes", "run_hours", "duration_bounds")
+    if "://" not in location:
+        with sqlite3.connect(location) as db:
+            for name in tables:
+                db.execute(f"DROP TABLE {name}")
+            for name in ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
+                         "attempts_finished", "attempts_imported"):
+                db.execute(f"DROP TRIGGER {name}")
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        return
+    store = open_storage(location)
+    for statement in (
+        "DROP FUNCTION jobs_counted() CASCADE", "DROP FUNCTION attempts_finished() CASCADE",
+        *(f"DROP TABLE {name}" for name in tables),
+        "DELETE FROM schema_version WHERE version = (SELECT MAX(version) FROM schema_version)",
+    ):
+        execute_raw(store, statement)
+    store.close()
 
 
 def _totals(queue: Queue) -> dict[str, Any]:
