@@ -44,11 +44,13 @@ COMMANDS = ("CASE WHEN n % 10 < 6 THEN 'backup.sh --host db' || (n % 40) || ' --
             "WHEN n % 10 < 8 THEN 'send-mail --to user' || n || '@example.com' "
             "WHEN n % 10 = 8 THEN 'report --day ' || (n % 365) || ' --format pdf' "
             "ELSE 'convert img' || n || '.png -resize 200x200 thumb' || n || '.png' END")
-# A job's fate by its number: the newest 2,000 still pending, every 50th dead after three
-# failed runs, every 200th canceled before it ran, the rest completed on the first run.
-STATE = ("CASE WHEN n > :jobs - :backlog THEN 'pending' WHEN n % 50 = 7 THEN 'dead' "
+# A job's fate by its number: the newest 2,000 still pending, every 53rd dead after three
+# failed runs (stored as running first: its last run's end makes it dead, as a worker's does,
+# and the database counts the death), every 200th canceled before it ran, the rest
+# completed on the first run.
+STATE = ("CASE WHEN n > :jobs - :backlog THEN 'pending' WHEN n % 53 = 7 THEN 'processing' "
          "WHEN n % 200 = 3 THEN 'canceled' ELSE 'completed' END")
-RUNS = ("CASE WHEN n > :jobs - :backlog THEN 0 WHEN n % 50 = 7 THEN 3 "
+RUNS = ("CASE WHEN n > :jobs - :backlog THEN 0 WHEN n % 53 = 7 THEN 3 "
         "WHEN n % 200 = 3 THEN 0 ELSE 1 END")
 CREATED = ":start + n * :span / :jobs"
 WAIT = "(0.05 + (n * 7919 % 1000) / 100.0)"  # 0.05 to 10 s from enqueue to start
@@ -71,15 +73,17 @@ def build(db: Path, jobs: int) -> float:
         f"created_at, updated_at, queue, exit_code, last_error) {COUNTER}"
         f"SELECT CAST(n AS TEXT), {COMMANDS}, {STATE}, {RUNS}, {RUNS}, 2, {CREATED}, "
         f"{CREATED}, {CREATED} + {WAIT} + 3 * {TOOK}, {QUEUES}, "
-        f"CASE WHEN n % 50 = 7 THEN 1 ELSE 0 END, NULL FROM c", params)
+        f"CASE WHEN n % 53 = 7 THEN 1 ELSE 0 END, NULL FROM c", params)
     # Each run's attempt: the dead ones' three a minute apart, the last one failing for good.
     conn.execute(
         f"INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_code, "
         f"output) {COUNTER}, r(number) AS (VALUES (1), (2), (3)) "
         f"SELECT CAST(n AS TEXT), number, 'w-' || (n % 4), "
         f"{CREATED} + {WAIT} + (number - 1) * 60, {CREATED} + {WAIT} + (number - 1) * 60 "
-        f"+ {TOOK}, CASE WHEN n % 50 = 7 THEN 1 ELSE 0 END, CAST('ok' AS BLOB) "
+        f"+ {TOOK}, CASE WHEN n % 53 = 7 THEN 1 ELSE 0 END, CAST('ok' AS BLOB) "
         f"FROM c JOIN r ON number <= {RUNS}", params)
+    conn.execute("UPDATE jobs SET state = 'dead', last_error = 'exit code 1' "
+                 "WHERE state = 'processing'")
     conn.execute("UPDATE job_numbers SET next = :next", {"next": jobs + 1})
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

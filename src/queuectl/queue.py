@@ -429,7 +429,7 @@ class Queue:
             raise InvalidInput(f"bars: must be between 1 and 10000, got {bars}")
         now, window = self.clock.now(), _window(since)
         step = max(1, math.ceil(window / bars / 60)) * 60
-        return window_series(self.storage, now - window, now, queue=queue, step=step)
+        return window_series(self.storage, window, now, queue=queue, step=step)
 
     def run_totals(self) -> dict[str, QueueTotals]:
         """Counters and histograms of every run so far, per queue (``/metrics``): kept by the

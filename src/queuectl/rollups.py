@@ -7,10 +7,10 @@ than ``EXACT_RUNS`` runs is summarized from those instead (``Queue.stats``):
 
 - counts, throughput and the series are exact: whole minutes come from the rollups, and the
   partial minutes at both ends of the window from the runs themselves;
-- p50 and p95 come from the histograms of the hours the window touches: the upper bound of
-  the bucket that holds the nearest rank, never above the largest value measured. Bounds
-  are at most 25% apart, so a percentile reads at most 25% above the value measured:
-  runs of 0.9, 1.1 and 1.3 s (buckets up to 1, 1.25 and 1.5 s) give p50 = 1.25 s;
+- p50 and p95 come from the histograms of the hours the window touches, read inside their
+  bucket by linear interpolation (``histogram_spread``), never above the largest value
+  measured. Bucket bounds are at most 25% apart (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10
+  ...), so a percentile is off by less than its bucket's width;
 - max is exact over those hours.
 
 A job's runs stay counted after it is purged, as Prometheus counters expect.
@@ -45,8 +45,8 @@ class MinuteCounts:
 
 @dataclass(frozen=True, slots=True)
 class HistogramRow:
-    """``count`` values of one kind (``KIND_*``) in one queue, above the bucket bound before
-    ``upper`` and at most ``upper``, summing to ``total``, the largest ``top``."""
+    """``count`` values of one kind (``KIND_*``) in one queue, above ``lower`` (the bucket
+    bound before ``upper``) and at most ``upper``, summing to ``total``, the largest ``top``."""
 
     queue: str
     kind: int
@@ -54,6 +54,7 @@ class HistogramRow:
     count: int
     total: float
     top: float
+    lower: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,29 +82,36 @@ def ceil_to(seconds: float, unit: int) -> int:
 
 def histogram_spread(rows: Iterable[HistogramRow], count: int) -> Spread | None:
     """p50, p95 and max from histogram rows (see the module's docstring); ``count`` is the
-    exact number of values in the window, which the spread reports.
+    exact number of values in the window, which the spread reports. A percentile is read
+    in its bucket by linear interpolation, as Prometheus' ``histogram_quantile`` does:
+    runs of 0.9, 1.1 and 1.3 s (buckets 0.8-1, 1-1.25 and 1.25-1.5 s) put the median, rank
+    1.5 of 3, half way into the second bucket.
 
-    >>> rows = [HistogramRow("q", 0, 1.0, 1, 0.9, 0.9), HistogramRow("q", 0, 1.25, 1, 1.1, 1.1),
-    ...         HistogramRow("q", 0, 1.5, 1, 1.3, 1.3)]
+    >>> rows = [HistogramRow("q", 0, 1.0, 1, 0.9, 0.9, 0.8),
+    ...         HistogramRow("q", 0, 1.25, 1, 1.1, 1.1, 1.0),
+    ...         HistogramRow("q", 0, 1.5, 1, 1.3, 1.3, 1.25)]
     >>> histogram_spread(rows, 3)
-    Spread(count=3, p50=1.25, p95=1.3, max=1.3)
+    Spread(count=3, p50=1.125, p95=1.3, max=1.3)
     """
-    buckets: dict[float, int] = {}
+    buckets: dict[float, list[float]] = {}  # upper -> [lower, count]
     top = 0.0
     for row in rows:
-        buckets[row.upper] = buckets.get(row.upper, 0) + row.count
+        bucket = buckets.setdefault(row.upper, [row.lower, 0])
+        bucket[1] += row.count
         top = max(top, row.top)
-    measured = sum(buckets.values())
+    measured = sum(int(n) for _, n in buckets.values())
     if not count or not measured:
         return None
     ordered = sorted(buckets.items())
 
     def at(p: float) -> float:
-        rank, running = max(1, math.ceil(p / 100 * measured)), 0
-        for upper, n in ordered:
+        rank, running = p / 100 * measured, 0.0
+        for upper, (lower, n) in ordered:
+            if n and running + n >= rank:
+                if math.isinf(upper):
+                    return top
+                return min(lower + (upper - lower) * max(0.0, rank - running) / n, top)
             running += n
-            if running >= rank:
-                return min(upper, top)
         return top
 
     return Spread(count, at(50), at(95), top)

@@ -50,13 +50,14 @@ def window_stats(store: Store, runs: Runs, since: float, until: float, *,
     return summarize_rollups(inner, histograms, edges, since, until, queue=queue, step=step)
 
 
-def window_series(store: Store, since: float, until: float, *, queue: str | None,
+def window_series(store: Store, window: float, until: float, *, queue: str | None,
                   step: int) -> list[SeriesPoint]:
-    """Bars of ``step`` seconds (a whole number of minutes) from the minute rollups, the
-    first starting at the minute ``since`` falls in and the last holding ``until``."""
-    start = floor_to(since, MINUTE)
-    bars = max(1, math.ceil((until - start) / step))
-    minutes = store.run_minutes(start, start + bars * step, start, step)
+    """Bars of ``step`` seconds (a whole number of minutes) covering the last ``window``
+    seconds, the last one ending with the minute ``until`` falls in."""
+    end = floor_to(until, MINUTE) + MINUTE
+    bars = max(1, math.ceil(window / step))
+    start = end - bars * step
+    minutes = store.run_minutes(start, end, start, step)
     return series_points(minutes, start, step, bars, queue)
 
 

@@ -14,6 +14,7 @@ import queuectl.stats_window
 from queuectl import Queue
 from queuectl.clock import FakeClock
 from queuectl.rollups import histogram_spread
+from queuectl.stats import Spread
 from queuectl.storage.sqlite.migrate import MIGRATIONS
 from tests.helpers import drain
 from tests.postgres.support import private_schema
@@ -81,6 +82,7 @@ def test_a_large_window_from_rollups_counts_what_the_runs_do(
     assert [(b.completed, b.failed) for b in rolled.series] == [
         (b.completed, b.failed) for b in exact.series]
     points = queue.stats_series("10m", queue="a", bars=10)
+    assert len(points) == 10 and points[-1].start <= queue.clock.now() < points[-1].start + 60
     assert sum(p.completed for p in points) == 10 and sum(p.failed for p in points) == 10
 
 
@@ -92,12 +94,17 @@ def test_metrics_totals_come_from_the_rollups(queue: Queue) -> None:
     assert totals["a"].run_time.count == 20 and totals["a"].wait_time.count == 15
 
 
-def test_histogram_percentiles_are_bucket_bounds_capped_at_the_max() -> None:
+def test_histogram_percentiles_are_read_inside_their_bucket_capped_at_the_max() -> None:
     from queuectl.rollups import HistogramRow
 
-    rows = [HistogramRow("q", 0, 0.1, 90, 4.5, 0.09), HistogramRow("q", 0, 5.0, 10, 45, 4.8)]
+    rows = [HistogramRow("q", 0, 0.1, 90, 8.1, 0.0999, 0.08),
+            HistogramRow("q", 0, 5.0, 10, 45, 4.8, 4.0)]
     spread = histogram_spread(rows, 100)
-    assert spread is not None and (spread.p50, spread.p95, spread.max) == (0.1, 4.8, 4.8)
+    assert spread is not None and spread.max == 4.8
+    assert spread.p50 == pytest.approx(0.08 + 0.02 * 50 / 90)
+    assert spread.p95 == pytest.approx(4.5)
+    rows = [HistogramRow("q", 0, 5.0, 10, 49, 4.99, 4.0)]  # never above the largest value
+    assert histogram_spread(rows, 10) == Spread(10, 4.5, 4.95, 4.99)
 
 
 def test_an_older_database_is_counted_when_migrated(queue: Queue) -> None:

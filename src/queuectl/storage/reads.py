@@ -116,8 +116,8 @@ def run_histograms(db: Driver, since: int, until: int) -> list[HistogramRow]:
     from ..rollups import HistogramRow
 
     rows = db.read(lambda tx: tx.all("run_histograms", {"since": since, "until": until}))
-    return [HistogramRow(queue, kind, upper, count, total, top)
-            for queue, kind, upper, count, total, top in rows]
+    return [HistogramRow(queue, kind, upper, count, total, top, lower)
+            for queue, kind, upper, lower, count, total, top in rows]
 
 
 def latest_runs(db: Driver, job_ids: Sequence[str]) -> dict[str, JobRun]:

@@ -416,10 +416,15 @@ FROM run_minutes WHERE minute >= %(since)s AND minute < %(until)s
 GROUP BY bar, queue ORDER BY bar, queue;
 
 -- name: run_histograms
--- Histograms of run and wait times per queue over the hours in [since, until) (hour starts).
-SELECT queue, kind, upper, SUM(n)::bigint, SUM(total), MAX(top)
-FROM run_hours WHERE hour >= %(since)s AND hour < %(until)s
-GROUP BY queue, kind, upper ORDER BY queue, kind, upper;
+-- Histograms of run and wait times per queue over the hours in [since, until) (hour starts),
+-- each bucket with its lower bound (the bound before it; 0 for the first).
+SELECT queue, kind, upper,
+       COALESCE((SELECT MAX(b.upper) FROM duration_bounds AS b WHERE b.upper < h.upper), 0),
+       n, total, top
+FROM (SELECT queue, kind, upper, SUM(n)::bigint AS n, SUM(total) AS total, MAX(top) AS top
+      FROM run_hours WHERE hour >= %(since)s AND hour < %(until)s
+      GROUP BY queue, kind, upper) AS h
+ORDER BY queue, kind, upper;
 
 -- name: latest_runs
 -- The run numbered jobs.runs is the job's latest.
