@@ -75,6 +75,9 @@ def build(db: Path, jobs: int) -> float:
         f"SELECT CAST(n AS TEXT), {COMMANDS}, {STATE}, {RUNS}, {RUNS}, 2, {CREATED}, "
         f"{CREATED}, {CREATED} + {WAIT} + 3 * {TOOK}, {QUEUES}, "
         f"CASE WHEN n % 53 = 7 THEN 1 ELSE 0 END, NULL FROM c", params)
+    # Counted as the store counts the jobs it inserts (count_new_jobs in queries.sql).
+    conn.execute("INSERT INTO job_counts (queue, state, n) "
+                 "SELECT queue, state, COUNT(*) FROM jobs GROUP BY 1, 2")
     # Each run's attempt: the dead ones' three a minute apart, the last one failing for good.
     conn.execute(
         f"INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_code, "

@@ -128,8 +128,7 @@ def _back_a_version(location: str) -> None:
         with sqlite3.connect(location) as db:
             for name in tables:
                 db.execute(f"DROP TABLE {name}")
-            for name in ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
-                         "attempts_finished", "attempts_imported"):
+            for name in ("jobs_counted_delete", "jobs_counted_update", "attempts_finished"):
                 db.execute(f"DROP TRIGGER {name}")
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
         return
@@ -146,3 +145,14 @@ def _back_a_version(location: str) -> None:
 def _totals(queue: Queue) -> dict[str, Any]:
     return {name: (t.completed, t.failed, t.dead, t.run_time.counts, t.wait_time.counts,
                    t.wait_time.sum) for name, t in queue.run_totals().items()}
+
+
+def test_an_import_is_counted_as_it_was(queue: Queue, tmp_path: Path) -> None:
+    _fill(queue)
+    exported = list(queue.export_lines())
+    with Queue(tmp_path / "imported.db", clock=FakeClock(), environ={}) as other:
+        other.import_lines(exported)
+        counted = {(info.name, state.value): n for info in other.queues.list()
+                   for state, n in info.counts.items() if n}
+        assert counted == _scanned(queue) == _scanned(other)
+        assert _totals(other) == _totals(queue)

@@ -107,6 +107,7 @@ def _insert(tx: Transaction, jobs: Sequence[NewJob], now: float) -> list[_Stored
         inserted = [_insert_one(tx, job, now) for job in jobs]
         created = sum(isinstance(how, tuple) for how in inserted)
     if created:
+        tx.many("count_new_jobs", [{"count": created}])  # jobs per queue and state (0009)
         # One worker per job ready now; jobs due later need one worker to learn when.
         ready = sum(not job.depends_on and job.first_run_at(now) <= now for job in jobs)
         tx.wake(jobs=max(ready, 1))

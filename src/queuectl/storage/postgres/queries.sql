@@ -118,6 +118,9 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
 ON CONFLICT (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
 
+-- name: count_new_jobs
+-- Nothing to do: 0009's statement trigger counts new jobs (SQLite counts them here).
+
 -- name: insert_tags
 -- Nothing: a job's tags are the array in its row, searched through the jobs_tags GIN index.
 
@@ -540,6 +543,61 @@ INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_c
                       output, output_dropped)
 VALUES (%(job_id)s, %(number)s, %(worker_id)s, %(started_at)s, %(finished_at)s, %(exit_code)s,
         %(error)s, %(output)s, %(output_dropped)s);
+
+-- name: count_restored_runs
+-- Imported jobs' finished runs into 0009's rollups, as attempts_finished counts a worker's
+-- (and the migration counted the runs stored before it).
+WITH runs AS (
+    SELECT a.finished_at, a.started_at, a.number, j.queue, j.created_at, (a.exit_code = 0 AND a.error IS NULL) IS TRUE AS ok
+    FROM attempts AS a JOIN jobs AS j ON j.id = a.job_id
+    WHERE a.job_id = ANY(%(ids)s) AND a.finished_at IS NOT NULL
+      AND a.error IS DISTINCT FROM %(interrupted)s
+), minutes AS (
+    INSERT INTO run_minutes AS m (minute, queue, shard, completed, failed, waited, wait_total)
+    SELECT floor(finished_at / 60)::bigint * 60, queue, pg_backend_pid() %% 64,
+           COUNT(*) FILTER (WHERE ok), COUNT(*) FILTER (WHERE NOT ok),
+           COUNT(*) FILTER (WHERE number = 1),
+           COALESCE(SUM(greatest(started_at - created_at, 0)) FILTER (WHERE number = 1), 0)
+    FROM runs GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, queue, shard) DO UPDATE
+    SET completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
+        waited = m.waited + excluded.waited, wait_total = m.wait_total + excluded.wait_total
+), hours AS (
+    INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
+    SELECT hour, queue, kind, (SELECT min(upper) FROM duration_bounds WHERE upper >= took),
+           pg_backend_pid() %% 64, COUNT(*), SUM(took), MAX(took)
+    FROM (
+        SELECT floor(finished_at / 3600)::bigint * 3600 AS hour, queue,
+               CASE WHEN ok THEN 0 ELSE 1 END AS kind,
+               greatest(finished_at - started_at, 0) AS took
+        FROM runs
+        UNION ALL
+        SELECT floor(finished_at / 3600)::bigint * 3600, queue, 2,
+               greatest(started_at - created_at, 0)
+        FROM runs WHERE number = 1
+    ) AS measured
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+    SET n = h.n + excluded.n, total = h.total + excluded.total,
+        top = greatest(h.top, excluded.top)
+    RETURNING 1
+)
+SELECT COUNT(*) FROM hours;
+
+-- name: count_restored_deaths
+-- Imported jobs that died after running, as jobs_counted counts a worker's.
+WITH dead AS (
+    SELECT updated_at, queue FROM jobs WHERE id = ANY(%(ids)s) AND state = 'dead' AND runs > 0
+), dead_minutes AS (
+    INSERT INTO run_minutes AS m (minute, queue, shard, dead)
+    SELECT floor(updated_at / 60)::bigint * 60, queue, pg_backend_pid() %% 64, COUNT(*)
+    FROM dead GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, queue, shard) DO UPDATE SET dead = m.dead + excluded.dead
+)
+INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
+SELECT floor(updated_at / 3600)::bigint * 3600, queue, 3, 0, pg_backend_pid() %% 64, COUNT(*), 0, 0
+FROM dead GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE SET n = h.n + excluded.n;
 
 -- name: restore_schedule
 -- A schedule exactly as exported.

@@ -106,6 +106,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 ON CONFLICT (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('pending', 'failed', 'processing') DO NOTHING;
 
+-- name: count_new_jobs
+-- The :count jobs this transaction inserted, counted per queue and state (0009's job_counts):
+-- they are the newest seqs, for writers take turns (a trigger per row would cost a bulk
+-- enqueue half again the time of its inserts).
+INSERT INTO job_counts (queue, state, n)
+SELECT queue, state, COUNT(*) FROM jobs WHERE seq > (SELECT MAX(seq) FROM jobs) - :count
+GROUP BY queue, state ORDER BY queue, state
+ON CONFLICT (queue, state, shard) DO UPDATE SET n = n + excluded.n;
+
 -- name: insert_tags
 -- The lookup table behind tags: (tag, job id).
 INSERT OR IGNORE INTO job_tags (tag, job_id) VALUES (?, ?);
@@ -513,6 +522,50 @@ INSERT INTO attempts (job_id, number, worker_id, started_at, finished_at, exit_c
                       output, output_dropped)
 VALUES (:job_id, :number, :worker_id, :started_at, :finished_at, :exit_code, :error,
         :output, :output_dropped);
+
+-- name: count_restored_runs
+-- Imported jobs' finished runs into 0009's rollups, as attempts_finished counts a worker's
+-- (and the migration counted the runs stored before it).
+INSERT INTO run_minutes (minute, queue, completed, failed, waited, wait_total)
+SELECT CAST(a.finished_at / 60 AS INTEGER) * 60 AS minute, j.queue,
+       SUM(a.exit_code IS 0 AND a.error IS NULL), SUM(NOT (a.exit_code IS 0 AND a.error IS NULL)), SUM(a.number = 1),
+       TOTAL(CASE WHEN a.number = 1 THEN max(a.started_at - j.created_at, 0) ELSE 0 END)
+FROM attempts AS a JOIN jobs AS j ON j.id = a.job_id
+WHERE a.job_id IN (SELECT value FROM json_each(:ids)) AND a.finished_at IS NOT NULL AND a.error IS NOT :interrupted
+GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (minute, queue, shard) DO UPDATE
+SET completed = completed + excluded.completed, failed = failed + excluded.failed,
+    waited = waited + excluded.waited, wait_total = wait_total + excluded.wait_total;
+INSERT INTO run_hours (hour, queue, kind, upper, n, total, top)
+SELECT hour, queue, kind, (SELECT min(upper) FROM duration_bounds WHERE upper >= took),
+       COUNT(*), TOTAL(took), MAX(took)
+FROM (
+    SELECT CAST(a.finished_at / 3600 AS INTEGER) * 3600 AS hour, j.queue,
+           NOT (a.exit_code IS 0 AND a.error IS NULL) AS kind, max(a.finished_at - a.started_at, 0) AS took
+    FROM attempts AS a JOIN jobs AS j ON j.id = a.job_id
+    WHERE a.job_id IN (SELECT value FROM json_each(:ids)) AND a.finished_at IS NOT NULL AND a.error IS NOT :interrupted
+    UNION ALL
+    SELECT CAST(a.finished_at / 3600 AS INTEGER) * 3600, j.queue, 2,
+           max(a.started_at - j.created_at, 0)
+    FROM attempts AS a JOIN jobs AS j ON j.id = a.job_id
+    WHERE a.job_id IN (SELECT value FROM json_each(:ids)) AND a.finished_at IS NOT NULL AND a.error IS NOT :interrupted
+      AND a.number = 1
+) AS runs
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+SET n = n + excluded.n, total = total + excluded.total, top = max(top, excluded.top);
+
+-- name: count_restored_deaths
+-- Imported jobs that died after running, as jobs_counted_update counts a worker's.
+INSERT INTO run_minutes (minute, queue, dead)
+SELECT CAST(updated_at / 60 AS INTEGER) * 60 AS minute, queue, COUNT(*)
+FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead' AND runs > 0
+GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (minute, queue, shard) DO UPDATE SET dead = dead + excluded.dead;
+INSERT INTO run_hours (hour, queue, kind, upper, n, total, top)
+SELECT CAST(updated_at / 3600 AS INTEGER) * 3600 AS hour, queue, 3, 0, COUNT(*), 0, 0
+FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead' AND runs > 0 GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE SET n = n + excluded.n;
 
 -- name: restore_schedule
 -- A schedule exactly as exported.

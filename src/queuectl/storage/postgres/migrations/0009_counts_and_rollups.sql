@@ -102,104 +102,55 @@ REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION jobs_counted();
 
 -- A run that finishes (its attempt gets finished_at) counts in its minute and hour, unless a
--- forced stop interrupted it (then it was no attempt: see stats.FinishedRun); an imported
--- run (restore) counts as it is inserted. A claim inserts attempts not finished: no work.
+-- forced stop interrupted it (then it was no attempt: see stats.FinishedRun). Imported runs
+-- are counted by the statement that restores them (count_restored_runs).
 CREATE FUNCTION attempts_finished() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT
 -- A claim turns sorting off for its own walk (driver.py); these small aggregates need it.
 SET enable_sort = on AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT 1 FROM new_rows WHERE finished_at IS NOT NULL) THEN
-            RETURN NULL;
-        END IF;
-        WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
-                     AND n.error IS NULL) IS TRUE AS ok
-                   FROM new_rows AS n
-                   WHERE n.finished_at IS NOT NULL
-                     AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
-        INSERT INTO run_minutes AS m (minute, queue, shard, completed, failed, waited, wait_total)
-        SELECT floor(r.finished_at / 60)::bigint * 60, j.queue, pg_backend_pid() % 64,
-               COUNT(*) FILTER (WHERE r.ok), COUNT(*) FILTER (WHERE NOT r.ok),
-               COUNT(*) FILTER (WHERE r.number = 1),
-               COALESCE(SUM(greatest(r.started_at - j.created_at, 0))
-                        FILTER (WHERE r.number = 1), 0)
+    WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
+                 AND n.error IS NULL) IS TRUE AS ok
+               FROM new_rows AS n JOIN old_rows AS o USING (job_id, number)
+               WHERE o.finished_at IS NULL AND n.finished_at IS NOT NULL
+                 AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
+    INSERT INTO run_minutes AS m (minute, queue, shard, completed, failed, waited, wait_total)
+    SELECT floor(r.finished_at / 60)::bigint * 60, j.queue, pg_backend_pid() % 64,
+           COUNT(*) FILTER (WHERE r.ok), COUNT(*) FILTER (WHERE NOT r.ok),
+           COUNT(*) FILTER (WHERE r.number = 1),
+           COALESCE(SUM(greatest(r.started_at - j.created_at, 0))
+                    FILTER (WHERE r.number = 1), 0)
+    FROM r JOIN jobs AS j ON j.id = r.job_id
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, queue, shard) DO UPDATE
+    SET completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
+        waited = m.waited + excluded.waited, wait_total = m.wait_total + excluded.wait_total;
+    WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
+                 AND n.error IS NULL) IS TRUE AS ok
+               FROM new_rows AS n JOIN old_rows AS o USING (job_id, number)
+               WHERE o.finished_at IS NULL AND n.finished_at IS NOT NULL
+                 AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
+    INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
+    SELECT hour, queue, kind, (SELECT min(upper) FROM duration_bounds WHERE upper >= took),
+           pg_backend_pid() % 64, COUNT(*), SUM(took), MAX(took)
+    FROM (
+        SELECT floor(r.finished_at / 3600)::bigint * 3600 AS hour, j.queue,
+               CASE WHEN r.ok THEN 0 ELSE 1 END AS kind,
+               greatest(r.finished_at - r.started_at, 0) AS took
         FROM r JOIN jobs AS j ON j.id = r.job_id
-        GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (minute, queue, shard) DO UPDATE
-        SET completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
-            waited = m.waited + excluded.waited, wait_total = m.wait_total + excluded.wait_total;
-        WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
-                     AND n.error IS NULL) IS TRUE AS ok
-                   FROM new_rows AS n
-                   WHERE n.finished_at IS NOT NULL
-                     AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
-        INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
-        SELECT hour, queue, kind, (SELECT min(upper) FROM duration_bounds
-                   WHERE upper >= took),
-               pg_backend_pid() % 64, COUNT(*), SUM(took), MAX(took)
-        FROM (
-            SELECT floor(r.finished_at / 3600)::bigint * 3600 AS hour, j.queue,
-                   CASE WHEN r.ok THEN 0 ELSE 1 END AS kind,
-                   greatest(r.finished_at - r.started_at, 0) AS took
-            FROM r JOIN jobs AS j ON j.id = r.job_id
-            UNION ALL
-            SELECT floor(r.finished_at / 3600)::bigint * 3600, j.queue, 2,
-                   greatest(r.started_at - j.created_at, 0)
-            FROM r JOIN jobs AS j ON j.id = r.job_id
-                   WHERE r.number = 1
-        ) AS runs
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
-        SET n = h.n + excluded.n, total = h.total + excluded.total,
-            top = greatest(h.top, excluded.top);
-    ELSE
-        WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
-                     AND n.error IS NULL) IS TRUE AS ok
-                   FROM new_rows AS n JOIN old_rows AS o USING (job_id, number)
-                   WHERE o.finished_at IS NULL AND n.finished_at IS NOT NULL
-                     AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
-        INSERT INTO run_minutes AS m (minute, queue, shard, completed, failed, waited, wait_total)
-        SELECT floor(r.finished_at / 60)::bigint * 60, j.queue, pg_backend_pid() % 64,
-               COUNT(*) FILTER (WHERE r.ok), COUNT(*) FILTER (WHERE NOT r.ok),
-               COUNT(*) FILTER (WHERE r.number = 1),
-               COALESCE(SUM(greatest(r.started_at - j.created_at, 0))
-                        FILTER (WHERE r.number = 1), 0)
+        UNION ALL
+        SELECT floor(r.finished_at / 3600)::bigint * 3600, j.queue, 2,
+               greatest(r.started_at - j.created_at, 0)
         FROM r JOIN jobs AS j ON j.id = r.job_id
-        GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (minute, queue, shard) DO UPDATE
-        SET completed = m.completed + excluded.completed, failed = m.failed + excluded.failed,
-            waited = m.waited + excluded.waited, wait_total = m.wait_total + excluded.wait_total;
-        WITH r AS (SELECT n.job_id, n.number, n.started_at, n.finished_at, (n.exit_code = 0
-                     AND n.error IS NULL) IS TRUE AS ok
-                   FROM new_rows AS n JOIN old_rows AS o USING (job_id, number)
-                   WHERE o.finished_at IS NULL AND n.finished_at IS NOT NULL
-                     AND n.error IS DISTINCT FROM 'interrupted by a forced stop (not counted as an attempt)')
-        INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
-        SELECT hour, queue, kind, (SELECT min(upper) FROM duration_bounds
-                   WHERE upper >= took),
-               pg_backend_pid() % 64, COUNT(*), SUM(took), MAX(took)
-        FROM (
-            SELECT floor(r.finished_at / 3600)::bigint * 3600 AS hour, j.queue,
-                   CASE WHEN r.ok THEN 0 ELSE 1 END AS kind,
-                   greatest(r.finished_at - r.started_at, 0) AS took
-            FROM r JOIN jobs AS j ON j.id = r.job_id
-            UNION ALL
-            SELECT floor(r.finished_at / 3600)::bigint * 3600, j.queue, 2,
-                   greatest(r.started_at - j.created_at, 0)
-            FROM r JOIN jobs AS j ON j.id = r.job_id
-                   WHERE r.number = 1
-        ) AS runs
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
-        SET n = h.n + excluded.n, total = h.total + excluded.total,
-            top = greatest(h.top, excluded.top);
-    END IF;
+               WHERE r.number = 1
+    ) AS runs
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+    SET n = h.n + excluded.n, total = h.total + excluded.total,
+        top = greatest(h.top, excluded.top);
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER attempts_finished_insert AFTER INSERT ON attempts
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION attempts_finished();
 CREATE TRIGGER attempts_finished_update AFTER UPDATE ON attempts
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION attempts_finished();

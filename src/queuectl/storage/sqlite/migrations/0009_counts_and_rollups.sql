@@ -1,8 +1,9 @@
 -- Counts and statistics kept as the jobs change, read by status, the dashboard, /metrics
 -- and stats instead of a scan of every job or run (issue 14: 1 to 7 s at a million jobs).
 -- Triggers keep them in the transaction that changes a job, whoever changes it (a worker, a
--- rescue, a cancel, an import), the same way as the PostgreSQL store (whose rows are also
--- spread over shards: see its 0009). Finished runs are never taken out of the statistics:
+-- rescue, a cancel), the same way as the PostgreSQL store (whose rows are also spread over
+-- shards: see its 0009). New jobs and imported runs are counted by the statements that
+-- store them (count_new_jobs, count_restored_runs). Finished runs are never taken out of the statistics:
 -- purging a job leaves what its runs did in the counters, as Prometheus counters expect.
 
 -- Jobs per queue and state. (shard: always 0 here, where writers take turns anyway.)
@@ -59,12 +60,8 @@ INSERT INTO duration_bounds (upper) VALUES
     (60000), (80000), (100000), (125000), (150000), (200000), (250000), (300000), (400000),
     (500000), (600000), (604800), (9e999);
 
-CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs
-BEGIN
-    INSERT INTO job_counts (queue, state, n) VALUES (NEW.queue, NEW.state, 1)
-    ON CONFLICT (queue, state, shard) DO UPDATE SET n = n + 1;
-END;
-
+-- New jobs are counted by the store after it inserted them (count_new_jobs in queries.sql):
+-- a trigger per row would cost a bulk enqueue half again the time of its inserts.
 CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs
 BEGIN
     UPDATE job_counts SET n = n - 1 WHERE queue = OLD.queue AND state = OLD.state AND shard = 0;
@@ -89,39 +86,10 @@ BEGIN
 END;
 
 -- A run that finishes (its attempt gets finished_at) counts in its minute and hour, unless a
--- forced stop interrupted it (then it was no attempt: see stats.FinishedRun). Imported runs
--- (restore) count as they are inserted.
+-- forced stop interrupted it (then it was no attempt: see stats.FinishedRun).
 CREATE TRIGGER attempts_finished AFTER UPDATE OF finished_at ON attempts
 WHEN OLD.finished_at IS NULL AND NEW.finished_at IS NOT NULL
  AND NEW.error IS NOT 'interrupted by a forced stop (not counted as an attempt)'
-BEGIN
-    INSERT INTO run_minutes (minute, queue, completed, failed, waited, wait_total)
-    SELECT CAST(NEW.finished_at / 60 AS INTEGER) * 60, j.queue,
-           NEW.exit_code IS 0 AND NEW.error IS NULL, NOT (NEW.exit_code IS 0 AND NEW.error IS NULL),
-           NEW.number = 1, CASE WHEN NEW.number = 1 THEN max(NEW.started_at - j.created_at, 0) ELSE 0 END
-    FROM jobs AS j WHERE j.id = NEW.job_id
-    ON CONFLICT (minute, queue, shard) DO UPDATE
-    SET completed = completed + excluded.completed, failed = failed + excluded.failed,
-        waited = waited + excluded.waited, wait_total = wait_total + excluded.wait_total;
-    INSERT INTO run_hours (hour, queue, kind, upper, n, total, top)
-    SELECT CAST(NEW.finished_at / 3600 AS INTEGER) * 3600, j.queue,
-           NOT (NEW.exit_code IS 0 AND NEW.error IS NULL),
-           (SELECT min(upper) FROM duration_bounds WHERE upper >= max(NEW.finished_at - NEW.started_at, 0)),
-           1, max(NEW.finished_at - NEW.started_at, 0), max(NEW.finished_at - NEW.started_at, 0)
-    FROM jobs AS j WHERE j.id = NEW.job_id
-    ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
-    SET n = n + 1, total = total + excluded.total, top = max(top, excluded.top);
-    INSERT INTO run_hours (hour, queue, kind, upper, n, total, top)
-    SELECT CAST(NEW.finished_at / 3600 AS INTEGER) * 3600, j.queue, 2,
-           (SELECT min(upper) FROM duration_bounds WHERE upper >= max(NEW.started_at - j.created_at, 0)),
-           1, max(NEW.started_at - j.created_at, 0), max(NEW.started_at - j.created_at, 0)
-    FROM jobs AS j WHERE j.id = NEW.job_id AND NEW.number = 1
-    ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
-    SET n = n + 1, total = total + excluded.total, top = max(top, excluded.top);
-END;
-
-CREATE TRIGGER attempts_imported AFTER INSERT ON attempts
-WHEN NEW.finished_at IS NOT NULL AND NEW.error IS NOT 'interrupted by a forced stop (not counted as an attempt)'
 BEGIN
     INSERT INTO run_minutes (minute, queue, completed, failed, waited, wait_total)
     SELECT CAST(NEW.finished_at / 60 AS INTEGER) * 60, j.queue,
