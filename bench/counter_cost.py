@@ -1,14 +1,18 @@
 """What the counts and rollups of migration 0009 cost the hot path, A B A B.
 
-A: the triggers as migrated; B: the same database with them turned off (SQLite: dropped;
-PostgreSQL: ``ALTER TABLE ... DISABLE TRIGGER``). Each round enqueues the same jobs and runs
+A: the triggers as migrated; B: the same database with them turned off (SQLite: dropped, and
+the enqueue's count_new_jobs made a no-op; PostgreSQL: ``ALTER TABLE ... DISABLE TRIGGER``).
+Each round enqueues the same jobs and runs
 them through ``record_and_claim`` as a one-slot worker does, with no command run, so the
 figures are the storage's own. SQLite: CPU per job of the process (the database runs in
 it) and a bulk enqueue's time; PostgreSQL: four processes at once, jobs per second (the
 server's CPU is shared by every client, so throughput under contention is the figure that
 would show a hot row).
 
-    python bench/counter_cost.py [--jobs 3000] [--rounds 3] [--postgres URL]
+End to end (``--e2e N``): N ``true`` jobs through a real worker of 4 slots on SQLite, the
+worker's CPU per job (every thread, from /proc), A B A B.
+
+    python bench/counter_cost.py [--jobs 3000] [--rounds 3] [--postgres URL] [--e2e 1000]
 """
 
 from __future__ import annotations
@@ -29,11 +33,9 @@ from queuectl import JobState, Queue  # noqa: E402
 from queuectl.models import Outcome  # noqa: E402
 from queuectl.storage import open_storage  # noqa: E402
 
-SQLITE_TRIGGERS = ("jobs_counted_insert", "jobs_counted_delete", "jobs_counted_update",
-                   "attempts_finished", "attempts_imported")
+SQLITE_TRIGGERS = ("jobs_counted_delete", "jobs_counted_update", "attempts_finished")
 PG_TRIGGERS = (("jobs", "jobs_counted_insert"), ("jobs", "jobs_counted_delete"),
-               ("jobs", "jobs_counted_update"), ("attempts", "attempts_finished_insert"),
-               ("attempts", "attempts_finished_update"))
+               ("jobs", "jobs_counted_update"), ("attempts", "attempts_finished_update"))
 
 
 def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]:
@@ -46,10 +48,18 @@ def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]
         with sqlite3.connect(db) as conn:
             for name in SQLITE_TRIGGERS:
                 conn.execute(f"DROP TRIGGER {name}")
-    with Queue(db) as queue:
-        started = time.perf_counter()
-        queue.enqueue_many([{"command": "true"}] * jobs)
-        enqueue = time.perf_counter() - started
+    from queuectl.storage.sqlite import driver
+
+    counting = driver.QUERIES["count_new_jobs"]
+    if not counted:
+        driver.QUERIES["count_new_jobs"] = "DELETE FROM config WHERE :count IS NULL"
+    try:
+        with Queue(db) as queue:
+            started = time.perf_counter()
+            queue.enqueue_many([{"command": "true"}] * jobs)
+            enqueue = time.perf_counter() - started
+    finally:
+        driver.QUERIES["count_new_jobs"] = counting
     storage = open_storage(db)
     cpu = time.process_time()
     done = _cycle(storage, "bench")
@@ -94,6 +104,24 @@ def _postgres_round(url: str, jobs: int, counted: bool) -> float:
         store.close()
 
 
+def _e2e_round(folder: Path, jobs: int, counted: bool) -> float:
+    """The worker's CPU milliseconds per job (coordinator and slots) for ``jobs`` true jobs."""
+    import sqlite3
+
+    from common import Context, Sizes
+    from queuectl_e2e import drain
+
+    db = folder / f"e2e-{time.monotonic_ns()}.db"
+    Queue(db).close()
+    if not counted:
+        with sqlite3.connect(db) as conn:
+            for name in SQLITE_TRIGGERS:
+                conn.execute(f"DROP TRIGGER {name}")
+    ctx = Context(Sizes(), folder / f"ctx-{time.monotonic_ns()}", smoke=False, log=lambda _: None)
+    result = drain(ctx, "true", jobs, 4, db=db, quiet=True)
+    return result["coordinator_cpu_ms_per_job"] + result["slots_cpu_ms_per_job"]
+
+
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -103,6 +131,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", help="a PostgreSQL URL (a scratch schema is made)")
+    parser.add_argument("--e2e", type=int, default=0, help="true jobs through a real worker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="queuectl-counts-") as scratch:
         cpu: dict[bool, list[float]] = {True: [], False: []}
@@ -119,6 +148,16 @@ def main() -> int:
         a, b = statistics.median(enqueue[True]), statistics.median(enqueue[False])
         print(f"  bulk enqueue of {args.jobs}: counted {a * 1000:.1f} ms, not counted "
               f"{b * 1000:.1f} ms, ratio {a / b:.3f}")
+        if args.e2e:
+            per_job: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(args.rounds):
+                for counted in (True, False):
+                    per_job[counted].append(_e2e_round(Path(scratch), args.e2e, counted))
+            a, b = statistics.median(per_job[True]), statistics.median(per_job[False])
+            print(f"SQLite end to end, {args.e2e} true jobs, 4 slots, x {args.rounds} rounds "
+                  f"(load average {_load()})")
+            print(f"  worker CPU per job: counted {a * 1000:.0f} us, not counted "
+                  f"{b * 1000:.0f} us, ratio {a / b:.3f}")
     if args.postgres:
         rates: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(args.rounds):
