@@ -33,21 +33,31 @@ Runs = Callable[[float, float], Iterator[FinishedRun]]  # finished in [since, un
 
 def window_stats(store: Store, runs: Runs, since: float, until: float, *,
                  queue: str | None, step: float | None) -> Stats:
-    """Stats of the runs that finished in ``[since, until]``."""
+    """Stats of the runs that finished in ``[since, until]``: whole hours from the hourly
+    rollups (unless a series of bars is asked for), whole minutes from the minute rollups,
+    the seconds at both ends from the runs themselves."""
     after_until = math.nextafter(until, math.inf)
-    first_whole, last_whole = ceil_to(since, MINUTE), floor_to(until, MINUTE)
-    whole = until - since + 1  # one bar: totals only
-    covering = store.run_minutes(floor_to(since, MINUTE), last_whole + MINUTE, since, whole)
-    finished = sum(row.completed + row.failed for row in covering
-                   if queue is None or row.queue == queue)
-    if finished <= EXACT_RUNS or first_whole >= last_whole:
-        return summarize(runs(since, after_until), since, until, queue=queue, step=step)
-    # Bars of the series (or one for the totals) summed in SQL, a whole minute in the bar
-    # its start falls in.
-    inner = store.run_minutes(first_whole, last_whole, since, step if step and step > 0 else whole)
-    edges = chain(runs(since, first_whole), runs(last_whole, after_until))
     histograms = store.run_histograms(floor_to(since, HOUR), floor_to(until, HOUR) + HOUR)
-    return summarize_rollups(inner, histograms, edges, since, until, queue=queue, step=step)
+    # The hours the window touches hold at least its runs: few enough, and they are folded.
+    most = sum(row.count for row in histograms if row.kind in (KIND_COMPLETED, KIND_FAILED)
+               and (queue is None or row.queue == queue))
+    first_whole, last_whole = ceil_to(since, MINUTE), floor_to(until, MINUTE)
+    if most <= EXACT_RUNS or first_whole >= last_whole:
+        return summarize(runs(since, after_until), since, until, queue=queue, step=step)
+    edges = chain(runs(since, first_whole), runs(last_whole, after_until))
+    if step and step > 0:  # bars summed in SQL, a whole minute in the bar its start is in
+        inner = store.run_minutes(first_whole, last_whole, since, step)
+        return summarize_rollups(inner, histograms, edges, since, until, queue=queue,
+                                 step=step)
+    first_hour, last_hour = ceil_to(first_whole, HOUR), floor_to(last_whole, HOUR)
+    whole = until - since + 1  # one bar: totals only
+    if first_hour < last_hour:
+        inner = [*store.run_minutes(first_whole, first_hour, since, whole),
+                 *store.run_hour_counts(first_hour, last_hour),
+                 *store.run_minutes(last_hour, last_whole, since, whole)]
+    else:
+        inner = store.run_minutes(first_whole, last_whole, since, whole)
+    return summarize_rollups(inner, histograms, edges, since, until, queue=queue)
 
 
 def window_series(store: Store, window: float, until: float, *, queue: str | None,

@@ -37,15 +37,15 @@ def _scanned(queue: Queue) -> dict[tuple[str, str], int]:
     return {(name, state): int(n) for name, state, n in rows}
 
 
-def _fill(queue: Queue) -> None:
+def _fill(queue: Queue, gap: float = 43.0) -> None:
     clock: Any = queue.clock
-    for minute in range(5):  # runs over several minutes and two queues
+    for minute in range(5):  # runs over several minutes (hours, with a long gap), two queues
         for n in range(3):
             queue.enqueue("true", id=f"ok-{minute}-{n}", queue="a" if n else "b")
         queue.enqueue("exit 3", id=f"bad-{minute}", max_retries=1, queue="a")
         clock.advance(17.0)
         drain(queue)
-        clock.advance(43.0)
+        clock.advance(gap)
         drain(queue)  # the retries, due by now
     queue.enqueue("sleep 1", id="waiting", queue="c")
     queue.enqueue("true", id="canceled")
@@ -84,6 +84,23 @@ def test_a_large_window_from_rollups_counts_what_the_runs_do(
     points = queue.stats_series("10m", queue="a", bars=10)
     assert len(points) == 10 and points[-1].start <= queue.clock.now() < points[-1].start + 60
     assert sum(p.completed for p in points) == 10 and sum(p.failed for p in points) == 10
+
+
+def test_a_window_of_hours_counts_whole_hours_from_the_hourly_rollups(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(queue, gap=50 * 60.0)  # five rounds of runs over four hours
+    queue.clock.advance(600.0)  # type: ignore[attr-defined]
+    exact = queue.stats("210m")
+    monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
+    rolled = queue.stats("210m")
+    assert rolled.to_dict()["total"]["completed"] == exact.total.completed > 0
+    for mine, theirs in [(rolled.total, exact.total), *zip(rolled.queues, exact.queues,
+                                                            strict=True)]:
+        assert (mine.queue, mine.completed, mine.failed, mine.dead) == (
+            theirs.queue, theirs.completed, theirs.failed, theirs.dead)
+        assert (mine.wait_time and mine.wait_time.count) == (
+            theirs.wait_time and theirs.wait_time.count)
 
 
 def test_metrics_totals_come_from_the_rollups(queue: Queue) -> None:

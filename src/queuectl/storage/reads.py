@@ -112,6 +112,14 @@ def run_minutes(db: Driver, since: int, until: int, origin: float,
             for bar, queue, completed, failed, dead, waited, wait_total in rows]
 
 
+def run_hour_counts(db: Driver, since: int, until: int) -> list[MinuteCounts]:
+    from ..rollups import MinuteCounts
+
+    rows = db.read(lambda tx: tx.all("run_hour_counts", {"since": since, "until": until}))
+    return [MinuteCounts(since, queue, completed, failed, dead, waited, wait_total)
+            for queue, completed, failed, dead, waited, wait_total in rows]
+
+
 def run_histograms(db: Driver, since: int, until: int) -> list[HistogramRow]:
     from ..rollups import HistogramRow
 

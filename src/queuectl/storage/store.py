@@ -348,6 +348,13 @@ class Store:
 
         return reads.run_minutes(self.db, since, until, origin, step)
 
+    def run_hour_counts(self, since: int, until: int) -> list[MinuteCounts]:
+        """Finished runs per queue over the hours starting in ``[since, until)``, one row per
+        queue (its ``minute`` is ``since``), from the hourly rollups (migration 0009)."""
+        from . import reads
+
+        return reads.run_hour_counts(self.db, since, until)
+
     def run_histograms(self, since: int, until: int) -> list[HistogramRow]:
         """Run and wait time histograms per queue over the hours starting in
         ``[since, until)``; kept by the database as runs finish (migration 0009)."""

@@ -418,6 +418,16 @@ SELECT floor((minute - %(origin)s) / %(step)s)::bigint AS bar, queue, SUM(comple
 FROM run_minutes WHERE minute >= %(since)s AND minute < %(until)s
 GROUP BY bar, queue ORDER BY bar, queue;
 
+-- name: run_hour_counts
+-- Finished runs per queue over the hours in [since, until) (hour starts), from the hourly
+-- histograms: completed (kind 0), failed (1), dead (3), first runs and their waits (2).
+SELECT queue,
+       SUM(CASE WHEN kind = 0 THEN n ELSE 0 END)::bigint, SUM(CASE WHEN kind = 1 THEN n ELSE 0 END)::bigint,
+       SUM(CASE WHEN kind = 3 THEN n ELSE 0 END)::bigint, SUM(CASE WHEN kind = 2 THEN n ELSE 0 END)::bigint,
+       SUM(CASE WHEN kind = 2 THEN total ELSE 0 END)
+FROM run_hours WHERE hour >= %(since)s AND hour < %(until)s
+GROUP BY queue ORDER BY queue;
+
 -- name: run_histograms
 -- Histograms of run and wait times per queue over the hours in [since, until) (hour starts),
 -- each bucket with its lower bound (the bound before it; 0 for the first).

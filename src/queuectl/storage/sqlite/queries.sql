@@ -397,6 +397,16 @@ SELECT CAST((minute - :origin) / :step AS INTEGER) AS bar, queue, SUM(completed)
 FROM run_minutes WHERE minute >= :since AND minute < :until
 GROUP BY bar, queue ORDER BY bar, queue;
 
+-- name: run_hour_counts
+-- Finished runs per queue over the hours in [since, until) (hour starts), from the hourly
+-- histograms: completed (kind 0), failed (1), dead (3), first runs and their waits (2).
+SELECT queue,
+       SUM(CASE WHEN kind = 0 THEN n ELSE 0 END), SUM(CASE WHEN kind = 1 THEN n ELSE 0 END),
+       SUM(CASE WHEN kind = 3 THEN n ELSE 0 END), SUM(CASE WHEN kind = 2 THEN n ELSE 0 END),
+       SUM(CASE WHEN kind = 2 THEN total ELSE 0 END)
+FROM run_hours WHERE hour >= :since AND hour < :until
+GROUP BY queue ORDER BY queue;
+
 -- name: run_histograms
 -- Histograms of run and wait times per queue over the hours in [since, until) (hour starts),
 -- each bucket with its lower bound (the bound before it; 0 for the first).
