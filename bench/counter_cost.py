@@ -5,9 +5,9 @@ the enqueue's count_new_jobs made a no-op; PostgreSQL: ``ALTER TABLE ... DISABLE
 Each round enqueues the same jobs and runs
 them through ``record_and_claim`` as a one-slot worker does, with no command run, so the
 figures are the storage's own. SQLite: CPU per job of the process (the database runs in
-it) and a bulk enqueue's time; PostgreSQL: four processes at once, jobs per second (the
-server's CPU is shared by every client, so throughput under contention is the figure that
-would show a hot row).
+it) and a bulk enqueue's CPU; PostgreSQL: CPU per job of one connection's server backend
+(from /proc: the server must be local) and of this process, and four processes at once,
+jobs per second (the figure that would show a hot row; noisy on a shared server).
 
 End to end (``--e2e N``): N ``true`` jobs through a real worker of 4 slots on SQLite, the
 worker's CPU per job (every thread, from /proc), A B A B.
@@ -39,7 +39,8 @@ PG_TRIGGERS = (("jobs", "jobs_counted_insert"), ("jobs", "jobs_counted_delete"),
 
 
 def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]:
-    """(CPU seconds per job through claim and finish, seconds to enqueue ``jobs`` at once)."""
+    """(CPU seconds per job through claim and finish, CPU seconds to enqueue ``jobs`` at
+    once)."""
     db = folder / f"{time.monotonic_ns()}.db"
     Queue(db).close()
     if not counted:
@@ -55,9 +56,9 @@ def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]
         driver.QUERIES["count_new_jobs"] = "DELETE FROM config WHERE :count IS NULL"
     try:
         with Queue(db) as queue:
-            started = time.perf_counter()
+            started = time.process_time()
             queue.enqueue_many([{"command": "true"}] * jobs)
-            enqueue = time.perf_counter() - started
+            enqueue = time.process_time() - started
     finally:
         driver.QUERIES["count_new_jobs"] = counting
     storage = open_storage(db)
@@ -83,7 +84,9 @@ def _cycle(storage: object, worker_id: str) -> int:
                     for job in claimed]
 
 
-def _postgres_round(url: str, jobs: int, counted: bool) -> float:
+def _postgres_round(url: str, jobs: int, counted: bool) -> tuple[float, float]:
+    """(CPU seconds per job of the server's backend and of this process, one connection,
+    claim and finish; jobs per second with four processes at once)."""
     from queuectl.storage.postgres.driver import PostgresDriver
     from storage_cycles import measure
 
@@ -97,11 +100,27 @@ def _postgres_round(url: str, jobs: int, counted: bool) -> float:
         driver.connector.run(lambda conn, _, t=table, n=name: conn.execute(
             f"ALTER TABLE {t} {action} TRIGGER {n}"), transaction=False)
     try:
-        return measure(scoped, jobs, 4)["cycles_per_second"]
+        with Queue(scoped) as queue:
+            queue.enqueue_many([{"command": "true"}] * jobs)
+        backend = driver.connector.run(
+            lambda conn, _: conn.execute("SELECT pg_backend_pid()").fetchone()[0],
+            transaction=False)
+        server, client = _schedstat(backend), time.process_time()
+        done = _cycle(store, "bench")
+        server, client = _schedstat(backend) - server, time.process_time() - client
+        assert done == jobs, (done, jobs)
+        rate = measure(scoped, jobs, 4)["cycles_per_second"]
+        return (server + client) / jobs, rate
     finally:
         driver.connector.run(lambda conn, _: conn.execute(
             f"DROP SCHEMA {schema} CASCADE"), transaction=False)
         store.close()
+
+
+def _schedstat(pid: int) -> float:
+    """CPU seconds a local process has run (the server's backend for our connection)."""
+    with open(f"/proc/{pid}/schedstat") as file:
+        return int(file.read().split()[0]) / 1e9
 
 
 def _e2e_round(folder: Path, jobs: int, counted: bool) -> float:
@@ -146,7 +165,7 @@ def main() -> int:
         print(f"  claim+finish CPU per job: counted {a * 1e6:.0f} us, not counted "
               f"{b * 1e6:.0f} us, ratio {a / b:.3f}")
         a, b = statistics.median(enqueue[True]), statistics.median(enqueue[False])
-        print(f"  bulk enqueue of {args.jobs}: counted {a * 1000:.1f} ms, not counted "
+        print(f"  bulk enqueue of {args.jobs}, CPU: counted {a * 1000:.1f} ms, not counted "
               f"{b * 1000:.1f} ms, ratio {a / b:.3f}")
         if args.e2e:
             per_job: dict[bool, list[float]] = {True: [], False: []}
@@ -159,14 +178,19 @@ def main() -> int:
             print(f"  worker CPU per job: counted {a * 1000:.0f} us, not counted "
                   f"{b * 1000:.0f} us, ratio {a / b:.3f}")
     if args.postgres:
+        cpu_pg: dict[bool, list[float]] = {True: [], False: []}
         rates: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(args.rounds):
             for counted in (True, False):
-                rates[counted].append(_postgres_round(args.postgres, args.jobs, counted))
+                per_job, rate = _postgres_round(args.postgres, args.jobs, counted)
+                cpu_pg[counted].append(per_job)
+                rates[counted].append(rate)
+        a, b = statistics.median(cpu_pg[True]), statistics.median(cpu_pg[False])
+        print(f"PostgreSQL, {args.jobs} jobs x {args.rounds} rounds (load average {_load()})")
+        print(f"  claim+finish CPU per job, server backend and client, one connection: "
+              f"counted {a * 1e6:.0f} us, not counted {b * 1e6:.0f} us, ratio {a / b:.3f}")
         a, b = statistics.median(rates[True]), statistics.median(rates[False])
-        print(f"PostgreSQL, 4 processes, {args.jobs} jobs x {args.rounds} rounds "
-              f"(load average {_load()})")
-        print(f"  claim+finish jobs per second: counted {a:.0f}, not counted {b:.0f}, "
+        print(f"  4 processes, jobs per second: counted {a:.0f}, not counted {b:.0f}, "
               f"ratio {a / b:.3f}")
     return 0
 
