@@ -4,6 +4,7 @@ up no other read, on either backend."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from queuectl.storage import Storage
@@ -34,3 +35,18 @@ def test_a_read_does_not_wait_behind_a_slow_one(storage: Storage) -> None:
         release.set()
         thread.join(30)
     assert slow_result == [[]]
+
+
+def test_a_read_of_its_own_opens_a_database_whose_path_needs_quoting(tmp_path: Path) -> None:
+    from queuectl.storage import open_storage
+
+    store = open_storage(tmp_path / "a dir #1 ?x=%20" / "queue.db")
+    try:
+        with store.db._lock:  # type: ignore[attr-defined]  # the main connection: busy
+            done: list[Any] = []
+            reader = threading.Thread(target=lambda: done.append(store.count_by_state()))
+            reader.start()
+            reader.join(30)
+        assert done and sum(done[0].values()) == 0
+    finally:
+        store.close()

@@ -143,9 +143,12 @@ class SqliteDriver:
         reader: sqlite3.Connection | None = getattr(self._readers, "db", None)
         if reader is not None and self._readers.pid == os.getpid():
             return reader
-        try:
-            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                     check_same_thread=False, timeout=self._busy_timeout)
+        from urllib.parse import quote  # a dashboard's, not the enqueue's: imported here
+
+        try:  # read-only: a read can never write by mistake (the path quoted for the URI)
+            reader = sqlite3.connect(f"file:{quote(self.path)}?mode=ro", uri=True,
+                                     isolation_level=None, check_same_thread=False,
+                                     timeout=self._busy_timeout)
             reader.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read {self.path}: {self._reason(exc)}") from exc
