@@ -36,6 +36,10 @@ class CheckIn:
     # (job id, run, signal name) for held jobs' process groups: queuectl kill, pause, resume
     signals: list[tuple[str, int, str]] = field(default_factory=list)
     slots_wanted: int | None = None  # queuectl parallel: run this many jobs at once
+    # (job id, run) of every run the database still says is this worker's, its lease just
+    # renewed: a run the worker is running that is not here was rescued and is no longer its.
+    held: list[tuple[str, int]] = field(default_factory=list, compare=False)
+    lease_until: float | None = field(default=None, compare=False)  # as written (may be later)
 
 
 @dataclass(frozen=True)

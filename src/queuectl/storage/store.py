@@ -225,8 +225,9 @@ class Store:
         return claimed, stale
 
     def release(self, worker_id: str, held: Sequence[tuple[str, int]], now: float, *,
-                started: bool) -> None:
-        """Give back held runs; they do not count as attempts.
+                started: bool) -> int:
+        """Give back held runs; they do not count as attempts. Returns how many were still
+        this worker's to give back (the others were rescued meanwhile: the fence).
 
         ``started``: the runs were killed by a forced stop, and their attempt rows stay, marked
         ``INTERRUPTED``. Otherwise the runs never started (claimed ahead, then handed back):
@@ -234,7 +235,7 @@ class Store:
         """
         from . import workers
 
-        workers.release(self.db, worker_id, held, now, started=started)
+        return workers.release(self.db, worker_id, held, now, started=started)
 
     def next_run_at(self, queues: Sequence[str] | None = None,
                     pending_until: float | None = None) -> float | None:

@@ -46,36 +46,40 @@ def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> Che
     def check_in(tx: Transaction) -> CheckIn:
         # Renewed from when the transaction began: a heartbeat retried after an outage
         # must not write a lease that is out of date already.
-        params = {"worker_id": worker_id, "now": now, "lease_until": lease_until + tx.late}
+        lease = lease_until + tx.late
+        params = {"worker_id": worker_id, "now": now, "lease_until": lease}
         row = tx.one("worker_heartbeat", params)
-        tx.run("renew_leases", params)
+        held = [(job_id, run) for job_id, run in tx.all("renew_leases", params)]
         cancels = [(job_id, run) for job_id, run in tx.all("cancel_requests_of_worker", params)]
         signals = [(job_id, run, name) for job_id, run, name
                    in tx.all("signal_requests_of_worker", params)]
         if signals:
             tx.run("take_signal_requests", params)
         if row is None:
-            return CheckIn(False, None, cancels, signals)
-        return CheckIn(True, row[0], cancels, signals, row[1])
+            return CheckIn(False, None, cancels, signals, held=held, lease_until=lease)
+        return CheckIn(True, row[0], cancels, signals, row[1], held=held, lease_until=lease)
 
     return db.write(check_in)
 
 
 def release(db: Driver, worker_id: str, held: Sequence[tuple[str, int]], now: float, *,
-            started: bool) -> None:
+            started: bool) -> int:
     """Give back held runs; see ``Store.release``."""
 
-    def give_back(tx: Transaction) -> None:
+    def give_back(tx: Transaction) -> int:
+        given = 0
         for job_id, attempt in held:
             params = {"job_id": job_id, "attempt": attempt, "worker_id": worker_id, "now": now}
             if not started:
-                tx.run("unclaim_job", params)  # the attempt row goes with it
+                given += tx.run("unclaim_job", params)  # the attempt row goes with it
             elif tx.run("release_job", params) == 1:
+                given += 1
                 tx.run("finish_attempt", {**params, "exit_code": None, "output": b"",
                                           "output_dropped": 0, "error": INTERRUPTED})
-        tx.wake(jobs=len(held))
+        tx.wake(jobs=given)
+        return given
 
-    db.write(give_back)
+    return db.write(give_back)
 
 
 def append_output(db: Driver, worker_id: str, chunks: Sequence[OutputChunk]) -> None:

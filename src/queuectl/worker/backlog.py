@@ -48,16 +48,21 @@ class Backlog:
         return ", ".join(parts)
 
     def take(self, runs: Iterable[Finished], output: Iterable[OutputChunk], settings: Settings,
-             *, forced_stop: bool, canceled: set[tuple[str, int]]) -> None:
+             *, forced_stop: bool, canceled: set[tuple[str, int]],
+             fenced: set[tuple[str, int]] | None = None) -> None:
         """Owe the results of finished ``runs`` (a run killed by a forced stop is owed back
         instead) and ``output`` of running ones. ``canceled``: runs killed because a person
-        canceled their job; those taken are removed from it."""
+        canceled their job; ``fenced``: runs killed because their leases ran out (owed back
+        too, see fence.py); those taken are removed from both."""
+        fenced = set() if fenced is None else fenced
         self.chunks += output
         for run in runs:
             key = (run.job.id, run.job.runs)
             was_canceled = key in canceled
             canceled.discard(key)
-            if run.result.interrupted and forced_stop and not was_canceled:
+            was_fenced = key in fenced
+            fenced.discard(key)
+            if run.result.interrupted and (forced_stop or was_fenced) and not was_canceled:
                 self.give_back([run.job], started=True)
             else:
                 self.record(outcome_of_run(run.job, run.result, run.finished_at, settings,
@@ -87,8 +92,12 @@ class Backlog:
             storage.release(worker_id, self._unstarted, now, started=False)
             self._unstarted = []
         if self._interrupted:
-            storage.release(worker_id, self._interrupted, now, started=True)
-            log.info("gave back %s", counted(len(self._interrupted), "interrupted job"))
+            given = storage.release(worker_id, self._interrupted, now, started=True)
+            if given:
+                log.info("gave back %s", counted(given, "interrupted job"))
+            if given < len(self._interrupted):
+                log.warning("%s not given back: rescued meanwhile by another worker",
+                            counted(len(self._interrupted) - given, "interrupted run"))
             self._interrupted = []
         recorded = self.outcomes
         if not recorded and limit <= 0:

@@ -48,6 +48,7 @@ from queuectl.process.runner import Execution
 from queuectl.worker.backlog import Backlog, counted, report
 from queuectl.worker.claim_plan import ClaimPlan
 from queuectl.worker.doorbell import Doorbell
+from queuectl.worker.fence import LeaseFence, RunKey
 from queuectl.worker.hooks import HookRunner
 from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
 from queuectl.worker.outage import Outage, one_line
@@ -111,6 +112,13 @@ class Worker:
         self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
         self._backlog = Backlog()
         self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
+        # Runs ended because their leases ran out while the database was out of reach: the
+        # fence's thread ends them, the coordinator gives them back (see fence.py).
+        self._fence = LeaseFence(self.clock, self._leases_ran_out)
+        self._fence_lock = threading.Lock()
+        self._fenced: set[RunKey] = set()  # killed: give back once ended
+        self._fenced_unstarted: list[Job] = []  # never started: give back
+        self._lost: set[RunKey] = set()  # held runs rescued by others, reported already
         # When the next step has something to do (see _next_wake), on the Clock.
         self._plan = ClaimPlan(self._pool, storage, self.queues)
         self._outage = Outage(self.clock)  # database errors: when to try again
@@ -139,7 +147,10 @@ class Worker:
             return
         self._doorbell.open()
         now = self.clock.now()
-        rescue_lost_runs(self.storage, self.settings, now)
+        # Not expired leases when starting after the database was away: their holders may be
+        # alive and reconnecting too (see outage.py).
+        rescue_lost_runs(self.storage, self.settings, now,
+                         expired_leases=self._outage.may_rescue(now))
         if self._launcher is None:
             self._launcher = Launcher(self._environ, worker_id=self.id)
         self.storage.register_worker(self._registration(), now)
@@ -147,6 +158,7 @@ class Worker:
             self._doorbell.listen(self.storage.wake_channel(self.id))
         self._next_tick = now + self._tick_interval()
         self._pool.start()
+        self._fence.start()
         self._hooks.start()
         if self.storage.hooks_due():  # left by workers that stopped, or jobs canceled
             self._hooks.ring()
@@ -165,6 +177,7 @@ class Worker:
         those jobs stay held until their lease runs out, then count as lost.
         """
         if not self._started:  # never started, or start() failed half-way
+            self._fence.close()
             if self._launcher is not None:
                 self._launcher.close()
             self._doorbell.close()
@@ -173,6 +186,7 @@ class Worker:
             return
         self._started = False
         self._pool.close()
+        self._fence.close()  # after the pool: runs still going are watched till they end
         if self._launcher is not None:
             self._launcher.close()
         unwritten: str | None = None
@@ -311,9 +325,11 @@ class Worker:
             self._outage.failed(exc, longest_wait=self._tick_interval(),
                                 situation=f"{running}, {owed} waiting" if owed else running)
             return
+        was_failing = self._outage.failing
         self._outage.succeeded(lease=self.settings.lease_duration)
-        if self._cut_off():
+        if self._cut_off() or was_failing:
             self._outage.hold_rescues(self.settings.lease_duration)
+            self._check_in_due = True  # renew this worker's leases before anything else
 
     def _cut_off(self) -> bool:
         """Whether the current step waited longer than a heartbeat's interval: the database
@@ -433,8 +449,12 @@ class Worker:
         self._plan.collected()
         finished = self._pool.finished()
         self._hook_jobs_ended |= any(f.job.on_finish or f.job.webhook for f in finished)
-        self._backlog.take(finished, output, self.settings,
-                           forced_stop=self._stop_mode == NOW, canceled=self._canceled)
+        with self._fence_lock:
+            unstarted, self._fenced_unstarted = self._fenced_unstarted, []
+            self._backlog.give_back(unstarted, started=False)
+            self._backlog.take(finished, output, self.settings,
+                               forced_stop=self._stop_mode == NOW, canceled=self._canceled,
+                               fenced=self._fenced)
 
     def _write_backlog(self, limit: int) -> list[Job]:
         """Write what the backlog owes, recording results and claiming up to ``limit`` jobs in
@@ -443,6 +463,10 @@ class Worker:
         claimed, recorded, refused = self._backlog.write(
             self.storage, self.id, now, now + self.settings.lease_duration, limit, self.queues)
         self._pool.submit(claimed)
+        if claimed:
+            lease = self.settings.lease_duration
+            self._fence.held((((job.id, job.runs), job.lease_until or now + lease)
+                              for job in claimed), lease)
         for outcome in recorded:
             if outcome.state is JobState.FAILED and outcome.run_at is not None:
                 self._plan.due_again(outcome.run_at)  # a retry this worker may take
@@ -477,7 +501,10 @@ class Worker:
             self._next_tick = now + self._tick_interval()
 
     def _check_in(self, now: float) -> None:
-        check_in = self.storage.heartbeat(self.id, now, now + self.settings.lease_duration)
+        lease = self.settings.lease_duration
+        check_in = self.storage.heartbeat(self.id, now, now + lease)
+        self._end_lost_runs(check_in.held)
+        self._fence.renewed(check_in.held, check_in.lease_until or now + lease, lease)
         if not check_in.registered:
             self.storage.register_worker(self._registration(), now)
         if check_in.stop_requested and check_in.stop_requested != self._stop_mode:
@@ -493,6 +520,34 @@ class Worker:
                 log.info("job %s: SIG%s sent to its process group, as asked", job_id, name)
         if check_in.slots_wanted is not None:  # queuectl parallel
             self._resize(check_in.slots_wanted)
+
+    def _end_lost_runs(self, still_held: list[RunKey]) -> None:
+        """Kill at once the runs this worker goes on running that the database says are no
+        longer its own: their leases ran out and another worker rescued them (their results
+        would be refused anyway, and the job may already run again elsewhere)."""
+        ours = set(still_held)
+        held = self._pool.held_runs()
+        self._lost &= set(held)  # runs that ended are forgotten
+        for job_id, run in held:
+            if (job_id, run) not in ours and (job_id, run) not in self._lost:
+                self._lost.add((job_id, run))
+                self._pool.kill(job_id, run)  # unless its lease's end killed it already
+                log.warning("job %s run %d: its lease was lost (another worker rescued the "
+                            "job); killed its process group", job_id, run)
+
+    def _leases_ran_out(self, runs: list[RunKey]) -> None:
+        """End ``runs``, whose leases run out with no renewal (called by the fence's thread)."""
+        with self._fence_lock:
+            self._fenced.update(runs)  # before the kill: their ends must find them here
+            unstarted, killed = self._pool.end_runs(runs)
+            self._fenced.difference_update(set(runs) - set(killed))
+            self._fenced_unstarted += unstarted
+        if unstarted or killed:
+            log.warning("leases of %s run out unrenewed (the database is out of reach): "
+                        "killed %s, so that no job runs twice at once; they are given back "
+                        "when the database answers", counted(len(unstarted) + len(killed), "run"),
+                        ", ".join(f"{job_id} run {run}" for job_id, run in killed) or "none")
+            self._doorbell.ring()
 
     def _resize(self, slots: int) -> None:
         """Run ``slots`` jobs at once from now on; jobs running go on (see SlotPool.resize)."""

@@ -40,8 +40,10 @@ def dead_local_workers(storage: Storage, host: str = HOST) -> list[str]:
     ]
 
 
-def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[Outcome]:
-    """Fail the runs of dead workers and of expired leases; returns what was rescued."""
+def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
+                     expired_leases: bool = True) -> list[Outcome]:
+    """Fail the runs of dead workers on this host and (``expired_leases``) of expired leases;
+    returns what was rescued."""
 
     def decide(job: Job) -> Outcome:
         # The holder may be alive but frozen (SIGSTOP, a paused VM): if its run is still
@@ -58,9 +60,10 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float) -> list[O
                 log.warning("killed %d leftover job process(es) of dead worker %s",
                             killed, worker_id)
         rescued += storage.rescue(now, decide, worker_ids=dead)
-    # Registrations of workers elsewhere that fell silent long ago are forgotten.
-    forget_before = now - max(10 * settings.lease_duration, 3600.0)
-    rescued += storage.rescue(now, decide, forget_workers_before=forget_before)
+    if expired_leases:
+        # Registrations of workers elsewhere that fell silent long ago are forgotten.
+        forget_before = now - max(10 * settings.lease_duration, 3600.0)
+        rescued += storage.rescue(now, decide, forget_workers_before=forget_before)
     for outcome in rescued:
         log.warning("rescued job %s (run %d) of a lost worker: now %s",
                     outcome.job_id, outcome.attempt, outcome.state.value)

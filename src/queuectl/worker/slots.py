@@ -239,6 +239,35 @@ class SlotPool:
                     held.paused = False
         return True
 
+    def held_runs(self) -> list[RunKey]:
+        """The runs held: running, or queued for a slot."""
+        with self._lock:
+            return list(self._held)
+
+    def end_runs(self, runs: list[RunKey]) -> tuple[list[Job], list[RunKey]]:
+        """End ``runs`` whose leases ran out (see fence.py): those no slot started are taken
+        back and returned first; running ones are killed and returned second."""
+        unstarted: list[Job] = []
+        killed: list[Execution | None] = []
+        keys: list[RunKey] = []
+        with self._lock:
+            for key in runs:
+                held = self._held.get(key)
+                if held is None or held.killed:
+                    continue
+                if held.started is None:
+                    self._queued.remove(held.job)
+                    del self._held[key]
+                    unstarted.append(held.job)
+                else:
+                    held.killed = True
+                    killed.append(held.execution)
+                    keys.append(key)
+        for execution in killed:
+            if execution is not None:  # else it is killed as it starts (see _run)
+                execution.kill()
+        return unstarted, keys
+
     def kill_all(self) -> None:
         with self._lock:
             everything = list(self._held.values())
@@ -288,6 +317,10 @@ class SlotPool:
             self._notify()
 
     def _run(self, job: Job) -> RunResult:
+        with self._lock:
+            held = self._held.get(_key(job))
+            if held is not None and held.killed:  # killed while queued: never start it
+                return RunResult(None, "killed before it started", b"", 0, interrupted=True)
         try:
             execution = self._start_job(job)
         except Exception as exc:  # e.g. a NUL in cwd: this run fails, not the slot

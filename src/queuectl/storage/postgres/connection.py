@@ -39,7 +39,10 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 # Connection classes worth a retry: 08 connection exception, 57P operator intervention
 # (server shutting down or starting up), 40 transaction rolled back (deadlock, serialization).
 _TRANSIENT_SQLSTATES = ("08", "57P", "40")
-FIRST_DELAY, MAX_DELAY = 0.1, 5.0
+# A worker waiting for a lost server tries at least once a second: once the server is back it
+# must renew its leases within a lease of the first worker to reconnect, which rescues nobody
+# for that long (outage.py); a 5 s pause lost that race with a 4 s lease.
+FIRST_DELAY, MAX_DELAY = 0.1, 1.0
 
 
 @dataclass(frozen=True)

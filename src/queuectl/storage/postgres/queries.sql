@@ -157,8 +157,10 @@ UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s
 RETURNING stop_requested, slots_wanted;
 
 -- name: renew_leases
+-- What is still this worker's, its lease renewed: a run missing was rescued (fenced).
 UPDATE jobs SET lease_until = %(lease_until)s
-WHERE worker_id = %(worker_id)s AND state = 'processing';
+WHERE worker_id = %(worker_id)s AND state = 'processing'
+RETURNING id, runs;
 
 -- name: cancel_requests_of_worker
 SELECT id, runs FROM jobs
