@@ -13,6 +13,8 @@ and ``ambiguous_attempts`` should be 0 (``integrity`` should be ok). The scenari
   full-disk    the SQLite file on a small tmpfs that fills up while workers run (root only)
   lock-held    a write lock held past the busy timeout while workers run
   pg-restart   a private PostgreSQL server stopped for longer than the lease, then started
+  pg-stop-short  the same, stopped for a quarter of the lease: running jobs go on
+  link-down    one host's link to PostgreSQL cut for longer than the lease (network namespaces)
   env-clear    a job that clears its environment (`exec env -i sleep`) whose worker is killed
 """
 
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -95,7 +98,7 @@ def _killing(workdir: Path, backend: str, jobs: int, kills: int, *, every: float
         lab.close()
 
 
-@scenario("sigstop")
+@scenario("sigstop", backends=("sqlite", "postgres"))
 def sigstop(workdir: Path, backend: str, short: bool) -> Figures:
     """A worker holding long jobs is frozen (SIGSTOP) past its lease; another worker rescues
     them. The frozen runs must be killed before their re-runs start, and the thawed worker's
@@ -222,24 +225,40 @@ def lock_held(workdir: Path, backend: str, short: bool) -> Figures:
 @scenario("pg-restart", backends=("postgres",))
 def pg_restart(workdir: Path, backend: str, short: bool) -> Figures:
     """A private PostgreSQL server is stopped for longer than the lease while jobs run, then
-    started: running jobs must keep running, be recorded once, and never run twice at once."""
+    started: no run may be taken from a live worker, none recorded twice, none run twice at
+    once. Runs whose leases ran out meanwhile were ended by their own workers (fence.py) and
+    run again; ``outage_kills`` counts them."""
+    return _server_outage(workdir, lease=4, stopped=6, long_job=8, short=short)
+
+
+@scenario("pg-stop-short", backends=("postgres",))
+def pg_stop_short(workdir: Path, backend: str, short: bool) -> Figures:
+    """The server is stopped for a quarter of the lease: running jobs go on and are recorded
+    once (``outage_kills`` must be 0 here)."""
+    figures = _server_outage(workdir, lease=12, stopped=3, long_job=8, short=short)
+    figures["outage_kills_short_outage"] = figures.pop("outage_kills", 0)
+    return figures
+
+
+def _server_outage(workdir: Path, *, lease: float, stopped: float, long_job: float,
+                   short: bool) -> Figures:
     from tests.postgres.server import PrivateServer
 
     server = PrivateServer()
     server.start()
     lab = Lab(workdir, "postgres", url=server.url())
     try:
-        lab.configure(lease_duration="4s", backoff_base="1", max_retries="25")
+        lab.configure(lease_duration=f"{lease:g}s", backoff_base="1", max_retries="25")
         rng = random.Random(3)
         ids = lab.enqueue(_bodies(60 if short else 300, "p", rng, 0.3)
-                          + [(f"long{n}", "sleep 8") for n in range(2)])
+                          + [(f"long{n}", f"sleep {long_job:g}") for n in range(2)])
         for _ in range(2):
             lab.start_worker(2)
         wait_for(lambda: sum(1 for e, j, _ in lab.runs() if e == "start" and
                              j.startswith("long")) >= 1, 60, "a long job to start")
         for _ in range(1 if short else 3):
             server._pg_ctl("stop", "-m", "fast")
-            _pause(6)  # longer than the lease
+            _pause(stopped)
             server.start()
             _pause(2)
         lab.wait_finished(len(ids), timeout=90 if short else 240)
@@ -247,10 +266,74 @@ def pg_restart(workdir: Path, backend: str, short: bool) -> Figures:
         figures = lab.verdict(ids)
         # No worker died: every run charged "worker lost" was taken from a live worker.
         figures["rescued_while_alive"] = figures["lost_runs"]
+        figures["outage_kills"] = _outage_kills(lab)
         return figures
     finally:
         lab.close()
         server.close()
+
+
+def _own_pids(argv: list[str]) -> list[str]:
+    """``argv`` in a PID namespace of its own, as on another machine: no rescuer can reach its
+    processes."""
+    return ["unshare", "--pid", "--mount-proc", "--kill-child=SIGKILL", *argv]
+
+
+def _outage_kills(lab: Lab) -> int:
+    """Runs their own workers ended as their leases ran out unrenewed (fence.py)."""
+    return sum(int(line.split("leases of ")[1].split()[0])
+               for line in lab.worker_logs().splitlines() if "run out unrenewed" in line)
+
+
+@scenario("link-down", backends=("postgres",))
+def link_down(workdir: Path, backend: str, short: bool) -> Figures:
+    """Host a (a network namespace) runs long jobs; its link to the PostgreSQL server goes
+    down for longer than the lease, and a worker on host b rescues those jobs once their
+    leases have run out. Host a's workers must have ended the runs first (fence.py): nothing
+    runs twice at once. Once the link is back, host a's worker carries on."""
+    from tests.postgres.hosts import TestHosts
+    from tests.postgres.server import PrivateServer
+
+    hosts = TestHosts()
+    if not hosts.namespaces:
+        hosts.close()
+        return {"skipped": "needs network namespaces (root and ip netns)"}
+    server = PrivateServer()
+    lab: Lab | None = None
+    try:
+        server.start(sorted(set(hosts.addresses.values())))
+        lease = 4
+        lab = Lab(workdir, "postgres", url=server.url(hosts.addresses["a"]))
+        lab.configure(lease_duration=f"{lease}s", backoff_base="1", max_retries="25")
+        rounds = 1 if short else 3
+        ids: list[str] = []
+        for number in range(rounds):
+            batch = lab.enqueue([(f"n{number}-{n}", "sleep 7") for n in range(2)])
+            ids += batch
+            lab.start_worker(2, host=lambda argv: hosts.command("a", _own_pids(argv)),
+                             env=hosts.marker("a"))
+            wait_for(lambda b=batch: {j for e, j, _ in lab.runs() if e == "start"} >= set(b),
+                     30, "host a's jobs to start")
+            link = f"vqa{hosts.tag}o"
+            subprocess.run(["ip", "link", "set", link, "down"], check=True)
+            lab.start_worker(2, host=lambda argv: hosts.command("b", _own_pids(argv)),
+                             env={**hosts.marker("b"),
+                                  "QUEUECTL_DB": server.url(hosts.addresses["b"])})
+            _pause(2 * lease)  # the leases run out; host b rescues and runs the jobs again
+            subprocess.run(["ip", "link", "set", link, "up"], check=True)
+            lab.wait_finished(len(ids), timeout=60 if short else 120)
+            for name in hosts.names:  # unshare's parent ignores SIGTERM: to the workers
+                for pid in hosts.pids(name):
+                    os.kill(pid, signal.SIGTERM)
+            lab.stop_workers()
+        figures = lab.verdict(ids)
+        figures["outage_kills"] = _outage_kills(lab)
+        return figures
+    finally:
+        if lab is not None:
+            lab.close()
+        server.close()
+        hosts.close()
 
 
 @scenario("env-clear")
@@ -304,7 +387,7 @@ ZERO_EXPECTED = ("timed_out", "lost", "stuck", "overlaps", "unexplained_doubles"
                  "tracebacks", "worker_deaths", "stale_results_recorded",
                  "workers_dead_while_full", "cli_writes_not_one_line_exit_1",
                  "workers_dead_while_locked", "cli_write_not_one_line_exit_1",
-                 "rescued_while_alive")
+                 "rescued_while_alive", "outage_kills_short_outage")
 
 
 def failures(figures: Figures) -> list[str]:

@@ -135,13 +135,18 @@ class Lab:
 
     # -- workers ----------------------------------------------------------------------------
 
-    def start_worker(self, slots: int = 2, *args: str) -> Worker:
+    def start_worker(self, slots: int = 2, *args: str,
+                     host: Callable[[list[str]], list[str]] | None = None,
+                     env: dict[str, str] | None = None) -> Worker:
+        """A worker of ``slots`` slots; ``host`` wraps its command line to run it elsewhere
+        (a network namespace, see tests/postgres/hosts.py), ``env`` adds to its environment."""
         log = self.workdir / f"worker-{len(self.workers)}.log"
+        argv = [sys.executable, "-m", "queuectl", "worker", "start", "--count", str(slots),
+                *args]
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "queuectl", "worker", "start", "--count", str(slots),
-                 *args], env=self.env, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT)
+                host(argv) if host else argv, env={**self.env, **(env or {})},
+                cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         worker = Worker(proc, log)
         self.workers.append(worker)
         return worker

@@ -26,7 +26,6 @@ KNOWN: dict[str, str] = {}  # none at the moment
 # outage lands): not strict, until the fix that makes them pass every time removes them.
 INTERMITTENT = {
     "kill9-fast": "issue 10 item 4: jobs claimed ahead are charged an attempt on a crash",
-    "pg-restart": "issue 12 item 1: after an outage a worker rescues live workers' jobs",
 }
 CASES = [
     pytest.param(name, backend, id=f"{name}-{backend}", marks=[
