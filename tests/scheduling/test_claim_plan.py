@@ -28,7 +28,7 @@ def test_the_claim_walks_jobs_ready_without_a_sort(db_path: Path, limit: int,
         store.set_queue_paused("paused", True)
         store.set_queue_limit("video", 2)
         params = {"worker_id": "w", "lease_until": T0 + 30, "now": T0, "limit": limit,
-                  "queues": json.dumps(queues) if queues else None}
+                  "queues": json.dumps(queues) if queues else None, "locked": '["video"]'}
         query = QUERIES["claim_ready_jobs"]
         assert isinstance(query, str)
         plan = "\n".join(row[3] for row in store.db.connection().execute(

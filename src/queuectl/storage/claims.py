@@ -3,7 +3,7 @@
 A worker calls this once per batch, so it is kept small: each outcome is one statement
 (``finish_run``, fenced by job id, run number and worker id; one more for a run whose output
 was streamed), and the claim is one statement (``claim_ready_jobs``, which also opens the
-attempts; a batch while some queue has a limit, one per job).
+attempts; a batch that reaches a queue with a limit, one per job, that queue locked).
 """
 
 from __future__ import annotations
@@ -75,22 +75,26 @@ def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) ->
 def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
     """Claim up to ``params["limit"]`` ready jobs, best first.
 
-    Claimers take turns on the limited queues (the driver's claim transaction sees to it:
-    PostgreSQL locks their rows, SQLite's writers take turns anyway). While some queue has a
-    concurrency limit, a batch is claimed one job per statement, each statement counting the
-    jobs the ones before took, so that the claim order stays exact across limited and
-    unlimited queues. The statement refuses to take a limited queue's job in a batch, so the
-    limit holds whatever calls it.
+    Unlimited queues need no lock: the claim is one statement. A queue with a concurrency
+    limit is locked (``lock_queues``) only when one of the best ready jobs is in it, so that
+    its claimers take turns and each counts the jobs the others took; those claims go one job
+    per statement, each counting the ones before, so that the claim order stays exact across
+    limited and unlimited queues. The statement never takes a job of a limited queue it was
+    not told is locked, nor one in a batch, so the limit holds whatever calls it.
     """
-    if params["limit"] > 1 and tx.all("limited_queues"):
-        claimed: list[Job] = []
-        for _ in range(params["limit"]):
-            taken = tx.jobs("claim_ready_jobs", {**params, "limit": 1})
-            if not taken:
-                break
-            claimed += taken
-        return claimed
-    return tx.jobs("claim_ready_jobs", params, claim_order=True)
+    locked = sorted(name for (name,) in tx.all("limited_queues_ahead", params))
+    if not locked:
+        return tx.jobs("claim_ready_jobs", {**params, "locked": tx.array(())},
+                       claim_order=True)
+    tx.all("lock_queues", {"names": tx.array(locked)})
+    claimed: list[Job] = []
+    one = {**params, "limit": 1, "locked": tx.array(locked)}
+    for _ in range(params["limit"]):
+        taken = tx.jobs("claim_ready_jobs", one)
+        if not taken:
+            break
+        claimed += taken
+    return claimed
 
 
 def _finish_params(worker_id: str, outcome: Outcome) -> dict[str, Any]:

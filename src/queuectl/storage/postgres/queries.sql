@@ -22,13 +22,14 @@ WITH claimed AS (
           AND waiting_on = 0
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
           -- ...and a queue neither paused nor at its limit. A limited queue's jobs are taken
-          -- one per statement (limit 1), claimers taking turns on the limited queues' rows
-          -- (the driver locks them when a claim transaction begins), so that the count sees
-          -- every job taken before; a batch (limit > 1) passes over them.
+          -- only from the queues this transaction locked (%(locked)s: claimers take turns on
+          -- them, see lock_queues), one per statement (limit 1), so that the count sees every
+          -- job taken before; a batch (limit > 1) passes over them.
           AND NOT EXISTS (
               SELECT 1 FROM queues AS q
               WHERE q.name = ready.queue
                 AND (q.paused OR (q.max_running IS NOT NULL AND (%(limit)s > 1
+                     OR q.name <> ALL(%(locked)s::text[])
                      OR q.max_running <= (SELECT COUNT(*) FROM jobs AS running
                                           WHERE running.queue = q.name
                                             AND running.state = 'processing')))))
@@ -42,8 +43,24 @@ WITH claimed AS (
 )
 SELECT * FROM claimed;
 
--- name: limited_queues
-SELECT name FROM queues WHERE max_running IS NOT NULL;
+-- name: limited_queues_ahead
+-- The limited queues that hold one of the best %(limit)s ready jobs: the claim locks those
+-- queues only (a claim on unlimited queues locks none). Without any limited queue the
+-- one-time EXISTS ends it before the jobs are read.
+SELECT DISTINCT queue FROM (
+    SELECT queue FROM jobs AS ready
+    WHERE state IN ('pending', 'failed') AND run_at <= %(now)s AND waiting_on = 0
+      AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+      AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused)
+      AND EXISTS (SELECT 1 FROM queues WHERE max_running IS NOT NULL)
+    ORDER BY priority DESC, run_at, seq
+    LIMIT %(limit)s) AS ahead
+WHERE queue IN (SELECT name FROM queues WHERE max_running IS NOT NULL);
+
+-- name: lock_queues
+-- Claimers of one limited queue take turns (row locks until the commit), so that each counts
+-- the jobs the others took: the limit holds across hosts. In name order: no deadlock.
+SELECT name FROM queues WHERE name = ANY(%(names)s::text[]) ORDER BY name FOR UPDATE;
 
 -- name: claimed_in_call
 -- After a commit whose outcome is unknown (the connection died during COMMIT): the jobs that

@@ -21,12 +21,15 @@ WHERE seq IN (
       AND waiting_on = 0
       AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
       -- ...and a queue that is neither paused nor at its limit. A limited queue's jobs are
-      -- taken one per statement (:limit = 1), so that the count below sees every job taken
-      -- before in the same transaction; a batch (:limit > 1) passes over them.
+      -- taken only from the queues named in :locked (JSON; see lock_queues), one per
+      -- statement (:limit = 1), so that the count below sees every job taken before in the
+      -- same transaction; a batch (:limit > 1) passes over them.
       AND NOT EXISTS (
           SELECT 1 FROM queues AS q
           WHERE q.name = ready.queue
-            AND (q.paused OR (q.max_running IS NOT NULL AND (:limit > 1 OR q.max_running <= (
+            AND (q.paused OR (q.max_running IS NOT NULL AND (:limit > 1
+                OR q.name NOT IN (SELECT value FROM json_each(:locked))
+                OR q.max_running <= (
                 -- jobs_held lists the running jobs (a few per worker slot): no index of
                 -- running jobs per queue, which every claim and result would pay to keep.
                 SELECT COUNT(*) FROM jobs AS running INDEXED BY jobs_held
@@ -35,8 +38,20 @@ WHERE seq IN (
     LIMIT :limit)
 RETURNING *;
 
--- name: limited_queues
-SELECT name FROM queues WHERE max_running IS NOT NULL;
+-- name: limited_queues_ahead
+-- The limited queues that hold one of the best :limit ready jobs.
+SELECT DISTINCT queue FROM (
+    SELECT queue FROM jobs AS ready INDEXED BY jobs_ready
+    WHERE state IN ('pending', 'failed') AND run_at <= :now AND waiting_on = 0
+      AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+      AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused)
+      AND EXISTS (SELECT 1 FROM queues WHERE max_running IS NOT NULL)
+    ORDER BY priority DESC, run_at, seq
+    LIMIT :limit)
+WHERE queue IN (SELECT name FROM queues WHERE max_running IS NOT NULL);
+
+-- name: lock_queues
+-- Nothing to lock: SQLite's writers take turns anyway (BEGIN IMMEDIATE).
 
 -- name: claimed_in_call
 -- After a commit whose outcome is unknown (PostgreSQL only; a local commit always knows).
