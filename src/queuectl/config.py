@@ -36,6 +36,9 @@ class Settings(NamedTuple):
     output_limit: int = 1024 * 1024
     durability: str = "full"
     retention: float | None = None  # finished jobs older than this are pruned by workers
+    # Completed jobs are pruned after this even without ``retention`` (the shorter wins): a
+    # busy queue would otherwise grow by every job it ever ran. None: kept.
+    keep_completed: float | None = 7 * 86400.0
     direct_exec: bool = True  # exec a command of plain words without sh (see process/shellwords.py)
     autostart: int = 0  # slots of the worker an enqueue starts when none runs here; 0: off
     on_finish: str | None = None  # a completion hook every job enqueued from now on gets
@@ -173,6 +176,8 @@ KEYS: dict[str, Key] = {
         Key("durability", _durability, str, "full: fsync every commit; normal: faster, see README"),
         Key("retention", _optional_delay, _format_optional_duration,
             "workers delete finished jobs older than this (default: never)"),
+        Key("keep_completed", _optional_delay, _format_optional_duration,
+            "workers delete completed jobs older than this (default 7d; off: keep)"),
         Key("direct_exec", _on_off, lambda v: "on" if v else "off",
             "exec plain commands without sh (default on)"),
         Key("autostart", _slots, lambda v: str(v) if v else "off",

@@ -202,6 +202,7 @@ def test_purge_removes_rows_history_and_output(queue: Queue, clock: FakeClock,
                                                db_path: Path) -> None:
     import sqlite3
 
+    queue.config_set("keep_completed", "off")  # only the purge deletes here
     queue.enqueue("echo some output", id="done", tags=["t"])
     queue.enqueue("true", id="after", depends_on=["done"])
     with queue.worker(slots=2) as worker:

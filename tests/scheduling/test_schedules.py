@@ -179,6 +179,31 @@ def test_retention_prunes_old_finished_jobs_in_batches(
     assert housekeeping.run_due(settings, next_pass) > next_pass  # nothing left, no hurry
 
 
+@pytest.mark.parametrize("setting", [None, "off", "1d"])
+def test_completed_jobs_are_pruned_after_seven_days_by_default(
+        queue: Queue, clock: FakeClock, setting: str | None) -> None:
+    if setting is not None:
+        queue.config_set("keep_completed", setting)
+    for job_id in ("done", "gone"):
+        queue.enqueue("true", id=job_id)
+    with queue.worker(slots=2) as worker:
+        worker.run_once()
+    queue.cancel([queue.enqueue("true", id="dropped").id])
+    clock.advance(6 * 86400)
+    queue.enqueue("true", id="recent")
+    with queue.worker() as worker:
+        worker.run_once()
+    clock.advance(86400 + 1)  # the first two completed 7 days ago and a second
+    Housekeeping(queue.storage).run_due(queue.settings, clock.now())
+    kept = sorted(job.id for job in queue.jobs())
+    if setting == "off":
+        assert kept == ["done", "dropped", "gone", "recent"]
+    elif setting == "1d":
+        assert kept == ["dropped"]  # completed a day ago: gone too; canceled jobs stay
+    else:
+        assert kept == ["dropped", "recent"]
+
+
 @pytest.mark.parametrize(("kwargs", "word"), [
     ({"cron": "61 * * * *"}, "out of range"),
     ({"cron": "* * * *"}, "5 fields"),

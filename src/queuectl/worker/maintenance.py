@@ -101,6 +101,20 @@ def enqueue_due_ticks(storage: Storage, settings: Settings, now: float) -> list[
     return enqueued
 
 
+def retention_ages(settings: Settings) -> dict[JobState, float]:
+    """How old each finished state's jobs may grow before workers delete them: ``retention``
+    for every finished state, and ``keep_completed`` (7 days by default) for completed
+    jobs, the shorter of the two. With the defaults: ``{COMPLETED: 604800.0}``."""
+    ages: dict[JobState, float] = {}
+    if settings.retention is not None:
+        ages = dict.fromkeys((JobState.COMPLETED, JobState.DEAD, JobState.CANCELED),
+                             settings.retention)
+    if settings.keep_completed is not None:
+        ages[JobState.COMPLETED] = min(ages.get(JobState.COMPLETED, math.inf),
+                                       settings.keep_completed)
+    return ages
+
+
 class Housekeeping:
     """What a worker does on a timer besides rescues: schedule ticks and retention.
 
@@ -124,9 +138,10 @@ class Housekeeping:
             tick_at = self.storage.next_schedule_at()
             if tick_at is not None:
                 due_at = min(due_at, max(tick_at, now + 0.01))
-            if settings.retention is not None:
+            ages = retention_ages(settings)
+            if ages:
                 if now >= self._prune_at:
-                    more = self.prune(now - settings.retention)
+                    more = self.prune({state: now - age for state, age in ages.items()})
                     self._prune_at = now + (settings.poll_interval if more else PRUNE_PAUSE)
                 due_at = min(due_at, self._prune_at)
         except QueuectlError as exc:  # the database is busy or gone: try again later
@@ -135,16 +150,20 @@ class Housekeeping:
         self._due_at = due_at
         return due_at
 
-    def prune(self, before: float) -> bool:
-        """Delete one batch of finished jobs per terminal state, older than ``before``.
+    def prune(self, before: float | dict[JobState, float]) -> bool:
+        """Delete one batch of finished jobs per terminal state, older than ``before`` (one
+        time for all, or one per state; states left out are kept).
 
         Returns whether more may be left: the caller comes back soon rather than deleting
         everything in one long go.
         """
+        if not isinstance(before, dict):
+            before = dict.fromkeys((JobState.COMPLETED, JobState.DEAD, JobState.CANCELED),
+                                   before)
         more = False
-        for state in (JobState.COMPLETED, JobState.DEAD, JobState.CANCELED):
+        for state, older_than in before.items():
             deleted, cursor = self.storage.purge_batch(
-                state, before, PRUNE_BATCH, self._cursors.get(state, 0))
+                state, older_than, PRUNE_BATCH, self._cursors.get(state, 0))
             if deleted:
                 log.info("retention: deleted %d %s job(s)", deleted, state.value)
             if cursor is None:
