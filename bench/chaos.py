@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.postgres.server
 
-from chaos_lab import Lab, kill_job_processes, wait_for
+from chaos_lab import Lab, kill_job_processes, own_pid_namespace, wait_for
 
 Figures = dict[str, Any]
 SCENARIOS: dict[str, Callable[[Path, str, bool], Figures]] = {}
@@ -273,12 +273,6 @@ def _server_outage(workdir: Path, *, lease: float, stopped: float, long_job: flo
         server.close()
 
 
-def _own_pids(argv: list[str]) -> list[str]:
-    """``argv`` in a PID namespace of its own, as on another machine: no rescuer can reach its
-    processes."""
-    return ["unshare", "--pid", "--mount-proc", "--kill-child=SIGKILL", *argv]
-
-
 def _outage_kills(lab: Lab) -> int:
     """Runs their own workers ended as their leases ran out unrenewed (fence.py)."""
     return sum(int(line.split("leases of ")[1].split()[0])
@@ -310,13 +304,13 @@ def link_down(workdir: Path, backend: str, short: bool) -> Figures:
         for number in range(rounds):
             batch = lab.enqueue([(f"n{number}-{n}", "sleep 7") for n in range(2)])
             ids += batch
-            lab.start_worker(2, host=lambda argv: hosts.command("a", _own_pids(argv)),
+            lab.start_worker(2, host=lambda argv: hosts.command("a", own_pid_namespace(argv)),
                              env=hosts.marker("a"))
             wait_for(lambda b=batch: {j for e, j, _ in lab.runs() if e == "start"} >= set(b),
                      30, "host a's jobs to start")
             link = f"vqa{hosts.tag}o"
             subprocess.run(["ip", "link", "set", link, "down"], check=True)
-            lab.start_worker(2, host=lambda argv: hosts.command("b", _own_pids(argv)),
+            lab.start_worker(2, host=lambda argv: hosts.command("b", own_pid_namespace(argv)),
                              env={**hosts.marker("b"),
                                   "QUEUECTL_DB": server.url(hosts.addresses["b"])})
             _pause(2 * lease)  # the leases run out; host b rescues and runs the jobs again

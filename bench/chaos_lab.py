@@ -263,6 +263,12 @@ class Lab:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{self._schema}" CASCADE')
 
 
+def own_pid_namespace(argv: list[str]) -> list[str]:
+    """``argv`` in a PID namespace of its own, as on another machine: no rescuer elsewhere can
+    reach its processes. (unshare's parent ignores SIGTERM: signal the worker itself.)"""
+    return ["unshare", "--pid", "--mount-proc", "--kill-child=SIGKILL", *argv]
+
+
 def integrity(path: Path) -> str:
     db = sqlite3.connect(path)
     try:
