@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,7 @@ class Scale:
         self.server.close()
         self.hosts.close()
         kill_job_processes(self.workdir)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- measuring ---------------------------------------------------------------------------
 
@@ -219,8 +221,9 @@ class Scale:
         count = 8 if self.args.short else 40
         ids = lab.enqueue((f"{kind[0]}{n:03}", "sleep 1.5") for n in range(count))
         self.start_workers(lab, 1, 2)
-        wait_for(lambda: sum(1 for e, _, _ in lab.runs() if e == "start") >= 2, 60,
-                 "jobs to start")
+        slots = 2 * len(self.hosts.names)  # every worker busy, host a's too, before the cut
+        wait_for(lambda: sum(1 for e, _, _ in lab.runs() if e == "start") >= slots, 60,
+                 "every slot to start a job")
         if kind == "server-restart":
             self.server._pg_ctl("stop", "-m", "fast")
             threading.Event().wait(LEASE * 1.5)  # the outage itself
