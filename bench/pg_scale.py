@@ -13,7 +13,7 @@ own processes (/proc, the postmaster's children and what it reaped).
    jobs/s, server CPU per job, workers' CPU per job, connections (pg_stat_activity, sampled).
 2. Idle: --idle-workers workers of one slot, spread over the hosts, with nothing to do, for
    --idle-seconds: CPU of the workers and the server together (% of one core), commits/s
-   (pg_stat_database), connections.
+   (pg_stat_database), connections. --poll-interval sets their fallback poll.
 3. Outages: jobs under `flock -n` (bench/chaos_lab.py) while the server is stopped for longer
    than the lease, and while one host's link is down for longer than the lease: how many
    commands ran twice at once (overlaps; the target is 0).
@@ -191,7 +191,8 @@ class Scale:
         from queuectl import Queue
 
         args = self.args
-        lab = self.new_lab("idle")
+        settings = {"poll_interval": args.poll_interval} if args.poll_interval else {}
+        lab = self.new_lab("idle", **settings)
         assert lab.url is not None
         per_host = max(1, args.idle_workers // args.hosts)
         self.start_workers(lab, per_host, 1)
@@ -207,7 +208,8 @@ class Scale:
         workers = self.workers_cpu() - workers_before
         commits = self.commits() - commits_before - 2  # the two reads of the counter
         return {
-            "idle_workers": total, "seconds": round(elapsed, 1),
+            "idle_workers": total, "poll_interval": args.poll_interval or "default",
+            "seconds": round(elapsed, 1),
             "cpu_percent_of_a_core": round(100 * (server + workers) / elapsed, 2),
             "server_cpu_percent": round(100 * server / elapsed, 2),
             "workers_cpu_percent": round(100 * workers / elapsed, 2),
@@ -249,6 +251,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=4000)
     parser.add_argument("--idle-workers", type=int, default=50)
     parser.add_argument("--idle-seconds", type=float, default=20)
+    parser.add_argument("--poll-interval", help="the idle workers' poll_interval (e.g. 10s)")
+    parser.add_argument("--only", choices=("throughput", "idle", "outages"),
+                        help="one round only")
     parser.add_argument("--short", action="store_true", help="the smoke test's size")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args()
@@ -261,11 +266,14 @@ def main() -> int:
     scale = Scale(args, workdir)
     report: dict[str, Any] = {"hosts": scale.hosts.mode, "load_before": os.getloadavg()[0]}
     try:
-        report["throughput"] = scale.throughput()
-        report["idle"] = scale.idle()
-        if scale.hosts.namespaces:
-            report["link_cut"] = scale.outage("link-cut")
-        report["server_restart"] = scale.outage("server-restart")
+        if args.only in (None, "throughput"):
+            report["throughput"] = scale.throughput()
+        if args.only in (None, "idle"):
+            report["idle"] = scale.idle()
+        if args.only in (None, "outages"):
+            if scale.hosts.namespaces:
+                report["link_cut"] = scale.outage("link-cut")
+            report["server_restart"] = scale.outage("server-restart")
     finally:
         scale.close()
     report["load_after"] = os.getloadavg()[0]
