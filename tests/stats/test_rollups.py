@@ -149,11 +149,15 @@ def _back_a_version(location: str) -> None:
                 db.execute(f"DROP TRIGGER {name}")
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
         return
+    from queuectl.storage.postgres.migrate import NAMES
+
+    # Back to before the counts (and the migrations after them, which apply again as they are)
+    counted_since = NAMES.index("0009_counts_and_rollups") + 1
     store = open_storage(location)
     for statement in (
         "DROP FUNCTION jobs_counted() CASCADE", "DROP FUNCTION attempts_finished() CASCADE",
         *(f"DROP TABLE {name}" for name in tables),
-        "DELETE FROM schema_version WHERE version = (SELECT MAX(version) FROM schema_version)",
+        f"DELETE FROM schema_version WHERE version >= {counted_since}",
     ):
         execute_raw(store, statement)
     store.close()
