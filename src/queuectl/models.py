@@ -17,7 +17,7 @@ from .units import format_timestamp
 # Defined in modules of their own, which the enqueue path imports without this one.
 __all__ = [
     "DEFAULT_QUEUE", "EDITABLE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState",
-    "NewJob", "Outcome", "QueueInfo", "QueueStatus", "WorkerInfo",
+    "NewJob", "Outcome", "QueueInfo", "QueueStatus", "RunOutput", "WorkerInfo",
 ]
 
 
@@ -169,6 +169,23 @@ class Attempt:
             "output_dropped": self.output_dropped,
         }
 
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """The bytes of one run's output from byte ``start`` to the end (``size`` bytes stored so
+    far), as a follower of a live log reads them: only what it has not seen yet.
+
+    Asked from offset 10 with ``most=4`` of 100 bytes: ``start`` 96, ``data`` bytes 96-99.
+    """
+
+    job_id: str
+    number: int
+    finished: bool  # the run ended: its output is complete
+    dropped: int  # bytes past the run's output limit, not kept
+    size: int
+    start: int
+    data: bytes
 
 @dataclass(frozen=True)
 class Outcome:

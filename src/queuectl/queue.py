@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from queuectl.worker.supervisor import Detached
 
     from .listing import JobListing, JobPage, RunningJob
-    from .models import Attempt, Job, QueueStatus, WorkerInfo
+    from .models import Attempt, Job, QueueStatus, RunOutput, WorkerInfo
     from .queues import NamedQueues
     from .rollups import SeriesPoint
     from .schedules import Schedules
@@ -173,6 +173,22 @@ class Queue:
     def attempts(self, job_id: str) -> list[Attempt]:
         self.get(job_id)
         return self.storage.attempts(job_id)
+
+    def run_output(self, job_id: str, number: int, offset: int = 0, *,
+                   most: int | None = None) -> RunOutput | None:
+        """Run ``number``'s output from byte ``offset`` on, what a follower of its log has
+        not read yet; at most the last ``most`` bytes. None if that run has not started.
+
+        >>> out = queue.run_output("encode-7", 1, offset=8)  # doctest: +SKIP
+        >>> out.start, out.size, out.data, out.finished
+        (8, 16, b'frame 2\\n', True)
+        """
+        if offset < 0 or (most is not None and most < 0):
+            raise InvalidInput(f"offset and most: must be 0 or more, got {offset}, {most}")
+        found = self.storage.run_output(job_id, number, offset, most)
+        if found is None:
+            self.get(job_id)  # no such job, rather than a run not started
+        return found
 
     def jobs(self, state: JobState | str | None = None, *, limit: int = 50,
              offset: int = 0, tag: str | None = None) -> list[Job]:

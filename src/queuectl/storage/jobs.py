@@ -14,7 +14,7 @@ from ..states import JobState
 from .driver import Conflict
 
 if TYPE_CHECKING:
-    from ..models import Attempt, Job
+    from ..models import Attempt, Job, RunOutput
     from .driver import Driver, Transaction
 
 
@@ -53,6 +53,35 @@ def attempts(db: Driver, job_id: str) -> list[Attempt]:
                     output or streamed.get(number, b""), output_dropped)
             for (job_id, number, worker_id, started_at, finished_at, exit_code, error, output,
                  output_dropped) in rows]
+
+
+def run_output(db: Driver, job_id: str, number: int, offset: int,
+               most: int | None) -> RunOutput | None:
+    """One run's output from byte ``offset`` (or, past ``most`` bytes from the end, its last
+    ``most``); None if the run has not started. Only those bytes leave the database."""
+    from ..models import RunOutput
+
+    key = {"job_id": job_id, "number": number}
+
+    def read(tx: Transaction) -> RunOutput | None:
+        found = tx.all("run_output_size", key)
+        if not found:
+            return None
+        [(finished_at, dropped, folded, streamed)] = found
+        size = folded or streamed
+        start = min(offset, size)
+        if most is not None:
+            start = max(start, size - most)
+        params = {**key, "start": start}
+        if folded:
+            [data] = tx.all("run_output_from", params)[0]
+        else:
+            data = b"".join(bytes(row[0]) for row in tx.all("run_output_chunks_from", params))
+        return RunOutput(job_id, number, finished_at is not None, dropped, size, start,
+                         bytes(data))
+
+    # One snapshot: the run may end (and fold its chunks into its attempt) between the reads.
+    return db.read(read, snapshot=True)
 
 
 def cancel(db: Driver, job_ids: Sequence[str], now: float) -> list[Job]:

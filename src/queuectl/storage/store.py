@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from ..clock import Clock
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
-    from ..models import Attempt, Job, Outcome, QueueInfo, WorkerInfo
+    from ..models import Attempt, Job, Outcome, QueueInfo, RunOutput, WorkerInfo
     from ..recurring import Schedule
     from ..rollups import HistogramRow, MinuteCounts
     from ..states import JobState
@@ -104,6 +104,12 @@ class Store:
         from . import jobs
 
         return jobs.attempts(self.db, job_id)
+
+    def run_output(self, job_id: str, number: int, offset: int = 0,
+                   most: int | None = None) -> RunOutput | None:
+        from . import jobs
+
+        return jobs.run_output(self.db, job_id, number, offset, most)
 
     def cancel(self, job_ids: Sequence[str], now: float) -> list[Job]:
         """Cancel waiting jobs at once; mark running ones for their worker to kill.

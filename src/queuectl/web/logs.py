@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import InvalidInput
-from ..models import Attempt, Job, JobState
+from ..models import Job, JobState, RunOutput
 from ..queue import Queue
 from .app import dashboard_of
 from .params import Fields, whole_number
@@ -69,27 +69,22 @@ async def new_output(request: Request) -> Response:
     number = whole_number("run", request.path_params["number"], 1, _MAX_RUN)
     offset = Fields.query(request).whole("offset", low=0, high=2**62) or 0
 
-    def read(queue: Queue) -> tuple[Job, Attempt | None]:
-        job = queue.get(job_id)
-        found = next((a for a in queue.attempts(job_id) if a.number == number), None)
-        return job, found
+    def read(queue: Queue) -> tuple[Job, RunOutput | None]:
+        # Only the bytes past the follower's offset are read from the database.
+        return queue.get(job_id), queue.run_output(job_id, number, offset, most=CHUNK_BYTES)
 
-    job, attempt = await dashboard_of(request).read(read)
+    job, output = await dashboard_of(request).read(read)
     job_live = job.state not in _FINISHED
-    body: dict[str, Any] = {"run": number, "job_live": job_live, "started": attempt is not None}
-    if attempt is None:
+    body: dict[str, Any] = {"run": number, "job_live": job_live, "started": output is not None}
+    if output is None:
         # The run has not started: it will, unless the job is over (or that run is past).
         over = not job_live or number <= job.runs
         return _json({**body, "offset": offset, "text": "", "skipped": 0, "finished": over})
-    output = attempt.output
-    start = min(offset, len(output))
-    skipped = max(0, len(output) - start - CHUNK_BYTES)
-    start += skipped
-    finished = attempt.finished_at is not None
-    chunk = output[start:] if finished else whole_characters(output[start:])
-    return _json({**body, "offset": start + len(chunk), "skipped": skipped,
-                  "text": chunk.decode("utf-8", "replace"), "finished": finished,
-                  "dropped": attempt.output_dropped})
+    skipped = output.start - min(offset, output.size)
+    chunk = output.data if output.finished else whole_characters(output.data)
+    return _json({**body, "offset": output.start + len(chunk), "skipped": skipped,
+                  "text": chunk.decode("utf-8", "replace"), "finished": output.finished,
+                  "dropped": output.dropped})
 
 
 async def download(request: Request) -> Response:
@@ -97,15 +92,15 @@ async def download(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     number = whole_number("run", request.path_params["number"], 1, _MAX_RUN)
 
-    def read(queue: Queue) -> Attempt:
-        found = next((a for a in queue.attempts(job_id) if a.number == number), None)
+    def read(queue: Queue) -> RunOutput:
+        found = queue.run_output(job_id, number)
         if found is None:
             raise InvalidInput(f"job {job_id!r} has no run {number}")
         return found
 
-    attempt = await dashboard_of(request).read(read)
+    output = await dashboard_of(request).read(read)
     name = re.sub(r"[^A-Za-z0-9._-]", "_", job_id)[:100] or "job"
-    return Response(attempt.output, media_type="text/plain; charset=utf-8", headers={
+    return Response(output.data, media_type="text/plain; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="{name}-run-{number}.log"',
         "cache-control": "no-store",
     })

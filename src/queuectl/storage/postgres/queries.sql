@@ -306,6 +306,31 @@ FROM attempts WHERE job_id = %s ORDER BY number;
 -- name: output_chunks_of_job
 SELECT number, data FROM output_chunks WHERE job_id = %s ORDER BY number, byte_offset;
 
+-- name: run_output_size
+-- How far one run's output goes: the bytes folded into its attempt when it ended, else the
+-- end of its last streamed chunk (lengths only: no bytes are sent).
+SELECT finished_at, output_dropped, coalesce(octet_length(output), 0),
+       coalesce((SELECT c.byte_offset + octet_length(c.data) FROM output_chunks c
+                 WHERE c.job_id = a.job_id AND c.number = a.number
+                 ORDER BY c.byte_offset DESC LIMIT 1), 0)
+FROM attempts a WHERE a.job_id = %(job_id)s AND a.number = %(number)s;
+
+-- name: run_output_from
+-- A finished run's output past byte `start` (substring() counts bytea's bytes from 1).
+SELECT substring(output FROM %(start)s::integer + 1) FROM attempts
+WHERE job_id = %(job_id)s AND number = %(number)s;
+
+-- name: run_output_chunks_from
+-- A running run's streamed output past byte `start`: the chunk holding it, cut, and those
+-- after it, found by the primary key (an index range, not a scan of the run's chunks).
+SELECT substring(data FROM greatest(%(start)s::bigint - byte_offset, 0)::integer + 1)
+FROM output_chunks
+WHERE job_id = %(job_id)s AND number = %(number)s
+  AND byte_offset >= coalesce((SELECT max(byte_offset) FROM output_chunks
+                               WHERE job_id = %(job_id)s AND number = %(number)s
+                                 AND byte_offset <= %(start)s::bigint), 0)
+ORDER BY byte_offset;
+
 -- name: cancel_waiting_job
 UPDATE jobs SET state = 'canceled', updated_at = %(now)s, last_error = 'canceled'
 WHERE id = %(job_id)s AND state IN ('pending', 'failed')

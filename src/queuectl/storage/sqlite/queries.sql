@@ -289,6 +289,29 @@ FROM attempts WHERE job_id = ? ORDER BY number;
 -- name: output_chunks_of_job
 SELECT number, data FROM output_chunks WHERE job_id = ? ORDER BY number, offset;
 
+-- name: run_output_size
+-- How far one run's output goes: the bytes folded into its attempt when it ended, else the
+-- end of its last streamed chunk (lengths only: no bytes are read).
+SELECT finished_at, output_dropped, coalesce(length(output), 0),
+       coalesce((SELECT c.offset + length(c.data) FROM output_chunks c
+                 WHERE c.job_id = a.job_id AND c.number = a.number
+                 ORDER BY c.offset DESC LIMIT 1), 0)
+FROM attempts a WHERE a.job_id = :job_id AND a.number = :number;
+
+-- name: run_output_from
+-- A finished run's output past byte `start` (substr() counts a blob's bytes from 1).
+SELECT substr(CAST(output AS BLOB), :start + 1) FROM attempts
+WHERE job_id = :job_id AND number = :number;
+
+-- name: run_output_chunks_from
+-- A running run's streamed output past byte `start`: the chunk holding it, cut, and those
+-- after it, found by the primary key (an index range, not a scan of the run's chunks).
+SELECT substr(data, max(:start - offset, 0) + 1) FROM output_chunks
+WHERE job_id = :job_id AND number = :number
+  AND offset >= coalesce((SELECT max(offset) FROM output_chunks
+                          WHERE job_id = :job_id AND number = :number AND offset <= :start), 0)
+ORDER BY offset;
+
 -- name: cancel_waiting_job
 UPDATE jobs SET state = 'canceled', updated_at = :now, last_error = 'canceled'
 WHERE id = :job_id AND state IN ('pending', 'failed')
