@@ -1,7 +1,7 @@
 """Following a growing log on the dashboard: the live log's offset polls against resending the
 tail each time (what the job page did before: its 1 s refresh carried the last 64 KiB).
 
-    .venv/bin/python bench/live_log.py [--seconds 8] [--rounds 4]
+    .venv/bin/python bench/live_log.py [--seconds 8] [--rounds 4] [--baseline-src DIR]
 
 A real worker runs a job that prints 1 MiB at once and then about 8 KB a second; a real
 ``queuectl dashboard`` serves it. Each round polls the run's log endpoint every 0.2 s for
@@ -9,6 +9,11 @@ A real worker runs a job that prints 1 MiB at once and then about 8 KB a second;
 last 64 KiB again (B, the baseline: same server, same endpoint, same run). Rounds alternate
 A B A B. Printed per poll: bytes received, the poll's time (p50, p95) and the dashboard's CPU
 time (from /proc), with the load average before and after.
+
+With ``--baseline-src DIR`` (the ``src`` folder of another checkout, e.g. from
+``git archive main src | tar -x -C /tmp/base``) B is instead a second dashboard run from that
+code, on the same database and run, polled the same way as A: the cost of how the server
+reads the output, this tree's against that one's.
 """
 
 from __future__ import annotations
@@ -66,10 +71,23 @@ def follow(client: httpx.Client, url: str, seconds: float, *, resend_tail: bool,
             "cpu_ms_per_poll": cpu / len(sizes) * 1000}
 
 
+def start_dashboard(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """A ``queuectl dashboard`` on a free port, and its address."""
+    server = subprocess.Popen(queuectl_argv("dashboard", "--port", "0"), env=env,
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    found = re.search(r"http://\S+?/", server.stdout.readline())
+    if found is None:
+        stop_process(server)
+        raise SystemExit("the dashboard did not say where it listens")
+    return server, found.group(0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--baseline-src", type=Path, help="B: a dashboard run from this code")
     options = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="queuectl-live-log-"))
     db = home / "queue.db"
@@ -79,25 +97,29 @@ def main() -> None:
                    check=True, capture_output=True)
     load_before = os.getloadavg()
     with queuectl_worker(db, 1, home / "worker.log", quiet=True):
-        server = subprocess.Popen(queuectl_argv("dashboard", "--port", "0"), env=env,
-                                  stdout=subprocess.PIPE, text=True)
+        servers = [start_dashboard(env)]
+        if options.baseline_src is not None:
+            servers.append(start_dashboard({**env, "PYTHONPATH": str(options.baseline_src),
+                                            "PYTHONDONTWRITEBYTECODE": "1"}))
         try:
-            assert server.stdout is not None
-            found = re.search(r"http://\S+?/", server.stdout.readline())
-            assert found is not None
-            url = found.group(0) + "api/jobs/talker/runs/1/log"
+            log = "api/jobs/talker/runs/1/log"
             with httpx.Client(timeout=30) as client:
-                wait_for(lambda: client.get(url + "?offset=0").json()["offset"] > 1_000_000,
+                first = servers[0][1] + log + "?offset=0"
+                wait_for(lambda: client.get(first).json()["offset"] > 1_000_000,
                          timeout=60, what="the first MiB of output")
                 rows = []
                 for round_number in range(options.rounds):
                     baseline = round_number % 2 == 1
-                    figures = follow(client, url, options.seconds, resend_tail=baseline,
-                                     dashboard_pid=server.pid)
-                    rows.append(("B resend 64 KiB" if baseline else "A new bytes only",
-                                 figures))
+                    process, url = servers[-1] if baseline else servers[0]
+                    figures = follow(client, url + log, options.seconds,
+                                     resend_tail=baseline and len(servers) == 1,
+                                     dashboard_pid=process.pid)
+                    name = ("A new bytes only" if not baseline
+                            else "B resend 64 KiB" if len(servers) == 1 else "B baseline src")
+                    rows.append((name, figures))
         finally:
-            stop_process(server)
+            for process, _ in servers:
+                stop_process(process)
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
           f"({os.cpu_count()} cores); poll every {POLL_EVERY}s for {options.seconds:g}s a round")
