@@ -204,7 +204,8 @@ def test_the_overview_charts_a_day_and_a_week_per_queue(seeded: DashboardServer,
     page.click('nav.tabs a:text-is("1d")')
     page.wait_for_url("**/?window=1d")
     assert page.locator("section h2").filter(has_text="Last day").count() == 1
-    assert "per 30 minutes over the last day" in page.locator("figcaption").inner_text()
+    throughput = page.locator('figure[data-chart="throughput"] figcaption').inner_text()
+    assert "per 30 minutes over the last day" in throughput
     page.click('nav.tabs a:text-is("7d")')
     page.wait_for_url("**/?window=7d")
     assert page.locator('[data-figure="completed"]').inner_text() == "4"
@@ -213,6 +214,28 @@ def test_the_overview_charts_a_day_and_a_week_per_queue(seeded: DashboardServer,
     row = page.locator('tr[data-queue="default"]')
     assert row.locator('[data-figure="failed"]').inner_text() == "3"
     assert row.locator('[data-figure="wait"]').inner_text() != "-"
+
+
+def test_the_overview_charts_wait_time_beside_throughput(seeded: DashboardServer,
+                                                        browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    try:
+        for window in ("1h", "1d", "7d"):
+            page.goto(seeded.url + f"?window={window}")
+            wait = page.locator('figure[data-chart="wait"]')
+            # The seeded runs waited: at least one bar, each with its mean in its title.
+            assert wait.locator("rect.bar-wait").count() >= 1, window
+            assert "waited" in wait.locator("rect.bar-wait title").first.text_content()
+            assert "Mean wait of first runs" in wait.locator("figcaption").inner_text()
+            assert page.locator('figure[data-chart="throughput"] rect.bar-ok').count() >= 1
+            box = wait.locator("svg").bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
+            sizes = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+            assert sizes[0] <= sizes[1], window
+        screenshot(page, "390-overview-wait-chart")
+    finally:
+        context.close()
 
 
 def test_live_refresh_can_be_paused(cli: Cli, dashboard: DashboardServer, page: Any) -> None:

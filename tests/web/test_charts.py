@@ -3,8 +3,9 @@ window."""
 
 from __future__ import annotations
 
+from queuectl.rollups import SeriesPoint
 from queuectl.stats import Bucket
-from queuectl.web.charts import WINDOWS, throughput_chart
+from queuectl.web.charts import WINDOWS, throughput_chart, wait_chart
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00Z
 
@@ -30,3 +31,29 @@ def test_ticks_and_wording_follow_the_window() -> None:
     day = throughput_chart([Bucket(T0, 0, 0)] * 48, step=WINDOWS["1d"][1])
     assert day.labels[2].text == "00:00" and "per 30 minutes" in day.description
     assert throughput_chart([], step=60).labels[0].text == "1"
+
+
+def test_the_wait_chart_draws_a_bar_per_bucket_with_first_runs() -> None:
+    series = [SeriesPoint(T0 + i * 60, 1, 0, None if i % 2 else 1.5 + i) for i in range(60)]
+    chart = wait_chart(series, step=60)
+    assert chart.name == "wait" and chart.key == (("wait", "mean wait"),)
+    assert len(chart.bars) == 30  # none where no first run finished
+    assert chart.labels[0].text == "60s"  # the peak, 59.5 s, under a round axis
+    tallest = max(chart.bars, key=lambda bar: bar.height)
+    assert tallest.title == "00:58Z: waited 59.5s on average"
+    assert tallest.y >= 10 and all(bar.x >= chart.left for bar in chart.bars)
+    assert chart.description == ("Mean wait of first runs per minute over the last hour: "
+                                 "longest 59.5s")
+
+
+def test_the_wait_axis_takes_the_unit_of_the_peak() -> None:
+    def top(*waits: float | None) -> str:
+        points = [SeriesPoint(T0 + i * 60, 1, 0, w) for i, w in enumerate(waits)]
+        return wait_chart(points, step=60).labels[0].text
+
+    assert top(0.042, None) == "50ms"
+    assert top(3.0) == "3s"
+    assert top(95 * 60.0) == "100m"
+    assert top(2.5 * 3600) == "3h"
+    assert top(None, None) == "1ms"
+    assert "no runs" in wait_chart([], step=60).description

@@ -1,16 +1,30 @@
 """Charts drawn on the server as SVG: no script, no library, nothing for the CSP to allow.
 
-``throughput_chart`` turns a series of per-minute buckets into plain geometry; the template
-``_chart.html`` draws it, and the stylesheet colours it.
+``throughput_chart`` (runs completed and failed) and ``wait_chart`` (the mean wait of first
+runs) turn a series of bars into plain geometry; the template ``_chart.html`` draws it, and
+the stylesheet colours it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from ..stats import Bucket
-from ..units import format_timestamp
+from ..rollups import SeriesPoint
+from ..units import format_duration, format_timestamp
+
+
+class Counted(Protocol):
+    """A bar of runs: ``stats.Bucket`` and ``rollups.SeriesPoint`` both are."""
+
+    @property
+    def start(self) -> float: ...
+    @property
+    def completed(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class Chart:
     baseline: float
     description: str
     left: float = 36.0  # where the plot starts: after the widest axis label
+    key: tuple[tuple[str, str], ...] = (("ok", "completed"), ("failed", "failed"))
+    name: str = "throughput"  # tells the charts of one page apart
 
 
 # (window, step): each chart has 48 to 60 bars.
@@ -47,7 +63,7 @@ WINDOWS = {"1h": (3600.0, 60.0), "1d": (86400.0, 1800.0), "7d": (7 * 86400.0, 3 
 _CHAR_PX = 7.0  # a digit of the 11 px axis labels, a little generous
 
 
-def throughput_chart(series: Sequence[Bucket], *, width: int = 1000, height: int = 200,
+def throughput_chart(series: Sequence[Counted], *, width: int = 1000, height: int = 200,
                      step: float = 60.0) -> Chart:
     """Stacked bars, one per bucket: completed runs below, failed runs above them.
 
@@ -85,6 +101,47 @@ def throughput_chart(series: Sequence[Bucket], *, width: int = 1000, height: int
     description = (f"Runs finished per {_span(step)} over the last {_span(len(series) * step)}:"
                    f" {total_ok:,} completed, {total_failed:,} failed")
     return Chart(width, height, bars, labels, top + plot_h, description, left)
+
+
+def wait_chart(series: Sequence[SeriesPoint], *, width: int = 1000, height: int = 200,
+               step: float = 60.0) -> Chart:
+    """One bar per bucket: the mean wait (enqueue to start) of the first runs that finished
+    in it; no bar where none did.
+
+    The axis is whole units of the peak's size: a peak of 95 s reads "100s", of 0.42 s
+    "500ms", of 2.5 h "3h"."""
+    starts = [point.start for point in series]
+    waits = [point.wait_mean for point in series]
+    peak = max((w for w in waits if w is not None), default=0.0)
+    unit, suffix = next(((size, name) for size, name in _WAIT_UNITS if peak >= size * 2),
+                        (0.001, "ms"))
+    scale_max = _nice_ceiling(math.ceil(round(peak / unit, 6))) * unit
+    top_label = f"{round(scale_max / unit):,}{suffix}"
+    left, right, top, bottom = 14.0 + len(top_label) * _CHAR_PX, 8.0, 10.0, 22.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    slot = plot_w / max(1, len(starts))
+    bars: list[Bar] = []
+    for i, (start, wait) in enumerate(zip(starts, waits, strict=True)):
+        if wait is None:
+            continue
+        h = plot_h * wait / scale_max
+        bars.append(Bar(left + i * slot + slot * 0.1, top + plot_h - h, slot * 0.8, h, "wait",
+                        f"{_tick(start, step)}Z: waited {format_duration(round(wait, 3))}"
+                        " on average"))
+    labels = [Label(left - 6, top + 4, top_label, "end"), Label(left - 6, top + plot_h, "0", "end")]
+    if starts:
+        every = max(1, len(starts) // 6)
+        for i in range(0, len(starts), every):
+            labels.append(Label(left + i * slot + slot / 2, height - 6, _tick(starts[i], step)))
+    longest = f"longest {format_duration(round(peak, 3))}" if bars else "no runs"
+    description = (f"Mean wait of first runs per {_span(step)} over the last "
+                   f"{_span(len(starts) * step)}: {longest}")
+    return Chart(width, height, bars, labels, top + plot_h, description, left,
+                 key=(("wait", "mean wait"),), name="wait")
+
+
+# Units of the wait chart's axis, largest first: one is used once the peak is two of it.
+_WAIT_UNITS = ((3600.0, "h"), (60.0, "m"), (1.0, "s"))
 
 
 def _tick(start: float, step: float) -> str:

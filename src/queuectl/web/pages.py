@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,8 +14,12 @@ from ..models import JobState
 from ..queue import Queue
 from .app import dashboard_of
 from .bulk import ACTIONS
-from .charts import WINDOWS, throughput_chart
+from .charts import WINDOWS, throughput_chart, wait_chart
 from .params import Fields
+
+if TYPE_CHECKING:
+    from ..rollups import SeriesPoint
+    from ..stats import Stats
 
 PAGE_SIZE = 50
 WINDOW_NAMES = {"1h": "Last hour", "1d": "Last day", "7d": "Last week"}
@@ -46,11 +50,15 @@ async def overview(request: Request) -> Response:
         # Also keeps the figures' cache to the queues there are.
         raise InvalidInput(f"no queue named {chart_queue[:100]!r}")
     reuse = STATS_REUSE if window == "1h" else LONG_STATS_REUSE
-    stats = await dashboard.cached(
-        f"overview:{window}:{chart_queue}", reuse,
-        lambda queue: queue.stats(seconds, queue=chart_queue, step=step))
-    chart = throughput_chart(stats.series, step=step)
-    return dashboard.render(request, "overview.html", chart=chart, stats=stats,
+
+    def figures(queue: Queue) -> tuple[Stats, list[SeriesPoint]]:
+        # The totals from the hourly rollups; the bars, wait included, from the minute ones.
+        return (queue.stats(seconds, queue=chart_queue),
+                queue.stats_series(seconds, queue=chart_queue, bars=round(seconds / step)))
+
+    stats, series = await dashboard.cached(f"overview:{window}:{chart_queue}", reuse, figures)
+    charts = [throughput_chart(series, step=step), wait_chart(series, height=140, step=step)]
+    return dashboard.render(request, "overview.html", charts=charts, stats=stats,
                             queues=queues, window=window, windows=WINDOW_NAMES,
                             chart_queue=chart_queue, **data)
 
