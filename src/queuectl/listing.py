@@ -51,6 +51,11 @@ class JobPage:
     jobs: list[Job]
     older: str | None = None
     newer: str | None = None
+    # A bounded scan (JobQuery.scan) that stopped at its bound: how many jobs it looked at,
+    # and which way ("older" or "newer") more may match. The page may then hold fewer jobs
+    # than asked for, and still have a cursor that way.
+    scanned: int = 0
+    stopped: str | None = None
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ def test_a_bounded_search_finds_every_match_page_by_page_both_ways(queue: Queue)
             break
         page = queue.search_jobs(text="hit", before=page.older, limit=2, scan=8)
     assert all(len(p) <= 2 for p in pages) and len(pages) > 3
+    assert (page.scanned, page.stopped) == (0, None)  # the oldest page: nothing left
     assert [job_id for p in pages for job_id in p] == ["j38", "j31", "j24", "j17", "j10", "j03"]
     found: list[str] = []
     while page.newer is not None:  # and back up to the newest
@@ -131,3 +132,12 @@ def test_a_bounded_search_finds_every_match_page_by_page_both_ways(queue: Queue)
     assert found == ["j38", "j31", "j24", "j17", "j10"]
     unbounded = queue.search_jobs(text="hit", limit=10)
     assert len(unbounded.jobs) == 6 and unbounded.older is None
+    assert (unbounded.scanned, unbounded.stopped) == (0, None)
+    # The first page looks at j39..j32, finds only j38, and says where it stopped.
+    first = queue.search_jobs(text="hit", limit=2, scan=8)
+    assert ([job.id for job in first.jobs], first.scanned, first.stopped) == (
+        ["j38"], 8, "older")
+    assert first.older is not None
+    upward = queue.search_jobs(text="hit", after="0", limit=2, scan=8)
+    assert ([job.id for job in upward.jobs], upward.scanned, upward.stopped) == (
+        ["j03"], 8, "newer")

@@ -62,18 +62,22 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
     more, rows = len(found) > limit, found[:limit]
     older: str | None
     newer: str | None
+    stopped: str | None = None
     if after is not None:
         rows.reverse()
         newer = str(rows[0][1][0]) if more else None
         if not more and bounded and params["ceiling"] <= last:
             newer = str(params["ceiling"] - 1)  # scanned up to here: go on from there
+            stopped = "newer"
         older = str(rows[-1][1][0]) if rows else after
     else:
         older = str(rows[-1][1][0]) if more else None
         if not more and bounded and params["floor"] > 0:
             older = str(params["floor"] + 1)  # scanned down to here: go on from there
+            stopped = "older"
         newer = (str(rows[0][1][0]) if rows else before) if before is not None else None
-    return JobPage([job for job, _ in rows], older=older, newer=newer)
+    return JobPage([job for job, _ in rows], older=older, newer=newer,
+                   scanned=span if stopped else 0, stopped=stopped)
 
 
 def running_jobs(db: Driver, limit: int) -> list[RunningJob]:
