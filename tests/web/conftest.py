@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from queuectl import Queue
-from tests.helpers import Cli, WorkerPool, drain
+from tests.helpers import Cli, drain
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -107,15 +107,6 @@ def dashboard(cli: Cli) -> Iterator[DashboardServer]:
     server = DashboardServer(cli)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def worker_pool(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
-    pool = WorkerPool(cli, db_path, tmp_path)
-    try:
-        yield pool
-    finally:
-        pool.close()
 
 
 @pytest.fixture(scope="session")

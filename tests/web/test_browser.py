@@ -135,12 +135,12 @@ def test_bulk_actions_on_the_filter_and_on_the_ticked_jobs_ask_first(
 
 
 def test_a_job_page_follows_the_run_live(
-    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+    cli: Cli, dashboard: DashboardServer, workers: WorkerPool, page: Any
 ) -> None:
     cli("enqueue", "--command", "echo started; sleep 0.2; echo finished", "--id", "live")
     page.goto(dashboard.url + "jobs/live")
     assert page.locator(".state").first.inner_text() == "pending"
-    worker_pool.start(1)
+    workers.start(1)
     # No reload: htmx polls the page's live part until the job is done.
     page.locator("pre.log", has_text="finished").wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".title-row .state").inner_text() == "completed"
@@ -185,9 +185,9 @@ def test_a_link_from_another_site_opens_a_token_dashboard_signed_in(cli: Cli,
 
 
 def test_stopping_a_worker_from_the_workers_page(
-    dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+    dashboard: DashboardServer, workers: WorkerPool, page: Any
 ) -> None:
-    worker = worker_pool.start(1)
+    worker = workers.start(1)
     page.goto(dashboard.url + "workers")
     page.click('tr[data-worker] button:has-text("Stop")')
     page.wait_for_url("**/workers?done=stopping")

@@ -56,10 +56,10 @@ def test_the_page_says_why_a_job_waits(cli: Cli, dashboard: DashboardServer,
 
 
 def test_retry_now_edit_restart_and_remove(cli: Cli, dashboard: DashboardServer,
-                                           worker_pool: WorkerPool, page: Any) -> None:
+                                           workers: WorkerPool, page: Any) -> None:
     cli("config", "set", "backoff_base", "600")
     cli("enqueue", "-c", "test -e ok-file || exit 3", "--id", "flaky", "--max-retries", "2")
-    worker_pool.start(1)
+    workers.start(1)
     wait_until(lambda: _show(cli, "flaky")["state"] == "failed", timeout=30,
                message="the first run to fail")
     page.goto(dashboard.url + "jobs/flaky")
@@ -94,9 +94,9 @@ def test_retry_now_edit_restart_and_remove(cli: Cli, dashboard: DashboardServer,
 
 
 def test_pause_resume_and_kill_a_running_job(cli: Cli, dashboard: DashboardServer,
-                                             worker_pool: WorkerPool, page: Any) -> None:
+                                             workers: WorkerPool, page: Any) -> None:
     cli("enqueue", "-c", "echo started; sleep 60", "--id", "long", "--max-retries", "0")
-    worker_pool.start(1)
+    workers.start(1)
     wait_until(lambda: _show(cli, "long")["state"] == "processing", timeout=30,
                message="the job to start")
     page.goto(dashboard.url + "jobs/long")
@@ -113,10 +113,10 @@ def test_pause_resume_and_kill_a_running_job(cli: Cli, dashboard: DashboardServe
 
 
 def test_a_run_s_output_downloads_whole_and_a_bad_run_is_a_400(
-    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool
+    cli: Cli, dashboard: DashboardServer, workers: WorkerPool
 ) -> None:
     cli("enqueue", "-c", "printf 'caf\\303\\251\\n'", "--id", "cafe")
-    worker_pool.start(1)
+    workers.start(1)
     cli("wait", "cafe", "--timeout", "30")
     got = httpx.get(dashboard.url + "jobs/cafe/runs/1/output", timeout=30)
     assert got.content == "café\n".encode()

@@ -23,10 +23,10 @@ def _lines(page: Any) -> int:
 
 
 def test_a_finished_long_log_opens_at_its_end_with_a_download(
-    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+    cli: Cli, dashboard: DashboardServer, workers: WorkerPool, page: Any
 ) -> None:
     cli("enqueue", "--command", "seq 1 20000", "--id", "long")  # 108,894 bytes
-    worker_pool.start(1)
+    workers.start(1)
     cli("wait", "long", "--timeout", "30")
     page.goto(dashboard.url + "jobs/long")
     log = page.locator("#log")
@@ -42,7 +42,7 @@ def test_a_finished_long_log_opens_at_its_end_with_a_download(
 
 
 def test_the_live_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(
-    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+    cli: Cli, dashboard: DashboardServer, workers: WorkerPool, page: Any
 ) -> None:
     cli("enqueue", "--command", TALKER, "--id", "talker")
     offsets: list[int] = []
@@ -50,7 +50,7 @@ def test_the_live_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(
         int(parse_qs(urlsplit(request.url).query)["offset"][0]))
         if "/runs/" in request.url and "/log" in request.url else None)
     page.goto(dashboard.url + "jobs/talker")
-    worker_pool.start(1)
+    workers.start(1)
     log = page.locator("#log")
     # Following: the view stays at the bottom as lines arrive.
     wait_until(lambda: _lines(page) > 150, timeout=30, message="150 lines")
@@ -81,7 +81,7 @@ def test_the_live_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(
 
 
 def test_the_log_moves_on_to_the_next_run_when_it_starts(
-    cli: Cli, dashboard: DashboardServer, worker_pool: WorkerPool, page: Any
+    cli: Cli, dashboard: DashboardServer, workers: WorkerPool, page: Any
 ) -> None:
     cli("config", "set", "backoff_base", "1")
     marker = cli.cwd / "ran-once"
@@ -89,7 +89,7 @@ def test_the_log_moves_on_to_the_next_run_when_it_starts(
         f"if [ -e {marker} ]; then echo second try; else touch {marker}; echo first try; "
         "exit 1; fi")
     page.goto(dashboard.url + "jobs/retried")
-    worker_pool.start(1)
+    workers.start(1)
     page.locator("#log", has_text="first try").wait_for(timeout=TIMEOUT_MS)
     # Run 1 failed; its output stays until run 2 starts, then run 2's replaces it.
     page.locator("#log-run", has_text="2").wait_for(timeout=TIMEOUT_MS)
