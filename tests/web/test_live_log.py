@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.helpers import Cli, WorkerPool, wait_until
+from queuectl import Queue
+from tests.helpers import Cli, WorkerPool, drain, wait_until
 from tests.web.conftest import DashboardServer, screenshot
 
 TIMEOUT_MS = 20_000
@@ -95,4 +96,24 @@ def test_the_log_moves_on_to_the_next_run_when_it_starts(
     page.locator("#log-run", has_text="2").wait_for(timeout=TIMEOUT_MS)
     page.locator("#log", has_text="second try").wait_for(timeout=TIMEOUT_MS)
     assert page.locator("#log").inner_text() == "second try\n"
+    page.locator("#log-status", has_text="finished").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_a_run_that_ran_and_ended_between_two_polls_is_followed(
+    db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    with Queue(db_path, environ={}) as queue:
+        queue.enqueue("exit 3", id="flaky", max_retries=2)
+        drain(queue)  # run 1 fails; run 2 waits out its backoff
+        assert queue.get("flaky").state.value == "failed"
+        page.goto(dashboard.url + "jobs/flaky")
+        assert page.locator("#log-run").inner_text() == "1"
+        page.click("#live-toggle")  # no poll while paused
+        # Run 2 starts and ends before the page asks again: the job is over by then.
+        queue.edit("flaky", {"command": "echo fixed", "delay": 0})
+        drain(queue)
+        assert queue.get("flaky").state.value == "completed"
+    page.click("#live-toggle")
+    page.locator("#log", has_text="fixed").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#log-run").inner_text() == "2"
     page.locator("#log-status", has_text="finished").wait_for(timeout=TIMEOUT_MS)

@@ -64,7 +64,8 @@ def whole_characters(data: bytes) -> bytes:
 async def new_output(request: Request) -> Response:
     """``GET /api/jobs/ID/runs/N/log?offset=K``: the output past byte K, at most CHUNK_BYTES
     (a follower further behind skips to the last CHUNK_BYTES and is told how many it
-    skipped). A run not started yet answers ``"started": false``."""
+    skipped). A run not started yet answers ``"started": false``; ``runs`` is the job's
+    number of runs so far."""
     job_id = request.path_params["job_id"]
     number = whole_number("run", request.path_params["number"], 1, _MAX_RUN)
     offset = Fields.query(request).whole("offset", low=0, high=2**62) or 0
@@ -75,7 +76,10 @@ async def new_output(request: Request) -> Response:
 
     job, output = await dashboard_of(request).read(read)
     job_live = job.state not in _FINISHED
-    body: dict[str, Any] = {"run": number, "job_live": job_live, "started": output is not None}
+    # "runs": how many runs the job has had, so that a follower of a finished run moves on to
+    # the next one even when that one ran and ended between two polls (the job is over then).
+    body: dict[str, Any] = {"run": number, "runs": job.runs, "job_live": job_live,
+                            "started": output is not None}
     if output is None:
         # The run has not started: it will, unless the job is over (or that run is past).
         over = not job_live or number <= job.runs

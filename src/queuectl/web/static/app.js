@@ -68,7 +68,9 @@
       offset = answer.offset;
       if (stick) log.scrollTop = log.scrollHeight;
       if (answer.finished) {
-        if (answer.job_live) {  // that run failed and the job will run again: follow the next
+        // That run failed and the job runs again (or already did: the next run may have
+        // started and ended since the last poll): follow the next one.
+        if (answer.job_live || answer.runs > run) {
           say("run " + run + " ended; waiting for run " + (run + 1));
           run += 1;
           offset = 0;
