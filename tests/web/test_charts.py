@@ -53,7 +53,9 @@ def test_the_wait_axis_takes_the_unit_of_the_peak() -> None:
 
     assert top(0.042, None) == "50ms"
     assert top(3.0) == "3s"
-    assert top(95 * 60.0) == "100m"
+    assert top(1.978) == "2s"
+    assert top(95.0) == "2m"
+    assert top(95 * 60.0) == "2h"
     assert top(2.5 * 3600) == "3h"
     assert top(None, None) == "1ms"
     assert "no runs" in wait_chart([], step=60).description

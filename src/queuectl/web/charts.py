@@ -108,12 +108,12 @@ def wait_chart(series: Sequence[SeriesPoint], *, width: int = 1000, height: int 
     """One bar per bucket: the mean wait (enqueue to start) of the first runs that finished
     in it; no bar where none did.
 
-    The axis is whole units of the peak's size: a peak of 95 s reads "100s", of 0.42 s
-    "500ms", of 2.5 h "3h"."""
+    The axis is whole units of the peak's size: a peak of 55 s reads "60s", of 95 s "2m",
+    of 1.98 s "2s", of 0.42 s "500ms"."""
     starts = [point.start for point in series]
     waits = [point.wait_mean for point in series]
     peak = max((w for w in waits if w is not None), default=0.0)
-    unit, suffix = next(((size, name) for size, name in _WAIT_UNITS if peak >= size * 2),
+    unit, suffix = next(((size, name) for size, name in _WAIT_UNITS if peak >= size),
                         (0.001, "ms"))
     scale_max = _nice_ceiling(math.ceil(round(peak / unit, 6))) * unit
     top_label = f"{round(scale_max / unit):,}{suffix}"
@@ -140,7 +140,7 @@ def wait_chart(series: Sequence[SeriesPoint], *, width: int = 1000, height: int 
                  key=(("wait", "mean wait"),), name="wait")
 
 
-# Units of the wait chart's axis, largest first: one is used once the peak is two of it.
+# Units of the wait chart's axis, largest first: the first the peak reaches is used.
 _WAIT_UNITS = ((3600.0, "h"), (60.0, "m"), (1.0, "s"))
 
 
