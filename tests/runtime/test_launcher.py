@@ -19,7 +19,14 @@ from queuectl.process import spawn
 from queuectl.process.cgroups import cgroup_processes
 from queuectl.process.launcher import Launcher
 from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
-from queuectl.process.ownership import RunRecorder, boot_ns, read_records, records_folder
+from queuectl.process.ownership import (
+    HEADER_SIZE,
+    RECORD_SIZE,
+    RunRecorder,
+    boot_ns,
+    read_records,
+    records_folder,
+)
 
 LEAN = [pytest.param(True, id="fork_exec"), pytest.param(False, id="popen")]
 
@@ -91,6 +98,39 @@ def test_a_running_job_is_recorded_and_forgotten_when_it_ends(launcher: Launcher
     assert records is not None and records.runs == []
     launcher.close()
     assert not path.exists()
+
+
+def test_a_run_counts_as_started_from_before_its_fork_until_its_result_is_settled(
+    launcher: Launcher,
+) -> None:
+    assert launcher._records is not None
+    path = launcher._records.path
+    launcher.start("true", job_id="done", run=1).wait()
+    execution = launcher.start("sleep 60", job_id="going", run=2)
+    records = read_records(path)
+    assert records is not None and records.started == {("done", 1), ("going", 2)}
+    assert [run.job_id for run in records.runs] == ["going"]  # only it has a session to kill
+    launcher.settled([("done", 1)])
+    records = read_records(path)
+    assert records is not None and records.started == {("going", 2)}
+    execution.kill()
+    execution.wait()
+    launcher.settled([("going", 2)])
+    launcher.start("true", job_id="next", run=1).wait()  # reuses a free slot
+    records = read_records(path)
+    assert records is not None and records.started == {("next", 1)} and records.runs == []
+    assert os.path.getsize(path) <= HEADER_SIZE + 2 * RECORD_SIZE
+
+
+def test_a_start_that_cannot_be_recorded_makes_every_start_unknown(tmp_path) -> None:
+    worker_id = "w-unknown" + os.urandom(3).hex()
+    recorder = RunRecorder(worker_id, None)
+    recorder.starting("ok", 1)
+    assert read_records(recorder.path).started == {("ok", 1)}  # type: ignore[union-attr]
+    recorder.starting("x" * RECORD_SIZE, 1)  # too long for a record
+    records = read_records(recorder.path)
+    assert records is not None and records.started is None
+    recorder.close()
 
 
 def test_job_processes_are_in_the_workers_cgroup(launcher: Launcher) -> None:

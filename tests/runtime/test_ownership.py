@@ -7,6 +7,7 @@ job runs again, even when they cleared their environment or left their session.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -103,3 +104,51 @@ def test_a_frozen_workers_env_clearing_job_is_killed_before_its_rerun(
         assert not _running(first), "the frozen worker's run still runs beside its re-run"
     finally:
         os.kill(frozen.pid, signal.SIGCONT)
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+    except FileNotFoundError:
+        return False
+
+
+def test_jobs_claimed_ahead_by_a_killed_worker_go_back_without_an_attempt(
+    cli: Cli, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """Issue 10 item 4: a crash costs the runs that started, not the ones held ahead."""
+    cli("config", "set", "backoff_base", "1")
+    cli("config", "set", "backoff_max", "50ms")
+    for number in range(40):  # short jobs first: the worker learns to claim ahead
+        cli("enqueue", "--id", f"learn-{number}", "--command", "true")
+    doomed = start_worker("--count", "1")
+    wait_until(lambda: state_of(cli, "learn-39") == "completed", message="the short jobs")
+    # One transaction: the worker claims them in one go, the freezer first. The freezer stops
+    # its own worker (SIGSTOP to its parent) the first time and keeps its only slot, so that
+    # the worker is frozen while it holds the others, and is then killed there.
+    frozen_once = tmp_path / "frozen"
+    batch = tmp_path / "batch.jsonl"
+    freeze = f"test -e {frozen_once} || {{ touch {frozen_once}; kill -STOP $PPID; sleep 30; }}"
+    lines = [json.dumps({"id": "freezer", "priority": 9, "command": freeze})]
+    ran = tmp_path / "ran"
+    lines += [json.dumps({"id": f"ahead-{n}", "command": f"echo ahead-{n} >> {ran}"})
+              for n in range(7)]
+    batch.write_text("\n".join(lines) + "\n")
+    cli("enqueue", "--file", str(batch))
+    wait_until(lambda: _stopped(doomed.pid), message="the worker frozen by its job")
+    doomed.kill()
+    doomed.wait()
+    started = set(ran.read_text().split()) if ran.exists() else set()
+    held = [j for j in (job(cli, f"ahead-{n}") for n in range(7))
+            if j["state"] == "processing" and j["id"] not in started]
+    assert held, "the worker held no job ahead: the test proves nothing"
+    start_worker("--count", "1")
+    wait_until(lambda: all(state_of(cli, f"ahead-{n}") == "completed" for n in range(7))
+               and state_of(cli, "freezer") == "completed", timeout=30,
+               message="every job done after the rescue")
+    for shown in held:
+        again = job(cli, shown["id"])
+        assert [a["error"] for a in again["attempts_history"]] == [None], again
+        assert again["attempts"] == 1, again
+    freezer = job(cli, "freezer")
+    assert [a["error"] for a in freezer["attempts_history"]] == ["worker lost", None]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from queuectl.process import cgroups, spawn
@@ -161,6 +161,10 @@ class Launcher:
             direct = direct and not _unlike_the_shell(env)
         else:
             env_list = [*self._base, *job_entries]
+        if self._records is not None:
+            # Before the fork: a run recorded as started may have run (rescues charge it an
+            # attempt); one that is not never did (rescues give it back for free).
+            self._records.starting(job_id, run)
         started_after = boot_ns()
         child = None
         words = plain_argv(command) if direct and search is not None else None
@@ -182,8 +186,14 @@ class Launcher:
         if self._records is not None:
             slot = self._records.started(job_id, run, child.pid, started_after, boot_ns())
             if slot >= 0:
-                child.on_reaped = partial(self._records.ended, slot)
+                child.on_reaped = partial(self._records.ended, job_id, run)
         return child
+
+    def settled(self, runs: Iterable[tuple[str, int]]) -> None:
+        """The database holds the results of these runs ``(job id, run)``, or has them back:
+        their records may go."""
+        if self._records is not None:
+            self._records.settled(runs)
 
     def _executables(self, program: bytes, search: tuple[bytes, ...]) -> tuple[bytes, ...]:
         """Where the shell would look for ``program``, in order (kept: jobs repeat commands)."""

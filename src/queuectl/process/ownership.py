@@ -9,11 +9,17 @@ proof of ownership. Two things are, on this host:
   cgroup tree (root, or the owner of a delegated subtree) can leave it.
 - **A run record per job**, in a file per worker under ``/dev/shm/queuectl-<uid>``: the job's
   session id (its first process's pid: every job runs in a session of its own) and the time
-  window of its start, so that a reused pid is told apart. A worker writes the record when a
-  job starts and blanks it when the job has ended, one ``pwrite`` each; a worker killed with
-  SIGKILL leaves its records behind for whoever rescues its runs.
+  window of its start, so that a reused pid is told apart. A worker killed with SIGKILL leaves
+  its records behind for whoever rescues its runs.
 
-``procs`` reads both to kill what a dead or frozen worker left running.
+A record also says that a run started, which is written before its command can run: a run
+claimed ahead and never started is then given back to the queue without costing an attempt
+when its worker dies (``maintenance``). So a record lives, one ``pwrite`` per step, from just
+before the fork (``starting``: no session yet), through the run (``started``: its session),
+past its processes' end (``ended``: no session to kill any more, the run still started) until
+the worker's database holds the run's result (``settled``: blank, the slot free again).
+
+``leftovers`` reads the records to kill what a dead or frozen worker left running.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from queuectl.hosts import pid_namespace, start_marker
@@ -72,11 +78,14 @@ class WorkerRecords:
     pid: int
     marker: str | None  # procs.start_marker of the worker process
     cgroup: str | None  # the worker's cgroup folder, if it has one
-    runs: list[RunRecord]
+    runs: list[RunRecord]  # the runs whose processes may still be going
+    # Every run that started and whose result the database may not hold yet, or None when
+    # that is not known (a record could not be written, or an older worker's file).
+    started: frozenset[tuple[str, int]] | None
 
 
 class RunRecorder:
-    """A worker's file of run records; ``started`` and ``ended`` are safe from any thread."""
+    """A worker's file of run records; every method is safe from any thread."""
 
     def __init__(self, worker_id: str, cgroup: str | None) -> None:
         folder = records_folder()
@@ -84,48 +93,88 @@ class RunRecorder:
         self._fd = -1
         self._free: list[int] = []
         self._next = 0
+        self._slots: dict[tuple[str, int], int] = {}  # the record slot of each run
+        self._runs: dict[int, tuple[str, int]] = {}  # and the other way round
         self._lock = threading.Lock()
+        self._header = {"worker": worker_id, "pid": os.getpid(),
+                        "marker": start_marker(os.getpid()), "cgroup": cgroup, "starts": True}
         try:
             if not self.path:
                 raise ValueError(f"no records for worker id {worker_id!r}")
             _private_folder(folder)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
                                | os.O_NOFOLLOW, 0o600)
-            header = json.dumps({"worker": worker_id, "pid": os.getpid(),
-                                 "marker": start_marker(os.getpid()), "cgroup": cgroup})
-            os.pwrite(self._fd, header.encode().ljust(HEADER_SIZE - 1) + b"\n", 0)
+            self._write_header()
         except (OSError, ValueError):
             self.close()  # no records: leftovers are then found by cgroup and environment
 
+    def starting(self, job_id: str, run: int) -> None:
+        """Record that a run is about to start (before its fork)."""
+        if self._write(job_id, run, 0, 0, 0) < 0:
+            self._starts_unknown()
+
     def started(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         """Record a run's session; returns the slot to pass to ``ended`` (-1 if not kept)."""
+        return self._write(job_id, run, session, after, before)
+
+    def ended(self, job_id: str, run: int) -> None:
+        """The run's processes are gone: forget its session (its id may now be reused), but
+        not that the run started."""
+        with self._lock:
+            known = (job_id, run) in self._slots
+        if known:
+            self._write(job_id, run, 0, 0, 0)
+
+    def settled(self, runs: Iterable[tuple[str, int]]) -> None:
+        """The database holds these runs' results (or has them back): forget them."""
+        if self._fd < 0:
+            return
+        for key in runs:
+            with self._lock:
+                slot = self._slots.pop(key, None)
+                if slot is None:
+                    continue
+                del self._runs[slot]
+                try:
+                    os.pwrite(self._fd, _BLANK, HEADER_SIZE + slot * RECORD_SIZE)
+                except OSError:
+                    pass  # a tmpfs that fails on a written page: the slot is not reused
+                else:
+                    self._free.append(slot)
+
+    def _write(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         if self._fd < 0:
             return -1
         line = f"{session} {after} {before} {run} {json.dumps(job_id)}".encode()
         if len(line) >= RECORD_SIZE:
             return -1
+        key = (job_id, run)
         with self._lock:
-            slot = self._free.pop() if self._free else self._next
-            self._next = max(self._next, slot + 1)
-        try:
-            os.pwrite(self._fd, line.ljust(RECORD_SIZE - 1) + b"\n",
-                      HEADER_SIZE + slot * RECORD_SIZE)
-        except OSError:  # tmpfs full: the cgroup and the environment remain
-            self._free.append(slot)
-            return -1
-        return slot
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._free.pop() if self._free else self._next
+                self._next = max(self._next, slot + 1)
+                self._slots[key], self._runs[slot] = slot, key
+            try:
+                os.pwrite(self._fd, line.ljust(RECORD_SIZE - 1) + b"\n",
+                          HEADER_SIZE + slot * RECORD_SIZE)
+                return slot
+            except OSError:  # tmpfs full: the cgroup and the environment remain
+                return -1
 
-    def ended(self, slot: int) -> None:
-        """The run's processes are gone: forget its session (its id may now be reused)."""
-        if slot < 0 or self._fd < 0:
-            return
-        try:
-            os.pwrite(self._fd, b" " * (RECORD_SIZE - 1) + b"\n",
-                      HEADER_SIZE + slot * RECORD_SIZE)
-        except OSError:
-            return
-        with self._lock:
-            self._free.append(slot)
+    def _starts_unknown(self) -> None:
+        """A start went unrecorded: whoever rescues this worker must count every run it held
+        as started."""
+        if self._header["starts"]:
+            self._header["starts"] = False
+            try:
+                self._write_header()  # its page is written already: this cannot need space
+            except OSError:
+                pass
+
+    def _write_header(self) -> None:
+        header = json.dumps(self._header).encode()
+        os.pwrite(self._fd, header.ljust(HEADER_SIZE - 1) + b"\n", 0)
 
     def close(self) -> None:
         """Remove the file: called once no job of this worker runs any more."""
@@ -136,6 +185,9 @@ class RunRecorder:
                 os.unlink(self.path)
             except OSError:
                 pass
+
+
+_BLANK = b" " * (RECORD_SIZE - 1) + b"\n"
 
 
 def _private_folder(folder: str) -> None:
@@ -170,16 +222,36 @@ def read_records(path: str) -> WorkerRecords | None:
         if boot != boot_id() or namespace != pid_namespace():
             return None  # pids there mean other processes than here
     runs = []
+    started: set[tuple[str, int]] | None = set() if header.get("starts") is True else None
     for offset in range(HEADER_SIZE, len(data) - RECORD_SIZE + 1, RECORD_SIZE):
         line = data[offset:offset + RECORD_SIZE].strip()
         if line:
             try:
                 session, after, before, run, job_id = line.decode().split(" ", 4)
-                runs.append(RunRecord(json.loads(job_id), int(run), int(session), int(after),
-                                      int(before)))
+                record = RunRecord(json.loads(job_id), int(run), int(session), int(after),
+                                   int(before))
             except (ValueError, TypeError):
-                continue  # a record torn by a crash mid-write: the environment remains
-    return WorkerRecords(worker_id, pid, marker, cgroup, runs)
+                # A record torn by a crash mid-write (a pwrite of one page is not torn by a
+                # SIGKILL, but who knows the tmpfs): its run's start is not known.
+                started = None
+                continue
+            if not isinstance(record.job_id, str):
+                started = None
+                continue
+            if started is not None:
+                started.add((record.job_id, record.run))
+            if record.session > 0:
+                runs.append(record)
+    return WorkerRecords(worker_id, pid, marker, cgroup, runs,
+                         None if started is None else frozenset(started))
+
+
+def started_runs(worker_id: str) -> frozenset[tuple[str, int]] | None:
+    """The runs ``(job id, run)`` of a dead worker that started and may lack a result, or
+    None when that is not known here (no records, another boot, a start unrecorded)."""
+    path = record_path(worker_id)
+    records = read_records(path) if path else None
+    return records.started if records is not None else None
 
 
 def all_records() -> Iterator[WorkerRecords]:

@@ -293,13 +293,14 @@ class Store:
 
         return workers.request_stop(self.db, worker_id, mode)
 
-    def rescue(self, now: float, decide: Callable[[Job], Outcome], *,
+    def rescue(self, now: float, decide: Callable[[Job], Outcome | None], *,
                worker_ids: Sequence[str] | None = None,
                forget_workers_before: float | None = None) -> list[Outcome]:
-        """Fail the runs of lost workers, in one transaction.
+        """Fail the runs of lost workers, in one transaction; returns the outcomes recorded.
 
         Without ``worker_ids``: every run whose lease has expired. With them: every run those
-        (dead) workers hold, and their registrations are removed.
+        (dead) workers hold, and their registrations are removed. A run ``decide`` gives None
+        never started: it is undone (as ``release`` with ``started=False``), no attempt spent.
         """
         from . import workers
 

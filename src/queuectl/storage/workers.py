@@ -117,7 +117,7 @@ def request_stop(db: Driver, worker_id: str | None, mode: str) -> list[str]:
     return db.write(ask)
 
 
-def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome], *,
+def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
            worker_ids: Sequence[str] | None = None,
            forget_workers_before: float | None = None) -> list[Outcome]:
     """Fail the runs of lost workers, in one transaction; see ``Store.rescue``."""
@@ -129,9 +129,14 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome], *,
             held = [job for worker_id in worker_ids
                     for job in tx.jobs("held_jobs_of_worker", {"worker_id": worker_id})]
         rescued = []
+        given_back = 0
         for job in held:
             outcome = decide(job)
-            if finish_runs(tx, job.worker_id or "", [outcome]) == [True]:
+            if outcome is None:  # claimed ahead, never started
+                given_back += tx.run("unclaim_job", {
+                    "job_id": job.id, "attempt": job.runs, "worker_id": job.worker_id or "",
+                    "now": now}) == 1
+            elif finish_runs(tx, job.worker_id or "", [outcome]) == [True]:
                 rescued.append(outcome)
         for worker_id in worker_ids or ():
             tx.run("unregister_worker", {"worker_id": worker_id})
@@ -139,8 +144,8 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome], *,
         if forget_workers_before is not None and tx.run(
                 "forget_silent_workers", {"before": forget_workers_before}):
             tx.run("forget_idle_workers_gone")
-        if rescued:
-            tx.wake(jobs=len(rescued))
+        if rescued or given_back:
+            tx.wake(jobs=len(rescued) + given_back)
         return rescued
 
     return db.write(fail_lost_runs)

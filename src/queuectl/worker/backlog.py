@@ -81,10 +81,12 @@ class Backlog:
 
     def write(self, storage: Storage, worker_id: str, now: float, lease_until: float,
               limit: int, queues: Sequence[str] | None,
+              settled: Callable[[Sequence[tuple[str, int]]], None] = lambda runs: None,
               ) -> tuple[list[Job], list[Outcome], list[Outcome]]:
         """Write what is owed: output, runs given back, then the results and a claim of up
         to ``limit`` jobs in one transaction. Returns ``(claimed, recorded, refused)``;
-        refused results are of runs rescued meanwhile (the fence)."""
+        refused results are of runs rescued meanwhile (the fence). ``settled`` hears of
+        the started runs ``(job id, run)`` whose results or releases committed."""
         if self.chunks:
             storage.append_output(worker_id, self.chunks)
             self.chunks = []
@@ -93,6 +95,7 @@ class Backlog:
             self._unstarted = []
         if self._interrupted:
             given = storage.release(worker_id, self._interrupted, now, started=True)
+            settled(self._interrupted)
             if given:
                 log.info("gave back %s", counted(given, "interrupted job"))
             if given < len(self._interrupted):
@@ -105,6 +108,8 @@ class Backlog:
         claimed, refused = storage.record_and_claim(
             worker_id, recorded, limit, now, lease_until, queues)
         self.outcomes = []
+        if recorded:
+            settled([(outcome.job_id, outcome.attempt) for outcome in recorded])
         return claimed, recorded, refused
 
 

@@ -461,7 +461,8 @@ class Worker:
         one transaction; each part leaves the backlog once its transaction committed."""
         now = self.clock.now()
         claimed, recorded, refused = self._backlog.write(
-            self.storage, self.id, now, now + self.settings.lease_duration, limit, self.queues)
+            self.storage, self.id, now, now + self.settings.lease_duration, limit, self.queues,
+            self._launcher.settled if self._launcher is not None else lambda runs: None)
         self._pool.submit(claimed)
         if claimed:
             lease = self.settings.lease_duration

@@ -5,7 +5,10 @@ A worker on this host whose process is gone is rescued at once (its leftover job
 are killed first, so that no job runs twice at once); any other run is rescued when its lease
 expires, and if it is still going on this host (its worker frozen) it is killed first too.
 Either way the lost run counts as a failed attempt with the error ``worker lost`` and the
-retry policy applies.
+retry policy applies, except, for a dead worker of this host, a run it claimed ahead and never
+started (its run records say which started, written before each fork): that one goes back to
+the queue as it was, no attempt spent, as after a graceful stop. A worker lost elsewhere (its
+lease expired) has its every run charged: nothing here tells which of them started.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 
 from queuectl.hosts import HOST, is_alive
 from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
+from queuectl.process.ownership import started_runs
 
 from ..backoff import outcome_of_failure
 from ..config import Settings
@@ -54,12 +58,23 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
     rescued: list[Outcome] = []
     dead = dead_local_workers(storage)
     if dead:
+        started: dict[str, frozenset[tuple[str, int]] | None] = {}
         for worker_id in dead:
+            started[worker_id] = started_runs(worker_id)  # read before its records go
             killed = kill_leftover_job_processes(worker_id)
             if killed:
                 log.warning("killed %d leftover job process(es) of dead worker %s",
                             killed, worker_id)
-        rescued += storage.rescue(now, decide, worker_ids=dead)
+
+        def decide_dead(job: Job) -> Outcome | None:
+            runs = started.get(job.worker_id or "")
+            if runs is not None and (job.id, job.runs) not in runs:
+                log.info("gave back job %s (run %d): claimed ahead by a dead worker, never "
+                         "started", job.id, job.runs)
+                return None
+            return decide(job)
+
+        rescued += storage.rescue(now, decide_dead, worker_ids=dead)
     if expired_leases:
         # Registrations of workers elsewhere that fell silent long ago are forgotten.
         forget_before = now - max(10 * settings.lease_duration, 3600.0)
