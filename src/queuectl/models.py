@@ -206,6 +206,7 @@ class Outcome:
     output: bytes = b""
     output_dropped: int = 0
     streamed: bool = False  # part of the output was stored while the run went on
+    started_at: float | None = None  # when the run started, if not when it was claimed
 
 
 @dataclass(frozen=True)

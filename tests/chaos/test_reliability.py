@@ -25,7 +25,6 @@ KNOWN: dict[str, str] = {}  # none at the moment
 # Known failures that do not show in every short run (they depend on where a kill or an
 # outage lands): not strict, until the fix that makes them pass every time removes them.
 INTERMITTENT = {
-    "kill9-fast": "issue 10 item 4: jobs claimed ahead are charged an attempt on a crash",
 }
 CASES = [
     pytest.param(name, backend, id=f"{name}-{backend}", marks=[

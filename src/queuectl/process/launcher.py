@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
@@ -105,7 +106,7 @@ class Launcher:
         self.cgroup = cgroups.enter_own_cgroup() if own_processes else None
         self._records = None
         if own_processes and worker_id:
-            prune_stale_records()
+            prune_stale_records(time.time())
             self._records = RunRecorder(worker_id, self.cgroup)
 
     @property
@@ -134,16 +135,19 @@ class Launcher:
         output_limit: int = 1024 * 1024,
         on_output: Callable[[int, bytes], None] | None = None,
         direct: bool = False,
+        started_at: float | None = None,
     ) -> Execution:
-        """Start one run of a job; ``env`` is the job's own, merged over the worker's."""
+        """Start one run of a job; ``env`` is the job's own, merged over the worker's.
+        ``started_at``: the worker's clock now (default: the system's)."""
         return Execution(
             command, cwd=cwd, timeout=timeout, kill_grace=kill_grace, output_limit=output_limit,
             on_output=on_output,
-            start=partial(self._spawn, command, job_id, run, cwd, env, direct),
+            start=partial(self._spawn, command, job_id, run, cwd, env, direct,
+                          time.time() if started_at is None else started_at),
         )
 
     def _spawn(self, command: str, job_id: str, run: int, cwd: str | None,
-               env: Mapping[str, str] | None, direct: bool) -> Child:
+               env: Mapping[str, str] | None, direct: bool, started_at: float) -> Child:
         if self._bad_environ is not None:
             raise self._bad_environ
         job_entries = [spawn.env_entry("QUEUECTL_JOB_ID", job_id),
@@ -164,7 +168,7 @@ class Launcher:
         if self._records is not None:
             # Before the fork: a run recorded as started may have run (rescues charge it an
             # attempt); one that is not never did (rescues give it back for free).
-            self._records.starting(job_id, run)
+            self._records.starting(job_id, run, started_at)
         started_after = boot_ns()
         child = None
         words = plain_argv(command) if direct and search is not None else None

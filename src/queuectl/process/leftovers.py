@@ -29,11 +29,13 @@ from queuectl.process.ownership import (
     ticks,
 )
 
+RESCUE_SECONDS = 3600.0
 _ROUNDS = 20  # kill passes over a session: each catches the children forked during the last
 
 
-def kill_leftover_job_processes(worker_id: str) -> int:
-    """SIGKILL whatever the jobs of ``worker_id`` (a dead worker) left; returns how many."""
+def kill_leftover_job_processes(worker_id: str, *, forget: bool = True) -> int:
+    """SIGKILL whatever the jobs of ``worker_id`` (a dead worker) left; returns how many.
+    ``forget=False`` keeps its records, for a rescue still to read which runs started."""
     killed: set[int] = set()
     path = record_path(worker_id)
     records = read_records(path) if path else None
@@ -43,7 +45,8 @@ def kill_leftover_job_processes(worker_id: str) -> int:
         for run in records.runs:
             killed |= _kill_session(run, records.cgroup)
     killed |= _kill_with_environment({f"QUEUECTL_WORKER_ID={worker_id}".encode()})
-    forget_worker(worker_id)
+    if forget:
+        forget_worker(worker_id)
     return len(killed)
 
 
@@ -68,20 +71,31 @@ def kill_job_run(job_id: str, run: int, worker_id: str | None) -> int:
     return len(killed)
 
 
-def prune_stale_records() -> None:
+def prune_stale_records(now: float) -> None:
     """Remove the records of workers that are gone and left nothing running: those of workers
-    killed after their database was (a test's, say), which no rescuer will ever read."""
+    killed after their database was (a test's, say), which no rescuer will ever read. A file
+    written in the last ``RESCUE_SECONDS`` stays: its worker's rescue may not have read yet
+    which of its runs started."""
     from queuectl.hosts import DEAD, liveness
 
     stale = [records for records in all_records()
              if liveness(records.pid, records.marker) == DEAD
-             and not (records.cgroup and os.path.isdir(records.cgroup))]
+             and not (records.cgroup and os.path.isdir(records.cgroup))
+             and _written(records.worker_id) < now - RESCUE_SECONDS]
     if not stale:
         return
     sessions = {int(fields[3]) for _, fields in _processes()}
     for records in stale:
         if not any(run.session in sessions for run in records.runs):
             forget_worker(records.worker_id)
+
+
+def _written(worker_id: str) -> float:
+    path = record_path(worker_id)
+    try:
+        return os.stat(path).st_mtime if path else 0.0
+    except OSError:
+        return 0.0
 
 
 def _stat(pid: int | str) -> list[str] | None:

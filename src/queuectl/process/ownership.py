@@ -70,6 +70,7 @@ class RunRecord:
     session: int  # the job's first process, the leader of its session
     started_after: int  # boot_ns() before the fork and after it: the leader's start time,
     started_before: int  # in clock ticks, lies between them
+    started_at: float = 0.0  # the worker's clock just before the fork
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class WorkerRecords:
     marker: str | None  # procs.start_marker of the worker process
     cgroup: str | None  # the worker's cgroup folder, if it has one
     runs: list[RunRecord]  # the runs whose processes may still be going
-    # Every run that started and whose result the database may not hold yet, or None when
-    # that is not known (a record could not be written, or an older worker's file).
-    started: frozenset[tuple[str, int]] | None
+    # Every run that started and whose result the database may not hold yet, with when it
+    # started; None when that is not known (a record could not be written, an older file).
+    started: dict[tuple[str, int], float] | None
 
 
 class RunRecorder:
@@ -94,6 +95,7 @@ class RunRecorder:
         self._free: list[int] = []
         self._next = 0
         self._slots: dict[tuple[str, int], int] = {}  # the record slot of each run
+        self._times: dict[tuple[str, int], float] = {}  # and its start time
         self._runs: dict[int, tuple[str, int]] = {}  # and the other way round
         self._lock = threading.Lock()
         self._header = {"worker": worker_id, "pid": os.getpid(),
@@ -108,8 +110,10 @@ class RunRecorder:
         except (OSError, ValueError):
             self.close()  # no records: leftovers are then found by cgroup and environment
 
-    def starting(self, job_id: str, run: int) -> None:
-        """Record that a run is about to start (before its fork)."""
+    def starting(self, job_id: str, run: int, at: float) -> None:
+        """Record that a run is about to start (before its fork), at ``at`` (a Clock time)."""
+        with self._lock:
+            self._times[(job_id, run)] = at
         if self._write(job_id, run, 0, 0, 0) < 0:
             self._starts_unknown()
 
@@ -135,6 +139,7 @@ class RunRecorder:
                 if slot is None:
                     continue
                 del self._runs[slot]
+                self._times.pop(key, None)
                 try:
                     os.pwrite(self._fd, _BLANK, HEADER_SIZE + slot * RECORD_SIZE)
                 except OSError:
@@ -145,10 +150,11 @@ class RunRecorder:
     def _write(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         if self._fd < 0:
             return -1
-        line = f"{session} {after} {before} {run} {json.dumps(job_id)}".encode()
+        key = (job_id, run)
+        at = self._times.get(key, 0.0)
+        line = f"{session} {after} {before} {run} {at!r} {json.dumps(job_id)}".encode()
         if len(line) >= RECORD_SIZE:
             return -1
-        key = (job_id, run)
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -222,14 +228,18 @@ def read_records(path: str) -> WorkerRecords | None:
         if boot != boot_id() or namespace != pid_namespace():
             return None  # pids there mean other processes than here
     runs = []
-    started: set[tuple[str, int]] | None = set() if header.get("starts") is True else None
+    started: dict[tuple[str, int], float] | None = {} if header.get("starts") is True else None
     for offset in range(HEADER_SIZE, len(data) - RECORD_SIZE + 1, RECORD_SIZE):
         line = data[offset:offset + RECORD_SIZE].strip()
         if line:
             try:
-                session, after, before, run, job_id = line.decode().split(" ", 4)
+                if "starts" in header:
+                    session, after, before, run, at, job_id = line.decode().split(" ", 5)
+                else:  # a worker of an earlier version: no start times
+                    session, after, before, run, job_id = line.decode().split(" ", 4)
+                    at = "0"
                 record = RunRecord(json.loads(job_id), int(run), int(session), int(after),
-                                   int(before))
+                                   int(before), float(at))
             except (ValueError, TypeError):
                 # A record torn by a crash mid-write (a pwrite of one page is not torn by a
                 # SIGKILL, but who knows the tmpfs): its run's start is not known.
@@ -239,16 +249,17 @@ def read_records(path: str) -> WorkerRecords | None:
                 started = None
                 continue
             if started is not None:
-                started.add((record.job_id, record.run))
+                started[(record.job_id, record.run)] = record.started_at
             if record.session > 0:
                 runs.append(record)
     return WorkerRecords(worker_id, pid, marker, cgroup, runs,
-                         None if started is None else frozenset(started))
+                         started)
 
 
-def started_runs(worker_id: str) -> frozenset[tuple[str, int]] | None:
-    """The runs ``(job id, run)`` of a dead worker that started and may lack a result, or
-    None when that is not known here (no records, another boot, a start unrecorded)."""
+def started_runs(worker_id: str) -> dict[tuple[str, int], float] | None:
+    """The runs ``(job id, run)`` of a dead worker that started and may lack a result, with
+    when each started; None when that is not known here (no records, another boot, a start
+    unrecorded)."""
     path = record_path(worker_id)
     records = read_records(path) if path else None
     return records.started if records is not None else None

@@ -103,4 +103,5 @@ def _finish_params(worker_id: str, outcome: Outcome) -> dict[str, Any]:
         "state": outcome.state.value, "run_at": outcome.run_at, "exit_code": outcome.exit_code,
         "error": outcome.error, "now": outcome.finished_at, "output": outcome.output,
         "output_dropped": outcome.output_dropped, "streamed": outcome.streamed,
+        "started_at": outcome.started_at,
     }

@@ -259,7 +259,7 @@ class Worker:
             job.command, job_id=job.id, run=job.runs, cwd=job.cwd, env=job.env,
             timeout=job.timeout or settings.job_timeout, kill_grace=settings.kill_grace,
             output_limit=settings.output_limit if job.output_limit is None else job.output_limit,
-            on_output=stream, direct=settings.direct_exec,
+            on_output=stream, direct=settings.direct_exec, started_at=self.clock.now(),
         )
 
     # -- the loop ----------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from queuectl.hosts import HOST, is_alive
 from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
-from queuectl.process.ownership import started_runs
+from queuectl.process.ownership import forget_worker, started_runs
 
 from ..backoff import outcome_of_failure
 from ..config import Settings
@@ -58,23 +59,29 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
     rescued: list[Outcome] = []
     dead = dead_local_workers(storage)
     if dead:
-        started: dict[str, frozenset[tuple[str, int]] | None] = {}
+        started: dict[str, dict[tuple[str, int], float] | None] = {}
         for worker_id in dead:
-            started[worker_id] = started_runs(worker_id)  # read before its records go
-            killed = kill_leftover_job_processes(worker_id)
+            started[worker_id] = started_runs(worker_id)
+            killed = kill_leftover_job_processes(worker_id, forget=False)
             if killed:
                 log.warning("killed %d leftover job process(es) of dead worker %s",
                             killed, worker_id)
 
         def decide_dead(job: Job) -> Outcome | None:
             runs = started.get(job.worker_id or "")
-            if runs is not None and (job.id, job.runs) not in runs:
+            if runs is None:
+                return decide(job)
+            if (job.id, job.runs) not in runs:
                 log.info("gave back job %s (run %d): claimed ahead by a dead worker, never "
                          "started", job.id, job.runs)
                 return None
-            return decide(job)
+            # The attempt's time is the run's start, not its claim (held ahead, it came later).
+            return replace(decide(job), started_at=runs[(job.id, job.runs)] or None)
 
         rescued += storage.rescue(now, decide_dead, worker_ids=dead)
+        # Only now: a rescuer at the same time that found no records would charge every run.
+        for worker_id in dead:
+            forget_worker(worker_id)
     if expired_leases:
         # Registrations of workers elsewhere that fell silent long ago are forgotten.
         forget_before = now - max(10 * settings.lease_duration, 3600.0)

@@ -82,7 +82,8 @@ WITH finished AS (
 ), recorded AS (
     UPDATE attempts
     SET finished_at = %(now)s, exit_code = %(exit_code)s, error = %(error)s,
-        output = %(output)s, output_dropped = %(output_dropped)s
+        output = %(output)s, output_dropped = %(output_dropped)s,
+        started_at = COALESCE(%(started_at)s, started_at)
     WHERE job_id = %(job_id)s AND number = %(attempt)s AND EXISTS (SELECT 1 FROM finished)
 )
 SELECT has_dependents FROM finished;

@@ -61,10 +61,11 @@ WHERE worker_id = :worker_id AND state = 'processing' AND updated_at = :now;
 -- name: finish_run
 -- Records a run's end, fenced: only while this worker still holds this run of the job. Its
 -- attempt is closed, then the job moves on. Returns has_dependents, or no row when the
--- fence refused the outcome.
+-- fence refused the outcome. A run's start time, when the outcome knows it (a rescued run
+-- claimed ahead started later than its claim), replaces the claim's.
 UPDATE attempts
 SET finished_at = :now, exit_code = :exit_code, error = :error, output = :output,
-    output_dropped = :output_dropped
+    output_dropped = :output_dropped, started_at = COALESCE(:started_at, started_at)
 WHERE job_id = :job_id AND number = :attempt
   AND EXISTS (SELECT 1 FROM jobs WHERE id = :job_id AND runs = :attempt
               AND worker_id = :worker_id AND state = 'processing');
