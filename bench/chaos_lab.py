@@ -93,7 +93,10 @@ class Lab:
                 self.url = str(self.workdir / "queue.db")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUECTL_")}
         self.env.update(QUEUECTL_DB=self.url, XDG_DATA_HOME=str(self.workdir / "xdg"),
-                        XDG_STATE_HOME=str(self.workdir / "state"), NO_COLOR="1")
+                        XDG_STATE_HOME=str(self.workdir / "state"), NO_COLOR="1",
+                        # Run records of its own: workers of other queues on this host (other
+                        # test runs) may not prune a dead worker's before its rescue read them.
+                        QUEUECTL_RECORDS_DIR=str(self.workdir / "records"))
 
     # -- the CLI and jobs -------------------------------------------------------------------
 

@@ -41,7 +41,11 @@ _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 def records_folder() -> str:
-    """Where workers of this user keep their run records: a tmpfs, gone at reboot like pids."""
+    """Where workers of this user keep their run records: a tmpfs, gone at reboot like pids.
+    ``QUEUECTL_RECORDS_DIR`` names another (a test run's own, out of other queues' way)."""
+    chosen = os.environ.get("QUEUECTL_RECORDS_DIR")
+    if chosen:
+        return chosen
     base = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
     return os.path.join(base, f"queuectl-{os.getuid()}")
 
