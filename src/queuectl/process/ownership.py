@@ -134,21 +134,16 @@ class RunRecorder:
             self._write(job_id, run, 0, 0, 0)
 
     def settled(self, runs: Iterable[tuple[str, int]]) -> None:
-        """The database holds these runs' results (or has them back): forget them."""
-        if self._fd < 0:
-            return
-        for key in runs:
-            with self._lock:
+        """The database holds these runs' results (or has them back): their slots may be
+        reused. They are not blanked (a write per job saved): a rescuer only asks about the
+        runs the database still shows held, and a settled run is never held again under the
+        same run number."""
+        with self._lock:
+            for key in runs:
                 slot = self._slots.pop(key, None)
-                if slot is None:
-                    continue
-                del self._runs[slot]
-                self._times.pop(key, None)
-                try:
-                    os.pwrite(self._fd, _BLANK, HEADER_SIZE + slot * RECORD_SIZE)
-                except OSError:
-                    pass  # a tmpfs that fails on a written page: the slot is not reused
-                else:
+                if slot is not None:
+                    del self._runs[slot]
+                    self._times.pop(key, None)
                     self._free.append(slot)
 
     def _write(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
@@ -195,9 +190,6 @@ class RunRecorder:
                 os.unlink(self.path)
             except OSError:
                 pass
-
-
-_BLANK = b" " * (RECORD_SIZE - 1) + b"\n"
 
 
 def _private_folder(folder: str) -> None:
