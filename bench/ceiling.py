@@ -16,6 +16,22 @@ def _run_true(_: int) -> int:
     return subprocess.run("true", shell=True, check=False).returncode
 
 
+def bare_pool_seconds(command: str, jobs: int, workers: int) -> float:
+    """Wall seconds for a thread pool of ``workers`` threads to run ``command`` (through
+    ``sh -c``) ``jobs`` times: the no-queue baseline of the sleep-jobs figure."""
+    def run(_: int) -> int:
+        return subprocess.run(command, shell=True, check=False).returncode
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(_noop, range(workers * 4)))
+        started = time.perf_counter()
+        codes = list(pool.map(run, range(jobs)))
+        elapsed = time.perf_counter() - started
+    if any(codes):
+        raise RuntimeError(f"`{command}` failed in the bare pool")
+    return elapsed
+
+
 def _noop(_: int) -> int:
     return 0
 

@@ -367,8 +367,10 @@ class Worker:
         if claim and not self._stop_mode:
             # Awake for housekeeping anyway: poll now too, so that an idle worker wakes once.
             want = self._plan.wanted(now, self.settings.poll_interval, poll=housekeeping)
+        began = time.monotonic()
         claimed = self._write_backlog(want)
         if want:
+            self._plan.transaction_took(time.monotonic() - began)
             self._plan.claimed(now, want, len(claimed), self.settings.poll_interval)
         if self._burst and not (len(self._pool) or self._backlog or self._plan.maybe_ready):
             self._burst_over = self._plan.nothing_left(now)

@@ -88,6 +88,7 @@ class SlotPool:
         # jobs until some have been measured. Read without the lock: a float is read whole,
         # and a value one run old only shifts how many jobs the coordinator claims ahead.
         self.typical_run = 1.0
+        self._measured = False
 
     def start(self) -> None:
         self._closing = False
@@ -308,7 +309,11 @@ class SlotPool:
                 result = _failed_in_worker(job, "failed in the worker", exc)
             finished = Finished(job, result, self._now())
             with self._lock:
-                self.typical_run = 0.9 * self.typical_run + 0.1 * (time.monotonic() - started)
+                took = time.monotonic() - started
+                # The first run measured replaces the prior guess (long: nothing held ahead).
+                self.typical_run = took if not self._measured else \
+                    0.9 * self.typical_run + 0.1 * took
+                self._measured = True
                 self._running_ids.discard(job.id)
                 if self._waiting_for_run:  # a later run of a job waits for its earlier one
                     self._waiting_for_run = False
