@@ -265,3 +265,35 @@ def test_concurrent_claimers_never_share_a_job(
     every = [job_id for ids in taken.values() for job_id in ids]
     assert sorted(every) == [f"j{i:03}" for i in range(jobs)]  # each exactly once
     assert storage.count_by_state()[JobState.COMPLETED] == jobs
+
+
+def test_a_claim_alone_commits_without_fsync_and_a_result_with_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 4: losing a claim in a power cut only runs its jobs again; a result must
+    reach the disk. On SQLite the claim's transaction runs at synchronous=NORMAL, and the
+    connection is back at FULL after it."""
+    from queuectl.storage.sqlite.driver import SqliteDriver
+
+    driver = storage.db  # type: ignore[attr-defined]
+    sqlite = isinstance(driver, SqliteDriver)
+    seen: list[tuple[bool, int | None]] = []
+    write = driver.write
+
+    def spy(operation: Callable[..., object], **kwargs: bool) -> object:
+        def inner(tx: object) -> object:
+            level = driver.connection().execute("PRAGMA synchronous").fetchone()[0] \
+                if sqlite else None
+            seen.append((kwargs.get("durable", True), level))
+            return operation(tx)
+        return write(inner, **kwargs)
+
+    monkeypatch.setattr(driver, "write", spy)
+    storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
+    [a] = _claim(storage, "w", 1)
+    storage.record_and_claim("w", [_done(a, T0 + 1)], 1, T0 + 1, T0 + 31)
+    full, normal = 2, 1
+    assert seen[-2:] == ([(False, normal), (True, full)] if sqlite
+                         else [(False, None), (True, None)])
+    if sqlite:
+        assert execute_raw(storage, "PRAGMA synchronous") == [(full,)]

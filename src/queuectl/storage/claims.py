@@ -45,7 +45,9 @@ def record_and_claim(
             tx, worker_id, limit - len(claimed), now)
         return claimed, stale, listed
 
-    return db.write(step, claim=True)
+    # A claim alone commits without waiting for the disk: a power cut that loses it loses
+    # claims only, and those jobs run again (at least once); a result always waits.
+    return db.write(step, claim=True, durable=bool(outcomes))
 
 
 def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:

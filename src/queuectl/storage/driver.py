@@ -141,10 +141,13 @@ if TYPE_CHECKING:
         url: str  # the location as given, password included: a worker opens it again
         applied: list[str]  # the migrations this driver applied when it opened the database
 
-        def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+        def write(self, operation: Callable[[Transaction], T], *, claim: bool = False,
+                  durable: bool = True) -> T:
             """Run ``operation`` in one write transaction and commit it. ``claim``: the
             transaction claims jobs, and claimers must take turns on queues with a
-            concurrency limit (so that each counts the jobs the others took)."""
+            concurrency limit (so that each counts the jobs the others took).
+            ``durable=False``: the commit need not reach the disk before it returns (a
+            claim that records no result: lost in a power cut, its jobs run again)."""
             ...
 
         def read(self, operation: Callable[[Transaction], T], *,

@@ -115,7 +115,8 @@ class PostgresDriver:
     def clock(self) -> ServerClock:
         return self.connector.clock
 
-    def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+    def write(self, operation: Callable[[Transaction], T], *, claim: bool = False,
+              durable: bool = True) -> T:
         called = time.monotonic()
         ending = [b"COMMIT"]
 
@@ -134,8 +135,10 @@ class PostgresDriver:
             return result
 
         try:
-            return self.connector.run(attempt, begin=_BEGIN_CLAIM if claim else b"BEGIN",
-                                      commit=lambda: ending[0])
+            begin = _BEGIN_CLAIM if claim else b"BEGIN"
+            if not durable:  # see Driver.write: this commit does not wait for the WAL flush
+                begin += b"; SET LOCAL synchronous_commit TO off"
+            return self.connector.run(attempt, begin=begin, commit=lambda: ending[0])
         finally:
             if self._listener is not None:
                 self._listener.revive()

@@ -84,6 +84,7 @@ class SqliteDriver:
         self.url = self.path
         self.applied: list[str] = []  # the migrations this open applied
         self._busy_timeout = _busy_timeout()
+        self._full = True  # synchronous=FULL (durability full); set by _connect
         self._pid = -1
         self._db: sqlite3.Connection | None = None
         # One connection serves every thread of a process that shares this driver (the
@@ -109,7 +110,8 @@ class SqliteDriver:
             self.applied = migrate(db, self.path)
             stored = db.execute("SELECT value FROM config WHERE key = 'durability'").fetchone()
             level = os.environ.get("QUEUECTL_DURABILITY") or (stored[0] if stored else "")
-            db.execute(f"PRAGMA synchronous = {'NORMAL' if level == 'normal' else 'FULL'}")
+            self._full = level != "normal"
+            db.execute(f"PRAGMA synchronous = {'FULL' if self._full else 'NORMAL'}")
         except (sqlite3.Error, OSError) as exc:
             if db is not None:
                 db.close()
@@ -161,13 +163,21 @@ class SqliteDriver:
 
     # -- transactions ------------------------------------------------------------------------
 
-    def write(self, operation: Callable[[Transaction], T], *, claim: bool = False) -> T:
+    def write(self, operation: Callable[[Transaction], T], *, claim: bool = False,
+              durable: bool = True) -> T:
         called = time.monotonic()
         with self._lock:
             db = self.connection()
+            # Outside a transaction only (SQLite refuses it inside one): this commit is not
+            # fsynced; the next FULL one syncs the log up to and past it.
+            relaxed = not durable and self._full
             try:
+                if relaxed:
+                    db.execute("PRAGMA synchronous = NORMAL")
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                if relaxed:
+                    _full_again(db)
                 raise self._error(exc, "cannot write to") from exc
             tx = _Transaction(db, self, "cannot write to", time.monotonic() - called)
             try:
@@ -180,6 +190,9 @@ class SqliteDriver:
             except BaseException:
                 _rollback(db)
                 raise
+            finally:
+                if relaxed:
+                    _full_again(db)
         if woken:
             self._send_wakeups(woken, stop=tx.wake_requested > 1)
         return result
@@ -324,6 +337,13 @@ class _Transaction(NamedQueries):
         import json
 
         return json.dumps(list(values))
+
+
+def _full_again(db: sqlite3.Connection) -> None:
+    try:
+        db.execute("PRAGMA synchronous = FULL")
+    except sqlite3.Error:  # only inside a transaction, which a rollback ended: cannot happen
+        pass
 
 
 def _rollback(db: sqlite3.Connection) -> None:
