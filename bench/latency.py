@@ -4,8 +4,9 @@ The peers are measured the same way where they can be (``latency`` in each peer 
 
 One worker with 4 slots sits idle; each job is enqueued alone, after the previous one has
 finished and a short pause, and prints ``date +%s.%N`` as its first act. Latency is that time
-minus the moment the enqueue call began, so it includes the enqueue's own commit; the claim
-latency (``started_at`` of the attempt) is reported beside it.
+minus the job's ``created_at``, stamped in the enqueue's transaction (issue 15 item 4): the
+enqueue's commit, the wake-up, the claim and the start. The claim latency (``started_at`` of
+the attempt, from the same stamp) and the enqueue call itself are reported beside it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def measure(ctx: Context, slots: int = 4) -> dict[str, float]:
             wait_for(lambda: queue.get(job_id).state in TERMINAL, 30,  # noqa: B023
                      "the job to finish", interval=0.002)
             attempt = queue.attempts(job_id)[-1]
-            starts.append(float(attempt.output.decode().strip()) - called)
-            claims.append(attempt.started_at - called)
+            created = queue.get(job_id).created_at
+            starts.append(float(attempt.output.decode().strip()) - created)
+            claims.append(attempt.started_at - created)
     ms = 1000.0
     return {
         **summarize(starts),
