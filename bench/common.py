@@ -172,6 +172,13 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
     return result
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU time of the children ``pid`` has reaped (cutime + cstime in /proc/<pid>/stat): the
+    jobs' own processes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -101,10 +101,13 @@ class ClaimPlan:
         now = time.monotonic()
         if self._gathering_since is None:
             self._gathering_since = now
-        if (waiting < max(self._pool.slots, GATHER_RESULTS)
-                and self._pool.queued() >= self._pool.slots):
+        if waiting < self.gather_results() and self._pool.queued() >= self._pool.slots:
             return max(0.0, GATHER_SECONDS - (now - self._gathering_since))
         return 0.0
+
+    def gather_results(self) -> int:
+        """How many results end a gathering."""
+        return max(self._pool.slots, GATHER_RESULTS)
 
     def collected(self) -> None:
         """The waiting results were taken: gathering starts over."""

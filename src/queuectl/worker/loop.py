@@ -61,6 +61,7 @@ from ..models import Job, JobState
 from ..storage import Storage, redact
 from ..storage.base import OutputChunk, WorkerRegistration
 
+GATHERING = "gathering results into one commit"
 log = logging.getLogger("queuectl.worker.loop")
 
 GRACEFUL = "graceful"
@@ -403,7 +404,7 @@ class Worker:
         gather = self._plan.gathering()
         if gather is not None:
             if gather and not self._stop_mode:
-                return gather, "gathering results into one commit"
+                return gather, GATHERING
             return 0.0, "results to record"
         if not self._chunks.empty() or self._backlog:
             return 0.0, "output or runs to write"
@@ -430,8 +431,15 @@ class Worker:
             timeout, why = self._next_wake()
             if timeout is not None and timeout <= 0:
                 return
-            if self._wait(timeout, why):
-                return
+            gathering = why == GATHERING
+            if gathering:
+                self._pool.quiet_below = self._plan.gather_results()
+            try:
+                if self._wait(timeout, why):
+                    return
+            finally:
+                if gathering:
+                    self._pool.quiet_below = 0
 
     def _wait(self, timeout: float | None, why: str) -> bool:
         """Wait until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
