@@ -1,4 +1,4 @@
-"""Turns results into the table, the targets of issue 7 (met or missed), a chart and RESULTS.md."""
+"""Turns results into the table, the targets of issue 15 (met or missed), a chart and RESULTS.md."""
 
 from __future__ import annotations
 
@@ -21,8 +21,17 @@ def _sections(results: dict[str, Any]) -> dict[str, Any]:
     return sections
 
 
+# The targets of issue 15 (and those of issue 7 it left as they were), graded as written: no
+# looser threshold, and no peer as a yardstick (the peers are figures, not targets).
+CEILING_FRACTION = 0.9
+LATENCY_P50_MS = 3.0
+LATENCY_P99_MS = 10.0
+SLEEP_OF_BARE_POOL = 0.98
+COLD_START_RATIO = 3.0
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every target of issue 7 that this run measured: the figure, and met or missed."""
+    """Every target this run measured: the figure, and met or missed."""
     s = _sections(results)
     rows: list[dict[str, Any]] = []
 
@@ -30,39 +39,41 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"target": target, "figure": figure, "met": met})
 
     if "throughput" in s:
-        systems = s["throughput"]["systems"]
-        mine = systems["queuectl"]["true"]
-        true_jobs = f"{results['sizes']['true_jobs']:,} x true"
-        add("End to end: at least 0.85 of the ceiling at every parallelism",
+        t = s["throughput"]
+        mine = t["systems"]["queuectl"]["true"]
+        add(f"End to end, `true`: at least {CEILING_FRACTION} of the ceiling's jobs per second "
+            "at 1, 2 and 4 slots (wall)",
             ", ".join(f"{v['of_ceiling']:.2f} at {w}" for w, v in mine.items()),
-            all(v["of_ceiling"] >= 0.85 for v in mine.values()))
-        for peer, system in systems.items():
-            if peer.startswith("queuectl"):
-                continue
-            if system["true"]:
-                add(f"End to end: ahead of {peer} ({true_jobs})",
-                    ", ".join(f"{v['queuectl_ratio']:.2f}x at {w}"
-                              for w, v in system["true"].items()),
-                    all(v["queuectl_ratio"] > 1.0 for v in system["true"].values()))
-            if system["sleep"]:
-                ratio = system["sleep"]["queuectl_ratio"]
-                sizes = results["sizes"]
-                sleep = f"sleep {sizes['sleep_seconds']:g} at {sizes['sleep_slots']}"
-                add(f"End to end: ahead of {peer} ({sleep} slots)", f"{ratio:.3f}x",
-                    ratio > 1.0)
+            all(v["of_ceiling"] >= CEILING_FRACTION for v in mine.values()))
+        if all("cpu_ratio" in v for v in mine.values()):
+            add(f"End to end, `true`: at least {CEILING_FRACTION} of the ceiling counted as CPU "
+                "per job (worker + its jobs against pool + its jobs)",
+                ", ".join(f"{v['cpu_ratio']:.2f} at {w}" for w, v in mine.items()),
+                all(v["cpu_ratio"] >= CEILING_FRACTION for v in mine.values()))
+        sleep = t["systems"]["queuectl"]["sleep"]
+        if sleep and "of_bare_pool" in sleep:
+            sizes = results["sizes"]
+            add(f"{sizes['sleep_jobs']} x `sleep {sizes['sleep_seconds']:g}` on "
+                f"{sizes['sleep_slots']} slots: at least {SLEEP_OF_BARE_POOL} of a bare "
+                f"{sizes['sleep_slots']}-thread pool in the same rounds",
+                f"{sleep['of_bare_pool']:.3f} ({sleep['seconds']:.2f} s against "
+                f"{t['bare_sleep_seconds']:.2f} s)",
+                sleep["of_bare_pool"] >= SLEEP_OF_BARE_POOL)
+    if "latency" in s:
+        lat = s["latency"]
+        add(f"Enqueue to start on an idle worker (from `created_at`): p50 at most "
+            f"{LATENCY_P50_MS:g} ms", f"{lat['p50_ms']:.2f} ms", lat["p50_ms"] <= LATENCY_P50_MS)
+        add(f"Enqueue to start: p99 at most {LATENCY_P99_MS:g} ms", f"{lat['p99_ms']:.2f} ms",
+            lat["p99_ms"] <= LATENCY_P99_MS)
     if "enqueue" in s:
         e = s["enqueue"]
-        add("`queuectl enqueue` under 3x the wall time of `python -c pass`",
+        add(f"`queuectl enqueue` at most {COLD_START_RATIO:g}x the wall time of `python -c pass`",
             f"{e['cold_ratio_to_python']:.2f}x ({e['cold_seconds']['queuectl enqueue'] * 1000:.0f}"
             f" ms against {e['cold_seconds']['python -c pass'] * 1000:.0f} ms)",
-            e["cold_ratio_to_python"] < 3.0)
+            e["cold_ratio_to_python"] <= COLD_START_RATIO)
         add("Bulk enqueue: at least 100,000 jobs per second",
             f"{e['bulk_jobs_per_second']:,.0f}/s ({e['bulk_jobs']:,} jobs, `enqueue --file`)",
             e["bulk_jobs_per_second"] >= 100_000)
-    if "latency" in s:
-        lat = s["latency"]
-        add("Latency p50 under 10 ms", f"{lat['p50_ms']:.1f} ms", lat["p50_ms"] < 10)
-        add("Latency p99 under 50 ms", f"{lat['p99_ms']:.1f} ms", lat["p99_ms"] < 50)
     if "scale" in s:
         sc = s["scale"]
         for name, key in (("end to end", "end_to_end"), ("storage cycles", "storage")):
@@ -71,6 +82,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 all(v["ratio"] >= 0.9 for v in sc[key].values()))
         add(f"Scale: `status` under 200 ms with {sc['rows']:,} finished jobs",
             f"{sc['status_seconds'] * 1000:.0f} ms", sc["status_seconds"] < 0.2)
+        if "stats_seconds" in sc:
+            add(f"Scale: `stats` at most 200 ms with {sc['rows']:,} finished runs",
+                f"{sc['stats_seconds'] * 1000:.0f} ms", sc["stats_seconds"] <= 0.2)
     if "idle" in s:
         cpu = s["idle"]["cpu_percent"]
         add("Idle worker under 1% of one core", f"{cpu:.2f}%", cpu < 1.0)
@@ -100,22 +114,24 @@ def table(results: dict[str, Any]) -> str:
         out.append(f"\n### {sizes['sleep_jobs']} x `sleep {sizes['sleep_seconds']:g}` with "
                    f"{sizes['sleep_slots']} slots: wall seconds (ideal "
                    f"{t['sleep_ideal_seconds']:.2f} s)\n")
-        out.append("| " + " | ".join(names) + " |")
-        out.append("|" + "---|" * len(names))
-        out.append("| " + " | ".join(
+        bare = t.get("bare_sleep_seconds")
+        out.append("| bare thread pool | " + " | ".join(names) + " |")
+        out.append("|---|" + "---|" * len(names))
+        out.append(f"| {_fmt(bare, 2)} | " + " | ".join(
             f"{t['systems'][n]['sleep']['seconds']:.2f}" if t["systems"][n]["sleep"] else "-"
             for n in names) + " |")
-        cpu_rows = [(w, c["thread_cpu_ms_per_job"], t["systems"]["queuectl"]["true"].get(w))
-                    for w, c in t["ceiling"].items()]
-        out.append("\n### CPU per job in the process that runs the jobs (ms; the `sh` children "
-                   "are not counted)\n")
-        out.append("| workers | ceiling thread pool | queuectl worker: coordinator + slots |")
-        out.append("|---|---|---|")
-        for workers, ceiling_cpu, mine in cpu_rows:
-            if mine:
-                out.append(f"| {workers} | {ceiling_cpu:.3f} | "
-                           f"{mine['coordinator_cpu_ms_per_job']:.3f} + "
-                           f"{mine['slots_cpu_ms_per_job']:.3f} |")
+        out.append("\n### CPU per job (ms): the process that spawns, and the jobs' own "
+                   "processes it reaped\n")
+        out.append("| workers | ceiling thread pool + its jobs | queuectl worker + its jobs "
+                   "| CPU ratio (ceiling / queuectl) |")
+        out.append("|---|---|---|---|")
+        for workers, c in t["ceiling"].items():
+            mine = t["systems"]["queuectl"]["true"].get(workers)
+            if mine and "worker_cpu_ms_per_job" in mine:
+                out.append(f"| {workers} | {c['thread_cpu_ms_per_job']:.3f} + "
+                           f"{c.get('children_cpu_ms_per_job', 0.0):.3f} | "
+                           f"{mine['worker_cpu_ms_per_job']:.3f} + "
+                           f"{mine['children_cpu_ms_per_job']:.3f} | {mine['cpu_ratio']:.2f} |")
         peers = [n for n in names if not n.startswith("queuectl")]
         if peers:
             out.append("\n### queuectl against each peer (jobs per second ratio, same round)\n")
@@ -260,7 +276,11 @@ def markdown(results: dict[str, Any], body: str, chart_path: Path | None) -> str
     if results["peers_left_out"]:
         lines.append("- Left out: " + "; ".join(
             f"{k} ({v})" for k, v in results["peers_left_out"].items()) + ".")
-    lines += ["", "## Targets (issue 7)", "", "| target | figure | |", "|---|---|---|"]
+    loads = results.get("loads", {})
+    if loads:
+        lines.append("- Load average (1 min) per section, before / after: " + "; ".join(
+            f"{name} {v['before'][0]} / {v['after'][0]}" for name, v in loads.items()) + ".")
+    lines += ["", "## Targets (issue 15)", "", "| target | figure | |", "|---|---|---|"]
     lines += [f"| {row['target']} | {row['figure']} | {'met' if row['met'] else '**missed**'} |"
               for row in results["targets"]]
     lines += ["", "## Figures", "", body]
@@ -275,6 +295,14 @@ def markdown(results: dict[str, Any], body: str, chart_path: Path | None) -> str
 HOW = """\
 - **Ceiling**: `subprocess.run("true", shell=True)` from a thread pool and from a process pool
   with the same number of workers, no queue at all; the better of the two.
+- **CPU per job**: on saturated cores throughput follows CPU per job, which a shared machine
+  does not disturb as it does wall time. The ceiling's is its process's (`getrusage` self) plus
+  its children's (`sh -c true`); queuectl's is the worker process's (`/proc/<pid>/stat`) plus
+  the jobs it reaped (cutime + cstime). The CPU ratio is the ceiling's over queuectl's, per
+  round; the target asks 0.9 of it as of the wall-clock rate.
+- **Sleep jobs**: each round runs the same `sleep` commands through a bare thread pool of as many
+  threads as slots (`subprocess.run(cmd, shell=True)`), then through each system; the figure
+  is the pool's wall time over queuectl's, per round.
 - **End to end**: the workers are started and idle first (queuectl: `queuectl worker start
   --count N`, default logging to a file, default `durability=full`, i.e. one fsync per commit);
   the clock runs from the first enqueue call to the moment every job is done, polled every
@@ -293,7 +321,8 @@ HOW = """\
   `queuectl enqueue --file` of 100,000 JSON lines, process start included. Bytecode caching
   is on (`PYTHONDONTWRITEBYTECODE` unset), as for any installed package.
 - **Latency**: one idle worker with 4 slots; each job `date +%s.%N` is enqueued alone with the
-  library; latency = the job's printed start time minus the moment the enqueue call began.
+  library; latency = the job's printed start time minus its `created_at`, stamped in the
+  enqueue's transaction (queuectl). The peers: minus the moment the enqueue call began.
   The peers are measured the same way (4 workers idle, one `date +%s.%N` job at a time).
 - **Storage**: processes loop on `Store.record_and_claim` (record the held job as
   completed and claim the next, one transaction per job), with no command run.

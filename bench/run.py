@@ -80,7 +80,7 @@ def throughput(ctx: Context) -> dict[str, Any]:
     """Items 1-3: ceiling, queuectl and the peers, round by round."""
     sizes = ctx.sizes
     systems = ["queuectl", NORMAL, *ctx.peers]
-    raw: dict[str, Any] = {"ceiling": {p: [] for p in sizes.parallelism}}
+    raw: dict[str, Any] = {"ceiling": {p: [] for p in sizes.parallelism}, "bare_sleep": []}
     for name in systems:
         raw[name] = {"true": {p: [] for p in sizes.parallelism}, "sleep": []}
     errors: dict[str, str] = {}
@@ -103,18 +103,32 @@ def throughput(ctx: Context) -> dict[str, Any]:
             ctx.log(f"  {name} failed: {errors[name]}")
             return None
 
+    # Rounds A B A B: the ceiling, then queuectl (and the others), so that both see the same
+    # moment of a shared machine; figures are medians of the per-round ratios.
     for round_number in range(1, sizes.runs + 1):
         for workers in sizes.parallelism:
             best = ceiling.measure(sizes.true_jobs, workers)
             raw["ceiling"][workers].append(best)
-            line = [f"ceiling {best['best']:.0f}/s"]
+            ceiling_cpu = best["thread_cpu_ms_per_job"] + best["children_cpu_ms_per_job"]
+            line = [f"ceiling {best['best']:.0f}/s (CPU/job {best['thread_cpu_ms_per_job']:.3f}"
+                    f" + jobs {best['children_cpu_ms_per_job']:.3f} ms)"]
             for name in systems:
                 result = drain(name, "true", sizes.true_jobs, workers)
                 raw[name]["true"][workers].append(result)
-                if result:
+                if result and "worker_cpu_ms_per_job" in result:
+                    mine = result["worker_cpu_ms_per_job"] + result["children_cpu_ms_per_job"]
+                    line.append(f"{name} {result['jobs_per_second']:.0f}/s (CPU/job "
+                                f"{result['worker_cpu_ms_per_job']:.3f} + jobs "
+                                f"{result['children_cpu_ms_per_job']:.3f} ms, CPU ratio "
+                                f"{ceiling_cpu / mine:.2f})")
+                elif result:
                     line.append(f"{name} {result['jobs_per_second']:.0f}/s")
-            ctx.log(f"  round {round_number}, {workers} worker(s): {', '.join(line)}")
-        line = []
+            ctx.log(f"  round {round_number}, {workers} worker(s), load "
+                    f"{os.getloadavg()[0]:.1f}: {', '.join(line)}")
+        bare = ceiling.bare_pool_seconds(f"sleep {sizes.sleep_seconds:g}", sizes.sleep_jobs,
+                                         sizes.sleep_slots)
+        raw["bare_sleep"].append(bare)
+        line = [f"bare pool {bare:.2f}s"]
         for name in systems:
             command = f"sleep {sizes.sleep_seconds:g}"
             result = drain(name, command, sizes.sleep_jobs, sizes.sleep_slots)
@@ -134,8 +148,10 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
     for workers, samples in raw["ceiling"].items():
         out["ceiling"][str(workers)] = {
             kind: median([s[kind] for s in samples])
-            for kind in ("thread", "process", "best", "thread_cpu_ms_per_job")
+            for kind in ("thread", "process", "best", "thread_cpu_ms_per_job",
+                         "children_cpu_ms_per_job")
         }
+    out["bare_sleep_seconds"] = median(raw["bare_sleep"])
     queuectl_raw = raw["queuectl"]
     for name in ["queuectl", NORMAL, *ctx.peers]:
         system: dict[str, Any] = {"true": {}, "sleep": None}
@@ -152,8 +168,15 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
             }
             if name.startswith("queuectl"):
                 entry["duplicates"] = sum(s["duplicates"] for s in samples)
-                for key in ("coordinator_cpu_ms_per_job", "slots_cpu_ms_per_job"):
+                for key in ("coordinator_cpu_ms_per_job", "slots_cpu_ms_per_job",
+                            "worker_cpu_ms_per_job", "children_cpu_ms_per_job"):
                     entry[key] = median([s[key] for s in samples])
+                # On saturated cores throughput follows the CPU per job of the process that
+                # spawns plus its jobs': the ceiling's over queuectl's, per round.
+                entry["cpu_ratio"] = median([
+                    (c["thread_cpu_ms_per_job"] + c["children_cpu_ms_per_job"])
+                    / (s["worker_cpu_ms_per_job"] + s["children_cpu_ms_per_job"])
+                    for c, s in zip(raw["ceiling"][workers], samples, strict=True)])
             system["true"][str(workers)] = entry
         sleeps = raw[name]["sleep"]
         if sleeps and all(sleeps):
@@ -162,6 +185,9 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
             system["sleep"] = {
                 "seconds": median(walls), "of_ideal": median([ideal / w for w in walls]),
                 "queuectl_ratio": median([w / m for m, w in zip(mine, walls, strict=True)]),
+                # the bare pool's wall time over this system's, round by round
+                "of_bare_pool": median([b / w for b, w in zip(raw["bare_sleep"], walls,
+                                                              strict=True)]),
             }
         out["systems"][name] = system
     return out
@@ -288,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes.__dict__ | {"parallelism": list(sizes.parallelism)},
         "machine": machine.describe(),
         "sections": {},
+        "loads": {},  # load average before and after each section
     }
     ctx.log(f"queuectl benchmarks ({results['mode']}, {sizes.runs} run(s) per figure), "
             f"scratch {workdir}")
@@ -300,10 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in SECTIONS:
             if name in args.only:
-                ctx.log(f"== {name}")
+                load = [round(x, 2) for x in os.getloadavg()]
+                ctx.log(f"== {name} (load average {load[0]} {load[1]} {load[2]})")
                 section_started = time.perf_counter()
                 results["sections"][name] = sections[name](ctx)
-                ctx.log(f"   ({time.perf_counter() - section_started:.1f}s)")
+                after = [round(x, 2) for x in os.getloadavg()]
+                results["loads"][name] = {"before": load, "after": after}
+                ctx.log(f"   ({time.perf_counter() - section_started:.1f}s, load average "
+                        f"after {after[0]} {after[1]} {after[2]})")
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
