@@ -185,6 +185,10 @@ def table(results: dict[str, Any]) -> str:
             rows.append((f"storage cycles with {sc['rows']:,} finished jobs, {workers} process(es)",
                          f"{_fmt(v['scale'])}/s against {_fmt(v['empty'])}/s empty "
                          f"({v['ratio']:.2f})"))
+        if "stats_seconds" in sc:
+            rows.append((f"`stats` with {sc['rows']:,} finished runs",
+                         f"{sc['stats_seconds'] * 1000:.0f} ms (empty: "
+                         f"{sc['stats_seconds_empty'] * 1000:.0f} ms)"))
         rows.append((f"`status` / `list --limit 50` with {sc['rows']:,} finished jobs",
                      f"{sc['status_seconds'] * 1000:.0f} / {sc['list_seconds'] * 1000:.0f} ms"
                      f" (empty: {sc['status_seconds_empty'] * 1000:.0f} / "

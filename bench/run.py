@@ -284,8 +284,10 @@ def scale_section(ctx: Context) -> dict[str, Any]:
         "end_to_end": summary(e2e),
         "storage": summary(cycles),
         "status_seconds": scale.cli_seconds(ctx, db, "status"),
+        "stats_seconds": scale.cli_seconds(ctx, db, "stats"),
         "list_seconds": scale.cli_seconds(ctx, db, "list", "--limit", "50"),
         "status_seconds_empty": scale.cli_seconds(ctx, empty_db, "status"),
+        "stats_seconds_empty": scale.cli_seconds(ctx, empty_db, "stats"),
         "list_seconds_empty": scale.cli_seconds(ctx, empty_db, "list", "--limit", "50"),
         "database_bytes": db.stat().st_size,
     }

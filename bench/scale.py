@@ -2,13 +2,14 @@
 
 The rows are copies of one job that really ran (so they fit whatever the schema is today),
 written with one ``INSERT ... SELECT`` over a counter per table: a million jobs and their
-attempts take seconds, not the hours that running them would.
+attempts take seconds, not the hours that running them would. Their ids are in the format of
+real ones (the numbers enqueue hands out, the counter moved past them), and their runs are
+spread over ``WINDOW_SECONDS`` before now, as a week of real work would be.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from common import Context, median, queuectl_argv, queuectl_env
 from queuectl import Queue
 
 _COUNTER = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+WINDOW_SECONDS = 7 * 86400.0
 
 
 def _copy_rows(conn: sqlite3.Connection, table: str, key: str, template_id: str, rows: int,
@@ -43,14 +45,20 @@ def build(db: Path, rows: int) -> float:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
-    # Spread over the last `rows` milliseconds, oldest first, as a real history would be.
-    age = f"({now} - (? - n.i) * 0.001)".replace("?", str(rows))
+    # Spread over the last week, oldest first, as a real history would be; ids are numbers
+    # after the template's, as enqueue hands them out.
+    step = WINDOW_SECONDS / rows
+    age = f"({now} - ({rows} - n.i) * {step!r})"
+    first = int(template.id) + 1 if template.id.isdigit() else 1
+    job_id = f"CAST(n.i + {first - 1} AS TEXT)"
     _copy_rows(conn, "jobs", "id", template.id, rows, {
-        "id": "printf('old-%08d', n.i)", "created_at": age, "updated_at": age, "run_at": age,
+        "id": job_id, "created_at": age, "updated_at": age, "run_at": age,
     })
     _copy_rows(conn, "attempts", "job_id", template.id, rows, {
-        "job_id": "printf('old-%08d', n.i)", "started_at": age, "finished_at": age,
+        "job_id": job_id, "started_at": age, "finished_at": age,
     })
+    conn.execute("UPDATE job_numbers SET next = ? WHERE next <= ?",
+                 (first + rows, first + rows - 1))
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -58,12 +66,9 @@ def build(db: Path, rows: int) -> float:
 
 
 def cli_seconds(ctx: Context, db: Path, *args: str) -> float:
-    """Median wall time of a read command (process start included) against ``db``."""
+    """Median wall time of a read command (process start included) against ``db``, with a
+    blocking wait (see ``enqueue._wall``: ``subprocess.run`` with a timeout polls)."""
+    from enqueue import _wall
+
     env = queuectl_env(db)
-    times = []
-    for _ in range(max(3, ctx.sizes.runs)):
-        started = time.perf_counter()
-        subprocess.run(queuectl_argv(*args), env=env, check=True, stdout=subprocess.DEVNULL,
-                       timeout=120)
-        times.append(time.perf_counter() - started)
-    return median(times)
+    return median([_wall(queuectl_argv(*args), env) for _ in range(max(3, ctx.sizes.runs))])

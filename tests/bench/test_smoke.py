@@ -47,6 +47,10 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         for kind in ("end_to_end", "storage"):
             assert _positive(sections["scale"][kind][workers]["ratio"])
     assert _positive(throughput["systems"]["queuectl"]["sleep"]["seconds"])
+    assert _positive(throughput["systems"]["queuectl"]["sleep"]["of_bare_pool"])
+    assert all(_positive(throughput["systems"]["queuectl"]["true"][w]["cpu_ratio"])
+               for w in ("1", "2", "4"))
+    assert set(results["loads"]) == set(sections)
 
     enqueue = sections["enqueue"]
     assert _positive(enqueue["cold_ratio_to_python"])
@@ -55,10 +59,15 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     assert _positive(enqueue["library_enqueue_many_per_second"])
     assert _positive(sections["latency"]["p50_ms"]) and _positive(sections["latency"]["p99_ms"])
     assert _positive(sections["scale"]["status_seconds"])
+    assert _positive(sections["scale"]["stats_seconds"])
     assert sections["idle"]["cpu_percent"] >= 0
 
     assert results["targets"] and all(isinstance(t["met"], bool) for t in results["targets"])
     report = (out / "RESULTS.md").read_text()
-    assert "## Targets (issue 7)" in report and "| workers |" in report
+    assert "## Targets (issue 15)" in report and "| workers |" in report
+    graded = " ".join(t["target"] for t in results["targets"])
+    assert "0.9 of the ceiling" in graded and "p50 at most 3 ms" in graded
+    assert "0.98 of a bare" in graded and "3x the wall time" in graded
+    assert "ahead of" not in graded  # no peer is a target
     # Nothing was written next to the tracked results, and the scratch folder is gone.
     assert not list(tmp_path.glob("queuectl-bench-*"))
