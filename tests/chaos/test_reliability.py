@@ -1,9 +1,8 @@
 """The reliability suite's short form (bench/chaos.py): every scenario on every backend it
 applies to, in a subprocess, with its figures in the failure message.
 
-The full length is one command: ``python bench/chaos.py`` (see its docstring). A scenario
-marked xfail is a known failure with the issue that fixes it; the marks are strict where the
-failure shows every time, so the fix that makes one pass must remove its mark.
+The full length is one command: ``python bench/chaos.py`` (see its docstring). Every
+scenario must pass: none is marked as a known failure.
 """
 
 from __future__ import annotations
@@ -21,18 +20,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import BACKENDS, SCENARIOS  # noqa: E402
 
-KNOWN: dict[str, str] = {}  # none at the moment
-# Known failures that do not show in every short run (they depend on where a kill or an
-# outage lands): not strict, until the fix that makes them pass every time removes them.
-INTERMITTENT = {
-}
 CASES = [
-    pytest.param(name, backend, id=f"{name}-{backend}", marks=[
-        *([pytest.mark.postgres] if backend == "postgres" else []),
-        *([pytest.mark.xfail(reason=KNOWN[name], strict=True)] if name in KNOWN else []),
-        *([pytest.mark.xfail(reason=INTERMITTENT[name], strict=False)]
-          if name in INTERMITTENT else []),
-    ])
+    pytest.param(name, backend, id=f"{name}-{backend}",
+                 marks=[pytest.mark.postgres] if backend == "postgres" else [])
     for name in SCENARIOS for backend in BACKENDS[name]
 ]
 

@@ -90,6 +90,7 @@ FACADE_AND_VALUES = {
     "queuectl", "queuectl.queue", "queuectl.errors", "queuectl.models", "queuectl.states",
     "queuectl.units", "queuectl.stats", "queuectl.config", "queuectl.listing",
     "queuectl.recurring", "queuectl.clock", "queuectl.jobspec", "queuectl.jobspec.newjob",
+    "queuectl.rollups",  # SeriesPoint, the bars Queue.stats_series returns
 }
 WORKER_SIDE = {"worker", "process"}
 
