@@ -17,25 +17,16 @@ import pytest
 from tests.helpers import Cli, WorkerPool, processes_using, wait_until
 
 
-@pytest.fixture
-def pool(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
-    started = WorkerPool(cli, db_path, tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
-
-
 def show(cli: Cli, job_id: str) -> Any:
     return json.loads(cli("show", job_id, "--json").stdout)
 
 
-def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, pool: WorkerPool,
+def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, workers: WorkerPool,
                                                           tmp_path: Path, db_path: Path) -> None:
     for job_id in ("a", "b"):
         cli("enqueue", "--command", f"while [ ! -e {tmp_path / job_id} ]; do sleep 0.02; done",
             "--id", job_id)
-    worker = pool.start(2)
+    worker = workers.start(2)
     # Their processes, not only their claims: a claimed job no slot started yet is given back.
     wait_until(lambda: all(processes_using(db_path, QUEUECTL_JOB_ID=j) for j in "ab"),
                message="both jobs running")
@@ -53,10 +44,10 @@ def test_the_first_ctrl_c_says_what_the_worker_waits_for(cli: Cli, pool: WorkerP
     assert "Traceback" not in log
 
 
-def test_a_second_ctrl_c_says_it_kills_the_jobs(cli: Cli, pool: WorkerPool,
+def test_a_second_ctrl_c_says_it_kills_the_jobs(cli: Cli, workers: WorkerPool,
                                                  db_path: Path) -> None:
     cli("enqueue", "--command", "sleep 60", "--id", "long")
-    worker = pool.start(1)
+    worker = workers.start(1)
     wait_until(lambda: processes_using(db_path, QUEUECTL_JOB_ID="long"), message="job running")
     worker.signal(signal.SIGINT)
     wait_until(lambda: "Ctrl-C again kills them" in worker.stderr(), message="first Ctrl-C")
