@@ -21,6 +21,8 @@ Protocols are for the type checker only: defining them costs every ``queuectl en
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod  # loaded with the interpreter: costs no start-up
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -32,7 +34,7 @@ class Conflict(Exception):
     """A write broke a unique key; the transaction is rolled back."""
 
 
-class NamedQueries:
+class NamedQueries(ABC):
     """What both drivers' transactions share: reading what a named statement returned. A
     driver's transaction says how a statement runs (``_execute``) and how its rows become
     jobs (``job_rows``)."""
@@ -48,8 +50,9 @@ class NamedQueries:
         self.wake_requested = 0  # 1: jobs, 2: check in (stop or cancel)
         self.wake_jobs: int | None = 0  # how many jobs the wake-up is for; None: unknown
 
+    @abstractmethod
     def _execute(self, query: str, params: Any) -> Any:
-        raise NotImplementedError
+        """Run the named statement ``query`` with ``params``; a cursor over its rows."""
 
     def one(self, query: str, params: Any = ()) -> Any:
         return self._execute(query, params).fetchone()
