@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from queuectl import Queue
 
@@ -233,3 +236,30 @@ def drain(queue: Queue) -> None:
     with queue.worker() as worker:
         while worker.run_once():
             pass
+
+
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (``2m``, ``16m``) mounted at ``folder/disk``, to fill up; the body of
+    a fixture. Mounting needs root: elsewhere the test is skipped with one line."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full disk needs root to mount a small tmpfs")
+    disk = folder / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+                   check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(path: Path) -> None:
+    """Write to ``path`` until the file system has not a byte left (unbuffered: a buffered
+    file would flush again at close and raise there)."""
+    with path.open("wb", buffering=0) as file:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    file.write(b"\0" * size)
+            except OSError:
+                pass

@@ -4,17 +4,15 @@ and a full disk met while jobs run (root only: a small tmpfs)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import Cli, WorkerPool, processes_using, wait_until
+from tests import helpers
+from tests.helpers import Cli, WorkerPool, fill, processes_using, wait_until
 
 
 def show(cli: Cli, job_id: str) -> Any:
@@ -93,27 +91,7 @@ def test_burst_waits_for_a_retry_of_a_job_it_ran(cli: Cli) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs, to fill up (needs root)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("a full disk needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], check=True)
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(path: Path) -> None:
-    """Write to ``path`` until the file system has not a byte left."""
-    with path.open("wb", buffering=0) as file:
-        for size in (1 << 20, 4096, 1):
-            try:
-                while True:
-                    file.write(b"\0" * size)
-            except OSError:
-                pass
+    yield from helpers.small_disk(tmp_path, "16m")
 
 
 def test_a_worker_outlives_a_full_disk_and_records_its_results_once_there_is_room(

@@ -4,10 +4,7 @@ so on one line of stderr and exits 1; nothing is half written."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +14,8 @@ from queuectl import Queue
 from queuectl.errors import DuplicateJob, StorageError
 from queuectl.storage import Storage, open_storage
 from queuectl.storage.sqlite.migrate import MIGRATIONS
-from tests.helpers import Cli
+from tests import helpers
+from tests.helpers import Cli, fill
 
 from .conftest import execute_raw
 
@@ -49,16 +47,7 @@ def test_a_lock_held_past_the_busy_timeout_is_one_line_and_changes_nothing(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs: mounting one needs root, and the test is skipped elsewhere."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("a full disk needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], check=True)
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=True)
+    yield from helpers.small_disk(tmp_path, "2m")
 
 
 def test_a_full_disk_is_one_line_and_the_jobs_stored_before_stay(
@@ -68,13 +57,7 @@ def test_a_full_disk_is_one_line_and_the_jobs_stored_before_stay(
     cli.env["QUEUECTL_DB"] = str(db)
     cli("enqueue", "-c", "true", "--id", "before")
     opened = open_storage(db)  # a worker, say, keeps the database (and its WAL) open
-    # Unbuffered: a buffered file would flush again at close and raise ENOSPC there.
-    with open(small_disk / "filler", "wb", buffering=0) as filler:  # the disk fills up meanwhile
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-        except OSError:
-            pass
+    fill(small_disk / "filler")  # the disk fills up meanwhile
     jobs = small_disk.parent / "jobs.jsonl"
     jobs.write_text("".join(f'{{"command": "echo {"x" * 200} {n}"}}\n' for n in range(20_000)))
     result = cli("enqueue", "--file", str(jobs), check=1)
