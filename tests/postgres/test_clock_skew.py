@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -69,9 +70,11 @@ def test_a_host_whose_clock_runs_ahead_takes_no_live_job(pg_url: str, tmp_path: 
                        message="the on-time worker to hold every job")
             skewed = {**env, "FAKETIME": "+120s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
             with (tmp_path / "ahead.log").open("wb") as log:
+                # faketime forks the worker and waits for it: a group of their own, so that
+                # the end of the test stops the worker too, not faketime alone.
                 ahead = subprocess.Popen([faketime, "-f", "+120s", *command], env=skewed,
                                          stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, start_new_session=True)
             wait_until(lambda: len(queue.workers()) == 2, timeout=30,
                        message="the worker whose clock runs ahead to start")
             wait_until(lambda: queue.counts()[JobState.COMPLETED] == jobs, timeout=60,
@@ -82,7 +85,8 @@ def test_a_host_whose_clock_runs_ahead_takes_no_live_job(pg_url: str, tmp_path: 
         # The skewed worker ran for real: it saw the jobs' leases, and took none of them.
         assert ahead.poll() is None, (tmp_path / "ahead.log").read_text()
     finally:
-        for process in (on_time, ahead):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+        on_time.terminate()
+        on_time.wait(timeout=30)
+        if ahead is not None:
+            os.killpg(ahead.pid, signal.SIGTERM)
+            ahead.wait(timeout=30)
