@@ -15,7 +15,7 @@ from .errors import InvalidInput, QueuectlError
 
 if TYPE_CHECKING:
     from .models import Job
-    from .queue import Queue
+    from .queue.core import QueueCore
 
 MAX_SLOTS = 1024  # as worker start --count
 
@@ -40,7 +40,7 @@ def checked_slots(slots: int) -> int:
     return slots
 
 
-def taken(queue: Queue, request: Job, wait: float | None) -> Job:
+def taken(queue: QueueCore, request: Job, wait: float | None) -> Job:
     """The job once its worker took the signal request (at its check-in, which the request
     woke it for), or after ``wait`` seconds with the request still waiting: then the worker
     is busy or gone, and it is sent when the worker next checks in (exit 1 from the CLI)."""
@@ -59,7 +59,8 @@ def taken(queue: Queue, request: Job, wait: float | None) -> Job:
     return job
 
 
-def resized(queue: Queue, worker_ids: list[str], slots: int, wait: float | None) -> list[str]:
+def resized(queue: QueueCore, worker_ids: list[str], slots: int,
+            wait: float | None) -> list[str]:
     """The workers of ``worker_ids`` that run ``slots`` jobs at once, waiting up to ``wait``
     seconds for each to apply the request (a worker that is gone never does)."""
     pause = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import queuectl.queue
+import queuectl.queue.history
 from queuectl import InvalidInput, Queue
 from queuectl.clock import FakeClock
 from tests.helpers import drain
@@ -50,7 +50,7 @@ def test_the_window_excludes_older_runs(queue: Queue, clock: FakeClock) -> None:
 def test_finished_runs_reads_page_by_page_across_equal_times(
     queue: Queue, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queuectl.queue, "_RUNS_PAGE", 3)
+    monkeypatch.setattr(queuectl.queue.history, "_RUNS_PAGE", 3)
     queue.enqueue_many([{"id": f"j{i}", "command": "true"} for i in range(8)])
     drain(queue)  # on a fake clock all eight finish at the same instant
     runs = list(queue.finished_runs(clock.now() - 1, clock.now() + 1))

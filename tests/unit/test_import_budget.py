@@ -18,9 +18,11 @@ import pytest
 
 # What the plain enqueue loads, and why. Stdlib modules come with the module named.
 ALLOWED = {
-    # queuectl: the CLI's plain path, the Queue facade, job input, the SQLite store
+    # queuectl: the CLI's plain path, the part of the Queue facade that adds jobs (the
+    # package's __init__ imports no part), job input, the SQLite store
     "queuectl", "queuectl.cli", "queuectl.cli.plain_enqueue", "queuectl.cli.render",
-    "queuectl.errors", "queuectl.queue", "queuectl.enqueuing", "queuectl.clock",
+    "queuectl.errors", "queuectl.queue", "queuectl.queue.core", "queuectl.enqueuing",
+    "queuectl.clock",
     "queuectl.config", "queuectl.named_tuple", "queuectl.units",
     "queuectl.hosts", "queuectl.jobspec", "queuectl.jobspec.limits",
     "queuectl.jobspec.text",
@@ -32,9 +34,9 @@ ALLOWED = {
     "__future__",  # every module's `from __future__ import annotations`
     "errno",  # plain_enqueue: EPIPE
     "gc",  # enqueuing.py: the collector paused while a batch is built
-    "math",  # queue.py
-    # sqlite3, with what its dbapi2 imports (datetime, collections.abc, functools)
-    "sqlite3", "sqlite3.dbapi2", "_sqlite3", "datetime", "_datetime", "collections",
+    # sqlite3, with what its dbapi2 imports (datetime, which imports math; collections.abc,
+    # functools)
+    "sqlite3", "sqlite3.dbapi2", "_sqlite3", "datetime", "_datetime", "math", "collections",
     "collections.abc", "_collections", "itertools", "keyword", "operator", "_operator",
     "reprlib", "functools", "_functools", "types",
 }

@@ -9,10 +9,10 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..queue import Queue
+    from ..queue.core import QueueCore
 
 
-def start_worker_if_configured(queue: Queue) -> None:
+def start_worker_if_configured(queue: QueueCore) -> None:
     """Start the worker if the setting asks for one and none runs; say so on stderr (stdout
     stays the enqueue's own line, which scripts read)."""
     started = queue.autostart_worker()  # None when the setting is off or a worker runs

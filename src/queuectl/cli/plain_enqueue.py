@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ..models import Job
-    from ..queue import Queue
+    from ..queue.core import QueueCore
 
 # Click's shell completion runs when this variable is set: that is Click's business.
 _COMPLETION_VARIABLE = "_QUEUECTL_COMPLETE"
@@ -105,9 +105,10 @@ def run(plan: Plan) -> None:
 
 
 def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
-    from ..queue import Queue
+    # The part of Queue that adds jobs: the other parts stay unloaded (queue/__init__.py).
+    from ..queue.core import QueueCore
 
-    with Queue(plan.database) as queue:
+    with QueueCore(plan.database) as queue:
         _add(plan, lines, queue)
         if queue.settings.autostart:  # opt-in: start a worker if none runs (cli/autostart.py)
             from .autostart import start_worker_if_configured
@@ -115,7 +116,7 @@ def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
             start_worker_if_configured(queue)
 
 
-def _add(plan: Plan, lines: IO[str] | None, queue: Queue) -> None:
+def _add(plan: Plan, lines: IO[str] | None, queue: QueueCore) -> None:
     if lines is not None:
         added = queue.enqueue_many(lines, ids_only=True)
         _echo(batch_message(added.created, added.existing))

@@ -1,0 +1,89 @@
+"""``JobChanges``, the part of ``Queue`` that changes jobs a person names: retry from the dead
+letter queue, restart, remove, edit, delete, cancel; and waiting on jobs, or on a run's
+output. The rules are in ``job_edits.py``, ``waiting.py`` and ``storage/changes.py``."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..jobspec.text import lookup_ids
+from ..jobspec.text import tag as scheduling_tag
+from .core import QueueCore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from typing import Any
+
+    from ..models import Attempt, Job
+
+
+class JobChanges(QueueCore):
+    # -- dead letter queue -------------------------------------------------------------------
+
+    def retry(self, job_ids: Sequence[str], *, include_canceled: bool = False) -> list[Job]:
+        """Put dead jobs back to pending with attempts reset to 0, keeping their history."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.retry(lookup_ids(job_ids), self.clock.now(),
+                                  include_canceled=include_canceled)
+
+    def retry_all_dead(self, *, tag: str | None = None) -> list[str]:
+        """Retry every dead job, or every dead job with ``tag``."""
+        if tag is not None:
+            return self.storage.retry_all_dead(self.clock.now(), tag=scheduling_tag(tag, "--tag"))
+        return self.storage.retry_all_dead(self.clock.now())
+
+    # -- restart, remove, edit, delete -------------------------------------------------------
+
+    def restart(self, job_ids: Sequence[str]) -> list[Job]:
+        """Run finished jobs again as new jobs (numbered, ``restarted_from`` set), all or
+        nothing; the new jobs do not wait on the old ones' dependencies."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.restart(list(dict.fromkeys(job_ids)), self.clock.now())
+
+    def remove(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete jobs that are not running, with their history, all or nothing."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.remove(list(dict.fromkeys(job_ids)))
+
+    def edit(self, job_id: str, changes: Mapping[str, Any]) -> Job:
+        """Change fields of a pending or failed job (``job_edits.EDITABLE``, or ``delay``),
+        checked as an enqueue checks them."""
+        from ..job_edits import checked_edit
+
+        now = self.clock.now()
+        checked, run_at = checked_edit(self.get(job_id), changes, self.settings, now)
+        return self.storage.edit(job_id, checked, run_at, now)
+
+    def delete(self, job_ids: Sequence[str]) -> list[str]:
+        """Delete completed, dead or canceled jobs and their history, all or nothing."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        return self.storage.delete_jobs(list(dict.fromkeys(lookup_ids(job_ids))))
+
+    # -- runtime: cancel, wait, output -------------------------------------------------------
+
+    def cancel(self, job_ids: Sequence[str], *, wait: float | None = 10.0) -> list[Job]:
+        """Cancel jobs, all or nothing: waiting ones at once, running ones are killed (their
+        whole process group) by their worker; waits up to ``wait`` seconds for those."""
+        if not job_ids:
+            raise InvalidInput("give at least one job id")
+        requested = self.storage.cancel(list(dict.fromkeys(lookup_ids(job_ids))),
+                                        self.clock.now())
+        from ..waiting import wait_for_jobs
+
+        return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
+
+    def wait(self, job_ids: Sequence[str], *, timeout: float | None = None) -> list[Job]:
+        """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
+        from ..waiting import wait_for_jobs
+
+        return wait_for_jobs(self.storage, lookup_ids(job_ids), self.clock, timeout)
+
+    def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
+        """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
+        from ..waiting import follow_output
+
+        return follow_output(self.storage, lookup_ids(job_id)[0], self.clock, attempt)

@@ -1,0 +1,74 @@
+"""``RunHistory``, the part of ``Queue`` that looks back over finished runs: the runs of a
+window, its stats (``queuectl stats``), the dashboard's charts and the totals of
+``/metrics``. The arithmetic is in ``stats.py``, ``stats_window.py`` and ``rollups.py``."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import InvalidInput
+from ..units import parse_duration
+from .core import QueueCore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..rollups import SeriesPoint
+    from ..stats import FinishedRun, QueueTotals, Stats
+
+
+_RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
+
+
+class RunHistory(QueueCore):
+    def finished_runs(self, since: float, until: float | None = None) -> Iterator[FinishedRun]:
+        """Every run that finished in ``[since, until)``, oldest first, read page by page."""
+        until = self.clock.now() if until is None else until
+        after: tuple[float, str, int] | None = None
+        while True:
+            page = self.storage.finished_runs(since, until, _RUNS_PAGE, after)
+            yield from page
+            if len(page) < _RUNS_PAGE:
+                return
+            last = page[-1]
+            after = (last.finished_at, last.job_id, last.number)
+
+    def stats(
+        self, since: float | str = 3600.0, *, queue: str | None = None, step: float | None = None
+    ) -> Stats:
+        """Counts, success rate, throughput and run/wait time percentiles over the last
+        ``since`` (seconds or a duration such as ``1h``), per queue; see ``queuectl.stats``."""
+        from ..stats_window import window_stats
+
+        now, window = self.clock.now(), _window(since)
+        return window_stats(self.storage, self.finished_runs, now - window, now, queue=queue,
+                            step=step)
+
+    def stats_series(self, since: float | str = 3600.0, *, queue: str | None = None,
+                     bars: int = 60) -> list[SeriesPoint]:
+        """Completed and failed runs and the mean wait of first runs over the last ``since``
+        (``1h``, ``1d``, ``7d``...), in about ``bars`` bars of whole minutes, oldest first;
+        one queue's with ``queue``. From the database's per-minute rollups: cheap over a week
+        of a million runs (charts of the dashboard)."""
+        from ..stats_window import window_series
+
+        if not 1 <= bars <= 10_000:
+            raise InvalidInput(f"bars: must be between 1 and 10000, got {bars}")
+        now, window = self.clock.now(), _window(since)
+        step = max(1, math.ceil(window / bars / 60)) * 60
+        return window_series(self.storage, window, now, queue=queue, step=step)
+
+    def run_totals(self) -> dict[str, QueueTotals]:
+        """Counters and histograms of every run so far, per queue (``/metrics``): kept by the
+        database as runs finish, so reading them costs the same at any number of runs."""
+        from ..stats_window import run_totals
+
+        return run_totals(self.storage)
+
+
+def _window(since: float | str) -> float:
+    window = parse_duration(since, field="since")
+    if window <= 0:
+        raise InvalidInput(f"since: must be more than zero, got {since!r}")
+    return window

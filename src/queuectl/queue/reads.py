@@ -1,0 +1,120 @@
+"""``JobReads``, the part of ``Queue`` that reads jobs: their runs and output, listings and
+searches, counts per state, and the status that ``queuectl status`` shows."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..jobspec.text import lookup_ids
+from ..jobspec.text import tag as scheduling_tag
+from .core import QueueCore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..listing import JobListing, JobPage, RunningJob
+    from ..models import Attempt, Job, QueueStatus, RunOutput
+    from ..states import JobState
+
+
+_MOST_LISTED = 10**9  # a bound on limit and offset: SQLite's integers stop at 2**63
+
+
+class JobReads(QueueCore):
+    def attempts(self, job_id: str) -> list[Attempt]:
+        self.get(job_id)
+        return self.storage.attempts(job_id)
+
+    def run_output(self, job_id: str, number: int, offset: int = 0, *,
+                   most: int | None = None) -> RunOutput | None:
+        """Run ``number``'s output from byte ``offset`` on, what a follower of its log has
+        not read yet; at most the last ``most`` bytes. None if that run has not started.
+
+        >>> out = queue.run_output("encode-7", 1, offset=8)  # doctest: +SKIP
+        >>> out.start, out.size, out.data, out.finished
+        (8, 16, b'frame 2\\n', True)
+        """
+        if offset < 0 or (most is not None and most < 0):
+            raise InvalidInput(f"offset and most: must be 0 or more, got {offset}, {most}")
+        found = self.storage.run_output(job_id, number, offset, most)
+        if found is None:
+            self.get(job_id)  # no such job, rather than a run not started
+        return found
+
+    def jobs(self, state: JobState | str | None = None, *, limit: int = 50,
+             offset: int = 0, tag: str | None = None) -> list[Job]:
+        """Jobs, newest first, optionally in one state, or with one tag."""
+        if isinstance(state, str):
+            from ..states import JobState
+
+            state = JobState.parse(state)
+        if not 1 <= limit <= _MOST_LISTED:
+            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
+        if not 0 <= offset <= _MOST_LISTED:
+            raise InvalidInput(f"offset: must be between 0 and {_MOST_LISTED}, got {offset}")
+        if tag is not None:
+            return self.storage.list_jobs(state, limit, offset, tag=scheduling_tag(tag, "--tag"))
+        return self.storage.list_jobs(state, limit, offset)
+
+    def listing(self, state: JobState | str | None = None, *, queue: str | None = None,
+                tag: str | None = None, limit: int = 50) -> JobListing:
+        """The newest ``limit`` jobs in ``state``, ``queue`` and with ``tag`` (each optional),
+        whether more match, and when each one's latest run started and ended."""
+        from ..listing import job_listing
+
+        if limit > _MOST_LISTED:  # job_listing refuses one below 1
+            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
+        return job_listing(self.storage, state, queue=queue, tag=tag, limit=limit)
+
+    def search_jobs(
+        self,
+        state: JobState | str | None = None,
+        text: str | None = None,
+        *,
+        queue: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+        tag: str | None = None,
+        error: str | None = None,
+        scan: int | None = None,
+    ) -> JobPage:
+        """A page of jobs, newest first, by state, queue, tag, a substring of the id or
+        command, and a substring of the last error.
+
+        ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
+        With ``scan`` (the dashboard), a page filtered by text or queue looks at no more than
+        that many jobs past its cursor, and may hold fewer than ``limit`` with a cursor on.
+        """
+        from ..listing import search_jobs
+
+        if text:
+            lookup_ids(text, "search")
+        if error:
+            lookup_ids(error, "error")
+        return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
+                           limit=limit, tag=tag, error=error, scan=scan)
+
+    def running_jobs(self, limit: int = 100) -> list[RunningJob]:
+        """Jobs running now, longest running first, with when their run started."""
+        return self.storage.running_jobs(limit)
+
+    # -- counts and status -------------------------------------------------------------------
+
+    def counts(self) -> dict[JobState, int]:
+        """The number of jobs in every state, zeros included."""
+        return self.storage.count_by_state()
+
+    def pending_breakdown(self) -> dict[str, int]:
+        """Pending jobs by what they wait for: ``ready`` (a worker may take them now, unless
+        their queue is paused or full), ``scheduled`` (their run_at is to come) and
+        ``blocked`` (a dependency has not completed)."""
+        waiting = self.storage.pending_breakdown(self.clock.now())
+        ready = waiting.pop("pending") - waiting["scheduled"] - waiting["blocked"]
+        return {"ready": max(0, ready), **waiting}
+
+    def status(self) -> QueueStatus:
+        """Jobs per state, what pending jobs wait for, the workers and the database: what
+        ``queuectl status`` shows and the dashboard's ``/api/status`` returns."""
+        from ..models import QueueStatus
+
+        return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
+                           self.workers(), self.storage.count_paused())

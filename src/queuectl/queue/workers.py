@@ -1,0 +1,112 @@
+"""``WorkerControl``, the part of ``Queue`` that runs workers and steers what runs: a worker
+in this process or in the background, stopping workers, signals for running jobs and the
+parallelism of running workers (see ``job_control.py``). The list of workers is
+``QueueCore.workers``."""
+
+from __future__ import annotations
+
+from ..jobspec.text import queue_name
+from ..storage import open_storage
+from .core import QueueCore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from queuectl.worker.loop import Worker
+    from queuectl.worker.supervisor import Detached
+
+    from ..models import Job
+
+
+class WorkerControl(QueueCore):
+    # -- workers -----------------------------------------------------------------------------
+
+    def worker(self, slots: int = 1, *, worker_id: str | None = None,
+               queues: Sequence[str] | None = None) -> Worker:
+        """A worker on a connection of its own (its coordinator thread is its only user),
+        serving ``queues`` (default: every queue)."""
+        from queuectl.worker.loop import Worker
+
+        names = [queue_name(name, "--queue") for name in queues or ()]
+        return Worker(open_storage(self.url), slots=slots, clock=self._given_clock,
+                      environ=self._environ, owns_storage=True, worker_id=worker_id,
+                      queues=names or None)
+
+    def serve_worker(self, slots: int = 1, *, worker_id: str | None = None,
+                     queues: Sequence[str] | None = None, burst: bool = False) -> None:
+        """Run a worker in this process until it is stopped (Ctrl-C, SIGTERM, ``worker stop``)
+        or, with ``burst``, until nothing is left to do; see ``supervisor.serve``."""
+        from queuectl.worker.supervisor import serve
+
+        worker = self.worker(slots, worker_id=worker_id, queues=queues)
+        # The worker works on a connection of its own: this one would sit idle meanwhile (a
+        # PostgreSQL server counts every connection against max_connections).
+        self.storage.disconnect()
+        serve(worker, burst=burst)
+
+    def stop_workers(
+        self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Ask workers to stop and wait until they have exited.
+
+        Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
+        ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
+        """
+        from queuectl.worker.control import stop_workers
+
+        return stop_workers(self.storage, self.settings, self.clock, worker_id=worker_id,
+                            mode="now" if now else "graceful", timeout=timeout)
+
+    def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
+                              burst: bool = False, verbose: bool = False,
+                              quiet: bool = False) -> Detached:
+        """Start ``queuectl worker start`` in the background, logging to a file beside the
+        database, and return once it has registered."""
+        from queuectl.worker.control import start_detached_worker
+
+        return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
+                                     verbose=verbose, quiet=quiet)
+
+    # -- steering what runs: signals for running jobs, parallelism (see job_control.py) -----
+
+    def kill(self, job_id: str, signal: str | int = "TERM", *,
+             wait: float | None = 10.0) -> Job:
+        """Send ``signal`` (a name such as TERM, HUP, USR1, or a number) to a running job's
+        process group, through the worker that runs it; waits up to ``wait`` seconds for that
+        worker to take the request. A job stopped by ``pause`` is continued after the
+        signal, so that it can act on it."""
+        from ..job_control import signal_name, taken
+
+        request = self.storage.request_signal(job_id, signal_name(signal))
+        return taken(self, request, wait)
+
+    def pause(self, job_id: str, *, wait: float | None = 10.0) -> Job:
+        """Stop a running job's process group (SIGSTOP); its worker keeps the lease alive,
+        and the job shows as paused until ``resume``."""
+        from ..job_control import taken
+
+        return taken(self, self.storage.request_signal(job_id, "STOP"), wait)
+
+    def resume(self, job_id: str, *, wait: float | None = 10.0) -> Job:
+        """Continue a paused job's process group (SIGCONT)."""
+        from ..job_control import taken
+
+        return taken(self, self.storage.request_signal(job_id, "CONT"), wait)
+
+    def parallel(self, slots: int, *, worker_id: str | None = None, host: str | None = None,
+                 every_host: bool = False,
+                 wait: float | None = 10.0) -> tuple[list[str], list[str]]:
+        """Make running workers run ``slots`` jobs at once, without a restart: ``worker_id``,
+        or the workers of ``host``, or with ``every_host`` all of them; by default this
+        host's. Returns ``(applied, asked)``: the workers that run ``slots`` at once after
+        waiting up to ``wait`` seconds, and all the workers asked."""
+        from ..job_control import checked_slots, resized
+
+        if worker_id is None and host is None and not every_host:
+            from queuectl.hosts import HOST
+
+            host = HOST
+        asked = self.storage.request_slots(checked_slots(slots), worker_id=worker_id,
+                                           host=host)
+        return resized(self, asked, slots, wait), asked
