@@ -15,7 +15,7 @@ from .errors import InvalidInput, QueuectlError
 
 if TYPE_CHECKING:
     from .models import Job
-    from .queue.core import QueueCore
+    from .queue import QueueCore
 
 MAX_SLOTS = 1024  # as worker start --count
 

@@ -18,11 +18,10 @@ import pytest
 
 # What the plain enqueue loads, and why. Stdlib modules come with the module named.
 ALLOWED = {
-    # queuectl: the CLI's plain path, the part of the Queue facade that adds jobs (the
-    # package's __init__ imports no part), job input, the SQLite store
+    # queuectl: the CLI's plain path, the Queue facade's core (QueueCore: no other part of
+    # Queue), job input, the SQLite store
     "queuectl", "queuectl.cli", "queuectl.cli.plain_enqueue", "queuectl.cli.render",
-    "queuectl.errors", "queuectl.queue", "queuectl.queue.core", "queuectl.enqueuing",
-    "queuectl.clock",
+    "queuectl.errors", "queuectl.queue", "queuectl.enqueuing", "queuectl.clock",
     "queuectl.config", "queuectl.named_tuple", "queuectl.units",
     "queuectl.hosts", "queuectl.jobspec", "queuectl.jobspec.limits",
     "queuectl.jobspec.text",

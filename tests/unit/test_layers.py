@@ -91,7 +91,6 @@ FACADE_AND_VALUES = {
     "queuectl.units", "queuectl.stats", "queuectl.config", "queuectl.listing",
     "queuectl.recurring", "queuectl.clock", "queuectl.jobspec", "queuectl.jobspec.newjob",
     "queuectl.rollups",  # SeriesPoint, the bars Queue.stats_series returns
-    "queuectl.queue.core",  # QueueCore, the part of Queue the plain enqueue opens alone
 }
 WORKER_SIDE = {"worker", "process"}
 

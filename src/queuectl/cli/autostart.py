@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..queue.core import QueueCore
+    from ..queue import QueueCore
 
 
 def start_worker_if_configured(queue: QueueCore) -> None:

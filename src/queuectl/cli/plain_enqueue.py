@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ..models import Job
-    from ..queue.core import QueueCore
+    from ..queue import QueueCore
 
 # Click's shell completion runs when this variable is set: that is Click's business.
 _COMPLETION_VARIABLE = "_QUEUECTL_COMPLETE"
@@ -105,8 +105,8 @@ def run(plan: Plan) -> None:
 
 
 def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
-    # The part of Queue that adds jobs: the other parts stay unloaded (queue/__init__.py).
-    from ..queue.core import QueueCore
+    # The part of Queue that adds jobs: no other part loads (queue/__init__.py).
+    from ..queue import QueueCore
 
     with QueueCore(plan.database) as queue:
         _add(plan, lines, queue)

@@ -6,28 +6,177 @@
 ...     q.get(job.id).state
 <JobState.PENDING: 'pending'>
 
-``Queue`` is one class made of a part per concept, each a class in a module of its own:
+``Queue`` is one class made of a part per concept. This file holds ``QueueCore``: opening a
+queue, its settings, adding jobs, and the two reads the other parts build on (one job, the
+workers). Every other part is a subclass of it, in a module of its own:
 
-    core.py      QueueCore: opening a queue, its settings, adding jobs, one job, the workers
     reads.py     JobReads: runs and output, listings, searches, counts, status
     changes.py   JobChanges: retry from the DLQ, restart, remove, edit, delete, cancel, wait
     workers.py   WorkerControl: running and stopping workers, signals, parallelism
     history.py   RunHistory: finished runs, stats, the dashboard's series, run totals
     admin.py     Administration: settings, named queues, schedules, purge, schema, export
-    facade.py    Queue: all of them
+    facade.py    Queue: all of them in one class
 
-Every part is a ``QueueCore`` and uses only what that holds (``storage``, ``clock``,
-``settings``, ``get``, ``workers``), so each reads on its own. ``Queue`` is imported on first
-use (PEP 562): ``queuectl enqueue`` opens a ``QueueCore`` and loads no other part.
+Each part uses only what ``QueueCore`` holds (``storage``, ``clock``, ``settings``, ``get``,
+``workers``), so each reads on its own. ``Queue`` is imported on first use (PEP 562), as
+``storage.Storage`` is: ``queuectl enqueue`` opens a ``QueueCore`` and loads no other part.
 """
 
 from __future__ import annotations
 
+import os
+
+from .. import config
+from ..clock import Clock
+from ..enqueuing import Enqueuer
+from ..errors import DatabaseNotFound, JobNotFound
+from ..jobspec.newjob import Enqueued
+from ..jobspec.text import lookup_ids
+from ..storage import locate, open_storage, redact
+
+# typing, and the enum behind JobState, cost `queuectl enqueue` more than its insert: the
+# names below are for the type checker only (annotations are never evaluated).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from types import TracebackType
+    from typing import Any, Literal, overload
+
+    from typing_extensions import Self
+
+    from queuectl.worker.supervisor import Detached
+
+    from ..models import Job, WorkerInfo
+    from ..storage import Storage
     from .facade import Queue
 
-__all__ = ["Queue"]
+__all__ = ["Queue", "QueueCore"]
+
+
+class QueueCore:
+    """A job queue in one database, as far as adding jobs to it goes; ``Queue`` has every
+    verb."""
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        create: bool = True,
+    ) -> None:
+        """Open the queue at ``database`` (a path; default: ``QUEUECTL_DB``, else per user).
+
+        With ``create=False`` a SQLite file that does not exist is not created (nor its
+        folder): ``DatabaseNotFound`` is raised instead, as read commands want.
+        """
+        self._environ = os.environ if environ is None else environ
+        if not create:
+            _refuse_missing_database(database)
+        self.storage: Storage = open_storage(database)
+        # Times are the database's (on PostgreSQL the server's clock, so that hosts whose
+        # clocks disagree still agree on leases and run times), unless a clock is given.
+        self._given_clock = clock
+        self.clock = clock or self.storage.clock()
+        self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
+
+    @property
+    def url(self) -> str:
+        """The database location as given, password included (to open it again)."""
+        return self.storage.url
+
+    @property
+    def location(self) -> str:
+        """The database location fit to print: without a password."""
+        return redact(self.storage.url)
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def settings(self) -> config.Settings:
+        return config.resolve(self.storage.config_items(), self._environ)
+
+    # -- enqueue -----------------------------------------------------------------------------
+
+    def enqueue(self, job: str | Mapping[str, Any], /, **fields: Any) -> Job:
+        """Add one job: a command (``q.enqueue("make test", max_retries=1)``), or a job's JSON
+        object (``q.enqueue({"command": "make test", "max_retries": 1})``), with ``fields``
+        added (a field given in both is refused). It runs in ``cwd`` (default: the current
+        directory).
+
+        The fields: ``id``, ``max_retries``, ``cwd``, ``env``, ``timeout``,
+        ``fatal_exit_codes``, ``retry_on_timeout``, ``output_limit``, and those of
+        ``queuectl.jobspec.fields``: ``priority``, ``queue``, ``delay`` or ``run_at``,
+        ``depends_on``, ``unique_key``, ``tags``, ``backoff_base``, ``backoff_max``,
+        ``jitter``. With a ``unique_key`` that a live job holds already, that job is returned,
+        with ``unique_conflict`` set, and nothing is added.
+        """
+        return self._enqueuer.one(job, fields)
+
+    if TYPE_CHECKING:  # the type checker's overloads; at run time only the last def counts
+        @overload
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                         ids_only: Literal[False] = False) -> list[Job]: ...
+
+        @overload
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                         ids_only: Literal[True]) -> Enqueued: ...
+
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+                     ids_only: bool = False) -> list[Job] | Enqueued:
+        """Add many jobs in one transaction: all of them, or (on any error) none.
+
+        ``jobs`` are JSON objects (mappings), or lines of JSON (a text file, say: blank lines
+        are skipped, and errors name the line). With ``ids_only`` no ``Job`` is built for the
+        caller, which makes big batches several times faster (see ``Enqueued``).
+        """
+        return self._enqueuer.many(jobs, ids_only=ids_only)
+
+    @staticmethod
+    def load_json(text: str) -> Any:
+        """The value in a job's JSON text, for ``enqueue`` (``queuectl enqueue JSON``);
+        ``InvalidInput`` in one line (``invalid JSON: Expecting value at column 1``) if it is
+        not JSON, is nested too deeply or is larger than a job may be."""
+        from ..jobspec.parse import load_json
+
+        return load_json(text)
+
+    def autostart_worker(self) -> Detached | None:
+        """With the ``autostart`` setting (N slots), start a detached worker on this host if
+        none runs here for this database (``queuectl enqueue`` calls this); else None."""
+        from queuectl.worker.control import autostart_worker
+
+        return autostart_worker(self.storage, self.settings, self.clock)
+
+    # -- the reads the other parts build on --------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        lookup_ids(job_id)
+        job = self.storage.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def workers(self) -> list[WorkerInfo]:
+        """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
+        from queuectl.worker.control import worker_states
+
+        return worker_states(self.storage, self.settings.lease_duration, self.clock.now())
+
+
+def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:
+    backend, where = locate(database)
+    if backend == "sqlite" and not os.path.exists(where):
+        raise DatabaseNotFound(where)
 
 
 def __getattr__(name: str) -> object:

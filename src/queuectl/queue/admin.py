@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from .. import config
-from .core import QueueCore
+from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

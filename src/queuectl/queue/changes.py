@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..errors import InvalidInput
 from ..jobspec.text import lookup_ids
 from ..jobspec.text import tag as scheduling_tag
-from .core import QueueCore
+from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import math
 
 from ..errors import InvalidInput
 from ..units import parse_duration
-from .core import QueueCore
+from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..jobspec.text import queue_name
 from ..storage import open_storage
-from .core import QueueCore
+from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
