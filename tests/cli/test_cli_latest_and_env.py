@@ -78,3 +78,30 @@ def test_wait_json_prints_the_jobs_it_waited_for(cli: Cli, db_path: Path) -> Non
         ("ok", "completed", 0), ("bad", "dead", 4)]
     [last] = as_json(cli("wait", "--json", check=1))  # without an id: the job enqueued last
     assert (last["id"], last["state"]) == ("bad", "dead")
+
+
+def test_an_env_name_that_is_not_portable_is_refused(cli: Cli, db_path: Path) -> None:
+    """A name the job's sh would not pass on (dash drops it) is refused at the door, by
+    ``add``, ``enqueue --command`` and JSON alike: one line, exit 2, nothing stored."""
+    cli("add", "true")
+    before = dump(db_path)
+    for name, args in (("BAD NAME", ["add", "--env", "BAD NAME=1", "true"]),
+                       ("a.b", ["enqueue", "-c", "true", "--env", "a.b=1"]),
+                       ("1A", ["enqueue", '{"command": "true", "env": {"1A": "x"}}'])):
+        result = cli(*args, check=2)
+        assert result.stderr == (f"error: env: {name!r} is not a variable name (letters,"
+                                 " digits and _, not starting with a digit)\n"), args
+    assert dump(db_path) == before
+
+
+def test_env_all_leaves_out_names_the_job_could_not_see(cli: Cli, db_path: Path) -> None:
+    """bash exports functions as ``BASH_FUNC_name%%`` and lets odd names through; the job's
+    sh would drop them, so ``--env-all`` does not store them (nor refuse the job)."""
+    cli.env = {**cli.env, "BASH_FUNC_greet%%": "() {  echo hi\n}", "dotted.name": "1",
+               "KEPT_HERE": "yes"}
+    cli("add", "--id", "all", "--env-all", 'printf "%s" "$KEPT_HERE"')
+    env = as_json(cli("show", "all", "--json"))["env"]
+    assert env["KEPT_HERE"] == "yes"
+    assert "BASH_FUNC_greet%%" not in env and "dotted.name" not in env
+    _run_all(db_path)
+    assert cli("logs", "all").stdout == "yes"

@@ -63,9 +63,18 @@ commands = st.one_of(
     texts.map(lambda text: "echo " + shlex.quote(text)),
     st.sampled_from([None, 7, ["echo"], True]),
 )
+# Variable names: portable ones (prefixed, so that none replaces PATH or HOME), names some
+# tools allow and sh drops (dots, dashes, spaces, a leading digit, bash's exported functions),
+# and any text.
+env_names = st.one_of(
+    st.from_regex(r"QF_[A-Za-z0-9_]{0,8}", fullmatch=True),
+    st.sampled_from(["QF_a.b", "QF-A", "QF A", "1QF", "QF_\n", "BASH_FUNC_qf%%", "QF_É", "",
+                     "QF=", "=QF", "_", "QF_\0"]),
+    texts.map(lambda key: "QF_" + key),
+    texts,
+)
 environments = st.one_of(
-    st.dictionaries(st.one_of(texts.map(lambda key: "QF_" + key), texts),
-                    st.one_of(texts, numbers), max_size=4),
+    st.dictionaries(env_names, st.one_of(texts, numbers), max_size=4),
     st.lists(texts, max_size=2), texts, numbers,
 )
 directories = st.one_of(

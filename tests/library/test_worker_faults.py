@@ -63,6 +63,7 @@ def gated(gate: Path, then: str = "true") -> str:
     ("cwd", "/tmp/a\0b", "null byte"),
     ("env", '{"BAD": "a\\u0000b"}', "null byte"),
     ("env", '{"BAD": "\\ud800"}', "surrogates"),
+    ("env", '{"A=B": "1"}', "illegal environment variable name"),
 ])
 def test_a_job_that_cannot_start_fails_its_attempt_and_the_slot_goes_on(
     queue: Queue, db_path: Path, column: str, value: str, error: str
@@ -82,6 +83,23 @@ def test_a_job_that_cannot_start_fails_its_attempt_and_the_slot_goes_on(
     after = queue.get("after")
     assert after.state is JobState.COMPLETED  # the same, only slot ran it
     assert queue.attempts("after")[0].output == b"after\n"
+
+
+def test_env_names_stored_before_names_were_checked_still_run(queue: Queue,
+                                                             db_path: Path) -> None:
+    """An old database may hold names enqueue now refuses: the job runs, with the portable
+    names it has (sh drops the others: the direct exec does the same)."""
+    queue.enqueue('printf "%s" "$KEPT"', id="old-names", max_retries=0)
+    queue.enqueue("printf '%s' \"$KEPT\"; exit 0", id="old-names-shell", max_retries=0)
+    odd = '{"KEPT": "yes", "BAD NAME": "1", "a.b": "2", "1A": "3", "\u00c9": "4"}'
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE jobs SET env = ? WHERE id LIKE 'old-names%'", (odd,))
+    with queue.worker(slots=1) as worker:
+        while worker.run_once():
+            pass
+    for job_id in ("old-names", "old-names-shell"):
+        assert queue.get(job_id).state is JobState.COMPLETED
+        assert queue.attempts(job_id)[0].output == b"yes"
 
 
 def test_a_timeout_too_long_for_the_os_does_not_jam_the_slot(queue: Queue,

@@ -229,12 +229,32 @@ def test_bad_timing_is_refused(queue: Queue, kwargs: dict[str, str], word: str) 
     ("ok", {"command": "true", "depends_on": ["a"]}, "depends_on"),
     ("ok", {"command": ""}, "command"),
     ("ok", {"command": "true", "priority": "high"}, "priority"),
+    ("ok", {"command": "true", "env": {"BAD NAME": "1"}}, "env: 'BAD NAME'"),
     ("ok", '{"command": ', "invalid JSON"),
 ])
 def test_bad_templates_are_refused(queue: Queue, name: str, job: object, word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
         queue.schedules.add(name, job, every="1m")  # type: ignore[arg-type]
     assert queue.schedules.list() == []
+
+
+def test_a_template_stored_before_a_check_skips_its_tick_with_an_error(
+        queue: Queue, clock: FakeClock, db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An old database's schedule whose env name is now refused: each tick is logged and
+    skipped (the next try an hour on), and the housekeeping goes on."""
+    import sqlite3
+
+    queue.schedules.add("old", {"command": "true", "env": {"A": "1"}}, every="1m")
+    queue.schedules.add("fine", {"command": "true"}, every="1m")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("""UPDATE schedules SET job = '{"command": "true", "env": {"BAD NAME": "1"}}'
+                        WHERE name = 'old'""")
+    clock.advance(61)
+    with caplog.at_level("ERROR", logger="queuectl"):
+        assert tick(queue) == ["fine@20260101T000100Z"]
+    assert "schedule old: tick" in caplog.text
+    assert "'BAD NAME' is not a variable name" in caplog.text
+    assert queue.jobs() and all(job.id.startswith("fine@") for job in queue.jobs())
 
 
 def test_a_taken_name_is_refused(queue: Queue) -> None:

@@ -91,6 +91,7 @@ FACADE_AND_VALUES = {
     "queuectl.units", "queuectl.stats", "queuectl.config", "queuectl.listing",
     "queuectl.recurring", "queuectl.clock", "queuectl.jobspec", "queuectl.jobspec.newjob",
     "queuectl.rollups",  # SeriesPoint, the bars Queue.stats_series returns
+    "queuectl.jobspec.text",  # is_variable_name: --env-all keeps the names a job can see
 }
 WORKER_SIDE = {"worker", "process"}
 

@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from ..errors import InvalidInput
+from ..jobspec.text import is_variable_name
 from .autostart import start_worker_if_configured
 from .context import Session
 from .plain_enqueue import batch_message, enqueued_message
@@ -74,10 +75,11 @@ _SHELL_STATE = frozenset({"PWD", "OLDPWD", "SHLVL", "_"})
 def job_environment(pairs: tuple[str, ...], everything: bool,
                     environ: Mapping[str, str]) -> dict[str, str] | None:
     """The variables to store with a job: with ``everything``, the whole of ``environ``
-    (but the shell's own state), then each ``--env NAME=VALUE``, or ``--env NAME`` with
-    ``environ``'s value."""
-    env = {key: value for key, value in environ.items() if key not in _SHELL_STATE} \
-        if everything else {}
+    (but the shell's own state, and names that are not portable, which the job's ``sh``
+    would not pass on: bash's exported functions, say), then each ``--env NAME=VALUE``, or
+    ``--env NAME`` with ``environ``'s value."""
+    env = {key: value for key, value in environ.items()
+           if key not in _SHELL_STATE and is_variable_name(key)} if everything else {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:

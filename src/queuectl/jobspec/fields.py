@@ -33,7 +33,7 @@ from .limits import (
     PRIORITY_MAX,
     PRIORITY_MIN,
 )
-from .text import job_id, os_text, shown, tag, utf8_size
+from .text import is_variable_name, job_id, os_text, shown, tag, utf8_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,8 +89,9 @@ def cwd(value: object) -> str:
 
 
 def env(value: object) -> dict[str, str]:
-    """Variables for the job: names without ``=`` or NUL, and values without NUL, each
-    ``NAME=value`` at most 128 KiB and all of them together at most 1 MiB."""
+    """Variables for the job: portable names (``[A-Za-z_][A-Za-z0-9_]*``, see
+    ``text.is_variable_name``) and values without NUL, each ``NAME=value`` at most 128 KiB and
+    all of them together at most 1 MiB."""
     if not isinstance(value, dict) and not _is_mapping(value):
         raise InvalidInput(f"env: expected an object of strings, got {type(value).__name__}")
     mapping: Mapping[object, object] = value  # type: ignore[assignment]
@@ -98,8 +99,9 @@ def env(value: object) -> dict[str, str]:
         raise InvalidInput(f"env: at most {MAX_ENV_ENTRIES} variables, got {len(mapping)}")
     total = 0
     for key, item in mapping.items():
-        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            raise InvalidInput(f"env: {shown(key)} is not a valid variable name")
+        if not isinstance(key, str) or not is_variable_name(key):
+            raise InvalidInput(f"env: {shown(key)} is not a variable name (letters, digits"
+                               " and _, not starting with a digit)")
         if not isinstance(item, str):
             raise InvalidInput(f"env: value of {key} must be a string, got {shown(item)}")
         if "\0" in item:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _ID_CHARACTERS = frozenset(_ALNUM + "._:@+-")
 _QUEUE_CHARACTERS = frozenset(_ALNUM + "._:-")
+_VARIABLE_CHARACTERS = frozenset(_ALNUM + "_")
 _SHOWN = 60  # characters of a refused value quoted in an error
 
 
@@ -88,6 +89,14 @@ def tag(value: object, field: str = "tags") -> str:
         )
     utf8_size(value, field)
     return value
+
+
+def is_variable_name(value: str) -> bool:
+    """Whether ``value`` is a portable environment variable name: letters, digits and ``_``,
+    not starting with a digit (POSIX, XBD 8.1). The job's ``/bin/sh`` drops other names from
+    what it passes on (dash does; bash keeps them), so a job could not count on seeing one."""
+    return (value.isascii() and value != "" and not value[0].isdigit()
+            and _VARIABLE_CHARACTERS.issuperset(value))
 
 
 def _is_name(value: str, allowed: frozenset[str], longest: int) -> bool:
