@@ -130,6 +130,11 @@ class Execution:
     def pid(self) -> int | None:
         return self._child.pid if self._child else None
 
+    @property
+    def ended(self) -> bool:
+        """Whether the command ended (it was reaped): a kill now would kill nothing."""
+        return self._reaped
+
     def kill(self) -> None:
         """Kill the whole process group now; the run ends as interrupted."""
         self._killed = True

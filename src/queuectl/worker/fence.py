@@ -7,7 +7,8 @@ would still be going: the job would run twice at once. So the holder gives up fi
 before the lease ends (a tenth of the lease, at most one second, by the database's clock) it
 kills the run's process group, or takes back a claimed run no slot started. Such a run is
 given back without charging an attempt once the database answers again (if nobody rescued it
-meanwhile): the job did nothing wrong.
+meanwhile): the job did nothing wrong. A run whose command had ended on its own, its result
+not yet recorded, is left alone: that result is recorded as usual.
 
 Worked example, lease 30 s: renewed at 12:00:00 until 12:00:30, a heartbeat every 10 s. The
 link goes down at 12:00:05; the heartbeats of 12:00:10 and 12:00:20 fail; at 12:00:29 the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from ..clock import Clock
 
@@ -34,6 +35,29 @@ SHORTEST_WAIT = 0.05  # a fake clock that does not move must not make the watch 
 # The clock may jump (a server clock's offset measured anew, a fake clock in tests): the watch
 # looks again at least this often while it has deadlines.
 LONGEST_WAIT = 1.0
+
+
+def report_ended(unstarted: Sequence[RunKey], killed: Sequence[RunKey]) -> None:
+    """Log what the fence did, and only that: runs that had ended on their own before their
+    leases ran out were neither killed nor taken back (their results are recorded as usual
+    once the database answers), so they are not named.
+
+    ``leases of 2 runs ran out unrenewed (...): killed a run 1; took back 1 run not started``
+    """
+    if not unstarted and not killed:
+        return
+    done = []
+    if killed:
+        done.append("killed " + ", ".join(f"{job_id} run {run}" for job_id, run in killed))
+    if unstarted:
+        done.append(f"took back {_runs(len(unstarted))} not started")
+    log.warning("leases of %s ran out unrenewed (the database is out of reach): %s, so that"
+                " no job runs twice at once; given back when the database answers",
+                _runs(len(unstarted) + len(killed)), "; ".join(done))
+
+
+def _runs(number: int) -> str:
+    return f"{number} run{'' if number == 1 else 's'}"
 
 
 def margin(lease: float) -> float:

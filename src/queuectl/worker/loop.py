@@ -48,7 +48,7 @@ from queuectl.process.runner import Execution
 from queuectl.worker.backlog import Backlog, counted, report
 from queuectl.worker.claim_plan import ClaimPlan
 from queuectl.worker.doorbell import Doorbell
-from queuectl.worker.fence import LeaseFence, RunKey
+from queuectl.worker.fence import LeaseFence, RunKey, report_ended
 from queuectl.worker.hooks import HookRunner
 from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
 from queuectl.worker.outage import Outage, one_line
@@ -542,9 +542,10 @@ class Worker:
         for job_id, run in held:
             if (job_id, run) not in ours and (job_id, run) not in self._lost:
                 self._lost.add((job_id, run))
-                self._pool.kill(job_id, run)  # unless its lease's end killed it already
+                # Unless it ended, or its lease's end killed it already.
+                killed = self._pool.kill(job_id, run)
                 log.warning("job %s run %d: its lease was lost (another worker rescued the "
-                            "job); killed its process group", job_id, run)
+                            "job)%s", job_id, run, "; killed its process group" if killed else "")
 
     def _leases_ran_out(self, runs: list[RunKey]) -> None:
         """End ``runs``, whose leases run out with no renewal (called by the fence's thread)."""
@@ -553,11 +554,8 @@ class Worker:
             unstarted, killed = self._pool.end_runs(runs)
             self._fenced.difference_update(set(runs) - set(killed))
             self._fenced_unstarted += unstarted
+        report_ended([(job.id, job.runs) for job in unstarted], killed)
         if unstarted or killed:
-            log.warning("leases of %s run out unrenewed (the database is out of reach): "
-                        "killed %s, so that no job runs twice at once; they are given back "
-                        "when the database answers", counted(len(unstarted) + len(killed), "run"),
-                        ", ".join(f"{job_id} run {run}" for job_id, run in killed) or "none")
             self._doorbell.ring()
 
     def _resize(self, slots: int) -> None:

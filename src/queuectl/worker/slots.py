@@ -51,6 +51,11 @@ class Finished:
     finished_at: float
 
 
+def _ended(held: _Held) -> bool:
+    """The run ended on its own; its result waits for the coordinator: nothing to kill."""
+    return held.execution is not None and held.execution.ended
+
+
 def _key(job: Job) -> RunKey:
     return (job.id, job.runs)
 
@@ -214,7 +219,7 @@ class SlotPool:
         """Kill the job's process group if this pool holds that run; whether it did."""
         with self._lock:
             held = self._held.get((job_id, run))
-            if held is None or held.killed:
+            if held is None or held.killed or _ended(held):
                 return False
             held.killed = True
             execution = held.execution
@@ -259,7 +264,7 @@ class SlotPool:
         with self._lock:
             for key in runs:
                 held = self._held.get(key)
-                if held is None or held.killed:
+                if held is None or held.killed or _ended(held):
                     continue
                 if held.started is None:
                     self._queued.remove(held.job)
