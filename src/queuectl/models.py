@@ -220,6 +220,9 @@ class WorkerInfo:
     running: int
     stop_requested: str | None = None
     slots_wanted: int | None = None  # queuectl parallel asked for this many; not applied yet
+    # Its process's start marker (hosts.start_marker): on its own host, tells it from another
+    # process that got the same pid since. Not shown: it means nothing to a person.
+    pid_started: str | None = None
     state: str = "running"  # running, stopping or lost
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from queuectl.hosts import HOST
+from queuectl.hosts import HOST, start_marker
 from queuectl.models import Job, JobState, NewJob, Outcome
 from queuectl.storage import Storage
 from queuectl.storage.base import CheckIn, LocalWorker, WorkerRegistration
+from queuectl.worker.control import worker_states
 
 from .conftest import execute_raw
 
@@ -230,6 +231,24 @@ def test_local_workers_are_those_of_one_host(storage: Storage) -> None:
     _register(storage, "there", host="elsewhere.example")
     assert storage.local_workers(HOST) == [LocalWorker("here", os.getpid(), None)]
     assert [w.id for w in storage.local_workers("elsewhere.example")] == ["there"]
+
+
+def test_worker_states_judge_local_workers_from_one_read_of_the_list(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list carries each registration's start marker, so that a worker of this host
+    whose pid now names another process (a reused pid) is lost, with no second read."""
+    marker = start_marker(os.getpid())
+    assert marker is not None
+    ticks, rest = marker.split(":", 1)
+    registered = [("same", marker), ("reused", f"{int(ticks) + 1}:{rest}"), ("unmarked", None)]
+    for order, (worker_id, pid_started) in enumerate(registered):
+        storage.register_worker(
+            WorkerRegistration(worker_id, HOST, os.getpid(), pid_started, 2), T0 + order)
+    assert [(w.id, w.pid_started) for w in storage.workers()] == registered
+    monkeypatch.setattr(storage, "local_workers", None)  # not called
+    states = {w.id: w.state for w in worker_states(storage, 30.0, T0 + 3)}
+    assert states == {"same": "running", "reused": "lost", "unmarked": "running"}
 
 
 def test_concurrent_claimers_never_share_a_job(

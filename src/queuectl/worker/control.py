@@ -26,13 +26,12 @@ def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo
 
     from queuectl.hosts import HOST, is_alive
 
-    # A registration's start marker tells a process of this host from one of another PID
-    # namespace under the same host name (a container): its pid says nothing here.
-    markers = {w.id: w.pid_started for w in storage.local_workers(HOST)}
     result = []
     for worker in storage.workers():
+        # A registration's start marker tells a process of this host from one of another PID
+        # namespace under the same host name (a container): its pid says nothing here.
         local_dead = (worker.host == HOST
-                      and not is_alive(worker.pid, markers.get(worker.id)))
+                      and not is_alive(worker.pid, worker.pid_started))
         if local_dead or worker.heartbeat_at + lease < now:
             state = "lost"
         elif worker.stop_requested:

@@ -248,10 +248,11 @@ WHERE state IN ('pending', 'failed') AND waiting_on = 0
   AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused);
 
 -- name: list_workers
--- The columns of WorkerInfo, in its order.
+-- The columns of WorkerInfo, in its order (its state aside: the caller judges it, with the
+-- start marker for a worker of its own host).
 SELECT w.id, w.host, w.pid, w.slots, w.started_at, w.heartbeat_at,
        (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing'),
-       w.stop_requested, w.slots_wanted
+       w.stop_requested, w.slots_wanted, w.pid_started
 FROM workers w ORDER BY w.started_at;
 
 -- name: local_workers
