@@ -14,6 +14,17 @@ than ``EXACT_RUNS`` runs is summarized from those instead (``Queue.stats``):
 - max is exact over those hours.
 
 A job's runs stay counted after it is purged, as Prometheus counters expect.
+
+What is kept (workers prune it with the jobs, see ``Housekeeping.prune``):
+
+- minute rows for ``MINUTES_KEPT`` (8 days): the longest window read at minute resolution
+  is ``MINUTE_WINDOW`` (7 days, the dashboard's longest chart), and a day more covers
+  clocks that disagree. Bars of a longer window come from the hourly rows before it, each
+  hour in the bar its start is in; the totals of a longer window lose the minutes of its
+  first part-hour (not its whole hours);
+- hourly rows for ``HOURS_KEPT`` (400 days: a year's windows and more). Older ones are
+  folded into hour 0 rather than deleted: /metrics' totals read every hour from 0 on and
+  keep counting every run.
 """
 
 from __future__ import annotations
@@ -26,7 +37,10 @@ from .stats import Bucket, FinishedRun, Spread, Stats, Summary, summarize
 
 KIND_COMPLETED, KIND_FAILED, KIND_WAIT, KIND_DEAD = 0, 1, 2, 3  # run_hours.kind
 EXACT_RUNS = 5_000  # up to this many runs in a window, stats fold the runs themselves (~50 ms)
-MINUTE, HOUR = 60, 3600
+MINUTE, HOUR, DAY = 60, 3600, 86400
+MINUTE_WINDOW = 7 * DAY  # windows read minute rows for their last 7 days; hours before
+MINUTES_KEPT = MINUTE_WINDOW + DAY
+HOURS_KEPT = 400 * DAY
 
 
 @dataclass(frozen=True, slots=True)

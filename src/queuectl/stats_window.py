@@ -17,6 +17,8 @@ from .rollups import (
     KIND_FAILED,
     KIND_WAIT,
     MINUTE,
+    MINUTE_WINDOW,
+    MinuteCounts,
     SeriesPoint,
     ceil_to,
     floor_to,
@@ -46,13 +48,16 @@ def window_stats(store: Store, runs: Runs, since: float, until: float, *,
         return summarize(runs(since, after_until), since, until, queue=queue, step=step)
     edges = chain(runs(since, first_whole), runs(last_whole, after_until))
     if step and step > 0:  # bars summed in SQL, a whole minute in the bar its start is in
-        inner = store.run_minutes(first_whole, last_whole, since, step)
+        inner = _bars(store, first_whole, last_whole, since, step, until)
         return summarize_rollups(inner, histograms, edges, since, until, queue=queue,
                                  step=step)
     first_hour, last_hour = ceil_to(first_whole, HOUR), floor_to(last_whole, HOUR)
     whole = until - since + 1  # one bar: totals only
     if first_hour < last_hour:
-        inner = [*store.run_minutes(first_whole, first_hour, since, whole),
+        # Before the horizon minute rows may be pruned: the first part-hour is left out
+        # alike whether they are yet or not.
+        kept_from = max(first_whole, _minute_horizon(until))
+        inner = [*store.run_minutes(kept_from, first_hour, since, whole),
                  *store.run_hour_counts(first_hour, last_hour),
                  *store.run_minutes(last_hour, last_whole, since, whole)]
     else:
@@ -67,8 +72,19 @@ def window_series(store: Store, window: float, until: float, *, queue: str | Non
     end = floor_to(until, MINUTE) + MINUTE
     bars = max(1, math.ceil(window / step))
     start = end - bars * step
-    minutes = store.run_minutes(start, end, start, step)
+    minutes = _bars(store, start, end, start, step, until)
     return series_points(minutes, start, step, bars, queue)
+
+
+def _bars(store: Store, since: int, until: int, origin: float, step: float,
+          now: float) -> list[MinuteCounts]:
+    """``store.run_minutes`` over the last ``MINUTE_WINDOW`` before ``now``, and whole hours
+    from the hourly rollups before that (minute rows that old are pruned: see rollups)."""
+    horizon = _minute_horizon(now)
+    if since >= horizon:
+        return store.run_minutes(since, until, origin, step)
+    return [*store.run_hour_bars(ceil_to(since, HOUR), min(horizon, until), origin, step),
+            *store.run_minutes(max(since, horizon), until, origin, step)]
 
 
 def run_totals(store: Store) -> dict[str, QueueTotals]:
@@ -88,3 +104,8 @@ def run_totals(store: Store) -> dict[str, QueueTotals]:
         histogram.counts[bisect_left(histogram.bounds, row.upper)] += row.count
         histogram.sum += row.total
     return dict(sorted(totals.items()))
+
+
+def _minute_horizon(now: float) -> int:
+    """Where the minute rollups a read at ``now`` may use begin: an hour's start."""
+    return floor_to(now - MINUTE_WINDOW, HOUR)

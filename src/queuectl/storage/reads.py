@@ -116,6 +116,17 @@ def run_minutes(db: Driver, since: int, until: int, origin: float,
             for bar, queue, completed, failed, dead, waited, wait_total in rows]
 
 
+def run_hour_bars(db: Driver, since: int, until: int, origin: float,
+                  step: float) -> list[MinuteCounts]:
+    from ..rollups import MinuteCounts
+
+    params = {"since": since, "until": until, "origin": origin, "step": step}
+    rows = db.read(lambda tx: tx.all("run_hour_bars", params))
+    return [MinuteCounts(origin + bar * step, queue, completed, failed, dead, waited,
+                         wait_total)
+            for bar, queue, completed, failed, dead, waited, wait_total in rows]
+
+
 def run_hour_counts(db: Driver, since: int, until: int) -> list[MinuteCounts]:
     from ..rollups import MinuteCounts
 

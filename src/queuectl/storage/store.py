@@ -356,6 +356,14 @@ class Store:
 
         return reads.run_minutes(self.db, since, until, origin, step)
 
+    def run_hour_bars(self, since: int, until: int, origin: float,
+                      step: float) -> list[MinuteCounts]:
+        """As ``run_minutes``, from the hourly rollups: hours starting in ``[since, until)``,
+        each in the bar its start is in (for windows older than the minute rollups kept)."""
+        from . import reads
+
+        return reads.run_hour_bars(self.db, since, until, origin, step)
+
     def run_hour_counts(self, since: int, until: int) -> list[MinuteCounts]:
         """Finished runs per queue over the hours starting in ``[since, until)``, one row per
         queue (its ``minute`` is ``since``), from the hourly rollups (migration 0009)."""
@@ -458,6 +466,14 @@ class Store:
         from . import recurring
 
         return recurring.enqueue_tick(self.db, name, tick, next_run_at, job, now)
+
+    def prune_rollups(self, minutes_before: int, hours_before: int, limit: int) -> bool:
+        """Delete minute rollups older than ``minutes_before`` (``limit`` of them) and fold a
+        day of hourly rollups older than ``hours_before`` into the totals, in short
+        transactions; whether more may be left."""
+        from .retention import prune_rollups
+
+        return prune_rollups(self.db, minutes_before, hours_before, limit)
 
     def purge_batch(self, state: JobState, before: float, limit: int,
                     after_seq: int = 0) -> tuple[int, int | None]:

@@ -96,6 +96,7 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
 
 PRUNE_BATCH = 200  # jobs deleted per transaction: short enough never to hold up claims
 PURGE_BATCH = 500  # jobs deleted per transaction by a person's purge
+ROLLUP_BATCH = 2000  # minute rollups deleted per transaction (a few bytes each)
 PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
 
 
@@ -163,7 +164,7 @@ class Housekeeping:
             ages = retention_ages(settings)
             if ages:
                 if now >= self._prune_at:
-                    more = self.prune({state: now - age for state, age in ages.items()})
+                    more = self.prune({state: now - age for state, age in ages.items()}, now)
                     self._prune_at = now + (settings.poll_interval if more else PRUNE_PAUSE)
                 due_at = min(due_at, self._prune_at)
         except QueuectlError as exc:  # the database is busy or gone: try again later
@@ -172,9 +173,10 @@ class Housekeeping:
         self._due_at = due_at
         return due_at
 
-    def prune(self, before: float | dict[JobState, float]) -> bool:
+    def prune(self, before: float | dict[JobState, float], now: float | None = None) -> bool:
         """Delete one batch of finished jobs per terminal state, older than ``before`` (one
-        time for all, or one per state; states left out are kept).
+        time for all, or one per state; states left out are kept), and with ``now`` one
+        batch of the run rollups past what is kept (``rollups.MINUTES_KEPT``, ``HOURS_KEPT``).
 
         Returns whether more may be left: the caller comes back soon rather than deleting
         everything in one long go.
@@ -193,6 +195,11 @@ class Housekeeping:
             else:
                 self._cursors[state] = cursor
                 more = True
+        if now is not None:
+            from ..rollups import HOURS_KEPT, MINUTES_KEPT
+
+            more |= self.storage.prune_rollups(int(now - MINUTES_KEPT), int(now - HOURS_KEPT),
+                                               ROLLUP_BATCH)
         return more
 
 

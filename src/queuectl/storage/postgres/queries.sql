@@ -464,6 +464,17 @@ SELECT floor((minute - %(origin)s) / %(step)s)::bigint AS bar, queue, SUM(comple
 FROM run_minutes WHERE minute >= %(since)s AND minute < %(until)s
 GROUP BY bar, queue ORDER BY bar, queue;
 
+-- name: run_hour_bars
+-- Finished runs per queue over the hours starting in [since, until), summed into bars of
+-- :step seconds from :origin, each hour in the bar its start is in: run_minutes' columns,
+-- for windows older than the minute rollups kept (rollups.MINUTE_WINDOW).
+SELECT floor((hour - %(origin)s) / %(step)s)::bigint AS bar, queue,
+       SUM(CASE WHEN kind = 0 THEN n ELSE 0 END)::bigint, SUM(CASE WHEN kind = 1 THEN n ELSE 0 END)::bigint,
+       SUM(CASE WHEN kind = 3 THEN n ELSE 0 END)::bigint, SUM(CASE WHEN kind = 2 THEN n ELSE 0 END)::bigint,
+       SUM(CASE WHEN kind = 2 THEN total ELSE 0 END)
+FROM run_hours WHERE hour >= %(since)s AND hour < %(until)s
+GROUP BY bar, queue ORDER BY bar, queue;
+
 -- name: run_hour_counts
 -- Finished runs per queue over the hours in [since, until) (hour starts), from the hourly
 -- histograms: completed (kind 0), failed (1), dead (3), first runs and their waits (2).
@@ -571,6 +582,34 @@ WHERE job_id IN (SELECT id FROM jobs WHERE seq = ANY(%(seqs)s)
 -- Attempts go with the job (ON DELETE CASCADE).
 DELETE FROM jobs
 WHERE seq = ANY(%(seqs)s) AND state = %(state)s AND updated_at < %(before)s;
+
+-- name: prune_run_minutes
+-- Minute rollups older than any read at minute resolution (rollups.MINUTES_KEPT), a batch.
+DELETE FROM run_minutes WHERE (minute, queue, shard) IN (
+    SELECT minute, queue, shard FROM run_minutes WHERE minute < %(before)s
+    ORDER BY minute LIMIT %(limit)s);
+
+-- name: oldest_rollups
+-- The oldest minute rollup, and the oldest hourly one but hour 0, which holds the hours
+-- folded already (see fold_run_hours): a read, so that a pass with nothing to prune writes
+-- nothing.
+SELECT (SELECT MIN(minute) FROM run_minutes), (SELECT MIN(hour) FROM run_hours WHERE hour > 0);
+
+-- name: fold_run_hours
+-- Hours before :until (rollups.HOURS_KEPT) are added into hour 0, whose rows only /metrics'
+-- totals read (from 0 on): they keep counting every run, as Prometheus counters must.
+-- One statement that adds what it deleted: two workers folding at once cannot both add the
+-- same rows (the second's DELETE waits for the first and then finds them gone).
+WITH folded AS (
+    DELETE FROM run_hours WHERE hour > 0 AND hour < %(until)s
+    RETURNING queue, kind, upper, shard, n, total, top
+)
+INSERT INTO run_hours AS h (hour, queue, kind, upper, shard, n, total, top)
+SELECT 0, queue, kind, upper, shard, SUM(n), SUM(total), MAX(top)
+FROM folded
+GROUP BY queue, kind, upper, shard ORDER BY queue, kind, upper, shard
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+SET n = h.n + excluded.n, total = h.total + excluded.total, top = GREATEST(h.top, excluded.top);
 
 -- queuectl import (storage/restore.py) -----------------------------------------------------
 

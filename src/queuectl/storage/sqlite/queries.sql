@@ -439,6 +439,17 @@ SELECT CAST((minute - :origin) / :step AS INTEGER) AS bar, queue, SUM(completed)
 FROM run_minutes WHERE minute >= :since AND minute < :until
 GROUP BY bar, queue ORDER BY bar, queue;
 
+-- name: run_hour_bars
+-- Finished runs per queue over the hours starting in [since, until), summed into bars of
+-- :step seconds from :origin, each hour in the bar its start is in: run_minutes' columns,
+-- for windows older than the minute rollups kept (rollups.MINUTE_WINDOW).
+SELECT CAST((hour - :origin) / :step AS INTEGER) AS bar, queue,
+       SUM(CASE WHEN kind = 0 THEN n ELSE 0 END), SUM(CASE WHEN kind = 1 THEN n ELSE 0 END),
+       SUM(CASE WHEN kind = 3 THEN n ELSE 0 END), SUM(CASE WHEN kind = 2 THEN n ELSE 0 END),
+       TOTAL(CASE WHEN kind = 2 THEN total ELSE 0 END)
+FROM run_hours WHERE hour >= :since AND hour < :until
+GROUP BY bar, queue ORDER BY bar, queue;
+
 -- name: run_hour_counts
 -- Finished runs per queue over the hours in [since, until) (hour starts), from the hourly
 -- histograms: completed (kind 0), failed (1), dead (3), first runs and their waits (2).
@@ -546,6 +557,30 @@ WHERE job_id IN (SELECT id FROM jobs WHERE seq IN (SELECT value FROM json_each(:
 -- Attempts, tags and dependency links go with the job (ON DELETE CASCADE).
 DELETE FROM jobs
 WHERE seq IN (SELECT value FROM json_each(:seqs)) AND state = :state AND updated_at < :before;
+
+-- name: prune_run_minutes
+-- Minute rollups older than any read at minute resolution (rollups.MINUTES_KEPT), a batch.
+DELETE FROM run_minutes WHERE (minute, queue, shard) IN (
+    SELECT minute, queue, shard FROM run_minutes WHERE minute < :before
+    ORDER BY minute LIMIT :limit);
+
+-- name: oldest_rollups
+-- The oldest minute rollup, and the oldest hourly one but hour 0, which holds the hours
+-- folded already (see fold_run_hours): a read, so that a pass with nothing to prune writes
+-- nothing.
+SELECT (SELECT MIN(minute) FROM run_minutes), (SELECT MIN(hour) FROM run_hours WHERE hour > 0);
+
+-- name: fold_run_hours
+-- Hours before :until (rollups.HOURS_KEPT) are added into hour 0, whose rows only /metrics'
+-- totals read (from 0 on): they keep counting every run, as Prometheus counters must.
+-- Two statements: writers take turns here, so no other fold sees the rows in between.
+INSERT INTO run_hours (hour, queue, kind, upper, shard, n, total, top)
+SELECT 0, queue, kind, upper, shard, SUM(n), TOTAL(total), MAX(top)
+FROM run_hours WHERE hour > 0 AND hour < :until
+GROUP BY queue, kind, upper, shard ORDER BY queue, kind, upper, shard
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+SET n = n + excluded.n, total = total + excluded.total, top = max(top, excluded.top);
+DELETE FROM run_hours WHERE hour > 0 AND hour < :until;
 
 -- queuectl import (storage/restore.py) -----------------------------------------------------
 
