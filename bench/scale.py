@@ -4,17 +4,24 @@ The rows are copies of one job that really ran (so they fit whatever the schema 
 written with one ``INSERT ... SELECT`` over a counter per table: a million jobs and their
 attempts take seconds, not the hours that running them would. Their ids are in the format of
 real ones (the numbers enqueue hands out, the counter moved past them), and their runs are
-spread over ``WINDOW_SECONDS`` before now, as a week of real work would be.
+spread over ``WINDOW_SECONDS`` before now, as a week of real work would be. They are counted
+by the store's own statements, as an import counts the jobs and runs it writes (the jobs per
+queue and state that ``status`` reads, the rollups that ``stats`` reads), and the build
+checks the counts against the rows.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from common import Context, median, queuectl_argv, queuectl_env
 from queuectl import Queue
+from queuectl.storage.base import INTERRUPTED
+from queuectl.storage.sqlite.driver import QUERIES
 
 _COUNTER = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
 WINDOW_SECONDS = 7 * 86400.0
@@ -30,6 +37,26 @@ def _copy_rows(conn: sqlite3.Connection, table: str, key: str, template_id: str,
         f"INSERT INTO {table} ({', '.join(columns)}) {_COUNTER}"
         f"SELECT {', '.join(exprs)} FROM n", [rows, *params],
     )
+
+
+def _run_named(conn: sqlite3.Connection, name: str, params: dict[str, Any]) -> None:
+    """One of the store's named statements (a script of several, or one)."""
+    query = QUERIES[name]
+    for statement in (query,) if isinstance(query, str) else query:
+        conn.execute(statement, params)
+
+
+def _check_counts(conn: sqlite3.Connection) -> None:
+    """What ``status`` and ``stats`` read agrees with the rows, or the build stops."""
+    counted = dict(conn.execute("SELECT state, SUM(n) FROM job_counts GROUP BY state"
+                                " HAVING SUM(n) != 0").fetchall())
+    stored = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+    (runs,) = conn.execute("SELECT COUNT(*) FROM attempts WHERE finished_at IS NOT NULL"
+                           ).fetchone()
+    (rolled,) = conn.execute("SELECT SUM(completed + failed) FROM run_minutes").fetchone()
+    if counted != stored or rolled != runs:
+        raise SystemExit(f"the counts hold {counted} and {rolled} runs; the rows {stored}"
+                         f" and {runs} runs")
 
 
 def build(db: Path, rows: int) -> float:
@@ -54,11 +81,17 @@ def build(db: Path, rows: int) -> float:
     _copy_rows(conn, "jobs", "id", template.id, rows, {
         "id": job_id, "created_at": age, "updated_at": age, "run_at": age,
     })
+    # The copies are the newest rows: counted as the store counts the jobs it inserts.
+    _run_named(conn, "count_new_jobs", {"count": rows})
     _copy_rows(conn, "attempts", "job_id", template.id, rows, {
         "job_id": job_id, "started_at": age, "finished_at": age,
     })
+    # Their runs, into the rollups, as an import counts the runs it writes.
+    ids = json.dumps([str(first + i) for i in range(rows)])
+    _run_named(conn, "count_restored_runs", {"ids": ids, "interrupted": INTERRUPTED})
     conn.execute("UPDATE job_numbers SET next = ? WHERE next <= ?",
                  (first + rows, first + rows - 1))
+    _check_counts(conn)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
