@@ -99,7 +99,9 @@ class RunRecorder:
         self._free: list[int] = []
         self._next = 0
         self._slots: dict[tuple[str, int], int] = {}  # the record slot of each run
-        self._times: dict[tuple[str, int], float] = {}  # and its start time
+        # And its record's end (`` run at "job id"``, padded to the record's size): encoded
+        # once per run, at ``starting``, as every write of the run repeats it.
+        self._tails: dict[tuple[str, int], bytes] = {}
         self._runs: dict[int, tuple[str, int]] = {}  # and the other way round
         self._lock = threading.Lock()
         self._header = {"worker": worker_id, "pid": os.getpid(),
@@ -116,22 +118,19 @@ class RunRecorder:
 
     def starting(self, job_id: str, run: int, at: float) -> None:
         """Record that a run is about to start (before its fork), at ``at`` (a Clock time)."""
-        with self._lock:
-            self._times[(job_id, run)] = at
-        if self._write(job_id, run, 0, 0, 0) < 0:
+        if self._write((job_id, run), 0, 0, 0, at) < 0:
             self._starts_unknown()
 
     def started(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         """Record a run's session; returns the slot to pass to ``ended`` (-1 if not kept)."""
-        return self._write(job_id, run, session, after, before)
+        return self._write((job_id, run), session, after, before)
 
     def ended(self, job_id: str, run: int) -> None:
         """The run's processes are gone: forget its session (its id may now be reused), but
         not that the run started."""
-        with self._lock:
-            known = (job_id, run) in self._slots
-        if known:
-            self._write(job_id, run, 0, 0, 0)
+        key = (job_id, run)
+        if key in self._slots:  # a dict lookup is atomic: no lock needed to ask
+            self._write(key, 0, 0, 0)
 
     def settled(self, runs: Iterable[tuple[str, int]]) -> None:
         """The database holds these runs' results (or has them back): their slots may be
@@ -143,23 +142,29 @@ class RunRecorder:
                 slot = self._slots.pop(key, None)
                 if slot is not None:
                     del self._runs[slot]
-                    self._times.pop(key, None)
+                    self._tails.pop(key, None)
                     self._free.append(slot)
 
-    def _write(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
+    def _write(self, key: tuple[str, int], session: int, after: int, before: int,
+               at: float | None = None) -> int:
+        """Write the run's record (``at``: its start, given once, by ``starting``); returns
+        its slot, -1 if not written. A record is one line of RECORD_SIZE bytes:
+        ``session after before run at "job id"``, the job id as JSON."""
         if self._fd < 0:
             return -1
-        key = (job_id, run)
-        at = self._times.get(key, 0.0)
-        line = f"{session} {after} {before} {run} {at!r} {json.dumps(job_id)}".encode()
-        if len(line) >= RECORD_SIZE:
-            return -1
         with self._lock:
+            tail = self._tails.get(key)
+            if tail is None:
+                text = f" {key[1]} {(at or 0.0)!r} {json.dumps(key[0])}".encode()
+                if len(text) + 64 >= RECORD_SIZE:  # 64: room for the three numbers
+                    return -1
+                tail = self._tails[key] = text
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._free.pop() if self._free else self._next
                 self._next = max(self._next, slot + 1)
                 self._slots[key], self._runs[slot] = slot, key
+            line = b"%d %d %d%s" % (session, after, before, tail)
             try:
                 os.pwrite(self._fd, line.ljust(RECORD_SIZE - 1) + b"\n",
                           HEADER_SIZE + slot * RECORD_SIZE)
