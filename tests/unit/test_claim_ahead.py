@@ -26,7 +26,8 @@ def _plan(pool: _Pool, commit_seconds: float = 0.0) -> ClaimPlan:
 
 
 @pytest.mark.parametrize(("run", "commit", "ahead"), [
-    (0.002, 0.003, 7),  # the cap: 8 per slot in all
+    (0.002, 0.003, 15),  # the cap: 16 per slot in all
+    (0.01, 0.003, 10),  # 0.1 s of work per slot
     (0.02, 0.003, 5),   # 0.1 s of work per slot
     (0.05, 0.003, 2),
     (0.3, 0.008, 1),    # long next to 0.1 s, short next to 50 commits of 8 ms
@@ -44,3 +45,15 @@ def test_no_job_is_held_for_a_slot_on_a_long_job() -> None:
     assert _plan(_Pool(4, 0.05), 0.003).stuck_after() == pytest.approx(0.2)
     assert _plan(_Pool(4, 0.001), 0.003).stuck_after() == 0.05
     assert _plan(_Pool(4, 1.0), 0.003).capacity() == 4  # never measured short: one per slot
+
+
+@pytest.mark.parametrize(("slots", "run", "gathered"), [
+    (1, 0.001, 12),  # 16 held: 4 still queued keep the slot busy through the commit
+    (4, 0.001, 48),
+    (4, 0.05, 9),    # 3 held per slot
+    (4, 1.0, 4),     # none held ahead: never fewer than the slots
+])
+def test_results_gather_until_most_jobs_held_have_ended(
+    slots: int, run: float, gathered: int
+) -> None:
+    assert _plan(_Pool(slots, run), 0.003).gather_results() == gathered

@@ -166,8 +166,11 @@ class SlotPool:
     def submit(self, jobs: list[Job]) -> None:
         superseded: list[Execution] = []
         with self._lock:
+            # One pass over the register per batch, not per job: up to 16 runs a slot are held.
+            held_ids = {job_id for job_id, _ in self._held}
             for job in jobs:
-                superseded += self._supersede_earlier_runs(job)
+                if job.id in held_ids:
+                    superseded += self._supersede_earlier_runs(job)
                 self._held[_key(job)] = _Held(job)
             self._queued.extend(jobs)
             self._has_work.notify(len(jobs))
