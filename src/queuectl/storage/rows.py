@@ -89,6 +89,8 @@ class JobRows:
         lists = [codes, names.index("tags"), names.index("depends_on")]  # NULL when empty
         decode_list = self._decode_list
 
+        new_job = object.__new__
+
         def read(row: Sequence[Any]) -> Job:
             values: list[Any] = list(values_of(row))
             values[state] = states[values[state]]
@@ -97,7 +99,12 @@ class JobRows:
                 values[index] = bool(values[index])
             for index in lists:
                 values[index] = decode_list(values[index]) if values[index] else ()
-            return Job(*values)
+            # Every field is given, so Job's __init__ (a frozen dataclass: one
+            # object.__setattr__ per field, ~40 of them) is skipped: the fields go into the
+            # instance's __dict__ at once, a third of the cost of a claimed row.
+            job = new_job(Job)
+            job.__dict__.update(zip(names, values, strict=True), unique_conflict=False)
+            return job
 
         priority, run_at, seq = (columns.index(n) for n in ("priority", "run_at", "seq"))
 
