@@ -2,8 +2,10 @@
 
 A worker calls this once per batch, so it is kept small: each outcome is one statement
 (``finish_run``, fenced by job id, run number and worker id; one more for a run whose output
-was streamed), and the claim is one statement (``claim_ready_jobs``, which also opens the
-attempts; a batch that reaches a queue with a limit, one per job, that queue locked).
+was streamed) after one call for the batch's attempts (``close_attempts``, where the driver
+does not close them in ``finish_run``), and the claim is one statement (``claim_ready_jobs``,
+which also opens the attempts; a batch that reaches a queue with a limit, one per job, that
+queue locked).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) ->
     if not outcomes:
         return []
     params = [_finish_params(worker_id, outcome) for outcome in outcomes]
+    tx.many("close_attempts", params)  # the whole batch's attempts (where the driver needs it)
     finished: list[bool] = []
     for row, outcome, param in zip(tx.each("finish_run", params), outcomes, params,
                                    strict=True):

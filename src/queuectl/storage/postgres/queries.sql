@@ -68,6 +68,10 @@ SELECT name FROM queues WHERE name = ANY(%(names)s::text[]) ORDER BY name FOR UP
 SELECT * FROM jobs
 WHERE worker_id = %(worker_id)s AND state = 'processing' AND updated_at = %(now)s;
 
+-- name: close_attempts
+-- Nothing here: finish_run closes the attempt in the statement that moves the job on (one
+-- round trip; SQLite closes a batch's attempts first, with one call).
+
 -- name: finish_run
 -- Records a run's end, fenced: only while this worker still holds this run of the job; its
 -- attempt is closed in the same statement. Returns has_dependents, or no row when the fence

@@ -10,7 +10,7 @@ transaction. Wake-ups are datagrams to the workers of this host, sent after the 
 
 SQLite has no data-modifying CTEs, so a named query here may be a short script (several
 statements, run in order with the same parameters; the last one gives the result) where the
-PostgreSQL driver writes one statement: see ``finish_run`` in ``queries.sql``.
+PostgreSQL driver writes one statement: see ``count_restored_runs`` in ``queries.sql``.
 """
 
 from __future__ import annotations

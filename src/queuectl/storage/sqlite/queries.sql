@@ -58,17 +58,22 @@ WHERE queue IN (SELECT name FROM queues WHERE max_running IS NOT NULL);
 SELECT * FROM jobs
 WHERE worker_id = :worker_id AND state = 'processing' AND updated_at = :now;
 
--- name: finish_run
--- Records a run's end, fenced: only while this worker still holds this run of the job. Its
--- attempt is closed, then the job moves on. Returns has_dependents, or no row when the
--- fence refused the outcome. A run's start time, when the outcome knows it (a rescued run
--- claimed ahead started later than its claim), replaces the claim's.
+-- name: close_attempts
+-- The attempts of finished runs, closed, fenced: only while this worker still holds this run
+-- of the job. Run for a whole batch of outcomes at once (executemany: one call, the values
+-- bound in C, ~6 us a job less than a script per outcome), before finish_run moves each job
+-- on. A run's start time, when the outcome knows it (a rescued run claimed ahead started
+-- later than its claim), replaces the claim's.
 UPDATE attempts
 SET finished_at = :now, exit_code = :exit_code, error = :error, output = :output,
     output_dropped = :output_dropped, started_at = COALESCE(:started_at, started_at)
 WHERE job_id = :job_id AND number = :attempt
   AND EXISTS (SELECT 1 FROM jobs WHERE id = :job_id AND runs = :attempt
               AND worker_id = :worker_id AND state = 'processing');
+
+-- name: finish_run
+-- Records a run's end, fenced as close_attempts (run before it, for the whole batch): the job
+-- moves on. Returns has_dependents, or no row when the fence refused the outcome.
 UPDATE jobs
 SET state = :state, run_at = COALESCE(:run_at, run_at), exit_code = :exit_code,
     last_error = :error, worker_id = NULL, lease_until = NULL, updated_at = :now
