@@ -39,15 +39,18 @@ WHERE seq IN (
 RETURNING *;
 
 -- name: limited_queues_ahead
--- The limited queues that hold one of the best :limit ready jobs.
+-- The limited queues that hold one of the best :limit ready jobs. Without any limited queue
+-- the LIMIT is 0 and no job is read. (An EXISTS among the conditions, as on PostgreSQL, does
+-- not stop SQLite's walk: false for every job, it read every ready job to find :limit of
+-- them, 0.2 ms a claim at 1,500 ready jobs and 13 ms at 100,000.)
 SELECT DISTINCT queue FROM (
     SELECT queue FROM jobs AS ready INDEXED BY jobs_ready
     WHERE state IN ('pending', 'failed') AND run_at <= :now AND waiting_on = 0
       AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
       AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused)
-      AND EXISTS (SELECT 1 FROM queues WHERE max_running IS NOT NULL)
     ORDER BY priority DESC, run_at, seq
-    LIMIT :limit)
+    LIMIT CASE WHEN EXISTS (SELECT 1 FROM queues WHERE max_running IS NOT NULL)
+               THEN :limit ELSE 0 END)
 WHERE queue IN (SELECT name FROM queues WHERE max_running IS NOT NULL);
 
 -- name: lock_queues
