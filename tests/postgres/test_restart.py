@@ -71,3 +71,38 @@ def test_jobs_complete_across_a_server_restart(
         assert worker.wait(30) == 0
     finally:
         pool.close()
+
+
+def test_no_lease_is_rescued_until_the_server_has_been_up_for_a_lease(
+    server: PrivateServer,
+) -> None:
+    """A worker started right after a restart from outside finds every lease expired (the
+    server was away longer than they last), but their holders may be alive and reconnecting:
+    a restart is an outage, and rescues wait for a lease after it (issue 12)."""
+    from queuectl.config import Settings
+    from queuectl.models import Job, JobState, NewJob, Outcome
+    from queuectl.worker.maintenance import rescue_lost_runs
+
+    with Queue(server.url(), environ={}) as queue:
+        storage = queue.storage
+        now = storage.clock().now()
+        storage.enqueue([NewJob("held", "sleep 60", 3)], now)
+        # Held by a worker elsewhere, on a 1 s lease that ran out during the restart.
+        [job] = storage.record_and_claim("elsewhere", [], 1, now, now + 1)[0]
+        server.restart()
+        wait_until(lambda: storage.clock().now() > now + 1.5, timeout=10,
+                   message="the lease to run out")
+
+        assert rescue_lost_runs(storage, Settings(lease_duration=30.0),
+                                storage.clock().now()) == []
+        held = storage.get("held")
+        assert held is not None and (held.state, held.worker_id) == (
+            JobState.PROCESSING, "elsewhere")
+
+        def lost(run: Job) -> Outcome:
+            return Outcome(run.id, run.runs, JobState.FAILED, storage.clock().now(),
+                           error="worker lost")
+
+        # Only the server's age held it back: up for a lease (here 0 s), it is rescued.
+        assert [o.job_id for o in storage.rescue(storage.clock().now(), lost, lease=0.0)] == [
+            job.id]

@@ -295,17 +295,20 @@ class Store:
 
     def rescue(self, now: float, decide: Callable[[Job], Outcome | None], *,
                worker_ids: Sequence[str] | None = None,
-               forget_workers_before: float | None = None) -> list[Outcome]:
+               forget_workers_before: float | None = None,
+               lease: float | None = None) -> list[Outcome]:
         """Fail the runs of lost workers, in one transaction; returns the outcomes recorded.
 
-        Without ``worker_ids``: every run whose lease has expired. With them: every run those
-        (dead) workers hold, and their registrations are removed. A run ``decide`` gives None
-        never started: it is undone (as ``release`` with ``started=False``), no attempt spent.
+        Without ``worker_ids``: every run whose lease has expired, unless (with ``lease``)
+        the database server started less than ``lease`` seconds ago: its restart was an
+        outage that held up every renewal. With them: every run those (dead) workers hold,
+        and their registrations are removed. A run ``decide`` gives None never started: it is
+        undone (as ``release`` with ``started=False``), no attempt spent.
         """
         from . import workers
 
         return workers.rescue(self.db, now, decide, worker_ids=worker_ids,
-                              forget_workers_before=forget_workers_before)
+                              forget_workers_before=forget_workers_before, lease=lease)
 
     def wake_channel(self, worker_id: str) -> WakeChannel:
         return self.db.wake_channel(worker_id)

@@ -119,12 +119,13 @@ def request_stop(db: Driver, worker_id: str | None, mode: str) -> list[str]:
 
 def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
            worker_ids: Sequence[str] | None = None,
-           forget_workers_before: float | None = None) -> list[Outcome]:
+           forget_workers_before: float | None = None,
+           lease: float | None = None) -> list[Outcome]:
     """Fail the runs of lost workers, in one transaction; see ``Store.rescue``."""
 
     def fail_lost_runs(tx: Transaction) -> list[Outcome]:
         if worker_ids is None:
-            held = tx.jobs("held_jobs_expired", {"now": now})
+            held = tx.jobs("held_jobs_expired", {"now": now, "lease": lease})
         else:
             held = [job for worker_id in worker_ids
                     for job in tx.jobs("held_jobs_of_worker", {"worker_id": worker_id})]

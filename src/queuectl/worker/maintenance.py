@@ -85,7 +85,8 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
     if expired_leases:
         # Registrations of workers elsewhere that fell silent long ago are forgotten.
         forget_before = now - max(10 * settings.lease_duration, 3600.0)
-        rescued += storage.rescue(now, decide, forget_workers_before=forget_before)
+        rescued += storage.rescue(now, decide, forget_workers_before=forget_before,
+                                  lease=settings.lease_duration)
     for outcome in rescued:
         log.warning("rescued job %s (run %d) of a lost worker: now %s",
                     outcome.job_id, outcome.attempt, outcome.state.value)

@@ -270,7 +270,13 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 
 -- name: held_jobs_expired
 -- SKIP LOCKED: two hosts rescuing at once each take different rows instead of waiting.
+-- Nothing while the server has been up for less than ``lease`` seconds (by its own clock):
+-- a restart is an outage, and the holders, alive and reconnecting, renew their leases within
+-- a heartbeat of it (issue 12).
 SELECT * FROM jobs WHERE state = 'processing' AND lease_until < %(now)s
+  AND (%(lease)s::double precision IS NULL
+       OR clock_timestamp() >= pg_postmaster_start_time()
+                               + make_interval(secs => %(lease)s::double precision))
 FOR UPDATE SKIP LOCKED;
 
 -- name: held_jobs_of_worker

@@ -259,6 +259,7 @@ UPDATE workers SET stop_requested = :mode RETURNING id;
 UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 
 -- name: held_jobs_expired
+-- (:lease is for PostgreSQL's restarts: a SQLite database has no server to restart.)
 SELECT * FROM jobs WHERE state = 'processing' AND lease_until < :now;
 
 -- name: held_jobs_of_worker
