@@ -40,6 +40,11 @@ class CheckIn:
     # renewed: a run the worker is running that is not here was rescued and is no longer its.
     held: list[tuple[str, int]] = field(default_factory=list, compare=False)
     lease_until: float | None = field(default=None, compare=False)  # as written (may be later)
+    # Whether this worker is the one that does the store's housekeeping (schedule ticks,
+    # retention, expired leases): the longest-registered of those alive (issue 12).
+    housekeeper: bool = field(default=True, compare=False)
+    # Changes whenever a stored setting does: the worker reads them again only then.
+    config_version: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class WakeChannel(Protocol):
     """Something an idle worker can wait on (``fileno``) to hear of new work."""
 
     def fileno(self) -> int: ...
+
+    @property
+    def reliable(self) -> bool:
+        """Whether every wake-up sent now reaches this worker (PostgreSQL's LISTEN on a live
+        connection, across hosts): then an idle worker needs no frequent fallback poll."""
+        ...
 
     def drain(self) -> bool:
         """Consume pending wake-ups; True if one of them asked the worker to check for a stop."""

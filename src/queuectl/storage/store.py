@@ -266,11 +266,14 @@ class Store:
 
         workers.unregister(self.db, worker_id)
 
-    def heartbeat(self, worker_id: str, now: float, lease_until: float) -> CheckIn:
-        """Renew the worker's leases and tell it of stop and cancel requests."""
+    def heartbeat(self, worker_id: str, now: float, lease_until: float, *,
+                  holding: bool = True) -> CheckIn:
+        """Renew the worker's leases and tell it of stop and cancel requests, whether it is
+        the housekeeper, and the version of the stored settings. ``holding=False``: the
+        worker holds no run, and nothing is asked about runs."""
         from . import workers
 
-        return workers.heartbeat(self.db, worker_id, now, lease_until)
+        return workers.heartbeat(self.db, worker_id, now, lease_until, holding=holding)
 
     def append_output(self, worker_id: str, chunks: Sequence[OutputChunk]) -> None:
         """Store output of runs still going (fenced: ignored for runs no longer held)."""

@@ -42,22 +42,30 @@ def unregister(db: Driver, worker_id: str) -> None:
     db.write(write)
 
 
-def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float) -> CheckIn:
+def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float, *,
+              holding: bool = True) -> CheckIn:
     def check_in(tx: Transaction) -> CheckIn:
         # Renewed from when the transaction began: a heartbeat retried after an outage
         # must not write a lease that is out of date already.
         lease = lease_until + tx.late
-        params = {"worker_id": worker_id, "now": now, "lease_until": lease}
+        params = {"worker_id": worker_id, "now": now, "lease_until": lease,
+                  "alive_since": now - (lease_until - now)}
         row = tx.one("worker_heartbeat", params)
-        held = [(job_id, run) for job_id, run in tx.all("renew_leases", params)]
-        cancels = [(job_id, run) for job_id, run in tx.all("cancel_requests_of_worker", params)]
-        signals = [(job_id, run, name) for job_id, run, name
-                   in tx.all("signal_requests_of_worker", params)]
-        if signals:
-            tx.run("take_signal_requests", params)
+        held: list[tuple[str, int]] = []
+        cancels: list[tuple[str, int]] = []
+        signals: list[tuple[str, int, str]] = []
+        if holding:  # an idle worker has no lease to renew, no job to cancel or signal
+            held = [(job_id, run) for job_id, run in tx.all("renew_leases", params)]
+            cancels = [(job_id, run)
+                       for job_id, run in tx.all("cancel_requests_of_worker", params)]
+            signals = [(job_id, run, name) for job_id, run, name
+                       in tx.all("signal_requests_of_worker", params)]
+            if signals:
+                tx.run("take_signal_requests", params)
         if row is None:
             return CheckIn(False, None, cancels, signals, held=held, lease_until=lease)
-        return CheckIn(True, row[0], cancels, signals, row[1], held=held, lease_until=lease)
+        return CheckIn(True, row[0], cancels, signals, row[1], held=held, lease_until=lease,
+                       housekeeper=bool(row[2]), config_version=row[3])
 
     return db.write(check_in)
 

@@ -33,6 +33,12 @@ class Doorbell:
     def listening(self) -> bool:
         return self._channel is not None
 
+    @property
+    def reliable(self) -> bool:
+        """Whether every wake-up the database sends reaches this worker now (see
+        ``WakeChannel.reliable``)."""
+        return self._channel is not None and self._channel.reliable
+
     def listen(self, channel: WakeChannel) -> None:
         """Be rung by the database too, through ``channel``."""
         self._channel = channel

@@ -125,6 +125,10 @@ class Worker:
         self._outage = Outage(self.clock)  # database errors: when to try again
         self._next_tick = 0.0  # heartbeat, settings, rescues
         self._housekeeping_due = 0.0
+        # Only one worker of a store does its housekeeping (its heartbeat says which); until
+        # the first heartbeat says otherwise, every worker counts as the one.
+        self._housekeeper = True
+        self._config_version: str | None = None  # of the settings read last, once known
         self._check_in_due = False  # a wake-up asked to check for a stop request
         self._burst_over = False
         self._step_began = 0.0  # monotonic: how long a step waits is a duration
@@ -158,6 +162,7 @@ class Worker:
         if not self._doorbell.listening:
             self._doorbell.listen(self.storage.wake_channel(self.id))
         self._next_tick = now + self._tick_interval()
+        self._check_in_due = True  # at once: whether it is the housekeeper
         self._pool.start()
         self._fence.start()
         self._hooks.start()
@@ -361,18 +366,20 @@ class Worker:
         if self._stop_mode == NOW and self._outage.failing:
             return 0  # leaving while the database fails: close() says what was left
         now = self.clock.now()
-        if now >= self._next_tick or self._check_in_due:
+        ticked = now >= self._next_tick or self._check_in_due
+        if ticked:
             self._tick(now, full=now >= self._next_tick)
-        housekeeping = not self._stop_mode and now >= self._housekeeping_due
+        housekeeping = self._housekeeper and not self._stop_mode and now >= self._housekeeping_due
         want = 0
         if claim and not self._stop_mode:
-            # Awake for housekeeping anyway: poll now too, so that an idle worker wakes once.
-            want = self._plan.wanted(now, self.settings.poll_interval, poll=housekeeping)
+            # Awake for housekeeping or a heartbeat anyway: poll now too, so that an idle
+            # worker wakes once.
+            want = self._plan.wanted(now, self._poll_interval(), poll=housekeeping or ticked)
         began = time.monotonic()
         claimed = self._write_backlog(want)
         if want:
             self._plan.transaction_took(time.monotonic() - began)
-            self._plan.claimed(now, want, len(claimed), self.settings.poll_interval)
+            self._plan.claimed(now, want, len(claimed), self._poll_interval())
         if self._burst and not (len(self._pool) or self._backlog or self._plan.maybe_ready):
             self._burst_over = self._plan.nothing_left(now)
         if housekeeping:
@@ -416,7 +423,8 @@ class Worker:
                 return 0.0, "jobs held ahead to give back"
             if self._plan.idle() and self._plan.maybe_ready:
                 return 0.0, "jobs may be ready"
-            wakes.append((self._housekeeping_due - now, "housekeeping"))
+            if self._housekeeper:
+                wakes.append((self._housekeeping_due - now, "housekeeping"))
             wakes += self._plan.wakes(now)
         return min(wakes)
 
@@ -493,27 +501,44 @@ class Worker:
     def _tick_interval(self) -> float:
         return self.settings.lease_duration / 3
 
+    def _poll_interval(self) -> float:
+        """How often an idle worker asks the database whether a job is ready, wake-ups or
+        not. While every wake-up reaches it (LISTEN on a live connection) only a job whose
+        time comes without one (a delay, a retry's backoff, known from its last look) could
+        be missed, so once a heartbeat is enough; the housekeeper keeps to ``poll_interval``,
+        so that one worker at least finds such a job as soon as it is due."""
+        if self._housekeeper or not self._doorbell.reliable:
+            return self.settings.poll_interval
+        return max(self.settings.poll_interval, self._tick_interval())
+
     def _tick(self, now: float, *, full: bool) -> None:
-        """Heartbeat (which renews this worker's leases and brings stop and cancel requests);
-        ``full``: also pick up changed settings and rescue lost runs."""
-        if full:
-            self.settings = config.resolve(self.storage.config_items(), self._environ)
+        """Heartbeat (which renews this worker's leases and brings stop and cancel requests,
+        and changed settings); ``full``: also rescue lost runs, and the housekeeper looks for
+        completion hooks left to run."""
         self._check_in(now)
         self._check_in_due = False
-        if full and self.storage.hooks_due():  # e.g. a waiting job with a hook was canceled
-            self._hooks.ring()
+        if full and self._housekeeper and self.storage.hooks_due():
+            self._hooks.ring()  # e.g. a waiting job with a hook was canceled
         if full:
             # Not in the first step after a database error or a long wait for the database,
             # nor for a lease after it (see outage.py).
             if self._cut_off():
                 self._outage.hold_rescues(self.settings.lease_duration)
             if self._outage.may_rescue(now):
-                rescue_lost_runs(self.storage, self.settings, now)
+                # The dead workers of this host by every worker (at once, by their pids);
+                # expired leases by the housekeeper.
+                rescue_lost_runs(self.storage, self.settings, now,
+                                 expired_leases=self._housekeeper)
             self._next_tick = now + self._tick_interval()
 
     def _check_in(self, now: float) -> None:
         lease = self.settings.lease_duration
-        check_in = self.storage.heartbeat(self.id, now, now + lease)
+        holding = bool(len(self._pool) or self._backlog)  # results unrecorded hold leases too
+        check_in = self.storage.heartbeat(self.id, now, now + lease, holding=holding)
+        self._housekeeper = check_in.housekeeper
+        if check_in.config_version != self._config_version:
+            self.settings = config.resolve(self.storage.config_items(), self._environ)
+            self._config_version = check_in.config_version
         self._end_lost_runs(check_in.held)
         self._fence.renewed(check_in.held, check_in.lease_until or now + lease, lease)
         if not check_in.registered:

@@ -175,8 +175,15 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
 DELETE FROM workers WHERE id = %(worker_id)s;
 
 -- name: worker_heartbeat
+-- Also: whether this worker is the housekeeper (the longest-registered of the workers whose
+-- heartbeat is younger than a lease), and a digest of the stored settings, so that workers
+-- read them again only when they changed.
 UPDATE workers SET heartbeat_at = %(now)s WHERE id = %(worker_id)s
-RETURNING stop_requested, slots_wanted;
+RETURNING stop_requested, slots_wanted,
+    NOT EXISTS (SELECT 1 FROM workers AS older
+                WHERE older.heartbeat_at >= %(alive_since)s
+                  AND (older.started_at, older.id) < (workers.started_at, workers.id)),
+    (SELECT md5(string_agg(key || '=' || value, chr(10) ORDER BY key)) FROM config);
 
 -- name: renew_leases
 -- What is still this worker's, its lease renewed: a run missing was rescued (fenced).

@@ -111,6 +111,12 @@ class ListenWakeChannel:
     def fileno(self) -> int:
         return self._epoll.fileno()
 
+    @property
+    def reliable(self) -> bool:
+        """Listening on a live connection: a NOTIFY sent now reaches us (or, if the
+        connection breaks meanwhile, the reconnection rings)."""
+        return self._socket >= 0 and not self._closed
+
     def drain(self) -> bool:
         import psycopg
 
@@ -207,6 +213,8 @@ class SilentWakeChannel:
 
     def fileno(self) -> int:
         return self._read
+
+    reliable = False  # nothing is heard: the worker polls
 
     def drain(self) -> bool:
         return False

@@ -173,8 +173,16 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
 DELETE FROM workers WHERE id = :worker_id;
 
 -- name: worker_heartbeat
+-- Also: whether this worker is the housekeeper (the longest-registered of the workers whose
+-- heartbeat is younger than a lease), and the stored settings as one text, so that workers
+-- read them again only when they changed.
 UPDATE workers SET heartbeat_at = :now WHERE id = :worker_id
-RETURNING stop_requested, slots_wanted;
+RETURNING stop_requested, slots_wanted,
+    NOT EXISTS (SELECT 1 FROM workers AS older
+                WHERE older.heartbeat_at >= :alive_since
+                  AND (older.started_at, older.id) < (workers.started_at, workers.id)),
+    (SELECT group_concat(key || '=' || value, char(10))
+     FROM (SELECT key, value FROM config ORDER BY key));
 
 -- name: renew_leases
 -- What is still this worker's, its lease renewed: a run missing was rescued (fenced).

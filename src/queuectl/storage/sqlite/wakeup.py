@@ -28,6 +28,10 @@ class DatagramWakeChannel:
     def fileno(self) -> int:
         return self._sock.fileno()
 
+    # A datagram to a full buffer is dropped, and only this host's workers are told: the
+    # fallback poll stays as frequent as poll_interval says.
+    reliable = False
+
     def drain(self) -> bool:
         stop = False
         while True:
