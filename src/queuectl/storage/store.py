@@ -255,6 +255,14 @@ class Store:
 
         return workers.next_run_at(self.db, queues, pending_until)
 
+    def jobs_come_due(self, since: float, now: float) -> tuple[int, float | None]:
+        """How many jobs of any queue came due after ``since`` and by ``now`` (their delay or
+        backoff ran out: claimable unless their queue is at its limit), and the ``run_at`` of
+        the next one to come due after ``now`` (None: none waits)."""
+        from . import workers
+
+        return workers.jobs_come_due(self.db, since, now)
+
     def register_worker(self, worker: WorkerRegistration, now: float) -> None:
         from . import workers
 
@@ -316,8 +324,10 @@ class Store:
     def wake_channel(self, worker_id: str) -> WakeChannel:
         return self.db.wake_channel(worker_id)
 
-    def wake_workers(self, *, stop: bool = False) -> None:
-        self.db.read(lambda tx: tx.wake(stop=stop))
+    def wake_workers(self, *, stop: bool = False, jobs: int | None = None) -> None:
+        """Wake idle workers: as many as ``jobs`` jobs need (None: all); ``stop``: every
+        worker, to check in."""
+        self.db.read(lambda tx: tx.wake(stop=stop, jobs=jobs))
 
     # -- config ----------------------------------------------------------------------------
 

@@ -103,6 +103,13 @@ def next_run_at(db: Driver, queues: Sequence[str] | None,
     return float(row[0]) if row is not None and row[0] is not None else None
 
 
+def jobs_come_due(db: Driver, since: float, now: float) -> tuple[int, float | None]:
+    row = db.read(lambda tx: tx.one("jobs_come_due", {"since": since, "now": now}))
+    if row is None:
+        return 0, None
+    return int(row[0] or 0), (float(row[1]) if row[1] is not None else None)
+
+
 def workers(db: Driver) -> list[WorkerInfo]:
     from ..models import WorkerInfo
 

@@ -383,7 +383,10 @@ class Worker:
         if self._burst and not (len(self._pool) or self._backlog or self._plan.maybe_ready):
             self._burst_over = self._plan.nothing_left(now)
         if housekeeping:
-            self._housekeeping_due = self._housekeeping.run_due(self.settings, now)
+            # Idle workers that hear every wake-up poll seldom: the housekeeper wakes them
+            # for jobs whose delay or backoff ran out.
+            self._housekeeping_due = self._housekeeping.run_due(
+                self.settings, now, wake_for_due=self._doorbell.reliable)
         return len(claimed)
 
     def _act_on_stop(self) -> None:

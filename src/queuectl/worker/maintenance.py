@@ -140,11 +140,16 @@ def retention_ages(settings: Settings) -> dict[JobState, float]:
 
 
 class Housekeeping:
-    """What a worker does on a timer besides rescues: schedule ticks and retention.
+    """What the housekeeper (one worker of a store, see loop.py) does on a timer besides
+    rescues: schedule ticks, retention, and waking idle workers for jobs whose time came.
 
     ``run_due`` does whatever has come due and returns when it is next due, so that the
     worker sleeps no longer than that: until the next tick of any schedule, and at least once
     a poll interval (a schedule added or resumed meanwhile is noticed that soon).
+
+    With ``wake_for_due`` (idle workers rely on wake-ups and poll seldom: PostgreSQL) it also
+    wakes as many idle workers as jobs came due since its last look (a delay or a retry's
+    backoff ran out, which no enqueue announces), and is next due when the next such job is.
     """
 
     def __init__(self, storage: Storage) -> None:
@@ -152,8 +157,9 @@ class Housekeeping:
         self._due_at = 0.0
         self._prune_at = 0.0
         self._cursors: dict[JobState, int] = {}
+        self._looked_for_due: float | None = None  # when jobs that came due were last counted
 
-    def run_due(self, settings: Settings, now: float) -> float:
+    def run_due(self, settings: Settings, now: float, *, wake_for_due: bool = False) -> float:
         if now < self._due_at:
             return self._due_at
         try:
@@ -162,6 +168,12 @@ class Housekeeping:
             tick_at = self.storage.next_schedule_at()
             if tick_at is not None:
                 due_at = min(due_at, max(tick_at, now + 0.01))
+            if wake_for_due:
+                job_at = self._wake_for_due(settings, now)
+                if job_at is not None:
+                    due_at = min(due_at, max(job_at, now + 0.01))
+            else:
+                self._looked_for_due = None
             ages = retention_ages(settings)
             if ages:
                 if now >= self._prune_at:
@@ -173,6 +185,20 @@ class Housekeeping:
             due_at = now + settings.poll_interval
         self._due_at = due_at
         return due_at
+
+    def _wake_for_due(self, settings: Settings, now: float) -> float | None:
+        """Wake idle workers for the jobs that came due since the last look (the first look
+        goes back a lease: a housekeeper that took over finds what waited meanwhile); returns
+        when the next one comes due. Jobs this worker claimed in this step are not counted:
+        it claims before its housekeeping."""
+        since = self._looked_for_due
+        if since is None:
+            since = now - settings.lease_duration
+        count, next_at = self.storage.jobs_come_due(since, now)
+        self._looked_for_due = now
+        if count:
+            self.storage.wake_workers(jobs=count)
+        return next_at
 
     def prune(self, before: float | dict[JobState, float], now: float | None = None) -> bool:
         """Delete one batch of finished jobs per terminal state, older than ``before`` (one

@@ -258,6 +258,19 @@ WHERE state IN ('pending', 'failed') AND waiting_on = 0
   AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
   AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused);
 
+-- name: jobs_come_due
+-- For the housekeeper (maintenance.py): how many jobs came due in (since, now] (a delay or a
+-- retry's backoff ran out: no enqueue wakes anyone then), and when the next one comes due.
+-- Both walk jobs_next_run from a bound, never the whole backlog.
+SELECT
+    (SELECT COUNT(*) FROM jobs AS ready
+     WHERE state IN ('pending', 'failed') AND waiting_on = 0
+       AND run_at > %(since)s AND run_at <= %(now)s
+       AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused)),
+    (SELECT MIN(run_at) FROM jobs AS ready
+     WHERE state IN ('pending', 'failed') AND waiting_on = 0 AND run_at > %(now)s
+       AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused));
+
 -- name: list_workers
 -- The columns of WorkerInfo, in its order (its state aside: the caller judges it, with the
 -- start marker for a worker of its own host).

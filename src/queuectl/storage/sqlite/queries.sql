@@ -249,6 +249,18 @@ WHERE state IN ('pending', 'failed') AND waiting_on = 0
   AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
   AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused);
 
+-- name: jobs_come_due
+-- For the housekeeper (maintenance.py): how many jobs came due in (:since, :now] (a delay or
+-- a retry's backoff ran out: no enqueue wakes anyone then), and when the next one comes due.
+SELECT
+    (SELECT COUNT(*) FROM jobs AS ready
+     WHERE state IN ('pending', 'failed') AND waiting_on = 0
+       AND run_at > :since AND run_at <= :now
+       AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused)),
+    (SELECT MIN(run_at) FROM jobs AS ready
+     WHERE state IN ('pending', 'failed') AND waiting_on = 0 AND run_at > :now
+       AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused));
+
 -- name: list_workers
 -- The columns of WorkerInfo, in its order (its state aside: the caller judges it, with the
 -- start marker for a worker of its own host).

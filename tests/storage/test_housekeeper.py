@@ -1,0 +1,67 @@
+"""Issue 12, idle cost: one worker of a store does its housekeeping, named by the heartbeat;
+the heartbeat says when the stored settings changed; the housekeeper counts the jobs that came
+due (a delay or a backoff ran out) to wake idle workers for them."""
+
+from __future__ import annotations
+
+import os
+
+from queuectl.hosts import HOST
+from queuectl.models import NewJob
+from queuectl.storage import Storage
+from queuectl.storage.base import WorkerRegistration
+
+T0 = 1_767_225_600.0
+LEASE = 30.0
+
+
+def _register(storage: Storage, worker_id: str, now: float) -> None:
+    storage.register_worker(WorkerRegistration(worker_id, HOST, os.getpid(), None, 1), now)
+
+
+def _housekeepers(storage: Storage, worker_ids: list[str], now: float) -> list[str]:
+    return [w for w in worker_ids if storage.heartbeat(w, now, now + LEASE).housekeeper]
+
+
+def test_the_longest_registered_live_worker_is_the_one_housekeeper(storage: Storage) -> None:
+    for n, worker_id in enumerate(["first", "second", "third"]):
+        _register(storage, worker_id, T0 + n)
+    assert _housekeepers(storage, ["third", "second", "first"], T0 + 5) == ["first"]
+    # "first" falls silent: once its heartbeat is older than a lease, "second" takes over.
+    assert _housekeepers(storage, ["third", "second"], T0 + 5 + LEASE - 1) == []
+    assert _housekeepers(storage, ["third", "second"], T0 + 5 + LEASE + 1) == ["second"]
+    # A worker that stopped is gone at once.
+    storage.unregister_worker("second")
+    assert _housekeepers(storage, ["third"], T0 + 5 + LEASE + 2) == ["third"]
+
+
+def test_the_heartbeat_says_when_the_stored_settings_changed(storage: Storage) -> None:
+    _register(storage, "w", T0)
+    before = storage.heartbeat("w", T0, T0 + LEASE).config_version
+    assert storage.heartbeat("w", T0 + 1, T0 + 1 + LEASE).config_version == before
+    storage.set_config("poll_interval", "5")
+    changed = storage.heartbeat("w", T0 + 2, T0 + 2 + LEASE).config_version
+    assert changed != before
+    storage.set_config("poll_interval", "6")
+    assert storage.heartbeat("w", T0 + 3, T0 + 3 + LEASE).config_version not in (before, changed)
+    storage.set_config("poll_interval", None)
+    assert storage.heartbeat("w", T0 + 4, T0 + 4 + LEASE).config_version == before
+
+
+def test_an_idle_heartbeat_asks_nothing_about_runs(storage: Storage) -> None:
+    _register(storage, "w", T0)
+    storage.enqueue([NewJob("j", "true", 3)], T0)
+    storage.record_and_claim("w", [], 1, T0, T0 + LEASE)
+    idle = storage.heartbeat("w", T0 + 10, T0 + 10 + LEASE, holding=False)
+    assert (idle.registered, idle.held) == (True, [])
+    assert storage.get("j").lease_until == T0 + LEASE  # type: ignore[union-attr]
+
+
+def test_jobs_come_due_counts_those_whose_time_came_and_tells_the_next(storage: Storage) -> None:
+    storage.enqueue([NewJob("now", "true", 0), NewJob("soon", "true", 0, run_at=T0 + 5),
+                     NewJob("later", "true", 0, run_at=T0 + 60)], T0)
+    assert storage.jobs_come_due(T0 - 1, T0) == (1, T0 + 5)
+    assert storage.jobs_come_due(T0, T0 + 4) == (0, T0 + 5)
+    assert storage.jobs_come_due(T0 + 4, T0 + 6) == (1, T0 + 60)
+    storage.set_queue_paused("default", True)  # a paused queue's jobs do not come due
+    assert storage.jobs_come_due(T0 + 59, T0 + 61) == (0, None)
