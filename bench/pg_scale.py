@@ -199,7 +199,10 @@ class Scale:
         total = per_host * args.hosts
         with Queue(lab.url, environ={}) as queue:
             wait_for(lambda: len(queue.workers()) >= total, 120, f"{total} workers up")
-        threading.Event().wait(3)  # past their start-up: what is measured is the idle state
+        # Past their start-up, and past the moment PostgreSQL counts its commits: a backend
+        # reports its counters to pg_stat_database up to 10 s after it went idle, so that
+        # without this wait the window would count start-up commits too.
+        threading.Event().wait(args.idle_settle)
         server_before, workers_before = self.server_cpu(), self.workers_cpu()
         commits_before, started = self.commits(), time.monotonic()
         threading.Event().wait(args.idle_seconds)  # the window measured, not a wait for a result
@@ -214,6 +217,7 @@ class Scale:
             "server_cpu_percent": round(100 * server / elapsed, 2),
             "workers_cpu_percent": round(100 * workers / elapsed, 2),
             "commits_per_second": round(commits / elapsed, 2),
+            "commits_per_worker_per_second": round(commits / elapsed / total, 3),
             "connections": self.connections(),
         }
 
@@ -252,6 +256,8 @@ def main() -> int:
     parser.add_argument("--idle-workers", type=int, default=50)
     parser.add_argument("--idle-seconds", type=float, default=20)
     parser.add_argument("--poll-interval", help="the idle workers' poll_interval (e.g. 10s)")
+    parser.add_argument("--idle-settle", type=float, default=12,
+                        help="seconds between the last idle worker's start and the window")
     parser.add_argument("--only", choices=("throughput", "idle", "outages"),
                         help="one round only")
     parser.add_argument("--short", action="store_true", help="the smoke test's size")
@@ -259,7 +265,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.short:
         args.hosts, args.workers, args.jobs = 2, 1, 200
-        args.idle_workers, args.idle_seconds = 6, 2
+        args.idle_workers, args.idle_seconds, args.idle_settle = 6, 2, 1
     workdir = Path(tempfile.mkdtemp(prefix="queuectl-scale-"))
     # A SIGTERM (a test's timeout) cleans up too: the server, the namespaces, the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
