@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from queuectl import Queue
+from queuectl.clock import FakeClock
 from tests.helpers import Cli, WorkerPool, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -53,3 +54,25 @@ def test_a_job_whose_time_comes_unannounced_starts_on_time_while_the_housekeeper
             assert attempt.started_at - due < 3.0  # the heartbeat's poll would be up to 10 s
     finally:
         pool.close()
+
+
+def test_only_the_housekeeper_keeps_to_the_poll_interval(pg_url: str) -> None:
+    """Stepped on a fake clock: the first worker is the housekeeper and wakes within a
+    poll_interval (1 s); the second, idle and listening, sleeps until its heartbeat (10 s)."""
+    clock = FakeClock(1_767_225_600.0)
+    with Queue(pg_url, clock=clock, environ={}) as queue:
+        with queue.worker() as first:
+            first.run_once(wait=False)
+            clock.advance(1)
+            with queue.worker() as second:  # registered a second later
+                second.run_once(wait=False)
+                first.run_once(wait=False)  # its housekeeping, due again
+                assert (first._housekeeper, second._housekeeper) == (True, False)
+                wait, why = first._next_wake()
+                assert wait is not None and wait <= 1.0, why
+                wait, why = second._next_wake()
+                assert wait == pytest.approx(10.0, abs=0.1), why
+                # A stop request still arrives at once, by NOTIFY, whatever the poll.
+                queue.storage.request_stop(None, "graceful")
+                heard = second._doorbell.wait(10.0)
+                assert (heard.timed_out, heard.check_in) == (False, True)
