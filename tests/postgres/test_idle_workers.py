@@ -76,3 +76,20 @@ def test_only_the_housekeeper_keeps_to_the_poll_interval(pg_url: str) -> None:
                 queue.storage.request_stop(None, "graceful")
                 heard = second._doorbell.wait(10.0)
                 assert (heard.timed_out, heard.check_in) == (False, True)
+
+
+def test_a_housekeeper_that_stops_hands_over_at_once(pg_url: str) -> None:
+    """The others check in when it unregisters, instead of at their next heartbeat: schedule
+    ticks go on through a rolling restart."""
+    clock = FakeClock(1_767_225_600.0)
+    with Queue(pg_url, clock=clock, environ={}) as queue:
+        first = queue.worker()
+        first.start()
+        clock.advance(1)
+        with queue.worker() as second:
+            second.run_once(wait=False)
+            assert not second._housekeeper
+            first.close()
+            assert not second._wait(10.0, "the hand-over")  # rung: a check-in is due
+            second.run_once(wait=False)  # on the fake clock its heartbeat is 10 s away
+            assert second._housekeeper

@@ -269,10 +269,13 @@ class Store:
         workers.register(self.db, worker, now)
         self._idle.registered(worker.id)
 
-    def unregister_worker(self, worker_id: str) -> None:
+    def unregister_worker(self, worker_id: str, *, hand_over: bool = False) -> None:
+        """Remove a worker's registration; ``hand_over``: it was the housekeeper, and every
+        other worker checks in at once, so that the next one takes over without waiting for
+        its heartbeat."""
         from . import workers
 
-        workers.unregister(self.db, worker_id)
+        workers.unregister(self.db, worker_id, hand_over=hand_over)
 
     def heartbeat(self, worker_id: str, now: float, lease_until: float, *,
                   holding: bool = True) -> CheckIn:

@@ -34,10 +34,12 @@ def register(db: Driver, worker: WorkerRegistration, now: float) -> None:
     db.write(write)
 
 
-def unregister(db: Driver, worker_id: str) -> None:
+def unregister(db: Driver, worker_id: str, *, hand_over: bool = False) -> None:
     def write(tx: Transaction) -> None:
         tx.run("unregister_worker", {"worker_id": worker_id})
         tx.run("forget_idle_worker", {"worker_id": worker_id})
+        if hand_over:  # every worker checks in now: the next housekeeper learns it is one
+            tx.wake(stop=True)
 
     db.write(write)
 

@@ -204,7 +204,7 @@ class Worker:
                 unwritten = "the database fails"
             else:
                 self._write_backlog(limit=0)
-                self.storage.unregister_worker(self.id)
+                self.storage.unregister_worker(self.id, hand_over=self._housekeeper)
         except Exception as exc:  # the database still fails: say what is left behind
             unwritten = one_line(exc)
         finally:
