@@ -103,7 +103,7 @@ def test_a_run_rescued_by_another_worker_is_killed_at_the_next_heartbeat(
     queue.enqueue(_gated(gate, runs), id="j", max_retries=3)
     queue.config_set("backoff_base", "100")  # the job waits: no run 2 in this test
     with queue.worker(slots=1) as worker:
-        worker._fence.close()  # only the heartbeat's answer may end the run here
+        worker._interrupts.fence.close()  # only the heartbeat's answer may end the run here
         assert worker.run_once(wait=False) == 1
         wait_until(lambda: processes_of_run("j", 1), message="run 1 started")
         settings = queue.settings

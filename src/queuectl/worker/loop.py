@@ -48,8 +48,8 @@ from queuectl.process.runner import Execution
 from queuectl.worker.backlog import Backlog, counted, report
 from queuectl.worker.claim_plan import ClaimPlan
 from queuectl.worker.doorbell import Doorbell
-from queuectl.worker.fence import LeaseFence, RunKey, report_ended
 from queuectl.worker.hooks import HookRunner
+from queuectl.worker.interrupts import Interrupts
 from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
 from queuectl.worker.outage import Outage, one_line
 from queuectl.worker.slots import SlotPool
@@ -112,14 +112,8 @@ class Worker:
         self._burst = False
         self._chunks: queue.SimpleQueue[OutputChunk] = queue.SimpleQueue()
         self._backlog = Backlog()
-        self._canceled: set[tuple[str, int]] = set()  # runs killed on a person's request
-        # Runs ended because their leases ran out while the database was out of reach: the
-        # fence's thread ends them, the coordinator gives them back (see fence.py).
-        self._fence = LeaseFence(self.clock, self._leases_ran_out)
-        self._fence_lock = threading.Lock()
-        self._fenced: set[RunKey] = set()  # killed: give back once ended
-        self._fenced_unstarted: list[Job] = []  # never started: give back
-        self._lost: set[RunKey] = set()  # held runs rescued by others, reported already
+        # Runs canceled, lost to another worker, or ended by the lease fence.
+        self._interrupts = Interrupts(self._pool, self.clock, self._doorbell.ring)
         # When the next step has something to do (see _next_wake), on the Clock.
         self._plan = ClaimPlan(self._pool, storage, self.queues)
         self._outage = Outage(self.clock)  # database errors: when to try again
@@ -164,7 +158,7 @@ class Worker:
         self._next_tick = now + self._tick_interval()
         self._check_in_due = True  # at once: whether it is the housekeeper
         self._pool.start()
-        self._fence.start()
+        self._interrupts.fence.start()
         self._hooks.start()
         if self.storage.hooks_due():  # left by workers that stopped, or jobs canceled
             self._hooks.ring()
@@ -183,7 +177,7 @@ class Worker:
         those jobs stay held until their lease runs out, then count as lost.
         """
         if not self._started:  # never started, or start() failed half-way
-            self._fence.close()
+            self._interrupts.fence.close()
             if self._launcher is not None:
                 self._launcher.close()
             self._doorbell.close()
@@ -192,7 +186,7 @@ class Worker:
             return
         self._started = False
         self._pool.close()
-        self._fence.close()  # after the pool: runs still going are watched till they end
+        self._interrupts.fence.close()  # after the pool: runs going are watched till they end
         if self._launcher is not None:
             self._launcher.close()
         unwritten: str | None = None
@@ -470,12 +464,8 @@ class Worker:
         self._plan.collected()
         finished = self._pool.finished()
         self._hook_jobs_ended |= any(f.job.on_finish or f.job.webhook for f in finished)
-        with self._fence_lock:
-            unstarted, self._fenced_unstarted = self._fenced_unstarted, []
-            self._backlog.give_back(unstarted, started=False)
-            self._backlog.take(finished, output, self.settings,
-                               forced_stop=self._stop_mode == NOW, canceled=self._canceled,
-                               fenced=self._fenced)
+        self._interrupts.take_ended(self._backlog, finished, output, self.settings,
+                                    forced_stop=self._stop_mode == NOW)
 
     def _write_backlog(self, limit: int) -> list[Job]:
         """Write what the backlog owes, recording results and claiming up to ``limit`` jobs in
@@ -486,9 +476,7 @@ class Worker:
             self._launcher.settled if self._launcher is not None else lambda runs: None)
         self._pool.submit(claimed)
         if claimed:
-            lease = self.settings.lease_duration
-            self._fence.held((((job.id, job.runs), job.lease_until or now + lease)
-                              for job in claimed), lease)
+            self._interrupts.claimed(claimed, now, self.settings.lease_duration)
         for outcome in recorded:
             if outcome.state is JobState.FAILED and outcome.run_at is not None:
                 self._plan.due_again(outcome.run_at)  # a retry this worker may take
@@ -542,49 +530,17 @@ class Worker:
         if check_in.config_version != self._config_version:
             self.settings = config.resolve(self.storage.config_items(), self._environ)
             self._config_version = check_in.config_version
-        self._end_lost_runs(check_in.held)
-        self._fence.renewed(check_in.held, check_in.lease_until or now + lease, lease)
+        self._interrupts.renewed(check_in.held, check_in.lease_until or now + lease, lease)
         if not check_in.registered:
             self.storage.register_worker(self._registration(), now)
         if check_in.stop_requested and check_in.stop_requested != self._stop_mode:
             self.request_stop(check_in.stop_requested)
             log.info("worker %s asked to stop (%s): %s", self.id, check_in.stop_requested,
                      self.describe_stop())
-        for job_id, run in check_in.cancel_requested:
-            if self._pool.kill(job_id, run):
-                self._canceled.add((job_id, run))
-                log.debug("job %s: cancel requested, killing its process group", job_id)
-        for job_id, run, name in check_in.signals:  # queuectl kill, pause, resume
-            if self._pool.signal(job_id, run, name):
-                log.info("job %s: SIG%s sent to its process group, as asked", job_id, name)
+        self._interrupts.cancel(check_in.cancel_requested)
+        self._interrupts.send_signals(check_in.signals)  # queuectl kill, pause, resume
         if check_in.slots_wanted is not None:  # queuectl parallel
             self._resize(check_in.slots_wanted)
-
-    def _end_lost_runs(self, still_held: list[RunKey]) -> None:
-        """Kill at once the runs this worker goes on running that the database says are no
-        longer its own: their leases ran out and another worker rescued them (their results
-        would be refused anyway, and the job may already run again elsewhere)."""
-        ours = set(still_held)
-        held = self._pool.held_runs()
-        self._lost &= set(held)  # runs that ended are forgotten
-        for job_id, run in held:
-            if (job_id, run) not in ours and (job_id, run) not in self._lost:
-                self._lost.add((job_id, run))
-                # Unless it ended, or its lease's end killed it already.
-                killed = self._pool.kill(job_id, run)
-                log.warning("job %s run %d: its lease was lost (another worker rescued the "
-                            "job)%s", job_id, run, "; killed its process group" if killed else "")
-
-    def _leases_ran_out(self, runs: list[RunKey]) -> None:
-        """End ``runs``, whose leases run out with no renewal (called by the fence's thread)."""
-        with self._fence_lock:
-            self._fenced.update(runs)  # before the kill: their ends must find them here
-            unstarted, killed = self._pool.end_runs(runs)
-            self._fenced.difference_update(set(runs) - set(killed))
-            self._fenced_unstarted += unstarted
-        report_ended([(job.id, job.runs) for job in unstarted], killed)
-        if unstarted or killed:
-            self._doorbell.ring()
 
     def _resize(self, slots: int) -> None:
         """Run ``slots`` jobs at once from now on; jobs running go on (see SlotPool.resize)."""
