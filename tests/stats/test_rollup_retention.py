@@ -4,8 +4,6 @@ backends and on an injected clock: what any window reads is the same before and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +18,9 @@ from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
-    clock = FakeClock()
-    if request.param == "sqlite":
-        with Queue(tmp_path / "queue.db", clock=clock, environ={}) as q:
-            yield q
-        return
-    with private_schema() as url, Queue(url, clock=clock, environ={}) as q:
-        yield q
+@pytest.fixture
+def queue(queue_on_each_backend: Queue) -> Queue:
+    return queue_on_each_backend
 
 
 def _runs_at(queue: Queue, days: list[float]) -> None:

@@ -4,7 +4,6 @@ both backends: the same figures as a scan of every job and a fold of every run."
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,12 @@ from queuectl.rollups import histogram_spread
 from queuectl.stats import Spread
 from queuectl.storage.sqlite.migrate import MIGRATIONS
 from tests.helpers import drain
-from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
-    clock = FakeClock()
-    if request.param == "sqlite":
-        with Queue(tmp_path / "queue.db", clock=clock, environ={}) as q:
-            yield q
-        return
-    with private_schema() as url, Queue(url, clock=clock, environ={}) as q:
-        yield q
+@pytest.fixture
+def queue(queue_on_each_backend: Queue) -> Queue:
+    return queue_on_each_backend
 
 
 def _scanned(queue: Queue) -> dict[tuple[str, str], int]:

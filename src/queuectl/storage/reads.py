@@ -107,21 +107,21 @@ def finished_runs(db: Driver, since: float, until: float, limit: int,
 
 def run_minutes(db: Driver, since: int, until: int, origin: float,
                 step: float) -> list[MinuteCounts]:
-    from ..rollups import MinuteCounts
-
-    params = {"since": since, "until": until, "origin": origin, "step": step}
-    rows = db.read(lambda tx: tx.all("run_minutes", params))
-    return [MinuteCounts(origin + bar * step, queue, completed, failed, dead, waited,
-                         wait_total)
-            for bar, queue, completed, failed, dead, waited, wait_total in rows]
+    return _bars(db, "run_minutes", since, until, origin, step)
 
 
 def run_hour_bars(db: Driver, since: int, until: int, origin: float,
                   step: float) -> list[MinuteCounts]:
+    return _bars(db, "run_hour_bars", since, until, origin, step)
+
+
+def _bars(db: Driver, query: str, since: int, until: int, origin: float,
+          step: float) -> list[MinuteCounts]:
+    """Rollup rows summed into bars of ``step`` seconds from ``origin`` by ``query``."""
     from ..rollups import MinuteCounts
 
     params = {"since": since, "until": until, "origin": origin, "step": step}
-    rows = db.read(lambda tx: tx.all("run_hour_bars", params))
+    rows = db.read(lambda tx: tx.all(query, params))
     return [MinuteCounts(origin + bar * step, queue, completed, failed, dead, waited,
                          wait_total)
             for bar, queue, completed, failed, dead, waited, wait_total in rows]
