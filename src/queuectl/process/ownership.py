@@ -38,6 +38,10 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 RECORD_SIZE = 512
 HEADER_SIZE = 4096
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# A record's three numbers (session, and the window of its start) at a fixed width, so that
+# ``started`` and ``ended`` rewrite them alone, in place (zeros parse as the numbers they pad).
+_NUMBERS = b"%020d %020d %020d"
+_NO_SESSION = _NUMBERS % (0, 0, 0)
 
 
 def records_folder() -> str:
@@ -123,14 +127,28 @@ class RunRecorder:
 
     def started(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         """Record a run's session; returns the slot to pass to ``ended`` (-1 if not kept)."""
-        return self._write((job_id, run), session, after, before)
+        key = (job_id, run)
+        slot = self._slots.get(key)
+        if slot is None:  # no ``starting`` before (a test's forged record)
+            return self._write(key, session, after, before)
+        return self._renumber(slot, _NUMBERS % (session, after, before))
 
     def ended(self, job_id: str, run: int) -> None:
         """The run's processes are gone: forget its session (its id may now be reused), but
         not that the run started."""
-        key = (job_id, run)
-        if key in self._slots:  # a dict lookup is atomic: no lock needed to ask
-            self._write(key, 0, 0, 0)
+        slot = self._slots.get((job_id, run))  # a dict lookup is atomic: no lock needed
+        if slot is not None:
+            self._renumber(slot, _NO_SESSION)
+
+    def _renumber(self, slot: int, numbers: bytes) -> int:
+        """Rewrite the numbers at the front of a record written whole by ``starting``: the
+        slot thread of a run is the only writer of its record between ``starting`` and
+        ``settled``, so no lock, and its tail is on the page already."""
+        try:
+            os.pwrite(self._fd, numbers, HEADER_SIZE + slot * RECORD_SIZE)
+            return slot
+        except OSError:  # tmpfs full, or closed meanwhile: the cgroup and environment remain
+            return -1
 
     def settled(self, runs: Iterable[tuple[str, int]]) -> None:
         """The database holds these runs' results (or has them back): their slots may be
@@ -149,24 +167,24 @@ class RunRecorder:
                at: float | None = None) -> int:
         """Write the run's record (``at``: its start, given once, by ``starting``); returns
         its slot, -1 if not written. A record is one line of RECORD_SIZE bytes:
-        ``session after before run at "job id"``, the job id as JSON."""
+        ``session after before run at "job id"``, the numbers at a fixed width, the job id as
+        JSON."""
         if self._fd < 0:
             return -1
         with self._lock:
             tail = self._tails.get(key)
             if tail is None:
                 text = f" {key[1]} {(at or 0.0)!r} {json.dumps(key[0])}".encode()
-                if len(text) + 64 >= RECORD_SIZE:  # 64: room for the three numbers
+                if len(text) + len(_NO_SESSION) + 1 >= RECORD_SIZE:
                     return -1
-                tail = self._tails[key] = text
+                tail = self._tails[key] = text.ljust(RECORD_SIZE - 1 - len(_NO_SESSION)) + b"\n"
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._free.pop() if self._free else self._next
                 self._next = max(self._next, slot + 1)
                 self._slots[key], self._runs[slot] = slot, key
-            line = b"%d %d %d%s" % (session, after, before, tail)
             try:
-                os.pwrite(self._fd, line.ljust(RECORD_SIZE - 1) + b"\n",
+                os.pwrite(self._fd, _NUMBERS % (session, after, before) + tail,
                           HEADER_SIZE + slot * RECORD_SIZE)
                 return slot
             except OSError:  # tmpfs full: the cgroup and the environment remain
