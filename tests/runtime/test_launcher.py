@@ -80,6 +80,9 @@ def test_what_cannot_start_fails_in_one_line(launcher: Launcher) -> None:
     bad = launcher.start("true", job_id="j", run=1, env={"A": "\0"}).wait()
     assert bad.error == "cannot start: ValueError: embedded null byte"
     assert launcher.start("exit 0", job_id="j", run=1).wait().succeeded  # the slot goes on
+    for _ in range(2):  # a command no process can have is refused each time, never kept
+        nul = launcher.start("echo a\0b", job_id="j", run=1).wait()
+        assert nul.error == "cannot start: ValueError: embedded null byte"
 
 
 def test_a_running_job_is_recorded_and_forgotten_when_it_ends(launcher: Launcher) -> None:

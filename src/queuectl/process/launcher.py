@@ -93,6 +93,9 @@ class Launcher:
         self._base = list(self._entries.values())
         self._search = _search_path(self._environ)
         self._candidates: dict[tuple[bytes, tuple[bytes, ...]], tuple[bytes, ...]] = {}
+        # Each command text's words for a direct exec (None: through sh) and its bytes for sh,
+        # kept as jobs repeat commands: the parse was ~4 us of a short job's start.
+        self._commands: dict[str, tuple[list[bytes] | None, bytes]] = {}
         self._direct = _shell_is_dash() and not _unlike_the_shell(self._environ)
         # What the shell passes on of the worker's environment: variables with valid names,
         # and PWD set to the job's folder (computed per job).
@@ -165,16 +168,16 @@ class Launcher:
             direct = direct and not _unlike_the_shell(env)
         else:
             env_list = [*self._base, *job_entries]
+        words, shell_command = self._commands.get(command) or self._parse(command)
         if self._records is not None:
             # Before the fork: a run recorded as started may have run (rescues charge it an
             # attempt); one that is not never did (rescues give it back for free).
             self._records.starting(job_id, run, started_at)
         started_after = boot_ns()
         child = None
-        words = plain_argv(command) if direct and search is not None else None
-        if words is not None:
-            argv = [os.fsencode(word) for word in words]
-            executables = self._executables(argv[0], search or ())
+        if words is not None and direct and search is not None:
+            argv = words
+            executables = self._executables(argv[0], search)
             try:
                 direct_env = self._direct_env(env, cwd, job_entries)
                 child = self._exec(argv, executables, cwd, direct_env)
@@ -182,9 +185,6 @@ class Launcher:
             except OSError:
                 pass  # not found, not executable, not a binary: the shell says so its own way
         if child is None:
-            shell_command = os.fsencode(command)
-            if b"\0" in shell_command:
-                raise ValueError("embedded null byte")
             child = self._exec([spawn.SHELL, b"-c", shell_command], (spawn.SHELL,), cwd,
                                env_list)
         if self._records is not None:
@@ -198,6 +198,19 @@ class Launcher:
         their records may go."""
         if self._records is not None:
             self._records.settled(runs)
+
+    def _parse(self, command: str) -> tuple[list[bytes] | None, bytes]:
+        """``command``'s words if it is plain (see ``shellwords``), and its bytes; raises for
+        a command no process can have (a NUL, a lone surrogate), which is not kept."""
+        shell_command = os.fsencode(command)
+        if b"\0" in shell_command:
+            raise ValueError("embedded null byte")
+        words = plain_argv(command)
+        parsed = ([os.fsencode(word) for word in words] if words else None), shell_command
+        if len(self._commands) > 1000:
+            self._commands.clear()
+        self._commands[command] = parsed
+        return parsed
 
     def _executables(self, program: bytes, search: tuple[bytes, ...]) -> tuple[bytes, ...]:
         """Where the shell would look for ``program``, in order (kept: jobs repeat commands)."""
