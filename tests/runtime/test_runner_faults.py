@@ -5,6 +5,7 @@ Values an old database may still hold (enqueue refuses them now) go straight to 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -12,7 +13,7 @@ import pytest
 from tests.helpers import wait_until
 
 from queuectl.process import runner
-from queuectl.process.runner import Execution
+from queuectl.process.runner import Execution, RunResult
 
 
 def _ends(execution: Execution) -> runner.RunResult:
@@ -86,3 +87,14 @@ def test_a_timeout_longer_than_one_poll_is_waited_for_in_steps(monkeypatch) -> N
     result = Execution("sleep 30", timeout=0.4, kill_grace=5).wait()
     assert result.timed_out and result.error == "timed out after 400ms"
     assert 0.4 <= time.monotonic() - started < 10
+
+
+def test_a_result_built_without_its_init_is_the_dataclass_itself() -> None:
+    # runner._run_result fills the frozen RunResult's fields by hand: every field, and no more.
+    values = dict(exit_code=3, error="exit code 3", output=b"x", output_dropped=2,
+                  interrupted=True, timed_out=True, streamed=True)
+    assert {field.name for field in dataclasses.fields(RunResult)} == set(values)
+    built = runner._run_result(**values)  # type: ignore[arg-type]
+    assert built == RunResult(**values)  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.error = None  # type: ignore[misc]
