@@ -130,6 +130,9 @@ def test_a_start_that_cannot_be_recorded_makes_every_start_unknown(tmp_path) -> 
     recorder = RunRecorder(worker_id, None)
     recorder.starting("ok", 1, 1234.5)
     assert read_records(recorder.path).started == {("ok", 1): 1234.5}  # type: ignore[union-attr]
+    recorder.starting('quote"d \u00e9', 2, 1.5)  # an id JSON must escape
+    assert read_records(recorder.path).started == {  # type: ignore[union-attr]
+        ("ok", 1): 1234.5, ('quote"d \u00e9', 2): 1.5}
     recorder.starting("x" * RECORD_SIZE, 1, 1234.5)  # too long for a record
     records = read_records(recorder.path)
     assert records is not None and records.started is None
