@@ -293,66 +293,75 @@ class SlotPool:
 
     # -- the slot threads --------------------------------------------------------------------
 
-    def _next(self) -> Job | None:
-        """The first queued job no slot is running another run of; None once closing, or
-        when this thread is one more than the pool's slots (after a resize)."""
+    def _next(self) -> _Held | None:
+        """The first queued run whose job no slot is running another run of; None once
+        closing, or when this thread is one more than the pool's slots (after a resize)."""
         with self._lock:
-            while True:
-                if self._serving > self.slots:
-                    self._serving -= 1
-                    return None
-                for index, job in enumerate(self._queued if self._starting else ()):
-                    if job.id not in self._running_ids:
-                        del self._queued[index]  # nearly always the first
-                        self._held[_key(job)].started = time.monotonic()
-                        self._running_ids.add(job.id)
-                        return job
-                    self._waiting_for_run = True  # woken when a run ends (see _serve)
-                if self._closing and (not self._queued or not self._starting):
-                    self._serving -= 1
-                    return None
-                self._has_work.wait()
+            return self._next_locked()
+
+    def _next_locked(self) -> _Held | None:
+        while True:
+            if self._serving > self.slots:
+                self._serving -= 1
+                return None
+            for index, job in enumerate(self._queued if self._starting else ()):
+                if job.id not in self._running_ids:
+                    del self._queued[index]  # nearly always the first
+                    held = self._held[_key(job)]
+                    held.started = time.monotonic()
+                    self._running_ids.add(job.id)
+                    return held
+                self._waiting_for_run = True  # woken when a run ends (see _hand_on)
+            if self._closing and (not self._queued or not self._starting):
+                self._serving -= 1
+                return None
+            self._has_work.wait()
 
     def _serve(self) -> None:
-        while (job := self._next()) is not None:
+        held = self._next()
+        while held is not None:
+            job = held.job
             started = time.monotonic()  # a duration: monotonic, not the Clock
             try:
-                result = self._run(job)
+                result = self._run(held)
             except Exception as exc:  # the run fails, never the slot
                 result = _failed_in_worker(job, "failed in the worker", exc)
-            finished = Finished(job, result, self._now())
-            with self._lock:
-                took = time.monotonic() - started
-                # The first run measured replaces the prior guess (long: nothing held ahead).
-                self.typical_run = took if not self._measured else \
-                    0.9 * self.typical_run + 0.1 * took
-                self._measured = True
-                self._running_ids.discard(job.id)
-                if self._waiting_for_run:  # a later run of a job waits for its earlier one
-                    self._waiting_for_run = False
-                    self._has_work.notify_all()
+            held = self._hand_on(Finished(job, result, self._now()), time.monotonic() - started)
+
+    def _hand_on(self, finished: Finished, took: float) -> _Held | None:
+        """Hand a run's result to the coordinator and take the next run: in one hold of the
+        lock when the coordinator need not be rung (see ``quiet_below``), as a contended lock
+        or a ring is a hand-off between threads."""
+        with self._lock:
+            # The first run measured replaces the prior guess (long: nothing held ahead).
+            self.typical_run = took if not self._measured else \
+                0.9 * self.typical_run + 0.1 * took
+            self._measured = True
+            self._running_ids.discard(finished.job.id)
+            if self._waiting_for_run:  # a later run of a job waits for its earlier one
+                self._waiting_for_run = False
+                self._has_work.notify_all()
             self._done.put(finished)
             quiet = self.quiet_below
-            # Read without the lock: a wrong guess only delays the commit to the gathering's
-            # end (a few milliseconds), never a job.
-            if not quiet or self._done.qsize() >= quiet or len(self._queued) < self.slots:
-                self._notify()
+            if quiet and self._done.qsize() < quiet and len(self._queued) >= self.slots:
+                return self._next_locked()
+        self._notify()
+        return self._next()
 
-    def _run(self, job: Job) -> RunResult:
-        with self._lock:
-            held = self._held.get(_key(job))
-            if held is not None and held.killed:  # killed while queued: never start it
-                return RunResult(None, "killed before it started", b"", 0, interrupted=True)
+    def _run(self, held: _Held) -> RunResult:
+        # A started run stays in the register until the coordinator collects its result, so
+        # ``held`` is the register's own; ``killed`` is read again under the lock below.
+        if held.killed:  # killed while queued: never start it
+            return RunResult(None, "killed before it started", b"", 0, interrupted=True)
+        job = held.job
         try:
             execution = self._start_job(job)
         except Exception as exc:  # e.g. a NUL in cwd: this run fails, not the slot
             return _failed_in_worker(job, "cannot start", exc)
         with self._lock:
-            held = self._held.get(_key(job))
-            if held is not None:
-                held.execution = execution
-            killed = held is None or held.killed
-            early = held.signals if held is not None else []
+            held.execution = execution
+            killed = held.killed
+            early = held.signals
         if killed:  # a kill came while the command was starting
             execution.kill()
         for signum in early:  # signals that came before it started (a pause, say)
