@@ -46,23 +46,26 @@ def window_stats(store: Store, runs: Runs, since: float, until: float, *,
     first_whole, last_whole = ceil_to(since, MINUTE), floor_to(until, MINUTE)
     if most <= EXACT_RUNS or first_whole >= last_whole:
         return summarize(runs(since, after_until), since, until, queue=queue, step=step)
-    edges = chain(runs(since, first_whole), runs(last_whole, after_until))
     if step and step > 0:  # bars summed in SQL, a whole minute in the bar its start is in
+        edges = chain(runs(since, first_whole), runs(last_whole, after_until))
         inner = _bars(store, first_whole, last_whole, since, step, until)
         return summarize_rollups(inner, histograms, edges, since, until, queue=queue,
                                  step=step)
+    # Totals only: the partial minutes at both ends are counted in SQL (the last one may hold
+    # tens of thousands of runs just ended), whole minutes and hours come from the rollups.
+    inner = [*store.run_counts(since, first_whole), *store.run_counts(last_whole, after_until)]
     first_hour, last_hour = ceil_to(first_whole, HOUR), floor_to(last_whole, HOUR)
     whole = until - since + 1  # one bar: totals only
     if first_hour < last_hour:
         # Before the horizon minute rows may be pruned: the first part-hour is left out
         # alike whether they are yet or not.
         kept_from = max(first_whole, _minute_horizon(until))
-        inner = [*store.run_minutes(kept_from, first_hour, since, whole),
-                 *store.run_hour_counts(first_hour, last_hour),
-                 *store.run_minutes(last_hour, last_whole, since, whole)]
+        inner += [*store.run_minutes(kept_from, first_hour, since, whole),
+                  *store.run_hour_counts(first_hour, last_hour),
+                  *store.run_minutes(last_hour, last_whole, since, whole)]
     else:
-        inner = store.run_minutes(first_whole, last_whole, since, whole)
-    return summarize_rollups(inner, histograms, edges, since, until, queue=queue)
+        inner += store.run_minutes(first_whole, last_whole, since, whole)
+    return summarize_rollups(inner, histograms, (), since, until, queue=queue)
 
 
 def window_series(store: Store, window: float, until: float, *, queue: str | None,

@@ -78,6 +78,24 @@ def test_a_large_window_from_rollups_counts_what_the_runs_do(
     assert sum(p.completed for p in points) == 10 and sum(p.failed for p in points) == 10
 
 
+@pytest.mark.parametrize("window", ["4m", "150s", "200s", "1h"])
+def test_totals_from_rollups_count_the_partial_minutes_at_both_ends_as_the_runs_do(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch, window: str
+) -> None:
+    _fill(queue)
+    queue.clock.advance(30.0)  # type: ignore[attr-defined]
+    exact = queue.stats(window)
+    monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
+    rolled = queue.stats(window)  # no bars: the ends are counted in SQL (run_counts)
+    assert exact.total.completed + exact.total.failed > 0
+    for mine, theirs in [(rolled.total, exact.total), *zip(rolled.queues, exact.queues,
+                                                            strict=True)]:
+        assert (mine.queue, mine.completed, mine.failed, mine.dead) == (
+            theirs.queue, theirs.completed, theirs.failed, theirs.dead)
+        mine_waited = mine.wait_time.count if mine.wait_time else 0
+        assert mine_waited == (theirs.wait_time.count if theirs.wait_time else 0)
+
+
 def test_a_window_of_hours_counts_whole_hours_from_the_hourly_rollups(
     queue: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -110,6 +110,16 @@ def run_minutes(db: Driver, since: int, until: int, origin: float,
     return _bars(db, "run_minutes", since, until, origin, step)
 
 
+def run_counts(db: Driver, since: float, until: float) -> list[MinuteCounts]:
+    from ..rollups import MinuteCounts
+    from .base import INTERRUPTED
+
+    params = {"since": since, "until": until, "interrupted": INTERRUPTED}
+    return [MinuteCounts(since, queue, completed, failed, dead, waited, wait_total)
+            for queue, completed, failed, dead, waited, wait_total
+            in db.read(lambda tx: tx.all("run_counts", params))]
+
+
 def run_hour_bars(db: Driver, since: int, until: int, origin: float,
                   step: float) -> list[MinuteCounts]:
     return _bars(db, "run_hour_bars", since, until, origin, step)

@@ -375,6 +375,14 @@ class Store:
 
         return reads.run_minutes(self.db, since, until, origin, step)
 
+    def run_counts(self, since: float, until: float) -> list[MinuteCounts]:
+        """The runs that finished in ``[since, until)`` counted per queue, as ``run_minutes``
+        counts whole minutes (each row's ``minute`` is ``since``), from the runs themselves:
+        for the partial minutes at a window's ends."""
+        from . import reads
+
+        return reads.run_counts(self.db, since, until)
+
     def run_hour_bars(self, since: int, until: int, origin: float,
                       step: float) -> list[MinuteCounts]:
         """As ``run_minutes``, from the hourly rollups: hours starting in ``[since, until)``,
