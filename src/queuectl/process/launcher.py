@@ -13,11 +13,11 @@ the worker dead or frozen can kill what its jobs left (``leftovers``).
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from queuectl.jobspec.text import is_variable_name
 from queuectl.process import cgroups, spawn
 from queuectl.process.leftovers import prune_stale_records
 from queuectl.process.ownership import RunRecorder, boot_ns
@@ -28,7 +28,6 @@ JOB_VARIABLES = ("QUEUECTL_JOB_ID", "QUEUECTL_ATTEMPT", "QUEUECTL_WORKER_ID")
 # Variables dash sets itself at start when it finds them (so a program it runs sees another
 # value); with one in the environment a command is not exec'd directly.
 _SHELL_SET = ("IFS", "OPTIND", "PPID")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Parsed commands kept per Launcher: at most this many, of at most this many characters each
 # (a short job's start spends ~4 us parsing; a long command's parse is small beside its run).
 _KEPT_COMMANDS = 1000
@@ -104,7 +103,7 @@ class Launcher:
         # What the shell passes on of the worker's environment: variables with valid names,
         # and PWD set to the job's folder (computed per job).
         self._direct_base = [entry for key, entry in self._entries.items()
-                             if key != "PWD" and _NAME.fullmatch(key)]
+                             if key != "PWD" and is_variable_name(key)]
         self._lean = lean and spawn.fork_exec_available()
         self._worker_id = worker_id
         self._worker_entry = [spawn.env_entry("QUEUECTL_WORKER_ID", worker_id)] \
@@ -239,9 +238,9 @@ class Launcher:
         if not env:
             return [*self._direct_base, pwd, *job_entries]
         merged = {key: entry for key, entry in self._entries.items()
-                  if key != "PWD" and _NAME.fullmatch(key)}
+                  if key != "PWD" and is_variable_name(key)}
         for key, value in env.items():
-            if key != "PWD" and key not in JOB_VARIABLES and _NAME.fullmatch(key):
+            if key != "PWD" and key not in JOB_VARIABLES and is_variable_name(key):
                 merged[key] = spawn.env_entry(key, value)
         return [*merged.values(), pwd, *job_entries]
 
