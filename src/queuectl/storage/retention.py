@@ -49,6 +49,5 @@ def prune_rollups(db: Driver, minutes_before: int, hours_before: int, limit: int
     if oldest_hour is None or oldest_hour >= hours_before:
         return more
     until = min(hours_before, int(oldest_hour) + FOLDED_PER_WRITE)
-
     db.write(lambda tx: tx.run("fold_run_hours", {"until": until}))
     return True
