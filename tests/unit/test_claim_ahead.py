@@ -40,6 +40,12 @@ def test_jobs_held_ahead_per_slot_follow_run_and_commit_times(
     assert _plan(_Pool(4, run), commit).ahead_per_slot() == ahead
 
 
+@pytest.mark.parametrize(("slots", "ahead"), [(1, 47), (2, 23), (3, 15), (4, 15), (8, 15)])
+def test_few_slots_hold_up_to_a_worker_wide_cap(slots: int, ahead: int) -> None:
+    assert _plan(_Pool(slots, 0.0005), 0.003).ahead_per_slot() == ahead
+    assert _plan(_Pool(slots, 0.01), 0.003).ahead_per_slot() == 10  # 0.1 s of work a slot
+
+
 def test_no_job_is_held_for_a_slot_on_a_long_job() -> None:
     assert _plan(_Pool(4, 0.05, stuck=1), 0.003).capacity() == 4 + 2 * 3
     assert _plan(_Pool(4, 0.05), 0.003).stuck_after() == pytest.approx(0.2)
@@ -48,7 +54,8 @@ def test_no_job_is_held_for_a_slot_on_a_long_job() -> None:
 
 
 @pytest.mark.parametrize(("slots", "run", "gathered"), [
-    (1, 0.001, 12),  # 16 held: 4 still queued keep the slot busy through the commit
+    (1, 0.001, 36),  # 48 held: 12 still queued keep the slot busy through the commit
+    (2, 0.001, 36),  # 24 held a slot
     (4, 0.001, 48),
     (4, 0.05, 9),    # 3 held per slot
     (4, 1.0, 4),     # none held ahead: never fewer than the slots

@@ -20,16 +20,21 @@ from ..storage import Storage
 # (COMMITS_PER_RUN of them per run). See capacity. 16 a slot rather than 8: each commit then
 # records twice the results, and a transaction's own CPU (BEGIN, the claim, COMMIT) is shared
 # by twice the jobs (worker CPU per `true` job 0.50 -> 0.36 ms at 1 slot, 0.44 -> 0.32 at 4).
+# A worker with few slots may hold up to HELD_PER_WORKER in all (48 at 1 slot, 24 a slot at
+# 2), still within AHEAD_SECONDS of work a slot: at 1 slot a commit shared by 12 jobs cost
+# ~35 us of each job's CPU, shared by 36 ~12 (worker CPU per `true` job 0.225 -> 0.19 ms).
 AHEAD_SECONDS = 0.1
 COMMITS_PER_RUN = 50
 HELD_PER_SLOT = 16
+HELD_PER_WORKER = 48
 # A slot whose job has run this many times the typical run (and at least STUCK_SECONDS) is on
 # a long job: no job is held for it.
 STUCK_RUNS = 4
 STUCK_SECONDS = 0.05
 # Finished runs gather for one commit for at most GATHER_SECONDS, and until GATHER_SHARE of
 # the jobs held have ended: the rest, still queued, keep the slots busy through the commit.
-GATHER_SECONDS = 0.02
+# (30 ms: at 1 slot and ~1,000 `true` jobs a second, 36 results take that long to come.)
+GATHER_SECONDS = 0.03
 GATHER_SHARE = 0.75
 
 
@@ -51,8 +56,9 @@ class ClaimPlan:
 
         A slot that finishes a short job finds the next one waiting instead of idling through
         a commit, whose fsync can take longer than a job. How many follows the jobs' measured
-        run time: with a typical run of 2 ms, 15 per slot ahead (the cap; they also make each
-        commit record many results); of 50 ms, 2 (0.1 s of work); of 0.3 s, 1 while a
+        run time: with a typical run of 2 ms, 15 per slot ahead at 4 slots, 47 at 1 (the caps;
+        they also make each commit record many results); of 50 ms, 2 (0.1 s of work); of
+        0.3 s, 1 while a
         commit takes 6 ms or more (0.3 s is 50 such commits), else none. Long jobs are never
         claimed ahead: a queued job would wait for this worker's slots while another worker
         sat idle.
@@ -70,7 +76,8 @@ class ClaimPlan:
         run = self._pool.typical_run
         if run > max(AHEAD_SECONDS, COMMITS_PER_RUN * self._commit_seconds):
             return 0
-        return max(1, min(HELD_PER_SLOT - 1, int(AHEAD_SECONDS / max(run, 1e-6))))
+        held = max(HELD_PER_SLOT, HELD_PER_WORKER // self._pool.slots)
+        return max(1, min(held - 1, int(AHEAD_SECONDS / max(run, 1e-6))))
 
     def stuck_after(self) -> float:
         """How long a job runs before its slot counts as on a long one."""
@@ -111,7 +118,7 @@ class ClaimPlan:
 
     def gather_results(self) -> int:
         """How many results end a gathering: GATHER_SHARE of the jobs held while jobs are
-        short (12 of 16 at 1 slot, 48 of 64 at 4), and never fewer than the slots."""
+        short (36 of 48 at 1 slot, 48 of 64 at 4), and never fewer than the slots."""
         slots = self._pool.slots
         return max(slots, int(GATHER_SHARE * slots * (1 + self.ahead_per_slot())))
 
