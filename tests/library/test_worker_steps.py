@@ -25,8 +25,8 @@ def test_run_once_is_a_step_of_the_real_loop_with_claim_ahead(queue: Queue) -> N
         worker._pool.typical_run = 0.0
         while claimed := worker.run_once():
             claims.append(claimed)
-    # Then 24 per slot (48 in all at 2 slots). (Later claims depend on how long `true` takes under the machine's load:
-    # jobs that turn out long are given back and claimed again.)
+    # Then 24 per slot (48 in all at 2 slots). (Later claims depend on how long `true` takes
+    # under the machine's load: jobs that turn out long are given back and claimed again.)
     assert claims[:2] == [2, 48], claims
     assert {(queue.get(job.id).state, queue.get(job.id).runs) for job in jobs} == {
         (JobState.COMPLETED, 1)}
