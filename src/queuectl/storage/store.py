@@ -292,10 +292,12 @@ class Store:
 
         workers.append_output(self.db, worker_id, chunks)
 
-    def workers(self) -> list[WorkerInfo]:
+    def workers(self, alive_since: float | None = None) -> list[WorkerInfo]:
+        """Registered workers; with ``alive_since`` (now less a lease), each says whether it
+        is the housekeeper, by the rule the heartbeat applies."""
         from . import workers
 
-        return workers.workers(self.db)
+        return workers.workers(self.db, alive_since)
 
     def local_workers(self, host: str) -> list[LocalWorker]:
         from . import workers

@@ -172,15 +172,22 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
 -- name: unregister_worker
 DELETE FROM workers WHERE id = :worker_id;
 
+-- name: is_housekeeper
+-- The rule that elects the housekeeper, shared by worker_heartbeat (which tells the worker)
+-- and list_workers (which tells a person): the row of ``workers`` at hand is the housekeeper
+-- when it is live (its heartbeat younger than a lease: since alive_since) and no live worker
+-- registered before it (ties by id). A condition, not a statement: sql.py puts it in.
+workers.heartbeat_at >= :alive_since
+AND NOT EXISTS (SELECT 1 FROM workers AS older
+                WHERE older.heartbeat_at >= :alive_since
+                  AND (older.started_at, older.id) < (workers.started_at, workers.id))
+
 -- name: worker_heartbeat
--- Also: whether this worker is the housekeeper (the longest-registered of the workers whose
--- heartbeat is younger than a lease), and the stored settings as one text, so that workers
--- read them again only when they changed.
+-- Also: whether this worker is the housekeeper (is_housekeeper), and the stored settings
+-- as one text, so that workers read them again only when they changed.
 UPDATE workers SET heartbeat_at = :now WHERE id = :worker_id
 RETURNING stop_requested, slots_wanted,
-    NOT EXISTS (SELECT 1 FROM workers AS older
-                WHERE older.heartbeat_at >= :alive_since
-                  AND (older.started_at, older.id) < (workers.started_at, workers.id)),
+    {{is_housekeeper}},
     (SELECT group_concat(key || '=' || value, char(10))
      FROM (SELECT key, value FROM config ORDER BY key));
 
@@ -263,11 +270,14 @@ SELECT
 
 -- name: list_workers
 -- The columns of WorkerInfo, in its order (its state aside: the caller judges it, with the
--- start marker for a worker of its own host).
-SELECT w.id, w.host, w.pid, w.slots, w.started_at, w.heartbeat_at,
-       (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing'),
-       w.stop_requested, w.slots_wanted, w.pid_started
-FROM workers w ORDER BY w.started_at;
+-- start marker for a worker of its own host), and whether it is the housekeeper: NULL
+-- (not judged) without alive_since.
+SELECT workers.id, workers.host, workers.pid, workers.slots, workers.started_at,
+       workers.heartbeat_at,
+       (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = workers.id AND j.state = 'processing'),
+       workers.stop_requested, workers.slots_wanted, workers.pid_started,
+       {{is_housekeeper}}
+FROM workers ORDER BY workers.started_at;
 
 -- name: local_workers
 SELECT id, pid, pid_started FROM workers WHERE host = ?;
