@@ -476,16 +476,13 @@ class Store:
 
         return recurring.set_paused(self.db, name, paused, next_run_at)
 
-    def due_schedules(self, now: float) -> list[Schedule]:
-        """Schedules not paused whose ``next_run_at`` has come."""
+    def due_schedules(self, now: float) -> tuple[list[Schedule], float | None]:
+        """Schedules not paused whose ``next_run_at`` has come, and the earliest
+        ``next_run_at`` of every schedule not paused (None without one), in one read: what
+        the housekeeper enqueues, and when it looks again."""
         from . import recurring
 
         return recurring.due(self.db, now)
-
-    def next_schedule_at(self) -> float | None:
-        from . import recurring
-
-        return recurring.next_tick_at(self.db)
 
     def enqueue_tick(self, name: str, tick: float, next_run_at: float, job: NewJob | None,
                      now: float) -> Job | None:

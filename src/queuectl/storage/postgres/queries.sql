@@ -606,11 +606,17 @@ UPDATE schedules SET paused = %(paused)s, next_run_at = COALESCE(%(next_run_at)s
 WHERE name = %(name)s;
 
 -- name: due_schedules
-SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
-FROM schedules WHERE NOT paused AND next_run_at <= %(now)s ORDER BY next_run_at;
-
--- name: next_schedule_at
-SELECT MIN(next_run_at) FROM schedules WHERE NOT paused;
+-- The schedules not paused whose tick has come, then the first whose tick is still to come:
+-- what the housekeeper enqueues, and when it looks again (the first row's next_run_at, the
+-- earliest of them all), in one read. Its last column says which rows are due.
+WITH active AS (
+    SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id,
+           created_at, next_run_at <= %(now)s AS due
+    FROM schedules WHERE NOT paused)
+SELECT * FROM active WHERE due
+UNION ALL
+SELECT * FROM (SELECT * FROM active WHERE NOT due ORDER BY next_run_at LIMIT 1) AS coming
+ORDER BY next_run_at;
 
 -- name: take_tick
 -- The tick key: only the one transaction that moves next_run_at on from the tick it read

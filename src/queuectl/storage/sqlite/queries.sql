@@ -579,11 +579,17 @@ UPDATE schedules SET paused = :paused, next_run_at = COALESCE(:next_run_at, next
 WHERE name = :name;
 
 -- name: due_schedules
-SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
-FROM schedules WHERE paused = 0 AND next_run_at <= :now ORDER BY next_run_at;
-
--- name: next_schedule_at
-SELECT MIN(next_run_at) FROM schedules WHERE paused = 0;
+-- The schedules not paused whose tick has come, then the first whose tick is still to come:
+-- what the housekeeper enqueues, and when it looks again (the first row's next_run_at, the
+-- earliest of them all), in one read. Its last column says which rows are due.
+WITH active AS (
+    SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id,
+           created_at, next_run_at <= :now AS due
+    FROM schedules WHERE paused = 0)
+SELECT * FROM active WHERE due
+UNION ALL
+SELECT * FROM (SELECT * FROM active WHERE NOT due ORDER BY next_run_at LIMIT 1)
+ORDER BY next_run_at;
 
 -- name: take_tick
 -- The tick key: only the one transaction that moves next_run_at on from the tick it read
