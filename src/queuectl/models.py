@@ -223,6 +223,9 @@ class WorkerInfo:
     # Its process's start marker (hosts.start_marker): on its own host, tells it from another
     # process that got the same pid since. Not shown: it means nothing to a person.
     pid_started: str | None = None
+    # Whether it is the one worker that does the store's housekeeping (schedule ticks,
+    # retention, rescuing expired leases), by the rule its heartbeat applies.
+    housekeeper: bool = False
     state: str = "running"  # running, stopping or lost
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,6 +236,7 @@ class WorkerInfo:
             "slots": self.slots,
             "slots_wanted": self.slots_wanted,
             "state": self.state,
+            "housekeeper": self.housekeeper,
             "running": self.running,
             "started_at": format_timestamp(self.started_at),
             "heartbeat_at": format_timestamp(self.heartbeat_at),

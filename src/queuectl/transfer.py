@@ -12,7 +12,9 @@ in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usu
 Stop the workers before exporting: a job still running is exported as processing, and on the
 new store it is rescued like the run of any lost worker once its lease has expired.
 An import is all or nothing: every line is checked first, then everything is written in one
-transaction; a job id or schedule name that exists already fails the whole import.
+transaction; a job id or schedule name that exists already fails the whole import. A job's
+variables whose names are not portable (from a store older than that rule) are left out, and
+``Imported`` says which (see ``jobspec.stored.without_unportable_env``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from typing import Any
 from . import config
 from .errors import DuplicateSchedule, InvalidInput
 from .jobspec.parse import load_json_error, read_lines
-from .jobspec.stored import check_stored_attempt, check_stored_job, check_stored_schedule
+from .jobspec.stored import (
+    check_stored_attempt,
+    check_stored_job,
+    check_stored_schedule,
+    without_unportable_env,
+)
 from .listing import JobQuery
 from .models import Attempt, Job, JobState
 from .recurring import Schedule, schedule_name, time_zone
@@ -48,6 +55,10 @@ class Imported:
     attempts: int
     settings: int
     schedules: int = 0
+    # Variables left out of the jobs' env, their names not portable: how many jobs had
+    # some, and the names, sorted.
+    env_left_out_jobs: int = 0
+    env_left_out: tuple[str, ...] = ()
 
 
 def _jobs_oldest_first(storage: Storage) -> Iterator[Job]:
@@ -94,7 +105,7 @@ def export_lines(storage: Storage) -> Iterator[str]:
         yield json.dumps(_job_record(job, storage.attempts(job.id)), sort_keys=True)
 
 
-def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
+def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt], list[str]]:
     stored = record.get("job")
     if not isinstance(stored, dict):
         raise InvalidInput("a job record needs a 'job' object")
@@ -113,6 +124,7 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
         job = Job(**values)
     except TypeError as exc:
         raise InvalidInput(f"incomplete job: {exc}") from None
+    job, left_out = without_unportable_env(job)
     check_stored_job(job)
     history = record.get("attempts", [])
     if not isinstance(history, list):
@@ -129,7 +141,7 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt]]:
                           **{k: v for k, v in entry.items() if k != "output"})
         check_stored_attempt(attempt)
         attempts.append(attempt)
-    return job, attempts
+    return job, attempts, left_out
 
 
 def _schedule_from(record: dict[str, Any]) -> Schedule:
@@ -156,6 +168,8 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     schedules: list[Schedule] = []
     jobs: list[Job] = []
     attempts: list[Attempt] = []
+    env_left_out: set[str] = set()
+    env_left_out_jobs = 0
     seen_header = False
     for number, line in enumerate(read_lines(lines), start=1):
         if not line.strip():
@@ -175,9 +189,11 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             elif kind == "schedule":
                 schedules.append(_schedule_from(record))
             elif kind == "job":
-                job, history = _job_from(record)
+                job, history, left_out = _job_from(record)
                 jobs.append(job)
                 attempts.extend(history)
+                env_left_out.update(left_out)
+                env_left_out_jobs += bool(left_out)
             else:
                 raise InvalidInput(f"unknown record kind {kind!r}")
         except json.JSONDecodeError as exc:
@@ -196,4 +212,5 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
         if storage.get_schedule(schedule.name) is not None:
             raise DuplicateSchedule(schedule.name, ": nothing imported")
     storage.restore(settings, jobs, attempts, schedules)
-    return Imported(len(jobs), len(attempts), len(settings), len(schedules))
+    return Imported(len(jobs), len(attempts), len(settings), len(schedules),
+                    env_left_out_jobs, tuple(sorted(env_left_out)))

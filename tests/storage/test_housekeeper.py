@@ -65,3 +65,22 @@ def test_jobs_come_due_counts_those_whose_time_came_and_tells_the_next(storage: 
     assert storage.jobs_come_due(T0 + 4, T0 + 6) == (1, T0 + 60)
     storage.set_queue_paused("default", True)  # a paused queue's jobs do not come due
     assert storage.jobs_come_due(T0 + 59, T0 + 61) == (0, None)
+
+
+def test_the_list_of_workers_names_the_housekeeper_the_heartbeat_elects(
+        storage: Storage) -> None:
+    def listed(now: float) -> list[str]:
+        return [w.id for w in storage.workers(alive_since=now - LEASE) if w.housekeeper]
+
+    for n, worker_id in enumerate(["first", "second", "third"]):
+        _register(storage, worker_id, T0 + n)
+    assert listed(T0 + 5) == ["first"] == _housekeepers(storage, ["first", "second"], T0 + 5)
+    # "first" falls silent: it is still the housekeeper until its heartbeat is a lease old.
+    assert listed(T0 + 5 + LEASE - 1) == ["first"]
+    assert _housekeepers(storage, ["third", "second"], T0 + 5 + LEASE - 1) == []
+    later = T0 + 5 + LEASE + 1
+    assert listed(later) == ["second"] == _housekeepers(storage, ["third", "second"], later)
+    storage.unregister_worker("second")
+    assert listed(later) == ["third"] == _housekeepers(storage, ["third"], later)
+    # Without a bound for "live" nothing is judged.
+    assert [w.housekeeper for w in storage.workers()] == [False, False]

@@ -168,14 +168,28 @@ def _schedule(storage: Storage) -> Schedule:
 
 def test_schedules_are_stored_paused_and_removed(storage: Storage) -> None:
     _schedule(storage)
-    assert [s.name for s in storage.due_schedules(T0)] == ["tick"]
-    assert storage.next_schedule_at() == T0
+    due, next_at = storage.due_schedules(T0)
+    assert ([s.name for s in due], next_at) == (["tick"], T0)
+    assert storage.due_schedules(T0 - 1) == ([], T0)  # not due yet: when it will be
     assert storage.set_schedule_paused("tick", True, None) is True
-    assert storage.due_schedules(T0) == [] and storage.next_schedule_at() is None
+    assert storage.due_schedules(T0) == ([], None)
     assert storage.set_schedule_paused("tick", False, T0 + 60) is True
     assert storage.get_schedule("tick").next_run_at == T0 + 60  # type: ignore[union-attr]
     assert storage.remove_schedule("tick") is True
     assert storage.schedules() == [] and storage.remove_schedule("tick") is False
+
+
+def test_one_read_gives_the_due_schedules_and_the_next_tick(storage: Storage) -> None:
+    for name, at in [("late", T0 - 5), ("now", T0), ("soon", T0 + 30), ("later", T0 + 90),
+                     ("paused", T0 - 60)]:
+        assert storage.add_schedule(Schedule(name, {"command": "true"}, every=60.0,
+                                             next_run_at=at), T0 - 100) is True
+    assert storage.set_schedule_paused("paused", True, None) is True
+    due, next_at = storage.due_schedules(T0)
+    assert ([s.name for s in due], next_at) == (["late", "now"], T0 - 5)
+    assert all(isinstance(s, Schedule) and not s.paused for s in due)
+    due, next_at = storage.due_schedules(T0 - 10)
+    assert (due, next_at) == ([], T0 - 5)
 
 
 def test_each_tick_is_enqueued_once_however_many_race(

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import Cli
+from tests.helpers import Cli, WorkerPool
 from tests.web.conftest import SEEDED_COUNTS, DashboardServer
 
 
@@ -157,3 +157,16 @@ def test_cancel_and_retry_a_job_from_its_page_and_the_api(
     again = httpx.post(dashboard.url + "api/jobs/other/cancel",
                        headers={"X-CSRF-Token": token}, timeout=30)
     assert again.status_code == 409 and "canceled" in again.json()["error"]
+
+
+def test_the_workers_page_and_api_name_the_housekeeper(
+    dashboard: DashboardServer, workers: WorkerPool
+) -> None:
+    first = workers.worker_id(workers.start(1))
+    second = workers.worker_id(workers.start(1))
+    listed = get(dashboard, "/api/workers").json()
+    assert [(w["id"], w["housekeeper"]) for w in listed] == [(first, True), (second, False)]
+    rows = {row.split('"')[0]: row for row in get(dashboard, "/workers").text.split(
+        '<tr data-worker="')[1:]}
+    assert ">housekeeper</span>" in rows[str(first)]
+    assert "housekeeper" not in rows[str(second)]

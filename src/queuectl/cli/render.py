@@ -99,9 +99,10 @@ def _next_run(job: Job) -> str:
 
 def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:
     rows = [
-        (w.id, w.state, w.host, w.pid,
+        (w.id, w.state, "housekeeper" if w.housekeeper else "-", w.host, w.pid,
          w.slots if w.slots_wanted is None else f"{w.slots}->{w.slots_wanted}", w.running,
          when(w.started_at), ago(w.heartbeat_at, now))
         for w in workers
     ]
-    table(("ID", "STATE", "HOST", "PID", "SLOTS", "RUNNING", "STARTED", "HEARTBEAT"), rows)
+    table(("ID", "STATE", "ROLE", "HOST", "PID", "SLOTS", "RUNNING", "STARTED", "HEARTBEAT"),
+          rows)

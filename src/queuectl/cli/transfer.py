@@ -34,7 +34,8 @@ def import_(session: Session, source: TextIO) -> None:
     """Add the jobs and settings of an export (a file, or stdin), all or nothing.
 
     Jobs keep their ids, states, attempt counts and history; an id that exists already
-    fails the import and nothing is written.
+    fails the import and nothing is written. Env variables whose names are not portable
+    (from a store older than that rule) are left out, and one line on stderr says which.
 
     \b
     Example:
@@ -43,3 +44,16 @@ def import_(session: Session, source: TextIO) -> None:
     result = session.queue.import_lines(source)
     click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s) and "
                f"{result.settings} setting(s).")
+    if result.env_left_out:
+        click.echo(f"Left out env variables whose names are not portable (no job's shell "
+                   f"passed them on) from {result.env_left_out_jobs} job(s): "
+                   f"{_names(result.env_left_out)}.", err=True)
+
+
+def _names(names: tuple[str, ...], shown_at_most: int = 10) -> str:
+    """The names quoted, on one line whatever they hold, the first ``shown_at_most``."""
+    from ..jobspec.text import shown
+
+    listed = ", ".join(shown(name) for name in names[:shown_at_most])
+    more = len(names) - shown_at_most
+    return listed + (f" and {more} more" if more > 0 else "")

@@ -3,6 +3,8 @@
 An import writes jobs as they were stored, counters and times included, so every field is
 held to the bounds of ``limits``, as at enqueue: a job that could not have been enqueued
 cannot be imported either (a NUL in its cwd, a 30-day timeout, a run_at in year 10000).
+One exception, ``without_unportable_env``: variables whose names enqueue refuses now are left
+out rather than refused, since no command ever saw them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from ..errors import InvalidInput
 from . import fields
 from .limits import EARLIEST_TIME, LATEST_TIME, MAX_ARGUMENT_BYTES, MAX_PATH_BYTES
-from .text import job_id, os_text, queue_name, shown
+from .text import is_variable_name, job_id, os_text, queue_name, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +30,23 @@ def check_stored_job(job: Job) -> None:
         _check_job(job)
     except InvalidInput as exc:
         raise InvalidInput(f"job {shown(job.id)}: {exc}") from None
+
+
+def without_unportable_env(job: Job) -> tuple[Job, list[str]]:
+    """``job`` without the variables of its ``env`` whose names are not portable
+    (``text.is_variable_name``), and those names. Stores older than that rule may hold some:
+    the job's ``/bin/sh`` never passed them on (dash drops them) and a direct exec leaves
+    them out, so the command runs as it always did. ``{"BAD NAME": "1", "OK": "2"}`` becomes
+    ``{"OK": "2"}``, and ``["BAD NAME"]`` is returned."""
+    from dataclasses import replace
+
+    if not isinstance(job.env, dict):
+        return job, []  # not an object at all: check_stored_job refuses it
+    names = [name for name in job.env if not (isinstance(name, str) and is_variable_name(name))]
+    if not names:
+        return job, []
+    kept = {name: value for name, value in job.env.items() if name not in names}
+    return replace(job, env=kept or None), names
 
 
 def check_stored_attempt(attempt: Attempt) -> None:

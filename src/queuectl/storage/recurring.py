@@ -71,13 +71,11 @@ def set_paused(db: Driver, name: str, paused: bool, next_run_at: float | None) -
     return db.write(write)
 
 
-def due(db: Driver, now: float) -> list[Schedule]:
-    return [schedule_of(row) for row in db.read(lambda tx: tx.all("due_schedules", {"now": now}))]
-
-
-def next_tick_at(db: Driver) -> float | None:
-    row = db.read(lambda tx: tx.one("next_schedule_at"))
-    return float(row[0]) if row is not None and row[0] is not None else None
+def due(db: Driver, now: float) -> tuple[list[Schedule], float | None]:
+    """The schedules whose tick has come, and the earliest tick of all; see ``Store``."""
+    rows = db.read(lambda tx: tx.all("due_schedules", {"now": now}))
+    first = float(rows[0][6]) if rows else None  # next_run_at: rows come in its order
+    return [schedule_of(row[:-1]) for row in rows if row[-1]], first
 
 
 def enqueue_tick(db: Driver, name: str, tick: float, next_run_at: float, job: NewJob | None,

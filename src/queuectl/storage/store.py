@@ -292,10 +292,12 @@ class Store:
 
         workers.append_output(self.db, worker_id, chunks)
 
-    def workers(self) -> list[WorkerInfo]:
+    def workers(self, alive_since: float | None = None) -> list[WorkerInfo]:
+        """Registered workers; with ``alive_since`` (now less a lease), each says whether it
+        is the housekeeper, by the rule the heartbeat applies."""
         from . import workers
 
-        return workers.workers(self.db)
+        return workers.workers(self.db, alive_since)
 
     def local_workers(self, host: str) -> list[LocalWorker]:
         from . import workers
@@ -474,16 +476,13 @@ class Store:
 
         return recurring.set_paused(self.db, name, paused, next_run_at)
 
-    def due_schedules(self, now: float) -> list[Schedule]:
-        """Schedules not paused whose ``next_run_at`` has come."""
+    def due_schedules(self, now: float) -> tuple[list[Schedule], float | None]:
+        """Schedules not paused whose ``next_run_at`` has come, and the earliest
+        ``next_run_at`` of every schedule not paused (None without one), in one read: what
+        the housekeeper enqueues, and when it looks again."""
         from . import recurring
 
         return recurring.due(self.db, now)
-
-    def next_schedule_at(self) -> float | None:
-        from . import recurring
-
-        return recurring.next_tick_at(self.db)
 
     def enqueue_tick(self, name: str, tick: float, next_run_at: float, job: NewJob | None,
                      now: float) -> Job | None:

@@ -8,6 +8,7 @@ stale worker can never overwrite a newer run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .base import INTERRUPTED, CheckIn, LocalWorker
@@ -112,10 +113,12 @@ def jobs_come_due(db: Driver, since: float, now: float) -> tuple[int, float | No
     return int(row[0] or 0), (float(row[1]) if row[1] is not None else None)
 
 
-def workers(db: Driver) -> list[WorkerInfo]:
+def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
     from ..models import WorkerInfo
 
-    return [WorkerInfo(*row) for row in db.read(lambda tx: tx.all("list_workers"))]
+    rows = db.read(lambda tx: tx.all("list_workers", {"alive_since": alive_since}))
+    # The last column is whether it is the housekeeper: NULL (not judged), or 0/1 on SQLite.
+    return [replace(WorkerInfo(*row[:-1]), housekeeper=bool(row[-1])) for row in rows]
 
 
 def local_workers(db: Driver, host: str) -> list[LocalWorker]:

@@ -21,13 +21,13 @@ if TYPE_CHECKING:
 
 def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
     """Registered workers, each running, stopping, or lost (its heartbeat older than a lease,
-    or its process gone from this host)."""
+    or its process gone from this host), and which is the housekeeper."""
     from dataclasses import replace
 
     from queuectl.hosts import HOST, is_alive
 
     result = []
-    for worker in storage.workers():
+    for worker in storage.workers(alive_since=now - lease):
         # A registration's start marker tells a process of this host from one of another PID
         # namespace under the same host name (a container): its pid says nothing here.
         local_dead = (worker.host == HOST

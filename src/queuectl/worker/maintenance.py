@@ -27,7 +27,7 @@ from ..config import Settings
 from ..errors import InvalidInput, QueuectlError
 from ..jobspec.parse import parse_job_spec
 from ..models import Job, JobState, NewJob, Outcome
-from ..recurring import tick_job_id
+from ..recurring import Schedule, tick_job_id
 from ..states import TERMINAL_STATES
 from ..storage import Storage
 from ..units import parse_duration
@@ -101,14 +101,16 @@ ROLLUP_BATCH = 2000  # minute rollups deleted per transaction (a few bytes each)
 PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
 
 
-def enqueue_due_ticks(storage: Storage, settings: Settings, now: float) -> list[Job]:
-    """Enqueue the due tick of every schedule, each once however many workers try at once.
+def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
+                      due: Sequence[Schedule] | None = None) -> list[Job]:
+    """Enqueue the due tick of every schedule (of ``due``, read already, if given), each once
+    however many workers try at once.
 
     A schedule that missed several ticks (no worker ran) gets one job, for the oldest missed
     tick, and moves on to the first tick after now: at most one catch-up run.
     """
     enqueued: list[Job] = []
-    for schedule in storage.due_schedules(now):
+    for schedule in storage.due_schedules(now)[0] if due is None else due:
         tick = schedule.next_run_at
         job: NewJob | None = None
         try:
@@ -163,9 +165,13 @@ class Housekeeping:
         if now < self._due_at:
             return self._due_at
         try:
-            enqueue_due_ticks(self.storage, settings, now)
+            # One read when nothing is due (the usual look), a second after enqueuing ticks
+            # (their schedules moved on).
+            due, tick_at = self.storage.due_schedules(now)
+            if due:
+                enqueue_due_ticks(self.storage, settings, now, due)
+                tick_at = self.storage.due_schedules(now)[1]
             due_at = now + settings.poll_interval
-            tick_at = self.storage.next_schedule_at()
             if tick_at is not None:
                 due_at = min(due_at, max(tick_at, now + 0.01))
             if wake_for_due:

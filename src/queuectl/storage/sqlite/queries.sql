@@ -172,15 +172,22 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
 -- name: unregister_worker
 DELETE FROM workers WHERE id = :worker_id;
 
+-- name: is_housekeeper
+-- The rule that elects the housekeeper, shared by worker_heartbeat (which tells the worker)
+-- and list_workers (which tells a person): the row of ``workers`` at hand is the housekeeper
+-- when it is live (its heartbeat younger than a lease: since alive_since) and no live worker
+-- registered before it (ties by id). A condition, not a statement: sql.py puts it in.
+workers.heartbeat_at >= :alive_since
+AND NOT EXISTS (SELECT 1 FROM workers AS older
+                WHERE older.heartbeat_at >= :alive_since
+                  AND (older.started_at, older.id) < (workers.started_at, workers.id))
+
 -- name: worker_heartbeat
--- Also: whether this worker is the housekeeper (the longest-registered of the workers whose
--- heartbeat is younger than a lease), and the stored settings as one text, so that workers
--- read them again only when they changed.
+-- Also: whether this worker is the housekeeper (is_housekeeper), and the stored settings
+-- as one text, so that workers read them again only when they changed.
 UPDATE workers SET heartbeat_at = :now WHERE id = :worker_id
 RETURNING stop_requested, slots_wanted,
-    NOT EXISTS (SELECT 1 FROM workers AS older
-                WHERE older.heartbeat_at >= :alive_since
-                  AND (older.started_at, older.id) < (workers.started_at, workers.id)),
+    {{is_housekeeper}},
     (SELECT group_concat(key || '=' || value, char(10))
      FROM (SELECT key, value FROM config ORDER BY key));
 
@@ -263,11 +270,14 @@ SELECT
 
 -- name: list_workers
 -- The columns of WorkerInfo, in its order (its state aside: the caller judges it, with the
--- start marker for a worker of its own host).
-SELECT w.id, w.host, w.pid, w.slots, w.started_at, w.heartbeat_at,
-       (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = w.id AND j.state = 'processing'),
-       w.stop_requested, w.slots_wanted, w.pid_started
-FROM workers w ORDER BY w.started_at;
+-- start marker for a worker of its own host), and whether it is the housekeeper: NULL
+-- (not judged) without alive_since.
+SELECT workers.id, workers.host, workers.pid, workers.slots, workers.started_at,
+       workers.heartbeat_at,
+       (SELECT COUNT(*) FROM jobs j WHERE j.worker_id = workers.id AND j.state = 'processing'),
+       workers.stop_requested, workers.slots_wanted, workers.pid_started,
+       {{is_housekeeper}}
+FROM workers ORDER BY workers.started_at;
 
 -- name: local_workers
 SELECT id, pid, pid_started FROM workers WHERE host = ?;
@@ -569,11 +579,17 @@ UPDATE schedules SET paused = :paused, next_run_at = COALESCE(:next_run_at, next
 WHERE name = :name;
 
 -- name: due_schedules
-SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created_at
-FROM schedules WHERE paused = 0 AND next_run_at <= :now ORDER BY next_run_at;
-
--- name: next_schedule_at
-SELECT MIN(next_run_at) FROM schedules WHERE paused = 0;
+-- The schedules not paused whose tick has come, then the first whose tick is still to come:
+-- what the housekeeper enqueues, and when it looks again (the first row's next_run_at, the
+-- earliest of them all), in one read. Its last column says which rows are due.
+WITH active AS (
+    SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id,
+           created_at, next_run_at <= :now AS due
+    FROM schedules WHERE paused = 0)
+SELECT * FROM active WHERE due
+UNION ALL
+SELECT * FROM (SELECT * FROM active WHERE NOT due ORDER BY next_run_at LIMIT 1)
+ORDER BY next_run_at;
 
 -- name: take_tick
 -- The tick key: only the one transaction that moves next_run_at on from the tick it read
