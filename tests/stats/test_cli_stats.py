@@ -122,8 +122,9 @@ def test_watch_honours_no_color(cli: Cli, workers: WorkerPool) -> None:
     assert "\x1b[3" not in output, "colour codes despite NO_COLOR"
 
 
-def test_watch_into_a_pipe_prints_plain_frames(cli: Cli, workers: WorkerPool) -> None:
-    _busy_worker(cli, workers)
+def _first_frame_from_a_pipe(cli: Cli) -> str:
+    """The first whole frame ``status --watch`` prints into a pipe (the next one has begun),
+    after a Ctrl-C that must end it with status 0."""
     proc = cli.spawn("status", "--watch", "--interval", "0.2")
     assert proc.stdout is not None
     seen: list[str] = []
@@ -137,5 +138,23 @@ def test_watch_into_a_pipe_prints_plain_frames(cli: Cli, workers: WorkerPool) ->
             proc.communicate()
     assert proc.returncode == 0, errors
     assert "\x1b" not in text
-    first_frame = text.split("queuectl  ")[1]
+    return text.split("queuectl  ")[1]
+
+
+def test_watch_into_a_pipe_prints_plain_frames(cli: Cli, workers: WorkerPool) -> None:
+    _busy_worker(cli, workers)
+    first_frame = _first_frame_from_a_pipe(cli)
     assert "Running now (1)" in first_frame and "busy" in first_frame
+
+
+def test_watch_names_the_housekeeper(cli: Cli, workers: WorkerPool) -> None:
+    first = workers.worker_id(workers.start(1))
+    second = workers.worker_id(workers.start(1))
+    assert first and second
+    lines = _first_frame_from_a_pipe(cli).splitlines()
+    table = lines[lines.index("Workers (2)") + 1:]
+    rows = {cells[0]: cells for cells in map(str.split, table[:table.index("")])}
+    assert rows["ID"] == ["ID", "STATE", "ROLE", "HOST", "PID", "BUSY", "HEARTBEAT"]
+    # As `worker list` says: the longest-registered live worker is the housekeeper.
+    assert rows[first][1:3] == ["running", "housekeeper"]
+    assert rows[second][1:3] == ["running", "-"]

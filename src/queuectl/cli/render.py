@@ -97,9 +97,14 @@ def _next_run(job: Job) -> str:
     return "-"
 
 
+def role(worker: WorkerInfo) -> str:
+    """A worker's ROLE cell, in ``worker list``, ``status`` and ``status --watch`` alike."""
+    return "housekeeper" if worker.housekeeper else "-"
+
+
 def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:
     rows = [
-        (w.id, w.state, "housekeeper" if w.housekeeper else "-", w.host, w.pid,
+        (w.id, w.state, role(w), w.host, w.pid,
          w.slots if w.slots_wanted is None else f"{w.slots}->{w.slots_wanted}", w.running,
          when(w.started_at), ago(w.heartbeat_at, now))
         for w in workers

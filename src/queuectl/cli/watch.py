@@ -21,7 +21,7 @@ from ..models import JobState
 from ..queue import Queue
 from ..stats import human_duration, human_rate
 from ..units import format_timestamp
-from .render import ago
+from .render import ago, role
 
 ENTER, LEAVE = "\x1b[?1049h\x1b[?25l", "\x1b[?25h\x1b[?1049l"  # alternate screen, cursor
 HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
@@ -53,8 +53,9 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
                  f"{minute.dead} dead  ({human_rate(minute.throughput)})")
     lines += ["", f"Workers ({len(workers)})"]
     lines += _table(
-        ("ID", "STATE", "HOST", "PID", "BUSY", "HEARTBEAT"),
-        [(w.id, w.state, w.host, str(w.pid), f"{w.running}/{w.slots}", ago(w.heartbeat_at, now))
+        ("ID", "STATE", "ROLE", "HOST", "PID", "BUSY", "HEARTBEAT"),
+        [(w.id, w.state, role(w), w.host, str(w.pid), f"{w.running}/{w.slots}",
+          ago(w.heartbeat_at, now))
          for w in workers], paint, state_column=1)
     total_running = counts.get(JobState.PROCESSING, 0)
     more = f", showing {RUNNING_SHOWN}" if total_running > len(running) else ""
