@@ -12,9 +12,10 @@ in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usu
 Stop the workers before exporting: a job still running is exported as processing, and on the
 new store it is rescued like the run of any lost worker once its lease has expired.
 An import is all or nothing: every line is checked first, then everything is written in one
-transaction; a job id or schedule name that exists already fails the whole import. A job's
-variables whose names are not portable (from a store older than that rule) are left out, and
-``Imported`` says which (see ``jobspec.stored.without_unportable_env``).
+transaction; a job id or schedule name that exists already fails the whole import. Env
+variables whose names are not portable (from a store older than that rule), in jobs and in
+schedules' job templates, are left out, and ``Imported`` says which (see
+``jobspec.stored.portable_env``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .jobspec.stored import (
     check_stored_attempt,
     check_stored_job,
     check_stored_schedule,
+    schedule_without_unportable_env,
     without_unportable_env,
 )
 from .listing import JobQuery
@@ -59,6 +61,9 @@ class Imported:
     # some, and the names, sorted.
     env_left_out_jobs: int = 0
     env_left_out: tuple[str, ...] = ()
+    # The same for the env of the schedules' job templates.
+    env_left_out_schedules: int = 0
+    schedule_env_left_out: tuple[str, ...] = ()
 
 
 def _jobs_oldest_first(storage: Storage) -> Iterator[Job]:
@@ -144,7 +149,7 @@ def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt], list[str]]:
     return job, attempts, left_out
 
 
-def _schedule_from(record: dict[str, Any]) -> Schedule:
+def _schedule_from(record: dict[str, Any]) -> tuple[Schedule, list[str]]:
     stored = record.get("schedule")
     if not isinstance(stored, dict) or set(stored) != _SCHEDULE_FIELDS:
         wanted = ", ".join(sorted(_SCHEDULE_FIELDS))
@@ -153,13 +158,14 @@ def _schedule_from(record: dict[str, Any]) -> Schedule:
     schedule_name(schedule.name)
     if not isinstance(schedule.job, dict) or (schedule.cron is None) == (schedule.every is None):
         raise InvalidInput(f"schedule {schedule.name!r}: needs a job and either cron or every")
+    schedule, left_out = schedule_without_unportable_env(schedule)
     if schedule.cron is not None:
         from .cron import Cron
 
         Cron.parse(schedule.cron)
     time_zone(schedule.tz)
     check_stored_schedule(schedule)
-    return schedule
+    return schedule, left_out
 
 
 def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
@@ -170,6 +176,8 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     attempts: list[Attempt] = []
     env_left_out: set[str] = set()
     env_left_out_jobs = 0
+    schedule_env_left_out: set[str] = set()
+    env_left_out_schedules = 0
     seen_header = False
     for number, line in enumerate(read_lines(lines), start=1):
         if not line.strip():
@@ -187,7 +195,10 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
                 key = config.canonical_key(str(record.get("key")))
                 settings[key] = config.normalize_value(key, str(record.get("value")))
             elif kind == "schedule":
-                schedules.append(_schedule_from(record))
+                schedule, left_out = _schedule_from(record)
+                schedules.append(schedule)
+                schedule_env_left_out.update(left_out)
+                env_left_out_schedules += bool(left_out)
             elif kind == "job":
                 job, history, left_out = _job_from(record)
                 jobs.append(job)
@@ -213,4 +224,5 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             raise DuplicateSchedule(schedule.name, ": nothing imported")
     storage.restore(settings, jobs, attempts, schedules)
     return Imported(len(jobs), len(attempts), len(settings), len(schedules),
-                    env_left_out_jobs, tuple(sorted(env_left_out)))
+                    env_left_out_jobs, tuple(sorted(env_left_out)),
+                    env_left_out_schedules, tuple(sorted(schedule_env_left_out)))

@@ -9,6 +9,8 @@ import click
 
 from .context import Session
 
+_LEFT_OUT = "Left out env variables whose names are not portable (no job's shell passed them on)"
+
 
 @click.command("export")
 @click.pass_obj
@@ -35,7 +37,8 @@ def import_(session: Session, source: TextIO) -> None:
 
     Jobs keep their ids, states, attempt counts and history; an id that exists already
     fails the import and nothing is written. Env variables whose names are not portable
-    (from a store older than that rule) are left out, and one line on stderr says which.
+    (from a store older than that rule) are left out of jobs and of schedules' job
+    templates, and stderr says which (a line for the jobs, one for the schedules).
 
     \b
     Example:
@@ -45,9 +48,11 @@ def import_(session: Session, source: TextIO) -> None:
     click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s) and "
                f"{result.settings} setting(s).")
     if result.env_left_out:
-        click.echo(f"Left out env variables whose names are not portable (no job's shell "
-                   f"passed them on) from {result.env_left_out_jobs} job(s): "
+        click.echo(f"{_LEFT_OUT} from {result.env_left_out_jobs} job(s): "
                    f"{_names(result.env_left_out)}.", err=True)
+    if result.schedule_env_left_out:
+        click.echo(f"{_LEFT_OUT} from the job template of {result.env_left_out_schedules} "
+                   f"schedule(s): {_names(result.schedule_env_left_out)}.", err=True)
 
 
 def _names(names: tuple[str, ...], shown_at_most: int = 10) -> str:

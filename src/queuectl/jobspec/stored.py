@@ -3,11 +3,13 @@
 An import writes jobs as they were stored, counters and times included, so every field is
 held to the bounds of ``limits``, as at enqueue: a job that could not have been enqueued
 cannot be imported either (a NUL in its cwd, a 30-day timeout, a run_at in year 10000).
-One exception, ``without_unportable_env``: variables whose names enqueue refuses now are left
-out rather than refused, since no command ever saw them.
+One exception, ``portable_env``: variables whose names enqueue refuses now are left out
+rather than refused, since no command ever saw them, from jobs and schedules' templates alike.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from ..errors import InvalidInput
 from . import fields
@@ -16,9 +18,12 @@ from .text import is_variable_name, job_id, os_text, queue_name, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..models import Attempt, Job
     from ..recurring import Schedule
 
+_Value = TypeVar("_Value")
 _INT4 = 2**31 - 1  # PostgreSQL integer: attempts, runs, exit codes
 _INT8 = 2**63 - 1  # PostgreSQL bigint: output_dropped
 _MAX_WORKER_ID_BYTES = 256
@@ -32,21 +37,40 @@ def check_stored_job(job: Job) -> None:
         raise InvalidInput(f"job {shown(job.id)}: {exc}") from None
 
 
+def portable_env(env: Mapping[str, _Value] | None) -> tuple[Mapping[str, _Value] | None, list[str]]:
+    """``env`` without its variables whose names are not portable (``text.is_variable_name``),
+    None if none is left, and those names. Stores older than that rule may hold some: the
+    job's ``/bin/sh`` never passed them on (dash drops them) and a direct exec leaves them
+    out, so the command runs as it always did. ``{"BAD NAME": "1", "OK": "2"}`` becomes
+    ``{"OK": "2"}``, and ``["BAD NAME"]`` is returned. Anything but an object is kept as it
+    is, for the checks to refuse."""
+    if not isinstance(env, dict):
+        return env, []  # None, or not an object at all (from JSON): checked later
+    names = [name for name in env if not (isinstance(name, str) and is_variable_name(name))]
+    kept = {name: value for name, value in env.items() if name not in names}
+    return kept or None, names
+
+
 def without_unportable_env(job: Job) -> tuple[Job, list[str]]:
-    """``job`` without the variables of its ``env`` whose names are not portable
-    (``text.is_variable_name``), and those names. Stores older than that rule may hold some:
-    the job's ``/bin/sh`` never passed them on (dash drops them) and a direct exec leaves
-    them out, so the command runs as it always did. ``{"BAD NAME": "1", "OK": "2"}`` becomes
-    ``{"OK": "2"}``, and ``["BAD NAME"]`` is returned."""
+    """``job`` with its ``env`` by ``portable_env``, and the names left out."""
     from dataclasses import replace
 
-    if not isinstance(job.env, dict):
-        return job, []  # not an object at all: check_stored_job refuses it
-    names = [name for name in job.env if not (isinstance(name, str) and is_variable_name(name))]
+    env, names = portable_env(job.env)
+    return (replace(job, env=env), names) if names else (job, [])
+
+
+def schedule_without_unportable_env(schedule: Schedule) -> tuple[Schedule, list[str]]:
+    """``schedule`` with its job template's ``env`` by ``portable_env`` (the key gone if no
+    variable is left: a template's env is an object or absent), and the names left out."""
+    from dataclasses import replace
+
+    env, names = portable_env(schedule.job.get("env"))
     if not names:
-        return job, []
-    kept = {name: value for name, value in job.env.items() if name not in names}
-    return replace(job, env=kept or None), names
+        return schedule, []
+    template = {key: value for key, value in schedule.job.items() if key != "env"}
+    if env is not None:
+        template["env"] = env
+    return replace(schedule, job=template), names
 
 
 def check_stored_attempt(attempt: Attempt) -> None:
