@@ -155,10 +155,13 @@ class Execution:
         """Send ``signum`` to the whole process group (queuectl kill, pause, resume)."""
         self._signal_group(signum)
 
-    def _signal_group(self, signum: int) -> None:
+    def _signal_group(self, signum: int, *, last: bool = False) -> None:
+        """Signal the group unless its leader was reaped; ``last``: no signal may follow
+        (the leader is about to be reaped), set in the same hold of the lock."""
         with self._lock:
             if self._child is None or self._reaped:
                 return
+            self._reaped = last
             try:
                 os.killpg(self._child.pid, signum)
             except (ProcessLookupError, PermissionError):
@@ -176,13 +179,7 @@ class Execution:
             failure = f"runner failed: {type(exc).__name__}: {_one_line(exc)}"
         # The main process has exited (or must now die) but is not reaped yet, so its group id
         # is still ours; from here on nothing may signal it.
-        with self._lock:
-            if not self._reaped:
-                self._reaped = True
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        self._signal_group(signal.SIGKILL, last=True)
         status = _reap(child)
         returncode = os.waitstatus_to_exitcode(status)
         if child.without_shell and returncode < 0 and not (self._killed or timed_out):
