@@ -67,7 +67,7 @@ def test_only_the_housekeeper_keeps_to_the_poll_interval(pg_url: str) -> None:
             with queue.worker() as second:  # registered a second later
                 second.run_once(wait=False)
                 first.run_once(wait=False)  # its housekeeping, due again
-                assert (first._housekeeper, second._housekeeper) == (True, False)
+                assert first._heartbeat.housekeeper and not second._heartbeat.housekeeper
                 wait, why = first._next_wake()
                 assert wait is not None and wait <= 1.0, why
                 wait, why = second._next_wake()
@@ -88,8 +88,8 @@ def test_a_housekeeper_that_stops_hands_over_at_once(pg_url: str) -> None:
         clock.advance(1)
         with queue.worker() as second:
             second.run_once(wait=False)
-            assert not second._housekeeper
+            assert not second._heartbeat.housekeeper
             first.close()
             assert not second._wait(10.0, "the hand-over")  # rung: a check-in is due
             second.run_once(wait=False)  # on the fake clock its heartbeat is 10 s away
-            assert second._housekeeper
+            assert second._heartbeat.housekeeper

@@ -18,9 +18,12 @@ Who owns which state:
 ====================================  ==================================  ===============
 state                                 written by                          read by
 ====================================  ==================================  ===============
-storage, settings, ``_backlog``,      the coordinator                     the coordinator
-planning (``_maybe_ready``,
-``_next_due``, ``_next_poll``, ...)
+storage, ``_backlog``, planning       the coordinator                     the coordinator
+(``_plan``: ``maybe_ready``,
+``next_due``, ...)
+the heartbeat's: ``settings``,        the coordinator, in a check-in      the coordinator;
+``slots``, ``housekeeper``, when to   (heartbeat.py)                      slot threads read
+check in next                                                             ``settings``
 ``_stop_mode``                        ``request_stop``: any thread or     the coordinator
                                       signal handler
 the pool's register and queue         pool methods, under its lock        any thread
@@ -42,24 +45,24 @@ import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
-from queuectl.hosts import HOST, start_marker
 from queuectl.process.launcher import Launcher
 from queuectl.process.runner import Execution
 from queuectl.worker.backlog import Backlog, counted, report
 from queuectl.worker.claim_plan import ClaimPlan
 from queuectl.worker.doorbell import Doorbell
+from queuectl.worker.heartbeat import Heartbeat
 from queuectl.worker.hooks import HookRunner
 from queuectl.worker.interrupts import Interrupts
 from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
 from queuectl.worker.outage import Outage, one_line
 from queuectl.worker.slots import SlotPool
 
-from .. import config
 from ..clock import Clock
+from ..config import Settings
 from ..errors import QueuectlError, StorageError
 from ..models import Job, JobState
 from ..storage import Storage, redact
-from ..storage.base import OutputChunk, WorkerRegistration
+from ..storage.base import OutputChunk
 
 GATHERING = "gathering results into one commit"
 log = logging.getLogger("queuectl.worker.loop")
@@ -95,13 +98,11 @@ class Worker:
             raise ValueError("a worker needs at least one slot")
         self.storage = storage
         self._owns_storage = owns_storage
-        self.slots = slots
         self.queues = list(queues) if queues else None  # None: every queue
         self._housekeeping = Housekeeping(storage)  # schedule ticks, retention
         self.clock = clock or storage.clock()  # the database's: leases are compared by it
         self.id = worker_id or new_worker_id()
         self._environ = dict(os.environ if environ is None else environ)
-        self.settings = config.resolve(storage.config_items(), self._environ)
         self._doorbell = Doorbell()  # rung by slots, stop requests and the database
         self._pool = SlotPool(slots, self._start_job, self.clock.now, self._doorbell.ring)
         self._launcher: Launcher | None = None  # from start() on: spawns and owns job processes
@@ -117,18 +118,17 @@ class Worker:
         # When the next step has something to do (see _next_wake), on the Clock.
         self._plan = ClaimPlan(self._pool, storage, self.queues)
         self._outage = Outage(self.clock)  # database errors: when to try again
-        self._next_tick = 0.0  # heartbeat, settings, rescues
         self._housekeeping_due = 0.0
-        # Only one worker of a store does its housekeeping (its heartbeat says which); until
-        # the first heartbeat says otherwise, every worker counts as the one.
-        self._housekeeper = True
-        self._config_version: str | None = None  # of the settings read last, once known
-        self._check_in_due = False  # a wake-up asked to check for a stop request
         self._burst_over = False
         self._step_began = 0.0  # monotonic: how long a step waits is a duration
         # Completion hooks run on a thread of their own, never on a slot (see hooks.py).
         self._hooks = HookRunner(storage.url, self._environ)
         self._hook_jobs_ended = False  # a job with a hook ended: ring once it is recorded
+        # Leases renewed, settings, slots, the housekeeper's role, requests (see heartbeat.py).
+        self._heartbeat = Heartbeat(
+            storage, self.id, self._environ, slots=slots, interrupts=self._interrupts,
+            outage=self._outage, resize_pool=self._pool.resize, ring_hooks=self._hooks.ring,
+            asked_to_stop=self._asked_to_stop)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,11 +152,10 @@ class Worker:
                          expired_leases=self._outage.may_rescue(now))
         if self._launcher is None:
             self._launcher = Launcher(self._environ, worker_id=self.id)
-        self.storage.register_worker(self._registration(), now)
+        self._heartbeat.register(now)
         if not self._doorbell.listening:
             self._doorbell.listen(self.storage.wake_channel(self.id))
-        self._next_tick = now + self._tick_interval()
-        self._check_in_due = True  # at once: whether it is the housekeeper
+        self._heartbeat.started(now)
         self._pool.start()
         self._interrupts.fence.start()
         self._hooks.start()
@@ -165,10 +164,6 @@ class Worker:
         self._started = True
         log.info("worker %s started: %d slot(s), pid %d, database %s",
                  self.id, self.slots, os.getpid(), redact(self.storage.url))
-
-    def _registration(self) -> WorkerRegistration:
-        pid = os.getpid()
-        return WorkerRegistration(self.id, HOST, pid, start_marker(pid), self.slots)
 
     def close(self) -> None:
         """Let running jobs end, write what is owed to the database, unregister.
@@ -198,7 +193,7 @@ class Worker:
                 unwritten = "the database fails"
             else:
                 self._write_backlog(limit=0)
-                self.storage.unregister_worker(self.id, hand_over=self._housekeeper)
+                self.storage.unregister_worker(self.id, hand_over=self._heartbeat.housekeeper)
         except Exception as exc:  # the database still fails: say what is left behind
             unwritten = one_line(exc)
         finally:
@@ -229,9 +224,25 @@ class Worker:
             self._pool.kill_all()
         self._doorbell.ring()
 
+    def _asked_to_stop(self, mode: str) -> None:
+        """A check-in brought a stop request (queuectl worker stop)."""
+        if mode != self._stop_mode:
+            self.request_stop(mode)
+            log.info("worker %s asked to stop (%s): %s", self.id, mode, self.describe_stop())
+
     @property
     def stopping(self) -> bool:
         return self._stop_mode is not None
+
+    @property
+    def settings(self) -> Settings:
+        """As of the last check-in, which reads them again when a stored one changed."""
+        return self._heartbeat.settings
+
+    @property
+    def slots(self) -> int:
+        """Jobs run at once (``queuectl parallel`` changes it)."""
+        return self._heartbeat.slots
 
     def running_jobs(self) -> int:
         """Jobs a slot is running now."""
@@ -287,7 +298,7 @@ class Worker:
             try:
                 self.start()
             except StorageError as exc:
-                self._outage.failed(exc, longest_wait=self._tick_interval(),
+                self._outage.failed(exc, longest_wait=self._heartbeat.interval,
                                     situation="not started yet")
                 assert self._outage.retry_at is not None
                 self._doorbell.wait(self._outage.retry_at - self.clock.now())  # or a stop
@@ -322,20 +333,20 @@ class Worker:
         except Exception as exc:  # the one broad except: nothing but a stop ends a worker
             owed = self._backlog.describe()
             running = counted(self.running_jobs(), "job") + " running"
-            self._outage.failed(exc, longest_wait=self._tick_interval(),
+            self._outage.failed(exc, longest_wait=self._heartbeat.interval,
                                 situation=f"{running}, {owed} waiting" if owed else running)
             return
         was_failing = self._outage.failing
         self._outage.succeeded(lease=self.settings.lease_duration)
         if self._cut_off() or was_failing:
             self._outage.hold_rescues(self.settings.lease_duration)
-            self._check_in_due = True  # renew this worker's leases before anything else
+            self._heartbeat.check_in_next_step()  # renew its leases before anything else
 
     def _cut_off(self) -> bool:
         """Whether the current step waited longer than a heartbeat's interval: the database
         was away (a driver that waits for a lost connection to come back), slow, or this
         process was frozen. Other workers may not have renewed their leases yet."""
-        return time.monotonic() - self._step_began > self._tick_interval()
+        return self._heartbeat.outlasted(self._step_began)
 
     def _should_end(self) -> bool:
         if len(self._pool):
@@ -360,10 +371,12 @@ class Worker:
         if self._stop_mode == NOW and self._outage.failing:
             return 0  # leaving while the database fails: close() says what was left
         now = self.clock.now()
-        ticked = now >= self._next_tick or self._check_in_due
-        if ticked:
-            self._tick(now, full=now >= self._next_tick)
-        housekeeping = self._housekeeper and not self._stop_mode and now >= self._housekeeping_due
+        ticked = self._heartbeat.due(now)
+        if ticked:  # results not recorded yet hold their leases too
+            self._heartbeat.tick(now, holding=bool(len(self._pool) or self._backlog),
+                                 step_began=self._step_began)
+        housekeeping = (self._heartbeat.housekeeper and not self._stop_mode
+                        and now >= self._housekeeping_due)
         want = 0
         if claim and not self._stop_mode:
             # Awake for housekeeping or a heartbeat anyway: poll now too, so that an idle
@@ -412,15 +425,15 @@ class Worker:
             return 0.0, "results to record"
         if not self._chunks.empty() or self._backlog:
             return 0.0, "output or runs to write"
-        if self._check_in_due:
+        if self._heartbeat.check_in_due:
             return 0.0, "check for a stop request"
-        wakes = [(self._next_tick - now, "heartbeat")]
+        wakes = [(self._heartbeat.next_tick - now, "heartbeat")]
         if not self._stop_mode:
             if self._plan.held_too_many():
                 return 0.0, "jobs held ahead to give back"
             if self._plan.idle() and self._plan.maybe_ready:
                 return 0.0, "jobs may be ready"
-            if self._housekeeper:
+            if self._heartbeat.housekeeper:
                 wakes.append((self._housekeeping_due - now, "housekeeping"))
             wakes += self._plan.wakes(now)
         return min(wakes)
@@ -451,7 +464,8 @@ class Worker:
         what the timeout is for, for the reader and debuggers); whether it timed out."""
         heard = self._doorbell.wait(timeout)
         self._plan.maybe_ready = self._plan.maybe_ready or heard.from_database
-        self._check_in_due = self._check_in_due or heard.check_in
+        if heard.check_in:
+            self._heartbeat.check_in_next_step()
         return heard.timed_out
 
     # -- what a step does --------------------------------------------------------------------
@@ -487,65 +501,5 @@ class Worker:
             self._hooks.ring()
         return claimed
 
-    # -- heartbeats, stop and cancel requests ------------------------------------------------
-
-    def _tick_interval(self) -> float:
-        return self.settings.lease_duration / 3
-
     def _poll_interval(self) -> float:
-        """How often an idle worker asks the database whether a job is ready, wake-ups or
-        not. While every wake-up reaches it (LISTEN on a live connection) only a job whose
-        time comes without one (a delay, a retry's backoff, known from its last look) could
-        be missed, so once a heartbeat is enough; the housekeeper keeps to ``poll_interval``,
-        so that one worker at least finds such a job as soon as it is due."""
-        if self._housekeeper or not self._doorbell.reliable:
-            return self.settings.poll_interval
-        return max(self.settings.poll_interval, self._tick_interval())
-
-    def _tick(self, now: float, *, full: bool) -> None:
-        """Heartbeat (which renews this worker's leases and brings stop and cancel requests,
-        and changed settings); ``full``: also rescue lost runs, and the housekeeper looks for
-        completion hooks left to run."""
-        self._check_in(now)
-        self._check_in_due = False
-        if full and self._housekeeper and self.storage.hooks_due():
-            self._hooks.ring()  # e.g. a waiting job with a hook was canceled
-        if full:
-            # Not in the first step after a database error or a long wait for the database,
-            # nor for a lease after it (see outage.py).
-            if self._cut_off():
-                self._outage.hold_rescues(self.settings.lease_duration)
-            if self._outage.may_rescue(now):
-                # The dead workers of this host by every worker (at once, by their pids);
-                # expired leases by the housekeeper.
-                rescue_lost_runs(self.storage, self.settings, now,
-                                 expired_leases=self._housekeeper)
-            self._next_tick = now + self._tick_interval()
-
-    def _check_in(self, now: float) -> None:
-        lease = self.settings.lease_duration
-        holding = bool(len(self._pool) or self._backlog)  # results unrecorded hold leases too
-        check_in = self.storage.heartbeat(self.id, now, now + lease, holding=holding)
-        self._housekeeper = check_in.housekeeper
-        if check_in.config_version != self._config_version:
-            self.settings = config.resolve(self.storage.config_items(), self._environ)
-            self._config_version = check_in.config_version
-        self._interrupts.renewed(check_in.held, check_in.lease_until or now + lease, lease)
-        if not check_in.registered:
-            self.storage.register_worker(self._registration(), now)
-        if check_in.stop_requested and check_in.stop_requested != self._stop_mode:
-            self.request_stop(check_in.stop_requested)
-            log.info("worker %s asked to stop (%s): %s", self.id, check_in.stop_requested,
-                     self.describe_stop())
-        self._interrupts.cancel(check_in.cancel_requested)
-        self._interrupts.send_signals(check_in.signals)  # queuectl kill, pause, resume
-        if check_in.slots_wanted is not None:  # queuectl parallel
-            self._resize(check_in.slots_wanted)
-
-    def _resize(self, slots: int) -> None:
-        """Run ``slots`` jobs at once from now on; jobs running go on (see SlotPool.resize)."""
-        if slots != self.slots:
-            log.info("worker %s: %d slot(s) from now on (was %d)", self.id, slots, self.slots)
-        self.slots = slots
-        self._pool.resize(slots)
-        self.storage.set_worker_slots(self.id, slots)
+        return self._heartbeat.poll_interval(wakeups_reliable=self._doorbell.reliable)
