@@ -42,6 +42,7 @@ class Heartbeat:
     What a check-in asks of the worker goes to its parts: leases and requests for runs to
     ``interrupts``, a new slot count to ``resize_pool``, a stop request (``"graceful"`` or
     ``"now"``) to ``asked_to_stop``; ``ring_hooks`` wakes the completion hooks' thread.
+    ``outage`` says whether a full tick may rescue lost runs (not soon after an outage).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class Heartbeat:
         return time.monotonic() - began > self.interval
 
     def register(self, now: float) -> None:
+        """Register this worker (again, if its registration was removed), as it is now."""
         pid = os.getpid()
         registration = WorkerRegistration(self._worker_id, HOST, pid, start_marker(pid),
                                           self.slots)
