@@ -98,3 +98,24 @@ def test_a_result_built_without_its_init_is_the_dataclass_itself() -> None:
     assert built == RunResult(**values)  # type: ignore[arg-type]
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.error = None  # type: ignore[misc]
+
+
+def test_output_held_by_an_escaped_child_is_drained_on_a_descriptor_over_1023() -> None:
+    # A worker with hundreds of slots holds over a thousand descriptors; select() refuses one
+    # numbered past 1023, which the drain after a run's end used, and the run failed then.
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("cannot open 1,100 descriptors here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        # The escaped child (a session of its own) keeps the pipe open past the command's end.
+        result = _ends(Execution("setsid sleep 1 & echo out"))
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (result.error, result.output) == (None, b"out\n")

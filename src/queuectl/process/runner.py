@@ -281,10 +281,11 @@ class Execution:
         self._dropped += max(0, len(chunk) - max(room, 0))
 
     def _drain(self, fd: int) -> None:
+        poller = select.poll()  # not select(), which refuses a descriptor numbered over 1023
+        poller.register(fd, select.POLLIN)
         end = time.monotonic() + _DRAIN_SECONDS
         while (left := end - time.monotonic()) > 0:
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready or not self._read(fd):
+            if not poller.poll(left * 1000) or not self._read(fd):
                 return
 
 

@@ -156,7 +156,7 @@ class ListenWakeChannel:
                                            pgn.be_pid))
             if conn.pgconn.status != pq.ConnStatus.OK:
                 raise psycopg.OperationalError("the connection was closed")
-            if not select.select([conn.fileno()], [], [], 0)[0]:
+            if not _readable(conn.fileno()):
                 return
         raise psycopg.OperationalError("the connection keeps sending without being asked")
 
@@ -227,3 +227,11 @@ class SilentWakeChannel:
             self._closed = True
             os.close(self._read)
             os.close(self._write)
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read now (poll: select() refuses descriptors past 1023,
+    which a worker with many slots may well hand out)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
