@@ -68,9 +68,9 @@ def test_only_the_housekeeper_keeps_to_the_poll_interval(pg_url: str) -> None:
                 second.run_once(wait=False)
                 first.run_once(wait=False)  # its housekeeping, due again
                 assert first._heartbeat.housekeeper and not second._heartbeat.housekeeper
-                wait, why = first._next_wake()
+                wait, why = first._sleeper.next_wake()
                 assert wait is not None and wait <= 1.0, why
-                wait, why = second._next_wake()
+                wait, why = second._sleeper.next_wake()
                 assert wait == pytest.approx(10.0, abs=0.1), why
                 # A stop request still arrives at once, by NOTIFY, whatever the poll.
                 queue.storage.request_stop(None, "graceful")
@@ -90,6 +90,6 @@ def test_a_housekeeper_that_stops_hands_over_at_once(pg_url: str) -> None:
             second.run_once(wait=False)
             assert not second._heartbeat.housekeeper
             first.close()
-            assert not second._wait(10.0, "the hand-over")  # rung: a check-in is due
+            assert not second._sleeper.wait(10.0, "the hand-over")  # rung: a check-in is due
             second.run_once(wait=False)  # on the fake clock its heartbeat is 10 s away
             assert second._heartbeat.housekeeper

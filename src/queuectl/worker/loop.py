@@ -2,7 +2,7 @@
 
 One coordinator thread talks to the database; each slot is a thread that runs one command at
 a time (slots.py). The coordinator's loop is ``_step()``, which does whatever is due without
-waiting, then a sleep of ``_next_wake()``, which says how long nothing will be due and why.
+waiting, then a sleep as long as nothing will be due (sleeper.py says how long and why).
 A step records every finished run and claims jobs for every free slot in one transaction, so
 a busy worker pays one commit for many jobs. ``run_once()`` is one step.
 
@@ -18,8 +18,8 @@ Who owns which state:
 ====================================  ==================================  ===============
 state                                 written by                          read by
 ====================================  ==================================  ===============
-storage, ``_backlog``, planning       the coordinator                     the coordinator
-(``_plan``: ``maybe_ready``,
+storage, ``_backlog``, planning       the coordinator (``maybe_ready``    the coordinator
+(``_plan``: ``maybe_ready``,          also as a sleep ends, sleeper.py)
 ``next_due``, ...)
 the heartbeat's: ``settings``,        the coordinator, in a check-in      the coordinator;
 ``slots``, ``housekeeper``, when to   (heartbeat.py)                      slot threads read
@@ -27,6 +27,8 @@ check in next                                                             ``sett
 ``_stop_mode``                        ``request_stop``: any thread or     the coordinator
                                       signal handler
 the pool's register and queue         pool methods, under its lock        any thread
+the pool's ``quiet_below``            the coordinator, while results      slot threads
+                                      gather (sleeper.py)
 finished runs, streamed output        slot threads, into thread-safe      the coordinator
                                       queues
 the notify pipe                       any thread: one byte wakes the      the coordinator
@@ -55,6 +57,7 @@ from queuectl.worker.hooks import HookRunner
 from queuectl.worker.interrupts import Interrupts
 from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
 from queuectl.worker.outage import Outage, one_line
+from queuectl.worker.sleeper import CoordinatorState, Sleeper
 from queuectl.worker.slots import SlotPool
 
 from ..clock import Clock
@@ -64,7 +67,6 @@ from ..models import Job, JobState
 from ..storage import Storage, redact
 from ..storage.base import OutputChunk
 
-GATHERING = "gathering results into one commit"
 log = logging.getLogger("queuectl.worker.loop")
 
 GRACEFUL = "graceful"
@@ -115,7 +117,7 @@ class Worker:
         self._backlog = Backlog()
         # Runs canceled, lost to another worker, or ended by the lease fence.
         self._interrupts = Interrupts(self._pool, self.clock, self._doorbell.ring)
-        # When the next step has something to do (see _next_wake), on the Clock.
+        # When and how much to claim, and when an idle slot looks again (see claim_plan.py).
         self._plan = ClaimPlan(self._pool, storage, self.queues)
         self._outage = Outage(self.clock)  # database errors: when to try again
         self._housekeeping_due = 0.0
@@ -129,6 +131,10 @@ class Worker:
             storage, self.id, self._environ, slots=slots, interrupts=self._interrupts,
             outage=self._outage, resize_pool=self._pool.resize, ring_hooks=self._hooks.ring,
             asked_to_stop=self._asked_to_stop)
+        # When the coordinator wakes between steps, and why (see sleeper.py).
+        self._sleeper = Sleeper(
+            self.clock, self._doorbell, pool=self._pool, plan=self._plan,
+            heartbeat=self._heartbeat, outage=self._outage, coordinator=self._state)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -287,7 +293,7 @@ class Worker:
                 self._guarded_step()
                 if self._should_end():
                     return
-                self._sleep()
+                self._sleeper.sleep()
         finally:
             self.close()
 
@@ -322,7 +328,7 @@ class Worker:
         self._plan.maybe_ready = True
         claimed = self._step()
         while wait and len(self._pool):
-            self._wait(None, "waiting for the jobs it started")
+            self._sleeper.wait(None, "waiting for the jobs it started")
             self._step(claim=False)
         return claimed
 
@@ -409,64 +415,14 @@ class Worker:
         elif excess := self._plan.held_too_many():
             self._backlog.give_back(self._pool.take_queued(excess), started=False)
 
-    def _next_wake(self) -> tuple[float | None, str]:
-        """How long the coordinator may sleep before a step has something to do, and why."""
-        now = self.clock.now()
-        if self._stop_mode is not None and self._stop_handled != self._stop_mode:
-            return 0.0, "stop requested"
-        if self._outage.retry_at is not None:
-            if self._stop_mode == NOW:  # leaving: only the ends of the killed runs matter
-                return (0.0 if self._pool.results_waiting() else None), "killed jobs to end"
-            return self._outage.retry_at - now, "database failing: retry after a backoff"
-        gather = self._plan.gathering()
-        if gather is not None:
-            if gather and not self._stop_mode:
-                return gather, GATHERING
-            return 0.0, "results to record"
-        if not self._chunks.empty() or self._backlog:
-            return 0.0, "output or runs to write"
-        if self._heartbeat.check_in_due:
-            return 0.0, "check for a stop request"
-        wakes = [(self._heartbeat.next_tick - now, "heartbeat")]
-        if not self._stop_mode:
-            if self._plan.held_too_many():
-                return 0.0, "jobs held ahead to give back"
-            if self._plan.idle() and self._plan.maybe_ready:
-                return 0.0, "jobs may be ready"
-            if self._heartbeat.housekeeper:
-                wakes.append((self._housekeeping_due - now, "housekeeping"))
-            wakes += self._plan.wakes(now)
-        return min(wakes)
-
-    def _sleep(self) -> None:
-        """Sleep until ``_next_wake`` says a step has something to do.
-
-        A slot finishing or a wake-up ends a wait early, and the next wake is asked again: a
-        result that arrives while others are being gathered does not cut the gathering short.
-        A wait that runs its full length ends the sleep (with a FakeClock, time need not move).
-        """
-        while True:
-            timeout, why = self._next_wake()
-            if timeout is not None and timeout <= 0:
-                return
-            gathering = why == GATHERING
-            if gathering:
-                self._pool.quiet_below = self._plan.gather_results()
-            try:
-                if self._wait(timeout, why):
-                    return
-            finally:
-                if gathering:
-                    self._pool.quiet_below = 0
-
-    def _wait(self, timeout: float | None, why: str) -> bool:
-        """Wait until a slot finishes, a wake-up arrives or ``timeout`` passes (``why`` says
-        what the timeout is for, for the reader and debuggers); whether it timed out."""
-        heard = self._doorbell.wait(timeout)
-        self._plan.maybe_ready = self._plan.maybe_ready or heard.from_database
-        if heard.check_in:
-            self._heartbeat.check_in_next_step()
-        return heard.timed_out
+    def _state(self) -> CoordinatorState:
+        """What the sleeper reads of the coordinator's own state."""
+        mode = self._stop_mode
+        return CoordinatorState(
+            stop_unheeded=mode is not None and self._stop_handled != mode,
+            stopping=bool(mode), forced_stop=mode == NOW,
+            writes_waiting=not self._chunks.empty() or bool(self._backlog),
+            housekeeping_due=self._housekeeping_due)
 
     # -- what a step does --------------------------------------------------------------------
 
