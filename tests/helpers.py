@@ -215,9 +215,12 @@ def state_of(cli: Cli, job_id: str) -> str:
 StartWorker = Callable[..., subprocess.Popen[str]]
 
 
-def processes_of_run(job_id: str, run: int) -> list[int]:
-    """Live processes of one run of a job (they carry it in their environment)."""
-    wanted = {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode()}
+def processes_of_run(job_id: str, run: int, *, worker_id: str) -> list[int]:
+    """Live processes of one run of a job by one worker (they carry all three in their
+    environment). The worker's id keeps out the runs of the same job id in other tests, other
+    copies of the suite included, which a test would otherwise take for its own."""
+    wanted = {f"QUEUECTL_JOB_ID={job_id}".encode(), f"QUEUECTL_ATTEMPT={run}".encode(),
+              f"QUEUECTL_WORKER_ID={worker_id}".encode()}
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -30,13 +30,14 @@ def test_a_run_whose_lease_runs_out_unrenewed_is_killed_and_given_back_uncharged
     lease = queue.settings.lease_duration
     with queue.worker(slots=1) as worker:
         assert worker.run_once(wait=False) == 1
-        wait_until(lambda: processes_of_run("j", 1), message="run 1 started")
+        wait_until(lambda: processes_of_run("j", 1, worker_id=worker.id), message="run 1 started")
         # The coordinator does not step: no heartbeat renews the lease (as while the
         # database is out of reach). Just before the lease's end less the margin: alive.
         clock.advance(lease - margin(lease) - 0.5)
-        assert processes_of_run("j", 1)
+        assert processes_of_run("j", 1, worker_id=worker.id)
         clock.advance(0.6)  # past it: the fence's thread kills the run
-        wait_until(lambda: not processes_of_run("j", 1), message="run 1 killed by its worker")
+        wait_until(lambda: not processes_of_run("j", 1, worker_id=worker.id),
+                   message="run 1 killed by its worker")
         assert ("leases of 1 run ran out unrenewed (the database is out of reach): killed j run 1,"
                 " so that no job runs twice at once; given back when the database answers"
                 in caplog.text)
@@ -44,7 +45,7 @@ def test_a_run_whose_lease_runs_out_unrenewed_is_killed_and_given_back_uncharged
         # charging an attempt, and claimed again.
         wait_until(lambda: worker._pool.results_waiting(), message="the killed run's end")
         assert worker.run_once(wait=False) == 1
-        wait_until(lambda: processes_of_run("j", 2), message="run 2 started")
+        wait_until(lambda: processes_of_run("j", 2, worker_id=worker.id), message="run 2 started")
         gate.touch()
         worker.run_once()
     done = queue.get("j")
@@ -65,10 +66,12 @@ def test_a_run_that_ended_on_its_own_is_not_killed_when_its_lease_runs_out(
     lease = queue.settings.lease_duration
     with queue.worker(slots=2) as worker:
         assert worker.run_once(wait=False) == 2
-        wait_until(lambda: processes_of_run("going", 1), message="going started")
+        wait_until(lambda: processes_of_run("going", 1, worker_id=worker.id),
+                   message="going started")
         wait_until(lambda: worker._pool.results_waiting(), message="ended's end")
         clock.advance(lease)  # past both leases' ends less the margin
-        wait_until(lambda: not processes_of_run("going", 1), message="going killed")
+        wait_until(lambda: not processes_of_run("going", 1, worker_id=worker.id),
+                   message="going killed")
         wait_until(lambda: "ran out unrenewed" in caplog.text, message="the fence's log")
         lines = [r.getMessage() for r in caplog.records if "ran out" in r.getMessage()]
         assert lines == ["leases of 1 run ran out unrenewed (the database is out of reach): "
@@ -105,14 +108,15 @@ def test_a_run_rescued_by_another_worker_is_killed_at_the_next_heartbeat(
     with queue.worker(slots=1) as worker:
         worker._interrupts.fence.close()  # only the heartbeat's answer may end the run here
         assert worker.run_once(wait=False) == 1
-        wait_until(lambda: processes_of_run("j", 1), message="run 1 started")
+        wait_until(lambda: processes_of_run("j", 1, worker_id=worker.id), message="run 1 started")
         settings = queue.settings
         clock.advance(settings.lease_duration + 1)
         # Another host rescues it (its rescue cannot reach this host's processes).
         queue.storage.rescue(
             clock.now(), lambda held: outcome_of_failure(held, clock.now(), settings, LOST))
         assert worker.run_once(wait=False) == 0  # the heartbeat says: no longer ours
-        wait_until(lambda: not processes_of_run("j", 1), message="run 1 killed")
+        wait_until(lambda: not processes_of_run("j", 1, worker_id=worker.id),
+                   message="run 1 killed")
         worker.run_once()
     lines = [r.getMessage() for r in caplog.records if "its lease was lost" in r.getMessage()]
     assert lines == ["job j run 1: its lease was lost (another worker rescued the job); "

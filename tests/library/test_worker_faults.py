@@ -53,6 +53,11 @@ def locked_db(db_path: Path) -> Iterator[sqlite3.Connection]:
     conn.close()
 
 
+def running(serving: Serving, job: Job) -> list[int]:
+    """The processes of the job's first run by the serving worker (not another test's)."""
+    return processes_of_run(job.id, 1, worker_id=serving.worker.id)
+
+
 def gated(gate: Path, then: str = "true") -> str:
     return f"while [ ! -e {gate} ]; do sleep 0.01; done; {then}"
 
@@ -168,7 +173,7 @@ def test_a_lock_held_past_the_busy_timeout_is_waited_out_while_jobs_run(
     second = live_queue.enqueue(gated(second_gate, "echo second"), id="second")
     serving = Serving(live_queue.worker(slots=2))
     try:
-        wait_until(lambda: processes_of_run(first.id, 1) and processes_of_run(second.id, 1),
+        wait_until(lambda: running(serving, first) and running(serving, second),
                    message="both jobs running")
         locked_db.execute("BEGIN IMMEDIATE")
         first_gate.touch()
@@ -177,7 +182,7 @@ def test_a_lock_held_past_the_busy_timeout_is_waited_out_while_jobs_run(
         # The worker lives on, the other job keeps running, and the first one's result waits
         # in memory: the database (readable under a write lock) still says processing.
         assert serving.thread.is_alive()
-        assert processes_of_run(second.id, 1)
+        assert running(serving, second)
         assert live_queue.get(first.id).state is JobState.PROCESSING
         assert "job first completed" not in caplog.text
         released = time.time()
@@ -212,11 +217,11 @@ def test_a_forced_stop_works_while_the_database_is_locked(
     monkeypatch.setenv("QUEUECTL_BUSY_TIMEOUT", "1s")
     job = live_queue.enqueue("sleep 60", id="long")
     serving = Serving(live_queue.worker())
-    wait_until(lambda: processes_of_run(job.id, 1), message="the job running")
+    wait_until(lambda: running(serving, job), message="the job running")
     locked_db.execute("BEGIN IMMEDIATE")
     asked = time.monotonic()
     serving.worker.request_stop(NOW)  # from another thread, as a signal handler would
-    wait_until(lambda: not processes_of_run(job.id, 1), timeout=2,
+    wait_until(lambda: not running(serving, job), timeout=2,
                message="the job killed at once")
     serving.thread.join(10)
     assert not serving.thread.is_alive()

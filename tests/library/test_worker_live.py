@@ -67,7 +67,7 @@ def test_graceful_stop_lets_the_running_job_finish(live_queue: Queue, tmp_path) 
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     # Its process, not only its claim: a stop gives back a claimed job no slot started yet.
-    wait_until(lambda: processes_of_run(job.id, 1), message="job started")
+    wait_until(lambda: processes_of_run(job.id, 1, worker_id=worker.id), message="job started")
     worker.request_stop()
     later = live_queue.enqueue("true")
     gate.touch()
@@ -83,7 +83,7 @@ def test_forced_stop_gives_the_run_back_without_using_an_attempt(live_queue: Que
     thread.start()
     # Its process, not only its claim: a claimed job no slot has started yet goes back
     # without a trace (see test_a_stop_gives_back_claimed_jobs_no_slot_started).
-    wait_until(lambda: processes_of_run(job.id, 1), message="job started")
+    wait_until(lambda: processes_of_run(job.id, 1, worker_id=worker.id), message="job started")
     worker.request_stop(NOW)
     thread.join(30)
     back = live_queue.get(job.id)

@@ -37,7 +37,8 @@ def test_run_once_without_waiting_leaves_its_jobs_running(queue: Queue, tmp_path
     job = queue.enqueue(f"while [ ! -e {gate} ]; do sleep 0.01; done")
     with queue.worker() as worker:
         assert worker.run_once(wait=False) == 1
-        wait_until(lambda: processes_of_run(job.id, 1), message="the job started")
+        wait_until(lambda: processes_of_run(job.id, 1, worker_id=worker.id),
+                   message="the job started")
         assert worker.run_once(wait=False) == 0  # its only slot is busy
         assert queue.get(job.id).state is JobState.PROCESSING
         gate.touch()
@@ -70,7 +71,8 @@ def test_a_job_claimed_again_while_its_old_run_goes_on_runs_once_at_a_time(
         clock.advance(1)
         assert worker.run_once(wait=False) == 1  # run 2, while run 1 still goes on
         wait_until(lambda: "start 2" in runs.read_text(), message="run 2 started")
-        assert processes_of_run("j", 1) == [], "run 2 started before run 1 was gone"
+        assert processes_of_run("j", 1, worker_id=worker.id) == [], \
+            "run 2 started before run 1 was gone"
         gate.touch()
         worker.run_once()
     assert runs.read_text().split("\n") == ["start 1", "start 2", "end 2", ""]
@@ -88,7 +90,8 @@ def test_a_stop_gives_back_claimed_jobs_no_slot_started(queue: Queue, tmp_path: 
         first = queue.enqueue(f"while [ ! -e {gate} ]; do sleep 0.01; done", id="first")
         later = [queue.enqueue("true", id=f"later{n}") for n in range(3)]
         assert worker.run_once(wait=False) == 4  # one runs, three wait for the slot
-        wait_until(lambda: processes_of_run(first.id, 1), message="the first job started")
+        wait_until(lambda: processes_of_run(first.id, 1, worker_id=worker.id),
+                   message="the first job started")
         worker.request_stop(GRACEFUL)
         assert worker.run_once(wait=False) == 0
         for job in later:  # back exactly as before the claim: no attempt, no trace
