@@ -16,16 +16,39 @@ def _job(cli: Cli, job_id: str) -> Any:
     return as_json(cli("show", job_id, "--json"))
 
 
+def _stat(pid: int) -> tuple[str, int] | None:
+    """A process's scheduler state (R, S, D, T...) and its parent's pid; None once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
 def _states(db_path: Path, job_id: str) -> set[str]:
-    """The scheduler states (R, S, T...) of the job's processes."""
-    found = set()
-    for pid in processes_using(db_path, QUEUECTL_JOB_ID=job_id):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        found.add(stat.rsplit(")", 1)[1].split()[0])
-    return found
+    """The scheduler states of the job's processes."""
+    stats = (_stat(pid) for pid in processes_using(db_path, QUEUECTL_JOB_ID=job_id))
+    return {stat[0] for stat in stats if stat}
+
+
+def _stopped(db_path: Path, job_id: str) -> bool:
+    """Whether every process of the job is stopped, as far as a group can be.
+
+    sh starts a command with vfork: the shell waits in state D until its child calls exec.
+    A SIGSTOP that lands in between stops the child (T) before its exec, and the shell stays
+    in D, unable to run, until a SIGCONT lets the child go on: that shell counts as stopped.
+    Any other D, an R or an S is a process still running.
+    """
+    stats = {pid: _stat(pid) for pid in processes_using(db_path, QUEUECTL_JOB_ID=job_id)}
+    states = {pid: stat for pid, stat in stats.items() if stat}
+    if not states:
+        return False
+    in_d = {pid for pid, (state, _) in states.items() if state == "D"}
+    if in_d:  # found by their parent's pid, all of /proc: a child has not run its exec yet
+        everyone = (_stat(int(entry.name)) for entry in Path("/proc").iterdir()
+                    if entry.name.isdigit())
+        in_d -= {stat[1] for stat in everyone if stat and stat[0] == "T"}
+    return not in_d and all(state in ("T", "D") for state, _ in states.values())
 
 
 def test_pause_stops_the_job_keeps_its_lease_and_resume_continues_it(
@@ -39,7 +62,7 @@ def test_pause_stops_the_job_keeps_its_lease_and_resume_continues_it(
 
     assert cli("pause", "tick").stdout == \
         "Paused job tick; `queuectl resume tick` continues it.\n"
-    wait_until(lambda: _states(db_path, "tick") == {"T"}, message="every process stopped")
+    wait_until(lambda: _stopped(db_path, "tick"), message="every process stopped")
     job = _job(cli, "tick")
     assert (job["state"], job["paused"]) == ("processing", True)
     assert "  processing        1  (1 paused: queuectl resume ID)" in cli("status").stdout
@@ -70,7 +93,7 @@ def test_kill_sends_a_signal_even_to_a_paused_job(cli: Cli, workers: WorkerPool,
                message="both jobs ready")
     assert cli("kill", "hup", "--signal", "hup").stdout == "Sent SIGHUP to job hup.\n"
     cli("pause", "term")
-    wait_until(lambda: _states(db_path, "term") == {"T"}, message="term stopped")
+    wait_until(lambda: _stopped(db_path, "term"), message="term stopped")
     assert cli("kill", "term").stdout == "Sent SIGTERM to job term.\n"  # TERM by default
     for job_id, name in (("hup", "HUP"), ("term", "TERM")):
         wait_until(lambda job_id=job_id: _job(cli, job_id)["state"] == "completed",
