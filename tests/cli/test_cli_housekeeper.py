@@ -4,7 +4,9 @@ same rule as the heartbeat that elects it, on both drivers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.helpers import Cli, WorkerPool, as_json, wait_until
@@ -14,20 +16,13 @@ from tests.postgres.support import private_schema
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def pool(request: pytest.FixtureRequest, cli: Cli, db_path: Path,
          tmp_path: Path) -> Iterator[WorkerPool]:
-    if request.param == "sqlite":
-        pool = WorkerPool(cli, db_path, tmp_path)
-        try:
-            yield pool
-        finally:
-            pool.close()
-        return
-    with private_schema() as url:
-        cli.env["QUEUECTL_DB"] = url
-        pool = WorkerPool(cli, url, tmp_path)  # type: ignore[arg-type]  # a URL, not a path
-        try:
-            yield pool
-        finally:
-            pool.close()
+    with ExitStack() as stack:
+        where: Any = db_path
+        if request.param == "postgres":  # a URL, not a path
+            where = cli.env["QUEUECTL_DB"] = stack.enter_context(private_schema())
+        pool = WorkerPool(cli, where, tmp_path)
+        stack.callback(pool.close)
+        yield pool
 
 
 def _housekeepers(cli: Cli) -> list[str]:
