@@ -3,15 +3,19 @@ the tick key under racing workers, pause and resume, and what a schedule refuses
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.postgres.support import private_schema
+from tests.storage.conftest import execute_raw
 
 from queuectl import Queue
 from queuectl.clock import FakeClock
 from queuectl.config import Settings
 from queuectl.errors import InvalidInput, QueuectlError, ScheduleNotFound
-from queuectl.models import NewJob
+from queuectl.models import JobState, NewJob
 from queuectl.storage import open_storage
 from queuectl.units import parse_timestamp
 from queuectl.worker.maintenance import Housekeeping, enqueue_due_ticks
@@ -240,21 +244,66 @@ def test_bad_templates_are_refused(queue: Queue, name: str, job: object, word: s
 
 def test_a_template_stored_before_a_check_skips_its_tick_with_an_error(
         queue: Queue, clock: FakeClock, db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """An old database's schedule whose env name is now refused: each tick is logged and
+    """An old database's schedule whose template enqueue refuses now: each tick is logged and
     skipped (the next try an hour on), and the housekeeping goes on."""
     import sqlite3
 
-    queue.schedules.add("old", {"command": "true", "env": {"A": "1"}}, every="1m")
+    queue.schedules.add("old", {"command": "true"}, every="1m")
     queue.schedules.add("fine", {"command": "true"}, every="1m")
     with sqlite3.connect(db_path) as conn:
-        conn.execute("""UPDATE schedules SET job = '{"command": "true", "env": {"BAD NAME": "1"}}'
+        conn.execute("""UPDATE schedules SET job = '{"command": "true", "retries": 3}'
                         WHERE name = 'old'""")
     clock.advance(61)
     with caplog.at_level("ERROR", logger="queuectl"):
         assert tick(queue) == ["fine@20260101T000100Z"]
     assert "schedule old: tick" in caplog.text
-    assert "'BAD NAME' is not a variable name" in caplog.text
+    assert "unknown field 'retries'" in caplog.text
     assert queue.jobs() and all(job.id.startswith("fine@") for job in queue.jobs())
+    old = next(schedule for schedule in queue.schedules.list() if schedule.name == "old")
+    assert old.next_run_at == clock.now() + 3600
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def queue_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
+    if request.param == "sqlite":
+        with Queue(tmp_path / "queue.db", clock=FakeClock(), environ={}) as q:
+            yield q
+        return
+    with private_schema() as url, Queue(url, clock=FakeClock(), environ={}) as q:
+        yield q
+
+
+def test_a_template_stored_with_unportable_env_names_ticks_without_them(
+        queue_on_each_backend: Queue, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A store upgraded in place may hold a template with env names enqueue refuses now (no
+    job's shell passed them on): its ticks run without them, as ``import`` leaves them out,
+    and the housekeeper says so once rather than at every tick."""
+    queue = queue_on_each_backend
+    clock = queue.clock
+    assert isinstance(clock, FakeClock)
+    queue.schedules.add("old", {"command": "env"}, every="1m")
+    template = {"command": "env", "cwd": str(tmp_path), "env": {"BAD NAME": "1", "OK": "2"}}
+    execute_raw(queue.storage, f"UPDATE schedules SET job = '{json.dumps(template)}'"
+                               " WHERE name = 'old'")
+    housekeeping = Housekeeping(queue.storage)
+    with caplog.at_level("WARNING", logger="queuectl"):
+        for _ in range(2):
+            clock.advance(60)
+            housekeeping.run_due(SETTINGS, clock.now())
+    ticks = queue.jobs()
+    assert sorted(job.id for job in ticks) == ["old@20260101T000100Z", "old@20260101T000200Z"]
+    assert all(job.env == {"OK": "2"} for job in ticks)
+    assert caplog.text.count("schedule old: its jobs leave out env variables") == 1
+    assert "not portable (no job's shell passed them on): 'BAD NAME'" in caplog.text
+    with queue.worker(slots=2) as worker:
+        worker.run_once()
+    for job in ticks:
+        assert queue.get(job.id).state is JobState.COMPLETED
+        output = queue.run_output(job.id, 1)
+        assert output is not None
+        names = [line.split("=", 1)[0] for line in output.data.decode().splitlines()]
+        assert "OK" in names and "BAD NAME" not in names
 
 
 def test_a_taken_name_is_refused(queue: Queue) -> None:

@@ -26,6 +26,8 @@ from ..backoff import outcome_of_failure
 from ..config import Settings
 from ..errors import InvalidInput, QueuectlError
 from ..jobspec.parse import parse_job_spec
+from ..jobspec.stored import schedule_without_unportable_env
+from ..jobspec.text import shown
 from ..models import Job, JobState, NewJob, Outcome
 from ..recurring import Schedule, tick_job_id
 from ..states import TERMINAL_STATES
@@ -102,15 +104,21 @@ PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
 
 
 def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
-                      due: Sequence[Schedule] | None = None) -> list[Job]:
+                      due: Sequence[Schedule] | None = None,
+                      warned: set[str] | None = None) -> list[Job]:
     """Enqueue the due tick of every schedule (of ``due``, read already, if given), each once
     however many workers try at once.
 
     A schedule that missed several ticks (no worker ran) gets one job, for the oldest missed
     tick, and moves on to the first tick after now: at most one catch-up run.
+
+    A template stored before the rule on env names may hold names enqueue refuses now: the
+    tick's job is enqueued without them, as ``import`` does (``portable_env``), with a
+    warning, once per schedule named in ``warned`` (the caller's memory; None: every time).
     """
     enqueued: list[Job] = []
-    for schedule in storage.due_schedules(now)[0] if due is None else due:
+    for due_schedule in storage.due_schedules(now)[0] if due is None else due:
+        schedule = _with_portable_env(due_schedule, warned)
         tick = schedule.next_run_at
         job: NewJob | None = None
         try:
@@ -125,6 +133,20 @@ def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
             log.info("schedule %s: enqueued job %s", schedule.name, stored.id)
             enqueued.append(stored)
     return enqueued
+
+
+def _with_portable_env(schedule: Schedule, warned: set[str] | None) -> Schedule:
+    """``schedule`` with its template's unportable env names left out, warned of once."""
+    if not isinstance(schedule.job, dict):
+        return schedule  # not an object: no env to leave out (schedule add stores objects)
+    portable, left_out = schedule_without_unportable_env(schedule)
+    if left_out and (warned is None or schedule.name not in warned):
+        log.warning("schedule %s: its jobs leave out env variables of its template whose "
+                    "names are not portable (no job's shell passed them on): %s",
+                    schedule.name, ", ".join(shown(name) for name in left_out))
+        if warned is not None:
+            warned.add(schedule.name)
+    return portable
 
 
 def retention_ages(settings: Settings) -> dict[JobState, float]:
@@ -160,6 +182,7 @@ class Housekeeping:
         self._prune_at = 0.0
         self._cursors: dict[JobState, int] = {}
         self._looked_for_due: float | None = None  # when jobs that came due were last counted
+        self._env_warned: set[str] = set()  # schedules whose unportable env names were logged
 
     def run_due(self, settings: Settings, now: float, *, wake_for_due: bool = False) -> float:
         if now < self._due_at:
@@ -169,7 +192,7 @@ class Housekeeping:
             # (their schedules moved on).
             due, tick_at = self.storage.due_schedules(now)
             if due:
-                enqueue_due_ticks(self.storage, settings, now, due)
+                enqueue_due_ticks(self.storage, settings, now, due, self._env_warned)
                 tick_at = self.storage.due_schedules(now)[1]
             due_at = now + settings.poll_interval
             if tick_at is not None:
