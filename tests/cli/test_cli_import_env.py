@@ -46,7 +46,7 @@ def test_import_leaves_out_unportable_env_names_and_says_so(cli: Cli, tmp_path: 
         _old_job("only-bad", {"x-y": "z"}, state="dead"),
         _old_job("fine", {"FINE": "1"}))
     result = cli("import", str(old))
-    assert result.stdout == "Imported 3 job(s) with 0 attempt(s) and 0 setting(s).\n"
+    assert result.stdout == "Imported 3 job(s) with 0 attempt(s), 0 schedule(s) and 0 setting(s).\n"
     assert result.stderr == LEFT_OUT + "\n"
     envs = {job_id: as_json(cli("show", job_id, "--json"))["env"]
             for job_id in ("mixed", "only-bad", "fine")}
@@ -78,7 +78,7 @@ def test_import_leaves_them_out_of_schedules_too(cli: Cli, workers: WorkerPool,
         _old_schedule("fine", {"FINE": "1"}, paused=True),
         _old_job("old-job", {"9LIVES": "y"}, state="dead"))
     result = cli("import", str(old))
-    assert result.stdout == "Imported 1 job(s) with 0 attempt(s) and 0 setting(s).\n"
+    assert result.stdout == "Imported 1 job(s) with 0 attempt(s), 3 schedule(s) and 0 setting(s).\n"
     assert result.stderr.splitlines() == [
         "Left out env variables whose names are not portable (no job's shell passed them on)"
         " from 1 job(s): '9LIVES'.",

@@ -20,10 +20,11 @@ def test_sqlite_to_postgres_and_back_keeps_everything(
     cli("enqueue", '{"id":"broken","command":"echo oops; exit 4"}')
     cli("worker", "start", "--burst", "--quiet", timeout=120)
     cli("enqueue", '{"id":"later","command":"echo later","max_retries":2}')
+    cli("schedule", "add", "daily", "--every", "1d", "-c", "echo daily")  # due long after
     exported = cli("export").stdout
 
     on_pg = ["--db", pg_url]
-    assert "Imported 3 job(s) with 2 attempt(s) and 1 setting(s)." in cli(
+    assert "Imported 3 job(s) with 2 attempt(s), 1 schedule(s) and 1 setting(s)." in cli(
         *on_pg, "import", input=exported).stdout
     assert cli(*on_pg, "export").stdout == exported
     dead = as_json(cli(*on_pg, "dlq", "list", "--json"))

@@ -33,7 +33,7 @@ def export(session: Session) -> None:
 @click.argument("source", type=click.File("r"), default="-")
 @click.pass_obj
 def import_(session: Session, source: TextIO) -> None:
-    """Add the jobs and settings of an export (a file, or stdin), all or nothing.
+    """Add the jobs, schedules and settings of an export (a file, or stdin), all or nothing.
 
     Jobs keep their ids, states, attempt counts and history; an id that exists already
     fails the import and nothing is written. Env variables whose names are not portable
@@ -45,8 +45,8 @@ def import_(session: Session, source: TextIO) -> None:
       queuectl --db postgresql://db.internal/jobs import queue.jsonl
     """
     result = session.queue.import_lines(source)
-    click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s) and "
-               f"{result.settings} setting(s).")
+    click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s), "
+               f"{result.schedules} schedule(s) and {result.settings} setting(s).")
     if result.env_left_out:
         click.echo(f"{_LEFT_OUT} from {result.env_left_out_jobs} job(s): "
                    f"{_names(result.env_left_out)}.", err=True)
