@@ -18,11 +18,11 @@ T0 = 1_767_225_600.0
 PENDING = 100_000
 
 
-def _plan(storage: Storage, name: str = "claim_ready_jobs") -> str:
+def _plan(storage: Storage, name: str = "claim_ready_jobs", **more: object) -> str:
     from queuectl.storage.sqlite.driver import QUERIES, SqliteDriver
 
     params: dict[str, object] = {"worker_id": "w", "lease_until": T0 + 30, "now": T0,
-                                 "limit": 8, "queues": None, "locked": []}
+                                 "limit": 8, "queues": None, "locked": [], **more}
     driver = getattr(storage, "db", None)
     if isinstance(driver, SqliteDriver):
         params.update(locked="[]")
@@ -83,3 +83,20 @@ def test_without_a_limited_queue_the_claim_reads_no_ready_job_to_find_limited_on
             db.set_progress_handler(None, 0)
     assert found == []
     assert steps[0] < 20, f"{100 * steps[0]} instructions: the ready jobs were read"
+
+
+def test_the_housekeepers_look_for_jobs_come_due_walks_the_index_from_its_bounds(
+    storage: Storage,
+) -> None:
+    """jobs_come_due says its rule once, in a CTE, inlined into both of its reads (NOT
+    MATERIALIZED): on PostgreSQL each walks jobs_next_run from its bound. Materialized, the
+    CTE would first read all 20,000 jobs that are ready now. (SQLite searches by state, as
+    it did before; it never runs this in a worker: its wake-ups are not reliable.)"""
+    storage.enqueue([NewJob(f"j{n}", "true", 0) for n in range(20_000)], T0 - 60)
+    storage.enqueue([NewJob(f"d{n}", "true", 0, delay=n) for n in range(100)], T0)
+    plan = _plan(storage, "jobs_come_due", since=T0 + 10, now=T0 + 20)
+    reads = [line for line in plan.splitlines()
+             if "SEARCH job USING INDEX" in line or "using jobs_next_run on jobs" in line]
+    assert len(reads) == 2, plan
+    assert "MATERIALIZE ready" not in plan and "CTE Scan" not in plan, plan
+    assert storage.jobs_come_due(T0 + 10, T0 + 20) == (10, T0 + 21)
