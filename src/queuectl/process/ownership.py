@@ -104,10 +104,6 @@ class RunRecorder:
         self._free: list[int] = []
         self._next = 0
         self._slots: dict[tuple[str, int], int] = {}  # the record slot of each run
-        # And its record's end (`` run at "job id"``, padded to the record's size): encoded
-        # once per run, at ``starting``, as every write of the run repeats it.
-        self._tails: dict[tuple[str, int], bytes] = {}
-        self._runs: dict[int, tuple[str, int]] = {}  # and the other way round
         self._lock = threading.Lock()
         self._header = {"worker": worker_id, "pid": os.getpid(),
                         "marker": start_marker(os.getpid()), "cgroup": cgroup, "starts": True}
@@ -123,16 +119,17 @@ class RunRecorder:
 
     def starting(self, job_id: str, run: int, at: float) -> None:
         """Record that a run is about to start (before its fork), at ``at`` (a Clock time)."""
-        if self._write((job_id, run), 0, 0, 0, at) < 0:
+        if self._write((job_id, run), _NO_SESSION, at) < 0:
             self._starts_unknown()
 
     def started(self, job_id: str, run: int, session: int, after: int, before: int) -> int:
         """Record a run's session; returns the slot to pass to ``ended`` (-1 if not kept)."""
         key = (job_id, run)
         slot = self._slots.get(key)
+        numbers = _NUMBERS % (session, after, before)
         if slot is None:  # no ``starting`` before (a test's forged record)
-            return self._write(key, session, after, before)
-        return self._renumber(slot, _NUMBERS % (session, after, before))
+            return self._write(key, numbers)
+        return self._renumber(slot, numbers)
 
     def ended(self, job_id: str, run: int) -> None:
         """The run's processes are gone: forget its session (its id may now be reused), but
@@ -160,35 +157,27 @@ class RunRecorder:
             for key in runs:
                 slot = self._slots.pop(key, None)
                 if slot is not None:
-                    del self._runs[slot]
-                    self._tails.pop(key, None)
                     self._free.append(slot)
 
-    def _write(self, key: tuple[str, int], session: int, after: int, before: int,
-               at: float | None = None) -> int:
-        """Write the run's record (``at``: its start, given once, by ``starting``); returns
-        its slot, -1 if not written. A record is one line of RECORD_SIZE bytes:
+    def _write(self, key: tuple[str, int], numbers: bytes, at: float | None = None) -> int:
+        """Write the run's whole record (``at``: its start, given once, by ``starting``);
+        returns its slot, -1 if not written. A record is one line of RECORD_SIZE bytes:
         ``session after before run at "job id"``, the numbers at a fixed width, the job id as
         JSON."""
-        if self._fd < 0:
+        job_id = key[0]
+        # JSON of an id of plain characters, without json.dumps (~2 us a run).
+        quoted = f'"{job_id}"' if _PLAIN_JSON.fullmatch(job_id) else json.dumps(job_id)
+        record = b"%s %d %r %s" % (numbers, key[1], at or 0.0, quoted.encode())
+        if len(record) >= RECORD_SIZE or self._fd < 0:
             return -1
         with self._lock:
-            tail = self._tails.get(key)
-            if tail is None:
-                job_id = key[0]
-                # JSON of an id of plain characters, without json.dumps (~2 us a run).
-                quoted = f'"{job_id}"' if _PLAIN_JSON.fullmatch(job_id) else json.dumps(job_id)
-                text = f" {key[1]} {(at or 0.0)!r} {quoted}".encode()
-                if len(text) + len(_NO_SESSION) + 1 >= RECORD_SIZE:
-                    return -1
-                tail = self._tails[key] = text.ljust(RECORD_SIZE - 1 - len(_NO_SESSION)) + b"\n"
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._free.pop() if self._free else self._next
                 self._next = max(self._next, slot + 1)
-                self._slots[key], self._runs[slot] = slot, key
+                self._slots[key] = slot
             try:
-                os.pwrite(self._fd, _NUMBERS % (session, after, before) + tail,
+                os.pwrite(self._fd, record.ljust(RECORD_SIZE - 1) + b"\n",
                           HEADER_SIZE + slot * RECORD_SIZE)
                 return slot
             except OSError:  # tmpfs full: the cgroup and the environment remain
