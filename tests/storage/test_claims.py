@@ -104,6 +104,21 @@ def test_the_fence_refuses_another_workers_or_an_old_runs_outcome(storage: Stora
     assert [a.finished_at for a in storage.attempts("j")] == [None]
 
 
+def test_a_batch_records_the_runs_the_fence_lets_through_and_returns_the_others(
+    storage: Storage,
+) -> None:
+    storage.enqueue([NewJob(name, "true", 3) for name in ("a", "b", "c")], T0)
+    a, b, c = _claim(storage, "w1", 3)
+    execute_raw(storage, "UPDATE jobs SET worker_id = 'w2' WHERE id = 'b'")  # taken over
+    outcomes = [_done(a, T0 + 1), _done(b, T0 + 1), _done(c, T0 + 1, JobState.FAILED)]
+    _, stale = storage.record_and_claim("w1", outcomes, 0, T0 + 1, T0 + 31)
+    assert stale == [outcomes[1]]
+    states = {name: storage.get(name).state for name in "abc"}  # type: ignore[union-attr]
+    assert states == {"a": JobState.COMPLETED, "b": JobState.PROCESSING, "c": JobState.FAILED}
+    assert {name: [attempt.finished_at for attempt in storage.attempts(name)]
+            for name in "abc"} == {"a": [T0 + 1], "b": [None], "c": [T0 + 1]}
+
+
 def test_a_rescued_run_cannot_be_completed_by_its_lost_worker(storage: Storage) -> None:
     storage.enqueue([NewJob("j", "true", 3)], T0)
     [job] = _claim(storage, "frozen", 1)

@@ -74,11 +74,15 @@ def test_a_completed_dependency_wakes_the_worker_for_its_dependent(
     from queuectl.models import JobState, Outcome
 
     other = open_store()
-    other.enqueue([NewJob("first", "true", 0)], T0)
+    other.enqueue([NewJob("first", "true", 0), NewJob("alone", "true", 0)], T0)
     other.enqueue([NewJob("then", "true", 0, depends_on=("first",))], T0)
-    [first], _ = other.record_and_claim("w0", [], 5, T0, T0 + 30)  # "then" must wait
+    first, alone = other.record_and_claim("w0", [], 5, T0, T0 + 30)[0]  # "then" must wait
     channel = _sleeping_worker(storage, "w1")
     try:
+        # A job that nothing depends on wakes no one when it completes.
+        lone = Outcome("alone", alone.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
+        other.record_and_claim("w0", [lone], 0, T0 + 1, T0 + 31)
+        assert not _readable(channel, 0.05)
         done = Outcome("first", first.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
         other.record_and_claim("w0", [done], 0, T0 + 1, T0 + 31)
         assert _readable(channel, 10)
