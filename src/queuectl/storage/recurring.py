@@ -24,8 +24,18 @@ def schedule_of(row: Sequence[Any]) -> Schedule:
     from ..recurring import Schedule
 
     name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id, created = row
-    return Schedule(name, json.loads(job), cron, every, tz, bool(paused), next_run_at,
+    return Schedule(name, _template(job), cron, every, tz, bool(paused), next_run_at,
                     last_run_at, last_job_id, created)
+
+
+def _template(stored: str) -> Any:
+    """The job template stored as ``stored``, its JSON; text that is not JSON (the column is
+    plain text: written by hand) comes back as it is, so that the housekeeper refuses that
+    schedule's ticks alone rather than failing to read every due schedule."""
+    try:
+        return json.loads(stored)
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+        return stored
 
 
 def add(db: Driver, schedule: Schedule, now: float) -> bool:

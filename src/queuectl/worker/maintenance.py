@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from queuectl.hosts import HOST, is_alive
 from queuectl.process.leftovers import kill_job_run, kill_leftover_job_processes
@@ -33,6 +34,7 @@ from ..recurring import Schedule, tick_job_id
 from ..states import TERMINAL_STATES
 from ..storage import Storage
 from ..units import parse_duration
+from .outage import one_line
 
 log = logging.getLogger("queuectl.worker.maintenance")
 
@@ -101,6 +103,7 @@ PRUNE_BATCH = 200  # jobs deleted per transaction: short enough never to hold up
 PURGE_BATCH = 500  # jobs deleted per transaction by a person's purge
 ROLLUP_BATCH = 2000  # minute rollups deleted per transaction (a few bytes each)
 PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
+BAD_TICK_RETRY = 3600.0  # seconds before a schedule whose tick failed is tried again
 
 
 def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
@@ -117,22 +120,42 @@ def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
     warning, once per schedule named in ``warned`` (the caller's memory; None: every time).
     """
     enqueued: list[Job] = []
-    for due_schedule in storage.due_schedules(now)[0] if due is None else due:
-        schedule = _with_portable_env(due_schedule, warned)
-        tick = schedule.next_run_at
-        job: NewJob | None = None
-        try:
-            following = schedule.following(tick, now)
-            job = parse_job_spec({**schedule.job, "id": tick_job_id(schedule.name, tick)},
-                                 settings)
-        except InvalidInput as exc:  # e.g. its time zone vanished from this host
-            log.error("schedule %s: tick %s skipped: %s", schedule.name, tick, exc)
-            following = now + 3600.0
-        stored = storage.enqueue_tick(schedule.name, tick, following, job, now)
+    for schedule in storage.due_schedules(now)[0] if due is None else due:
+        # Only the template's handling is guarded: a failure to store the tick is the
+        # database's, for the caller's outage handling.
+        following, job = _tick_of(schedule, settings, now, warned)
+        stored = storage.enqueue_tick(schedule.name, schedule.next_run_at, following, job, now)
         if stored is not None:
             log.info("schedule %s: enqueued job %s", schedule.name, stored.id)
             enqueued.append(stored)
     return enqueued
+
+
+def _tick_of(schedule: Schedule, settings: Settings, now: float,
+             warned: set[str] | None) -> tuple[float, NewJob | None]:
+    """The tick after ``schedule``'s due one and the due tick's job; if its stored row cannot
+    make them, an error logged, ``(now + BAD_TICK_RETRY, None)``: the tick is skipped.
+
+    Whatever a stored row makes this raise fails this schedule's tick alone: raised on, it
+    would be taken for a database outage, and stop every other schedule's ticks with it.
+    """
+    tick = schedule.next_run_at
+    try:
+        portable = _with_portable_env(schedule, warned)
+        job = parse_job_spec({**_template(portable), "id": tick_job_id(schedule.name, tick)},
+                             settings)
+        return portable.following(tick, now), job
+    except Exception as exc:  # its time zone gone from this host; a row no check let in
+        log.error("schedule %s: tick %s skipped: %s", schedule.name, tick, one_line(exc))
+        return now + BAD_TICK_RETRY, None
+
+
+def _template(schedule: Schedule) -> Mapping[str, Any]:
+    """``schedule``'s job template; ``InvalidInput`` if the row holds anything but a JSON
+    object (an array, a number, text that is not JSON at all: see ``storage.recurring``)."""
+    if not isinstance(schedule.job, Mapping):
+        raise InvalidInput(f"its job template is not a JSON object: {shown(schedule.job)}")
+    return schedule.job
 
 
 def _with_portable_env(schedule: Schedule, warned: set[str] | None) -> Schedule:
