@@ -4,11 +4,9 @@ the tick key under racing workers, pause and resume, and what a schedule refuses
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
 
 from queuectl import Queue
@@ -261,16 +259,6 @@ def test_a_template_stored_before_a_check_skips_its_tick_with_an_error(
     assert queue.jobs() and all(job.id.startswith("fine@") for job in queue.jobs())
     old = next(schedule for schedule in queue.schedules.list() if schedule.name == "old")
     assert old.next_run_at == clock.now() + 3600
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def queue_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Queue]:
-    if request.param == "sqlite":
-        with Queue(tmp_path / "queue.db", clock=FakeClock(), environ={}) as q:
-            yield q
-        return
-    with private_schema() as url, Queue(url, clock=FakeClock(), environ={}) as q:
-        yield q
 
 
 def test_a_template_stored_with_unportable_env_names_ticks_without_them(

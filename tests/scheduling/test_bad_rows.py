@@ -1,0 +1,206 @@
+"""A schedule row no check let in (a template that is not an object, or not JSON at all; a
+field of the wrong type; an interval of 0) fails its own tick only: the housekeeper logs one
+error line, skips the tick and tries again an hour later, and every other schedule ticks on.
+What storing a tick raises is still the database's, for the worker's outage handling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from tests.helpers import Cli, WorkerPool, wait_until
+from tests.storage.conftest import execute_raw
+
+from queuectl import Queue
+from queuectl.clock import FakeClock
+from queuectl.config import Settings
+from queuectl.errors import StorageError
+from queuectl.jobspec.parse import FIELDS
+from queuectl.models import JobState
+from queuectl.recurring import tick_job_id
+from queuectl.storage import Storage
+from queuectl.worker.maintenance import BAD_TICK_RETRY, Housekeeping, enqueue_due_ticks
+
+SETTINGS = Settings()
+
+
+def fake_clock(queue: Queue) -> FakeClock:
+    assert isinstance(queue.clock, FakeClock)
+    return queue.clock
+
+
+def sql_text(text: str) -> str:
+    """``text`` as an SQL string literal (both backends: standard quoting)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def next_run_at(queue: Queue, name: str) -> float:
+    [(at,)] = execute_raw(queue.storage,
+                          f"SELECT next_run_at FROM schedules WHERE name = {sql_text(name)}")
+    return float(at)
+
+
+def errors_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+
+
+MALFORMED = [
+    pytest.param("job = '[1, 2]'", "its job template is not a JSON object: [1, 2]",
+                 id="array"),
+    pytest.param("""job = '"true"'""", "its job template is not a JSON object: 'true'",
+                 id="string"),
+    pytest.param("job = '3'", "its job template is not a JSON object: 3", id="number"),
+    pytest.param("job = 'null'", "its job template is not a JSON object: None", id="null"),
+    pytest.param("""job = '{"command": "true"'""",
+                 """its job template is not a JSON object: '{"command": "true"'""",
+                 id="not-json"),
+    pytest.param("""job = '{"command": "true", "max_retries": "x"}'""",
+                 "max_retries: expected a whole number, got 'x'", id="max-retries-text"),
+    pytest.param("""job = '{"command": "true", "env": [1]}'""", "env: ", id="env-array"),
+    pytest.param("every = 0", "ZeroDivisionError: float division by zero", id="every-zero"),
+]
+
+
+@pytest.mark.parametrize(("change", "cause"), MALFORMED)
+def test_a_malformed_row_fails_only_its_own_tick(
+        queue_on_each_backend: Queue, caplog: pytest.LogCaptureFixture, change: str,
+        cause: str) -> None:
+    queue = queue_on_each_backend
+    clock = fake_clock(queue)
+    queue.schedules.add("bad", {"command": "true"}, every="1m")
+    queue.schedules.add("good", {"command": "true"}, every="1m")
+    execute_raw(queue.storage, f"UPDATE schedules SET {change} WHERE name = 'bad'")
+    housekeeping = Housekeeping(queue.storage)
+    clock.advance(61)
+    tick = next_run_at(queue, "bad")
+    with caplog.at_level("INFO", logger="queuectl"):
+        housekeeping.run_due(SETTINGS, clock.now())  # raises nothing
+    assert [job.id for job in queue.jobs()] == ["good@20260101T000100Z"]
+    [error] = errors_of(caplog)
+    assert error.startswith(f"schedule bad: tick {tick} skipped: {cause}")
+    assert "\n" not in error
+    assert "housekeeping failed" not in caplog.text
+    assert next_run_at(queue, "bad") == clock.now() + BAD_TICK_RETRY
+
+    # Due again an hour later: skipped again, one more line; the good schedule ticks on.
+    retry = next_run_at(queue, "bad")
+    caplog.clear()
+    clock.advance(BAD_TICK_RETRY)
+    with caplog.at_level("INFO", logger="queuectl"):
+        housekeeping.run_due(SETTINGS, clock.now())
+    assert sorted(job.id for job in queue.jobs()) == ["good@20260101T000100Z",
+                                                      "good@20260101T000200Z"]
+    [again] = errors_of(caplog)
+    assert again.startswith(f"schedule bad: tick {retry} skipped: {cause}")
+    assert next_run_at(queue, "bad") == clock.now() + BAD_TICK_RETRY
+
+
+class _TicksFail:
+    """A store whose ``enqueue_tick`` raises ``error``; everything else is the real store's."""
+
+    def __init__(self, storage: Storage, error: Exception) -> None:
+        self._storage = storage
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    def enqueue_tick(self, *args: object) -> None:
+        raise self._error
+
+
+@pytest.mark.parametrize("error", [StorageError("disk I/O error"), OSError("connection lost")])
+def test_a_failure_to_store_the_tick_is_not_contained(queue: Queue, clock: FakeClock,
+                                                      error: Exception) -> None:
+    """It is the database's, not the schedule's: the worker's outage handling takes it."""
+    queue.schedules.add("good", {"command": "true"}, every="1m")
+    clock.advance(61)
+    failing = cast(Storage, _TicksFail(queue.storage, error))
+    with pytest.raises(type(error), match=str(error)):
+        enqueue_due_ticks(failing, SETTINGS, clock.now())
+    assert next_run_at(queue, "good") == clock.now() - 1  # not moved on: tried again soon
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+# Objects shaped like templates, each field a value some field takes or any JSON value (no
+# tick's job is run here).
+_field_values = st.sampled_from([None, 0, 3, -1, 1.5, "1m", "x", True, [], [1], ["a"], {},
+                                 {"A": "1"}, {"A": 1}]) | _json_values
+_template_objects = st.fixed_dictionaries(
+    {"command": st.just("true") | _field_values},
+    optional=dict.fromkeys([field for field in FIELDS if field != "command"], _field_values))
+# Text a driver stores as it is: PostgreSQL's text holds no NUL, UTF-8 no lone surrogate.
+_raw_texts = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"),
+                     max_size=20)
+stored_templates = st.one_of(_template_objects.map(json.dumps), _json_values.map(json.dumps),
+                             _raw_texts)
+
+
+def test_any_stored_template_leaves_the_other_schedules_ticking(
+        queue_on_each_backend: Queue, caplog: pytest.LogCaptureFixture) -> None:
+    queue = queue_on_each_backend
+    clock = fake_clock(queue)
+    queue.schedules.add("bad", {"command": "true"}, every="1m")
+    queue.schedules.add("good", {"command": "true"}, every="1m")
+
+    @settings(max_examples=60, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(stored=stored_templates)
+    @example(stored='{"command": "true", "tags": ["a"], "max_retries": 0}')  # taken
+    @example(stored="[" * 100_000 + "]" * 100_000)  # too deep for json.loads
+    @example(stored='{"command": "true", "priority": 1e999}')  # Infinity
+    def tick_with(stored: str) -> None:
+        clock.advance(60)
+        now = clock.now()
+        execute_raw(queue.storage, f"UPDATE schedules SET next_run_at = {now},"
+                                   f" job = CASE name WHEN 'bad' THEN {sql_text(stored)}"
+                                   " ELSE job END")
+        caplog.clear()
+        with caplog.at_level("INFO", logger="queuectl"):
+            Housekeeping(queue.storage).run_due(SETTINGS, now)  # raises nothing
+        assert queue.get(tick_job_id("good", now)).state is JobState.PENDING
+        assert "housekeeping failed" not in caplog.text
+        if next_run_at(queue, "bad") == now + BAD_TICK_RETRY:  # skipped
+            [error] = errors_of(caplog)
+            assert error.startswith(f"schedule bad: tick {now} skipped: ")
+            assert "\n" not in error
+        else:  # a template enqueue takes
+            assert queue.get(tick_job_id("bad", now)).state is JobState.PENDING
+            assert errors_of(caplog) == []
+
+    tick_with()
+
+
+def test_a_worker_runs_the_good_schedule_beside_a_malformed_one(
+        cli: Cli, workers: WorkerPool, db_path: Path) -> None:
+    """Through the real CLI: the malformed row's tick is logged and skipped; the good one's
+    job runs; the worker never takes the bad row for a database outage."""
+    cli("schedule", "add", "good", "--every", "1s", "-c", "true")
+    cli("schedule", "add", "bad", "--every", "1s", "-c", "true")
+    with Queue(db_path, environ={}) as queue:
+        execute_raw(queue.storage, "UPDATE schedules SET job = '[\"true\"]' WHERE name = 'bad'")
+    worker = workers.start(1)
+
+    def good_job_completed() -> bool:
+        with Queue(db_path, environ={}) as queue:
+            return any(job.id.startswith("good@") and job.state is JobState.COMPLETED
+                       for job in queue.jobs())
+
+    wait_until(good_job_completed, timeout=30, interval=0.1, message="a good tick to run")
+    wait_until(lambda: "schedule bad: tick " in worker.stderr(), timeout=30, interval=0.1,
+               message="the bad tick to be skipped")
+    log = worker.stderr()
+    [skipped] = [line for line in log.splitlines() if "schedule bad:" in line]
+    assert skipped.endswith(" skipped: its job template is not a JSON object: ['true']")
+    assert "database error" not in log and "housekeeping failed" not in log
+    with Queue(db_path, environ={}) as queue:
+        assert not [job for job in queue.jobs() if job.id.startswith("bad@")]
