@@ -23,6 +23,7 @@ from queuectl.jobspec.parse import FIELDS
 from queuectl.models import JobState
 from queuectl.recurring import tick_job_id
 from queuectl.storage import Storage
+from queuectl.units import format_timestamp
 from queuectl.worker.maintenance import BAD_TICK_RETRY, Housekeeping, enqueue_due_ticks
 
 SETTINGS = Settings()
@@ -81,7 +82,7 @@ def test_a_malformed_row_fails_only_its_own_tick(
         housekeeping.run_due(SETTINGS, clock.now())  # raises nothing
     assert [job.id for job in queue.jobs()] == ["good@20260101T000100Z"]
     [error] = errors_of(caplog)
-    assert error.startswith(f"schedule bad: tick {tick} skipped: {cause}")
+    assert error.startswith(f"schedule bad: tick {format_timestamp(tick)} skipped: {cause}")
     assert "\n" not in error
     assert "housekeeping failed" not in caplog.text
     assert next_run_at(queue, "bad") == clock.now() + BAD_TICK_RETRY
@@ -95,7 +96,7 @@ def test_a_malformed_row_fails_only_its_own_tick(
     assert sorted(job.id for job in queue.jobs()) == ["good@20260101T000100Z",
                                                       "good@20260101T000200Z"]
     [again] = errors_of(caplog)
-    assert again.startswith(f"schedule bad: tick {retry} skipped: {cause}")
+    assert again.startswith(f"schedule bad: tick {format_timestamp(retry)} skipped: {cause}")
     assert next_run_at(queue, "bad") == clock.now() + BAD_TICK_RETRY
 
 
@@ -171,7 +172,7 @@ def test_any_stored_template_leaves_the_other_schedules_ticking(
         assert "housekeeping failed" not in caplog.text
         if next_run_at(queue, "bad") == now + BAD_TICK_RETRY:  # skipped
             [error] = errors_of(caplog)
-            assert error.startswith(f"schedule bad: tick {now} skipped: ")
+            assert error.startswith(f"schedule bad: tick {format_timestamp(now)} skipped: ")
             assert "\n" not in error
         else:  # a template enqueue takes
             assert queue.get(tick_job_id("bad", now)).state is JobState.PENDING

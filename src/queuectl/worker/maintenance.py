@@ -33,7 +33,7 @@ from ..models import Job, JobState, NewJob, Outcome
 from ..recurring import Schedule, tick_job_id
 from ..states import TERMINAL_STATES
 from ..storage import Storage
-from ..units import parse_duration
+from ..units import format_timestamp, parse_duration
 from .outage import one_line
 
 log = logging.getLogger("queuectl.worker.maintenance")
@@ -146,7 +146,8 @@ def _tick_of(schedule: Schedule, settings: Settings, now: float,
                              settings)
         return portable.following(tick, now), job
     except Exception as exc:  # its time zone gone from this host; a row no check let in
-        log.error("schedule %s: tick %s skipped: %s", schedule.name, tick, one_line(exc))
+        log.error("schedule %s: tick %s skipped: %s", schedule.name, format_timestamp(tick),
+                  one_line(exc))
         return now + BAD_TICK_RETRY, None
 
 
