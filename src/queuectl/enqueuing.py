@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from .clock import Clock
     from .config import Settings
+    from .jobspec.parse import JsonLines
     from .models import Job
     from .storage import Storage
 
@@ -52,7 +53,7 @@ class Enqueuer:
             spec = job  # parse_job_spec says what it should have been
         return self._store([parse_job_spec(spec, self._settings())], self._storage.enqueue)[0]
 
-    def many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+    def many(self, jobs: Iterable[Mapping[str, Any]] | JsonLines, *,
              ids_only: bool) -> list[Job] | Enqueued:
         """Jobs as mappings (errors say "job 3"), or as lines of JSON (errors say "line 3")."""
         insert: Callable[[Sequence[NewJob], float], Any] = (

@@ -17,9 +17,13 @@ from .text import job_id, queue_name, shown
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-    from typing import Any
+    from typing import IO, Any, TypeAlias
 
     from ..config import Settings
+
+    # Lines of JSON: any iterable of text lines (a text file is one), or a binary file whose
+    # bytes are UTF-8 (read_lines decodes it).
+    JsonLines: TypeAlias = "Iterable[str] | IO[bytes]"
 
 # The fields a spec may give, in the order ``queuectl enqueue --help`` names them.
 FIELDS = (
@@ -175,12 +179,13 @@ def parse_job_specs(
     return jobs
 
 
-def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any], list[NewJob]]:
+def parse_job_lines(lines: JsonLines, settings: Settings) -> tuple[list[Any], list[NewJob]]:
     """The specs of the non-blank lines of JSON and their ``NewJob`` s, all or nothing; an
     error names its line (the first bad line, be it bad JSON or a bad field).
 
-    ``lines`` is a text file (read in bounded pieces: a file such as /dev/zero is refused
-    after its first 4 Mi characters, not read until memory runs out) or any iterable of lines.
+    ``lines`` is a text or UTF-8 binary file (read in bounded pieces: a file such as /dev/zero
+    is refused after its first 4 Mi characters, not read until memory runs out) or any iterable
+    of lines.
     """
     import json
 
@@ -210,8 +215,8 @@ def parse_job_lines(lines: Iterable[str], settings: Settings) -> tuple[list[Any]
     return specs, parse_job_specs(specs, settings, name)
 
 
-def read_lines(source: Iterable[str], most: int | None = None) -> list[str]:
-    """Every line of ``source`` (a text file, or an iterable of lines), each at most
+def read_lines(source: JsonLines, most: int | None = None) -> list[str]:
+    """Every line of ``source`` (a text or binary file, or an iterable of lines), each at most
     ``MAX_LINE_CHARACTERS`` long, and at most ``most`` of them (None: no bound).
 
     Reading errors (bytes that are not UTF-8, a file the OS cannot read such as
@@ -219,8 +224,7 @@ def read_lines(source: Iterable[str], most: int | None = None) -> list[str]:
     """
     lines: list[str] = []
     try:
-        read = getattr(source, "read", None)
-        if read is None:
+        if not hasattr(source, "read"):  # not a file: lines of text
             for line in source:
                 lines.append(line)
                 if len(line) > MAX_LINE_CHARACTERS:
@@ -228,6 +232,7 @@ def read_lines(source: Iterable[str], most: int | None = None) -> list[str]:
                 if most is not None and len(lines) > most:
                     _too_many(most)
             return lines
+        read = source.read
         tail = ""
         decoder = None  # for a binary file: its bytes must be UTF-8
         while chunk := read(_CHUNK):

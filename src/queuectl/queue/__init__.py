@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from queuectl.worker.supervisor import Detached
 
+    from ..jobspec.parse import JsonLines
     from ..models import Job, WorkerInfo
     from ..storage import Storage
     from .facade import Queue
@@ -124,20 +125,21 @@ class QueueCore:
 
     if TYPE_CHECKING:  # the type checker's overloads; at run time only the last def counts
         @overload
-        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | JsonLines, *,
                          ids_only: Literal[False] = False) -> list[Job]: ...
 
         @overload
-        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+        def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | JsonLines, *,
                          ids_only: Literal[True]) -> Enqueued: ...
 
-    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | Iterable[str], *,
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any]] | JsonLines, *,
                      ids_only: bool = False) -> list[Job] | Enqueued:
         """Add many jobs in one transaction: all of them, or (on any error) none.
 
-        ``jobs`` are JSON objects (mappings), or lines of JSON (a text file, say: blank lines
-        are skipped, and errors name the line). With ``ids_only`` no ``Job`` is built for the
-        caller, which makes big batches several times faster (see ``Enqueued``).
+        ``jobs`` are JSON objects (mappings), or lines of JSON (a text file, say, or a binary
+        one of UTF-8: blank lines are skipped, and errors name the line). With ``ids_only`` no
+        ``Job`` is built for the caller, which makes big batches several times faster (see
+        ``Enqueued``).
         """
         return self._enqueuer.many(jobs, ids_only=ids_only)
 
