@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.pos
 from chaos_lab import Lab, kill_job_processes, own_pid_namespace, wait_for
 
 Figures = dict[str, Any]
-SCENARIOS: dict[str, Callable[[Path, str, bool], Figures]] = {}
+Scenario = Callable[[Path, str, bool], Figures]  # (workdir, backend, short) -> figures
+SCENARIOS: dict[str, Scenario] = {}
 BACKENDS: dict[str, tuple[str, ...]] = {}
 
 
-def scenario(name: str, backends: tuple[str, ...] = ("sqlite",)):  # type: ignore[no-untyped-def]
-    def register(function: Callable[[Path, str, bool], Figures]) -> Callable[..., Figures]:
+def scenario(name: str,
+             backends: tuple[str, ...] = ("sqlite",)) -> Callable[[Scenario], Scenario]:
+    def register(function: Scenario) -> Scenario:
         SCENARIOS[name] = function
         BACKENDS[name] = backends
         return function
@@ -56,6 +59,16 @@ def scenario(name: str, backends: tuple[str, ...] = ("sqlite",)):  # type: ignor
 
 def _pause(seconds: float) -> None:
     threading.Event().wait(seconds)  # the pace of the chaos itself, not a wait for a result
+
+
+def _all_started(lab: Lab, job_ids: list[str], attempt: int = 1) -> bool:
+    """Whether every one of ``job_ids`` has started a run numbered ``attempt`` or later."""
+    started = {job for event, job, number in lab.runs() if event == "start" and number >= attempt}
+    return started >= set(job_ids)
+
+
+def _has_words(path: Path, least: int) -> bool:
+    return path.exists() and len(path.read_text().split()) >= least
 
 
 def _bodies(count: int, prefix: str, rng: random.Random, longest: float) -> list[tuple[str, str]]:
@@ -112,13 +125,10 @@ def sigstop(workdir: Path, backend: str, short: bool) -> Figures:
             batch = lab.enqueue([(f"s{number}-{n}", "sleep 4") for n in range(2)])
             ids += batch
             frozen = lab.start_worker(2)
-            wait_for(lambda b=batch: {j for e, j, _ in lab.runs() if e == "start"} >= set(b),
-                     30, "the frozen worker's jobs to start")
+            wait_for(partial(_all_started, lab, batch), 30, "the frozen worker's jobs to start")
             frozen.proc.send_signal(19)  # SIGSTOP
             rescuer = lab.start_worker(2)
-            wait_for(lambda b=batch: sum(1 for e, j, a in lab.runs()
-                                         if e == "start" and j in b and a > 1) >= len(b),
-                     60, "the re-runs to start")
+            wait_for(partial(_all_started, lab, batch, attempt=2), 60, "the re-runs to start")
             frozen.proc.send_signal(18)  # SIGCONT: its results must now be refused
             lab.wait_finished(len(ids), timeout=60 if short else 120)
             lab.stop_workers()
@@ -306,8 +316,7 @@ def link_down(workdir: Path, backend: str, short: bool) -> Figures:
             ids += batch
             lab.start_worker(2, host=lambda argv: hosts.command("a", own_pid_namespace(argv)),
                              env=hosts.marker("a"))
-            wait_for(lambda b=batch: {j for e, j, _ in lab.runs() if e == "start"} >= set(b),
-                     30, "host a's jobs to start")
+            wait_for(partial(_all_started, lab, batch), 30, "host a's jobs to start")
             link = f"vqa{hosts.tag}o"
             subprocess.run(["ip", "link", "set", link, "down"], check=True)
             lab.start_worker(2, host=lambda argv: hosts.command("b", own_pid_namespace(argv)),
@@ -352,8 +361,7 @@ def env_clear(workdir: Path, backend: str, short: bool) -> Figures:
             lab.cli("enqueue", "--id", job_id, "--command", body)
             worker = lab.start_worker(1)
             wanted = 2 * (number + 1)  # two words per started run: attempt and pid
-            wait_for(lambda n=wanted: pids.exists() and len(pids.read_text().split()) >= n,
-                     30, "the job to start")
+            wait_for(partial(_has_words, pids, wanted), 30, "the job to start")
             first_pid = int(pids.read_text().split()[-1])
             lab.kill(worker)
             lab.start_worker(1)

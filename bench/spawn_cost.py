@@ -49,8 +49,13 @@ def _round(spawn: Spawn, jobs: int, threads: int) -> dict[str, float]:
     """Wall time and CPU (this process, and its children) of ``jobs`` spawns."""
     per_thread = jobs // threads
     before, started = _cpu(), time.perf_counter()
-    workers = [threading.Thread(target=lambda base=n * per_thread: [
-        spawn(base + i) for i in range(per_thread)]) for n in range(threads)]
+
+    def spawn_share(first: int) -> None:
+        for number in range(first, first + per_thread):
+            spawn(number)
+
+    workers = [threading.Thread(target=spawn_share, args=(n * per_thread,))
+               for n in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -71,7 +76,8 @@ def _cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-def measure(jobs: int, rounds: int, parallelism: tuple[int, ...]) -> dict[str, dict[int, dict]]:
+def measure(jobs: int, rounds: int,
+            parallelism: tuple[int, ...]) -> dict[str, dict[int, dict[str, float]]]:
     environ = dict(os.environ)
     popen = Launcher(environ, worker_id="w-bench-popen", lean=False)
     lean = Launcher(environ, worker_id="w-bench-lean")

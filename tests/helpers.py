@@ -91,6 +91,22 @@ class WorkerProcess:
     def wait(self, timeout: float = 60) -> int:
         return self.proc.wait(timeout=timeout)
 
+    def force_stop(self) -> int:
+        """Signal until the worker exits: the first SIGTERM is graceful, any later one forces.
+
+        Signals sent back to back may merge into one, hence the repetition.
+        """
+        self.signal(signal.SIGTERM)
+        wait_until(self._exited_else_signalled, timeout=30, interval=0.2,
+                   message="the worker to exit on a forced stop")
+        return self.wait()
+
+    def _exited_else_signalled(self) -> bool:
+        if self.proc.poll() is not None:
+            return True
+        self.signal(signal.SIGTERM)
+        return False
+
 
 class WorkerPool:
     """Starts ``queuectl worker start`` processes; ``close`` kills them and their jobs."""

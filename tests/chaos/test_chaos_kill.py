@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ VALID_STATES = {"pending", "processing", "completed", "failed", "dead"}
 
 def jobs(cli: Cli) -> dict[str, Any]:
     return {job["id"]: job for job in as_json(cli("list", "--limit", "10000", "--json"))}
+
+
+def _completed_at_least(db_path: Path, least: int) -> bool:
+    return counts(db_path)["completed"] >= least
 
 
 def lost_attempts(db_path: Path) -> Counter[str]:
@@ -136,7 +141,7 @@ def test_repeated_kills_lose_nothing_and_double_only_lost_runs(
         f'"max_retries":10}}\n' for i in ids))
     pool = [workers.start(2), workers.start(2)]
     for round_number, threshold in enumerate((10, 25, 40, 55)):
-        wait_until(lambda t=threshold: counts(db_path)["completed"] >= t, timeout=60,
+        wait_until(partial(_completed_at_least, db_path, threshold), timeout=60,
                    interval=0.05, message=f"{threshold} jobs done")
         victim = pool[round_number % 2]
         victim.kill()

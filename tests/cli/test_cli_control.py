@@ -4,16 +4,21 @@ worker's parallelism changes without a restart."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import Cli, WorkerPool, as_json, processes_using, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, processes_using, state_of, wait_until
 
 TICKING = "while true; do date +%s%N >> ticks; sleep 0.02; done"
 
 
 def _job(cli: Cli, job_id: str) -> Any:
     return as_json(cli("show", job_id, "--json"))
+
+
+def _in_state(cli: Cli, job_id: str, state: str) -> bool:
+    return state_of(cli, job_id) == state
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -96,8 +101,7 @@ def test_kill_sends_a_signal_even_to_a_paused_job(cli: Cli, workers: WorkerPool,
     wait_until(lambda: _stopped(db_path, "term"), message="term stopped")
     assert cli("kill", "term").stdout == "Sent SIGTERM to job term.\n"  # TERM by default
     for job_id, name in (("hup", "HUP"), ("term", "TERM")):
-        wait_until(lambda job_id=job_id: _job(cli, job_id)["state"] == "completed",
-                   message=f"{job_id} done")
+        wait_until(partial(_in_state, cli, job_id, "completed"), message=f"{job_id} done")
         # the whole group gets it: the shell's trap runs (its sleep may say it was killed)
         out = cli("logs", job_id).stdout
         assert out.startswith("ready\n") and out.endswith(f"got {name}\n"), out
@@ -119,6 +123,7 @@ def test_parallel_changes_a_running_workers_slots(cli: Cli, workers: WorkerPool,
         cli("add", "--id", f"w{n}", "while [ ! -e go ]; do sleep 0.02; done")
     worker = workers.start(1)
     worker_id = workers.worker_id(worker)
+    assert worker_id is not None
     wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 1,
                message="one job running")
     assert cli("parallel", "3").stdout == f"Worker {worker_id} runs up to 3 jobs at once.\n"

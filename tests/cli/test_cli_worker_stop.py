@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import Cli, WorkerPool, WorkerProcess, as_json, processes_using, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, processes_using, wait_until
 
 WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.05; done"
 FOREVER = "while true; do sleep 0.05; done"
@@ -22,17 +22,6 @@ def job(cli: Cli, job_id: str) -> Any:
 def wait_for_state(cli: Cli, job_id: str, state: str, runs: int = 1) -> None:
     wait_until(lambda: (j := job(cli, job_id))["state"] == state and j["runs"] == runs,
                timeout=30, interval=0.1, message=f"{job_id} to be {state} (run {runs})")
-
-
-def force_stop(worker: WorkerProcess) -> int:
-    """Signal until the worker exits: the first signal is graceful, any later one forces.
-
-    Signals sent back to back may merge into one, hence the repetition.
-    """
-    worker.signal(signal.SIGTERM)
-    wait_until(lambda: worker.proc.poll() is not None or worker.signal(signal.SIGTERM),
-               timeout=30, interval=0.2, message="the worker to exit on a forced stop")
-    return worker.wait()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
@@ -64,7 +53,7 @@ def test_second_signal_kills_the_job_and_gives_its_attempt_back(
     wait_for_state(cli, "stuck", "processing")
     assert processes_using(db_path, QUEUECTL_JOB_ID="stuck")
 
-    assert force_stop(worker) == 0, worker.stderr()
+    assert worker.force_stop() == 0, worker.stderr()
     back = job(cli, "stuck")
     assert (back["state"], back["attempts"], back["runs"]) == ("pending", 0, 1)
     assert back["attempts_history"][0]["error"].endswith(GIVEN_BACK)
@@ -87,7 +76,7 @@ def test_a_forced_stop_puts_a_retried_job_back_to_failed(
     worker = workers.start(1)
     wait_for_state(cli, "retried", "processing", runs=2)
 
-    assert force_stop(worker) == 0, worker.stderr()
+    assert worker.force_stop() == 0, worker.stderr()
     back = job(cli, "retried")
     assert (back["state"], back["attempts"], back["last_error"]) == ("failed", 1, "exit code 3")
     first, second = back["attempts_history"]

@@ -148,8 +148,12 @@ def test_a_slot_survives_whatever_breaks_while_it_starts_or_watches_a_job() -> N
     try:
         pool.submit([_job("cannot-start"), _job("breaks"), _job("fine", "echo fine")])
         results: list[Finished] = []
-        wait_until(lambda: results.extend(pool.finished()) or len(results) == 3,
-                   message="three runs ended")
+
+        def three_ended() -> bool:
+            results.extend(pool.finished())
+            return len(results) == 3
+
+        wait_until(three_ended, message="three runs ended")
     finally:
         pool.close()
     by_id = {item.job.id: item.result for item in results}

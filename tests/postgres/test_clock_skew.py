@@ -42,8 +42,8 @@ def test_the_store_clock_is_the_servers(pg_url: str) -> None:
     try:
         driver = store.db
         assert isinstance(driver, PostgresDriver)
-        [server] = driver.connector.run(lambda conn, _: conn.execute(
-            "SELECT extract(epoch FROM clock_timestamp())::float8").fetchone(), transaction=False)
+        [(server,)] = driver.connector.run(lambda conn, _: conn.execute(
+            "SELECT extract(epoch FROM clock_timestamp())::float8").fetchall(), transaction=False)
         assert abs(store.clock().now() - server) < 0.5
     finally:
         store.close()

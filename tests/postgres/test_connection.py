@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -98,7 +100,7 @@ def test_a_commit_in_doubt_is_retried_without_doubling_anything(pg_url: str) -> 
     connector = driver.connector
     in_doubt_once = connector.run
 
-    def run_in_doubt(operation, **options):  # type: ignore[no-untyped-def]
+    def run_in_doubt(operation: Callable[[Any, bool], Any], **options: Any) -> Any:
         # ...but we never heard back: the operation runs again, told that it may have.
         return in_doubt_once(lambda conn, _: operation(conn, True), **options)
 
@@ -132,10 +134,10 @@ def test_many_processes_migrating_at_once_apply_each_version_once(pg_url: str) -
 
 def test_durability_normal_turns_synchronous_commit_off(pg_url: str) -> None:
     def setting(store: Store) -> str:
-        row = _driver(store).connector.run(
-            lambda conn, _: conn.execute("SHOW synchronous_commit").fetchone(),
+        [(value,)] = _driver(store).connector.run(
+            lambda conn, _: conn.execute("SHOW synchronous_commit").fetchall(),
             transaction=False)
-        return str(row[0])
+        return str(value)
 
     store = _store(pg_url)
     assert setting(store) == "on"

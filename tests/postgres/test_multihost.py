@@ -90,8 +90,8 @@ def _runs(log: Path) -> dict[str, list[tuple[int, str, float, float | None]]]:
         else:
             ends[key] = float(at)
     runs: dict[str, list[tuple[int, str, float, float | None]]] = defaultdict(list)
-    for (job, attempt), (host, start) in sorted(starts.items()):
-        runs[job].append((attempt, host, start, ends.get((job, attempt))))
+    for (job_id, number), (host_name, start) in sorted(starts.items()):
+        runs[job_id].append((number, host_name, start, ends.get((job_id, number))))
     return runs
 
 

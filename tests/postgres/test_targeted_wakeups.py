@@ -45,7 +45,7 @@ def test_a_job_enqueued_while_the_worker_lists_itself_idle_is_claimed(pg_url: st
         # Taken off the list by a first wake-up, so that the next claim lists it anew.
         producer.enqueue([NewJob("first", "true", 0)], T0)
         assert [job.id for job in worker.record_and_claim("w", [], 2, T0, T0 + 30)[0]] == ["first"]
-        worker._idle = _EnqueueWhileListing(  # type: ignore[attr-defined]
+        worker._idle = _EnqueueWhileListing(
             lambda: producer.enqueue([NewJob("raced", "true", 0)], T0))
         claimed, _ = worker.record_and_claim("w", [], 1, T0, T0 + 30)
         assert [job.id for job in claimed] == ["raced"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 from tests.helpers import wait_until
@@ -51,8 +53,15 @@ def _prepare(folder: Path) -> None:
     tool.chmod(0o755)
 
 
+class _Where(TypedDict):
+    """Where the fixture's launcher runs commands: the environment it was given, the folder."""
+
+    environ: dict[str, str]
+    cwd: str
+
+
 @pytest.fixture(params=[True, False], ids=["fork_exec", "popen"])
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Launcher, dict]]:
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Launcher, _Where]]:
     if not _shell_is_dash():
         pytest.skip("/bin/sh is not dash: commands always run through it")
     real = tmp_path / "real"
@@ -83,13 +92,13 @@ def _same(result: RunResult) -> tuple[int | None, str | None, list[bytes]]:
 
 
 def test_the_corpus_gives_the_same_results_with_and_without_sh(
-    setup: tuple[Launcher, dict], monkeypatch: pytest.MonkeyPatch
+    setup: tuple[Launcher, _Where], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     launcher, where = setup
     programs: list[bytes] = []
     original = spawn.fork_exec_child if launcher.lean else None
     if original is not None:
-        def recording(argv, *args):  # type: ignore[no-untyped-def]
+        def recording(argv: list[bytes], *args: Any) -> tuple[int, int]:
             programs.append(argv[0])
             return original(argv, *args)
 
@@ -152,6 +161,11 @@ def test_direct_exec_is_off_when_the_shell_would_change_the_environment() -> Non
             launcher.close()
 
 
+def _runs_sleep(execution: Execution) -> bool:
+    """Whether the command's own process is sleep yet (not sh still on its way to it)."""
+    return Path(f"/proc/{_command_process(execution)}/comm").read_text().strip() == "sleep"
+
+
 def _command_process(execution: Execution) -> int:
     """The pid of the command itself: the leader when exec'd directly, else sh's child."""
     assert execution.pid is not None
@@ -167,7 +181,7 @@ def _command_process(execution: Execution) -> int:
 @pytest.mark.parametrize("signum", [signal.SIGSEGV, signal.SIGKILL, signal.SIGTERM,
                                     signal.SIGINT, signal.SIGPIPE])
 def test_a_command_killed_by_a_signal_reads_as_through_sh(
-    setup: tuple[Launcher, dict], signum: int
+    setup: tuple[Launcher, _Where], signum: int
 ) -> None:
     launcher, where = setup
     results = []
@@ -176,8 +190,7 @@ def test_a_command_killed_by_a_signal_reads_as_through_sh(
                                    direct=direct)
         if direct:
             assert Path(f"/proc/{execution.pid}/comm").read_text().strip() != "sh"
-        wait_until(lambda e=execution: Path(f"/proc/{_command_process(e)}/comm").read_text()
-                   .strip() == "sleep", message="sleep to run")
+        wait_until(partial(_runs_sleep, execution), message="sleep to run")
         os.kill(_command_process(execution), signum)  # the command alone, as a crash would
         results.append(_same(execution.wait()))
     assert results[0] == results[1]

@@ -20,7 +20,8 @@ T0 = 1_767_225_600.0
 @pytest.mark.parametrize("queues", [None, ["video", "default"]])
 def test_the_claim_walks_jobs_ready_without_a_sort(db_path: Path, limit: int,
                                                    queues: list[str] | None) -> None:
-    store = Store(SqliteDriver(db_path))
+    driver = SqliteDriver(db_path)
+    store = Store(driver)
     try:
         store.enqueue([NewJob(f"j{n}", "true", 0, queue="video" if n % 2 else "default")
                        for n in range(2000)], T0)
@@ -31,7 +32,7 @@ def test_the_claim_walks_jobs_ready_without_a_sort(db_path: Path, limit: int,
                   "queues": json.dumps(queues) if queues else None, "locked": '["video"]'}
         query = QUERIES["claim_ready_jobs"]
         assert isinstance(query, str)
-        plan = "\n".join(row[3] for row in store.db.connection().execute(
+        plan = "\n".join(row[3] for row in driver.connection().execute(
             "EXPLAIN QUERY PLAN " + query, params))
     finally:
         store.close()

@@ -220,7 +220,7 @@ def test_completed_jobs_are_pruned_after_seven_days_by_default(
 ])
 def test_bad_timing_is_refused(queue: Queue, kwargs: dict[str, str], word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
-        queue.schedules.add("bad", {"command": "true"}, **kwargs)  # type: ignore[arg-type]
+        queue.schedules.add("bad", {"command": "true"}, **kwargs)
     assert queue.schedules.list() == []
 
 

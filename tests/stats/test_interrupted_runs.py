@@ -54,9 +54,7 @@ def test_status_watch_does_not_count_it_either(cli: Cli, workers: WorkerPool) ->
     worker = workers.start(1)
     wait_until(lambda: as_json(cli("show", "stopped", "--json"))["state"] == "processing",
                message="the job running")
-    worker.signal(signal.SIGTERM)
-    wait_until(lambda: worker.proc.poll() is not None or worker.signal(signal.SIGTERM),
-               timeout=30, interval=0.2, message="the worker to exit on a forced stop")
+    worker.force_stop()
     watch = cli.spawn("status", "--watch", "--interval", "0.2")
     try:
         assert watch.stdout is not None

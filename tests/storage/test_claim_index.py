@@ -7,12 +7,16 @@ shows which one the database chose, so this checks the plan (EXPLAIN), never a t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from queuectl import Queue
 from queuectl.models import NewJob
 from queuectl.storage import Storage
 
 from .conftest import execute_raw
+
+if TYPE_CHECKING:
+    import psycopg
 
 T0 = 1_767_225_600.0
 PENDING = 100_000
@@ -36,7 +40,7 @@ def _plan(storage: Storage, name: str = "claim_ready_jobs", **more: object) -> s
     assert isinstance(driver, PostgresDriver)
     execute_raw(storage, "ANALYZE jobs")
 
-    def explain(conn, in_doubt):  # type: ignore[no-untyped-def]
+    def explain(conn: psycopg.Connection[Any], in_doubt: bool) -> list[Any]:
         return conn.execute(b"EXPLAIN " + POSTGRES[name], params).fetchall()
 
     return "\n".join(row[0] for row in driver.connector.run(explain, transaction=False))
@@ -69,6 +73,8 @@ def test_without_a_limited_queue_the_claim_reads_no_ready_job_to_find_limited_on
         driver = getattr(queue.storage, "db", None)
         assert isinstance(driver, SqliteDriver)
         db = driver.connection()
+        query = QUERIES["limited_queues_ahead"]
+        assert isinstance(query, str)
         steps = [0]
 
         def count() -> int:
@@ -77,8 +83,7 @@ def test_without_a_limited_queue_the_claim_reads_no_ready_job_to_find_limited_on
 
         db.set_progress_handler(count, 100)  # called every 100 instructions
         try:
-            found = db.execute(QUERIES["limited_queues_ahead"],
-                               {"now": T0, "limit": 8, "queues": None}).fetchall()
+            found = db.execute(query, {"now": T0, "limit": 8, "queues": None}).fetchall()
         finally:
             db.set_progress_handler(None, 0)
     assert found == []

@@ -309,15 +309,16 @@ def test_a_claim_alone_commits_without_fsync_and_a_result_with_it(
     connection is back at FULL after it."""
     from queuectl.storage.sqlite.driver import SqliteDriver
 
-    driver = storage.db  # type: ignore[attr-defined]
-    sqlite = isinstance(driver, SqliteDriver)
+    driver = storage.db
+    sqlite_driver = driver if isinstance(driver, SqliteDriver) else None
+    sqlite = sqlite_driver is not None
     seen: list[tuple[bool, int | None]] = []
     write = driver.write
 
     def spy(operation: Callable[..., object], **kwargs: bool) -> object:
         def inner(tx: object) -> object:
-            level = driver.connection().execute("PRAGMA synchronous").fetchone()[0] \
-                if sqlite else None
+            level = sqlite_driver.connection().execute("PRAGMA synchronous").fetchone()[0] \
+                if sqlite_driver is not None else None
             seen.append((kwargs.get("durable", True), level))
             return operation(tx)
         return write(inner, **kwargs)

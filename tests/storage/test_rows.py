@@ -14,7 +14,8 @@ T0 = 1_767_225_600.0
 
 
 def test_rows_of_any_column_order_and_extra_columns_give_the_same_job(tmp_path: Path) -> None:
-    store = Store(SqliteDriver(tmp_path / "queue.db"))
+    driver = SqliteDriver(tmp_path / "queue.db")
+    store = Store(driver)
     store.enqueue([NewJob("dep", "true", 0)], T0)
     job = NewJob("j", "echo hi", 2, cwd="/tmp", env={"A": "1"}, timeout=1.5,
                  fatal_exit_codes=(3, 4), retry_on_timeout=False, output_limit=100, priority=5,
@@ -22,7 +23,7 @@ def test_rows_of_any_column_order_and_extra_columns_give_the_same_job(tmp_path: 
                  backoff_base=3.0, backoff_max=60.0, jitter=0.5)
     [stored] = store.enqueue([job], T0)
     assert store.get("j") == stored
-    db = store.db.connection()
+    db = driver.connection()
     names = [row[1] for row in db.execute("PRAGMA table_info(jobs)")]
     cursor = db.execute(f"SELECT 'extra' AS first, {', '.join(reversed(names))}, 42 AS last"
                         " FROM jobs ORDER BY seq")

@@ -51,7 +51,8 @@ def test_api_stats_has_the_shape_of_the_cli(seeded: DashboardServer, seeded_cli:
 
 
 def test_api_job_pages_follow_the_link_header(seeded: DashboardServer) -> None:
-    seen, path = [], "/api/jobs?limit=4"
+    seen: list[str] = []
+    path = "/api/jobs?limit=4"
     newest_first = [job["id"] for job in get(seeded, "/api/jobs").json()]
     while path:
         response = get(seeded, path)
