@@ -23,7 +23,12 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "src"))
@@ -97,13 +102,13 @@ def _postgres_round(url: str, jobs: int, counted: bool) -> tuple[float, float]:
     assert isinstance(driver, PostgresDriver)
     action = "ENABLE" if counted else "DISABLE"
     for table, name in PG_TRIGGERS:
-        driver.connector.run(lambda conn, _, t=table, n=name: conn.execute(
-            f"ALTER TABLE {t} {action} TRIGGER {n}"), transaction=False)
+        driver.connector.run(partial(_execute, f"ALTER TABLE {table} {action} TRIGGER {name}"),
+                             transaction=False)
     try:
         with Queue(scoped) as queue:
             queue.enqueue_many([{"command": "true"}] * jobs)
-        backend = driver.connector.run(
-            lambda conn, _: conn.execute("SELECT pg_backend_pid()").fetchone()[0],
+        [(backend,)] = driver.connector.run(
+            lambda conn, _: conn.execute("SELECT pg_backend_pid()").fetchall(),
             transaction=False)
         server, client = _schedstat(backend), time.process_time()
         done = _cycle(store, "bench")
@@ -115,6 +120,10 @@ def _postgres_round(url: str, jobs: int, counted: bool) -> tuple[float, float]:
         driver.connector.run(lambda conn, _: conn.execute(
             f"DROP SCHEMA {schema} CASCADE"), transaction=False)
         store.close()
+
+
+def _execute(statement: str, conn: psycopg.Connection[Any], in_doubt: bool) -> None:
+    conn.execute(statement)
 
 
 def _schedstat(pid: int) -> float:
@@ -168,11 +177,11 @@ def main() -> int:
         print(f"  bulk enqueue of {args.jobs}, CPU: counted {a * 1000:.1f} ms, not counted "
               f"{b * 1000:.1f} ms, ratio {a / b:.3f}")
         if args.e2e:
-            per_job: dict[bool, list[float]] = {True: [], False: []}
+            e2e: dict[bool, list[float]] = {True: [], False: []}
             for _ in range(args.rounds):
                 for counted in (True, False):
-                    per_job[counted].append(_e2e_round(Path(scratch), args.e2e, counted))
-            a, b = statistics.median(per_job[True]), statistics.median(per_job[False])
+                    e2e[counted].append(_e2e_round(Path(scratch), args.e2e, counted))
+            a, b = statistics.median(e2e[True]), statistics.median(e2e[False])
             print(f"SQLite end to end, {args.e2e} true jobs, 4 slots, x {args.rounds} rounds "
                   f"(load average {_load()})")
             print(f"  worker CPU per job: counted {a * 1000:.0f} us, not counted "

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,13 @@ class Scale:
         for name in self.hosts.names:
             url = f"{self.server.url(self.hosts.addresses[name])}?{query}"
             for _ in range(per_host):
-                lab.start_worker(
-                    slots, host=lambda argv, n=name: self.hosts.command(
-                        n, own_pid_namespace(argv)),
-                    env={**self.hosts.marker(name), "QUEUECTL_DB": url})
+                lab.start_worker(slots, host=partial(self._on_host, name),
+                                 env={**self.hosts.marker(name), "QUEUECTL_DB": url})
+
+    def _on_host(self, name: str, argv: list[str]) -> list[str]:
+        """``argv`` as run on host ``name``: in its network namespace, a PID namespace of its
+        own."""
+        return self.hosts.command(name, own_pid_namespace(argv))
 
     def _stop_workers(self) -> None:
         for name in self.hosts.names:  # unshare's parent ignores SIGTERM: to the workers

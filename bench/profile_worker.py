@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import ceiling
 from common import queuectl_worker, thread_cpu_seconds, unfinished, wait_for
@@ -70,10 +71,13 @@ def coordinator_profile(folder: Path, jobs: int, slots: int) -> None:
         worker.run(burst=True)
         profile.disable()
         elapsed = time.perf_counter() - started
-    stats = pstats.Stats(profile)
-    calls = {func[2]: (value[1], value[3]) for func, value in stats.stats.items()}
+    # (file, line, function) -> (primitive calls, calls, own time, cumulative time, callers);
+    # typeshed's pstats.Stats does not declare the attribute.
+    table: dict[tuple[str, int, str], tuple[Any, ...]] = \
+        pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    calls = {func[2]: (value[1], value[3]) for func, value in table.items()}
     transactions, exchange_seconds = calls.get("record_and_claim", (0, 0.0))
-    commits = [value for func, value in stats.stats.items()
+    commits = [value for func, value in table.items()
                if func[2] == "__exit__" and "contextlib" in func[0]]
     commit_seconds = sum(value[3] for value in commits)
     print(f"in-process worker, {slots} slot(s): {jobs / elapsed:,.0f} jobs/s; "

@@ -30,6 +30,7 @@ import storage_cycles
 from common import BENCH_DIR, FULL, SMOKE, Context, median
 from peers import ALL as ALL_PEERS
 from peers import load as load_peer
+from queuectl import Queue
 
 # queuectl again with durability=normal (no fsync per commit): shows what the fsyncs cost.
 NORMAL = "queuectl durability=normal"
@@ -156,9 +157,9 @@ def summarize_throughput(ctx: Context, raw: dict[str, Any], errors: dict[str, st
     for name in ["queuectl", NORMAL, *ctx.peers]:
         system: dict[str, Any] = {"true": {}, "sleep": None}
         for workers, samples in raw[name]["true"].items():
-            rates = [s["jobs_per_second"] if s else None for s in samples]
-            if any(rate is None for rate in rates):
+            if not all(samples):  # a run that failed left no figures
                 continue
+            rates: list[float] = [s["jobs_per_second"] for s in samples]
             mine = [s["jobs_per_second"] for s in queuectl_raw["true"][workers]]
             ceilings = [c["best"] for c in raw["ceiling"][workers]]
             entry = {
@@ -277,7 +278,7 @@ def scale_section(ctx: Context) -> dict[str, Any]:
         }
 
     empty_db = ctx.scratch("scale-empty") / "queue.db"
-    queuectl_e2e.Queue(empty_db).close()
+    Queue(empty_db).close()
     return {
         "rows": sizes.scale_rows,
         "build_seconds": build_seconds,
