@@ -45,8 +45,15 @@ class Schedule:
     created_at: float = 0.0
 
     def following(self, tick: float, now: float) -> float:
-        """The tick after ``tick`` once a worker has handled it at ``now``: always after now."""
+        """The tick after ``tick`` once a worker has handled it at ``now``: always after now.
+
+        ``InvalidInput`` for an interval that is not positive (only a row edited by hand holds
+        one): the tick after would not come after now, and the schedule would tick at every
+        look.
+        """
         if self.every is not None:
+            if not self.every > 0:  # NaN too
+                raise InvalidInput(f"every: must be positive; got {self.every:g}s")
             steps = math.floor((now - tick) / self.every) + 1
             return tick + max(1, steps) * self.every
         assert self.cron is not None

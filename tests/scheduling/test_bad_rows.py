@@ -1,5 +1,5 @@
 """A schedule row no check let in (a template that is not an object, or not JSON at all; a
-field of the wrong type; an interval of 0) fails its own tick only: the housekeeper logs one
+field of the wrong type; an interval of 0 or less) fails its own tick only: the housekeeper logs one
 error line, skips the tick and tries again an hour later, and every other schedule ticks on.
 What storing a tick raises is still the database's, for the worker's outage handling."""
 
@@ -62,7 +62,9 @@ MALFORMED = [
     pytest.param("""job = '{"command": "true", "max_retries": "x"}'""",
                  "max_retries: expected a whole number, got 'x'", id="max-retries-text"),
     pytest.param("""job = '{"command": "true", "env": [1]}'""", "env: ", id="env-array"),
-    pytest.param("every = 0", "ZeroDivisionError: float division by zero", id="every-zero"),
+    pytest.param("every = 0", "every: must be positive; got 0s", id="every-zero"),
+    # Its next tick would land before now: a job at every look, were it not refused.
+    pytest.param("every = -60", "every: must be positive; got -60s", id="every-negative"),
 ]
 
 
