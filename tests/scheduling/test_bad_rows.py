@@ -207,3 +207,43 @@ def test_a_worker_runs_the_good_schedule_beside_a_malformed_one(
     assert "database error" not in log and "housekeeping failed" not in log
     with Queue(db_path, environ={}) as queue:
         assert not [job for job in queue.jobs() if job.id.startswith("bad@")]
+
+
+@pytest.mark.parametrize("others", [["good"], []], ids=["beside-a-good-one", "alone"])
+def test_a_tick_stored_as_text_fails_only_its_own_tick(
+        queue: Queue, clock: FakeClock, caplog: pytest.LogCaptureFixture,
+        others: list[str]) -> None:
+    """SQLite keeps text written by hand in next_run_at (a REAL column; PostgreSQL's double
+    precision refuses it). Such a row is due at once: its tick is skipped with one error line
+    and the row moved on to a real tick an hour later, from which it ticks as before; reading
+    the due schedules never raises (it did when that row was the only one not yet due)."""
+    queue.schedules.add("bad", {"command": "true"}, every="1m")
+    for name in others:
+        queue.schedules.add(name, {"command": "true"}, every="1m")
+    execute_raw(queue.storage, "UPDATE schedules SET next_run_at = 'soon' WHERE name = 'bad'")
+    due, _ = queue.storage.due_schedules(clock.now())  # raised when "bad" was alone
+    assert [schedule.name for schedule in due] == ["bad"]
+    housekeeping = Housekeeping(queue.storage)
+    with caplog.at_level("INFO", logger="queuectl"):
+        housekeeping.run_due(SETTINGS, clock.now())
+    [error] = errors_of(caplog)
+    assert error == ("schedule bad: tick invalid time ('soon') skipped: its next_run_at is not a"
+                     " number")
+    assert "housekeeping failed" not in caplog.text
+    retry = next_run_at(queue, "bad")
+    assert retry == clock.now() + BAD_TICK_RETRY
+    first_tick = clock.now() + 60 if others else retry
+    assert queue.storage.due_schedules(clock.now()) == ([], first_tick)
+
+    clock.advance(61)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="queuectl"):
+        housekeeping.run_due(SETTINGS, clock.now())
+    assert [job.id for job in queue.jobs()] == [f"{name}@20260101T000100Z" for name in others]
+    assert errors_of(caplog) == []
+
+    clock.advance(BAD_TICK_RETRY)  # the bad row's retry: a real tick now, and a good row
+    with caplog.at_level("INFO", logger="queuectl"):
+        housekeeping.run_due(SETTINGS, clock.now())
+    assert tick_job_id("bad", retry) in [job.id for job in queue.jobs()]
+    assert errors_of(caplog) == []

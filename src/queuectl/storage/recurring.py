@@ -84,7 +84,9 @@ def set_paused(db: Driver, name: str, paused: bool, next_run_at: float | None) -
 def due(db: Driver, now: float) -> tuple[list[Schedule], float | None]:
     """The schedules whose tick has come, and the earliest tick of all; see ``Store``."""
     rows = db.read(lambda tx: tx.all("due_schedules", {"now": now}))
-    first = float(rows[0][6]) if rows else None  # next_run_at: rows come in its order
+    # next_run_at: rows come in its order. One that is not a number (SQLite: text written
+    # by hand) is due and sorts last: the first number is the earliest tick.
+    first = next((float(row[6]) for row in rows if isinstance(row[6], (int, float))), None)
     return [schedule_of(row[:-1]) for row in rows if row[-1]], first
 
 

@@ -141,6 +141,7 @@ def _tick_of(schedule: Schedule, settings: Settings, now: float,
     """
     tick = schedule.next_run_at
     try:
+        _check_tick(tick)
         portable = _with_portable_env(schedule, warned)
         job = parse_job_spec({**_template(portable), "id": tick_job_id(schedule.name, tick)},
                              settings)
@@ -149,6 +150,13 @@ def _tick_of(schedule: Schedule, settings: Settings, now: float,
         log.error("schedule %s: tick %s skipped: %s", schedule.name, format_timestamp(tick),
                   one_line(exc))
         return now + BAD_TICK_RETRY, None
+
+
+def _check_tick(tick: object) -> None:
+    """``InvalidInput`` unless the stored tick is a number (SQLite keeps text written by
+    hand in a REAL column; the store reads such a row as due, for it to be skipped here)."""
+    if isinstance(tick, bool) or not isinstance(tick, (int, float)):
+        raise InvalidInput("its next_run_at is not a number")  # the line shows it
 
 
 def _template(schedule: Schedule) -> Mapping[str, Any]:

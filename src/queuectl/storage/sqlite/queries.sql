@@ -582,9 +582,14 @@ WHERE name = :name;
 -- The schedules not paused whose tick has come, then the first whose tick is still to come:
 -- what the housekeeper enqueues, and when it looks again (the first row's next_run_at, the
 -- earliest of them all), in one read. Its last column says which rows are due.
+-- A next_run_at that is not a number (text written by hand: SQLite keeps it) sorts after
+-- every number, so it would never come due; it is due at once instead, for the housekeeper
+-- to skip that tick alone and move the row on. The check costs nothing: the table is
+-- scanned either way (no index on next_run_at, the plan is the same).
 WITH active AS (
     SELECT name, job, cron, every, tz, paused, next_run_at, last_run_at, last_job_id,
-           created_at, next_run_at <= :now AS due
+           created_at,
+           next_run_at <= :now OR typeof(next_run_at) NOT IN ('real', 'integer') AS due
     FROM schedules WHERE paused = 0)
 SELECT * FROM active WHERE due
 UNION ALL
