@@ -59,6 +59,19 @@ class Schedule:
         assert self.cron is not None
         return Cron.parse(self.cron).next_after(max(tick, now), time_zone(self.tz))
 
+    def template_problem(self) -> str | None:
+        """Why the stored job template cannot be read, None if it can: ``schedule add``
+        stores a JSON object, but a row edited by hand may hold any text.
+
+        >>> Schedule("bad", [1, 2]).template_problem()
+        'its job template is not a JSON object: [1, 2]'
+        """
+        if isinstance(self.job, Mapping):
+            return None
+        from .jobspec.text import shown
+
+        return f"its job template is not a JSON object: {shown(self.job)}"
+
     def describe(self) -> str:
         """How the schedule recurs, as ``schedule list`` shows it."""
         if self.every is not None:
@@ -66,13 +79,19 @@ class Schedule:
         return f"cron {self.cron}" + (f" ({self.tz})" if self.tz else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The schedule as JSON; one whose template cannot be read has ``"job": null`` and a
+        ``"job_error"`` saying why (only such a schedule has that key)."""
+        problem = self.template_problem()
+        shown = {
             "name": self.name, "cron": self.cron, "tz": self.tz, "every": self.every,
-            "paused": self.paused, "job": dict(self.job),
+            "paused": self.paused, "job": None if problem else dict(self.job),
             "next_run_at": None if self.paused else format_timestamp(self.next_run_at),
             "last_run_at": format_timestamp(self.last_run_at), "last_job_id": self.last_job_id,
             "created_at": format_timestamp(self.created_at),
         }
+        if problem:
+            shown["job_error"] = problem
+        return shown
 
 
 def schedule_name(value: Any) -> str:

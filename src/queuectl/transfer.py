@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from . import config
-from .errors import DuplicateSchedule, InvalidInput
+from .errors import DuplicateSchedule, InvalidInput, QueuectlError
 from .jobspec.parse import load_json_error, read_lines
 from .jobspec.stored import (
     check_stored_attempt,
@@ -36,6 +36,7 @@ from .jobspec.stored import (
     schedule_without_unportable_env,
     without_unportable_env,
 )
+from .jobspec.text import shown
 from .listing import JobQuery
 from .models import Attempt, Job, JobState
 from .recurring import Schedule, schedule_name, time_zone
@@ -98,16 +99,37 @@ def _job_record(job: Job, attempts: list[Attempt]) -> dict[str, Any]:
 
 
 def export_lines(storage: Storage) -> Iterator[str]:
-    """The store as JSON lines (without line ends)."""
+    """The store as JSON lines (without line ends).
+
+    ``QueuectlError``, before the first line, if a schedule's row is one import would
+    refuse (see ``_schedule_line``).
+    """
+    schedules = [_schedule_line(schedule) for schedule in storage.schedules()]
     yield json.dumps({"kind": FORMAT, "version": VERSION})
     for key, value in sorted(storage.config_items().items()):
         yield json.dumps({"kind": "config", "key": key, "value": value})
-    for schedule in storage.schedules():
-        stored = {name: getattr(schedule, name) for name in sorted(_SCHEDULE_FIELDS)}
-        stored["job"] = dict(schedule.job)
-        yield json.dumps({"kind": "schedule", "schedule": stored}, sort_keys=True)
+    yield from schedules
     for job in _jobs_oldest_first(storage):
         yield json.dumps(_job_record(job, storage.attempts(job.id)), sort_keys=True)
+
+
+def _schedule_line(schedule: Schedule) -> str:
+    """``schedule``'s line of an export, checked as import will check it. A row that import
+    would refuse (edited by hand: a template that is no JSON object, a field of the wrong
+    type) is refused here rather than written raw, since one refused line fails the whole
+    import: an export that cannot be imported back is worse than none."""
+    problem = schedule.template_problem()
+    if problem is None:
+        stored = {name: getattr(schedule, name) for name in sorted(_SCHEDULE_FIELDS)}
+        stored["job"] = dict(schedule.job)
+        line = json.dumps({"kind": "schedule", "schedule": stored}, sort_keys=True)
+        try:
+            _schedule_from(json.loads(line))
+            return line
+        except InvalidInput as exc:
+            problem = str(exc).removeprefix(f"schedule {shown(schedule.name)}: ")
+    raise QueuectlError(f"cannot export schedule {shown(schedule.name)}: {problem} (fix its "
+                        "row or remove it with queuectl schedule remove)")
 
 
 def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt], list[str]]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.helpers import Cli
 from tests.postgres.support import private_schema
 
 from queuectl import Queue
@@ -21,3 +22,16 @@ def queue_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
         return
     with private_schema() as url, Queue(url, clock=FakeClock(), environ={}) as q:
         yield q
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_on_each_backend(request: pytest.FixtureRequest, cli: Cli,
+                        db_path: Path) -> Iterator[tuple[Cli, str]]:
+    """The real CLI over the test's SQLite file, then over a private PostgreSQL schema; with
+    where the store is, for a ``Queue`` to write rows by hand."""
+    if request.param == "sqlite":
+        yield cli, str(db_path)
+        return
+    with private_schema() as url:
+        cli.env["QUEUECTL_DB"] = url
+        yield cli, url

@@ -247,3 +247,78 @@ def test_a_tick_stored_as_text_fails_only_its_own_tick(
         housekeeping.run_due(SETTINGS, clock.now())
     assert tick_job_id("bad", retry) in [job.id for job in queue.jobs()]
     assert errors_of(caplog) == []
+
+
+def _corrupt(where: str, change: str) -> None:
+    """Edit the schedule "bad" by hand, as an old version or a person might have."""
+    with Queue(where, environ={}) as queue:
+        execute_raw(queue.storage, f"UPDATE schedules SET {change} WHERE name = 'bad'")
+
+
+UNREADABLE = [  # a stored template that is no JSON object, and how it is shown
+    pytest.param("'[1, 2]'", "[1, 2]", id="array"),
+    pytest.param("""'"true"'""", "'true'", id="string"),
+    pytest.param("'3'", "3", id="number"),
+    pytest.param("'null'", "None", id="null"),
+    pytest.param("""'{"command": "true"'""", """'{"command": "true"'""", id="not-json"),
+]
+
+
+@pytest.mark.parametrize(("stored", "shown"), UNREADABLE)
+def test_schedule_list_shows_an_unreadable_template_marked(
+        cli_on_each_backend: tuple[Cli, str], stored: str, shown: str) -> None:
+    """Every schedule is listed, exit 0, no traceback: the unreadable template as it is
+    stored, marked (the table), or as ``job: null`` with a ``job_error`` (JSON)."""
+    cli, where = cli_on_each_backend
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
+    _corrupt(where, f"job = {stored}")
+
+    listed = cli("schedule", "list")
+    assert listed.stderr == ""
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert sorted(rows) == ["bad", "good"]
+    assert rows["bad"].endswith(f"  (unreadable) {shown}")
+    assert rows["good"].endswith("  true")
+
+    as_list = cli("schedule", "list", "--json")
+    assert as_list.stderr == ""
+    by_name = {schedule["name"]: schedule for schedule in json.loads(as_list.stdout)}
+    assert by_name["bad"]["job"] is None
+    assert by_name["bad"]["job_error"] == f"its job template is not a JSON object: {shown}"
+    assert by_name["good"]["job"]["command"] == "true" and "job_error" not in by_name["good"]
+
+
+REFUSED_BY_IMPORT = [  # a change by hand, and why export refuses the row
+    pytest.param("job = '[1, 2]'", "its job template is not a JSON object: [1, 2]", id="array"),
+    pytest.param("""job = '{"command": "true"'""",
+                 """its job template is not a JSON object: '{"command": "true"'""",
+                 id="not-json"),
+    pytest.param("""job = '{"command": "true", "max_retries": "x"}'""",
+                 "max_retries: expected a whole number, got 'x'", id="max-retries-text"),
+    pytest.param("every = -60", "every: ", id="every-negative"),
+]
+
+
+@pytest.mark.parametrize(("change", "cause"), REFUSED_BY_IMPORT)
+def test_export_refuses_a_schedule_that_import_would_refuse(
+        cli_on_each_backend: tuple[Cli, str], tmp_path: Path, change: str,
+        cause: str) -> None:
+    """One line naming the schedule, exit 1 and nothing on stdout: an export that cannot be
+    imported back (import refuses the whole file for that line) is worse than none."""
+    cli, where = cli_on_each_backend
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
+    _corrupt(where, change)
+
+    refused = cli("export", check=1)
+    assert refused.stdout == ""
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"error: cannot export schedule 'bad': {cause}")
+    assert line.endswith(" (fix its row or remove it with queuectl schedule remove)")
+
+    cli("schedule", "remove", "bad")
+    exported = tmp_path / "queue.jsonl"
+    exported.write_text(cli("export").stdout)
+    cli.env["QUEUECTL_DB"] = str(tmp_path / "copy.db")
+    assert "1 schedule(s)" in cli("import", str(exported)).stdout

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .context import Session
 from .render import echo_json, shorten, table, when
+
+if TYPE_CHECKING:
+    from ..recurring import Schedule
 
 
 @click.group()
@@ -71,9 +76,19 @@ def list_schedules(session: Session, as_json: bool) -> None:
         table(("NAME", "SCHEDULE", "NEXT RUN", "LAST RUN", "LAST JOB", "PAUSED", "COMMAND"), [
             (item.name, item.describe(), "-" if item.paused else when(item.next_run_at),
              when(item.last_run_at), item.last_job_id or "-", "yes" if item.paused else "no",
-             shorten(str(item.job.get("command")), 40))
+             _command(item))
             for item in schedules
         ])
+
+
+def _command(schedule: Schedule) -> str:
+    """The COMMAND cell: the template's command, or a template no one can read (a row edited
+    by hand) as it is stored, marked."""
+    if schedule.template_problem():
+        from ..jobspec.text import shown
+
+        return shorten(f"(unreadable) {shown(schedule.job)}", 40)
+    return shorten(str(schedule.job.get("command")), 40)
 
 
 @schedule.command()

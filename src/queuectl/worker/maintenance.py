@@ -162,8 +162,9 @@ def _check_tick(tick: object) -> None:
 def _template(schedule: Schedule) -> Mapping[str, Any]:
     """``schedule``'s job template; ``InvalidInput`` if the row holds anything but a JSON
     object (an array, a number, text that is not JSON at all: see ``storage.recurring``)."""
-    if not isinstance(schedule.job, Mapping):
-        raise InvalidInput(f"its job template is not a JSON object: {shown(schedule.job)}")
+    problem = schedule.template_problem()
+    if problem:
+        raise InvalidInput(problem)
     return schedule.job
 
 
