@@ -75,6 +75,10 @@ class Schedule:
     def describe(self) -> str:
         """How the schedule recurs, as ``schedule list`` shows it."""
         if self.every is not None:
+            if isinstance(self.every, bool) or not isinstance(self.every, (int, float)):
+                from .jobspec.text import shown
+
+                return f"every {shown(self.every)} (unreadable)"  # SQLite: text by hand
             return f"every {format_duration(self.every)}"
         return f"cron {self.cron}" + (f" ({self.tz})" if self.tz else "")
 

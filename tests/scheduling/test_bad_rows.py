@@ -322,3 +322,20 @@ def test_export_refuses_a_schedule_that_import_would_refuse(
     exported.write_text(cli("export").stdout)
     cli.env["QUEUECTL_DB"] = str(tmp_path / "copy.db")
     assert "1 schedule(s)" in cli("import", str(exported)).stdout
+
+
+@pytest.mark.parametrize(("change", "shown"), [
+    pytest.param("every = 'x'", "every 'x' (unreadable)", id="every-text"),
+    pytest.param("next_run_at = 'soon'", "invalid time ('soon')", id="next-run-at-text"),
+])
+def test_schedule_list_shows_a_field_stored_as_text(cli: Cli, db_path: Path, change: str,
+                                                    shown: str) -> None:
+    """SQLite keeps text written by hand in a REAL column: the list shows it as it is, exit
+    0, and lists the other schedules."""
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
+    _corrupt(str(db_path), change)
+    listed = cli("schedule", "list")
+    assert listed.stderr == ""
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert sorted(rows) == ["bad", "good"] and f"  {shown}  " in rows["bad"]

@@ -28,7 +28,10 @@ def echo_json(value: Any) -> None:
 def when(timestamp: float | None) -> str:
     """A timestamp to the second, as tables show it: '2026-11-29T08:01:02Z'."""
     text = format_timestamp(timestamp)
-    return "-" if text is None else text[:19] + "Z"
+    if text is None:
+        return "-"
+    # A stored value that is no time prints as itself ("invalid time ('soon')"): uncut.
+    return text[:19] + "Z" if text.endswith("Z") else text
 
 
 def ago(timestamp: float, now: float) -> str:
