@@ -92,6 +92,22 @@ def test_the_schedules_page_lists_a_schedule_added_with_the_cli(
     assert nightly["paused"] is True
 
 
+def test_the_schedules_page_marks_a_template_edited_into_no_object(
+        cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
+    """A row edited by hand: the page still lists every schedule (no server error), the
+    unreadable template marked and the reason on hover; the API answers as the CLI."""
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE schedules SET job = '[1, 2]' WHERE name = 'bad'")
+    response = get(dashboard, "schedules")
+    assert response.status_code == 200
+    assert ('<code class="unreadable" title="its job template is not a JSON object: [1, 2]">'
+            "(unreadable)</code>") in response.text
+    assert 'data-schedule="good"' in response.text
+    assert get(dashboard, "api/schedules").json() == cli_json(cli, "schedule", "list")
+
+
 def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
                                                   dashboard: DashboardServer) -> None:
     seed_queues(cli)
