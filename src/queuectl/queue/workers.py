@@ -34,16 +34,18 @@ class WorkerControl(QueueCore):
                       queues=names or None)
 
     def serve_worker(self, slots: int = 1, *, worker_id: str | None = None,
-                     queues: Sequence[str] | None = None, burst: bool = False) -> None:
+                     queues: Sequence[str] | None = None, burst: bool = False,
+                     exiting: bool = False) -> None:
         """Run a worker in this process until it is stopped (Ctrl-C, SIGTERM, ``worker stop``)
-        or, with ``burst``, until nothing is left to do; see ``supervisor.serve``."""
+        or, with ``burst``, until nothing is left to do; see ``supervisor.serve`` (and for
+        ``exiting``: this process ends once the worker has stopped)."""
         from queuectl.worker.supervisor import serve
 
         worker = self.worker(slots, worker_id=worker_id, queues=queues)
         # The worker works on a connection of its own: this one would sit idle meanwhile (a
         # PostgreSQL server counts every connection against max_connections).
         self.storage.disconnect()
-        serve(worker, burst=burst)
+        serve(worker, burst=burst, exiting=exiting)
 
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None

@@ -31,8 +31,15 @@ log = logging.getLogger("queuectl.worker.loop")
 _SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
-def serve(worker: Worker, *, burst: bool = False) -> None:
-    """Run ``worker`` until it stops; raises what made it fail to start or stop cleanly."""
+def serve(worker: Worker, *, burst: bool = False, exiting: bool = False) -> None:
+    """Run ``worker`` until it stops; raises what made it fail to start or stop cleanly.
+
+    Ctrl-C and SIGTERM stop it (see ``on_signal``) until it has stopped; then the handlers
+    this process had before are back, or with ``exiting`` (the process ends when this
+    returns) those signals are ignored: a person pressing Ctrl-C once more while the worker
+    exits would otherwise get a traceback, and a third SIGTERM would kill a process that was
+    ending cleanly.
+    """
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         name = _SIGNAL_NAMES.get(signum, signal.Signals(signum).name)
@@ -61,7 +68,7 @@ def serve(worker: Worker, *, burst: bool = False) -> None:
         loop.join()  # a signal interrupts the join: its handler runs here, then the join goes on
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if exiting else handler)
     if failure:
         raise failure[0]
 
