@@ -24,6 +24,7 @@ the worker's database holds the run's result (``settled``: blank, the slot free 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -95,14 +96,20 @@ class WorkerRecords:
 
 
 class RunRecorder:
-    """A worker's file of run records; every method is safe from any thread."""
+    """A worker's file of run records; every method is safe from any thread.
+
+    Without a lock on the way of a start: a run takes a free slot with one ``list.pop`` (or
+    a new one from a counter), each atomic, and only its own slot thread writes that record
+    until ``settled`` gives the slot back. A lock there, contended by every slot starting a
+    job, was a hand-off between threads on each start.
+    """
 
     def __init__(self, worker_id: str, cgroup: str | None) -> None:
         folder = records_folder()
         self.path = record_path(worker_id) or ""
         self._fd = -1
-        self._free: list[int] = []
-        self._next = 0
+        self._free: list[int] = []  # slots of settled runs, to be reused
+        self._new_slots = itertools.count()
         self._slots: dict[tuple[str, int], int] = {}  # the record slot of each run
         self._lock = threading.Lock()
         self._header = {"worker": worker_id, "pid": os.getpid(),
@@ -153,11 +160,10 @@ class RunRecorder:
         reused. They are not blanked (a write per job saved): a rescuer only asks about the
         runs the database still shows held, and a settled run is never held again under the
         same run number."""
-        with self._lock:
-            for key in runs:
-                slot = self._slots.pop(key, None)
-                if slot is not None:
-                    self._free.append(slot)
+        for key in runs:
+            slot = self._slots.pop(key, None)
+            if slot is not None:
+                self._free.append(slot)
 
     def _write(self, key: tuple[str, int], numbers: bytes, at: float | None = None) -> int:
         """Write the run's whole record (``at``: its start, given once, by ``starting``);
@@ -170,28 +176,30 @@ class RunRecorder:
         record = b"%s %d %r %s" % (numbers, key[1], at or 0.0, quoted.encode())
         if len(record) >= RECORD_SIZE or self._fd < 0:
             return -1
-        with self._lock:
-            slot = self._slots.get(key)
-            if slot is None:
-                slot = self._free.pop() if self._free else self._next
-                self._next = max(self._next, slot + 1)
-                self._slots[key] = slot
+        slot = self._slots.get(key)
+        if slot is None:
             try:
-                os.pwrite(self._fd, record.ljust(RECORD_SIZE - 1) + b"\n",
-                          HEADER_SIZE + slot * RECORD_SIZE)
-                return slot
-            except OSError:  # tmpfs full: the cgroup and the environment remain
-                return -1
+                slot = self._free.pop()
+            except IndexError:
+                slot = next(self._new_slots)
+            self._slots[key] = slot
+        try:
+            os.pwrite(self._fd, record.ljust(RECORD_SIZE - 1) + b"\n",
+                      HEADER_SIZE + slot * RECORD_SIZE)
+            return slot
+        except OSError:  # tmpfs full: the cgroup and the environment remain
+            return -1
 
     def _starts_unknown(self) -> None:
         """A start went unrecorded: whoever rescues this worker must count every run it held
         as started."""
-        if self._header["starts"]:
-            self._header["starts"] = False
-            try:
-                self._write_header()  # its page is written already: this cannot need space
-            except OSError:
-                pass
+        with self._lock:
+            if self._header["starts"]:
+                self._header["starts"] = False
+                try:
+                    self._write_header()  # its page is written already: this cannot need space
+                except OSError:
+                    pass
 
     def _write_header(self) -> None:
         header = json.dumps(self._header).encode()
