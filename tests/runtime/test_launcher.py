@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,41 @@ def test_a_start_that_cannot_be_recorded_makes_every_start_unknown(tmp_path) -> 
     recorder.starting("x" * RECORD_SIZE, 1, 1234.5)  # too long for a record
     records = read_records(recorder.path)
     assert records is not None and records.started is None
+    recorder.close()
+
+
+def test_slot_threads_starting_at_once_never_share_a_record() -> None:
+    """Eight threads record 300 runs each at once, settling as a coordinator would: every run
+    gets a slot of its own while it is held, and the file says exactly the held runs."""
+    recorder = RunRecorder("w-threads" + os.urandom(3).hex(), None)
+    held: set[tuple[str, int]] = set()
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def slot(number: int) -> None:
+        for run in range(1, 301):
+            key = (f"job-{number}", run)
+            recorder.starting(*key, float(run))
+            if recorder.started(*key, 10_000 + run, 1, 2) < 0:
+                errors.append(f"{key} not recorded")
+            recorder.ended(*key)
+            with lock:
+                held.add(key)
+                if len(held) > 20:  # a batch settled while the others go on
+                    recorder.settled(sorted(held)[:10])
+                    held.difference_update(sorted(held)[:10])
+
+    threads = [threading.Thread(target=slot, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    records = read_records(recorder.path)
+    assert errors == [] and records is not None
+    assert set(records.started or ()) >= held  # settled ones may linger: see settled()
+    slots = [recorder._slots[key] for key in held]
+    assert len(slots) == len(set(slots)), "two held runs share a record"
+    assert records.runs == []  # every run ended
     recorder.close()
 
 
