@@ -92,10 +92,11 @@ class LeaseFence:
 
     def held(self, runs: Iterable[tuple[RunKey, float]], lease: float) -> None:
         """Runs were claimed, each with a lease until the time given with it."""
+        early = margin(lease)
         with self._lock:
             was_empty = not self._deadlines
             for run, lease_until in runs:
-                self._deadlines[run] = lease_until - margin(lease)
+                self._deadlines[run] = lease_until - early
         if was_empty:  # the watch sleeps without a deadline: wake it
             self._changed.set()
 
