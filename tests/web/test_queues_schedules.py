@@ -108,6 +108,33 @@ def test_the_schedules_page_marks_a_template_edited_into_no_object(
     assert get(dashboard, "api/schedules").json() == cli_json(cli, "schedule", "list")
 
 
+@pytest.mark.parametrize(("stored", "shown"), [
+    pytest.param("'soon'", "invalid time (&#39;soon&#39;)", id="text"),
+    pytest.param("9e999", "invalid time (inf)", id="infinite"),  # SQLite reads 9e999 as inf
+])
+def test_the_schedules_page_shows_a_next_run_that_is_no_time(
+        cli: Cli, db_path: Path, dashboard: DashboardServer, stored: str, shown: str) -> None:
+    """SQLite keeps text written by hand in the REAL column: the page shows the value as
+    ``schedule list`` does (no relative time, no server error) and the API answers as the
+    CLI's JSON."""
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"UPDATE schedules SET next_run_at = {stored}, last_run_at = {stored} "
+                   "WHERE name = 'bad'")
+    response = get(dashboard, "schedules")
+    assert response.status_code == 200
+    bad = re.search(r'<tr data-schedule="bad">.*?</tr>', response.text, re.DOTALL)
+    assert bad is not None
+    assert bad[0].count(f'<td class="time">{shown}</td>') == 1  # the next run
+    assert bad[0].count(f'<td class="time wide">{shown}</td>') == 1  # the last run
+    assert 'data-schedule="good"' in response.text
+    as_json = cli_json(cli, "schedule", "list")
+    assert get(dashboard, "api/schedules").json() == as_json
+    [listed] = [schedule for schedule in as_json if schedule["name"] == "bad"]
+    assert listed["next_run_at"] == listed["last_run_at"] == shown.replace("&#39;", "'")
+
+
 def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
                                                   dashboard: DashboardServer) -> None:
     seed_queues(cli)

@@ -40,6 +40,10 @@ def moment(timestamp: float | None, now: float) -> Markup:
     if timestamp is None:
         return Markup("-")
     iso = format_timestamp(timestamp) or ""
+    if not iso.endswith("Z"):
+        # A stored value that is no time (text SQLite kept, an infinity) has no distance from
+        # now: shown as schedule list shows it, "invalid time ('soon')".
+        return Markup.escape(iso)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         iso, when(timestamp), relative(timestamp, now))
 
