@@ -21,7 +21,7 @@ from queuectl.config import Settings
 from queuectl.errors import StorageError
 from queuectl.jobspec.parse import FIELDS
 from queuectl.models import JobState
-from queuectl.recurring import tick_job_id
+from queuectl.recurring import Schedule, tick_job_id
 from queuectl.storage import Storage
 from queuectl.units import format_timestamp
 from queuectl.worker.maintenance import BAD_TICK_RETRY, Housekeeping, enqueue_due_ticks
@@ -339,3 +339,33 @@ def test_schedule_list_shows_a_field_stored_as_text(cli: Cli, db_path: Path, cha
     assert listed.stderr == ""
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
     assert sorted(rows) == ["bad", "good"] and f"  {shown}  " in rows["bad"]
+
+
+def _stored(where: str, name: str) -> Schedule:
+    """The schedule's row as stored, every field."""
+    with Queue(where, environ={}) as queue:
+        found = queue.storage.get_schedule(name)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(("every", "shown"), [
+    pytest.param("0", "0s", id="zero"), pytest.param("-60", "-60s", id="negative"),
+])
+def test_resuming_a_schedule_whose_interval_is_not_positive_is_refused(
+        cli_on_each_backend: tuple[Cli, str], every: str, shown: str) -> None:
+    """The tick after a paused one cannot be computed: one line, exit 2, and the row as it
+    was (still paused, its next_run_at untouched), so nothing ticks at every look."""
+    cli, where = cli_on_each_backend
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    cli("schedule", "pause", "bad")
+    _corrupt(where, f"every = {every}")
+    before = _stored(where, "bad")
+    assert before.paused and before.every == float(every)
+
+    refused = cli("schedule", "resume", "bad", check=2)
+    assert refused.stdout == ""
+    assert refused.stderr == f"error: every: must be positive; got {shown}\n"
+    assert _stored(where, "bad") == before
+    [listed] = json.loads(cli("schedule", "list", "--json").stdout)
+    assert listed["paused"] is True
