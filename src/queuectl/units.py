@@ -134,6 +134,20 @@ def format_timestamp(timestamp: float | None) -> str | None:
             f"{t.tm_sec:02d}.{micros // 1000:03d}Z")
 
 
+def format_timestamp_to_second(timestamp: float | None, *, sep: str = "T") -> str | None:
+    """``format_timestamp`` without the milliseconds, as tables show a time:
+    '2026-11-04T10:30:00Z', or '2026-11-04 10:30:00Z' with ``sep=" "``.
+
+    Built from the parts rather than cut to a width, so a year past 9999 keeps every digit
+    ('+33658-09-27T01:46:40Z') and a value that is no time prints as itself, whole.
+    """
+    text = format_timestamp(timestamp)
+    if text is None or not text.endswith("Z"):  # "invalid time (...)" ends with ")"
+        return text
+    day, _, clock = text.partition("T")  # "01:46:40.000Z"
+    return f"{day}{sep}{clock[:8]}Z"
+
+
 def parse_timestamp(text: str, *, field: str = "time") -> float:
     """A POSIX timestamp from ISO 8601; a time without an offset is taken as UTC."""
     from datetime import datetime, timezone

@@ -369,3 +369,20 @@ def test_resuming_a_schedule_whose_interval_is_not_positive_is_refused(
     assert _stored(where, "bad") == before
     [listed] = json.loads(cli("schedule", "list", "--json").stdout)
     assert listed["paused"] is True
+
+
+def test_schedule_list_shows_a_time_past_year_9999_whole(
+        cli_on_each_backend: tuple[Cli, str]) -> None:
+    """A time written by hand past year 9999 keeps every digit of its year (it was cut to 19
+    characters: '+33658-09-27T01:46:Z')."""
+    cli, where = cli_on_each_backend
+    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
+    _corrupt(where, "next_run_at = 1e12, last_run_at = -1e12")
+
+    listed = cli("schedule", "list")
+    assert listed.stderr == ""
+    [row] = listed.stdout.splitlines()[1:]
+    assert "  +33658-09-27T01:46:40Z  -29719-04-05T22:13:20Z  " in row
+    [as_json] = json.loads(cli("schedule", "list", "--json").stdout)
+    assert as_json["next_run_at"] == "+33658-09-27T01:46:40.000Z"
+    assert as_json["last_run_at"] == "-29719-04-05T22:13:20.000Z"

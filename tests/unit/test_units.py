@@ -7,6 +7,7 @@ from queuectl.units import (
     format_duration,
     format_size,
     format_timestamp,
+    format_timestamp_to_second,
     parse_duration,
     parse_size,
     parse_timestamp,
@@ -57,6 +58,20 @@ def test_timestamps_round_trip_in_utc_with_z() -> None:
     assert format_timestamp(None) is None
     with pytest.raises(InvalidInput, match="ISO 8601"):
         parse_timestamp("yesterday")
+
+
+@pytest.mark.parametrize(("timestamp", "shown"), [
+    (1_796_521_385.999, "2026-12-06T01:43:05Z"),  # cut to the second, never rounded up
+    (1e12, "+33658-09-27T01:46:40Z"),  # a year past 9999 keeps all its digits
+    (-1e12, "-29719-04-05T22:13:20Z"),
+    (1e300, "invalid time (1e+300)"),  # no time at all prints as itself, whole
+    (None, None),
+])
+def test_timestamps_to_the_second_are_never_cut_to_a_width(timestamp: float | None,
+                                                            shown: str | None) -> None:
+    assert format_timestamp_to_second(timestamp) == shown
+    assert format_timestamp_to_second(timestamp, sep=" ") == (
+        shown.replace("T", " ") if shown and shown.endswith("Z") else shown)
 
 
 def test_database_locations_print_without_their_password() -> None:

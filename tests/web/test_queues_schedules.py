@@ -135,6 +135,18 @@ def test_the_schedules_page_shows_a_next_run_that_is_no_time(
     assert listed["next_run_at"] == listed["last_run_at"] == shown.replace("&#39;", "'")
 
 
+def test_the_schedules_page_shows_a_time_past_year_9999_whole(
+        cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
+    """The absolute time on hover keeps every digit of a year past 9999 (written by hand)."""
+    cli("schedule", "add", "far", "--every", "1m", "-c", "true")
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE schedules SET next_run_at = 1e12 WHERE name = 'far'")
+    response = get(dashboard, "schedules")
+    assert response.status_code == 200
+    assert ('<time datetime="+33658-09-27T01:46:40.000Z" title="+33658-09-27 01:46:40Z">in '
+            in response.text)
+
+
 def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
                                                   dashboard: DashboardServer) -> None:
     seed_queues(cli)

@@ -6,7 +6,7 @@ with ``shorten`` and ``when``.
 
 from __future__ import annotations
 
-from ..units import format_timestamp
+from ..units import format_timestamp_to_second
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
@@ -27,11 +27,8 @@ def echo_json(value: Any) -> None:
 
 def when(timestamp: float | None) -> str:
     """A timestamp to the second, as tables show it: '2026-11-29T08:01:02Z'."""
-    text = format_timestamp(timestamp)
-    if text is None:
-        return "-"
-    # A stored value that is no time prints as itself ("invalid time ('soon')"): uncut.
-    return text[:19] + "Z" if text.endswith("Z") else text
+    text = format_timestamp_to_second(timestamp)
+    return "-" if text is None else text
 
 
 def ago(timestamp: float, now: float) -> str:

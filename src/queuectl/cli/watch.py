@@ -20,7 +20,7 @@ from typing import Protocol, TextIO
 from ..models import JobState
 from ..queue import Queue
 from ..stats import human_duration, human_rate
-from ..units import format_timestamp
+from ..units import format_timestamp_to_second
 from .render import ago, role
 
 ENTER, LEAVE = "\x1b[?1049h\x1b[?25l", "\x1b[?25h\x1b[?1049l"  # alternate screen, cursor
@@ -46,7 +46,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
         text = word.ljust(width)
         return f"\x1b[{_COLOURS[word]}m{text}\x1b[0m" if colour and word in _COLOURS else text
 
-    stamp = (format_timestamp(now) or "")[:19] + "Z"
+    stamp = format_timestamp_to_second(now) or ""
     lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)", ""]
     lines.append("Jobs  " + "   ".join(f"{paint(s.value)} {n}" for s, n in counts.items()))
     lines.append(f"Last minute  {minute.completed} completed, {minute.failed} failed, "

@@ -14,13 +14,13 @@ from starlette.requests import Request
 
 from ..stats import human_duration as duration
 from ..stats import human_rate as rate
-from ..units import format_timestamp
+from ..units import format_timestamp, format_timestamp_to_second
 
 
 def when(timestamp: float | None) -> str:
     """'2026-11-29 08:01:02Z', or '-'."""
-    text = format_timestamp(timestamp)
-    return "-" if text is None else text[:10] + " " + text[11:19] + "Z"
+    text = format_timestamp_to_second(timestamp, sep=" ")
+    return "-" if text is None else text
 
 
 def ago(timestamp: float | None, now: float) -> str:
