@@ -92,19 +92,28 @@ def test_the_schedules_page_lists_a_schedule_added_with_the_cli(
     assert nightly["paused"] is True
 
 
+def _page_with_edited_rows(cli: Cli, db_path: Path, dashboard: DashboardServer,
+                           names: tuple[str, ...], edit: str) -> str:
+    """The Schedules page once the schedules ``names`` (every minute) were added and ``edit``
+    (SQL, as a person editing the database by hand) ran: it answers, never a server error."""
+    for name in names:
+        cli("schedule", "add", name, "--every", "1m", "-c", "true")
+    with sqlite3.connect(db_path) as db:
+        db.execute(edit)
+    response = get(dashboard, "schedules")
+    assert response.status_code == 200
+    return response.text
+
+
 def test_the_schedules_page_marks_a_template_edited_into_no_object(
         cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
     """A row edited by hand: the page still lists every schedule (no server error), the
     unreadable template marked and the reason on hover; the API answers as the CLI."""
-    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
-    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE schedules SET job = '[1, 2]' WHERE name = 'bad'")
-    response = get(dashboard, "schedules")
-    assert response.status_code == 200
+    page = _page_with_edited_rows(cli, db_path, dashboard, ("bad", "good"),
+                                  "UPDATE schedules SET job = '[1, 2]' WHERE name = 'bad'")
     assert ('<code class="unreadable" title="its job template is not a JSON object: [1, 2]">'
-            "(unreadable)</code>") in response.text
-    assert 'data-schedule="good"' in response.text
+            "(unreadable)</code>") in page
+    assert 'data-schedule="good"' in page
     assert get(dashboard, "api/schedules").json() == cli_json(cli, "schedule", "list")
 
 
@@ -117,18 +126,14 @@ def test_the_schedules_page_shows_a_next_run_that_is_no_time(
     """SQLite keeps text written by hand in the REAL column: the page shows the value as
     ``schedule list`` does (no relative time, no server error) and the API answers as the
     CLI's JSON."""
-    cli("schedule", "add", "bad", "--every", "1m", "-c", "true")
-    cli("schedule", "add", "good", "--every", "1m", "-c", "true")
-    with sqlite3.connect(db_path) as db:
-        db.execute(f"UPDATE schedules SET next_run_at = {stored}, last_run_at = {stored} "
-                   "WHERE name = 'bad'")
-    response = get(dashboard, "schedules")
-    assert response.status_code == 200
-    bad = re.search(r'<tr data-schedule="bad">.*?</tr>', response.text, re.DOTALL)
+    page = _page_with_edited_rows(
+        cli, db_path, dashboard, ("bad", "good"),
+        f"UPDATE schedules SET next_run_at = {stored}, last_run_at = {stored} WHERE name = 'bad'")
+    bad = re.search(r'<tr data-schedule="bad">.*?</tr>', page, re.DOTALL)
     assert bad is not None
     assert bad[0].count(f'<td class="time">{shown}</td>') == 1  # the next run
     assert bad[0].count(f'<td class="time wide">{shown}</td>') == 1  # the last run
-    assert 'data-schedule="good"' in response.text
+    assert 'data-schedule="good"' in page
     as_json = cli_json(cli, "schedule", "list")
     assert get(dashboard, "api/schedules").json() == as_json
     [listed] = [schedule for schedule in as_json if schedule["name"] == "bad"]
@@ -138,13 +143,10 @@ def test_the_schedules_page_shows_a_next_run_that_is_no_time(
 def test_the_schedules_page_shows_a_time_past_year_9999_whole(
         cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
     """The absolute time on hover keeps every digit of a year past 9999 (written by hand)."""
-    cli("schedule", "add", "far", "--every", "1m", "-c", "true")
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE schedules SET next_run_at = 1e12 WHERE name = 'far'")
-    response = get(dashboard, "schedules")
-    assert response.status_code == 200
+    page = _page_with_edited_rows(cli, db_path, dashboard, ("far",),
+                                  "UPDATE schedules SET next_run_at = 1e12 WHERE name = 'far'")
     assert ('<time datetime="+33658-09-27T01:46:40.000Z" title="+33658-09-27 01:46:40Z">in '
-            in response.text)
+            in page)
 
 
 def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
