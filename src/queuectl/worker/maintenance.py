@@ -170,8 +170,8 @@ def _template(schedule: Schedule) -> Mapping[str, Any]:
 
 def _with_portable_env(schedule: Schedule, warned: set[str] | None) -> Schedule:
     """``schedule`` with its template's unportable env names left out, warned of once."""
-    if not isinstance(schedule.job, dict):
-        return schedule  # not an object: no env to leave out (schedule add stores objects)
+    if schedule.template_problem():
+        return schedule  # no object: no env to leave out (_template refuses it next)
     portable, left_out = schedule_without_unportable_env(schedule)
     if left_out and (warned is None or schedule.name not in warned):
         log.warning("schedule %s: its jobs leave out env variables of its template whose "
