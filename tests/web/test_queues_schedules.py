@@ -149,6 +149,29 @@ def test_the_schedules_page_shows_a_time_past_year_9999_whole(
             in page)
 
 
+@pytest.mark.parametrize(("every", "shown"), [
+    pytest.param("0", "0s", id="zero"), pytest.param("-60", "-60s", id="negative"),
+])
+def test_resuming_a_schedule_whose_interval_is_not_positive_is_refused(
+        cli: Cli, db_path: Path, dashboard: DashboardServer, every: str, shown: str) -> None:
+    """As ``schedule resume`` (exit 2): the button and the API answer 400 with the one line
+    it prints, and the row stays as it was, still paused, so nothing ticks at every look."""
+    _page_with_edited_rows(cli, db_path, dashboard, ("bad",),
+                           f"UPDATE schedules SET every = {every}, paused = 1 WHERE name = 'bad'")
+    before = dump(db_path)
+    message = f"every: must be positive; got {shown}"
+    form = post(dashboard, "schedules/bad/resume", data={"csrf_token": csrf_token(dashboard)},
+                headers={"Origin": dashboard.url.rstrip("/")})
+    assert form.status_code == 400
+    assert f'<p class="error-message">{message}</p>' in form.text
+    api = post(dashboard, "api/schedules/bad/resume",
+               headers={"X-CSRF-Token": csrf_token(dashboard)})
+    assert (api.status_code, api.json()) == (400, {"error": message})
+    assert dump(db_path) == before
+    [listed] = cli_json(cli, "schedule", "list")
+    assert listed["paused"] is True
+
+
 def test_the_api_answers_in_the_shapes_of_the_cli(cli: Cli,
                                                   dashboard: DashboardServer) -> None:
     seed_queues(cli)
