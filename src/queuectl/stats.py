@@ -320,8 +320,13 @@ def merge_totals(a: dict[str, QueueTotals], b: dict[str, QueueTotals]) -> dict[s
             for name in sorted(a.keys() | b.keys())}
 
 
+_YEAR = 365 * 86400  # a calendar's worth is not needed: past a year, only years are shown
+
+
 def human_duration(seconds: float | None) -> str:
-    """How a measured duration reads: 0.0123 -> '12ms', 4.5 -> '4.5s', 125 -> '2m05s'."""
+    """How a duration reads, in at most two units: 0.0123 -> '12ms', 4.5 -> '4.5s',
+    125 -> '2m05s', 7300 -> '2h01m', 275400 -> '3d04h', and from a year (365 days) on only
+    the whole years, 10 * 365 * 86400 -> '10y': the dashboard's "in 10y", not "in 87600h"."""
     if seconds is None:
         return "-"
     seconds = max(0.0, seconds)
@@ -329,11 +334,16 @@ def human_duration(seconds: float | None) -> str:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
+    if seconds >= _YEAR:
+        return f"{int(seconds // _YEAR)}y"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
 
 
 def human_rate(per_second: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +143,23 @@ def test_the_schedules_page_shows_a_next_run_that_is_no_time(
 
 def test_the_schedules_page_shows_a_time_past_year_9999_whole(
         cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
-    """The absolute time on hover keeps every digit of a year past 9999 (written by hand)."""
+    """The absolute time on hover keeps every digit of a year past 9999 (written by hand),
+    and the relative time reads in years (a year is 365 days), not hours."""
     page = _page_with_edited_rows(cli, db_path, dashboard, ("far",),
                                   "UPDATE schedules SET next_run_at = 1e12 WHERE name = 'far'")
-    assert ('<time datetime="+33658-09-27T01:46:40.000Z" title="+33658-09-27 01:46:40Z">in '
-            in page)
+    years = int((1e12 - time.time()) // (365 * 86400))  # 31652 in 2026
+    assert ('<time datetime="+33658-09-27T01:46:40.000Z" title="+33658-09-27 01:46:40Z">'
+            f"in {years}y</time>") in page
+
+
+def test_the_schedules_page_shows_a_next_run_days_away_in_days(
+        cli: Cli, db_path: Path, dashboard: DashboardServer) -> None:
+    """Three days and four and a half hours ahead reads "in 3d04h", not "in 76h04m"; the
+    half hour keeps the text the same however long the test takes."""
+    due = time.time() + (3 * 24 + 4.5) * 3600
+    page = _page_with_edited_rows(cli, db_path, dashboard, ("later",),
+                                  f"UPDATE schedules SET next_run_at = {due} WHERE name = 'later'")
+    assert re.search(r'<tr data-schedule="later">.*?>in 3d04h</time>', page, re.DOTALL)
 
 
 @pytest.mark.parametrize(("every", "shown"), [

@@ -31,13 +31,19 @@ def when(timestamp: float | None) -> str:
     return "-" if text is None else text
 
 
+_YEAR = 365 * 86400.0
+_AGO_UNITS = (("s", 1.0, 60.0), ("m", 60.0, 3600.0), ("h", 3600.0, 86400.0),
+              ("d", 86400.0, _YEAR))
+
+
 def ago(timestamp: float, now: float) -> str:
+    """A heartbeat's age in one rounded unit, the next unit from two of it on: '90s ago',
+    '5m ago', '47h ago', '3d ago', '12y ago' (a year is 365 days)."""
     seconds = max(0.0, now - timestamp)
-    if seconds < 120:
-        return f"{seconds:.0f}s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m ago"
-    return f"{seconds / 3600:.0f}h ago"
+    for unit, size, next_size in _AGO_UNITS:
+        if seconds < 2 * next_size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds / _YEAR:.0f}y ago"
 
 
 def shorten(text: str | None, width: int) -> str:

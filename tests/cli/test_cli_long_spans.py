@@ -1,0 +1,58 @@
+"""Times far from now read in days and years, never in thousands of hours: a worker's
+heartbeat in ``worker list`` ("3d ago") and on the dashboard's Workers page ("3d00h ago")."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.helpers import Cli
+from tests.web.conftest import DashboardServer
+
+from queuectl import Queue
+from queuectl.cli.render import ago
+from queuectl.hosts import HOST
+from queuectl.storage.base import WorkerRegistration
+
+DAY, YEAR = 86400.0, 365 * 86400.0
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0, "0s ago"), (119, "119s ago"), (300, "5m ago"), (7199, "120m ago"), (7200, "2h ago"),
+    (47 * 3600, "47h ago"), (2 * DAY, "2d ago"), (729 * DAY, "729d ago"), (2 * YEAR, "2y ago"),
+    (87600 * 3600, "10y ago"), (-5, "0s ago"),
+])
+def test_ago_reads_in_the_unit_that_fits(seconds: float, shown: str) -> None:
+    assert ago(1_000_000_000.0, 1_000_000_000.0 + seconds) == shown
+
+
+def _register_lost_workers(db_path: Path, ages: dict[str, float]) -> None:
+    """Workers whose last heartbeat was ``ages[id]`` seconds ago: lost, still listed."""
+    now = time.time()
+    with Queue(db_path, environ={}) as queue:
+        for worker_id, age in ages.items():
+            queue.storage.register_worker(
+                WorkerRegistration(worker_id, HOST, os.getpid(), None, 1), now - age)
+
+
+def test_old_heartbeats_read_in_days_and_years(cli: Cli, db_path: Path) -> None:
+    # 30 minutes past the whole unit, so the seconds the test takes never change the text.
+    _register_lost_workers(db_path, {"w-days": 3 * DAY + 1800, "w-years": 12 * YEAR + DAY})
+    listed = cli("worker", "list").stdout
+    rows = {line.split()[0]: line for line in listed.splitlines()[1:]}
+    assert rows["w-days"].endswith("  3d ago") and " lost " in rows["w-days"]
+    assert rows["w-years"].endswith("  12y ago")
+
+    server = DashboardServer(cli)
+    try:
+        html = httpx.get(server.url + "workers", timeout=30).text
+    finally:
+        server.stop()
+    rows = dict(re.findall(r'<tr data-worker="([^"]+)">(.*?)</tr>', html, re.DOTALL))
+    # Started and heartbeat alike: the worker registered then and never beat again.
+    assert re.findall(r">([^<>]+)</time>", rows["w-days"]) == ["3d00h ago"] * 2
+    assert re.findall(r">([^<>]+)</time>", rows["w-years"]) == ["12y ago"] * 2
