@@ -59,3 +59,24 @@ def test_the_wait_axis_takes_the_unit_of_the_peak() -> None:
     assert top(2.5 * 3600) == "3h"
     assert top(None, None) == "1ms"
     assert "no runs" in wait_chart([], step=60).description
+
+
+def test_ticks_of_a_year_past_9999_are_read_from_the_time_not_cut_at_a_width() -> None:
+    """1e12 is +33658-09-27 01:46:40Z: its five-digit year once shifted every cut by one, so
+    the minute chart said "7T01:" and the week's "8-09- 7Th"."""
+    far = 1e12
+    minutes = throughput_chart([Bucket(far, 1, 0)], step=60)
+    assert minutes.labels[2].text == "01:46"
+    assert minutes.bars[0].title == "01:46Z: 1 completed"
+    week = throughput_chart([Bucket(far, 0, 2)], step=WINDOWS["7d"][1])
+    assert week.labels[2].text == "09-27 01h"
+    assert week.bars[0].title == "09-27 01hZ: 2 failed"
+    waits = wait_chart([SeriesPoint(far, 1, 0, 2.0)], step=60)
+    assert (waits.labels[2].text, waits.bars[0].title) == ("01:46", "01:46Z: waited 2s on average")
+
+
+def test_a_start_that_is_no_time_labels_its_bar_whole() -> None:
+    """As schedule list shows such a value: the whole text, never a slice of it."""
+    chart = throughput_chart([Bucket(float("inf"), 1, 0)], step=60)
+    assert chart.labels[2].text == "invalid time (inf)"
+    assert chart.bars[0].title == "invalid time (inf): 1 completed"

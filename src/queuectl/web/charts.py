@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..rollups import SeriesPoint
-from ..units import format_duration, format_timestamp
+from ..units import format_duration, format_timestamp_to_second
 
 
 class Counted(Protocol):
@@ -79,14 +79,14 @@ def throughput_chart(series: Sequence[Counted], *, width: int = 1000, height: in
     for i, bucket in enumerate(series):
         x = left + i * slot + slot * 0.1
         base = top + plot_h
-        when = _tick(bucket.start, step)
+        when = _tick(bucket.start, step, zone="Z")
         for kind, count in (("ok", bucket.completed), ("failed", bucket.failed)):
             if count == 0:
                 continue
             h = plot_h * count / scale_max
             base -= h
             noun = "completed" if kind == "ok" else "failed"
-            bars.append(Bar(x, base, slot * 0.8, h, kind, f"{when}Z: {count:,} {noun}"))
+            bars.append(Bar(x, base, slot * 0.8, h, kind, f"{when}: {count:,} {noun}"))
     labels = [
         Label(left - 6, top + 4, top_label, "end"),
         Label(left - 6, top + plot_h, "0", "end"),
@@ -126,7 +126,7 @@ def wait_chart(series: Sequence[SeriesPoint], *, width: int = 1000, height: int 
             continue
         h = plot_h * wait / scale_max
         bars.append(Bar(left + i * slot + slot * 0.1, top + plot_h - h, slot * 0.8, h, "wait",
-                        f"{_tick(start, step)}Z: waited {format_duration(round(wait, 3))}"
+                        f"{_tick(start, step, zone='Z')}: waited {format_duration(round(wait, 3))}"
                         " on average"))
     labels = [Label(left - 6, top + 4, top_label, "end"), Label(left - 6, top + plot_h, "0", "end")]
     if starts:
@@ -144,10 +144,22 @@ def wait_chart(series: Sequence[SeriesPoint], *, width: int = 1000, height: int 
 _WAIT_UNITS = ((3600.0, "h"), (60.0, "m"), (1.0, "s"))
 
 
-def _tick(start: float, step: float) -> str:
-    """'14:05' for bars under a day apart; '12-05 09h' for wider ones (a week's chart)."""
-    text = format_timestamp(start) or ""
-    return text[11:16] if step < 3 * 3600 else f"{text[5:10]} {text[11:13]}h"
+def _tick(start: float, step: float, zone: str = "") -> str:
+    """'14:05' for bars under a day apart; '12-05 09h' for wider ones (a week's chart);
+    ``zone="Z"`` for a hover that says the time is UTC, '14:05Z'.
+
+    Split at the separators of ``format_timestamp_to_second`` rather than cut at fixed
+    widths, which a year past 9999 ('+10000-12-05 09:00:00Z') would shift; a start that is
+    no time shows whole, as ``schedule list`` shows one ('invalid time (inf)')."""
+    text = format_timestamp_to_second(start, sep=" ") or ""
+    day, _, clock = text.partition(" ")
+    if not clock.endswith("Z"):
+        return text
+    hour, minute, _ = clock.split(":", 2)
+    if step < 3 * 3600:
+        return f"{hour}:{minute}{zone}"
+    _, month, day_of_month = day.rsplit("-", 2)
+    return f"{month}-{day_of_month} {hour}h{zone}"
 
 
 def _span(seconds: float) -> str:
