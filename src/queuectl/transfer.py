@@ -107,10 +107,40 @@ def export_lines(storage: Storage) -> Iterator[str]:
     schedules = [_schedule_line(schedule) for schedule in storage.schedules()]
     yield json.dumps({"kind": FORMAT, "version": VERSION})
     for key, value in sorted(storage.config_items().items()):
-        yield json.dumps({"kind": "config", "key": key, "value": value})
+        yield _line({"kind": "config", "key": key, "value": value}, f"setting {shown(key)}",
+                    f"set it with queuectl config set {key} VALUE, or unset it")
     yield from schedules
     for job in _jobs_oldest_first(storage):
-        yield json.dumps(_job_record(job, storage.attempts(job.id)), sort_keys=True)
+        yield _line(_job_record(job, storage.attempts(job.id)), f"job {shown(job.id)}",
+                    f"fix its row or remove it with queuectl remove {job.id}", sort_keys=True)
+
+
+def _line(record: dict[str, Any], what: str, fix: str, *, sort_keys: bool = False) -> str:
+    """``record`` as a JSON line; ``QueuectlError`` naming ``what`` and the field if a row
+    edited by hand holds a value JSON cannot carry (SQLite keeps bytes in any column)."""
+    try:
+        return json.dumps(record, sort_keys=sort_keys)
+    except (TypeError, ValueError):
+        problem = _unwritable(record) or "a value JSON cannot carry"
+        raise QueuectlError(f"cannot export {what}: {problem} ({fix})") from None
+
+
+def _unwritable(value: Any, path: str = "") -> str | None:
+    """Where in ``value`` the first value JSON cannot carry is, and what it is:
+    ``"command: b'\\xff' is no JSON value"``; None if there is none."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{path}.{key}" if path else str(key), item)
+                                            for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        try:
+            json.dumps(value)
+            return None
+        except (TypeError, ValueError):
+            # A job's fields sit under "job": its own name is enough.
+            return f"{path.removeprefix('job.')}: {shown(value)} is no JSON value"
+    return next((found for key, item in items if (found := _unwritable(item, key))), None)
 
 
 def _schedule_line(schedule: Schedule) -> str:
@@ -122,6 +152,8 @@ def _schedule_line(schedule: Schedule) -> str:
     if problem is None:
         stored = {name: getattr(schedule, name) for name in sorted(_SCHEDULE_FIELDS)}
         stored["job"] = dict(schedule.job)
+        problem = _unwritable(stored)
+    if problem is None:
         line = json.dumps({"kind": "schedule", "schedule": stored}, sort_keys=True)
         try:
             _schedule_from(json.loads(line))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
 import click
 
+from ..errors import QueuectlError
 from .context import Session
 
 _LEFT_OUT = "Left out env variables whose names are not portable (no job's shell passed them on)"
@@ -25,8 +27,38 @@ def export(session: Session) -> None:
       queuectl --db queue.db export | queuectl --db postgresql://db.internal/jobs import
     """
     out = sys.stdout
+    if out is None:  # started with it closed: `queuectl export >&-`
+        raise QueuectlError("cannot write the export: stdout is closed "
+                            "(send it to a file: queuectl export > queue.jsonl)")
     for line in session.existing_queue.export_lines():
-        out.write(line + "\n")
+        _write(out, line + "\n")
+    # Flushed here, where a full disk is one line of error, rather than at exit.
+    _write(out, "", flush=True)
+
+
+def _write(out: TextIO, text: str, *, flush: bool = False) -> None:
+    """``text`` to ``out``; a stdout that cannot take it (a full disk, a file opened for
+    reading) is ``QueuectlError``. A reader that left (``| head``) is not: Click ends the
+    command, with exit 1 and nothing on stderr."""
+    try:
+        out.write(text)
+        if flush:
+            out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _discard(out)
+        raise QueuectlError(f"cannot write the export to stdout: {exc.strerror or exc}") from None
+
+
+def _discard(out: TextIO) -> None:
+    """Point ``out``'s descriptor at /dev/null: Python flushes stdout again at exit, and what
+    it still holds would fail again, as a second error after ours."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, out.fileno())
+    finally:
+        os.close(devnull)
 
 
 @click.command("import")
