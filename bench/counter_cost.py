@@ -36,7 +36,7 @@ sys.path.insert(0, str(BENCH))
 
 from queuectl import JobState, Queue  # noqa: E402
 from queuectl.models import Outcome  # noqa: E402
-from queuectl.storage import open_storage  # noqa: E402
+from queuectl.storage import Storage, open_storage  # noqa: E402
 
 SQLITE_TRIGGERS = ("jobs_counted_delete", "jobs_counted_update", "attempts_finished")
 PG_TRIGGERS = (("jobs", "jobs_counted_insert"), ("jobs", "jobs_counted_delete"),
@@ -75,13 +75,12 @@ def _sqlite_round(folder: Path, jobs: int, counted: bool) -> tuple[float, float]
     return cpu / jobs, enqueue
 
 
-def _cycle(storage: object, worker_id: str) -> int:
+def _cycle(storage: Storage, worker_id: str) -> int:
     done = 0
     outcomes: list[Outcome] = []
     while True:
         now = time.time()
-        claimed, _ = storage.record_and_claim(  # type: ignore[attr-defined]
-            worker_id, outcomes, 1, now, now + 30)
+        claimed, _ = storage.record_and_claim(worker_id, outcomes, 1, now, now + 30)
         done += len(outcomes)
         if not claimed:
             return done

@@ -23,6 +23,7 @@ import psycopg
 
 from queuectl import JobState, Queue
 from queuectl.models import Outcome
+from queuectl.storage.postgres.driver import PostgresDriver
 
 OLD_LAYOUT = """
 DROP INDEX jobs_held;
@@ -44,8 +45,10 @@ def _run(url: str, old_layout: bool, jobs: int, heartbeats: int) -> dict[str, fl
         try:
             with Queue(db, environ={}) as queue:
                 if old_layout:
-                    queue.storage.db.connector.run(  # type: ignore[attr-defined]
-                        lambda conn, _: conn.execute(OLD_LAYOUT), transaction=False)
+                    driver = queue.storage.db
+                    assert isinstance(driver, PostgresDriver)
+                    driver.connector.run(lambda conn, _: conn.execute(OLD_LAYOUT),
+                                         transaction=False)
                 queue.enqueue_many([{"command": "true"}] * jobs)
                 storage, now = queue.storage, time.time()
                 claimed, _ = storage.record_and_claim("w", [], jobs, now, now + 30)

@@ -109,9 +109,10 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """Starts ``queuectl worker start`` processes; ``close`` kills them and their jobs."""
+    """Starts ``queuectl worker start`` processes; ``close`` kills them and their jobs.
+    ``db_path`` is where the store is: a SQLite file, or a PostgreSQL URL."""
 
-    def __init__(self, cli: Cli, db_path: Path, log_dir: Path) -> None:
+    def __init__(self, cli: Cli, db_path: Path | str, log_dir: Path) -> None:
         self.cli = cli
         self.db_path = db_path
         self.log_dir = log_dir
@@ -157,7 +158,7 @@ def _environ(pid: int) -> list[bytes]:
         return []
 
 
-def processes_using(db_path: Path, **variables: str) -> list[int]:
+def processes_using(db_path: Path | str, **variables: str) -> list[int]:
     """Pids of live processes started for ``db_path`` whose environment has ``variables``."""
     wanted = [f"QUEUECTL_DB={db_path}".encode()]
     wanted += [f"{key}={value}".encode() for key, value in variables.items()]
@@ -170,7 +171,7 @@ def processes_using(db_path: Path, **variables: str) -> list[int]:
     return pids
 
 
-def kill_processes_using(db_path: Path) -> None:
+def kill_processes_using(db_path: Path | str) -> None:
     """SIGKILL whatever is left of a test: job process groups, stray CLI processes."""
     own_group = os.getpgrp()
     for pid in processes_using(db_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.helpers import Cli, WorkerPool, as_json, wait_until
@@ -17,7 +16,7 @@ from tests.postgres.support import private_schema
 def pool(request: pytest.FixtureRequest, cli: Cli, db_path: Path,
          tmp_path: Path) -> Iterator[WorkerPool]:
     with ExitStack() as stack:
-        where: Any = db_path
+        where: Path | str = db_path
         if request.param == "postgres":  # a URL, not a path
             where = cli.env["QUEUECTL_DB"] = stack.enter_context(private_schema())
         pool = WorkerPool(cli, where, tmp_path)

@@ -87,7 +87,8 @@ def test_an_unreachable_server_is_one_clear_error() -> None:
     assert "Connection refused" in message and ":pw@" not in message and "\n" not in message
 
 
-def test_a_commit_in_doubt_is_retried_without_doubling_anything(pg_url: str) -> None:
+def test_a_commit_in_doubt_is_retried_without_doubling_anything(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The connection died during COMMIT, and the commit had in fact been applied: the retry
     must hand back the jobs the first try claimed and accept its own recorded outcome."""
     store = _store(pg_url)
@@ -104,11 +105,9 @@ def test_a_commit_in_doubt_is_retried_without_doubling_anything(pg_url: str) -> 
         # ...but we never heard back: the operation runs again, told that it may have.
         return in_doubt_once(lambda conn, _: operation(conn, True), **options)
 
-    connector.run = run_in_doubt  # type: ignore[method-assign]
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(connector, "run", run_in_doubt)
         jobs, stale = store.record_and_claim("w", [done], 2, T0 + 1, T0 + 31)
-    finally:
-        connector.run = in_doubt_once  # type: ignore[method-assign]
     assert stale == []  # the outcome the first try recorded is ours, not a stale worker's
     first_ids = [job.id for job in first_try[0]]
     assert [job.id for job in jobs][: len(first_ids)] == first_ids

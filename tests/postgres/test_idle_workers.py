@@ -21,7 +21,7 @@ def test_a_job_whose_time_comes_unannounced_starts_on_time_while_the_housekeeper
     pg_url: str, cli: Cli, tmp_path: Path
 ) -> None:
     cli.env["QUEUECTL_DB"] = pg_url
-    pool = WorkerPool(cli, pg_url, tmp_path)  # type: ignore[arg-type]  # a URL, not a path
+    pool = WorkerPool(cli, pg_url, tmp_path)
     try:
         with Queue(pg_url, environ={}) as queue:
             queue.enqueue({"id": "long", "command": "sleep 60"})

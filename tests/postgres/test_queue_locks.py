@@ -17,6 +17,7 @@ import pytest
 
 from queuectl import Queue
 from queuectl.models import Job
+from queuectl.storage.postgres.driver import PostgresDriver
 from tests.helpers import wait_until
 
 from .support import PG_URL
@@ -36,7 +37,9 @@ def queue(pg_url: str) -> Iterator[Queue]:
 @pytest.fixture
 def holder(queue: Queue) -> Iterator[psycopg.Connection[Any]]:
     """A session of its own in the queue's schema, in a transaction."""
-    schema = queue.storage.db.schema  # type: ignore[attr-defined]
+    driver = queue.storage.db
+    assert isinstance(driver, PostgresDriver)
+    schema = driver.schema
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
         conn.execute("BEGIN")

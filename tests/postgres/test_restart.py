@@ -50,7 +50,7 @@ def test_jobs_complete_across_a_server_restart(
     lines += [f'{{"id":"j{n:02}","command":"sleep 0.2; echo j{n:02} >> {ran}"}}'
               for n in range(jobs - 1)]
     cli("enqueue", "--file", "-", input="\n".join(lines) + "\n")
-    pool = WorkerPool(cli, url, tmp_path)  # type: ignore[arg-type]  # a URL, not a path
+    pool = WorkerPool(cli, url, tmp_path)
     try:
         worker = pool.start(3)
         wait_until(long_started.exists, timeout=30, message="the long job to start")

@@ -23,7 +23,7 @@ def pg_cli(cli: Cli, pg_url: str) -> Cli:
 
 @pytest.fixture
 def pg_workers(pg_cli: Cli, pg_url: str, tmp_path: Path) -> Iterator[WorkerPool]:
-    pool = WorkerPool(pg_cli, pg_url, tmp_path)  # type: ignore[arg-type]  # a URL, not a path
+    pool = WorkerPool(pg_cli, pg_url, tmp_path)
     try:
         yield pool
     finally:

@@ -5,6 +5,7 @@ the listing is not committed yet), so the worker looks once more after listing i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ class _EnqueueWhileListing(IdleWorkers):
     """Idle bookkeeping that lets another store enqueue (and commit) right before the
     worker's listing is written, inside the worker's claim transaction."""
 
-    def __init__(self, enqueue: object) -> None:
+    def __init__(self, enqueue: Callable[[], object]) -> None:
         super().__init__()
         self.enqueue = enqueue
         self.done = False
@@ -31,7 +32,7 @@ class _EnqueueWhileListing(IdleWorkers):
     def note(self, tx: Any, worker_id: str, free: int, now: float) -> bool:
         if not self.done:
             self.done = True
-            self.enqueue()  # type: ignore[operator]
+            self.enqueue()
         return super().note(tx, worker_id, free, now)
 
 

@@ -130,10 +130,12 @@ def test_a_start_that_cannot_be_recorded_makes_every_start_unknown(tmp_path) -> 
     worker_id = "w-unknown" + os.urandom(3).hex()
     recorder = RunRecorder(worker_id, None)
     recorder.starting("ok", 1, 1234.5)
-    assert read_records(recorder.path).started == {("ok", 1): 1234.5}  # type: ignore[union-attr]
+    first = read_records(recorder.path)
+    assert first is not None and first.started == {("ok", 1): 1234.5}
     recorder.starting('quote"d \u00e9', 2, 1.5)  # an id JSON must escape
-    assert read_records(recorder.path).started == {  # type: ignore[union-attr]
-        ("ok", 1): 1234.5, ('quote"d \u00e9', 2): 1.5}
+    second = read_records(recorder.path)
+    assert second is not None
+    assert second.started == {("ok", 1): 1234.5, ('quote"d \u00e9', 2): 1.5}
     recorder.starting("x" * RECORD_SIZE, 1, 1234.5)  # too long for a record
     records = read_records(recorder.path)
     assert records is not None and records.started is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from typing import Any
 
 import pytest
 from tests.helpers import wait_until
@@ -44,9 +45,9 @@ def test_a_timeout_that_is_no_duration_fails_the_attempt(timeout: float) -> None
     ({"cwd": "/no/such/folder"}, "cannot start in /no/such/folder: No such file or directory"),
 ])
 def test_values_the_os_refuses_fail_the_attempt_in_one_line(
-    kwargs: dict[str, object], error: str
+    kwargs: dict[str, Any], error: str
 ) -> None:
-    result = _ends(Execution("echo hi", **kwargs))  # type: ignore[arg-type]
+    result = _ends(Execution("echo hi", **kwargs))
     assert result.error is not None and result.error.startswith(error)
     assert "\n" not in result.error
     assert (result.exit_code, result.output, result.succeeded) == (None, b"", False)
@@ -91,11 +92,12 @@ def test_a_timeout_longer_than_one_poll_is_waited_for_in_steps(monkeypatch) -> N
 
 def test_a_result_built_without_its_init_is_the_dataclass_itself() -> None:
     # runner._run_result fills the frozen RunResult's fields by hand: every field, and no more.
-    values = dict(exit_code=3, error="exit code 3", output=b"x", output_dropped=2,
-                  interrupted=True, timed_out=True, streamed=True)
+    values: dict[str, Any] = dict(exit_code=3, error="exit code 3", output=b"x",
+                                  output_dropped=2, interrupted=True, timed_out=True,
+                                  streamed=True)
     assert {field.name for field in dataclasses.fields(RunResult)} == set(values)
-    built = runner._run_result(**values)  # type: ignore[arg-type]
-    assert built == RunResult(**values)  # type: ignore[arg-type]
+    built = runner._run_result(**values)
+    assert built == RunResult(**values)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.error = None  # type: ignore[misc]
 

@@ -21,3 +21,10 @@ def queue_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
         return
     with private_schema() as url, Queue(url, clock=clock, environ={}) as q:
         yield q
+
+
+def fake_clock(queue: Queue) -> FakeClock:
+    """The clock ``queue_on_each_backend`` gave the queue, to move."""
+    clock = queue.clock
+    assert isinstance(clock, FakeClock)
+    return clock

@@ -15,6 +15,7 @@ from queuectl.rollups import DAY, HOURS_KEPT, MINUTES_KEPT
 from queuectl.worker.maintenance import Housekeeping
 from tests.helpers import drain
 from tests.postgres.support import private_schema
+from tests.stats.conftest import fake_clock
 from tests.storage.conftest import execute_raw
 
 
@@ -25,7 +26,7 @@ def queue(queue_on_each_backend: Queue) -> Queue:
 
 def _runs_at(queue: Queue, days: list[float]) -> None:
     """Two runs (one completed, one failed and dead) on each of ``days`` after the start."""
-    clock: Any = queue.clock
+    clock = fake_clock(queue)
     start = clock.now()
     for day in days:
         clock.advance(start + day * DAY - clock.now())
@@ -67,7 +68,7 @@ def test_pruning_the_rollups_changes_no_window_and_no_total(
     with monkeypatch.context() as unpruned:  # the drains' workers prune too: not yet
         unpruned.setattr(type(queue.storage), "prune_rollups", lambda *args: False)
         _runs_at(queue, [0, 50, 380, 410.5, 418, 419.9])
-    queue.clock.advance(3 * 3600.0)  # type: ignore[attr-defined]
+    fake_clock(queue).advance(3 * 3600.0)
     before = _seen(queue)
     assert before["totals"]["a"][:3] == (6, 0, 0) and before["totals"]["b"][:3] == (0, 6, 6)
     assert sum(p["completed"] for p in before["series 100d"]) == 4  # days 380 on
@@ -87,7 +88,7 @@ def test_pruning_the_rollups_changes_no_window_and_no_total(
 
 def test_a_worker_prunes_the_rollups_with_its_retention_pass(queue: Queue) -> None:
     _runs_at(queue, [0, 1])
-    queue.clock.advance(MINUTES_KEPT)  # type: ignore[attr-defined]
+    fake_clock(queue).advance(MINUTES_KEPT)
     assert _rows(queue)[0] > 0
     queue.enqueue("true", id="now")
     drain(queue)  # a worker's step: its housekeeping is due at once
@@ -113,7 +114,7 @@ def test_two_workers_folding_the_same_hours_at_once_add_them_once() -> None:
         unpruned.setattr(type(queue.storage), "prune_rollups", lambda *args: False)
         _runs_at(queue, [0, 1])
         unpruned.undo()
-        queue.clock.advance(HOURS_KEPT + 2 * DAY)  # type: ignore[attr-defined]
+        fake_clock(queue).advance(HOURS_KEPT + 2 * DAY)
         before = _seen(queue)["totals"]
         schema = url.rsplit("schema=", 1)[1]
         with psycopg.connect(PG_URL) as first:

@@ -16,6 +16,7 @@ from queuectl.rollups import histogram_spread
 from queuectl.stats import Spread
 from queuectl.storage.sqlite.migrate import MIGRATIONS
 from tests.helpers import drain
+from tests.stats.conftest import fake_clock
 from tests.storage.conftest import execute_raw
 
 
@@ -30,7 +31,7 @@ def _scanned(queue: Queue) -> dict[tuple[str, str], int]:
 
 
 def _fill(queue: Queue, gap: float = 43.0) -> None:
-    clock: Any = queue.clock
+    clock = fake_clock(queue)
     for minute in range(5):  # runs over several minutes (hours, with a long gap), two queues
         for n in range(3):
             queue.enqueue("true", id=f"ok-{minute}-{n}", queue="a" if n else "b")
@@ -61,7 +62,7 @@ def test_a_large_window_from_rollups_counts_what_the_runs_do(
     queue: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fill(queue)
-    queue.clock.advance(30.0)  # type: ignore[attr-defined]
+    fake_clock(queue).advance(30.0)
     exact = queue.stats("4m", step=60)
     monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
     rolled = queue.stats("4m", step=60)
@@ -83,7 +84,7 @@ def test_totals_from_rollups_count_the_partial_minutes_at_both_ends_as_the_runs_
     queue: Queue, monkeypatch: pytest.MonkeyPatch, window: str
 ) -> None:
     _fill(queue)
-    queue.clock.advance(30.0)  # type: ignore[attr-defined]
+    fake_clock(queue).advance(30.0)
     exact = queue.stats(window)
     monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
     rolled = queue.stats(window)  # no bars: the ends are counted in SQL (run_counts)
@@ -100,7 +101,7 @@ def test_a_window_of_hours_counts_whole_hours_from_the_hourly_rollups(
     queue: Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fill(queue, gap=50 * 60.0)  # five rounds of runs over four hours
-    queue.clock.advance(600.0)  # type: ignore[attr-defined]
+    fake_clock(queue).advance(600.0)
     exact = queue.stats("210m")
     monkeypatch.setattr(queuectl.stats_window, "EXACT_RUNS", 0)
     rolled = queue.stats("210m")

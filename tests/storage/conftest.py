@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from queuectl.models import Job
 from queuectl.storage import Storage, open_storage
 from tests.postgres.support import private_schema
 
@@ -57,6 +58,13 @@ def open_store(storage_url: str) -> Iterator[Callable[[], Storage]]:
 @pytest.fixture
 def storage(open_store: Callable[[], Storage]) -> Storage:
     return open_store()
+
+
+def stored(storage: Storage, job_id: str) -> Job:
+    """The job ``job_id`` as stored, which the test has made (``get`` returns None for none)."""
+    job = storage.get(job_id)
+    assert job is not None, f"no job {job_id!r}"
+    return job
 
 
 def execute_raw(storage: Storage, statement: str) -> list[Any]:

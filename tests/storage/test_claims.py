@@ -14,7 +14,7 @@ from queuectl.storage import Storage
 from queuectl.storage.base import CheckIn, LocalWorker, WorkerRegistration
 from queuectl.worker.control import worker_states
 
-from .conftest import execute_raw
+from .conftest import execute_raw, stored
 
 T0 = 1_767_225_600.0
 
@@ -88,7 +88,7 @@ def test_recording_and_claiming_share_one_call(storage: Storage) -> None:
     [a] = _claim(storage, "w", 1)
     claimed, stale = storage.record_and_claim("w", [_done(a, T0 + 1)], 1, T0 + 1, T0 + 31)
     assert ([j.id for j in claimed], stale) == (["b"], [])
-    assert storage.get("a").state == JobState.COMPLETED  # type: ignore[union-attr]
+    assert stored(storage, "a").state == JobState.COMPLETED
 
 
 def test_the_fence_refuses_another_workers_or_an_old_runs_outcome(storage: Storage) -> None:
@@ -113,7 +113,7 @@ def test_a_batch_records_the_runs_the_fence_lets_through_and_returns_the_others(
     outcomes = [_done(a, T0 + 1), _done(b, T0 + 1), _done(c, T0 + 1, JobState.FAILED)]
     _, stale = storage.record_and_claim("w1", outcomes, 0, T0 + 1, T0 + 31)
     assert stale == [outcomes[1]]
-    states = {name: storage.get(name).state for name in "abc"}  # type: ignore[union-attr]
+    states = {name: stored(storage, name).state for name in "abc"}
     assert states == {"a": JobState.COMPLETED, "b": JobState.PROCESSING, "c": JobState.FAILED}
     assert {name: [attempt.finished_at for attempt in storage.attempts(name)]
             for name in "abc"} == {"a": [T0 + 1], "b": [None], "c": [T0 + 1]}
@@ -151,8 +151,8 @@ def test_rescue_takes_only_expired_leases(storage: Storage) -> None:
 
     assert [o.job_id for o in storage.rescue(T0 + 40, decide)] == ["old"]
     assert seen == ["old"]
-    assert storage.get("new").state == JobState.PROCESSING  # type: ignore[union-attr]
-    assert storage.get("old").state == JobState.DEAD  # type: ignore[union-attr]
+    assert stored(storage, "new").state == JobState.PROCESSING
+    assert stored(storage, "old").state == JobState.DEAD
     assert storage.rescue(T0 + 40, decide) == []
 
 
@@ -169,7 +169,7 @@ def test_rescue_of_named_workers_takes_their_runs_and_registrations(storage: Sto
     rescued = storage.rescue(T0 + 1, decide, worker_ids=["dead"])
     assert sorted(o.job_id for o in rescued) == ["j0", "j1"]
     assert [w.id for w in storage.workers()] == ["alive"]
-    assert storage.get("j2").state == JobState.PROCESSING  # type: ignore[union-attr]
+    assert stored(storage, "j2").state == JobState.PROCESSING
 
 
 def test_rescue_forgets_workers_silent_for_long(storage: Storage) -> None:
@@ -231,7 +231,7 @@ def test_heartbeat_renews_leases_and_carries_stop_requests(storage: Storage) -> 
     storage.enqueue([NewJob("j", "true", 3)], T0)
     _claim(storage, "w", 1)
     assert storage.heartbeat("w", T0 + 20, T0 + 50) == CheckIn(True, None, [])
-    assert storage.get("j").lease_until == T0 + 50  # type: ignore[union-attr]
+    assert stored(storage, "j").lease_until == T0 + 50
     [info] = storage.workers()
     assert (info.heartbeat_at, info.running, info.slots) == (T0 + 20, 1, 2)
     assert storage.request_stop(None, "graceful") == ["w"]

@@ -39,10 +39,12 @@ def test_a_read_does_not_wait_behind_a_slow_one(storage: Storage) -> None:
 
 def test_a_read_of_its_own_opens_a_database_whose_path_needs_quoting(tmp_path: Path) -> None:
     from queuectl.storage import open_storage
+    from queuectl.storage.sqlite.driver import SqliteDriver
 
     store = open_storage(tmp_path / "a dir #1 ?x=%20" / "queue.db")
     try:
-        with store.db._lock:  # type: ignore[attr-defined]  # the main connection: busy
+        assert isinstance(store.db, SqliteDriver)
+        with store.db._lock:  # the main connection: busy
             done: list[Any] = []
             reader = threading.Thread(target=lambda: done.append(store.count_by_state()))
             reader.start()

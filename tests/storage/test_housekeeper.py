@@ -11,6 +11,8 @@ from queuectl.models import NewJob
 from queuectl.storage import Storage
 from queuectl.storage.base import WorkerRegistration
 
+from .conftest import stored
+
 T0 = 1_767_225_600.0
 LEASE = 30.0
 
@@ -54,7 +56,7 @@ def test_an_idle_heartbeat_asks_nothing_about_runs(storage: Storage) -> None:
     storage.record_and_claim("w", [], 1, T0, T0 + LEASE)
     idle = storage.heartbeat("w", T0 + 10, T0 + 10 + LEASE, holding=False)
     assert (idle.registered, idle.held) == (True, [])
-    assert storage.get("j").lease_until == T0 + LEASE  # type: ignore[union-attr]
+    assert stored(storage, "j").lease_until == T0 + LEASE
 
 
 def test_jobs_come_due_counts_those_whose_time_came_and_tells_the_next(storage: Storage) -> None:

@@ -8,7 +8,7 @@ from queuectl.errors import DuplicateJob, InvalidTransition, JobNotFound
 from queuectl.models import JobState, NewJob, Outcome
 from queuectl.storage import Storage
 
-from .conftest import execute_raw
+from .conftest import execute_raw, stored
 
 T0 = 1_767_225_600.0
 
@@ -36,7 +36,7 @@ def test_a_duplicate_id_is_refused_and_the_whole_batch_with_it(storage: Storage)
         storage.enqueue([NewJob("b", "true", 0), NewJob("a", "false", 0)], T0 + 1)
     assert caught.value.job_id == "a"
     assert storage.get("b") is None
-    assert storage.get("a").command == "true"  # type: ignore[union-attr]
+    assert stored(storage, "a").command == "true"
     assert storage.count_by_state()[JobState.PENDING] == 1
 
 
@@ -79,10 +79,10 @@ def test_retry_is_all_or_nothing(storage: Storage) -> None:
     storage.enqueue([NewJob("p", "true", 0)], T0)
     with pytest.raises(InvalidTransition, match="'p' is pending"):
         storage.retry(["d", "p"], T0 + 5, include_canceled=False)
-    assert storage.get("d").state == JobState.DEAD  # type: ignore[union-attr]
+    assert stored(storage, "d").state == JobState.DEAD
     with pytest.raises(JobNotFound):
         storage.retry(["d", "missing"], T0 + 5, include_canceled=False)
-    assert storage.get("d").state == JobState.DEAD  # type: ignore[union-attr]
+    assert stored(storage, "d").state == JobState.DEAD
 
 
 def test_retry_of_a_canceled_job_only_when_asked(storage: Storage) -> None:
@@ -141,8 +141,8 @@ def test_enqueue_ids_stores_the_batch_in_order_and_returns_only_ids(storage: Sto
     added = storage.enqueue_ids(jobs, T0)
     assert (added.ids, added.created, added.existing) == (["a", "b", "c", "d"], 4, 0)
     assert [job.id for job in storage.list_jobs(None, 10)] == ["d", "c", "b", "a"]
-    assert storage.get("b").timeout == 5.0  # type: ignore[union-attr]
-    assert storage.get("d").tags == ("t",)  # type: ignore[union-attr]
+    assert stored(storage, "b").timeout == 5.0
+    assert stored(storage, "d").tags == ("t",)
 
 
 def test_enqueue_ids_names_the_live_job_of_a_held_unique_key(storage: Storage) -> None:

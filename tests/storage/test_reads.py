@@ -6,13 +6,13 @@ import pytest
 
 from queuectl.errors import InvalidInput, InvalidTransition, JobNotFound
 from queuectl.listing import JobQuery
-from queuectl.models import JobState, NewJob, Outcome
+from queuectl.models import Job, JobState, NewJob, Outcome
 from queuectl.storage import Storage
 
 T0 = 1_767_225_600.0
 
 
-def _ids(page_jobs: list) -> list[str]:  # type: ignore[type-arg]
+def _ids(page_jobs: list[Job]) -> list[str]:
     return [job.id for job in page_jobs]
 
 

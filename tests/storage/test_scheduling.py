@@ -13,6 +13,8 @@ from queuectl.models import Job, JobState, NewJob, Outcome
 from queuectl.recurring import Schedule
 from queuectl.storage import Storage
 
+from .conftest import stored
+
 T0 = 1_767_225_600.0
 
 
@@ -119,7 +121,7 @@ def test_a_dead_dependency_kills_its_dependents_down_the_chain(storage: Storage)
     _claim(storage, 1)
     _finish(storage, "a", JobState.DEAD)
     assert (_state(storage, "b"), _state(storage, "c")) == (JobState.DEAD, JobState.DEAD)
-    assert storage.get("c").last_error == "dependency b dead"  # type: ignore[union-attr]
+    assert stored(storage, "c").last_error == "dependency b dead"
     [late] = storage.enqueue([NewJob("d", "x", 0, depends_on=("a",))], T0)
     assert (late.state, late.last_error) == (JobState.DEAD, "dependency a dead")
     # retried while its dependency is still dead: it dies again at once
@@ -151,7 +153,7 @@ def test_tags_select_jobs_to_list_and_retry(storage: Storage) -> None:
     storage.enqueue([NewJob("t1", "x", 0, tags=("etl", "eu")), NewJob("t2", "x", 0),
                      NewJob("t3", "x", 0, tags=("etl",))], T0)
     assert [j.id for j in storage.list_jobs(None, 10, tag="etl")] == ["t3", "t1"]
-    assert storage.get("t1").tags == ("etl", "eu")  # type: ignore[union-attr]
+    assert stored(storage, "t1").tags == ("etl", "eu")
     _claim(storage, 3)
     for job_id in ("t1", "t2", "t3"):
         _finish(storage, job_id, JobState.DEAD)
@@ -174,7 +176,8 @@ def test_schedules_are_stored_paused_and_removed(storage: Storage) -> None:
     assert storage.set_schedule_paused("tick", True, None) is True
     assert storage.due_schedules(T0) == ([], None)
     assert storage.set_schedule_paused("tick", False, T0 + 60) is True
-    assert storage.get_schedule("tick").next_run_at == T0 + 60  # type: ignore[union-attr]
+    resumed = storage.get_schedule("tick")
+    assert resumed is not None and resumed.next_run_at == T0 + 60
     assert storage.remove_schedule("tick") is True
     assert storage.schedules() == [] and storage.remove_schedule("tick") is False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from queuectl import InvalidInput, InvalidTransition, JobNotFound, JobState, Queue
@@ -31,10 +33,10 @@ def test_search_jobs_walks_every_page_both_ways(queue: Queue) -> None:
     ({"before": "1", "after": "2"}, "before or after, not both"),
     ({"state": "bogus"}, "unknown state 'bogus'"),
 ])
-def test_search_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, object],
+def test_search_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, Any],
                                            message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        queue.search_jobs(**kwargs)  # type: ignore[arg-type]
+        queue.search_jobs(**kwargs)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -43,10 +45,10 @@ def test_search_jobs_refuses_bad_arguments(queue: Queue, kwargs: dict[str, objec
     ({"queue": "video", "before": "1", "after": "2"}, "before or after, not both"),
     ({"queue": "video", "state": "bogus"}, "unknown state 'bogus'"),
 ])
-def test_search_jobs_in_a_queue_refuses_bad_arguments(queue: Queue, kwargs: dict[str, object],
+def test_search_jobs_in_a_queue_refuses_bad_arguments(queue: Queue, kwargs: dict[str, Any],
                                                       message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        queue.search_jobs(**kwargs)  # type: ignore[arg-type]
+        queue.search_jobs(**kwargs)
 
 
 def test_search_jobs_lists_one_queue_or_all(queue: Queue) -> None:

@@ -12,6 +12,7 @@ import json
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,8 @@ def csrf_token(server: DashboardServer, **headers: str) -> str:
     return token
 
 
-def post(server: DashboardServer, path: str, **kwargs: object) -> httpx.Response:
-    return httpx.post(server.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+def post(server: DashboardServer, path: str, **kwargs: Any) -> httpx.Response:
+    return httpx.post(server.url + path, timeout=30, **kwargs)
 
 
 def test_only_same_origin_posts_with_the_csrf_token_act(
