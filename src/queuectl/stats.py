@@ -326,8 +326,9 @@ _YEAR = 365 * 86400  # a calendar's worth is not needed: past a year, only years
 def human_duration(seconds: float | None) -> str:
     """How a duration reads, in at most two units: 0.0123 -> '12ms', 4.5 -> '4.5s',
     125 -> '2m05s', 7300 -> '2h01m', 275400 -> '3d04h', and from a year (365 days) on only
-    the whole years, 10 * 365 * 86400 -> '10y': the dashboard's "in 10y", not "in 87600h"."""
-    if seconds is None:
+    the whole years, 10 * 365 * 86400 -> '10y': the dashboard's "in 10y", not "in 87600h".
+    No number of units fits an infinite or NaN span (a time edited by hand into 9e999): '-'."""
+    if seconds is None or not math.isfinite(seconds):
         return "-"
     seconds = max(0.0, seconds)
     if seconds < 1:

@@ -1,10 +1,12 @@
 """Times far from now read in days and years, never in thousands of hours: a worker's
-heartbeat in ``worker list`` ("3d ago") and on the dashboard's Workers page ("3d00h ago")."""
+heartbeat in ``worker list`` ("3d ago") and on the dashboard's Workers page ("3d00h ago");
+and a span that is no number (a time edited by hand into infinity) reads "-"."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -56,3 +58,26 @@ def test_old_heartbeats_read_in_days_and_years(cli: Cli, db_path: Path) -> None:
     # Started and heartbeat alike: the worker registered then and never beat again.
     assert re.findall(r">([^<>]+)</time>", rows["w-days"]) == ["3d00h ago"] * 2
     assert re.findall(r">([^<>]+)</time>", rows["w-years"]) == ["12y ago"] * 2
+
+
+def test_a_run_that_ended_at_no_time_took_no_duration(cli: Cli, db_path: Path) -> None:
+    """SQLite reads 9e999 as infinity: the run's end shows as stored, its duration as "-",
+    in ``list`` and on the job's page, rather than a traceback or a server error."""
+    cli("enqueue", "-c", "true", "--id", "j")
+    cli("worker", "start", "--burst", "--quiet", timeout=120)
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE attempts SET finished_at = 9e999")
+    listed = cli("list")
+    assert listed.stderr == ""
+    [row] = listed.stdout.splitlines()[1:]
+    cells = re.split(r"\s{2,}", row)  # ..., STARTED, ENDED, TOOK, NEXT RUN, LAST ERROR
+    assert cells[-4:] == ["invalid time (inf)", "-", "-", "-"], row
+
+    server = DashboardServer(cli)
+    try:
+        page = httpx.get(server.url + "jobs/j", timeout=30)
+    finally:
+        server.stop()
+    assert page.status_code == 200
+    run = re.search(r'<tr class="attempt" data-attempt="1".*?</tr>', page.text, re.DOTALL)
+    assert run is not None and '<td class="num">-</td>' in run[0]  # took

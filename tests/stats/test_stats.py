@@ -136,7 +136,7 @@ def test_totals_add_up_per_queue_and_merge() -> None:
     (None, "-"), (0.0123, "12ms"), (4.5, "4.5s"), (125, "2m05s"), (7300, "2h01m"), (-1, "0ms"),
     (86399, "23h59m"), (86400, "1d00h"), ((3 * 24 + 4) * 3600 + 59, "3d04h"),
     (365 * 86400 - 0.5, "364d23h"), (365 * 86400, "1y"), (87600 * 3600, "10y"),
-    (1e12, "31709y"),
+    (1e12, "31709y"), (math.inf, "-"), (-math.inf, "-"), (math.nan, "-"),
 ])
 def test_human_duration(seconds: float | None, text: str) -> None:
     assert human_duration(seconds) == text
