@@ -17,9 +17,11 @@ _LEFT_OUT = "Left out env variables whose names are not portable (no job's shell
 @click.command("export")
 @click.pass_obj
 def export(session: Session) -> None:
-    """Write every job (with its attempt history) and setting as JSON lines to stdout.
+    """Write every setting, schedule and job (with its attempt history) as JSON lines to stdout.
 
-    Stop the workers first: a job still running is exported as processing.
+    Stop the workers first: a job still running is exported as processing. An export that
+    could not be written whole exits 1, with one line on stderr saying why (none when the
+    reader left, as `| head` does).
 
     \b
     Example:
