@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .jobspec.newjob import DEFAULT_QUEUE, Enqueued, NewJob
-from .states import TERMINAL_STATES, JobState
+from .states import TERMINAL_STATES, JobState, UnknownState
 from .units import format_timestamp
 
 # Defined in modules of their own, which the enqueue path imports without this one.
@@ -39,7 +39,7 @@ class Job:
 
     id: str
     command: str
-    state: JobState
+    state: JobState | UnknownState  # UnknownState: only in an unreadable row
     attempts: int
     max_retries: int
     created_at: float
@@ -76,6 +76,10 @@ class Job:
     # Not stored: set on the job an enqueue returns when its unique_key matched a live job,
     # which is returned instead of a new one (nothing was created).
     unique_conflict: bool = field(default=False, compare=False)
+    # Not stored: why the row could not be read whole, when it was edited by hand into values
+    # queuectl never writes ("env is not JSON: '{bad'"); the fields it names hold what could
+    # be shown (see storage/rows.py). None for every row queuectl wrote.
+    unreadable: str | None = field(default=None, compare=False)
 
     @property
     def paused(self) -> bool:

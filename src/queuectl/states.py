@@ -40,4 +40,16 @@ class JobState(str, Enum):
             raise InvalidInput(f"unknown state {text!r}; valid states: {valid}") from None
 
 
+class UnknownState(str):
+    """A state no queuectl writes, as a row edited by hand may hold it (``'bogus'``), kept as
+    stored so that ``list`` and ``show`` can show it. It has a ``value`` like a ``JobState``
+    but is none: no ``is JobState.X`` test holds for it, so no rule of the queue moves it."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
 TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})

@@ -35,7 +35,7 @@ def _finish(storage: Storage, job_id: str, state: JobState, now: float = T0,
 
 def _state(storage: Storage, job_id: str) -> JobState:
     job = storage.get(job_id)
-    assert job is not None
+    assert job is not None and isinstance(job.state, JobState)
     return job.state
 
 

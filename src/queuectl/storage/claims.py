@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..states import JobState
+from .rows import SomeUnreadable
 
 if TYPE_CHECKING:
     from ..models import Job, Outcome
@@ -78,7 +79,41 @@ def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) ->
 
 
 def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
-    """Claim up to ``params["limit"]`` ready jobs, best first.
+    """Claim up to ``params["limit"]`` ready jobs, best first (``_take_ready``).
+
+    A job whose row cannot be read whole (edited by hand: an env that is not JSON; see
+    rows.py) is not handed to a slot, where it would run with part of its settings lost: it
+    ends dead in this transaction, its attempt closed, the error naming the field
+    (``unreadable row: env is not JSON: '{bad'``), and the claim takes the next ready jobs in
+    its place. Retrying it would change nothing until someone fixes the row and runs
+    ``queuectl dlq retry``.
+    """
+    claimed = _take_ready(tx, params)
+    if not isinstance(claimed, SomeUnreadable):
+        return claimed
+    runnable: list[Job] = []
+    while isinstance(claimed, SomeUnreadable):  # each turn buries some: it ends
+        unreadable = claimed.unreadable
+        for job in unreadable:
+            _bury(tx, params, job)
+        runnable += [job for job in claimed if job.unreadable is None]
+        claimed = _take_ready(tx, {**params, "limit": len(unreadable)})
+    return runnable + claimed
+
+
+def _bury(tx: Transaction, params: dict[str, Any], job: Job) -> None:
+    """Record the run just claimed of ``job``, whose row cannot be read, as its last: dead."""
+    error = f"unreadable row: {job.unreadable}"
+    tx.run("finish_attempt", {"job_id": job.id, "attempt": job.runs, "now": params["now"],
+                              "exit_code": None, "error": error, "output": b"",
+                              "output_dropped": 0})
+    tx.run("bury_unreadable_job", {"job_id": job.id, "attempt": job.runs, "error": error,
+                                   "worker_id": params["worker_id"], "now": params["now"]})
+
+
+def _take_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
+    """Claim up to ``params["limit"]`` ready jobs, best first; ``SomeUnreadable`` if the row
+    of one of them cannot be read whole.
 
     Unlimited queues need no lock: the claim is one statement. A queue with a concurrency
     limit is locked (``lock_queues``) only when one of the best ready jobs is in it, so that
@@ -99,6 +134,8 @@ def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
         if not taken:
             break
         claimed += taken
+        if isinstance(taken, SomeUnreadable):
+            claimed = SomeUnreadable(claimed)
     return claimed
 
 

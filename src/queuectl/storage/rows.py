@@ -5,6 +5,13 @@ out once per set of column names (a statement's ``SELECT *`` or ``RETURNING *``)
 row is then read by position, in one C call. Looking ~30 columns up by name cost three times
 as much. A driver says only how it stores a list (``decode_list``): SQLite as JSON text,
 PostgreSQL as an array; both give NULL for an empty one.
+
+A row edited by hand (the sqlite3 shell, a bad import) may hold what queuectl never writes:
+a state it does not know, an env or list that is not JSON. Reading it must not fail the
+statement, or a worker would retry the same claim forever. The fast reader is tried first
+(a ``try`` costs nothing until it raises); a row it cannot read is read again field by field
+(``_salvage``) into a ``Job`` whose ``unreadable`` says why, and ``decode`` returns
+``SomeUnreadable``, so that a claim learns of it with one check per statement.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from ..models import Job
+    from ..states import JobState
 
     class Cursor(Protocol):
         """What sqlite3's and psycopg's cursors both have."""
@@ -30,6 +38,18 @@ if TYPE_CHECKING:
     DecodeList = Callable[[Any], tuple[Any, ...]]
 
 _NAME = itemgetter(0)  # of a column's description
+# What the fast reader raises on a value queuectl never writes: an unknown state (KeyError),
+# text that is not JSON (ValueError), JSON of the wrong type or bytes (TypeError).
+_UNREADABLE = (KeyError, TypeError, ValueError)
+
+
+class SomeUnreadable(list["Job"]):
+    """Jobs of a statement of which some rows could not be read whole (``Job.unreadable``);
+    returned only then."""
+
+    @property
+    def unreadable(self) -> list[Job]:
+        return [job for job in self if job.unreadable is not None]
 
 
 class JobRows:
@@ -37,7 +57,7 @@ class JobRows:
 
     def __init__(self, decode_list: DecodeList) -> None:
         self._decode_list = decode_list
-        self._readers: dict[tuple[str, ...], tuple[Reader, Callable[[Any], Any]]] = {}
+        self._readers: dict[tuple[str, ...], tuple[Reader, Callable[[Any], Any], Reader]] = {}
 
     def read(self, cursor: Cursor, *, claim_order: bool = False) -> list[Job]:
         """The jobs a statement returned (its other columns ignored)."""
@@ -57,10 +77,16 @@ class JobRows:
         entry = self._readers.get(columns)
         if entry is None:
             entry = self._readers[columns] = self._new_reader(columns)
-        read, claim_key = entry
+        read, claim_key, salvage = entry
         if claim_order:
-            rows.sort(key=claim_key)
-        return [read(row) for row in rows]
+            try:
+                rows.sort(key=claim_key)
+            except TypeError:  # text in priority or run_at, by hand: the statement's order
+                pass
+        try:
+            return [read(row) for row in rows]
+        except _UNREADABLE:
+            return SomeUnreadable(salvage(row) for row in rows)
 
     def decode_with(self, columns: tuple[str, ...], rows: list[Any],
                     extra: Sequence[str]) -> list[tuple[Job, tuple[Any, ...]]]:
@@ -70,7 +96,8 @@ class JobRows:
         return [(job, tuple(row[i] for i in positions)) for job, row in zip(jobs, rows,
                                                                           strict=True)]
 
-    def _new_reader(self, columns: tuple[str, ...]) -> tuple[Reader, Callable[[Any], Any]]:
+    def _new_reader(self, columns: tuple[str, ...]
+                    ) -> tuple[Reader, Callable[[Any], Any], Reader]:
         # Imported here: enqueueing a job needs neither the dataclass nor this method (nor
         # json and the enum behind JobState).
         import json
@@ -82,7 +109,8 @@ class JobRows:
         states = {state.value: state for state in JobState}
 
         # Job's stored fields, in the order of its constructor; each one is a column.
-        names = [field.name for field in fields(Job) if field.name != "unique_conflict"]
+        names = [field.name for field in fields(Job)
+                 if field.name not in ("unique_conflict", "unreadable")]
         values_of = itemgetter(*[columns.index(name) for name in names])
         state, env, codes = (names.index(n) for n in ("state", "env", "fatal_exit_codes"))
         flags = [names.index("retry_on_timeout"), names.index("cancel_requested")]
@@ -106,12 +134,64 @@ class JobRows:
             job.__dict__.update(zip(names, values, strict=True), unique_conflict=False)
             return job
 
+        def salvage(row: Sequence[Any]) -> Job:
+            """``read``, or where it fails, the job with what could be read of each field
+            and ``unreadable`` saying what could not."""
+            try:
+                return read(row)
+            except _UNREADABLE:
+                pass
+            values: list[Any] = list(values_of(row))
+            problems = _salvage(values, names, states, decode_list)
+            job = new_job(Job)
+            job.__dict__.update(zip(names, values, strict=True), unique_conflict=False,
+                                unreadable="; ".join(problems))
+            return job
+
         priority, run_at, seq = (columns.index(n) for n in ("priority", "run_at", "seq"))
 
         def claim_key(row: Sequence[Any]) -> tuple[int, float, int]:
             return (-row[priority], row[run_at], row[seq])
 
-        return read, claim_key
+        return read, claim_key, salvage
+
+
+def _salvage(values: list[Any], names: list[str], states: dict[str, JobState],
+             decode_list: DecodeList) -> list[str]:
+    """Decode ``values`` (a row's, in the order of ``names``) in place, field by field, as
+    ``read`` does; what cannot be decoded is left as shown below. The problems found, e.g.
+    ``["env is not JSON: '{bad'"]``.
+
+    state: an ``UnknownState`` holding it; env: None; a list: empty; a flag cannot fail.
+    """
+    import json
+
+    from ..jobspec.text import shown
+    from ..states import UnknownState
+
+    problems: list[str] = []
+    index = names.index("state")
+    raw = values[index]
+    values[index] = states.get(raw)
+    if values[index] is None:
+        problems.append(f"state {shown(raw)} is no state of a job")
+        values[index] = UnknownState(raw if isinstance(raw, str) else shown(raw))
+    index = names.index("env")
+    raw, values[index] = values[index], None
+    try:
+        values[index] = json.loads(raw) if raw else None
+    except _UNREADABLE:
+        problems.append(f"env is not JSON: {shown(raw)}")
+    for name in ("retry_on_timeout", "cancel_requested"):
+        values[names.index(name)] = bool(values[names.index(name)])
+    for name in ("fatal_exit_codes", "tags", "depends_on"):
+        index = names.index(name)
+        raw, values[index] = values[index], ()
+        try:
+            values[index] = decode_list(raw) if raw else ()
+        except _UNREADABLE:
+            problems.append(f"{name} is not a JSON list: {shown(raw)}")
+    return problems or ["a value queuectl never writes"]
 
 
 def _columns(cursor: Cursor) -> tuple[str, ...]:

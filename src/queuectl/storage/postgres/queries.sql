@@ -92,6 +92,15 @@ WITH finished AS (
 )
 SELECT has_dependents FROM finished;
 
+-- name: bury_unreadable_job
+-- A job just claimed whose row cannot be read whole (edited by hand; storage/claims.py):
+-- dead, fenced as finish_run, in the claim's transaction (finish_attempt closes its attempt).
+UPDATE jobs
+SET state = 'dead', last_error = %(error)s, worker_id = NULL, lease_until = NULL,
+    updated_at = %(now)s
+WHERE id = %(job_id)s AND runs = %(attempt)s AND worker_id = %(worker_id)s
+  AND state = 'processing';
+
 -- name: attempt_recorded
 -- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
 SELECT 1 FROM attempts

@@ -83,6 +83,15 @@ SET state = :state, run_at = COALESCE(:run_at, run_at), exit_code = :exit_code,
 WHERE id = :job_id AND runs = :attempt AND worker_id = :worker_id AND state = 'processing'
 RETURNING has_dependents;
 
+-- name: bury_unreadable_job
+-- A job just claimed whose row cannot be read whole (edited by hand; storage/claims.py):
+-- dead, fenced as finish_run, in the claim's transaction (finish_attempt closes its attempt).
+UPDATE jobs
+SET state = 'dead', last_error = :error, worker_id = NULL, lease_until = NULL,
+    updated_at = :now
+WHERE id = :job_id AND runs = :attempt AND worker_id = :worker_id
+  AND state = 'processing';
+
 -- name: attempt_recorded
 -- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
 SELECT 1 FROM attempts
