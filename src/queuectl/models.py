@@ -133,6 +133,8 @@ class Job:
             "on_finish": self.on_finish,
             "webhook": self.webhook,
             "hook": json.loads(self.hook_result) if self.hook_result else None,
+            # Only a row that could not be read whole has this key (see ``unreadable``).
+            **({"unreadable": self.unreadable} if self.unreadable else {}),
         }
 
 

@@ -52,4 +52,6 @@ class UnknownState(str):
         return str(self)
 
 
+# The states as stored: a row edited by hand may hold another (see UnknownState).
+STATE_VALUES = frozenset(state.value for state in JobState)
 TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})

@@ -111,6 +111,10 @@ def export_lines(storage: Storage) -> Iterator[str]:
                     f"set it with queuectl config set {key} VALUE, or unset it")
     yield from schedules
     for job in _jobs_oldest_first(storage):
+        if job.unreadable:  # exported as read, it would come back changed
+            raise QueuectlError(f"cannot export job {shown(job.id)}: unreadable row: "
+                                f"{job.unreadable} (fix its row or remove it with queuectl "
+                                f"remove {job.id})")
         yield _line(_job_record(job, storage.attempts(job.id)), f"job {shown(job.id)}",
                     f"fix its row or remove it with queuectl remove {job.id}", sort_keys=True)
 

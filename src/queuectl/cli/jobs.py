@@ -6,7 +6,7 @@ import click
 
 from ..models import Job, JobState
 from .context import Session
-from .render import echo_json, jobs_table, more_notice, when
+from .render import echo_json, jobs_table, more_notice, text, when
 
 _STATES = [state.value for state in JobState]
 
@@ -67,7 +67,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         echo_json({**job.to_dict(), "attempts_history": [a.to_dict() for a in attempts]})
         return
     fields = [
-        ("id", job.id), ("command", job.command), ("state", job.state.value),
+        ("id", job.id), ("command", text(job.command)), ("state", job.state.value),
         ("attempts", f"{job.attempts} of {job.max_retries + 1} allowed"),
         ("created", when(job.created_at)), ("updated", when(job.updated_at)),
         ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
@@ -76,6 +76,8 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         ("last error", job.last_error or "-"),
         *_scheduling_fields(job),
     ]
+    if job.unreadable:  # a row edited by hand: the fields it names show what could be read
+        fields.insert(3, ("unreadable", job.unreadable))
     if job.worker_id:
         fields.append(("worker", job.worker_id))
     if job.restarted_from:

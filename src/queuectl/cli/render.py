@@ -18,11 +18,25 @@ if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
 
 
 def echo_json(value: Any) -> None:
+    """``value`` as JSON; a value JSON cannot carry (a row edited by hand: bytes SQLite keeps
+    in a text column, an infinite time) as ``unreadable.marked`` text."""
     import json
 
     import click
 
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    from ..unreadable import jsonable
+
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def text(value: object) -> str:
+    """A stored text as it is, or ``unreadable.marked`` where a row edited by hand holds
+    another type (SQLite keeps bytes in any column)."""
+    if isinstance(value, str):
+        return value
+    from ..unreadable import marked
+
+    return marked(value)
 
 
 def when(timestamp: float | None) -> str:
@@ -46,11 +60,11 @@ def ago(timestamp: float, now: float) -> str:
     return f"{seconds / _YEAR:.0f}y ago"
 
 
-def shorten(text: str | None, width: int) -> str:
-    if not text:
+def shorten(value: str | None, width: int) -> str:
+    if not value:
         return "-"
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    value = " ".join(text(value).split())
+    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -81,7 +95,7 @@ def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> N
             when(ended),
             "-" if took is None else human_duration(took),
             _next_run(job),
-            shorten(job.last_error, 32) if job.state.value in ("failed", "dead") else "-",
+            _error_cell(job),
         ))
     table(("ID", "STATE", "ATTEMPTS", "COMMAND", "STARTED", "ENDED", "TOOK", "NEXT RUN",
            "LAST ERROR"), rows)
@@ -91,6 +105,13 @@ def more_notice(limit: int) -> str:
     """The line (for stderr) that says a listing stopped at its limit."""
     return (f"Showing the newest {limit} job{'s' if limit != 1 else ''}; more match "
             "(--limit N shows more).")
+
+
+def _error_cell(job: Job) -> str:
+    """The LAST ERROR cell: the last run's error, or why the row cannot be read whole."""
+    if job.unreadable:
+        return shorten(f"unreadable row: {job.unreadable}", 32)
+    return shorten(job.last_error, 32) if job.state.value in ("failed", "dead") else "-"
 
 
 def _next_run(job: Job) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidTransition, JobNotFound
-from ..states import JobState
+from ..states import STATE_VALUES, JobState
 from .driver import Conflict
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ def list_jobs(db: Driver, state: JobState | None, limit: int, offset: int,
 def count_by_state(db: Driver) -> dict[JobState, int]:
     counts = dict.fromkeys(JobState, 0)
     for state, count in db.read(lambda tx: tx.all("count_by_state")):
-        counts[JobState(state)] = count
+        if state in STATE_VALUES:  # a state edited by hand into none is counted in none
+            counts[JobState(state)] = count
     return counts
 
 

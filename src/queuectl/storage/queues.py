@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..states import JobState
+from ..states import STATE_VALUES, JobState
 
 if TYPE_CHECKING:
     from ..models import QueueInfo
@@ -24,7 +24,8 @@ def queues(db: Driver) -> list[QueueInfo]:
         lambda tx: (tx.all("jobs_per_queue"), tx.all("queue_settings")), snapshot=True)
     counts: dict[str, dict[JobState, int]] = {}
     for name, state, count in counts_rows:
-        counts.setdefault(name, {})[JobState(state)] = count
+        if state in STATE_VALUES:  # a state edited by hand into none is counted in none
+            counts.setdefault(name, {})[JobState(state)] = count
     settings = {name: (bool(paused), limit) for name, paused, limit in settings_rows}
     return [QueueInfo(name, counts.get(name, {}), *settings.get(name, (False, None)))
             for name in sorted(counts.keys() | settings.keys())]

@@ -122,7 +122,12 @@ class JobRows:
         def read(row: Sequence[Any]) -> Job:
             values: list[Any] = list(values_of(row))
             values[state] = states[values[state]]
-            values[env] = json.loads(values[env]) if values[env] else None
+            if values[env]:  # most jobs have none: the check below costs them nothing
+                values[env] = json.loads(values[env])
+                if type(values[env]) is not dict:  # '[1]' by hand: not a JSON object
+                    raise TypeError("env")
+            else:
+                values[env] = None
             for index in flags:
                 values[index] = bool(values[index])
             for index in lists:
@@ -179,9 +184,14 @@ def _salvage(values: list[Any], names: list[str], states: dict[str, JobState],
     index = names.index("env")
     raw, values[index] = values[index], None
     try:
-        values[index] = json.loads(raw) if raw else None
+        env = json.loads(raw) if raw else None
     except _UNREADABLE:
         problems.append(f"env is not JSON: {shown(raw)}")
+    else:
+        if env is None or isinstance(env, dict):
+            values[index] = env
+        else:
+            problems.append(f"env is not a JSON object: {shown(raw)}")
     for name in ("retry_on_timeout", "cancel_requested"):
         values[names.index(name)] = bool(values[names.index(name)])
     for name in ("fatal_exit_codes", "tags", "depends_on"):

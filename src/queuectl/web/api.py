@@ -17,13 +17,15 @@ from ..errors import InvalidInput, ScheduleNotFound
 from ..listing import PAGE_SCAN
 from ..models import JobState, QueueInfo
 from ..queue import Queue
+from ..unreadable import jsonable
 from . import metrics as prometheus
 from .app import dashboard_of
 from .params import Fields, json_ids, json_limit, json_object
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(value, status_code=status,
+    # jsonable: a row edited by hand (bytes, an infinite time) is shown marked, not a 500.
+    return JSONResponse(jsonable(value), status_code=status,
                         headers={"cache-control": "no-store", **(headers or {})})
 
 
