@@ -10,6 +10,7 @@ queue locked).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from ..models import Job, Outcome
     from .driver import Driver, Transaction
     from .idle import IdleWorkers
+
+log = logging.getLogger("queuectl.storage")
 
 
 def record_and_claim(
@@ -104,6 +107,8 @@ def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
 def _bury(tx: Transaction, params: dict[str, Any], job: Job) -> None:
     """Record the run just claimed of ``job``, whose row cannot be read, as its last: dead."""
     error = f"unreadable row: {job.unreadable}"
+    # As the worker says of a run that failed: this run never reaches the worker.
+    log.warning("job %s dead (%s)", job.id, error)
     tx.run("finish_attempt", {"job_id": job.id, "attempt": job.runs, "now": params["now"],
                               "exit_code": None, "error": error, "output": b"",
                               "output_dropped": 0})

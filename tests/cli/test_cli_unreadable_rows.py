@@ -1,0 +1,202 @@
+"""Job rows edited by hand into values queuectl never writes (an env or a list that is not
+JSON, a state it does not know, bytes in a text column, an infinite time), through the real
+CLI, a real worker and a real dashboard.
+
+A worker buries such a job dead in its claim, naming the field, and runs the others: the
+claim used to raise while decoding the row, roll back and try again forever. ``list``,
+``show`` and the dashboard show what can be read, marked; ``export`` refuses in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from markupsafe import escape
+from tests.helpers import Cli
+from tests.postgres.support import private_schema
+from tests.storage.conftest import execute_raw
+from tests.web.conftest import DashboardServer
+
+from queuectl import Queue
+
+POSTGRES = pytest.mark.postgres
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=POSTGRES)])
+def store(request: pytest.FixtureRequest, cli: Cli, db_path: Path) -> Iterator[str]:
+    """Where the CLI's store is: the test's SQLite file, or a PostgreSQL schema of its own."""
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            cli.env["QUEUECTL_DB"] = stack.enter_context(private_schema())
+        yield cli.env["QUEUECTL_DB"] if request.param == "postgres" else str(db_path)
+
+
+def _edit(where: str, statement: str) -> None:
+    with Queue(where, environ={}) as queue:
+        execute_raw(queue.storage, statement)
+
+
+def _job(cli: Cli, job_id: str) -> dict[str, Any]:
+    shown = json.loads(cli("show", "--json", job_id).stdout)
+    assert isinstance(shown, dict)
+    return shown
+
+
+# What each database can hold: PostgreSQL keeps env as text, its lists as typed arrays.
+EVERYWHERE = [
+    pytest.param("env = '{bad'", "env is not JSON: '{bad'", id="env-not-json"),
+    pytest.param("env = '[1, 2]'", "env is not a JSON object: '[1, 2]'", id="env-a-list"),
+]
+SQLITE_ONLY = [
+    pytest.param("tags = 'notjson'", "tags is not a JSON list: 'notjson'", id="tags"),
+    pytest.param("depends_on = '[x'", "depends_on is not a JSON list: '[x'", id="depends_on"),
+    pytest.param("fatal_exit_codes = '7'", "fatal_exit_codes is not a JSON list: '7'",
+                 id="fatal_exit_codes"),
+]
+
+
+@pytest.mark.parametrize(("change", "problem"), EVERYWHERE)
+def test_a_job_whose_row_cannot_be_read_dies_alone(cli: Cli, store: str, change: str,
+                                                   problem: str) -> None:
+    _claim_past_an_unreadable_row(cli, store, change, problem)
+
+
+@pytest.mark.parametrize(("change", "problem"), SQLITE_ONLY)
+def test_a_list_that_is_not_json_dies_alone(cli: Cli, db_path: Path, change: str,
+                                            problem: str) -> None:
+    _claim_past_an_unreadable_row(cli, str(db_path), change, problem)
+
+
+def _claim_past_an_unreadable_row(cli: Cli, where: str, change: str, problem: str) -> None:
+    """The unreadable job is the first a one-slot worker claims: it ends dead with one line
+    naming the field, and the worker runs the others and stops (``--burst``) on its own."""
+    cli("enqueue", "-c", "echo bad", "--id", "bad", "--priority", "5")
+    cli("enqueue", "-c", "echo one", "--id", "one")
+    cli("enqueue", "-c", "echo two", "--id", "two")
+    _edit(where, f"UPDATE jobs SET {change} WHERE id = 'bad'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert "database error" not in worker.stderr
+    assert f"job bad dead (unreadable row: {problem})" in worker.stderr
+
+    bad = _job(cli, "bad")
+    assert (bad["state"], bad["last_error"]) == ("dead", f"unreadable row: {problem}")
+    assert bad["unreadable"] == problem
+    [attempt] = bad["attempts_history"]
+    assert attempt["error"] == f"unreadable row: {problem}" and attempt["finished_at"]
+    for good in ("one", "two"):
+        assert _job(cli, good)["state"] == "completed"
+    dead = cli("dlq", "list").stdout
+    assert "bad" in dead
+
+
+def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: Path) -> None:
+    """Bytes in the command (SQLite, by hand) do not stop the claim: the job fails each run
+    it is given ("cannot start") and the others run."""
+    cli("enqueue", "-c", "echo bad", "--id", "bad", "--priority", "5", "--max-retries", "0")
+    cli("enqueue", "-c", "echo good", "--id", "good")
+    _edit(str(db_path), "UPDATE jobs SET command = CAST('echo hi' AS BLOB) WHERE id = 'bad'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert "database error" not in worker.stderr
+    bad = _job(cli, "bad")
+    assert bad["state"] == "dead" and str(bad["last_error"]).startswith("cannot start:")
+    assert bad["command"] == "(unreadable) b'echo hi'"
+    assert _job(cli, "good")["state"] == "completed"
+
+
+# Rows a person might leave behind, for the readers; each the job's only change.
+READERS = {
+    "state": ("state = 'bogus'", "state 'bogus' is no state of a job"),
+    "env": ("env = '{bad'", "env is not JSON: '{bad'"),
+    "tags": ("tags = 'notjson'", "tags is not a JSON list: 'notjson'"),
+    "blob": ("command = CAST('echo hi' AS BLOB)", None),
+    "runat": ("run_at = 9e999", None),
+    "timeout": ("timeout = -9e999", None),
+}
+
+
+@pytest.fixture
+def edited(cli: Cli, db_path: Path) -> Cli:
+    """A job per row of ``READERS``, edited so, and a job left as queuectl wrote it."""
+    cli("enqueue", "--file", "-", input="".join(
+        f'{{"id": "{name}", "command": "echo {name}"}}\n' for name in [*READERS, "plain"]))
+    for name, (change, _) in READERS.items():
+        _edit(str(db_path), f"UPDATE jobs SET {change} WHERE id = '{name}'")
+    return cli
+
+
+def test_list_shows_what_it_can_read_and_why_not_the_rest(edited: Cli) -> None:
+    listed = edited("list")
+    assert listed.stderr == ""
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert set(rows) == {*READERS, "plain"}
+    assert re.match(r"state\s+bogus\s+0/3\s+echo state\s.*unreadable row: state 'bogus'",
+                    rows["state"])
+    assert "unreadable row: env is not JSON" in rows["env"]
+    assert "unreadable row: tags is not a J" in rows["tags"]
+    assert "(unreadable) b'echo hi'" in rows["blob"]
+    assert "invalid time (inf)" in rows["runat"]
+    assert "unreadable" not in rows["plain"]
+
+    jobs = {job["id"]: job for job in json.loads(edited("list", "--json").stdout)}
+    for name, (_, problem) in READERS.items():
+        assert jobs[name].get("unreadable") == problem, name
+    assert jobs["state"]["state"] == "bogus" and jobs["env"]["env"] is None
+    assert jobs["blob"]["command"] == "(unreadable) b'echo hi'"
+    assert jobs["timeout"]["timeout"] == "(unreadable) -inf"  # strict JSON: no -Infinity
+    assert "unreadable" not in jobs["plain"]
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_show_shows_what_it_can_read_and_why_not_the_rest(edited: Cli, name: str) -> None:
+    shown = edited("show", name)
+    assert shown.stderr == ""
+    problem = READERS[name][1]
+    if problem is not None:
+        assert f"\nunreadable:  {problem}\n" in shown.stdout
+    assert _job(edited, name)["id"] == name
+
+
+def test_status_counts_a_state_it_does_not_know_in_none(edited: Cli) -> None:
+    """The counts read the states as stored: one that is none used to fail them (and with
+    them every page of the dashboard)."""
+    counts = json.loads(edited("status", "--json").stdout)["jobs"]
+    assert counts["pending"] == len(READERS) and "bogus" not in counts
+
+
+def test_export_refuses_an_unreadable_row_in_one_line(edited: Cli) -> None:
+    """Exported as read (an env dropped, a list emptied), the job would come back changed."""
+    result = edited("export", check=1)
+    assert result.stderr == (
+        "error: cannot export job 'state': unreadable row: state 'bogus' is no state of a job"
+        " (fix its row or remove it with queuectl remove state)\n")
+
+
+def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
+    server = DashboardServer(edited)
+    try:
+        listing = httpx.get(server.url + "jobs", timeout=30)
+        pages = {name: httpx.get(server.url + f"jobs/{name}", timeout=30)
+                 for name in READERS}
+        api = httpx.get(server.url + "api/jobs", timeout=30)
+        overview = httpx.get(server.url, timeout=30)
+    finally:
+        server.stop()
+    assert listing.status_code == 200 and overview.status_code == 200
+    for name in READERS:
+        assert f'data-job="{name}"' in listing.text
+    for name, page in pages.items():
+        assert page.status_code == 200, name
+        problem = READERS[name][1]
+        if problem is not None:
+            assert f"<dd class=\"error\">{escape(problem)}</dd>" in page.text, name
+    assert api.status_code == 200
+    jobs = {job["id"]: job for job in api.json()}
+    assert jobs["env"]["unreadable"] == "env is not JSON: '{bad'"
+    assert jobs["blob"]["command"] == "(unreadable) b'echo hi'"
