@@ -31,7 +31,6 @@ ALLOWED = {
     "queuectl.storage.sql", "queuectl.storage.sqlite", "queuectl.storage.sqlite.driver",
     "queuectl.storage.sqlite.migrate", "queuectl.storage.idle",
     "__future__",  # every module's `from __future__ import annotations`
-    "errno",  # plain_enqueue: EPIPE
     "gc",  # enqueuing.py: the collector paused while a batch is built
     # sqlite3, with what its dbapi2 imports (datetime, which imports math; collections.abc,
     # functools)

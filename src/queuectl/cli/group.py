@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from ..errors import QueuectlError
 from . import _COMMANDS
+from .render import reader_left
+
+
+class _ReaderLeft(Exception):
+    """Our output's reader left (EPIPE). Raised instead of ``BrokenPipeError``, which Click
+    itself catches, to exit 1."""
 
 
 class LazyGroup(click.Group):
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:  # --help and --version write while the command line is parsed
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise _ReaderLeft from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderLeft from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
@@ -87,6 +106,9 @@ def run(argv: list[str] | None) -> NoReturn:
     """Run a command line through Click and exit with its code."""
     try:
         code = root.main(args=argv, prog_name="queuectl", standalone_mode=False)
+        sys.stdout.flush()  # here, where a reader that left is caught, rather than at exit
+    except (_ReaderLeft, BrokenPipeError):
+        reader_left()  # `queuectl list | head -1`: exit 0, nothing on stderr
     except click.ClickException as exc:
         if isinstance(exc, _HELP_INSTEAD):  # `queuectl` or `queuectl worker` alone: the help
             exc.show()
@@ -99,8 +121,5 @@ def run(argv: list[str] | None) -> NoReturn:
     except QueuectlError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        sys.stderr.close()  # `queuectl list | head`: the reader left, which is fine
-        sys.exit(0)
     # Without standalone mode Click returns the code of ctx.exit(code) instead of exiting.
     sys.exit(code if isinstance(code, int) else 0)

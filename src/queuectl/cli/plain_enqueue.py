@@ -18,7 +18,6 @@ the same or leaves the command line to Click (tests/cli/test_plain_enqueue.py).
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 
@@ -88,13 +87,10 @@ def run(plan: Plan) -> None:
             _write(sys.stderr, "\n")  # as Click: the blank line closes the terminal's ^C echo
             _echo("Aborted.", err=True)
             sys.exit(130)
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            # As Click: the reader left; exit 1 without a second error when streams flush.
-            sys.stdout = _QuietFlush(sys.stdout)
-            sys.stderr = _QuietFlush(sys.stderr)
-            sys.exit(1)
+        except BrokenPipeError:
+            from .render import reader_left
+
+            reader_left()  # as the Click commands: the reader left, which is no error
         finally:
             if lines is not None and lines is not sys.stdin:
                 lines.close()
@@ -228,20 +224,3 @@ def _echo(text: str, *, err: bool = False) -> None:
 def _write(stream: IO[str], text: str) -> None:
     stream.write(text)
     stream.flush()
-
-
-class _QuietFlush:
-    """A stream whose flush ignores a closed pipe (what Click installs after EPIPE)."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._stream, name)

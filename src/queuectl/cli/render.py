@@ -6,12 +6,15 @@ with ``shorten`` and ``when``.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from ..units import format_timestamp_to_second
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
     from collections.abc import Mapping, Sequence
-    from typing import Any
+    from typing import Any, NoReturn
 
     from ..listing import JobRun
     from ..models import Job, WorkerInfo
@@ -37,6 +40,22 @@ def text(value: object) -> str:
     from ..unreadable import marked
 
     return marked(value)
+
+
+def reader_left() -> NoReturn:
+    """Exit 0, silently: the reader of our output left (``queuectl list | head -1``), which is
+    no error. stdout and stderr are pointed at /dev/null first: Python flushes them at exit,
+    and what they still hold would fail again, with a message and exit status 120."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (AttributeError, OSError, ValueError):  # closed, or no file at all
+                pass
+    finally:
+        os.close(devnull)
+    sys.exit(0)
 
 
 def when(timestamp: float | None) -> str:

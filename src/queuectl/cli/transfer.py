@@ -20,8 +20,8 @@ def export(session: Session) -> None:
     """Write every setting, schedule and job (with its attempt history) as JSON lines to stdout.
 
     Stop the workers first: a job still running is exported as processing. An export that
-    could not be written whole exits 1, with one line on stderr saying why (none when the
-    reader left, as `| head` does).
+    could not be written whole exits 1, with one line on stderr saying why. A reader that
+    leaves early (`| head`) is no error: exit 0, as for every command.
 
     \b
     Example:
@@ -40,8 +40,8 @@ def export(session: Session) -> None:
 
 def _write(out: TextIO, text: str, *, flush: bool = False) -> None:
     """``text`` to ``out``; a stdout that cannot take it (a full disk, a file opened for
-    reading) is ``QueuectlError``. A reader that left (``| head``) is not: Click ends the
-    command, with exit 1 and nothing on stderr."""
+    reading) is ``QueuectlError``. A reader that left (``| head``) is not: ``cli.group``
+    ends the command, with exit 0 and nothing on stderr."""
     try:
         out.write(text)
         if flush:
