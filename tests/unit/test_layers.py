@@ -92,6 +92,7 @@ FACADE_AND_VALUES = {
     "queuectl.recurring", "queuectl.clock", "queuectl.jobspec", "queuectl.jobspec.newjob",
     "queuectl.rollups",  # SeriesPoint, the bars Queue.stats_series returns
     "queuectl.jobspec.text",  # is_variable_name: --env-all keeps the names a job can see
+    "queuectl.unreadable",  # how a value a row edited by hand holds is shown
 }
 WORKER_SIDE = {"worker", "process"}
 
