@@ -75,7 +75,14 @@ def outcome_of_failure(
         # A job's own retry policy (enqueue fields) wins over the configured one.
         base = settings.backoff_base if job.backoff_base is None else job.backoff_base
         cap = settings.backoff_max if job.backoff_max is None else job.backoff_max
-        state, run_at = state_after_failure(job, now, base, cap, job.jitter or 0.0)
+        try:
+            state, run_at = state_after_failure(job, now, base, cap, job.jitter or 0.0)
+        except TypeError:  # text in a number, by hand (SQLite): the run's result would be lost
+            state, run_at = JobState.DEAD, now
+            error = f"{error}; unreadable row: {_retry_problem(job)}"
+        if run_at != run_at:  # NaN (PostgreSQL keeps it in a backoff setting): never ready
+            state, run_at = JobState.DEAD, now
+            error = f"{error}; unreadable row: no retry time (a backoff setting is NaN)"
     else:
         state, run_at = JobState.DEAD, now
     return Outcome(
@@ -83,6 +90,18 @@ def outcome_of_failure(
         exit_code=exit_code, error=error, output=output, output_dropped=output_dropped,
         streamed=streamed,
     )
+
+
+def _retry_problem(job: Job) -> str:
+    """Which of ``job``'s retry settings is no number (only a row edited by hand has one)."""
+    from .jobspec.text import shown
+
+    for name in ("attempts", "max_retries", "backoff_base", "backoff_max", "jitter"):
+        value = getattr(job, name)
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, float))):
+            return f"{name} is not a number: {shown(value)}"
+    return "a retry setting is not a number"
 
 
 def outcome_of_run(

@@ -110,6 +110,33 @@ def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: P
     assert _job(cli, "good")["state"] == "completed"
 
 
+@pytest.mark.parametrize(("where", "change", "problem"), [
+    pytest.param("sqlite", "max_retries = 'x'", "max_retries is not a number: 'x'",
+                 id="sqlite-max_retries"),
+    pytest.param("sqlite", "jitter = 'x'", "jitter is not a number: 'x'", id="sqlite-jitter"),
+    pytest.param("postgres", "backoff_base = 'NaN'",
+                 "no retry time (a backoff setting is NaN)", id="postgres-backoff-nan",
+                 marks=POSTGRES),
+])
+def test_a_retry_setting_that_is_no_number_ends_its_job_dead(
+        cli: Cli, db_path: Path, where: str, change: str, problem: str) -> None:
+    """The retry of a failed run cannot be worked out: the job ends dead, saying why, rather
+    than its result being lost (the job left processing) or retried at no time ever."""
+    with ExitStack() as stack:
+        url = str(db_path)
+        if where == "postgres":
+            url = cli.env["QUEUECTL_DB"] = stack.enter_context(private_schema())
+        cli("enqueue", "-c", "exit 3", "--id", "bad", "--priority", "5")
+        cli("enqueue", "-c", "echo good", "--id", "good")
+        _edit(url, f"UPDATE jobs SET {change} WHERE id = 'bad'")
+        worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+        assert "database error" not in worker.stderr
+        bad = _job(cli, "bad")
+        assert (bad["state"], bad["last_error"]) == (
+            "dead", f"exit code 3; unreadable row: {problem}")
+        assert _job(cli, "good")["state"] == "completed"
+
+
 # Rows a person might leave behind, for the readers; each the job's only change.
 READERS = {
     "state": ("state = 'bogus'", "state 'bogus' is no state of a job"),
