@@ -8,7 +8,10 @@ and the JSON API show such a value as stored, marked, rather than fail on the wh
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Job
 
 
 def marked(value: object) -> str:
@@ -34,3 +37,74 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value
     return marked(value)
+
+
+# The type each stored field of a Job has as queuectl writes it, for ``readable``: text,
+# whole numbers, numbers (int or float), each None where the column may be NULL. The rest
+# (state, env, lists, flags) rows.py decodes, and reads a row that fails field by field.
+_TEXT = ("id", "command", "queue")
+_TEXT_OR_NONE = ("cwd", "last_error", "worker_id", "unique_key", "restarted_from",
+                 "signal_request", "on_finish", "webhook", "hook_result")
+_WHOLE = ("attempts", "max_retries", "runs", "priority", "waiting_on")
+_WHOLE_OR_NONE = ("exit_code", "output_limit", "paused_run", "hook_run")
+_NUMBER = ("created_at", "updated_at", "run_at")
+_NUMBER_OR_NONE = ("timeout", "lease_until", "backoff_base", "backoff_max", "jitter")
+
+
+def readable(job: Job) -> Job:
+    """``job`` as it is if every field has the type queuectl writes, else with each field
+    that has not replaced (text by its ``marked`` form, a number by 0 or None, a time by
+    NaN, which reads ``invalid time (nan)``) and ``unreadable`` saying what was found.
+
+    For what people and export read (one job, a page of them), not for a claim: a check per
+    field costs a few microseconds a job. SQLite keeps any value in any column, so only a
+    row edited by hand (the sqlite3 shell, a bad import) fails it.
+    """
+    values = vars(job)
+    if _types_hold(values):
+        return job
+    from dataclasses import replace
+
+    from .jobspec.text import shown
+
+    changes: dict[str, Any] = {}
+    problems = [job.unreadable] if job.unreadable else []
+    for names, kind, wanted, replacement in (
+            (_TEXT, "text", str, None), (_TEXT_OR_NONE, "text", (str, type(None)), None),
+            (_WHOLE, "a whole number", int, 0), (_WHOLE_OR_NONE, "a whole number",
+                                                  (int, type(None)), None),
+            (_NUMBER, "a number", (int, float), math.nan),
+            (_NUMBER_OR_NONE, "a number", (int, float, type(None)), None)):
+        for name in names:
+            value = values[name]
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                problems.append(f"{name} is not {kind}: {shown(value)}")
+                changes[name] = marked(value) if kind == "text" else replacement
+    if "hook_result" not in changes and job.hook_result and _json_problem(job.hook_result):
+        problems.append(f"hook_result is not a JSON object: {shown(job.hook_result)}")
+        changes["hook_result"] = None
+    return replace(job, **changes, unreadable="; ".join(problems))
+
+
+def _types_hold(values: dict[str, Any]) -> bool:
+    # type() is: bool is no whole number here, and the checks stay cheap.
+    hook = values["hook_result"]
+    return (all(type(values[name]) is str for name in _TEXT)
+            and all(values[name] is None or type(values[name]) is str
+                    for name in _TEXT_OR_NONE)
+            and all(type(values[name]) is int for name in _WHOLE)
+            and all(values[name] is None or type(values[name]) is int
+                    for name in _WHOLE_OR_NONE)
+            and all(type(values[name]) in (int, float) for name in _NUMBER)
+            and all(values[name] is None or type(values[name]) in (int, float)
+                    for name in _NUMBER_OR_NONE)
+            and not (hook and _json_problem(hook)))
+
+
+def _json_problem(text: str) -> bool:
+    import json
+
+    try:
+        return not isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return True

@@ -79,8 +79,8 @@ def test_a_database_that_fails_half_way_is_one_line(filled: Cli, where: str) -> 
 
 @pytest.mark.parametrize(("change", "error"), [
     pytest.param("UPDATE jobs SET command = x'ff00' WHERE id = 'j7'",
-                 r"job 'j7': command: b'\xff\x00' is no JSON value (fix its row or remove it"
-                 " with queuectl remove j7)", id="job"),
+                 r"job 'j7': unreadable row: command is not text: b'\xff\x00' (fix its row or"
+                 " remove it with queuectl remove j7)", id="job"),
     pytest.param("UPDATE schedules SET every = x'ff'",
                  r"schedule 'nightly': every: b'\xff' is no JSON value (fix its row or remove"
                  " it with queuectl schedule remove)", id="schedule"),

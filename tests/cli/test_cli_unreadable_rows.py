@@ -142,7 +142,9 @@ READERS = {
     "state": ("state = 'bogus'", "state 'bogus' is no state of a job"),
     "env": ("env = '{bad'", "env is not JSON: '{bad'"),
     "tags": ("tags = 'notjson'", "tags is not a JSON list: 'notjson'"),
-    "blob": ("command = CAST('echo hi' AS BLOB)", None),
+    "blob": ("command = CAST('echo hi' AS BLOB)", "command is not text: b'echo hi'"),
+    "maxr": ("max_retries = 'x'", "max_retries is not a whole number: 'x'"),
+    "hook": ("hook_result = '{bad'", "hook_result is not a JSON object: '{bad'"),
     "runat": ("run_at = 9e999", None),
     "timeout": ("timeout = -9e999", None),
 }

@@ -19,17 +19,22 @@ if TYPE_CHECKING:
 
 
 def get(db: Driver, job_id: str) -> Job | None:
+    """The job, each field of the type queuectl writes (``unreadable.readable``)."""
+    from ..unreadable import readable
+
     found = db.read(lambda tx: tx.jobs("get_job", (job_id,)))
-    return found[0] if found else None
+    return readable(found[0]) if found else None
 
 
 def list_jobs(db: Driver, state: JobState | None, limit: int, offset: int,
               tag: str | None) -> list[Job]:
+    from ..unreadable import readable
+
     params = {"state": state.value if state else None, "tag": tag, "limit": limit,
               "offset": offset}
     query = ("list_jobs_with_tag" if tag is not None
              else "list_jobs_in_state" if state else "list_jobs")
-    return db.read(lambda tx: tx.jobs(query, params))
+    return [readable(job) for job in db.read(lambda tx: tx.jobs(query, params))]
 
 
 def count_by_state(db: Driver) -> dict[JobState, int]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+from ..unreadable import readable
 
 if TYPE_CHECKING:
     from ..listing import JobPage, JobQuery, JobRun, RunningJob
@@ -76,7 +77,7 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
             older = str(params["floor"] + 1)  # scanned down to here: go on from there
             stopped = "older"
         newer = (str(rows[0][1][0]) if rows else before) if before is not None else None
-    return JobPage([job for job, _ in rows], older=older, newer=newer,
+    return JobPage([readable(job) for job, _ in rows], older=older, newer=newer,
                    scanned=span if stopped else 0, stopped=stopped)
 
 
@@ -85,7 +86,7 @@ def running_jobs(db: Driver, limit: int) -> list[RunningJob]:
 
     found = db.read(lambda tx: tx.jobs_with("running_jobs", {"limit": limit},
                                             ("run_started_at",)))
-    return [RunningJob(job, started_at) for job, (started_at,) in found]
+    return [RunningJob(readable(job), started_at) for job, (started_at,) in found]
 
 
 def finished_runs(db: Driver, since: float, until: float, limit: int,
