@@ -96,6 +96,20 @@ def _claim_past_an_unreadable_row(cli: Cli, where: str, change: str, problem: st
     assert "bad" in dead
 
 
+def test_a_queue_with_a_limit_claims_past_an_unreadable_row(cli: Cli, store: str) -> None:
+    """A limited queue's jobs are claimed one per statement, its queue locked: the same."""
+    cli("queue", "limit", "video", "1")
+    cli("enqueue", "-c", "echo bad", "--id", "bad", "--priority", "5", "--queue", "video")
+    cli("enqueue", "-c", "echo one", "--id", "one", "--queue", "video")
+    cli("enqueue", "-c", "echo two", "--id", "two")
+    _edit(store, "UPDATE jobs SET env = '{bad' WHERE id = 'bad'")
+    worker = cli("worker", "start", "--burst", "--count", "2", timeout=60)
+    assert "database error" not in worker.stderr
+    assert _job(cli, "bad")["last_error"] == "unreadable row: env is not JSON: '{bad'"
+    assert [_job(cli, name)["state"] for name in ("bad", "one", "two")] == [
+        "dead", "completed", "completed"]
+
+
 def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: Path) -> None:
     """Bytes in the command (SQLite, by hand) do not stop the claim: the job fails each run
     it is given ("cannot start") and the others run."""
