@@ -88,7 +88,7 @@ def outcome_of_failure(
     return Outcome(
         job_id=job.id, attempt=job.runs, state=state, finished_at=now, run_at=run_at,
         exit_code=exit_code, error=error, output=output, output_dropped=output_dropped,
-        streamed=streamed,
+        streamed=streamed, job=job,
     )
 
 
@@ -115,7 +115,7 @@ def outcome_of_run(
     if result.succeeded:
         return Outcome(job.id, job.runs, JobState.COMPLETED, finished_at,
                        exit_code=result.exit_code, output=result.output,
-                       output_dropped=result.output_dropped, streamed=result.streamed)
+                       output_dropped=result.output_dropped, streamed=result.streamed, job=job)
     error = result.error or "failed"
     retryable = True
     if canceled:

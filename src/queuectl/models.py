@@ -213,6 +213,9 @@ class Outcome:
     output_dropped: int = 0
     streamed: bool = False  # part of the output was stored while the run went on
     started_at: float | None = None  # when the run started, if not when it was claimed
+    # The job as the worker claimed it: its queue, enqueue and claim times let storage count
+    # a batch of runs at once (storage/run_counts.py) instead of a trigger a run at a time.
+    job: Job | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

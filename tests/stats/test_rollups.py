@@ -14,7 +14,7 @@ from queuectl import Queue
 from queuectl.clock import FakeClock
 from queuectl.rollups import histogram_spread
 from queuectl.stats import Spread
-from queuectl.storage.sqlite.migrate import MIGRATIONS
+from queuectl.storage.sqlite.migrate import NAMES as SQLITE_NAMES
 from tests.helpers import drain
 from tests.stats.conftest import fake_clock
 from tests.storage.conftest import execute_raw
@@ -153,12 +153,14 @@ def _back_a_version(location: str) -> None:
 
     tables = ("job_counts", "run_minutes", "run_hours", "duration_bounds")
     if "://" not in location:
+        # Back to before the counts, and the migrations after them (0010 counts by batch).
         with sqlite3.connect(location) as db:
-            for name in tables:
+            for name in (*tables, "counting_deferred"):
                 db.execute(f"DROP TABLE {name}")
-            for name in ("jobs_counted_delete", "jobs_counted_update", "attempts_finished"):
+            for name in ("jobs_counted_delete", "jobs_counted_update", "attempts_finished",
+                         "jobs_died_running"):
                 db.execute(f"DROP TRIGGER {name}")
-            db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+            db.execute(f"PRAGMA user_version = {SQLITE_NAMES.index('0009_counts_and_rollups')}")
         return
     from queuectl.storage.postgres.migrate import NAMES
 

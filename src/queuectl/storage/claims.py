@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..states import JobState
+from . import run_counts
 from .rows import SomeUnreadable
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def record_and_claim(
     says whether that listing was written."""
 
     def step(tx: Transaction) -> tuple[list[Job], list[Outcome], bool]:
-        finished = finish_runs(tx, worker_id, outcomes)
+        finished = finish_runs(tx, worker_id, outcomes, sum_counts=True)
         stale = [outcome for outcome, done in zip(outcomes, finished, strict=True) if not done]
         claimed: list[Job] = []
         if tx.in_doubt:
@@ -56,12 +57,20 @@ def record_and_claim(
     return db.write(step, claim=True, durable=bool(outcomes))
 
 
-def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:
+def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome], *,
+                sum_counts: bool = False) -> list[bool]:
     """Record each outcome (its job, its attempt, its streamed output); False where the fence
     refused it. A completed job that others depend on wakes the workers: a dependent may be
-    ready now (the database counted it down)."""
+    ready now (the database counted it down).
+
+    ``sum_counts``: the outcomes carry the jobs as this worker claimed them (``Outcome.job``),
+    so their counts may be summed for the batch (``run_counts``) rather than left to the
+    triggers a row at a time (where the driver counts that way)."""
     if not outcomes:
         return []
+    sum_counts = sum_counts and run_counts.countable(outcomes)
+    if sum_counts:
+        tx.run("defer_counting")
     params = [_finish_params(worker_id, outcome) for outcome in outcomes]
     tx.many("close_attempts", params)  # the whole batch's attempts (where the driver needs it)
     finished: list[bool] = []
@@ -74,6 +83,13 @@ def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome]) ->
             tx.run("drop_output_chunks", param)
         if row[0] and outcome.state is JobState.COMPLETED:  # it has dependents
             tx.wake()
+    if sum_counts:
+        tx.run("end_deferred_counting")
+        counts = run_counts.count(
+            [outcome for outcome, done in zip(outcomes, finished, strict=True) if done])
+        tx.many("count_jobs_moved", counts.moves)
+        tx.many("count_runs_per_minute", counts.minutes)
+        tx.many("count_runs_per_hour", counts.hours)
     if tx.in_doubt:
         # Refused by the fence, unless the commit we lost track of recorded that outcome.
         finished = [done or tx.one("attempt_recorded", param) is not None

@@ -72,6 +72,22 @@ WHERE worker_id = %(worker_id)s AND state = 'processing' AND updated_at = %(now)
 -- Nothing here: finish_run closes the attempt in the statement that moves the job on (one
 -- round trip; SQLite closes a batch's attempts first, with one call).
 
+-- name: defer_counting
+-- Nothing here: 0009's triggers count a whole statement's rows at once already (SQLite's
+-- count a row at a time, so a worker there sums a batch itself: storage/run_counts.py).
+
+-- name: end_deferred_counting
+-- Nothing here: see defer_counting.
+
+-- name: count_jobs_moved
+-- Nothing here: see defer_counting.
+
+-- name: count_runs_per_minute
+-- Nothing here: see defer_counting.
+
+-- name: count_runs_per_hour
+-- Nothing here: see defer_counting.
+
 -- name: finish_run
 -- Records a run's end, fenced: only while this worker still holds this run of the job; its
 -- attempt is closed in the same statement. Returns has_dependents, or no row when the fence

@@ -92,6 +92,35 @@ SET state = 'dead', last_error = :error, worker_id = NULL, lease_until = NULL,
 WHERE id = :job_id AND runs = :attempt AND worker_id = :worker_id
   AND state = 'processing';
 
+-- name: defer_counting
+-- Before a worker's batch of results: the triggers leave its runs and its jobs' moves to the
+-- sums that follow (see storage/run_counts.py and migration 0010).
+INSERT INTO counting_deferred (only) VALUES (1);
+
+-- name: end_deferred_counting
+DELETE FROM counting_deferred;
+
+-- name: count_jobs_moved
+-- A batch's jobs per queue and state, as jobs_counted_update counts them a job at a time.
+INSERT INTO job_counts (queue, state, n) VALUES (:queue, :state, :n)
+ON CONFLICT (queue, state, shard) DO UPDATE SET n = n + excluded.n;
+
+-- name: count_runs_per_minute
+-- A batch's runs (and deaths) per queue and minute, as attempts_finished counts them.
+INSERT INTO run_minutes (minute, queue, completed, failed, dead, waited, wait_total)
+VALUES (:minute, :queue, :completed, :failed, :dead, :waited, :wait_total)
+ON CONFLICT (minute, queue, shard) DO UPDATE
+SET completed = completed + excluded.completed, failed = failed + excluded.failed,
+    dead = dead + excluded.dead, waited = waited + excluded.waited,
+    wait_total = wait_total + excluded.wait_total;
+
+-- name: count_runs_per_hour
+-- A batch's runs per queue, hour, kind and bucket, as attempts_finished counts them.
+INSERT INTO run_hours (hour, queue, kind, upper, n, total, top)
+VALUES (:hour, :queue, :kind, :upper, :n, :total, :top)
+ON CONFLICT (hour, queue, kind, upper, shard) DO UPDATE
+SET n = n + excluded.n, total = total + excluded.total, top = max(top, excluded.top);
+
 -- name: attempt_recorded
 -- After a commit whose outcome is unknown: was this exact outcome stored by that commit?
 SELECT 1 FROM attempts
