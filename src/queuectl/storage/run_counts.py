@@ -42,6 +42,10 @@ DURATION_BOUNDS = (
     300000.0, 400000.0, 500000.0, 600000.0, 604800.0, math.inf,
 )
 KIND_COMPLETED, KIND_FAILED, KIND_WAIT, KIND_DEAD = 0, 1, 2, 3  # as rollups.py reads them
+# Fewer results than this are left to the triggers: summing costs five statements a batch,
+# more than the triggers cost one result (storage CPU per job with one result a transaction,
+# bench/counter_cost.py: +7 us summed; with 40, -10 us).
+WORTH_SUMMING = 4
 # Times past this are counted by the triggers: SQLite's CAST to INTEGER saturates where
 # Python's int() does not, and no clock of a worker reads them.
 _LATEST = 1e15
@@ -58,7 +62,10 @@ class BatchCounts:
 
 
 def countable(outcomes: Sequence[Outcome]) -> bool:
-    """Whether every outcome carries the job it ends, at times the triggers count alike."""
+    """Whether the batch is worth summing, and every outcome carries the job it ends, at
+    times the triggers count alike."""
+    if len(outcomes) < WORTH_SUMMING:
+        return False
     for outcome in outcomes:
         job = outcome.job
         if job is None:
