@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,21 @@ def test_a_batch_of_a_rescue_or_an_older_caller_is_counted_by_the_triggers(
                                        ("a", "processing", 0, 0)]
     assert [row[:4] for row in triggered["run_minutes"]] == [
         (int((START + 1) / 60) * 60, "a", 0, 1)]
+
+
+def test_a_batch_with_a_time_that_is_text_is_counted_by_the_triggers(tmp_path: Path) -> None:
+    """A job row edited by hand (created_at holding text) is no reason to fail the batch: the
+    triggers count it, as they count any row."""
+    with Queue(tmp_path / "q.db", clock=FakeClock(START), environ={}) as queue:
+        for _ in range(WORTH_SUMMING):
+            queue.enqueue("true")
+        claimed, _ = queue.storage.record_and_claim("w-1", [], WORTH_SUMMING, START, START + 30)
+        odd = replace(claimed[0], created_at="yesterday")  # type: ignore[arg-type]
+        outcomes = [Outcome(job.id, job.runs, JobState.COMPLETED, START + 1, exit_code=0,
+                            job=job) for job in [odd, *claimed[1:]]]
+        assert not countable(outcomes)
+        _, refused = queue.storage.record_and_claim("w-1", outcomes, 0, START + 1, START + 31)
+        assert refused == []
+    assert _counted(tmp_path / "q.db")["job_counts"] == [
+        ("default", "completed", 0, WORTH_SUMMING), ("default", "pending", 0, 0),
+        ("default", "processing", 0, 0)]

@@ -66,14 +66,17 @@ def countable(outcomes: Sequence[Outcome]) -> bool:
     times the triggers count alike."""
     if len(outcomes) < WORTH_SUMMING:
         return False
-    for outcome in outcomes:
-        job = outcome.job
-        if job is None:
-            return False
-        started = job.updated_at if outcome.started_at is None else outcome.started_at
-        if not (-_LATEST < outcome.finished_at < _LATEST and -_LATEST < started < _LATEST
-                and -_LATEST < job.created_at < _LATEST):  # False for NaN too
-            return False
+    try:
+        for outcome in outcomes:
+            job = outcome.job
+            if job is None:
+                return False
+            started = job.updated_at if outcome.started_at is None else outcome.started_at
+            if not (-_LATEST < outcome.finished_at < _LATEST and -_LATEST < started < _LATEST
+                    and -_LATEST < job.created_at < _LATEST):  # False for NaN too
+                return False
+    except TypeError:  # a time that is text (a row edited by hand): the triggers know best
+        return False
     return True
 
 
