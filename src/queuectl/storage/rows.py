@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
 _NAME = itemgetter(0)  # of a column's description
 # What the fast reader raises on a value queuectl never writes: an unknown state (KeyError),
-# text that is not JSON (ValueError), JSON of the wrong type or bytes (TypeError).
-_UNREADABLE = (KeyError, TypeError, ValueError)
+# text that is not JSON (ValueError), JSON of the wrong type or bytes (TypeError), JSON nested
+# deeper than the parser's recursion limit (RecursionError).
+_UNREADABLE = (KeyError, TypeError, ValueError, RecursionError)
 
 
 class SomeUnreadable(list["Job"]):
