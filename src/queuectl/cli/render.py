@@ -14,7 +14,7 @@ from ..units import format_timestamp_to_second
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
     from collections.abc import Mapping, Sequence
-    from typing import Any, NoReturn
+    from typing import Any, NoReturn, TextIO
 
     from ..listing import JobRun
     from ..models import Job, WorkerInfo
@@ -44,18 +44,25 @@ def text(value: object) -> str:
 
 def reader_left() -> NoReturn:
     """Exit 0, silently: the reader of our output left (``queuectl list | head -1``), which is
-    no error. stdout and stderr are pointed at /dev/null first: Python flushes them at exit,
-    and what they still hold would fail again, with a message and exit status 120."""
+    no error."""
+    discard(sys.stdout, sys.stderr)
+    sys.exit(0)
+
+
+def discard(*streams: TextIO | None) -> None:
+    """Point the streams' descriptors at /dev/null: Python flushes stdout and stderr at exit,
+    and what they still hold would fail again, with a second message (and exit status 120)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        for stream in (sys.stdout, sys.stderr):
+        for stream in streams:
+            if stream is None:  # started with it closed
+                continue
             try:
                 os.dup2(devnull, stream.fileno())
             except (AttributeError, OSError, ValueError):  # closed, or no file at all
                 pass
     finally:
         os.close(devnull)
-    sys.exit(0)
 
 
 def when(timestamp: float | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TextIO
 
@@ -10,6 +9,7 @@ import click
 
 from ..errors import QueuectlError
 from .context import Session
+from .render import discard
 
 _LEFT_OUT = "Left out env variables whose names are not portable (no job's shell passed them on)"
 
@@ -49,18 +49,8 @@ def _write(out: TextIO, text: str, *, flush: bool = False) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        _discard(out)
+        discard(out)  # its unwritten rest would fail again at exit, a second error
         raise QueuectlError(f"cannot write the export to stdout: {exc.strerror or exc}") from None
-
-
-def _discard(out: TextIO) -> None:
-    """Point ``out``'s descriptor at /dev/null: Python flushes stdout again at exit, and what
-    it still holds would fail again, as a second error after ours."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, out.fileno())
-    finally:
-        os.close(devnull)
 
 
 @click.command("import")
