@@ -39,16 +39,23 @@ def jsonable(value: Any) -> Any:
     return marked(value)
 
 
-# The type each stored field of a Job has as queuectl writes it, for ``readable``: text,
-# whole numbers, numbers (int or float), each None where the column may be NULL. The rest
-# (state, env, lists, flags) rows.py decodes, and reads a row that fails field by field.
-_TEXT = ("id", "command", "queue")
-_TEXT_OR_NONE = ("cwd", "last_error", "worker_id", "unique_key", "restarted_from",
-                 "signal_request", "on_finish", "webhook", "hook_result")
-_WHOLE = ("attempts", "max_retries", "runs", "priority", "waiting_on")
-_WHOLE_OR_NONE = ("exit_code", "output_limit", "paused_run", "hook_run")
-_NUMBER = ("created_at", "updated_at", "run_at")
-_NUMBER_OR_NONE = ("timeout", "lease_until", "backoff_base", "backoff_max", "jitter")
+# The types each stored field of a Job has as queuectl writes it, for ``readable``: text,
+# whole numbers, numbers (int or float), each with None where the column may be NULL, and
+# what replaces a value of another type. The rest (state, env, lists, flags) rows.py decodes,
+# and reads a row that fails field by field. Exact types: bool is no whole number here.
+_NONE = type(None)
+_FIELDS: tuple[tuple[tuple[str, ...], str, frozenset[type], Any], ...] = (
+    (("id", "command", "queue"), "text", frozenset({str}), None),
+    (("cwd", "last_error", "worker_id", "unique_key", "restarted_from", "signal_request",
+      "on_finish", "webhook", "hook_result"), "text", frozenset({str, _NONE}), None),
+    (("attempts", "max_retries", "runs", "priority", "waiting_on"), "a whole number",
+     frozenset({int}), 0),
+    (("exit_code", "output_limit", "paused_run", "hook_run"), "a whole number",
+     frozenset({int, _NONE}), None),
+    (("created_at", "updated_at", "run_at"), "a number", frozenset({int, float}), math.nan),
+    (("timeout", "lease_until", "backoff_base", "backoff_max", "jitter"), "a number",
+     frozenset({int, float, _NONE}), None),
+)
 
 
 def readable(job: Job) -> Job:
@@ -61,7 +68,9 @@ def readable(job: Job) -> Job:
     row edited by hand (the sqlite3 shell, a bad import) fails it.
     """
     values = vars(job)
-    if _types_hold(values):
+    hook = values["hook_result"]
+    if all(type(values[name]) in types for names, _, types, _ in _FIELDS for name in names) \
+            and not (hook and _json_problem(hook)):
         return job
     from dataclasses import replace
 
@@ -69,36 +78,16 @@ def readable(job: Job) -> Job:
 
     changes: dict[str, Any] = {}
     problems = [job.unreadable] if job.unreadable else []
-    for names, kind, wanted, replacement in (
-            (_TEXT, "text", str, None), (_TEXT_OR_NONE, "text", (str, type(None)), None),
-            (_WHOLE, "a whole number", int, 0), (_WHOLE_OR_NONE, "a whole number",
-                                                  (int, type(None)), None),
-            (_NUMBER, "a number", (int, float), math.nan),
-            (_NUMBER_OR_NONE, "a number", (int, float, type(None)), None)):
+    for names, kind, types, replacement in _FIELDS:
         for name in names:
             value = values[name]
-            if isinstance(value, bool) or not isinstance(value, wanted):
+            if type(value) not in types:
                 problems.append(f"{name} is not {kind}: {shown(value)}")
                 changes[name] = marked(value) if kind == "text" else replacement
-    if "hook_result" not in changes and job.hook_result and _json_problem(job.hook_result):
-        problems.append(f"hook_result is not a JSON object: {shown(job.hook_result)}")
+    if "hook_result" not in changes and hook and _json_problem(hook):
+        problems.append(f"hook_result is not a JSON object: {shown(hook)}")
         changes["hook_result"] = None
     return replace(job, **changes, unreadable="; ".join(problems))
-
-
-def _types_hold(values: dict[str, Any]) -> bool:
-    # type() is: bool is no whole number here, and the checks stay cheap.
-    hook = values["hook_result"]
-    return (all(type(values[name]) is str for name in _TEXT)
-            and all(values[name] is None or type(values[name]) is str
-                    for name in _TEXT_OR_NONE)
-            and all(type(values[name]) is int for name in _WHOLE)
-            and all(values[name] is None or type(values[name]) is int
-                    for name in _WHOLE_OR_NONE)
-            and all(type(values[name]) in (int, float) for name in _NUMBER)
-            and all(values[name] is None or type(values[name]) in (int, float)
-                    for name in _NUMBER_OR_NONE)
-            and not (hook and _json_problem(hook)))
 
 
 def _json_problem(text: str) -> bool:
