@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..rollups import KIND_COMPLETED, KIND_DEAD, KIND_FAILED, KIND_WAIT
 from ..states import JobState
 from .base import INTERRUPTED
 
@@ -41,7 +42,6 @@ DURATION_BOUNDS = (
     40000.0, 50000.0, 60000.0, 80000.0, 100000.0, 125000.0, 150000.0, 200000.0, 250000.0,
     300000.0, 400000.0, 500000.0, 600000.0, 604800.0, math.inf,
 )
-KIND_COMPLETED, KIND_FAILED, KIND_WAIT, KIND_DEAD = 0, 1, 2, 3  # as rollups.py reads them
 # Fewer results than this are left to the triggers: summing costs five statements a batch,
 # more than the triggers cost one result (storage CPU per job with one result a transaction,
 # bench/counter_cost.py: +7 us summed; with 40, -10 us).
