@@ -4,10 +4,17 @@ The format is JSON lines: a header, then the stored settings, then every job old
 its whole attempt history, exactly as stored (states, counters, times in POSIX seconds, output
 in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usual move.
 
-    {"kind": "queuectl-export", "version": 1}
+    {"kind": "queuectl-export", "version": 2}
     {"kind": "config", "key": "max_retries", "value": "5"}
     {"kind": "schedule", "schedule": {"name": "backup", "cron": "0 2 * * *", ...}}
     {"kind": "job", "job": {"id": "build-42", "state": "dead", ...}, "attempts": [...]}
+    {"kind": "end", "settings": 1, "schedules": 1, "jobs": 1}
+
+The end record (version 2 on) is written last, once everything before it was: an export cut
+short (a full disk, a database that failed half way, a job row that cannot be exported) lacks
+it, and ``import`` refuses such a file rather than take part of a queue for the whole. Its
+counts catch lines lost from the middle. Files of version 1, written before the end record,
+are still read without one.
 
 Stop the workers before exporting: a job still running is exported as processing, and on the
 new store it is rescued like the run of any lost worker once its lease has expired.
@@ -43,7 +50,9 @@ from .recurring import Schedule, schedule_name, time_zone
 from .storage import Storage
 
 FORMAT = "queuectl-export"
-VERSION = 1
+VERSION = 2  # 2: ends with an end record
+READABLE_VERSIONS = (1, 2)
+_COUNTED = ("setting", "schedule", "job")  # what the end record counts (plural keys)
 _PAGE = 500
 # Fields of Job that describe the call that returned it, not the stored job.
 _NOT_STORED = frozenset({"unique_conflict"})
@@ -105,11 +114,13 @@ def export_lines(storage: Storage) -> Iterator[str]:
     refuse (see ``_schedule_line``).
     """
     schedules = [_schedule_line(schedule) for schedule in storage.schedules()]
+    settings = sorted(storage.config_items().items())
     yield json.dumps({"kind": FORMAT, "version": VERSION})
-    for key, value in sorted(storage.config_items().items()):
+    for key, value in settings:
         yield _line({"kind": "config", "key": key, "value": value}, f"setting {shown(key)}",
                     f"set it with queuectl config set {key} VALUE, or unset it")
     yield from schedules
+    jobs = 0
     for job in _jobs_oldest_first(storage):
         if job.unreadable:  # exported as read, it would come back changed
             raise QueuectlError(f"cannot export job {shown(job.id)}: unreadable row: "
@@ -117,6 +128,9 @@ def export_lines(storage: Storage) -> Iterator[str]:
                                 f"remove {job.id})")
         yield _line(_job_record(job, storage.attempts(job.id)), f"job {shown(job.id)}",
                     f"fix its row or remove it with queuectl remove {job.id}", sort_keys=True)
+        jobs += 1
+    yield json.dumps({"kind": "end", "settings": len(settings), "schedules": len(schedules),
+                      "jobs": jobs})
 
 
 def _line(record: dict[str, Any], what: str, fix: str, *, sort_keys: bool = False) -> str:
@@ -226,6 +240,26 @@ def _schedule_from(record: dict[str, Any]) -> tuple[Schedule, list[str]]:
     return schedule, left_out
 
 
+def _header_version(record: dict[str, Any]) -> int:
+    version = record.get("version")
+    if record.get("kind") != FORMAT or type(version) is not int \
+            or version not in READABLE_VERSIONS:
+        raise InvalidInput(f"not a {FORMAT} file of version "
+                           f"{' or '.join(map(str, READABLE_VERSIONS))}")
+    return version
+
+
+def _check_end(record: dict[str, Any], *counted: int) -> None:
+    """The end record must count what came before it: a line lost from the middle (a file
+    edited, or spliced from two exports) fails the import too."""
+    told = tuple(record.get(name + "s") for name in _COUNTED)
+    if set(record) != {"kind", *(name + "s" for name in _COUNTED)} or told != counted \
+            or any(type(n) is not int for n in told):
+        found = ", ".join(f"{n} {name}(s)" for n, name in zip(counted, _COUNTED, strict=True))
+        raise InvalidInput(f"the end record does not match the records before it ({found}): "
+                           "the file was changed or cut (export it again; nothing imported)")
+
+
 def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     """Check every line, then write everything in one transaction; errors name the line."""
     settings: dict[str, str] = {}
@@ -236,7 +270,9 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     env_left_out_jobs = 0
     schedule_env_left_out: set[str] = set()
     env_left_out_schedules = 0
-    seen_header = False
+    version: int | None = None  # of the header, once read
+    ended = False
+    number = 0
     for number, line in enumerate(read_lines(lines), start=1):
         if not line.strip():
             continue
@@ -245,10 +281,13 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             if not isinstance(record, dict):
                 raise InvalidInput("expected a JSON object")
             kind = record.get("kind")
-            if not seen_header:
-                if kind != FORMAT or record.get("version") != VERSION:
-                    raise InvalidInput(f"not a {FORMAT} version {VERSION} file")
-                seen_header = True
+            if version is None:
+                version = _header_version(record)
+            elif ended:
+                raise InvalidInput("a record after the end record")
+            elif kind == "end":
+                _check_end(record, len(settings), len(schedules), len(jobs))
+                ended = True
             elif kind == "config":
                 key = config.canonical_key(str(record.get("key")))
                 settings[key] = config.normalize_value(key, str(record.get("value")))
@@ -271,8 +310,11 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             raise InvalidInput(f"line {number}: invalid JSON: {load_json_error(line)}") from None
         except InvalidInput as exc:
             raise InvalidInput(f"line {number}: {exc}") from None
-    if not seen_header:
+    if version is None:
         raise InvalidInput(f"empty input: expected a {FORMAT} file")
+    if version >= 2 and not ended:
+        raise InvalidInput(f"the export ends early, after line {number}: it has no end record, "
+                           "so part of it is missing (export it again; nothing imported)")
     ids = [job.id for job in jobs]
     if len(set(ids)) != len(ids):
         duplicate = next(job_id for job_id in ids if ids.count(job_id) > 1)

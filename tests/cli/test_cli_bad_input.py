@@ -281,14 +281,14 @@ def test_an_import_holds_jobs_to_the_bounds_of_enqueue(
     import json
 
     lines = cli("export").stdout.splitlines()
-    record = json.loads(lines[-1])
+    record = json.loads(lines[-2])  # the last job's (the end record follows)
     record["job"][field] = value
-    lines[-1] = json.dumps(record)  # NaN and lone surrogates as Python's json writes them
+    lines[-2] = json.dumps(record)  # NaN and lone surrogates as Python's json writes them
     other = tmp_path / "other.db"
     cli("--db", str(other), "enqueue", '{"id":"there","command":"true"}')
     before = dump(other)
     error = refused(cli, "--db", str(other), "import", input="\n".join(lines) + "\n", code=2)
-    assert error.startswith(f"error: line {len(lines)}: job ") and word in error
+    assert error.startswith(f"error: line {len(lines) - 1}: job ") and word in error
     assert dump(other) == before
 
 

@@ -75,6 +75,12 @@ def test_a_database_that_fails_half_way_is_one_line(filled: Cli, where: str) -> 
     # SQLite: cannot read PATH: no such table: attempts; PostgreSQL: relation "attempts" ...
     assert line.startswith("error: ") and "attempts" in line
     assert '"kind": "config"' in result.stdout and '"kind": "job"' not in result.stdout
+    # What it wrote lacks the end record: an import of it refuses it, and writes nothing.
+    refused = filled("--db", str(filled.cwd / "elsewhere.db"), "import", input=result.stdout,
+                     check=2)
+    assert refused.stderr.startswith("error: the export ends early, after line 3: it has no "
+                                     "end record")
+    assert filled("--db", str(filled.cwd / "elsewhere.db"), "list").stdout == "No jobs.\n"
 
 
 @pytest.mark.parametrize(("change", "error"), [

@@ -48,7 +48,7 @@ def test_import_refuses_bad_input_and_duplicates_and_changes_nothing(
     exported = cli("export").stdout
     on_pg = ["--db", pg_url]
     bad = cli(*on_pg, "import", input=exported + "{oops\n", check=2)
-    assert bad.stderr.strip() == "error: line 3: invalid JSON: Expecting property name " \
+    assert bad.stderr.strip() == "error: line 4: invalid JSON: Expecting property name " \
                                  "enclosed in double quotes"
     cli(*on_pg, "import", input=exported)
     for _ in range(3):  # psycopg's second line after a failed pipeline came 13 times in 20

@@ -34,7 +34,8 @@ def test_an_export_imported_elsewhere_exports_the_same(
 ) -> None:
     _fill(storage)
     exported = list(export_lines(storage))
-    assert json.loads(exported[0]) == {"kind": "queuectl-export", "version": 1}
+    assert json.loads(exported[0]) == {"kind": "queuectl-export", "version": 2}
+    assert json.loads(exported[-1]) == {"kind": "end", "settings": 1, "schedules": 1, "jobs": 3}
     result = import_lines(second_storage, exported)
     assert (result.jobs, result.attempts, result.settings, result.schedules) == (3, 2, 1, 1)
     assert second_storage.schedules() == storage.schedules()
@@ -97,3 +98,74 @@ def test_a_schedule_name_taken_fails_the_import(storage: Storage, second_storage
 def test_a_file_that_is_not_an_export_is_refused(second_storage: Storage) -> None:
     with pytest.raises(InvalidInput, match="line 1: not a queuectl-export"):
         import_lines(second_storage, ['{"id": "j1", "command": "true"}'])
+
+
+def _nothing_imported(storage: Storage) -> bool:
+    return (storage.list_jobs(None, 10) == [] and storage.config_items() == {}
+            and storage.schedules() == [])
+
+
+def test_an_export_cut_short_is_refused(storage: Storage, second_storage: Storage) -> None:
+    """An export that failed half way (a full disk, a database error) lacks its end record;
+    cut at any line, it imports nothing."""
+    _fill(storage)
+    exported = list(export_lines(storage))
+    for end in range(1, len(exported)):
+        with pytest.raises(InvalidInput, match=f"the export ends early, after line {end}: it "
+                                               "has no end record"):
+            import_lines(second_storage, exported[:end])
+        assert _nothing_imported(second_storage)
+
+
+@pytest.mark.parametrize("lost", [1, 2, 3], ids=["setting", "schedule", "job"])
+def test_a_line_lost_from_the_middle_is_refused(
+    storage: Storage, second_storage: Storage, lost: int
+) -> None:
+    _fill(storage)
+    exported = list(export_lines(storage))
+    with pytest.raises(InvalidInput, match=r"the end record does not match the records before "
+                                           r"it \("):
+        import_lines(second_storage, exported[:lost] + exported[lost + 1:])
+    assert _nothing_imported(second_storage)
+
+
+@pytest.mark.parametrize("end", [
+    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 4}',
+    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": "3"}',
+    '{"kind": "end", "settings": true, "schedules": 1, "jobs": 3}',
+    '{"kind": "end", "settings": 1, "schedules": 1}',
+    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 3, "more": 0}',
+])
+def test_an_end_record_that_does_not_count_right_is_refused(
+    storage: Storage, second_storage: Storage, end: str
+) -> None:
+    _fill(storage)
+    exported = list(export_lines(storage))
+    with pytest.raises(InvalidInput, match=f"line {len(exported)}: the end record does not "
+                                           "match"):
+        import_lines(second_storage, [*exported[:-1], end])
+    assert _nothing_imported(second_storage)
+
+
+def test_a_record_after_the_end_is_refused(storage: Storage, second_storage: Storage) -> None:
+    _fill(storage)
+    exported = list(export_lines(storage))
+    with pytest.raises(InvalidInput, match=f"line {len(exported) + 1}: a record after the end"):
+        import_lines(second_storage, [*exported, exported[1]])
+    assert _nothing_imported(second_storage)
+
+
+def test_a_version_1_export_needs_no_end_record(storage: Storage, second_storage: Storage) -> None:
+    """Exports written before the end record (version 1) are still read as they are."""
+    _fill(storage)
+    exported = list(export_lines(storage))
+    older = [json.dumps({"kind": "queuectl-export", "version": 1}), *exported[1:-1]]
+    result = import_lines(second_storage, older)
+    assert (result.jobs, result.attempts, result.settings, result.schedules) == (3, 2, 1, 1)
+
+
+@pytest.mark.parametrize("version", ["3", "0", "true", '"2"', "null"])
+def test_an_unknown_version_is_refused(second_storage: Storage, version: str) -> None:
+    with pytest.raises(InvalidInput, match="line 1: not a queuectl-export file of version 1 "
+                                           "or 2"):
+        import_lines(second_storage, [f'{{"kind": "queuectl-export", "version": {version}}}'])

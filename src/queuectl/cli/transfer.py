@@ -20,8 +20,9 @@ def export(session: Session) -> None:
     """Write every setting, schedule and job (with its attempt history) as JSON lines to stdout.
 
     Stop the workers first: a job still running is exported as processing. An export that
-    could not be written whole exits 1, with one line on stderr saying why. A reader that
-    leaves early (`| head`) is no error: exit 0, as for every command.
+    could not be written whole exits 1, with one line on stderr saying why, and lacks the end
+    record that import checks for. A reader that leaves early (`| head`) is no error: exit 0,
+    as for every command.
 
     \b
     Example:
