@@ -239,10 +239,7 @@ class Execution:
                 for fd, _ in poller.poll(wait * 1000):
                     if fd == exit_fd:
                         exited = True
-                    elif chunk := os.read(out, _READ_SIZE):
-                        self._keep(chunk)
-                    else:  # every writer closed the pipe: nothing more can come
-                        self._eof = True
+                    elif not self._read(out):  # every writer closed it: nothing more comes
                         poller.unregister(out)
                 if exited or (exit_fd is None and _has_exited(pid)):
                     return timed_out
@@ -269,6 +266,7 @@ class Execution:
         return 128 + signum
 
     def _read(self, fd: int) -> bool:
+        """Keep what the pipe holds; False at its end (every writer closed it)."""
         chunk = os.read(fd, _READ_SIZE)
         self._keep(chunk)
         self._eof = not chunk
