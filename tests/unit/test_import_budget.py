@@ -29,14 +29,14 @@ ALLOWED = {
     "queuectl.storage", "queuectl.storage.store", "queuectl.storage.driver",
     "queuectl.storage.enqueue", "queuectl.storage.rows",
     "queuectl.storage.sql", "queuectl.storage.sqlite", "queuectl.storage.sqlite.driver",
-    "queuectl.storage.sqlite.migrate", "queuectl.storage.idle",
+    "queuectl.storage.sqlite.migrate", "queuectl.storage.sqlite.cmodule",
+    "queuectl.storage.idle",
     "__future__",  # every module's `from __future__ import annotations`
     "gc",  # enqueuing.py: the collector paused while a batch is built
-    # sqlite3, with what its dbapi2 imports (datetime, which imports math; collections.abc,
-    # functools)
-    "sqlite3", "sqlite3.dbapi2", "_sqlite3", "datetime", "_datetime", "math", "collections",
-    "collections.abc", "_collections", "itertools", "keyword", "operator", "_operator",
-    "reprlib", "functools", "_functools", "types",
+    # SQLite's C module alone (storage/sqlite/cmodule.py: not the sqlite3 package, whose
+    # dbapi2 imports datetime and math), with what it imports (functools, collections.abc)
+    "_sqlite3", "collections", "collections.abc", "_collections", "itertools", "keyword",
+    "operator", "_operator", "reprlib", "functools", "_functools", "types",
 }
 # Job input given as JSON (an argument or a file) needs json, and json imports re, which
 # imports enum.
@@ -95,3 +95,14 @@ def test_job_input_and_settings_load_no_typing_re_json_or_datetime() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+def test_sqlite_errors_are_the_packages_own() -> None:
+    """The store uses SQLite's C module alone (storage/sqlite/cmodule.py); what it raises and
+    returns must be what callers of the ``sqlite3`` package know."""
+    import sqlite3
+
+    from queuectl.storage.sqlite.cmodule import sqlite3 as used
+
+    assert used.Error is sqlite3.Error and used.Connection is sqlite3.Connection
+    assert used.IntegrityError is sqlite3.IntegrityError and used.connect is sqlite3.connect

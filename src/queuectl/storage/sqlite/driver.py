@@ -16,7 +16,6 @@ PostgreSQL driver writes one statement: see ``count_restored_runs`` in ``queries
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from _thread import RLock  # what threading.RLock is, without importing threading
 from _thread import _local as local  # threading.local, likewise
@@ -28,6 +27,7 @@ from .. import normal_path
 from ..driver import Conflict, NamedQueries
 from ..rows import JobRows
 from ..sql import load_queries
+from .cmodule import sqlite3
 from .migrate import migrate
 
 # typing, threading and json each cost `queuectl enqueue` a millisecond or so: json is

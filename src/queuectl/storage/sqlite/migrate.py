@@ -9,10 +9,10 @@ rather than used with rules it does not know.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 
 from ...errors import StorageError
+from .cmodule import sqlite3
 
 _FOLDER = os.path.join(os.path.dirname(__file__), "migrations")
 MIGRATIONS = sorted(  # the scripts, in order: 0001_initial.sql, ...
