@@ -9,6 +9,8 @@ package is a thin layer over ``_sqlite3``, which holds all queuectl uses (``conn
 interpreter that has ``sqlite3`` has ``_sqlite3`` under it.
 """
 
+from __future__ import annotations
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3 as sqlite3
