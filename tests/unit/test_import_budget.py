@@ -106,3 +106,14 @@ def test_sqlite_errors_are_the_packages_own() -> None:
 
     assert used.Error is sqlite3.Error and used.Connection is sqlite3.Connection
     assert used.IntegrityError is sqlite3.IntegrityError and used.connect is sqlite3.connect
+
+
+def test_status_loads_no_part_of_the_claim(tmp_path: Path) -> None:
+    """``queuectl status`` (watched in loops too) reads counts: the claim's counting
+    (``storage.claims`` with ``run_counts``, ``rollups``, ``stats`` and ``logging``) cost it
+    ~10 ms of ~74 when the workers' storage module imported it at the top."""
+    (tmp_path / "queue.db").touch()
+    _loaded(tmp_path, "enqueue", "-c", "true")  # a real queue to read
+    loaded = _loaded(tmp_path, "status")
+    assert not loaded & {"queuectl.storage.claims", "queuectl.storage.run_counts",
+                         "queuectl.rollups", "logging"}

@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .base import INTERRUPTED, CheckIn, LocalWorker
-from .claims import finish_runs
 
 if TYPE_CHECKING:
     from ..models import Job, Outcome, WorkerInfo
@@ -142,6 +141,9 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
            forget_workers_before: float | None = None,
            lease: float | None = None) -> list[Outcome]:
     """Fail the runs of lost workers, in one transaction; see ``Store.rescue``."""
+    # Here, not at the top: the read commands (status, list) import this module, and the
+    # claims' counting (run_counts, rollups, stats, logging) would cost each of them ~9 ms.
+    from .claims import finish_runs
 
     def fail_lost_runs(tx: Transaction) -> list[Outcome]:
         if worker_ids is None:
