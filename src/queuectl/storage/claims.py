@@ -33,8 +33,16 @@ def record_and_claim(
     """Record finished runs and claim up to ``limit`` ready jobs; see ``Store``. With
     ``idle``, a claim that came up short lists the worker as idle (idle.py); the third value
     says whether that listing was written."""
+    # The jobs this call buried (claim_ready), logged once the transaction has committed: a
+    # try that rolled back (a lost connection, a storage error the worker retries) buried
+    # nothing, and its retry buries the job again.
+    buried: dict[str, str] = {}
 
     def step(tx: Transaction) -> tuple[list[Job], list[Outcome], bool]:
+        if not tx.in_doubt:
+            # An earlier try rolled back, its burials with it. One that may have committed
+            # keeps its own: those jobs are dead already, or are buried again by this try.
+            buried.clear()
         finished = finish_runs(tx, worker_id, outcomes, sum_counts=True)
         stale = [outcome for outcome, done in zip(outcomes, finished, strict=True) if not done]
         claimed: list[Job] = []
@@ -47,14 +55,18 @@ def record_and_claim(
                 # A claim held up (a lock, a lost connection) still gets a whole lease.
                 "worker_id": worker_id, "lease_until": lease_until + tx.late, "now": now,
                 "limit": limit - len(claimed), "queues": tx.array(queues) if queues else None,
-            })
+            }, buried)
         listed = idle is not None and limit > 0 and idle.note(
             tx, worker_id, limit - len(claimed), now)
         return claimed, stale, listed
 
     # A claim alone commits without waiting for the disk: a power cut that loses it loses
     # claims only, and those jobs run again (at least once); a result always waits.
-    return db.write(step, claim=True, durable=bool(outcomes))
+    result = db.write(step, claim=True, durable=bool(outcomes))
+    for job_id, error in buried.items():
+        # As the worker says of a run that failed: this run never reaches the worker.
+        log.warning("job %s dead (%s)", job_id, error)
+    return result
 
 
 def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome], *,
@@ -97,7 +109,7 @@ def finish_runs(tx: Transaction, worker_id: str, outcomes: Sequence[Outcome], *,
     return finished
 
 
-def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
+def claim_ready(tx: Transaction, params: dict[str, Any], buried: dict[str, str]) -> list[Job]:
     """Claim up to ``params["limit"]`` ready jobs, best first (``_take_ready``).
 
     A job whose row cannot be read whole (edited by hand: an env that is not JSON; see
@@ -105,7 +117,8 @@ def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
     ends dead in this transaction, its attempt closed, the error naming the field
     (``unreadable row: env is not JSON: '{bad'``), and the claim takes the next ready jobs in
     its place. Retrying it would change nothing until someone fixes the row and runs
-    ``queuectl dlq retry``.
+    ``queuectl dlq retry``. Each job buried so is added to ``buried`` (its id: its error),
+    for the caller to log once the transaction commits.
     """
     claimed = _take_ready(tx, params)
     if not isinstance(claimed, SomeUnreadable):
@@ -114,22 +127,22 @@ def claim_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
     while isinstance(claimed, SomeUnreadable):  # each turn buries some: it ends
         unreadable = claimed.unreadable
         for job in unreadable:
-            _bury(tx, params, job)
+            buried[job.id] = _bury(tx, params, job)
         runnable += [job for job in claimed if job.unreadable is None]
         claimed = _take_ready(tx, {**params, "limit": len(unreadable)})
     return runnable + claimed
 
 
-def _bury(tx: Transaction, params: dict[str, Any], job: Job) -> None:
-    """Record the run just claimed of ``job``, whose row cannot be read, as its last: dead."""
+def _bury(tx: Transaction, params: dict[str, Any], job: Job) -> str:
+    """Record the run just claimed of ``job``, whose row cannot be read, as its last: dead;
+    returns the error recorded."""
     error = f"unreadable row: {job.unreadable}"
-    # As the worker says of a run that failed: this run never reaches the worker.
-    log.warning("job %s dead (%s)", job.id, error)
     tx.run("finish_attempt", {"job_id": job.id, "attempt": job.runs, "now": params["now"],
                               "exit_code": None, "error": error, "output": b"",
                               "output_dropped": 0})
     tx.run("bury_unreadable_job", {"job_id": job.id, "attempt": job.runs, "error": error,
                                    "worker_id": params["worker_id"], "now": params["now"]})
+    return error
 
 
 def _take_ready(tx: Transaction, params: dict[str, Any]) -> list[Job]:
