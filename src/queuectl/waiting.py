@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .clock import Clock
-from .errors import JobNotFound
+from .errors import InvalidTransition, JobNotFound
 from .models import TERMINAL_STATES, Attempt, Job
+from .states import UnknownState
 from .storage import Storage
 
 WAIT_POLL_SECONDS = 0.05
@@ -21,10 +22,22 @@ FOLLOW_POLL_SECONDS = 0.2
 def wait_for_jobs(
     storage: Storage, job_ids: Sequence[str], clock: Clock, timeout: float | None
 ) -> list[Job]:
-    """The jobs once all are terminal, or as they are when ``timeout`` runs out."""
+    """The jobs once all are terminal, or as they are when ``timeout`` runs out.
+
+    A job in a state no queuectl writes (a row edited by hand: ``UnknownState``) is refused at
+    once (``InvalidTransition``): no worker moves it, so it would never finish.
+    """
     deadline = None if timeout is None else clock.now() + timeout
     while True:
         jobs = [_get(storage, job_id) for job_id in job_ids]
+        for job in jobs:
+            if isinstance(job.state, UnknownState):
+                from .jobspec.text import shown
+
+                raise InvalidTransition(
+                    f"cannot wait for job {shown(job.id)}: its state {shown(job.state.value)}"
+                    f" is no state of a job, so it never finishes (fix its row or remove it"
+                    f" with queuectl remove {job.id})")
         if all(job.state in TERMINAL_STATES for job in jobs):
             return jobs
         if deadline is not None and clock.now() >= deadline:

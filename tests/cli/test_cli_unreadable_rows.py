@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -214,6 +215,17 @@ def test_status_counts_a_state_it_does_not_know_in_none(edited: Cli) -> None:
     them every page of the dashboard)."""
     counts = json.loads(edited("status", "--json").stdout)["jobs"]
     assert counts["pending"] == len(READERS) and "bogus" not in counts
+
+
+def test_wait_refuses_a_state_it_does_not_know_at_once(edited: Cli) -> None:
+    """No worker moves a job out of a state it does not know: waiting for it used to last
+    until the timeout (or for ever without one)."""
+    started = time.monotonic()
+    result = edited("wait", "plain", "state", "--timeout", "20s", check=1)
+    assert time.monotonic() - started < 10
+    assert (result.stdout, result.stderr) == ("", (
+        "error: cannot wait for job 'state': its state 'bogus' is no state of a job, so it"
+        " never finishes (fix its row or remove it with queuectl remove state)\n"))
 
 
 def test_export_refuses_an_unreadable_row_in_one_line(edited: Cli) -> None:
