@@ -165,6 +165,7 @@ READERS = {
     "hook": ("hook_result = '{bad'", "hook_result is not a JSON object: '{bad'"),
     "runat": ("run_at = 9e999", None),
     "timeout": ("timeout = -9e999", None),
+    "negative": ("timeout = -5", None),
 }
 
 
@@ -208,6 +209,12 @@ def test_show_shows_what_it_can_read_and_why_not_the_rest(edited: Cli, name: str
     if problem is not None:
         assert f"\nunreadable:  {problem}\n" in shown.stdout
     assert _job(edited, name)["id"] == name
+
+
+@pytest.mark.parametrize("name", ["timeout", "negative"])
+def test_a_timeout_no_run_can_have_shows_as_none(edited: Cli, name: str) -> None:
+    """Not '-infs' or '-5s', which read as a setting."""
+    assert "\ntimeout:     -\n" in edited("show", name).stdout
 
 
 def test_status_counts_a_state_it_does_not_know_in_none(edited: Cli) -> None:
@@ -254,6 +261,8 @@ def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
         problem = READERS[name][1]
         if problem is not None:
             assert f"<dd class=\"error\">{escape(problem)}</dd>" in page.text, name
+    for name in ("timeout", "negative"):  # no span a run can have, not '0ms'
+        assert "<dt>Timeout</dt><dd>-</dd>" in pages[name].text, name
     assert api.status_code == 200
     jobs = {job["id"]: job for job in api.json()}
     assert jobs["env"]["unreadable"] == "env is not JSON: '{bad'"

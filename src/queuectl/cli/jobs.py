@@ -6,7 +6,7 @@ import click
 
 from ..models import Job, JobState
 from .context import Session
-from .render import echo_json, jobs_table, more_notice, text, when
+from .render import echo_json, jobs_table, more_notice, span, text, when
 
 _STATES = [state.value for state in JobState]
 
@@ -71,7 +71,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         ("attempts", f"{job.attempts} of {job.max_retries + 1} allowed"),
         ("created", when(job.created_at)), ("updated", when(job.updated_at)),
         ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
-        ("cwd", job.cwd or "-"), ("timeout", f"{job.timeout:g}s" if job.timeout else "-"),
+        ("cwd", job.cwd or "-"), ("timeout", span(job.timeout)),
         ("exit code", "-" if job.exit_code is None else job.exit_code),
         ("last error", job.last_error or "-"),
         *_scheduling_fields(job),

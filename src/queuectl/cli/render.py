@@ -71,6 +71,15 @@ def when(timestamp: float | None) -> str:
     return "-" if text is None else text
 
 
+def span(seconds: float | None) -> str:
+    """A job's setting in seconds as ``show`` prints it ('30s', '1.5s'), or '-' for none, and
+    for a value no setting can hold (zero or less, infinite or NaN: a row edited by hand),
+    which ``-infs`` would pass off as one."""
+    if seconds is None or not 0 < seconds < float("inf"):  # NaN fails both comparisons
+        return "-"
+    return f"{seconds:g}s"
+
+
 _YEAR = 365 * 86400.0
 _AGO_UNITS = (("s", 1.0, 60.0), ("m", 60.0, 3600.0), ("h", 3600.0, 86400.0),
               ("d", 86400.0, _YEAR))

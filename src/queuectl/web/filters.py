@@ -48,6 +48,15 @@ def moment(timestamp: float | None, now: float) -> Markup:
         iso, when(timestamp), relative(timestamp, now))
 
 
+def span(seconds: float | None) -> str:
+    """A job's setting in seconds ('30.0s', '2m05s'), or '-' for none, and for a value no
+    setting can hold (zero or less, infinite or NaN: a row edited by hand), which
+    ``duration`` would read as '0ms'."""
+    if seconds is None or not 0 < seconds < float("inf"):  # NaN fails both comparisons
+        return "-"
+    return duration(seconds)
+
+
 def grouped(number: int | float | None) -> str:
     """12345 -> '12,345'."""
     if number is None:
@@ -72,6 +81,6 @@ def page_link(request: Request, **cursor: str) -> str:
 
 
 def install(env: Environment) -> None:
-    env.filters.update(when=when, duration=duration, ago=ago, percent=percent, rate=rate,
+    env.filters.update(when=when, duration=duration, span=span, ago=ago, percent=percent, rate=rate,
                        moment=moment, num=grouped)
     env.globals.update(page_link=page_link)
