@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .jobspec.limits import EARLIEST_TIME, LATEST_TIME
 from .models import Job, JobState, Outcome
 
 if TYPE_CHECKING:
@@ -28,7 +29,10 @@ def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
     # Compare in log space: 2.0 ** 5000 would overflow a float.
     if failed_attempts * math.log(base) >= math.log(cap):
         return cap
-    return float(base**failed_attempts)
+    try:
+        return float(base**failed_attempts)
+    except OverflowError:  # no cap to stop it (an infinite one, by hand): no time to wait
+        return math.inf
 
 
 def state_after_failure(
@@ -80,9 +84,12 @@ def outcome_of_failure(
         except TypeError:  # text in a number, by hand (SQLite): the run's result would be lost
             state, run_at = JobState.DEAD, now
             error = f"{error}; unreadable row: {_retry_problem(job)}"
-        if run_at != run_at:  # NaN (PostgreSQL keeps it in a backoff setting): never ready
+        if state is JobState.FAILED and not EARLIEST_TIME <= run_at <= LATEST_TIME:
+            # A setting past enqueue's bounds (an infinite jitter, a NaN base: by hand) gave
+            # a time no run_at can hold, to store and compare (an infinity, NaN, year 10000).
             state, run_at = JobState.DEAD, now
-            error = f"{error}; unreadable row: no retry time (a backoff setting is NaN)"
+            error = (f"{error}; unreadable row: no retry time"
+                     f" ({_unbounded_setting(job, base, cap)})")
     else:
         state, run_at = JobState.DEAD, now
     return Outcome(
@@ -102,6 +109,22 @@ def _retry_problem(job: Job) -> str:
                                   or not isinstance(value, (int, float))):
             return f"{name} is not a number: {shown(value)}"
     return "a retry setting is not a number"
+
+
+def _unbounded_setting(job: Job, base: float, cap: float) -> str:
+    """Which retry setting is past the bounds enqueue keeps it in, in enqueue's words
+    ('jitter: expected a number, got inf')."""
+    from .errors import InvalidInput
+    from .jobspec import fields
+
+    for value, check in ((base, fields.backoff_base), (cap, fields.backoff_max),
+                         (job.jitter, fields.jitter)):
+        try:
+            if value is not None:
+                check(value)
+        except InvalidInput as exc:
+            return str(exc)
+    return "a retry setting is out of bounds"
 
 
 def outcome_of_run(

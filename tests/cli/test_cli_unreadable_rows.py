@@ -133,8 +133,13 @@ def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: P
                  id="sqlite-max_retries"),
     pytest.param("sqlite", "jitter = 'x'", "jitter is not a number: 'x'", id="sqlite-jitter"),
     pytest.param("postgres", "backoff_base = 'NaN'",
-                 "no retry time (a backoff setting is NaN)", id="postgres-backoff-nan",
-                 marks=POSTGRES),
+                 "no retry time (backoff_base: expected a number, got nan)",
+                 id="postgres-backoff-nan", marks=POSTGRES),
+    # A retry time of +-inf (or NaN, inf * 0) could not be compared with another.
+    pytest.param("sqlite", "jitter = 9e999", "no retry time (jitter: expected a number, got"
+                 " inf)", id="sqlite-jitter-inf"),
+    pytest.param("postgres", "jitter = '-Infinity'", "no retry time (jitter: expected a"
+                 " number, got -inf)", id="postgres-jitter-inf", marks=POSTGRES),
 ])
 def test_a_retry_setting_that_is_no_number_ends_its_job_dead(
         cli: Cli, db_path: Path, where: str, change: str, problem: str) -> None:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from queuectl.backoff import outcome_of_failure, retry_delay, state_after_failure
 from queuectl.config import Settings
 from queuectl.models import Job, JobState
@@ -40,3 +44,25 @@ def test_outcome_of_failure_carries_the_run_number_and_error() -> None:
     outcome = outcome_of_failure(job(2), 100.0, Settings(), "exit code 1", exit_code=1)
     assert (outcome.attempt, outcome.state, outcome.run_at) == (2, JobState.FAILED, 104.0)
     assert outcome.error == "exit code 1"
+
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize(("jitter", "backoff_max", "attempts", "problem"), [
+    pytest.param(INF, None, 2, "jitter: expected a number, got inf", id="jitter-inf"),
+    pytest.param(-INF, None, 2, "jitter: expected a number, got -inf", id="jitter-minus-inf"),
+    pytest.param(1e300, None, 2, "jitter: must be between 0 and 1, got 1e+300",
+                 id="jitter-past-year-9999"),
+    pytest.param(None, INF, 200, "backoff_max: at most 100 years, got inf",
+                 id="no-cap-overflows"),
+])
+def test_a_retry_setting_past_its_bounds_ends_the_job_dead_saying_which(
+        jitter: float | None, backoff_max: float | None, attempts: int, problem: str) -> None:
+    """Only a row edited by hand holds one (enqueue refuses it): the retry time it gives
+    (an infinity, NaN, a time past year 9999) could not be stored or compared."""
+    edited = replace(job(attempts, max_retries=1000), jitter=jitter, backoff_base=1000.0,
+                     backoff_max=backoff_max)
+    outcome = outcome_of_failure(edited, 100.0, Settings(), "exit code 1", exit_code=1)
+    assert (outcome.state, outcome.run_at, outcome.error) == (
+        JobState.DEAD, 100.0, f"exit code 1; unreadable row: no retry time ({problem})")
