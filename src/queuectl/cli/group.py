@@ -15,7 +15,7 @@ import click
 
 from ..errors import QueuectlError
 from . import _COMMANDS
-from .render import reader_left
+from .render import OutputFailed, guard_stdout, output_failed, reader_left
 
 
 class _ReaderLeft(Exception):
@@ -104,11 +104,15 @@ def one_line(exc: click.ClickException) -> str:
 
 def run(argv: list[str] | None) -> NoReturn:
     """Run a command line through Click and exit with its code."""
+    guard_stdout()
     try:
         code = root.main(args=argv, prog_name="queuectl", standalone_mode=False)
-        sys.stdout.flush()  # here, where a reader that left is caught, rather than at exit
+        if sys.stdout is not None:  # None: started with it closed (Click writes nothing)
+            sys.stdout.flush()  # here, where a reader that left is caught, not at exit
     except (_ReaderLeft, BrokenPipeError):
         reader_left()  # `queuectl list | head -1`: exit 0, nothing on stderr
+    except OutputFailed as exc:  # a full disk, say: one line, exit 1
+        output_failed(exc)
     except click.ClickException as exc:
         if isinstance(exc, _HELP_INSTEAD):  # `queuectl` or `queuectl worker` alone: the help
             exc.show()

@@ -75,6 +75,9 @@ def run(plan: Plan) -> None:
 
     Returns (having done nothing) only if the command line needs Click after all.
     """
+    from .render import OutputFailed, guard_stdout, output_failed, reader_left
+
+    guard_stdout()  # as for the Click commands: a stdout that fails is one line, exit 1
     lines: IO[str] | None = None
     if plan.form == "file":
         lines = _open_lines(plan.value)
@@ -88,9 +91,9 @@ def run(plan: Plan) -> None:
             _echo("Aborted.", err=True)
             sys.exit(130)
         except BrokenPipeError:
-            from .render import reader_left
-
             reader_left()  # as the Click commands: the reader left, which is no error
+        except OutputFailed as exc:
+            output_failed(exc)
         finally:
             if lines is not None and lines is not sys.stdin:
                 lines.close()

@@ -49,6 +49,14 @@ def reader_left() -> NoReturn:
     sys.exit(0)
 
 
+def output_failed(exc: OutputFailed) -> NoReturn:
+    """Exit 1 with one line: stdout could not take our output (``queuectl list > /dev/full``),
+    as export says it."""
+    discard(sys.stdout)
+    sys.stderr.write(f"error: cannot write to stdout: {exc.strerror}\n")
+    sys.exit(1)
+
+
 def discard(*streams: TextIO | None) -> None:
     """Point the streams' descriptors at /dev/null: Python flushes stdout and stderr at exit,
     and what they still hold would fail again, with a second message (and exit status 120)."""
@@ -63,6 +71,55 @@ def discard(*streams: TextIO | None) -> None:
                 pass
     finally:
         os.close(devnull)
+
+
+class OutputFailed(OSError):
+    """stdout cannot take our output (a full disk, a file opened for reading): raised by a
+    ``guarded`` stdout instead of the write's own OSError, which ``cli.group`` cannot tell from
+    any other, so that the command ends with one line and exit 1, not a traceback."""
+
+
+class _Guarded:
+    """A stream (stdout, or its binary buffer) whose failed writes raise ``OutputFailed``; the
+    rest is the stream's own. A reader that left (EPIPE) stays a ``BrokenPipeError``: that is
+    no error (``reader_left``). The stream is left as it is: Click probes it with writes that
+    may fail, and goes on to write (and fail) again."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._stream.write(data)  # type: ignore[no-any-return]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    @property
+    def buffer(self) -> _Guarded:  # `logs` writes the output's bytes as they are
+        return _Guarded(self._stream.buffer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    @staticmethod
+    def _failed(exc: OSError) -> OutputFailed:
+        return OutputFailed(exc.errno, exc.strerror or str(exc))
+
+
+def guard_stdout() -> None:
+    """Make stdout's failed writes ``OutputFailed`` (see ``_Guarded``) for the commands."""
+    if sys.stdout is not None and not isinstance(sys.stdout, _Guarded):
+        sys.stdout = _Guarded(sys.stdout)
 
 
 def when(timestamp: float | None) -> str:
