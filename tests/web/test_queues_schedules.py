@@ -266,6 +266,57 @@ def test_a_bad_limit_from_the_page_is_an_error_page(cli: Cli, db_path: Path,
     assert queue_of(cli, "video")["limit"] is None
 
 
+@pytest.mark.parametrize(("referer", "back"), [
+    pytest.param("queues?queue=video", "/queues?queue=video", id="the-page"),
+    pytest.param("jobs/v1", "/jobs/v1", id="another-page"),
+    pytest.param(None, "/queues", id="none-its-part-of-the-dashboard"),
+    pytest.param("queues/video/limit", "/queues", id="its-own-address-a-confirmation"),
+    pytest.param("http://evil.example/jobs", "/queues", id="another-site"),
+    pytest.param("/evil.example/jobs", "/queues", id="a-path-to-another-site"),
+    pytest.param("\\evil.example", "/queues", id="a-backslash"),  # a browser reads '//'
+])
+def test_an_error_page_links_back_to_the_page_the_action_came_from(
+        cli: Cli, dashboard: DashboardServer, referer: str | None, back: str) -> None:
+    """Its Referer, when that is a page of this dashboard; never another site's address."""
+    seed_queues(cli)
+    headers = {"Origin": dashboard.url.rstrip("/")}
+    if referer is not None:
+        headers["Referer"] = referer if "://" in referer else dashboard.url + referer
+    response = post(dashboard, "queues/video/limit", headers=headers,
+                    data={"csrf_token": csrf_token(dashboard), "limit": "-5"})
+    assert response.status_code == 400
+    title = {"/queues": "Queues"}.get(back, "the page you came from")
+    assert f'<p><a href="{back}">Back to {title}</a></p>' in response.text
+    assert "evil" not in response.text
+
+
+def test_a_refused_button_leads_back_to_its_page_in_a_browser(
+        cli: Cli, db_path: Path, dashboard: DashboardServer, browser: Any) -> None:
+    """The browser sends the Referer our referrer-policy allows (same origin). (A context of
+    its own: the ``page`` fixture fails a test on the 400 the console reports.)"""
+    _page_with_edited_rows(cli, db_path, dashboard, ("bad",),
+                           "UPDATE schedules SET every = 0, paused = 1 WHERE name = 'bad'")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(dashboard.url + "schedules?done=x")
+        page.locator('tr[data-schedule="bad"] button:has-text("Resume")').click()
+        page.locator(".error-message", has_text="every: must be positive").wait_for(
+            timeout=TIMEOUT_MS)
+        page.locator('a:has-text("Back to the page you came from")').click()
+        page.locator('tr[data-schedule="bad"]').wait_for(timeout=TIMEOUT_MS)
+        assert page.url == dashboard.url + "schedules?done=x"
+    finally:
+        context.close()
+
+
+def test_an_error_page_outside_the_pages_links_back_to_the_overview(
+        dashboard: DashboardServer) -> None:
+    response = get(dashboard, "nowhere")
+    assert response.status_code == 404
+    assert '<p><a href="/">Back to the overview</a></p>' in response.text
+
+
 ACTIONS = ["queues/video/pause", "queues/video/resume", "queues/video/limit",
            "schedules/nightly/pause", "schedules/nightly/resume", "schedules/nightly/remove"]
 

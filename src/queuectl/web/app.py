@@ -126,8 +126,34 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _error(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=status)
+    back = _back_link(request)
+    title = "the overview" if back == "/" else next(
+        (title for title, path in NAV if path == back), "the page you came from")
     return dashboard_of(request).render(request, "error.html", status=status, message=message,
-                                        status_code=status)
+                                        status_code=status, back=back, back_title=title)
+
+
+def _back_link(request: Request) -> str:
+    """Where an error page links back to: the page the request came from, as its Referer
+    names it (our pages send it to us only: ``referrer-policy: same-origin``), if that is a
+    page of ours and not this address itself (a confirmation is shown at its action's, which
+    answers POST only); else the request's part of the dashboard (``NAV``), else the overview.
+
+    Only a path on this dashboard is given back, never another address: a Referer of another
+    origin, or whose path would read as another site's (``//evil.example``,
+    ``/\\evil.example``, a control character), is ignored.
+    """
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    path, query = referer.path, referer.query
+    if (f"{referer.scheme}://{referer.netloc}" == own and path.startswith("/")
+            and not path.startswith("//") and path != request.url.path
+            and not any(char == "\\" or ord(char) < 0x21 for char in path + query)):
+        return path + (f"?{query}" if query else "")
+    section = "/" + request.url.path.split("/")[1]
+    return section if any(section == path for _, path in NAV) else "/"
 
 
 class _Application(Starlette):
