@@ -56,6 +56,45 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+# How spans and rates read in tables (list, stats, watch, the dashboard).
+_YEAR = 365 * 86400  # a calendar's worth is not needed: past a year, only years are shown
+_INFINITE = float("inf")  # not math.inf: math is one more import for every enqueue
+
+
+def human_duration(seconds: float | None) -> str:
+    """How a duration reads, in at most two units: 0.0123 -> '12ms', 4.5 -> '4.5s',
+    125 -> '2m05s', 7300 -> '2h01m', 275400 -> '3d04h', and from a year (365 days) on only
+    the whole years, 10 * 365 * 86400 -> '10y': the dashboard's "in 10y", not "in 87600h".
+    No number of units fits an infinite or NaN span (a time edited by hand into 9e999): '-'."""
+    if seconds is None or not -_INFINITE < seconds < _INFINITE:  # NaN fails it too
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds >= _YEAR:
+        return f"{int(seconds // _YEAR)}y"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def human_rate(per_second: float) -> str:
+    """A rate in the unit that reads best: 12.5 -> '12.5/s', 0.05 -> '3.0/min', 0.0005 ->
+    '1.8/h'."""
+    if per_second >= 1:
+        return f"{per_second:.1f}/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.1f}/min"
+    return f"{per_second * 3600:.1f}/h"
+
+
 def parse_size(text: str | int, *, field: str = "size") -> int:
     """Bytes in ``text``: ``parse_size("1MiB") == 1048576``."""
     prefix = f"{field}: " if field else ""

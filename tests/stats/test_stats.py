@@ -13,8 +13,6 @@ from queuectl.stats import (
     QueueTotals,
     Spread,
     add_runs,
-    human_duration,
-    human_rate,
     merge_totals,
     percentile,
     summarize,
@@ -130,20 +128,3 @@ def test_totals_add_up_per_queue_and_merge() -> None:
     assert default.wait_time.count == 2  # run 2 of "d" is a retry
     assert merged["mail"].completed == 1
     assert first["default"].completed == 1, "merging must not change its inputs"
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (None, "-"), (0.0123, "12ms"), (4.5, "4.5s"), (125, "2m05s"), (7300, "2h01m"), (-1, "0ms"),
-    (86399, "23h59m"), (86400, "1d00h"), ((3 * 24 + 4) * 3600 + 59, "3d04h"),
-    (365 * 86400 - 0.5, "364d23h"), (365 * 86400, "1y"), (87600 * 3600, "10y"),
-    (1e12, "31709y"), (math.inf, "-"), (-math.inf, "-"), (math.nan, "-"),
-])
-def test_human_duration(seconds: float | None, text: str) -> None:
-    assert human_duration(seconds) == text
-
-
-@pytest.mark.parametrize(("per_second", "text"), [
-    (12.5, "12.5/s"), (0.05, "3.0/min"), (0.0005, "1.8/h"), (0.0, "0.0/h"),
-])
-def test_human_rate(per_second: float, text: str) -> None:
-    assert human_rate(per_second) == text

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from queuectl.errors import InvalidInput
@@ -8,6 +10,8 @@ from queuectl.units import (
     format_size,
     format_timestamp,
     format_timestamp_to_second,
+    human_duration,
+    human_rate,
     parse_duration,
     parse_size,
     parse_timestamp,
@@ -80,3 +84,20 @@ def test_database_locations_print_without_their_password() -> None:
     assert redact("postgresql://app:s3cret@db:5432/jobs") == "postgresql://app:***@db:5432/jobs"
     assert redact("postgresql://app@db/jobs") == "postgresql://app@db/jobs"
     assert redact("/home/me/queue.db") == "/home/me/queue.db"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, "-"), (0.0123, "12ms"), (4.5, "4.5s"), (125, "2m05s"), (7300, "2h01m"), (-1, "0ms"),
+    (86399, "23h59m"), (86400, "1d00h"), ((3 * 24 + 4) * 3600 + 59, "3d04h"),
+    (365 * 86400 - 0.5, "364d23h"), (365 * 86400, "1y"), (87600 * 3600, "10y"),
+    (1e12, "31709y"), (math.inf, "-"), (-math.inf, "-"), (math.nan, "-"),
+])
+def test_human_duration(seconds: float | None, text: str) -> None:
+    assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("per_second", "text"), [
+    (12.5, "12.5/s"), (0.05, "3.0/min"), (0.0005, "1.8/h"), (0.0, "0.0/h"),
+])
+def test_human_rate(per_second: float, text: str) -> None:
+    assert human_rate(per_second) == text

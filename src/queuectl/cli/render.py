@@ -171,7 +171,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> None:
     """Jobs with the start, end and duration of their latest run (``runs``, by job id)."""
-    from ..stats import human_duration
+    from ..units import human_duration
 
     rows = []
     for job in jobs:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..stats import Summary, human_duration, human_rate
+from ..stats import Summary
+from ..units import human_duration, human_rate
 from .context import Session
 from .render import echo_json, table, when
 

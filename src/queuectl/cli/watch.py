@@ -19,8 +19,7 @@ from typing import Protocol, TextIO
 
 from ..models import JobState
 from ..queue import Queue
-from ..stats import human_duration, human_rate
-from ..units import format_timestamp_to_second
+from ..units import format_timestamp_to_second, human_duration, human_rate
 from .render import ago, role
 
 ENTER, LEAVE = "\x1b[?1049h\x1b[?25l", "\x1b[?25h\x1b[?1049l"  # alternate screen, cursor

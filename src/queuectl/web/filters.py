@@ -12,9 +12,9 @@ from jinja2 import Environment
 from markupsafe import Markup
 from starlette.requests import Request
 
-from ..stats import human_duration as duration
-from ..stats import human_rate as rate
 from ..units import format_timestamp, format_timestamp_to_second
+from ..units import human_duration as duration
+from ..units import human_rate as rate
 
 
 def when(timestamp: float | None) -> str:
