@@ -11,16 +11,6 @@ import pytest
 from tests.helpers import Cli
 
 
-@pytest.fixture
-def busy(cli: Cli) -> Cli:
-    """A queue with a job run, a schedule and a setting: something for every reader."""
-    cli("enqueue", "-c", "echo hello", "--id", "j1")
-    cli("worker", "start", "--burst", "--quiet", timeout=120)
-    cli("schedule", "add", "nightly", "--every", "1d", "-c", "true")
-    cli("config", "set", "max_retries", "5")
-    return cli
-
-
 @pytest.mark.parametrize("args", [
     ("list",), ("list", "--json"), ("show", "j1"), ("logs", "j1"), ("status",),
     ("status", "--json"), ("stats",), ("export",), ("dlq", "list"), ("worker", "list"),
