@@ -72,6 +72,8 @@ def test_a_run_that_ended_at_no_time_took_no_duration(cli: Cli, db_path: Path) -
     [row] = listed.stdout.splitlines()[1:]
     cells = re.split(r"\s{2,}", row)  # ..., STARTED, ENDED, TOOK, NEXT RUN, LAST ERROR
     assert cells[-4:] == ["invalid time (inf)", "-", "-", "-"], row
+    shown = cli("show", "j").stdout
+    assert re.search(r"^attempt 1  started \S+  took -  ok", shown, re.MULTILINE), shown
 
     server = DashboardServer(cli)
     try:
@@ -81,3 +83,19 @@ def test_a_run_that_ended_at_no_time_took_no_duration(cli: Cli, db_path: Path) -
     assert page.status_code == 200
     run = re.search(r'<tr class="attempt" data-attempt="1".*?</tr>', page.text, re.DOTALL)
     assert run is not None and '<td class="num">-</td>' in run[0]  # took
+
+
+@pytest.mark.parametrize("started", ["finished_at + 3", "-9e999"])
+def test_show_gives_a_run_that_ended_before_it_started_no_duration(
+    cli: Cli, db_path: Path, started: str
+) -> None:
+    """An attempt edited by hand to end before it started (or to start at minus infinity):
+    ``show`` prints its duration as "-", not '-3.00s' or 'infs'."""
+    cli("enqueue", "-c", "true", "--id", "j")
+    cli("worker", "start", "--burst", "--quiet", timeout=120)
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"UPDATE attempts SET started_at = {started}")
+    shown = cli("show", "j")
+    assert shown.stderr == ""
+    assert re.search(r"^attempt 1  started .+  took -  ok", shown.stdout, re.MULTILINE), \
+        shown.stdout

@@ -90,7 +90,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
             outcome, took = "running", "-"
         else:
             outcome = attempt.error or "ok"
-            took = f"{attempt.finished_at - attempt.started_at:.2f}s"
+            took = _took(attempt.finished_at - attempt.started_at)
         click.echo(f"\nattempt {attempt.number}  started {when(attempt.started_at)}  took {took}"
                    f"  {outcome}  (worker {attempt.worker_id})")
         lines = attempt.text.splitlines()
@@ -111,6 +111,12 @@ def _scheduling_fields(job: Job) -> list[tuple[str, object]]:
     if job.tags:
         fields.append(("tags", ", ".join(job.tags)))
     return fields
+
+
+def _took(seconds: float) -> str:
+    """How long an attempt ran, to the hundredth: '0.01s'; '-' for a span no run can take
+    (times edited by hand: infinite, NaN or negative), which would read 'infs' or '-3.00s'."""
+    return f"{seconds:.2f}s" if 0 <= seconds < float("inf") else "-"
 
 
 def _hook_fields(job: Job) -> list[tuple[str, object]]:
