@@ -172,6 +172,18 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
     return result
 
 
+def thread_names(pid: int) -> dict[str, str]:
+    """Each thread's name as the OS knows it (a worker names its own: ``coordinator``,
+    ``slot-0``...), by thread id."""
+    names = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            names[tid] = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+        except OSError:
+            continue  # the thread ended meanwhile
+    return names
+
+
 def children_cpu_seconds(pid: int) -> float:
     """CPU time of the children ``pid`` has reaped (cutime + cstime in /proc/<pid>/stat): the
     jobs' own processes."""

@@ -3,8 +3,9 @@
 The worker (``queuectl worker start --count N``, logging to a file) is started and idle
 first; the clock runs from the library's ``enqueue_many`` call to the moment no job is left
 unfinished. Afterwards the database is checked for jobs run twice. The CPU the worker used per
-job is read from /proc, split between its coordinator (main) thread and its slot threads:
-that is where a queue's overhead shows on a machine whose cores are busy spawning.
+job is read from /proc, split between its coordinator thread and its slot threads (by the names
+the worker gives them: worker/thread_names.py): that is where a queue's overhead shows on a
+machine whose cores are busy spawning.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from common import (
     duplicate_runs,
     queuectl_worker,
     thread_cpu_seconds,
+    thread_names,
     unfinished,
     wait_for,
 )
@@ -48,13 +50,15 @@ def drain(ctx: Context, command: str, jobs: int, slots: int, *, db: Path | None 
             elapsed = time.perf_counter() - started
             cpu_after = thread_cpu_seconds(worker.pid)
             total_after = cpu_seconds(worker.pid), children_cpu_seconds(worker.pid)
-    main = str(worker.pid)
+            names = thread_names(worker.pid)
     used = {tid: cpu - cpu_before.get(tid, 0.0) for tid, cpu in cpu_after.items()}
-    coordinator = used.pop(main, 0.0)
+    # The worker names its threads (worker/thread_names.py); the main thread only waits.
+    coordinator = sum(cpu for tid, cpu in used.items() if names.get(tid) == "coordinator")
+    slot_cpu = sum(cpu for tid, cpu in used.items() if names.get(tid, "").startswith("slot-"))
     return {"seconds": elapsed, "jobs_per_second": jobs / elapsed,
             "duplicates": float(duplicate_runs(db) - before),
             "coordinator_cpu_ms_per_job": 1000 * coordinator / jobs,
-            "slots_cpu_ms_per_job": 1000 * sum(used.values()) / jobs,
+            "slots_cpu_ms_per_job": 1000 * slot_cpu / jobs,
             # The whole worker process, and the jobs' processes it reaped: on a machine whose
             # cores are saturated, throughput follows their sum.
             "worker_cpu_ms_per_job": 1000 * (total_after[0] - total_before[0]) / jobs,

@@ -132,3 +132,24 @@ def test_a_worker_outlives_a_full_disk_and_records_its_results_once_there_is_roo
     assert (big_job["runs"], big_job["attempts_history"][0]["error"]) == (1, None)
     output = cli("logs", "big").stdout
     assert len(output) == 524288
+
+
+def _thread_names(pid: int) -> list[str]:
+    names = []
+    for tid in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names.append((tid / "comm").read_text().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return sorted(names)
+
+
+def test_a_workers_threads_are_named_for_top(cli: Cli, workers: WorkerPool) -> None:
+    """``top -H`` and ``ps -L`` tell a worker's threads apart: the coordinator, each slot,
+    the lease fence and the hooks' thread give the OS their names as they start."""
+    worker = workers.start(3)
+    expected = ["coordinator", "hooks", "lease-fence", "slot-0", "slot-1", "slot-2"]
+    wait_until(lambda: all(name in _thread_names(worker.pid) for name in expected),
+               message="the worker's threads named")
+    cli("parallel", "4")  # a slot added while it runs is named too
+    wait_until(lambda: "slot-3" in _thread_names(worker.pid), message="the new slot named")

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from ..clock import Clock
+from .thread_names import name_os_thread
 
 log = logging.getLogger("queuectl.worker")
 
@@ -117,6 +118,7 @@ class LeaseFence:
                 self._deadlines.pop(run, None)
 
     def _watch(self) -> None:
+        name_os_thread()
         while not self._closing:
             self._changed.clear()  # before reading: a change from now on ends the wait
             now = self._clock.now()

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .thread_names import name_os_thread
+
 if TYPE_CHECKING:
     from ..models import Job
     from ..storage import Storage
@@ -72,6 +74,7 @@ class HookRunner:
         self._stopping.set()
 
     def _serve(self) -> None:
+        name_os_thread()
         while True:
             self._rung.wait()
             self._rung.clear()

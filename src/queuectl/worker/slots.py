@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from queuectl.process.runner import Execution, RunResult
 
 from ..models import Job
+from .thread_names import name_os_thread
 
 log = logging.getLogger("queuectl.worker.loop")
 
@@ -318,6 +319,7 @@ class SlotPool:
             self._has_work.wait()
 
     def _serve(self) -> None:
+        name_os_thread()
         held = self._next()
         while held is not None:
             job = held.job

@@ -21,6 +21,7 @@ from types import FrameType
 
 from queuectl.process.runner import spawn_detached
 from queuectl.worker.loop import GRACEFUL, NOW, Worker
+from queuectl.worker.thread_names import name_os_thread
 
 from ..clock import Clock, SystemClock
 from ..errors import QueuectlError
@@ -56,6 +57,7 @@ def serve(worker: Worker, *, burst: bool = False, exiting: bool = False) -> None
     failure: list[BaseException] = []
 
     def run() -> None:
+        name_os_thread()  # "coordinator" in top -H
         try:
             worker.run(burst=burst)
         except BaseException as exc:  # handed to the main thread, which raises it
