@@ -52,7 +52,7 @@ from .storage import Storage
 FORMAT = "queuectl-export"
 VERSION = 2  # 2: ends with an end record
 READABLE_VERSIONS = (1, 2)
-_COUNTED = ("setting", "schedule", "job")  # what the end record counts (plural keys)
+_COUNTED = ("settings", "schedules", "jobs")  # what the end record counts, in its order
 _PAGE = 500
 # Fields of Job that describe the call that returned it, not the stored job.
 _NOT_STORED = frozenset({"unique_conflict"})
@@ -252,10 +252,10 @@ def _header_version(record: dict[str, Any]) -> int:
 def _check_end(record: dict[str, Any], *counted: int) -> None:
     """The end record must count what came before it: a line lost from the middle (a file
     edited, or spliced from two exports) fails the import too."""
-    told = tuple(record.get(name + "s") for name in _COUNTED)
-    if set(record) != {"kind", *(name + "s" for name in _COUNTED)} or told != counted \
+    told = tuple(record.get(name) for name in _COUNTED)
+    if set(record) != {"kind", *_COUNTED} or told != counted \
             or any(type(n) is not int for n in told):
-        found = ", ".join(f"{n} {name}(s)" for n, name in zip(counted, _COUNTED, strict=True))
+        found = ", ".join(f"{name}: {n}" for name, n in zip(_COUNTED, counted, strict=True))
         raise InvalidInput(f"the end record does not match the records before it ({found}): "
                            "the file was changed or cut (export it again; nothing imported)")
 
