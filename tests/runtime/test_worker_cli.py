@@ -153,3 +153,18 @@ def test_a_workers_threads_are_named_for_top(cli: Cli, workers: WorkerPool) -> N
                message="the worker's threads named")
     cli("parallel", "4")  # a slot added while it runs is named too
     wait_until(lambda: "slot-3" in _thread_names(worker.pid), message="the new slot named")
+
+
+def test_a_second_worker_under_a_taken_id_is_refused(cli: Cli, workers: WorkerPool) -> None:
+    """The first worker keeps its registration and goes on running jobs; the second says why
+    it cannot start, in one line."""
+    first = workers.start(1, "--worker-id", "w-shared")
+    refused = cli("worker", "start", "--worker-id", "w-shared", check=1, timeout=60)
+    assert refused.stderr == ("error: worker id 'w-shared' is taken: a worker of this host runs "
+                              "under it (leave --worker-id out, and each worker gets an id of "
+                              "its own)\n")
+    [listed] = json.loads(cli("worker", "list", "--json").stdout)
+    assert (listed["id"], listed["pid"]) == ("w-shared", first.pid)
+    cli("enqueue", "-c", "true", "--id", "after")
+    wait_until(lambda: show(cli, "after")["state"] == "completed", message="the first worker "
+               "to run a job enqueued after the refusal")

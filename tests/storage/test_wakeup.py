@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import select
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from queuectl.hosts import HOST
 from queuectl.models import NewJob
@@ -12,6 +15,10 @@ from queuectl.storage import Storage
 from queuectl.storage.base import WakeChannel, WorkerRegistration
 
 T0 = 1_767_225_600.0
+# A wake channel is a name every process of this host shares (storage/sqlite/wakeup.py): the
+# workers here carry this run's pid, so that two test runs on one machine never collide.
+_RUN = f"-{os.getpid()}"
+W0, W1 = "w0" + _RUN, "w1" + _RUN
 
 
 def _readable(channel: WakeChannel, timeout: float) -> bool:
@@ -28,7 +35,7 @@ def _sleeping_worker(storage: Storage, worker_id: str) -> WakeChannel:
 def test_an_enqueue_elsewhere_wakes_a_sleeping_worker(
     storage: Storage, open_store: Callable[[], Storage]
 ) -> None:
-    channel = _sleeping_worker(storage, "w1")
+    channel = _sleeping_worker(storage, W1)
     try:
         assert not _readable(channel, 0.05)
         open_store().enqueue([NewJob("j", "true", 0)], T0)
@@ -42,9 +49,9 @@ def test_an_enqueue_elsewhere_wakes_a_sleeping_worker(
 def test_a_stop_request_wakes_the_worker_and_says_so(
     storage: Storage, open_store: Callable[[], Storage]
 ) -> None:
-    channel = _sleeping_worker(storage, "w1")
+    channel = _sleeping_worker(storage, W1)
     try:
-        assert open_store().request_stop("w1", "graceful") == ["w1"]
+        assert open_store().request_stop(W1, "graceful") == [W1]
         assert _readable(channel, 10)
         assert channel.drain() is True
     finally:
@@ -57,9 +64,9 @@ def test_a_retry_from_the_dlq_wakes_the_worker(
     from queuectl.models import JobState, Outcome
 
     storage.enqueue([NewJob("d", "false", 0)], T0)
-    [job], _ = storage.record_and_claim("w0", [], 1, T0, T0 + 30)
-    storage.record_and_claim("w0", [Outcome("d", job.runs, JobState.DEAD, T0)], 0, T0, T0)
-    channel = _sleeping_worker(storage, "w1")
+    [job], _ = storage.record_and_claim(W0, [], 1, T0, T0 + 30)
+    storage.record_and_claim(W0, [Outcome("d", job.runs, JobState.DEAD, T0)], 0, T0, T0)
+    channel = _sleeping_worker(storage, W1)
     try:
         open_store().retry(["d"], T0 + 1, include_canceled=False)
         assert _readable(channel, 10)
@@ -76,17 +83,17 @@ def test_a_completed_dependency_wakes_the_worker_for_its_dependent(
     other = open_store()
     other.enqueue([NewJob("first", "true", 0), NewJob("alone", "true", 0)], T0)
     other.enqueue([NewJob("then", "true", 0, depends_on=("first",))], T0)
-    first, alone = other.record_and_claim("w0", [], 5, T0, T0 + 30)[0]  # "then" must wait
-    channel = _sleeping_worker(storage, "w1")
+    first, alone = other.record_and_claim(W0, [], 5, T0, T0 + 30)[0]  # "then" must wait
+    channel = _sleeping_worker(storage, W1)
     try:
         # A job that nothing depends on wakes no one when it completes.
         lone = Outcome("alone", alone.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
-        other.record_and_claim("w0", [lone], 0, T0 + 1, T0 + 31)
+        other.record_and_claim(W0, [lone], 0, T0 + 1, T0 + 31)
         assert not _readable(channel, 0.05)
         done = Outcome("first", first.runs, JobState.COMPLETED, T0 + 1, exit_code=0)
-        other.record_and_claim("w0", [done], 0, T0 + 1, T0 + 31)
+        other.record_and_claim(W0, [done], 0, T0 + 1, T0 + 31)
         assert _readable(channel, 10)
-        [then], _ = storage.record_and_claim("w1", [], 5, T0 + 1, T0 + 31)
+        [then], _ = storage.record_and_claim(W1, [], 5, T0 + 1, T0 + 31)
         assert then.id == "then"
     finally:
         channel.close()
@@ -123,7 +130,7 @@ def test_an_enqueue_wakes_only_as_many_idle_workers_as_it_has_ready_jobs(
     channels: dict[str, WakeChannel] = {}
     try:
         for number, store in enumerate(stores):
-            channels.update(_idle_workers(store, {f"w{number}": 1}))
+            channels.update(_idle_workers(store, {f"w{number}{_RUN}": 1}))
         producer.enqueue([NewJob("a", "true", 0)], T0)
         [first] = _woken(channels)
         producer.enqueue([NewJob("b", "true", 0), NewJob("c", "true", 0)], T0)
@@ -138,12 +145,13 @@ def test_an_enqueue_wakes_only_as_many_idle_workers_as_it_has_ready_jobs(
 
 def test_a_worker_with_free_slots_covers_several_jobs(open_store: Callable[[], Storage]) -> None:
     big, small, producer = open_store(), open_store(), open_store()
-    channels = {**_idle_workers(small, {"small": 1}), **_idle_workers(big, {"big": 4})}
+    big_id, small_id = "big" + _RUN, "small" + _RUN
+    channels = {**_idle_workers(small, {small_id: 1}), **_idle_workers(big, {big_id: 4})}
     try:
         # The most recently idle worker first: "big" alone takes all three.
         producer.enqueue([NewJob(f"j{n}", "true", 0) for n in range(3)], T0)
-        assert _woken(channels) == ["big"]
-        [claimed, _] = big.record_and_claim("big", [], 4, T0, T0 + 30)
+        assert _woken(channels) == [big_id]
+        [claimed, _] = big.record_and_claim(big_id, [], 4, T0, T0 + 30)
         assert len(claimed) == 3
     finally:
         for channel in channels.values():
@@ -155,10 +163,10 @@ def test_a_worker_whose_claim_filled_its_slots_is_not_woken(
 ) -> None:
     busy, producer = open_store(), open_store()
     producer.enqueue([NewJob("mine", "true", 0)], T0)
-    busy.register_worker(WorkerRegistration("busy", HOST, os.getpid(), None, 1), T0)
-    channel = busy.wake_channel("busy")
+    busy.register_worker(WorkerRegistration("busy" + _RUN, HOST, os.getpid(), None, 1), T0)
+    channel = busy.wake_channel("busy" + _RUN)
     try:
-        assert len(busy.record_and_claim("busy", [], 1, T0, T0 + 30)[0]) == 1
+        assert len(busy.record_and_claim("busy" + _RUN, [], 1, T0, T0 + 30)[0]) == 1
         channel.drain()
         producer.enqueue([NewJob("next", "true", 0)], T0)
         assert _woken({"busy": channel}) == []
@@ -172,9 +180,32 @@ def test_a_delayed_job_wakes_one_worker_to_learn_when(open_store: Callable[[], S
     channels: dict[str, WakeChannel] = {}
     try:
         for number, store in enumerate(stores):
-            channels.update(_idle_workers(store, {f"w{number}": 1}))
+            channels.update(_idle_workers(store, {f"w{number}{_RUN}": 1}))
         producer.enqueue([NewJob(f"later{n}", "true", 0, delay=60.0) for n in range(5)], T0)
         assert len(_woken(channels)) == 1
     finally:
         for channel in channels.values():
             channel.close()
+
+
+def test_a_worker_id_taken_on_this_host_is_refused_and_leaks_nothing(tmp_path: Path) -> None:
+    """Two workers under one id would renew, finish and rescue each other's runs: on SQLite
+    the second one's wake channel finds the name taken, and says so in one line. (On
+    PostgreSQL a LISTEN is no name one process holds: ids are not checked there.)"""
+    import gc
+    import warnings
+
+    from queuectl.errors import WorkerIdTaken
+    from queuectl.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "queue.db"))
+    first = storage.wake_channel(W1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)  # an unclosed socket fails here
+            with pytest.raises(WorkerIdTaken, match=f"worker id '{W1}' is taken"):
+                storage.wake_channel(W1)
+            gc.collect()
+    finally:
+        first.close()
+        storage.close()

@@ -151,6 +151,11 @@ class Worker:
         if self._started:
             return
         self._doorbell.open()
+        if not self._doorbell.listening:
+            # First: on SQLite this binds a name only one live process can hold, so a worker
+            # whose id another worker of this host runs under stops here (WorkerIdTaken),
+            # before its run records or its registration could overwrite the other's.
+            self._doorbell.listen(self.storage.wake_channel(self.id))
         now = self.clock.now()
         # Not expired leases when starting after the database was away: their holders may be
         # alive and reconnecting too (see outage.py).
@@ -159,8 +164,6 @@ class Worker:
         if self._launcher is None:
             self._launcher = Launcher(self._environ, worker_id=self.id)
         self._heartbeat.register(now)
-        if not self._doorbell.listening:
-            self._doorbell.listen(self.storage.wake_channel(self.id))
         self._heartbeat.started(now)
         self._pool.start()
         self._interrupts.fence.start()

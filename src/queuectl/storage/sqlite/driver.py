@@ -22,7 +22,7 @@ from _thread import _local as local  # threading.local, likewise
 
 from queuectl.hosts import HOST
 
-from ...errors import StorageError
+from ...errors import StorageError, WorkerIdTaken
 from .. import normal_path
 from ..driver import Conflict, NamedQueries
 from ..rows import JobRows
@@ -236,9 +236,18 @@ class SqliteDriver:
         """Nothing: a file's connection is no scarce resource."""
 
     def wake_channel(self, worker_id: str) -> WakeChannel:
+        """The worker's datagram socket; ``WorkerIdTaken`` if a live process of this host
+        holds its name: another worker runs under that id."""
+        import errno
+
         from .wakeup import DatagramWakeChannel, channel_address
 
-        return DatagramWakeChannel(channel_address(worker_id))
+        try:
+            return DatagramWakeChannel(channel_address(worker_id))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise WorkerIdTaken(worker_id) from None
+            raise
 
     wakes_after_commit = False  # writers take turns: a listing and an enqueue are ordered
 

@@ -22,7 +22,11 @@ def channel_address(worker_id: str) -> bytes:
 class DatagramWakeChannel:
     def __init__(self, address: bytes) -> None:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(address)
+        try:
+            self._sock.bind(address)
+        except OSError:  # the name is taken: a live process of this host holds it
+            self._sock.close()
+            raise
         self._sock.setblocking(False)
 
     def fileno(self) -> int:
