@@ -8,6 +8,7 @@ scenario must pass: none is marked as a known failure.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
-from chaos import BACKENDS, SCENARIOS  # noqa: E402
+from chaos import BACKENDS, SCENARIOS, outage_kills  # noqa: E402
 
 CASES = [
     pytest.param(name, backend, id=f"{name}-{backend}",
@@ -45,3 +46,17 @@ def test_scenario_short_form(name: str, backend: str) -> None:
     if "skipped" in figures:
         pytest.skip(f"{name}: {figures['skipped']}")
     assert report["failures"] == [], json.dumps(figures)
+
+
+def test_the_outage_kills_counted_are_those_the_workers_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """pg-stop-short requires outage_kills to be 0: a count that stopped matching the fence's
+    words (they changed once, and the count read 0 for every outage) would pass it blind."""
+    from queuectl.worker.fence import report_ended
+
+    caplog.set_level(logging.WARNING, logger="queuectl")
+    report_ended([("a", 1)], [("b", 1), ("c", 2)])
+    report_ended([], [("d", 1)])
+    report_ended([], [])  # nothing done: nothing logged
+    assert outage_kills(caplog.text) == 4
