@@ -67,8 +67,23 @@ def _all_started(lab: Lab, job_ids: list[str], attempt: int = 1) -> bool:
     return started >= set(job_ids)
 
 
+def _all_tried_again(lab: Lab, job_ids: list[str]) -> bool:
+    """Whether every one of ``job_ids`` has had a second run start, or find its first run
+    still alive (an overlap: the verdict counts it)."""
+    again = {job for event, job, number in lab.runs()
+             if event in ("start", "overlap") and number >= 2}
+    return again >= set(job_ids)
+
+
 def _has_words(path: Path, least: int) -> bool:
     return path.exists() and len(path.read_text().split()) >= least
+
+
+def _first_run_long(seconds: float) -> str:
+    """A body whose first run sleeps ``seconds`` and any later run half a second: the first
+    run is the one an outage catches; a run again after its kill or rescue is caught
+    overlapping it at its start (flock -n), whatever its length, so it need not be long."""
+    return f'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep {seconds:g}; else sleep 0.5; fi'
 
 
 def _bodies(count: int, prefix: str, rng: random.Random, longest: float) -> list[tuple[str, str]]:
@@ -260,17 +275,21 @@ def _server_outage(workdir: Path, *, lease: float, stopped: float, long_job: flo
     try:
         lab.configure(lease_duration=f"{lease:g}s", backoff_base="1", max_retries="25")
         rng = random.Random(3)
-        ids = lab.enqueue(_bodies(60 if short else 300, "p", rng, 0.3)
-                          + [(f"long{n}", f"sleep {long_job:g}") for n in range(2)])
+        # The long jobs first (FIFO), so that the outage starts as soon as the workers do,
+        # not once the short jobs ahead have drained; the short ones run around them.
+        ids = lab.enqueue([(f"long{n}", _first_run_long(long_job)) for n in range(2)]
+                          + _bodies(60 if short else 300, "p", rng, 0.3))
         for _ in range(2):
             lab.start_worker(2)
         wait_for(lambda: sum(1 for e, j, _ in lab.runs() if e == "start" and
                              j.startswith("long")) >= 1, 60, "a long job to start")
-        for _ in range(1 if short else 3):
+        rounds = 1 if short else 3
+        for number in range(rounds):
             server._pg_ctl("stop", "-m", "fast")
             _pause(stopped)
             server.start()
-            _pause(2)
+            if number < rounds - 1:
+                _pause(2)  # up a while before the next outage; after the last, wait_finished
         lab.wait_finished(len(ids), timeout=90 if short else 240)
         lab.stop_workers()
         figures = lab.verdict(ids)
@@ -313,7 +332,7 @@ def link_down(workdir: Path, backend: str, short: bool) -> Figures:
         rounds = 1 if short else 3
         ids: list[str] = []
         for number in range(rounds):
-            batch = lab.enqueue([(f"n{number}-{n}", "sleep 7") for n in range(2)])
+            batch = lab.enqueue([(f"n{number}-{n}", _first_run_long(7)) for n in range(2)])
             ids += batch
             lab.start_worker(2, host=lambda argv: hosts.command("a", own_pid_namespace(argv)),
                              env=hosts.marker("a"))
@@ -323,7 +342,9 @@ def link_down(workdir: Path, backend: str, short: bool) -> Figures:
             lab.start_worker(2, host=lambda argv: hosts.command("b", own_pid_namespace(argv)),
                              env={**hosts.marker("b"),
                                   "QUEUECTL_DB": server.url(hosts.addresses["b"])})
-            _pause(2 * lease)  # the leases run out; host b rescues and runs the jobs again
+            # The leases run out (host a's fence ends its runs first), then host b rescues
+            # the jobs: the link is down for longer than the lease, however long that takes.
+            wait_for(partial(_all_tried_again, lab, batch), 60, "host b's re-runs")
             subprocess.run(["ip", "link", "set", link, "up"], check=True)
             lab.wait_finished(len(ids), timeout=60 if short else 120)
             for name in hosts.names:  # unshare's parent ignores SIGTERM: to the workers
