@@ -12,8 +12,11 @@ from tests.helpers import Cli, WorkerPool, drain, wait_until
 from tests.web.conftest import DashboardServer, screenshot
 
 TIMEOUT_MS = 20_000
-# Prints a numbered line every 20 ms for about a minute: the test ends it by canceling.
-TALKER = 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); sleep 0.02; done'
+# Prints numbered lines, five every 20 ms, for about 12 s: the test ends it by canceling.
+# Several lines arrive between two polls of the page (one a second), as from a busy job;
+# one line every 20 ms made the test wait 8 s for the 250 lines it reads.
+TALKER = ('i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1));'
+          ' if [ $((i % 5)) -eq 0 ]; then sleep 0.02; fi; done')
 
 _AT_BOTTOM = "e => e.scrollHeight - e.scrollTop - e.clientHeight <= 8"
 
