@@ -41,12 +41,17 @@ class Sizes:
     storage_cycles: int = 6000
     scale_rows: int = 1_000_000
     idle_seconds: float = 10.0
+    cli_calls: int = 3  # timings of a read command (status, stats, list): at least this many
+    worker_settle: float = 0.2  # seconds for a registered worker's slots to go idle
 
 
 FULL = Sizes()
+# The smoke run checks that every figure comes out, not what it is: one timing of each read
+# command, and no pause for a drain's worker to settle (14 drains: 2.8 s).
 SMOKE = Sizes(
     runs=1, true_jobs=40, sleep_jobs=8, cold_calls=2, bulk_jobs=500, library_single=20,
     library_many=500, latency_jobs=8, storage_cycles=200, scale_rows=2000, idle_seconds=0.5,
+    cli_calls=1, worker_settle=0.0,
 )
 
 
@@ -125,7 +130,8 @@ def duplicate_runs(db: Path) -> int:
 
 @contextmanager
 def queuectl_worker(db: Path, count: int, log_path: Path, *, quiet: bool = False,
-                    extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+                    extra_env: dict[str, str] | None = None,
+                    settle: float = FULL.worker_settle) -> Iterator[subprocess.Popen[bytes]]:
     """A ``queuectl worker start`` process, registered and idle when the block starts."""
     argv = queuectl_argv("worker", "start", "--count", str(count), *(["-q"] if quiet else []))
     with open(log_path, "ab") as log:
@@ -142,7 +148,7 @@ def queuectl_worker(db: Path, count: int, log_path: Path, *, quiet: bool = False
         if proc.poll() is not None:
             raise RuntimeError(f"the worker exited with {proc.returncode}: see {log_path}")
         # Registration happens just before the slots start: give them a moment to be idle.
-        time.sleep(0.2)
+        time.sleep(settle)
         yield proc
     finally:
         stop_process(proc)

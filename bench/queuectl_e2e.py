@@ -39,7 +39,7 @@ def drain(ctx: Context, command: str, jobs: int, slots: int, *, db: Path | None 
     Queue(db).close()  # create and migrate it before the clock starts
     before = duplicate_runs(db)
     with queuectl_worker(db, slots, folder / "worker.log", quiet=quiet,
-                         extra_env=extra_env) as worker:
+                         extra_env=extra_env, settle=ctx.sizes.worker_settle) as worker:
         remaining = unfinished(db)
         with Queue(db) as queue:
             cpu_before = thread_cpu_seconds(worker.pid)

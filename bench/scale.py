@@ -104,4 +104,5 @@ def cli_seconds(ctx: Context, db: Path, *args: str) -> float:
     from enqueue import _wall
 
     env = queuectl_env(db)
-    return median([_wall(queuectl_argv(*args), env) for _ in range(max(3, ctx.sizes.runs))])
+    calls = max(ctx.sizes.cli_calls, ctx.sizes.runs)
+    return median([_wall(queuectl_argv(*args), env) for _ in range(calls)])
