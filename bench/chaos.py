@@ -80,11 +80,12 @@ def _has_words(path: Path, least: int) -> bool:
     return path.exists() and len(path.read_text().split()) >= least
 
 
-def _first_run_long(seconds: float) -> str:
-    """A body whose first run sleeps ``seconds`` and any later run half a second: the first
-    run is the one an outage catches; a run again after its kill or rescue is caught
-    overlapping it at its start (flock -n), whatever its length, so it need not be long."""
-    return f'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep {seconds:g}; else sleep 0.5; fi'
+def _first_run_long(first: float, later: float = 0.5) -> str:
+    """A body whose first run sleeps ``first`` seconds and any later run ``later``: the first
+    run is the one a fault catches; a run again after its kill or rescue is caught
+    overlapping it at its start (flock -n), so it need only last while the scenario still
+    has something to check during it (the stale worker's return, in sigstop and link-down)."""
+    return f'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep {first:g}; else sleep {later:g}; fi'
 
 
 def _bodies(count: int, prefix: str, rng: random.Random, longest: float) -> list[tuple[str, str]]:
@@ -140,7 +141,9 @@ def sigstop(workdir: Path, backend: str, short: bool) -> Figures:
         lab.configure(lease_duration="2s", backoff_base="1", max_retries="10")
         ids: list[str] = []
         for number in range(rounds):
-            batch = lab.enqueue([(f"s{number}-{n}", _first_run_long(4)) for n in range(2)])
+            # The re-runs outlast the thawed worker's first moves (its results refused).
+            batch = lab.enqueue([(f"s{number}-{n}", _first_run_long(4, later=1.5))
+                                 for n in range(2)])
             ids += batch
             frozen = lab.start_worker(2)
             wait_for(partial(_all_started, lab, batch), 30, "the frozen worker's jobs to start")
@@ -335,7 +338,10 @@ def link_down(workdir: Path, backend: str, short: bool) -> Figures:
         rounds = 1 if short else 3
         ids: list[str] = []
         for number in range(rounds):
-            batch = lab.enqueue([(f"n{number}-{n}", _first_run_long(7)) for n in range(2)])
+            # Host b's re-runs outlast host a's return (its connection tried again at least
+            # once a second, a heartbeat every 1.3 s): a comes back while b runs its jobs.
+            batch = lab.enqueue([(f"n{number}-{n}", _first_run_long(7, later=3))
+                                 for n in range(2)])
             ids += batch
             lab.start_worker(2, host=lambda argv: hosts.command("a", own_pid_namespace(argv)),
                              env=hosts.marker("a"))
