@@ -76,6 +76,14 @@ def _all_tried_again(lab: Lab, job_ids: list[str]) -> bool:
     return again >= set(job_ids)
 
 
+def _holders(lab: Lab) -> int:
+    """How many workers hold a running job."""
+    from queuectl import Queue
+
+    with Queue(lab.url, environ={}) as queue:
+        return len({job.worker_id for job in queue.jobs("processing", limit=100)})
+
+
 def _has_words(path: Path, least: int) -> bool:
     return path.exists() and len(path.read_text().split()) >= least
 
@@ -281,14 +289,17 @@ def _server_outage(workdir: Path, *, lease: float, stopped: float, long_job: flo
     try:
         lab.configure(lease_duration=f"{lease:g}s", backoff_base="1", max_retries="25")
         rng = random.Random(3)
-        # The long jobs first (FIFO), so that the outage starts as soon as the workers do,
-        # not once the short jobs ahead have drained; the short ones run around them.
+        # The long jobs first (FIFO), so that the outage starts as soon as both workers run
+        # jobs, not once the short jobs ahead have drained; the short ones run around them.
         ids = lab.enqueue([(f"long{n}", _first_run_long(long_job)) for n in range(2)]
                           + _bodies(60 if short else 300, "p", rng, 0.3))
         for _ in range(2):
             lab.start_worker(2)
+        # Both at work, not one still starting: a worker that cannot reach the server as it
+        # starts exits with one line, which is right, and no outage of a running queue.
         wait_for(lambda: sum(1 for e, j, _ in lab.runs() if e == "start" and
-                             j.startswith("long")) >= 1, 60, "a long job to start")
+                             j.startswith("long")) >= 1 and _holders(lab) == 2, 60,
+                 "a long job to start, and both workers to hold jobs")
         rounds = 1 if short else 3
         for number in range(rounds):
             server._pg_ctl("stop", "-m", "fast")
