@@ -233,8 +233,8 @@ class Scale:
         lease = SHORT_LEASE if self.args.short else LEASE
         lab = self.new_lab(kind.replace("-", "_"), lease_duration=f"{lease}s",
                            backoff_base="1", max_retries="25")
-        count = 8 if self.args.short else 40
-        ids = lab.enqueue((f"{kind[0]}{n:03}", "sleep 1.5") for n in range(count))
+        count, seconds = (8, 1.0) if self.args.short else (40, 1.5)  # under the lease
+        ids = lab.enqueue((f"{kind[0]}{n:03}", f"sleep {seconds:g}") for n in range(count))
         self.start_workers(lab, 1, 2)
         slots = 2 * len(self.hosts.names)  # every worker busy, host a's too, before the cut
         wait_for(lambda: sum(1 for e, _, _ in lab.runs() if e == "start") >= slots, 60,
@@ -274,7 +274,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.short:
         args.hosts, args.workers, args.jobs = 2, 1, 200
-        args.idle_workers, args.idle_seconds, args.idle_settle = 6, 2, 1
+        args.idle_workers, args.idle_seconds, args.idle_settle = 6, 1, 0.5
     workdir = Path(tempfile.mkdtemp(prefix="queuectl-scale-"))
     # A SIGTERM (a test's timeout) cleans up too: the server, the namespaces, the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
