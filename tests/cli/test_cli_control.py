@@ -146,3 +146,38 @@ def test_parallel_with_no_worker_is_exit_1(cli: Cli) -> None:
     assert cli("parallel", "2", check=1).stderr == \
         "error: no worker on this host (--all asks every host's)\n"
     assert cli("parallel", "0", check=2).stderr.startswith("error: Invalid value for 'N'")
+
+
+def test_a_worker_started_ignoring_signals_passes_them_on(cli: Cli, db_path: Path,
+                                                           tmp_path: Path) -> None:
+    """`nohup queuectl worker start` ignores SIGHUP, and a shell's `&` SIGINT and SIGQUIT; an
+    ignored signal stays ignored across exec (a shell cannot even trap it), so every job would
+    ignore them too and `queuectl kill --signal HUP` would do nothing. The worker keeps
+    ignoring them, its jobs do not."""
+    import subprocess
+
+    for name in ("HUP", "QUIT", "USR1"):
+        cli("add", "--id", name.lower(),
+            f"trap 'echo got {name}; exit 0' {name}; echo ready; while true; do sleep 0.02; done")
+    ignoring = ["/bin/sh", "-c", "trap '' HUP QUIT USR1; exec \"$@\"", "sh",
+                *cli.argv("worker", "start", "--count", "3")]
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(ignoring, env=cli.env, cwd=cli.cwd, stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: all(_in_state(cli, j, "processing") and "ready" in
+                               cli("logs", j).stdout for j in ("hup", "quit", "usr1")),
+                   message="the three jobs ready")
+        for name in ("HUP", "QUIT", "USR1"):
+            cli("kill", name.lower(), "--signal", name)
+        for name in ("HUP", "QUIT", "USR1"):
+            wait_until(partial(_in_state, cli, name.lower(), "completed"),
+                       message=f"the job trapping {name} to end")
+            # (sh may say first how its `sleep` died of the same signal: "Hangup", "Quit")
+            assert cli("logs", name.lower()).stdout.endswith(f"got {name}\n")
+        worker.send_signal(1)  # SIGHUP: the worker itself still ignores it
+        assert worker.poll() is None
+        assert _job(cli, "hup")["state"] == "completed"
+    finally:
+        worker.terminate()
+        assert worker.wait(30) == 0

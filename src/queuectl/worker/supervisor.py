@@ -30,6 +30,15 @@ from ..storage import Storage
 log = logging.getLogger("queuectl.worker.loop")
 
 _SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+# Signals people send jobs (queuectl kill --signal) that a worker may have been started
+# ignoring: nohup ignores SIGHUP, a shell's `&` SIGINT and SIGQUIT. An ignored signal stays
+# ignored across exec, and a shell then cannot even trap it, so every job would ignore it too.
+# A handler that does nothing keeps the worker ignoring it, and is reset at exec.
+_PASSED_ON = (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """As SIG_IGN, but a job's process starts with the signal's default action."""
 
 
 def serve(worker: Worker, *, burst: bool = False, exiting: bool = False) -> None:
@@ -65,6 +74,8 @@ def serve(worker: Worker, *, burst: bool = False, exiting: bool = False) -> None
 
     loop = threading.Thread(target=run, name="coordinator")
     previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNAL_NAMES}
+    previous |= {sig: signal.signal(sig, _ignore) for sig in _PASSED_ON
+                 if signal.getsignal(sig) is signal.SIG_IGN}
     try:
         loop.start()
         loop.join()  # a signal interrupts the join: its handler runs here, then the join goes on
