@@ -178,6 +178,10 @@ def test_a_worker_started_ignoring_signals_passes_them_on(cli: Cli, db_path: Pat
         worker.send_signal(1)  # SIGHUP: the worker itself still ignores it
         assert worker.poll() is None
         assert _job(cli, "hup")["state"] == "completed"
-    finally:
         worker.terminate()
         assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:  # a job that ignored its signal still runs: kill them all
+            worker.terminate()
+            worker.terminate()  # a second SIGTERM kills the running jobs
+            worker.wait(30)
