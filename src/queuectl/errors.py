@@ -8,7 +8,7 @@
     ├── DuplicateSchedule         a recurring schedule with that name exists already (exit 1)
     ├── InvalidTransition         the job is not in a state that allows it (exit 1)
     ├── DatabaseNotFound          no database there, and the caller asked not to create one (exit 1)
-    ├── WorkerIdTaken             another worker of this host runs under that worker id (exit 1)
+    ├── WorkerIdTaken             another live worker runs under that worker id (exit 1)
     └── StorageError              the database refused or failed (exit 1)
 
 The CLI maps these to exit codes in one place (``cli.main``); the library raises them
@@ -56,12 +56,13 @@ class DatabaseNotFound(QueuectlError):
 
 
 class WorkerIdTaken(QueuectlError):
-    """A worker may not start under the id of one that runs: they would renew, finish and
-    rescue each other's runs, every write being fenced by that id."""
+    """A worker may not start under the id of one that runs (its wake channel's name held on
+    this host, or its registration live): they would renew, finish and rescue each other's
+    runs, every write being fenced by that id."""
 
-    def __init__(self, worker_id: str) -> None:
-        super().__init__(f"worker id {worker_id!r} is taken: a worker of this host runs under "
-                         "it (leave --worker-id out, and each worker gets an id of its own)")
+    def __init__(self, worker_id: str, holder: str = "a worker of this host") -> None:
+        super().__init__(f"worker id {worker_id!r} is taken: {holder} runs under it (leave "
+                         "--worker-id out, and each worker gets an id of its own)")
         self.worker_id = worker_id
 
 

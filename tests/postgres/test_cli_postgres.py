@@ -85,3 +85,19 @@ def test_the_job_of_a_killed_worker_is_recovered_by_another(
                timeout=60, message="the rescued job to complete")
     history = as_json(pg_cli("show", "slow", "--json"))["attempts_history"]
     assert [a["error"] for a in history] == ["worker lost", None]
+
+
+def test_a_second_worker_under_a_live_workers_id_is_refused(
+    pg_cli: Cli, pg_workers: WorkerPool
+) -> None:
+    """On PostgreSQL no wake channel holds a name: the registration refuses the id of a live
+    worker, before the second worker's run records could replace the first one's."""
+    first = pg_workers.start(1, "--worker-id", "w-shared")
+    refused = pg_cli("worker", "start", "--worker-id", "w-shared", check=1, timeout=60)
+    assert refused.stderr.startswith("error: worker id 'w-shared' is taken: a worker on ")
+    assert f"(pid {first.pid}) runs under it" in refused.stderr
+    [listed] = as_json(pg_cli("worker", "list", "--json"))
+    assert (listed["id"], listed["pid"]) == ("w-shared", first.pid)
+    pg_cli("enqueue", "-c", "true", "--id", "after")
+    wait_until(lambda: as_json(pg_cli("show", "after", "--json"))["state"] == "completed",
+               message="the first worker to run a job enqueued after the refusal")

@@ -220,3 +220,26 @@ def test_a_worker_id_taken_on_this_host_is_refused_and_leaks_nothing(tmp_path: P
     finally:
         first.close()
         storage.close()
+
+
+def test_a_live_registration_keeps_its_id(storage: Storage) -> None:
+    """The registration is the check where no wake channel holds a name (PostgreSQL, hosts
+    apart): another process may not register under a live worker's id; the same process may
+    register again; a registration whose heartbeat is older than a lease is a lost worker's,
+    and is replaced."""
+    from queuectl.errors import WorkerIdTaken
+
+    lease = 30.0
+    first = WorkerRegistration(W1, "host-a", 1111, None, 2)
+    storage.register_worker(first, T0, alive_since=T0 - lease)
+    storage.register_worker(first, T0 + 5, alive_since=T0 + 5 - lease)  # again: the same one
+    other = WorkerRegistration(W1, "host-b", 2222, None, 4)
+    with pytest.raises(WorkerIdTaken, match=f"worker id '{W1}' is taken: a worker on host-a "
+                                            r"\(pid 1111\) runs under it"):
+        storage.register_worker(other, T0 + 10, alive_since=T0 + 10 - lease)
+    [held] = [w for w in storage.workers() if w.id == W1]
+    assert (held.host, held.pid, held.slots, held.heartbeat_at) == ("host-a", 1111, 2, T0 + 5)
+    # A lease after its last heartbeat the first one is lost: its id may be taken.
+    storage.register_worker(other, T0 + 5 + lease + 1, alive_since=T0 + 6)
+    [held] = [w for w in storage.workers() if w.id == W1]
+    assert (held.host, held.pid, held.slots) == ("host-b", 2222, 4)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..errors import WorkerIdTaken
 from .base import INTERRUPTED, CheckIn, LocalWorker
 
 if TYPE_CHECKING:
@@ -19,15 +20,30 @@ if TYPE_CHECKING:
     from .driver import Driver, Transaction
 
 
-def register(db: Driver, worker: WorkerRegistration, now: float) -> None:
+def register(db: Driver, worker: WorkerRegistration, now: float,
+             alive_since: float | None = None) -> None:
+    """Register ``worker``, or renew its registration if this same process made it.
+
+    ``WorkerIdTaken`` if another process, here or on another host, is registered under the
+    id with a heartbeat at or after ``alive_since`` (None: any heartbeat): two workers under
+    one id would renew, finish and rescue each other's runs, every write being fenced by the
+    id. An older registration is its lost worker's, whose leases have run out: it is replaced.
+    """
     # From here on this store serves a long-running worker: when the database goes away it
     # waits for it to come back (running jobs keep running) instead of failing.
     db.keep_trying()
+    params = {"id": worker.id, "host": worker.host, "pid": worker.pid,
+              "pid_started": worker.pid_started, "slots": worker.slots, "now": now}
+
     def write(tx: Transaction) -> None:
-        tx.run("register_worker", {
-            "id": worker.id, "host": worker.host, "pid": worker.pid,
-            "pid_started": worker.pid_started, "slots": worker.slots, "now": now,
-        })
+        if tx.one("register_worker", params) is None:
+            holder = tx.one("worker_holding_id", {"worker_id": worker.id})
+            if holder is not None:
+                host, pid, heartbeat_at = holder
+                if alive_since is None or heartbeat_at >= alive_since:
+                    raise WorkerIdTaken(worker.id, f"a worker on {host} (pid {pid})")
+                tx.run("unregister_worker", {"worker_id": worker.id})
+            tx.one("register_worker", params)
         # Idle until its first claim says otherwise: an enqueue meanwhile wakes it.
         tx.one("note_idle_worker", {"worker_id": worker.id, "free": worker.slots, "now": now})
 

@@ -99,7 +99,9 @@ class Heartbeat:
         pid = os.getpid()
         registration = WorkerRegistration(self._worker_id, HOST, pid, start_marker(pid),
                                           self.slots)
-        self._storage.register_worker(registration, now)
+        # A registration under this id with a heartbeat within a lease is a live worker's.
+        self._storage.register_worker(registration, now,
+                                      alive_since=now - self.settings.lease_duration)
 
     def started(self, now: float) -> None:
         """The worker started: a full tick an interval from now, a check-in at once (to learn

@@ -161,9 +161,12 @@ class Worker:
         # alive and reconnecting too (see outage.py).
         rescue_lost_runs(self.storage, self.settings, now,
                          expired_leases=self._outage.may_rescue(now))
+        # Registered before the run records are opened: a live worker registered under this
+        # id (on PostgreSQL, whose wake channel holds no name) stops this one here, before its
+        # records file (by id, opened afresh) could replace the other's.
+        self._heartbeat.register(now)
         if self._launcher is None:
             self._launcher = Launcher(self._environ, worker_id=self.id)
-        self._heartbeat.register(now)
         self._heartbeat.started(now)
         self._pool.start()
         self._interrupts.fence.start()

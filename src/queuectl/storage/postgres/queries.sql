@@ -191,10 +191,17 @@ SELECT id FROM jobs WHERE id = ANY(%(ids)s);
 -- Workers (storage/workers.py) -------------------------------------------------------------
 
 -- name: register_worker
--- Idempotent, so that a worker may repeat it after losing the connection mid-commit.
+-- Idempotent for the same process (which may repeat it after a lost commit, or once its
+-- registration was removed); another process's row under the id is left alone, and no row
+-- comes back (storage/workers.py decides).
 INSERT INTO workers (id, host, pid, pid_started, slots, started_at, heartbeat_at)
 VALUES (%(id)s, %(host)s, %(pid)s, %(pid_started)s, %(slots)s, %(now)s, %(now)s)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+WHERE workers.host = excluded.host AND workers.pid = excluded.pid
+RETURNING id;
+
+-- name: worker_holding_id
+SELECT host, pid, heartbeat_at FROM workers WHERE id = %(worker_id)s;
 
 -- name: unregister_worker
 DELETE FROM workers WHERE id = %(worker_id)s;

@@ -202,10 +202,17 @@ SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 -- Workers (storage/workers.py) -------------------------------------------------------------
 
 -- name: register_worker
--- Idempotent, like PostgreSQL's (which a worker may repeat after a lost commit).
+-- Idempotent for the same process (which may repeat it after a lost commit, or once its
+-- registration was removed); another process's row under the id is left alone, and no row
+-- comes back (storage/workers.py decides).
 INSERT INTO workers (id, host, pid, pid_started, slots, started_at, heartbeat_at)
 VALUES (:id, :host, :pid, :pid_started, :slots, :now, :now)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+WHERE workers.host = excluded.host AND workers.pid = excluded.pid
+RETURNING id;
+
+-- name: worker_holding_id
+SELECT host, pid, heartbeat_at FROM workers WHERE id = :worker_id;
 
 -- name: unregister_worker
 DELETE FROM workers WHERE id = :worker_id;
