@@ -268,6 +268,8 @@ def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
             assert f"<dd class=\"error\">{escape(problem)}</dd>" in page.text, name
     for name in ("timeout", "negative"):  # no span a run can have, not '0ms'
         assert "<dt>Timeout</dt><dd>-</dd>" in pages[name].text, name
+        # The edit form offers none either ('-inf' or '-5' would be refused on saving).
+        assert '<input type="text" name="timeout" value=""' in pages[name].text, name
     assert api.status_code == 200
     jobs = {job["id"]: job for job in api.json()}
     assert jobs["env"]["unreadable"] == "env is not JSON: '{bad'"
