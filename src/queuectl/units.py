@@ -61,6 +61,12 @@ _YEAR = 365 * 86400  # a calendar's worth is not needed: past a year, only years
 _INFINITE = float("inf")  # not math.inf: math is one more import for every enqueue
 
 
+def is_setting_span(seconds: float | None) -> bool:
+    """Whether ``seconds`` is a span a setting (a timeout) can hold: more than zero and finite.
+    None, zero or less, infinity and NaN (rows edited by hand) are not, and read as '-'."""
+    return seconds is not None and 0 < seconds < _INFINITE  # NaN fails both comparisons
+
+
 def human_duration(seconds: float | None) -> str:
     """How a duration reads, in at most two units: 0.0123 -> '12ms', 4.5 -> '4.5s',
     125 -> '2m05s', 7300 -> '2h01m', 275400 -> '3d04h', and from a year (365 days) on only

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..units import format_timestamp_to_second
+from ..units import format_timestamp_to_second, is_setting_span
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and collections stay off the plain enqueue's path
@@ -89,20 +89,10 @@ class _Guarded:
         self._stream = stream
 
     def write(self, data: Any) -> int:
-        try:
-            return self._stream.write(data)  # type: ignore[no-any-return]
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self._failed(exc) from None
+        return self._guarded(self._stream.write, data)  # type: ignore[no-any-return]
 
     def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self._failed(exc) from None
+        self._guarded(self._stream.flush)
 
     @property
     def buffer(self) -> _Guarded:  # `logs` writes the output's bytes as they are
@@ -112,8 +102,13 @@ class _Guarded:
         return getattr(self._stream, name)
 
     @staticmethod
-    def _failed(exc: OSError) -> OutputFailed:
-        return OutputFailed(exc.errno, exc.strerror or str(exc))
+    def _guarded(call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputFailed(exc.errno, exc.strerror or str(exc)) from None
 
 
 def guard_stdout() -> None:
@@ -132,9 +127,7 @@ def span(seconds: float | None) -> str:
     """A job's setting in seconds as ``show`` prints it ('30s', '1.5s'), or '-' for none, and
     for a value no setting can hold (zero or less, infinite or NaN: a row edited by hand),
     which ``-infs`` would pass off as one."""
-    if seconds is None or not 0 < seconds < float("inf"):  # NaN fails both comparisons
-        return "-"
-    return f"{seconds:g}s"
+    return f"{seconds:g}s" if is_setting_span(seconds) else "-"
 
 
 _YEAR = 365 * 86400.0

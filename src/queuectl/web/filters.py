@@ -12,7 +12,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from starlette.requests import Request
 
-from ..units import format_timestamp, format_timestamp_to_second
+from ..units import format_timestamp, format_timestamp_to_second, is_setting_span
 from ..units import human_duration as duration
 from ..units import human_rate as rate
 
@@ -52,9 +52,7 @@ def span(seconds: float | None) -> str:
     """A job's setting in seconds ('30.0s', '2m05s'), or '-' for none, and for a value no
     setting can hold (zero or less, infinite or NaN: a row edited by hand), which
     ``duration`` would read as '0ms'."""
-    if seconds is None or not 0 < seconds < float("inf"):  # NaN fails both comparisons
-        return "-"
-    return duration(seconds)
+    return duration(seconds) if is_setting_span(seconds) else "-"
 
 
 def grouped(number: int | float | None) -> str:
@@ -83,4 +81,5 @@ def page_link(request: Request, **cursor: str) -> str:
 def install(env: Environment) -> None:
     env.filters.update(when=when, duration=duration, span=span, ago=ago, percent=percent, rate=rate,
                        moment=moment, num=grouped)
+    env.tests.update(setting_span=is_setting_span)
     env.globals.update(page_link=page_link)
