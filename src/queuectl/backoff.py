@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .jobspec.limits import EARLIEST_TIME, LATEST_TIME
 from .models import Job, JobState, Outcome
 
 if TYPE_CHECKING:
@@ -80,16 +79,17 @@ def outcome_of_failure(
         base = settings.backoff_base if job.backoff_base is None else job.backoff_base
         cap = settings.backoff_max if job.backoff_max is None else job.backoff_max
         try:
-            state, run_at = state_after_failure(job, now, base, cap, job.jitter or 0.0)
+            unbounded = job.attempts <= job.max_retries and _unbounded_setting(job, base, cap)
+            if unbounded:
+                # Only by hand (enqueue and config refuse it): a cap of zero, a jitter of 5 or
+                # inf, a NaN base give no retry time, or one before now or past year 9999.
+                state, run_at = JobState.DEAD, now
+                error = f"{error}; unreadable row: no retry time ({unbounded})"
+            else:
+                state, run_at = state_after_failure(job, now, base, cap, job.jitter or 0.0)
         except TypeError:  # text in a number, by hand (SQLite): the run's result would be lost
             state, run_at = JobState.DEAD, now
             error = f"{error}; unreadable row: {_retry_problem(job)}"
-        if state is JobState.FAILED and not EARLIEST_TIME <= run_at <= LATEST_TIME:
-            # A setting past enqueue's bounds (an infinite jitter, a NaN base: by hand) gave
-            # a time no run_at can hold, to store and compare (an infinity, NaN, year 10000).
-            state, run_at = JobState.DEAD, now
-            error = (f"{error}; unreadable row: no retry time"
-                     f" ({_unbounded_setting(job, base, cap)})")
     else:
         state, run_at = JobState.DEAD, now
     return Outcome(
@@ -111,20 +111,21 @@ def _retry_problem(job: Job) -> str:
     return "a retry setting is not a number"
 
 
-def _unbounded_setting(job: Job, base: float, cap: float) -> str:
-    """Which retry setting is past the bounds enqueue keeps it in, in enqueue's words
-    ('jitter: expected a number, got inf')."""
+def _unbounded_setting(job: Job, base: float, cap: float) -> str | None:
+    """Which retry setting that is a number lies past the bounds enqueue keeps it in, in
+    enqueue's words ('jitter: must be between 0 and 1, got 5'); None if none does. Text is
+    left to ``_retry_problem``."""
     from .errors import InvalidInput
     from .jobspec import fields
 
     for value, check in ((base, fields.backoff_base), (cap, fields.backoff_max),
                          (job.jitter, fields.jitter)):
-        try:
-            if value is not None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
                 check(value)
-        except InvalidInput as exc:
-            return str(exc)
-    return "a retry setting is out of bounds"
+            except InvalidInput as exc:
+                return str(exc)
+    return None
 
 
 def outcome_of_run(

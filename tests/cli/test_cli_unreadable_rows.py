@@ -140,8 +140,13 @@ def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: P
                  " inf)", id="sqlite-jitter-inf"),
     pytest.param("postgres", "jitter = '-Infinity'", "no retry time (jitter: expected a"
                  " number, got -inf)", id="postgres-jitter-inf", marks=POSTGRES),
+    # Numbers past enqueue's bounds: a retry before now (jitter 5), or none (log of 0).
+    pytest.param("sqlite", "jitter = 5", "no retry time (jitter: must be between 0 and 1, got"
+                 " 5)", id="sqlite-jitter-5"),
+    pytest.param("sqlite", "backoff_max = 0", "no retry time (backoff_max: must be more than"
+                 " zero, got 0)", id="sqlite-cap-0"),
 ])
-def test_a_retry_setting_that_is_no_number_ends_its_job_dead(
+def test_a_retry_setting_enqueue_would_refuse_ends_its_job_dead(
         cli: Cli, db_path: Path, where: str, change: str, problem: str) -> None:
     """The retry of a failed run cannot be worked out: the job ends dead, saying why, rather
     than its result being lost (the job left processing) or retried at no time ever."""

@@ -65,8 +65,7 @@ class Backlog:
             if run.result.interrupted and (forced_stop or was_fenced) and not was_canceled:
                 self.give_back([run.job], started=True)
             else:
-                self.record(outcome_of_run(run.job, run.result, run.finished_at, settings,
-                                           canceled=was_canceled))
+                self.record(_outcome(run, settings, canceled=was_canceled))
 
     def record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -111,6 +110,21 @@ class Backlog:
         if recorded:
             settled([(outcome.job_id, outcome.attempt) for outcome in recorded])
         return claimed, recorded, refused
+
+
+def _outcome(run: Finished, settings: Settings, *, canceled: bool) -> Outcome:
+    """What ``run`` ended as; should working that out fail (a bug, a value no check foresaw),
+    the run is recorded dead, saying so, rather than its result lost and its job left held."""
+    try:
+        return outcome_of_run(run.job, run.result, run.finished_at, settings, canceled=canceled)
+    except Exception as exc:
+        error = f"failed in the worker: {type(exc).__name__}: {exc}"
+        log.error("job %s run %d: %s", run.job.id, run.job.runs, error)
+        result = run.result
+        return Outcome(run.job.id, run.job.runs, JobState.DEAD, run.finished_at,
+                       exit_code=result.exit_code, error=error, output=result.output,
+                       output_dropped=result.output_dropped, streamed=result.streamed,
+                       job=run.job)
 
 
 def counted(number: int, noun: str) -> str:
