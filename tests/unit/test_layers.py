@@ -12,11 +12,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "queuectl"
 # module (top-level name) -> the only places under src/queuectl allowed to import it
 ONLY_IN = {
     "subprocess": ("process/runner.py",),
+    "_posixsubprocess": ("process/spawn.py",),
     "click": ("cli/",),
     "starlette": ("web/",),
     "uvicorn": ("web/", "cli/dashboard.py"),
     "jinja2": ("web/",),
     "sqlite3": ("storage/",),
+    "_sqlite3": ("storage/",),
     "psycopg": ("storage/",),
 }
 
