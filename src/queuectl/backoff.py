@@ -100,15 +100,11 @@ def outcome_of_failure(
 
 
 def _retry_problem(job: Job) -> str:
-    """Which of ``job``'s retry settings is no number (only a row edited by hand has one)."""
-    from .jobspec.text import shown
+    """Which of ``job``'s fields is not of its type (only a row edited by hand has one), in
+    the words ``show`` uses: ``max_retries is not a whole number: 'x'``."""
+    from .unreadable import readable
 
-    for name in ("attempts", "max_retries", "backoff_base", "backoff_max", "jitter"):
-        value = getattr(job, name)
-        if value is not None and (isinstance(value, bool)
-                                  or not isinstance(value, (int, float))):
-            return f"{name} is not a number: {shown(value)}"
-    return "a retry setting is not a number"
+    return readable(job).unreadable or "a retry setting is not a number"
 
 
 def _unbounded_setting(job: Job, base: float, cap: float) -> str | None:

@@ -129,7 +129,7 @@ def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: P
 
 
 @pytest.mark.parametrize(("where", "change", "problem"), [
-    pytest.param("sqlite", "max_retries = 'x'", "max_retries is not a number: 'x'",
+    pytest.param("sqlite", "max_retries = 'x'", "max_retries is not a whole number: 'x'",
                  id="sqlite-max_retries"),
     pytest.param("sqlite", "jitter = 'x'", "jitter is not a number: 'x'", id="sqlite-jitter"),
     pytest.param("postgres", "backoff_base = 'NaN'",
