@@ -129,6 +129,40 @@ def test_a_dead_dependency_kills_its_dependents_down_the_chain(storage: Storage)
     assert again.state is JobState.DEAD
 
 
+def test_a_job_retried_after_its_unfinished_dependency_was_removed_dies_again(
+    storage: Storage,
+) -> None:
+    # A dead dependent does not keep its dead dependency from being removed; retried then,
+    # it waited for ever on a job that no longer exists ("Retried c: now pending").
+    storage.enqueue([NewJob("a", "x", 0), NewJob("done", "x", 0)], T0)
+    storage.enqueue([NewJob("c", "x", 0, depends_on=("a", "done"))], T0)
+    storage.enqueue([NewJob("d", "x", 0, depends_on=("a",))], T0)
+    assert _claim(storage, 2) == ["a", "done"]
+    _finish(storage, "done", JobState.COMPLETED)
+    _finish(storage, "a", JobState.DEAD)
+    assert storage.remove(["a", "done"]) == ["a", "done"]
+    [again] = storage.retry(["c"], T0 + 1, include_canceled=False)
+    assert (again.state, again.last_error) == (JobState.DEAD, "dependency a removed")
+    assert sorted(storage.retry_all_dead(T0 + 2)) == ["c", "d"]
+    assert [stored(storage, j).last_error for j in ("c", "d")] == ["dependency a removed"] * 2
+    assert storage.pending_breakdown(T0 + 2)["pending"] == 0
+
+
+def test_a_retried_job_waits_only_on_dependencies_not_completed_yet(storage: Storage) -> None:
+    # A dependency that completed and was then removed (purge, retention) is no reason to die.
+    storage.enqueue([NewJob("done", "x", 0), NewJob("b", "x", 0)], T0)
+    storage.enqueue([NewJob("c", "x", 0, depends_on=("done", "b"))], T0)
+    assert _claim(storage, 2) == ["done", "b"]
+    _finish(storage, "done", JobState.COMPLETED)
+    _finish(storage, "b", JobState.DEAD)
+    assert storage.remove(["done"]) == ["done"]
+    assert [j.state for j in storage.retry(["b", "c"], T0 + 1, include_canceled=False)] == [
+        JobState.PENDING, JobState.PENDING]
+    assert _claim(storage, 10, T0 + 1) == ["b"]
+    _finish(storage, "b", JobState.COMPLETED, T0 + 1)
+    assert _claim(storage, 10, T0 + 1) == ["c"]
+
+
 def test_an_unknown_dependency_is_refused_and_nothing_stored(storage: Storage) -> None:
     with pytest.raises(InvalidInput, match="nope"):
         storage.enqueue([NewJob("ok", "x", 0), NewJob("c", "x", 0, depends_on=("nope",))], T0)

@@ -439,16 +439,25 @@ RETURNING id;
 
 -- name: redo_dependency_deaths
 -- Jobs a person retried while a dependency is still dead or canceled die again at once, so
--- that no waiting job can wait forever on a job that will never complete.
+-- that no waiting job can wait forever on a job that will never complete; so do those one of
+-- whose dependencies was removed before it completed (waiting_on still counts it).
 UPDATE jobs
 SET state = 'dead', updated_at = %(now)s,
-    last_error = 'dependency ' || (
-        SELECT p.id FROM jobs AS p
-        WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled')
-        ORDER BY p.id LIMIT 1) || ' dead'
+    last_error = coalesce(
+        'dependency ' || (
+            SELECT p.id FROM jobs AS p
+            WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled')
+            ORDER BY p.id LIMIT 1) || ' dead',
+        'dependency ' || (
+            SELECT d FROM unnest(jobs.depends_on) AS d
+            WHERE NOT EXISTS (SELECT 1 FROM jobs AS p WHERE p.id = d) ORDER BY d LIMIT 1)
+            || ' removed',
+        'a dependency was removed')
 WHERE id = ANY(%(ids)s) AND state = 'pending'
-  AND EXISTS (SELECT 1 FROM jobs AS p
-              WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled'));
+  AND (EXISTS (SELECT 1 FROM jobs AS p
+               WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled'))
+    OR waiting_on > (SELECT count(*) FROM jobs AS p
+                     WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
 
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).

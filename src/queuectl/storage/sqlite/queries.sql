@@ -424,17 +424,28 @@ RETURNING id;
 
 -- name: redo_dependency_deaths
 -- Jobs a person retried while a dependency is still dead or canceled die again at once, so
--- that no waiting job can wait forever on a job that will never complete.
+-- that no waiting job can wait forever on a job that will never complete; so do those one of
+-- whose dependencies was removed before it completed (waiting_on still counts it, and no
+-- job_dependencies row is left to name it: the job's own depends_on does).
 UPDATE jobs
 SET state = 'dead', updated_at = :now,
-    last_error = 'dependency ' || (
-        SELECT d.depends_on FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state IN ('dead', 'canceled')
-        ORDER BY d.depends_on LIMIT 1) || ' dead'
+    last_error = coalesce(
+        'dependency ' || (
+            SELECT d.depends_on FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
+            WHERE d.job_id = jobs.id AND p.state IN ('dead', 'canceled')
+            ORDER BY d.depends_on LIMIT 1) || ' dead',
+        'dependency ' || (
+            SELECT value
+            FROM json_each(CASE WHEN json_valid(jobs.depends_on) THEN jobs.depends_on END)
+            WHERE value NOT IN (SELECT id FROM jobs) ORDER BY value LIMIT 1) || ' removed',
+        'a dependency was removed')
 WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'pending'  -- +: find by id
-  AND EXISTS (
+  AND (EXISTS (
         SELECT 1 FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state IN ('dead', 'canceled'));
+        WHERE d.job_id = jobs.id AND p.state IN ('dead', 'canceled'))
+    OR waiting_on > (
+        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
+        WHERE d.job_id = jobs.id AND p.state <> 'completed'));
 
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).
