@@ -53,11 +53,18 @@ def follow_output(
 ) -> Iterator[bytes | Attempt]:
     """Yield the output of a run as it grows; the last item is the finished ``Attempt``.
 
-    Without ``number`` it follows the latest run, waiting for one to start if need be.
+    Without ``number`` it follows the latest run, waiting for one to start if need be. A job
+    that is final without that run (canceled while it waited, dead through a dependency, or
+    asked for an attempt it never had) never gets it: ``InvalidTransition``.
     """
     shown = 0
     while True:
-        attempt = _attempt(storage, job_id, number)
+        job = _get(storage, job_id)  # read before its attempts: final then, final for them
+        attempt = _attempt(storage, job, number)
+        if attempt is None and job.state in TERMINAL_STATES:
+            wanted = "never ran" if number is None else f"has no attempt {number}"
+            raise InvalidTransition(f"job {job.id!r} is {job.state.value} and {wanted}"
+                                    + (": no output to follow" if number is None else ""))
         if attempt is not None:
             if number is None:
                 number = attempt.number  # stay with this run even if a retry starts
@@ -77,8 +84,7 @@ def _get(storage: Storage, job_id: str) -> Job:
     return job
 
 
-def _attempt(storage: Storage, job_id: str, number: int | None) -> Attempt | None:
-    job = _get(storage, job_id)
+def _attempt(storage: Storage, job: Job, number: int | None) -> Attempt | None:
     attempts = storage.attempts(job.id)
     if number is None:
         return attempts[-1] if attempts else None

@@ -1,0 +1,51 @@
+"""`logs --follow` ends when the run it waits for can no longer come."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.helpers import Cli
+
+
+def _follow(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    follower = cli.spawn("logs", *args, "--follow")
+    try:
+        out, err = follower.communicate(timeout=20)
+    finally:
+        follower.kill()
+    return subprocess.CompletedProcess(follower.args, follower.returncode, out, err)
+
+
+def test_following_a_job_that_ends_without_running_stops_with_why(cli: Cli) -> None:
+    # It waited for a first run that never comes: before, it polled for ever.
+    cli("add", "--id", "later", "--delay", "1h", "echo hi")
+    follower = cli.spawn("logs", "later", "--follow")
+    try:
+        cli("cancel", "later")
+        out, err = follower.communicate(timeout=20)
+    finally:
+        follower.kill()
+    assert (follower.returncode, out) == (1, "")
+    assert err == "error: job 'later' is canceled and never ran: no output to follow\n"
+
+
+def test_following_an_attempt_a_finished_job_never_had_stops_with_why(cli: Cli) -> None:
+    cli("add", "--id", "once", "echo hi")
+    cli("worker", "start", "--burst", "-q")
+    followed = _follow(cli, "once", "--attempt", "2")
+    assert (followed.returncode, followed.stdout) == (1, "")
+    assert followed.stderr == "error: job 'once' is completed and has no attempt 2\n"
+    assert _follow(cli, "once", "--attempt", "1").returncode == 0
+
+
+def test_following_a_dependent_killed_by_its_dependency_stops_with_why(cli: Cli) -> None:
+    cli("enqueue", '{"id": "parent", "command": "exit 4", "max_retries": 0}')
+    cli("add", "--id", "child", "--after", "parent", "echo hi")
+    follower = cli.spawn("logs", "child", "--follow")
+    try:
+        cli("worker", "start", "--burst", "-q")
+        out, err = follower.communicate(timeout=20)
+    finally:
+        follower.kill()
+    assert (follower.returncode, out) == (1, "")
+    assert err == "error: job 'child' is dead and never ran: no output to follow\n"
