@@ -128,3 +128,25 @@ def test_worker_stop_timeout_then_now(cli: Cli, workers: WorkerPool, db_path: Pa
     assert (back["state"], back["attempts"]) == ("pending", 0)
     wait_until(lambda: not processes_using(db_path, QUEUECTL_JOB_ID="endless"), timeout=10,
                message="the killed job's processes to be gone")
+
+
+def test_a_graceful_stop_says_which_paused_jobs_it_waits_for(
+    cli: Cli, workers: WorkerPool, tmp_path: Path
+) -> None:
+    # A paused job never ends on its own: the stop waited for it without a word, as if hung.
+    cli("enqueue", "--command", f"{WAIT_FOR_GO}; echo finished", "--id", "held")
+    worker = workers.start(1)
+    wait_for_state(cli, "held", "processing")
+    cli("pause", "held")
+
+    result = cli("worker", "stop", "--timeout", "1s", check=1)
+    assert result.stderr.splitlines()[0] == (
+        "Job held is paused: the stop waits until `queuectl resume held` lets it finish"
+        " (`queuectl worker stop --now` puts it back instead)")
+    wait_until(lambda: "1 of them paused (held)" in worker.stderr(), timeout=10,
+               message="the worker to say that it waits for a paused job")
+
+    (tmp_path / "go").touch()
+    cli("resume", "held")
+    assert worker.wait() == 0, worker.stderr()
+    assert job(cli, "held")["state"] == "completed"

@@ -11,7 +11,7 @@ from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from queuectl.worker.loop import Worker
     from queuectl.worker.supervisor import Detached
@@ -48,17 +48,21 @@ class WorkerControl(QueueCore):
         serve(worker, burst=burst, exiting=exiting)
 
     def stop_workers(
-        self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None
+        self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None,
+        on_paused: Callable[[list[str]], None] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Ask workers to stop and wait until they have exited.
 
         Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
         ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
+        A graceful stop first hands ``on_paused`` the ids of the paused jobs those workers
+        run, if any: it waits for them until they are resumed.
         """
         from queuectl.worker.control import stop_workers
 
         return stop_workers(self.storage, self.settings, self.clock, worker_id=worker_id,
-                            mode="now" if now else "graceful", timeout=timeout)
+                            mode="now" if now else "graceful", timeout=timeout,
+                            on_paused=on_paused)
 
     def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
                               burst: bool = False, verbose: bool = False,

@@ -4,7 +4,7 @@ in the background. (The worker itself is ``loop.py``; its processes ``supervisor
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import QueuectlError
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..models import WorkerInfo
     from ..storage import Storage
+
+_MOST_RUNNING = 100_000  # processing jobs looked at for paused ones: more than all slots
 
 
 def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
@@ -43,15 +45,25 @@ def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo
 
 
 def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_id: str | None,
-                 mode: str, timeout: float | None) -> tuple[list[str], list[str]]:
+                 mode: str, timeout: float | None,
+                 on_paused: Callable[[list[str]], None] | None = None,
+                 ) -> tuple[list[str], list[str]]:
     """Ask workers to stop (``mode`` graceful or now) and wait until they have exited;
-    ``(stopped, still running)``."""
+    ``(stopped, still running)``. Before a graceful wait, ``on_paused`` is given the ids of
+    the paused jobs (queuectl pause) that those workers run, if any: they end only once
+    resumed, so the wait lasts until then."""
+    from queuectl.models import JobState
     from queuectl.worker.maintenance import rescue_lost_runs
 
     rescue_lost_runs(storage, settings, clock.now())
     if worker_id is not None and worker_id not in {w.id for w in storage.workers()}:
         raise QueuectlError(f"no worker with id {worker_id!r}")
     asked = storage.request_stop(worker_id, mode)
+    if mode == "graceful" and on_paused is not None and asked:
+        paused = [job.id for job in storage.list_jobs(JobState.PROCESSING, _MOST_RUNNING)
+                  if job.paused and job.worker_id in asked]
+        if paused:
+            on_paused(paused)
     deadline = None if timeout is None else clock.now() + timeout
     while True:
         remaining = {w.id for w in storage.workers()} & set(asked)

@@ -264,6 +264,10 @@ class Worker:
         """What a stop waits for, e.g. "waiting for 2 running jobs"."""
         running = self.running_jobs()
         text = f"waiting for {counted(running, 'running job')}" if running else "no job running"
+        paused = self._pool.paused()
+        if running and paused:  # they go on only once resumed: say so, or the stop looks hung
+            text += (f", {len(paused)} of them paused ({', '.join(paused)}): a paused job"
+                     f" ends only once resumed (queuectl resume ID)")
         owed = self._backlog.describe()
         return f"{text}; {owed} wait for the database" if owed and self._outage.failing else text
 

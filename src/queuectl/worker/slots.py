@@ -147,6 +147,11 @@ class SlotPool:
         a signal handler may ask while the coordinator holds it."""
         return len(self._running_ids)
 
+    def paused(self) -> list[str]:
+        """Jobs whose run queuectl pause stopped: a graceful stop waits for them until they are
+        resumed. Without the lock (a snapshot of the held runs), for signal handlers too."""
+        return [held.job.id for held in list(self._held.values()) if held.paused]
+
     def stop_starting(self) -> None:
         """Start no more queued jobs (a stop is under way: they are to be given back).
 
