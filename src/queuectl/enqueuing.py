@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Mapping, Sequence
 
-from .errors import DuplicateJob, InvalidInput
-from .jobspec.newjob import NUMBERED, Enqueued, NewJob
+from .errors import InvalidInput
+from .jobspec.newjob import Enqueued, NewJob
 from .jobspec.parse import parse_job_lines, parse_job_spec, parse_job_specs
 
 TYPE_CHECKING = False  # typing and contextlib stay off the path of `queuectl enqueue`
@@ -74,15 +74,7 @@ class Enqueuer:
 
     def _store(self, jobs: list[NewJob],
                insert: Callable[[Sequence[NewJob], float], _Stored]) -> _Stored:
-        # Ids given twice in the batch are refused; the store numbers the jobs given none.
-        given = [job.id for job in jobs if job.id != NUMBERED]
-        seen = set(given)
-        if len(seen) < len(given):
-            seen.clear()
-            for job_id in given:
-                if job_id in seen:
-                    raise DuplicateJob(job_id)
-                seen.add(job_id)
+        # parse_job_specs refused ids given twice; the store numbers the jobs given none.
         return insert(jobs, self._clock.now())
 
 

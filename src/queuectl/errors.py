@@ -37,8 +37,8 @@ class JobNotFound(QueuectlError):
 
 
 class DuplicateJob(QueuectlError):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"a job with id {job_id!r} already exists")
+    def __init__(self, job_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"a job with id {job_id!r} already exists")
         self.job_id = job_id
 
 

@@ -102,6 +102,14 @@ def test_file_form_reads_stdin(cli: Cli) -> None:
     assert as_json(cli("status", "--json"))["jobs"]["pending"] == 5
 
 
+def test_an_id_given_twice_in_a_file_names_both_lines(cli: Cli) -> None:
+    # It said "a job with id 'y' already exists", of a job that was nowhere to be found.
+    lines = '{"id":"y","command":"true"}\n\n{"command":"true"}\n{"id":"y","command":"false"}\n'
+    refused = cli("enqueue", "--file", "-", input=lines, check=1)
+    assert refused.stderr == "error: line 4: id 'y' is given twice (line 1 too)\n"
+    assert cli("list").stdout.strip() == "No jobs."
+
+
 def test_jobs_run_in_the_directory_enqueue_ran_in(cli: Cli, tmp_path: Path) -> None:
     here = tmp_path / "project"
     here.mkdir()

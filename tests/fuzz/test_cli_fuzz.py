@@ -1,7 +1,7 @@
 """Job input through the real ``queuectl enqueue`` (JSON, ``--command`` with flags, ``--file``
 and stdin), each example a process: no traceback; exit 0, or 2 with one line on stderr (1
-for an id that exists), and then no row written; every accepted job runs to a finished
-attempt in a real worker at the end."""
+for an id that exists, or that a file gives twice), and then no row written; every accepted
+job runs to a finished attempt in a real worker at the end."""
 
 from __future__ import annotations
 
@@ -115,7 +115,8 @@ def test_cli_enqueue_refuses_in_one_line_or_stores_a_runnable_job(
         assert _rows(db_path) == before, result.stderr
         lines = result.stderr.splitlines()
         if result.returncode == 1:
-            assert len(lines) == 1 and "already exists" in lines[0], result.stderr
+            assert len(lines) == 1 and ("already exists" in lines[0]
+                                        or "is given twice" in lines[0]), result.stderr
         elif lines and lines[0].startswith("error: "):
             assert len(lines) == 1, result.stderr  # ours: one line
         else:  # Click's usage error: usage, hint, and one error line

@@ -93,7 +93,7 @@ def test_jobs_and_ids_variants_of_jsonl_agree(queue: Queue) -> None:
 def test_a_repeated_id_in_a_batch_refuses_the_batch(queue: Queue) -> None:
     specs = [{"id": "x", "command": "a"}, {"command": "b"}, {"id": "x", "command": "c"}]
     for ids_only in (False, True):
-        with pytest.raises(DuplicateJob, match="'x'"):
+        with pytest.raises(DuplicateJob, match=r"^job 3: id 'x' is given twice \(job 1 too\)$"):
             queue.enqueue_many(specs, ids_only=ids_only)
     assert queue.jobs() == []
 

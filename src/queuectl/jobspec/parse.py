@@ -8,7 +8,7 @@ fields are checked by ``fields`` and bounded by ``limits``.
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from ..errors import DuplicateJob, InvalidInput
 from . import fields
 from .limits import MAX_ARGUMENT_BYTES, MAX_BATCH_JOBS, MAX_LINE_CHARACTERS
 from .newjob import NUMBERED, NewJob
@@ -176,7 +176,24 @@ def parse_job_specs(
             if name is None:
                 raise
             raise InvalidInput(f"{name(index)}: {exc}") from None
+    _refuse_repeated_ids(jobs, name or (lambda index: f"job {index + 1}"))
     return jobs
+
+
+def _refuse_repeated_ids(jobs: Sequence[NewJob], name: Callable[[int], str]) -> None:
+    """A batch that gives one id twice is refused (``DuplicateJob``), naming both places:
+    neither job exists, so "already exists" would send the reader looking for it."""
+    given = [job.id for job in jobs if job.id != NUMBERED]
+    if len(set(given)) == len(given):  # the usual batch: one pass, no loop in Python
+        return
+    first: dict[str, int] = {}
+    for index, job in enumerate(jobs):
+        if job.id == NUMBERED:
+            continue
+        if job.id in first:
+            raise DuplicateJob(job.id, f"{name(index)}: id {shown(job.id)} is given twice"
+                                       f" ({name(first[job.id])} too)")
+        first[job.id] = index
 
 
 def parse_job_lines(lines: JsonLines, settings: Settings) -> tuple[list[Any], list[NewJob]]:
