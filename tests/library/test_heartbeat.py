@@ -3,11 +3,13 @@ store: when it checks in, and what a check-in changes and asks of the worker's p
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from tests.storage.conftest import execute_raw
 
 from queuectl import Queue
 from queuectl.clock import FakeClock
@@ -93,6 +95,31 @@ def test_settings_are_read_again_only_when_a_stored_one_changed(
     assert heartbeat.settings.lease_duration == 60.0
     # The full tick that brought them is scheduled by them already.
     assert heartbeat.next_tick == clock.now() + 20
+
+
+def test_a_setting_stored_by_hand_that_config_set_refuses_leaves_the_settings_in_use(
+    queue: Queue, clock: FakeClock, heartbeat: Heartbeat, asked: Asked,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused in every check-in, it made each one fail as a database error: the worker
+    claimed nothing and heard no stop request until the row was fixed."""
+    queue.config_set("poll_interval", "5s")
+    _tick(heartbeat, clock)
+    read = heartbeat.settings
+    execute_raw(queue.storage, "UPDATE config SET value = 'abc' WHERE key = 'poll_interval'")
+    queue.storage.request_stop(_registered(queue).id, "graceful")
+    with caplog.at_level(logging.ERROR, logger="queuectl.worker.loop"):
+        _tick(heartbeat, clock)
+        _tick(heartbeat, clock)
+    assert heartbeat.settings is read and asked.stops == ["graceful", "graceful"]
+    [line] = caplog.messages  # once, not at every check-in
+    assert line == (
+        f"worker {_registered(queue).id}: a stored setting is refused, settings unchanged:"
+        " poll_interval: expected a duration such as 30, 30s, 5m, 2h or 1d, got 'abc' (fix"
+        " it with queuectl config set or unset)")
+    queue.config_set("poll_interval", "7s")
+    _tick(heartbeat, clock)
+    assert heartbeat.settings.poll_interval == 7.0
 
 
 def test_a_slot_count_asked_for_resizes_the_pool_and_outlives_a_lost_registration(

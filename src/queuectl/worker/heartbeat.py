@@ -29,6 +29,7 @@ from queuectl.worker.outage import Outage
 
 from .. import config
 from ..config import Settings
+from ..errors import InvalidInput
 from ..storage import Storage
 from ..storage.base import WorkerRegistration
 
@@ -142,8 +143,7 @@ class Heartbeat:
         check_in = self._storage.heartbeat(self._worker_id, now, now + lease, holding=holding)
         self.housekeeper = check_in.housekeeper
         if check_in.config_version != self._config_version:
-            self.settings = config.resolve(self._storage.config_items(), self._environ)
-            self._config_version = check_in.config_version
+            self._read_settings(check_in.config_version)
         self._interrupts.renewed(check_in.held, check_in.lease_until or now + lease, lease)
         if not check_in.registered:
             self.register(now)
@@ -153,6 +153,19 @@ class Heartbeat:
         self._interrupts.send_signals(check_in.signals)  # queuectl kill, pause, resume
         if check_in.slots_wanted is not None:  # queuectl parallel
             self._resize(check_in.slots_wanted)
+
+    def _read_settings(self, version: str | None) -> None:
+        """The settings as stored now. One that ``config set`` would refuse (edited by hand:
+        ``poll_interval = 'abc'``) leaves those in use as they are, said once in one line: it
+        used to fail every check-in as a database error, and the worker claimed nothing and
+        heard no stop request until the row was fixed."""
+        stored = self._storage.config_items()
+        self._config_version = version
+        try:
+            self.settings = config.resolve(stored, self._environ)
+        except InvalidInput as exc:
+            log.error("worker %s: a stored setting is refused, settings unchanged: %s (fix it"
+                      " with queuectl config set or unset)", self._worker_id, exc)
 
     def _resize(self, slots: int) -> None:
         """Run ``slots`` jobs at once from now on; jobs running go on (see SlotPool.resize)."""
