@@ -128,6 +128,20 @@ def test_a_text_column_holding_bytes_fails_its_own_attempts(cli: Cli, db_path: P
     assert _job(cli, "good")["state"] == "completed"
 
 
+def test_a_lost_run_whose_worker_id_holds_bytes_is_rescued(cli: Cli, db_path: Path) -> None:
+    """Looking for the processes of a run whose holder is bytes (SQLite, by hand) raised: a
+    worker starting up ended on it with a traceback, and ran nothing."""
+    cli("enqueue", "-c", "exit 3", "--id", "lost", "--max-retries", "0")
+    cli("enqueue", "-c", "echo good", "--id", "good")
+    _edit(str(db_path), "UPDATE jobs SET state = 'processing', runs = 1, attempts = 1,"
+          " worker_id = CAST('w-gone' AS BLOB), lease_until = 1 WHERE id = 'lost'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert "Traceback" not in worker.stderr and "database error" not in worker.stderr
+    assert "rescued job lost (run 1) of a lost worker: now dead" in worker.stderr
+    assert (_job(cli, "lost")["last_error"], _job(cli, "good")["state"]) == (
+        "worker lost", "completed")
+
+
 @pytest.mark.parametrize(("where", "change", "problem"), [
     pytest.param("sqlite", "max_retries = 'x'", "max_retries is not a whole number: 'x'",
                  id="sqlite-max_retries"),

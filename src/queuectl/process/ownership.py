@@ -58,8 +58,10 @@ def records_folder() -> str:
 
 def record_path(worker_id: str) -> str | None:
     """The file of ``worker_id``'s records; None for an id that is no plain file name (ids
-    come from the workers table, and ``--worker-id`` takes any text)."""
-    if not _SAFE_ID.fullmatch(worker_id):
+    come from the workers table, and ``--worker-id`` takes any text; a job's ``worker_id``
+    edited by hand into bytes, on SQLite, is no name at all: the rescue of its run raised, and
+    a worker starting up ended on it)."""
+    if not isinstance(worker_id, str) or not _SAFE_ID.fullmatch(worker_id):
         return None
     return os.path.join(records_folder(), worker_id)
 
