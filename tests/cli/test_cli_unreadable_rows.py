@@ -159,6 +159,15 @@ def test_a_lost_run_whose_worker_id_holds_bytes_is_rescued(cli: Cli, db_path: Pa
                  " 5)", id="sqlite-jitter-5"),
     pytest.param("sqlite", "backoff_max = 0", "no retry time (backoff_max: must be more than"
                  " zero, got 0)", id="sqlite-cap-0"),
+    # Retried for ever: at once (base ** -2**63 is 0 s), or each hour past enqueue's bound.
+    pytest.param("sqlite", "attempts = -9223372036854775808", "no retry time (attempts: must"
+                 " be a whole number, at least 1 after a run, got -9223372036854775807)",
+                 id="sqlite-attempts-min"),
+    pytest.param("postgres", "attempts = -2147483648", "no retry time (attempts: must be a"
+                 " whole number, at least 1 after a run, got -2147483647)",
+                 id="postgres-attempts-min", marks=POSTGRES),
+    pytest.param("sqlite", "max_retries = 9e999", "no retry time (max_retries: expected a"
+                 " whole number, got inf)", id="sqlite-max_retries-inf"),
 ])
 def test_a_retry_setting_enqueue_would_refuse_ends_its_job_dead(
         cli: Cli, db_path: Path, where: str, change: str, problem: str) -> None:
