@@ -142,6 +142,18 @@ def test_a_lost_run_whose_worker_id_holds_bytes_is_rescued(cli: Cli, db_path: Pa
         "worker lost", "completed")
 
 
+def test_a_run_at_that_is_text_is_never_due_and_fails_no_step(cli: Cli, db_path: Path) -> None:
+    """Text sorts after every number in SQLite: the earliest run_at a worker reads to know
+    when to wake was 'x', and float() of it failed each of its steps as a database error."""
+    cli("enqueue", "-c", "echo bad", "--id", "bad")
+    cli("enqueue", "-c", "echo good", "--id", "good")
+    _edit(str(db_path), "UPDATE jobs SET run_at = 'x' WHERE id = 'bad'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert "database error" not in worker.stderr
+    assert [_job(cli, name)["state"] for name in ("bad", "good")] == ["pending", "completed"]
+    assert _job(cli, "bad")["unreadable"] == "run_at is not a number: 'x'"
+
+
 @pytest.mark.parametrize(("where", "change", "problem"), [
     pytest.param("sqlite", "max_retries = 'x'", "max_retries is not a whole number: 'x'",
                  id="sqlite-max_retries"),

@@ -118,14 +118,24 @@ def next_run_at(db: Driver, queues: Sequence[str] | None,
                 pending_until: float | None) -> float | None:
     row = db.read(lambda tx: tx.one("next_run_at", {
         "queues": tx.array(queues) if queues else None, "pending_until": pending_until}))
-    return float(row[0]) if row is not None and row[0] is not None else None
+    return _time(row[0]) if row is not None else None
 
 
 def jobs_come_due(db: Driver, since: float, now: float) -> tuple[int, float | None]:
     row = db.read(lambda tx: tx.one("jobs_come_due", {"since": since, "now": now}))
     if row is None:
         return 0, None
-    return int(row[0] or 0), (float(row[1]) if row[1] is not None else None)
+    return int(row[0] or 0), _time(row[1])
+
+
+def _time(value: object) -> float | None:
+    """A run_at read back, or None. Text or bytes (SQLite, by hand) sort after every number
+    there, so an earliest run_at that is no number is only of jobs never due (the claim's
+    ``run_at <= now`` never holds for them): float() of it failed every worker's step as a
+    database error."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
