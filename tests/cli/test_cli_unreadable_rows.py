@@ -314,3 +314,16 @@ def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
     jobs = {job["id"]: job for job in api.json()}
     assert jobs["env"]["unreadable"] == "env is not JSON: '{bad'"
     assert jobs["blob"]["command"] == "(unreadable) b'echo hi'"
+
+
+def test_a_worker_whose_heartbeat_is_text_reads_as_lost(cli: Cli, db_path: Path) -> None:
+    """Judging a registration by a heartbeat edited into text (SQLite) raised TypeError:
+    status, worker list and worker stop failed with a traceback."""
+    cli("enqueue", "-c", "true")  # creates the database
+    _edit(str(db_path), "INSERT INTO workers (id, host, pid, slots, started_at, heartbeat_at)"
+          " VALUES ('w-edited', 'elsewhere', 1, 2, 1.0e9, 'x')")
+    for args in (["status"], ["worker", "list"]):
+        assert "w-edited" in cli(*args).stdout
+    [worker] = json.loads(cli("worker", "list", "--json").stdout)
+    assert (worker["state"], worker["heartbeat_at"]) == ("lost", "invalid time (nan)")
+    assert cli("worker", "stop", timeout=30).stderr == ""

@@ -34,7 +34,7 @@ def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo
         # namespace under the same host name (a container): its pid says nothing here.
         local_dead = (worker.host == HOST
                       and not is_alive(worker.pid, worker.pid_started))
-        if local_dead or worker.heartbeat_at + lease < now:
+        if local_dead or not worker.heartbeat_at + lease >= now:  # NaN too (see storage)
             state = "lost"
         elif worker.stop_requested:
             state = "stopping"
