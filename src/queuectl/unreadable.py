@@ -84,7 +84,9 @@ def readable(job: Job) -> Job:
             if type(value) not in types:
                 problems.append(f"{name} is not {kind}: {shown(value)}")
                 changes[name] = marked(value) if kind == "text" else replacement
-    if "hook_result" not in changes and hook and _json_problem(hook):
+    if "hook_result" in changes:  # bytes: no JSON to read either, not its marked text
+        changes["hook_result"] = None
+    elif hook and _json_problem(hook):
         problems.append(f"hook_result is not a JSON object: {shown(hook)}")
         changes["hook_result"] = None
     return replace(job, **changes, unreadable="; ".join(problems))

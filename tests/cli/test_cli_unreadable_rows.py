@@ -208,6 +208,7 @@ READERS = {
     "blob": ("command = CAST('echo hi' AS BLOB)", "command is not text: b'echo hi'"),
     "maxr": ("max_retries = 'x'", "max_retries is not a whole number: 'x'"),
     "hook": ("hook_result = '{bad'", "hook_result is not a JSON object: '{bad'"),
+    "hookblob": ("hook_result = x'41'", "hook_result is not text: b'A'"),
     "runat": ("run_at = 9e999", None),
     "timeout": ("timeout = -9e999", None),
     "negative": ("timeout = -5", None),
