@@ -328,3 +328,16 @@ def test_a_worker_whose_heartbeat_is_text_reads_as_lost(cli: Cli, db_path: Path)
     [worker] = json.loads(cli("worker", "list", "--json").stdout)
     assert (worker["state"], worker["heartbeat_at"]) == ("lost", "invalid time (nan)")
     assert cli("worker", "stop", timeout=30).stderr == ""
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_burst_worker_ends_past_a_queue_limited_to_nothing(cli: Cli, store: str,
+                                                           limit: int) -> None:
+    """A limit of 0 or less (by hand) lets no job of its queue run, as a pause does: a
+    burst worker waited for them for ever."""
+    cli("queue", "limit", "video", "2")
+    cli("enqueue", "-c", "echo held", "--id", "held", "--queue", "video")
+    cli("enqueue", "-c", "echo good", "--id", "good")
+    _edit(store, f"UPDATE queues SET max_running = {limit} WHERE name = 'video'")
+    cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert [_job(cli, name)["state"] for name in ("held", "good")] == ["pending", "completed"]

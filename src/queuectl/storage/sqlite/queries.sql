@@ -295,11 +295,14 @@ WHERE w.host = ? ORDER BY i.since DESC, i.worker_id;
 -- When a worker serving :queues (JSON; NULL: all) could next claim a job: the earliest run_at
 -- of the jobs not waiting on a dependency and not in a paused queue. With :pending_until,
 -- pending jobs due after it are left out (a burst worker waits for retries, not for delays).
+-- A limit of 0 or less (only by hand: `queue limit Q 0` lifts a limit) holds its queue as a
+-- pause does, in the claim: a burst worker waited for its jobs for ever.
 SELECT MIN(run_at) FROM jobs AS ready
 WHERE state IN ('pending', 'failed') AND waiting_on = 0
   AND (:pending_until IS NULL OR state = 'failed' OR run_at <= :pending_until)
   AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
-  AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue AND q.paused);
+  AND NOT EXISTS (SELECT 1 FROM queues AS q WHERE q.name = ready.queue
+                  AND (q.paused OR q.max_running <= 0));
 
 -- name: jobs_come_due
 -- For the housekeeper (maintenance.py): how many jobs came due in (:since, :now] (a delay or
