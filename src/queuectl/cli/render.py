@@ -6,7 +6,6 @@ with ``shorten`` and ``when``.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -139,7 +138,7 @@ _AGO_UNITS = (("s", 1.0, 60.0), ("m", 60.0, 3600.0), ("h", 3600.0, 86400.0),
 def ago(timestamp: float, now: float) -> str:
     """A heartbeat's age in one rounded unit, the next unit from two of it on: '90s ago',
     '5m ago', '47h ago', '3d ago', '12y ago' (a year is 365 days)."""
-    if math.isnan(timestamp):  # no time: a heartbeat edited by hand (see storage/workers.py)
+    if timestamp != timestamp:  # NaN, no time: a heartbeat edited by hand (storage/workers.py)
         return format_timestamp_to_second(timestamp) or "-"
     seconds = max(0.0, now - timestamp)
     for unit, size, next_size in _AGO_UNITS:

@@ -7,7 +7,6 @@ stale worker can never overwrite a newer run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -157,7 +156,7 @@ def _is_number(value: object) -> bool:
 
 
 def _number_or_nan(value: object) -> float:
-    return float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]
+    return float(value) if _is_number(value) else float("nan")  # type: ignore[arg-type]
 
 
 def local_workers(db: Driver, host: str) -> list[LocalWorker]:
