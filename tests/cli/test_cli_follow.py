@@ -49,3 +49,18 @@ def test_following_a_dependent_killed_by_its_dependency_stops_with_why(cli: Cli)
         follower.kill()
     assert (follower.returncode, out) == (1, "")
     assert err == "error: job 'child' is dead and never ran: no output to follow\n"
+
+
+def test_following_a_run_that_ended_without_an_exit_code_says_why(cli: Cli) -> None:
+    # Killed, timed out, canceled or interrupted by a forced stop: exit 1, before without a word.
+    cli("enqueue", '{"id": "killed", "command": "echo hi; kill -9 $$", "max_retries": 0}')
+    cli("enqueue", '{"id": "slow", "command": "sleep 30", "timeout": 1, "max_retries": 0}')
+    cli("worker", "start", "--burst", "-q")
+    killed = _follow(cli, "killed")
+    assert (killed.returncode, killed.stdout) == (1, "hi\n")
+    assert killed.stderr == (
+        "error: job 'killed' attempt 1 ended without an exit code: killed by SIGKILL\n")
+    slow = _follow(cli, "slow")
+    assert (slow.returncode, slow.stdout) == (1, "")
+    assert slow.stderr == (
+        "error: job 'slow' attempt 1 ended without an exit code: timed out after 1s\n")

@@ -38,7 +38,11 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
         out = sys.stdout.buffer
         for item in queue.follow(job_id, attempt):
             if isinstance(item, Attempt):
-                ctx.exit(item.exit_code if item.exit_code is not None else 1)
+                if item.exit_code is None:  # no exit code to pass on: say why instead
+                    raise QueuectlError(
+                        f"job {job_id!r} attempt {item.number} ended without an exit code: "
+                        f"{item.error or 'no reason recorded'}")
+                ctx.exit(item.exit_code)
             out.write(item)
             out.flush()
         return
