@@ -86,6 +86,14 @@ class Job:
         """Whether the job runs, stopped by ``queuectl pause`` (its worker keeps its lease)."""
         return self.state is JobState.PROCESSING and self.paused_run == self.runs
 
+    @property
+    def current_error(self) -> str | None:
+        """The error the job is in: ``last_error`` while the job is failed (to be retried
+        after it) or dead (ended by it), else None. A job pending or processing again (retried
+        by hand, or after a forced stop) is in no error: the earlier one is history, kept by
+        its attempt. What ``list``, ``show``, the JSON and the dashboard say."""
+        return self.last_error if self.state in (JobState.FAILED, JobState.DEAD) else None
+
     def editable(self) -> dict[str, Any]:
         """The fields ``Queue.edit`` may change (``EDITABLE``), as JSON values in the form an
         enqueue accepts them: what ``queuectl edit`` opens in $EDITOR."""
@@ -110,7 +118,7 @@ class Job:
             "runs": self.runs,
             "priority": self.priority,
             "exit_code": self.exit_code,
-            "last_error": self.last_error,
+            "last_error": self.current_error,
             "cwd": self.cwd,
             "env": dict(self.env) if self.env else None,
             "timeout": self.timeout,

@@ -108,3 +108,21 @@ def test_a_job_that_runs_too_long_is_killed_and_fails(cli: Cli) -> None:
     job = as_json(cli("show", "slow", "--json"))
     assert (job["state"], job["last_error"]) == ("dead", "timed out after 1s")
     assert job["attempts_history"][0]["output"] == "started\n"
+
+
+def test_a_job_retried_by_hand_is_in_no_error_in_show_list_and_json(cli: Cli) -> None:
+    # show and the JSON kept 'canceled' (the job's error before the retry), list said '-'.
+    cli("enqueue", '{"id": "bad", "command": "exit 3", "max_retries": 0}')
+    cli("add", "--id", "later", "--delay", "1h", "echo hi")
+    cli("cancel", "later")
+    burst(cli)
+    cli("retry", "bad", "later")
+    for job_id in ("bad", "later"):
+        assert "\nlast error:  -\n" in cli("show", job_id).stdout
+        assert as_json(cli("show", job_id, "--json"))["last_error"] is None
+        lines = cli("list", "--state", "pending").stdout.splitlines()
+        assert next(line for line in lines if line.startswith(job_id)).endswith("  -")
+    assert [job["last_error"] for job in as_json(cli("list", "--json"))] == [None, None]
+    # The error is history, kept by the attempt it ended.
+    shown = cli("show", "bad").stdout.splitlines()
+    assert "exit code 3" in next(line for line in shown if line.startswith("attempt 1 "))

@@ -73,7 +73,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
         ("cwd", job.cwd or "-"), ("timeout", span(job.timeout)),
         ("exit code", "-" if job.exit_code is None else job.exit_code),
-        ("last error", job.last_error or "-"),
+        ("last error", job.current_error or "-"),
         *_scheduling_fields(job),
     ]
     if job.unreadable:  # a row edited by hand: the fields it names show what could be read

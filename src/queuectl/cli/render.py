@@ -198,7 +198,7 @@ def _error_cell(job: Job) -> str:
     """The LAST ERROR cell: the last run's error, or why the row cannot be read whole."""
     if job.unreadable:
         return shorten(f"unreadable row: {job.unreadable}", 32)
-    return shorten(job.last_error, 32) if job.state.value in ("failed", "dead") else "-"
+    return shorten(job.current_error, 32)
 
 
 def _next_run(job: Job) -> str:
