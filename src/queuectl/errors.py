@@ -2,6 +2,7 @@
 
     QueuectlError                 every error queuectl raises on purpose (exit 1)
     ├── InvalidInput              bad JSON, unknown field, wrong type, bad duration (exit 2)
+    │   └── UnknownDependency     depends_on names a job stored nowhere (exit 2)
     ├── JobNotFound               no job with that id (exit 1)
     ├── DuplicateJob              a job with that id exists already (exit 1)
     ├── ScheduleNotFound          no recurring schedule with that name (exit 1)
@@ -28,6 +29,14 @@ class InvalidInput(QueuectlError):
     """The caller's input is malformed; nothing was written."""
 
     exit_code = 2
+
+
+class UnknownDependency(InvalidInput):
+    """A job's ``depends_on`` names a job stored nowhere, nor earlier in its batch."""
+
+    def __init__(self, dependency: str, message: str | None = None) -> None:
+        super().__init__(message or f"depends_on: no job with id {dependency!r}")
+        self.dependency = dependency
 
 
 class JobNotFound(QueuectlError):

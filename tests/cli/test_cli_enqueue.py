@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from tests.helpers import Cli, as_json
+from tests.postgres.support import private_schema
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 SEED_FIELDS = {"id", "command", "state", "attempts", "max_retries", "created_at", "updated_at",
@@ -108,6 +111,41 @@ def test_an_id_given_twice_in_a_file_names_both_lines(cli: Cli) -> None:
     refused = cli("enqueue", "--file", "-", input=lines, check=1)
     assert refused.stderr == "error: line 4: id 'y' is given twice (line 1 too)\n"
     assert cli("list").stdout.strip() == "No jobs."
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def either_cli(request: pytest.FixtureRequest, cli: Cli) -> Iterator[Cli]:
+    """The CLI on the test's SQLite file, then on a private PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield cli
+        return
+    with private_schema() as url:
+        cli.env["QUEUECTL_DB"] = url
+        yield cli
+
+
+def test_what_the_database_refuses_in_a_file_names_the_line(either_cli: Cli) -> None:
+    # They said "a job with id 'x' already exists" or "depends_on: no job with id 'd'" alone,
+    # leaving the reader to search the file.
+    cli = either_cli
+    cli("add", "--id", "x", "true")
+    head = '{"id":"a","command":"true"}\n\n{"command":"true"}\n'
+    cases = [
+        ('{"id":"x","command":"false"}\n', 1,
+         "error: line 4: a job with id 'x' already exists\n"),
+        ('{"id":"e","command":"true","depends_on":["a","d"]}\n', 2,
+         "error: line 4: depends_on: no job with id 'd'\n"),
+        ('{"id":"e","command":"true","depends_on":["z"]}\n{"id":"z","command":"true"}\n', 2,
+         "error: line 4: depends_on: no job with id 'z' (line 5 gives it: a job can depend"
+         " only on the jobs before it)\n"),
+    ]
+    for tail, code, message in cases:
+        refused = cli("enqueue", "--file", "-", input=head + tail, check=code)
+        assert refused.stderr == message
+    assert [job["id"] for job in as_json(cli("list", "--json"))] == ["x"]  # nothing written
+    # One job is no batch: its error needs no line.
+    alone = cli("enqueue", '{"command":"true","depends_on":["d"]}', check=2)
+    assert alone.stderr == "error: depends_on: no job with id 'd'\n"
 
 
 def test_jobs_run_in_the_directory_enqueue_ran_in(cli: Cli, tmp_path: Path) -> None:

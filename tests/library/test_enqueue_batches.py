@@ -90,6 +90,19 @@ def test_jobs_and_ids_variants_of_jsonl_agree(queue: Queue) -> None:
     assert added.ids[1] == jobs[1].id
 
 
+def test_what_the_store_refuses_in_a_batch_names_the_job(queue: Queue) -> None:
+    queue.enqueue_many([{"id": "x", "command": "a"}])
+    stored: list[dict[str, Any]] = [{"command": "b"}, {"id": "x", "command": "c"}]
+    unknown: list[dict[str, Any]] = [{"id": "y", "command": "b"},
+                                     {"command": "c", "depends_on": ["y", "d"]}]
+    for ids_only in (False, True):
+        with pytest.raises(DuplicateJob, match=r"^job 2: a job with id 'x' already exists$"):
+            queue.enqueue_many(stored, ids_only=ids_only)
+        with pytest.raises(InvalidInput, match=r"^job 2: depends_on: no job with id 'd'$"):
+            queue.enqueue_many(unknown, ids_only=ids_only)
+    assert [job.id for job in queue.jobs()] == ["x"]
+
+
 def test_a_repeated_id_in_a_batch_refuses_the_batch(queue: Queue) -> None:
     specs = [{"id": "x", "command": "a"}, {"command": "b"}, {"id": "x", "command": "c"}]
     for ids_only in (False, True):

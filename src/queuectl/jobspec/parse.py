@@ -196,9 +196,12 @@ def _refuse_repeated_ids(jobs: Sequence[NewJob], name: Callable[[int], str]) -> 
         first[job.id] = index
 
 
-def parse_job_lines(lines: JsonLines, settings: Settings) -> tuple[list[Any], list[NewJob]]:
-    """The specs of the non-blank lines of JSON and their ``NewJob`` s, all or nothing; an
-    error names its line (the first bad line, be it bad JSON or a bad field).
+def parse_job_lines(
+    lines: JsonLines, settings: Settings
+) -> tuple[list[Any], list[NewJob], Callable[[int], str]]:
+    """The specs of the non-blank lines of JSON, their ``NewJob`` s, all or nothing, and the
+    name of each one's line ("line 7", by index: for the errors of the store); an error names
+    its line (the first bad line, be it bad JSON or a bad field).
 
     ``lines`` is a text or UTF-8 binary file (read in bounded pieces: a file such as /dev/zero
     is refused after its first 4 Mi characters, not read until memory runs out) or any iterable
@@ -229,7 +232,7 @@ def parse_job_lines(lines: JsonLines, settings: Settings) -> tuple[list[Any], li
             numbers.append(number)
     if not specs:
         raise InvalidInput("no jobs given: the input has no JSON lines")
-    return specs, parse_job_specs(specs, settings, name)
+    return specs, parse_job_specs(specs, settings, name), name
 
 
 def read_lines(source: JsonLines, most: int | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from itertools import groupby
 from operator import attrgetter
 
-from ..errors import InvalidInput
+from ..errors import UnknownDependency
 from ..jobspec.newjob import NUMBERED, Enqueued, NewJob
 
 # typing, json (only a job with an env needs it) and enum (JobState: only a caller that wants
@@ -150,7 +150,7 @@ def _dependencies(tx: Transaction, job: NewJob) -> tuple[int, str | None]:
     states: dict[str, str] = {job_id: state for job_id, state in rows}
     for other in job.depends_on:
         if other not in states:
-            raise InvalidInput(f"depends_on: no job with id {other!r}")
+            raise UnknownDependency(other)
     dead = next((o for o in job.depends_on if states[o] in ("dead", "canceled")), None)
     return sum(states[o] != "completed" for o in job.depends_on), dead
 
