@@ -150,3 +150,27 @@ def test_a_graceful_stop_says_which_paused_jobs_it_waits_for(
     cli("resume", "held")
     assert worker.wait() == 0, worker.stderr()
     assert job(cli, "held")["state"] == "completed"
+
+
+def test_a_burst_worker_says_once_that_it_waits_for_a_paused_job(
+    cli: Cli, workers: WorkerPool, tmp_path: Path
+) -> None:
+    # A paused job never ends on its own: the burst worker waited for it without a word, as
+    # if hung. It waits still (the job is its to finish), but says so once, even with -q.
+    cli("enqueue", "--command", f"{WAIT_FOR_GO}; echo finished", "--id", "held")
+    cli("enqueue", "--command", "true", "--id", "other")
+    worker = workers.start(2, "--burst", "-q")
+    wait_for_state(cli, "held", "processing")
+    cli("pause", "held")
+    told = ("(burst) waits for paused job held: it ends only once resumed (queuectl resume"
+            " held), or is put back by queuectl worker stop --now")
+    wait_until(lambda: told in worker.stderr(), timeout=10,
+               message="the burst worker to say that it waits for a paused job")
+    assert job(cli, "other")["state"] == "completed"  # the rest was done first
+    assert worker.proc.poll() is None
+
+    (tmp_path / "go").touch()
+    cli("resume", "held")
+    assert worker.wait() == 0, worker.stderr()
+    assert worker.stderr().count(told) == 1
+    assert job(cli, "held")["state"] == "completed"

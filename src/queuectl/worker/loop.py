@@ -122,6 +122,7 @@ class Worker:
         self._outage = Outage(self.clock)  # database errors: when to try again
         self._housekeeping_due = 0.0
         self._burst_over = False
+        self._paused_told: list[str] = []  # the paused jobs a burst said it waits for
         self._step_began = 0.0  # monotonic: how long a step waits is a duration
         # Completion hooks run on a thread of their own, never on a slot (see hooks.py).
         self._hooks = HookRunner(storage.url, self._environ)
@@ -405,12 +406,31 @@ class Worker:
             self._plan.claimed(now, want, len(claimed), self._poll_interval())
         if self._burst and not (len(self._pool) or self._backlog or self._plan.maybe_ready):
             self._burst_over = self._plan.nothing_left(now)
+        elif self._burst and self._pool.running() == len(self._pool) and not self._backlog:
+            self._tell_paused_burst()
         if housekeeping:
             # Idle workers that hear every wake-up poll seldom: the housekeeper wakes them
             # for jobs whose delay or backoff ran out.
             self._housekeeping_due = self._housekeeping.run_due(
                 self.settings, now, wake_for_due=self._doorbell.reliable)
         return len(claimed)
+
+    def _tell_paused_burst(self) -> None:
+        """Say once (a warning: -q shows it) that a burst worker waits for paused jobs, when
+        they are all it runs: they end only once resumed, so it would look hung (for ever)."""
+        paused = self._pool.paused() if len(self._pool) and not self._stop_mode else []
+        if len(paused) < len(self._pool) or not paused:
+            self._paused_told = []  # running again: a later pause is told again
+            return
+        if paused == self._paused_told:
+            return
+        self._paused_told = paused
+        one = len(paused) == 1
+        log.warning("worker %s (burst) waits for paused %s %s: %s (queuectl resume %s), or"
+                    " is put back by queuectl worker stop --now", self.id,
+                    "job" if one else "jobs", ", ".join(paused),
+                    "it ends only once resumed" if one else "a paused job ends only once"
+                    " resumed", paused[0] if one else "ID")
 
     def _act_on_stop(self) -> None:
         """Give back the jobs no slot started, and on a forced stop kill the running ones;
