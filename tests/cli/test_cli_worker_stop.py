@@ -174,3 +174,18 @@ def test_a_burst_worker_says_once_that_it_waits_for_a_paused_job(
     assert worker.wait() == 0, worker.stderr()
     assert worker.stderr().count(told) == 1
     assert job(cli, "held")["state"] == "completed"
+
+
+def test_a_forced_stop_does_not_say_it_waits_for_a_paused_job(
+    cli: Cli, workers: WorkerPool
+) -> None:
+    # It said 'a paused job ends only once resumed' of a job it was killing.
+    cli("enqueue", "--command", FOREVER, "--id", "held")
+    worker = workers.start(1)
+    wait_for_state(cli, "held", "processing")
+    cli("pause", "held")
+    cli("worker", "stop", "--now")
+    assert worker.wait() == 0, worker.stderr()
+    asked = next(line for line in worker.stderr().splitlines() if "asked to stop" in line)
+    assert asked.endswith("asked to stop (now): waiting for 1 running job"), asked
+    assert job(cli, "held")["state"] == "pending"

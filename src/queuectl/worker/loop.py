@@ -265,7 +265,7 @@ class Worker:
         """What a stop waits for, e.g. "waiting for 2 running jobs"."""
         running = self.running_jobs()
         text = f"waiting for {counted(running, 'running job')}" if running else "no job running"
-        paused = self._pool.paused()
+        paused = self._pool.paused() if self._stop_mode != NOW else []  # a forced one kills
         if running and paused:  # they go on only once resumed: say so, or the stop looks hung
             text += (f", {len(paused)} of them paused ({', '.join(paused)}): a paused job"
                      f" ends only once resumed (queuectl resume ID)")
