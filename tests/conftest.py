@@ -71,6 +71,18 @@ def cli(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Cli]:
     yield Cli(cli_env, tmp_path)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def either_cli(request: pytest.FixtureRequest, cli: Cli) -> Iterator[Cli]:
+    """The CLI on the test's SQLite file, then on a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield cli
+        return
+    from tests.postgres.support import private_schema  # psycopg: only where PostgreSQL is
+
+    with private_schema() as url:
+        yield Cli({**cli.env, "QUEUECTL_DB": url}, cli.cwd)
+
+
 @pytest.fixture
 def workers(cli: Cli, db_path: Path, tmp_path: Path) -> Iterator[WorkerPool]:
     """Worker processes over the test's database; killed, with their jobs, at the end."""

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from tests.helpers import Cli, as_json
-from tests.postgres.support import private_schema
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 SEED_FIELDS = {"id", "command", "state", "attempts", "max_retries", "created_at", "updated_at",
@@ -111,17 +108,6 @@ def test_an_id_given_twice_in_a_file_names_both_lines(cli: Cli) -> None:
     refused = cli("enqueue", "--file", "-", input=lines, check=1)
     assert refused.stderr == "error: line 4: id 'y' is given twice (line 1 too)\n"
     assert cli("list").stdout.strip() == "No jobs."
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def either_cli(request: pytest.FixtureRequest, cli: Cli) -> Iterator[Cli]:
-    """The CLI on the test's SQLite file, then on a private PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield cli
-        return
-    with private_schema() as url:
-        cli.env["QUEUECTL_DB"] = url
-        yield cli
 
 
 def test_what_the_database_refuses_in_a_file_names_the_line(either_cli: Cli) -> None:

@@ -48,22 +48,10 @@ def _start_in_a_container(cli: Cli, started: list[subprocess.Popen[str]]) -> Non
                                     text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend_cli(request: pytest.FixtureRequest, cli: Cli) -> Iterator[Cli]:
-    """The test's CLI on SQLite (containers sharing a volume) or on PostgreSQL."""
-    if request.param == "sqlite":
-        yield cli
-        return
-    from tests.postgres.support import private_schema
-
-    with private_schema() as url:
-        yield Cli({**cli.env, "QUEUECTL_DB": url}, cli.cwd)
-
-
 def test_workers_in_two_pid_namespaces_do_not_rescue_each_other(
-    backend_cli: Cli, contained: list[subprocess.Popen[str]]
+    either_cli: Cli, contained: list[subprocess.Popen[str]]
 ) -> None:
-    cli = backend_cli
+    cli = either_cli
     cli("config", "set", "lease_duration", "3s")  # a rescue check every second
     cli("enqueue", "--command", "sleep 60", "--id", "first")
     _start_in_a_container(cli, contained)
