@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from markupsafe import escape
-from tests.helpers import Cli
+from tests.helpers import Cli, as_json
 from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
 from tests.web.conftest import DashboardServer
@@ -341,3 +341,17 @@ def test_a_burst_worker_ends_past_a_queue_limited_to_nothing(cli: Cli, store: st
     _edit(store, f"UPDATE queues SET max_running = {limit} WHERE name = 'video'")
     cli("worker", "start", "--burst", "--count", "1", timeout=60)
     assert [_job(cli, name)["state"] for name in ("held", "good")] == ["pending", "completed"]
+
+
+def test_queue_list_shows_a_queue_name_that_is_no_text(cli: Cli, db_path: Path) -> None:
+    """Bytes in a job's queue (SQLite, by hand) sorted among text names failed queue list (a
+    traceback) and the dashboard's Queues page: the name is shown as such values are."""
+    cli("add", "--id", "plain", "true")
+    cli("add", "--id", "bytes", "--queue", "video", "true")
+    _edit(str(db_path), "UPDATE jobs SET queue = CAST('video' AS BLOB) WHERE id = 'bytes'")
+    listed = cli("queue", "list")
+    assert listed.stderr == ""
+    assert [line.split("  ")[0] for line in listed.stdout.splitlines()[1:]] == [
+        "(unreadable) b'video'", "default"]
+    assert [q["name"] for q in as_json(cli("queue", "list", "--json"))] == [
+        "(unreadable) b'video'", "default"]

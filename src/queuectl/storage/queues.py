@@ -25,10 +25,21 @@ def queues(db: Driver) -> list[QueueInfo]:
     counts: dict[str, dict[JobState, int]] = {}
     for name, state, count in counts_rows:
         if state in STATE_VALUES:  # a state edited by hand into none is counted in none
-            counts.setdefault(name, {})[JobState(state)] = count
-    settings = {name: (bool(paused), limit) for name, paused, limit in settings_rows}
+            counts.setdefault(_shown(name), {})[JobState(state)] = count
+    settings = {_shown(name): (bool(paused), limit) for name, paused, limit in settings_rows}
     return [QueueInfo(name, counts.get(name, {}), *settings.get(name, (False, None)))
             for name in sorted(counts.keys() | settings.keys())]
+
+
+def _shown(name: object) -> str:
+    """A queue's name; one edited by hand into bytes (SQLite) as tables show such a value,
+    ``(unreadable) b'video'``: sorted among text names, it failed queue list and the Queues
+    page."""
+    if isinstance(name, str):
+        return name
+    from ..unreadable import marked
+
+    return marked(name)
 
 
 def set_paused(db: Driver, name: str, paused: bool) -> None:
