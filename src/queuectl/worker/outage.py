@@ -14,7 +14,7 @@ import logging
 
 from ..backoff import ErrorBackoff
 from ..clock import Clock
-from ..errors import QueuectlError
+from ..errors import QueuectlError, StorageError
 from ..units import format_duration
 
 log = logging.getLogger("queuectl.worker.loop")
@@ -34,6 +34,7 @@ class Outage:
         self._backoff = ErrorBackoff()
         self.retry_at: float | None = None  # set while the database fails: try again then
         self._since: float | None = None
+        self._from_database = True  # what the last error came from (see ``failed``)
         self._rescue_from = 0.0
 
     @property
@@ -47,8 +48,13 @@ class Outage:
         self.retry_at = now + delay
         if self._since is None:
             self._since = now
-        log.error("database error: %s; retrying in %s (%s)", one_line(exc),
-                  format_duration(delay), situation)
+        # Storage translates every error of the database into a StorageError. Anything else is
+        # a bug or a value no check foresaw, named so: "database error" would send the reader
+        # to look at a database that is fine.
+        self._from_database = isinstance(exc, StorageError)
+        log.error("%s: %s; retrying in %s (%s)",
+                  "database error" if self._from_database else "error in the worker",
+                  one_line(exc), format_duration(delay), situation)
         if not isinstance(exc, QueuectlError):  # not translated by storage: maybe a bug
             log.debug("the error in full", exc_info=exc)
 
@@ -56,7 +62,8 @@ class Outage:
         """A step went through: if the database was failing, it is back."""
         if self._since is None:
             return
-        log.warning("database available again after %.1fs; carrying on",
+        log.warning("%s after %.1fs; carrying on",
+                    "database available again" if self._from_database else "steps go through again",
                     max(0.0, self._clock.now() - self._since))
         self._backoff.succeeded()
         self.retry_at = self._since = None
