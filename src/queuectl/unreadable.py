@@ -92,6 +92,20 @@ def readable(job: Job) -> Job:
     return replace(job, **changes, unreadable="; ".join(problems))
 
 
+def unreadable_fields(job: Job, names: tuple[str, ...]) -> str | None:
+    """What ``readable`` would say of these fields of ``job`` (``timeout is not a number:
+    'x'``), None if each has the type queuectl writes. For a worker about to use them: a
+    claim reads rows without this check (see storage/rows.py), so text in a number reaches
+    it there."""
+    from .jobspec.text import shown
+
+    values = vars(job)
+    problems = [f"{name} is not {kind}: {shown(values[name])}"
+                for names_of, kind, types, _ in _FIELDS for name in names_of
+                if name in names and type(values[name]) not in types]
+    return "; ".join(problems) or None
+
+
 def _json_problem(text: str) -> bool:
     import json
 

@@ -200,6 +200,32 @@ def test_a_retry_setting_enqueue_would_refuse_ends_its_job_dead(
         assert _job(cli, "good")["state"] == "completed"
 
 
+@pytest.mark.parametrize(("change", "problem"), [
+    # The output kept was cut with it: "slice indices must be integers" (failed in the worker).
+    pytest.param("output_limit = 'x'", "output_limit is not a whole number: 'x'",
+                 id="output_limit-text"),
+    pytest.param("output_limit = 1.5", "output_limit is not a whole number: 1.5",
+                 id="output_limit-float"),
+    pytest.param("timeout = 'x'", "timeout is not a number: 'x'", id="timeout-text"),
+    # QUEUECTL_ATTEMPT=%d of it: OverflowError. (A worker_id: the attempt the trigger adds.)
+    pytest.param("runs = 9e999, worker_id = 'w'", "runs is not a whole number: inf",
+                 id="runs-inf"),
+    pytest.param("runs = -9e999", "runs is not a whole number: -inf", id="runs-minus-inf"),
+])
+def test_a_value_a_start_uses_fails_the_run_naming_the_field(
+        cli: Cli, db_path: Path, change: str, problem: str) -> None:
+    """Text or a float where a start needs a number (SQLite, by hand) fails the run in one
+    line naming the field, not with a Python error (TypeError, OverflowError)."""
+    cli("enqueue", "-c", "echo bad", "--id", "bad", "--priority", "5", "--max-retries", "0")
+    cli("enqueue", "-c", "echo good", "--id", "good")
+    _edit(str(db_path), f"UPDATE jobs SET {change} WHERE id = 'bad'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert "Error" not in worker.stderr, worker.stderr
+    error = f"cannot start: unreadable row: {problem}"
+    assert f"job bad dead ({error})" in worker.stderr
+    assert (_job(cli, "bad")["last_error"], _job(cli, "good")["state"]) == (error, "completed")
+
+
 # Rows a person might leave behind, for the readers; each the job's only change.
 READERS = {
     "state": ("state = 'bogus'", "state 'bogus' is no state of a job"),

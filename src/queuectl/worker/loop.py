@@ -68,6 +68,9 @@ from ..storage import Storage, redact
 from ..storage.base import OutputChunk
 
 log = logging.getLogger("queuectl.worker.loop")
+# The types a start takes a job's timeout and output_limit in (None: the setting's).
+_TIMEOUT_TYPES = frozenset({int, float, type(None)})
+_LIMIT_TYPES = frozenset({int, type(None)})
 
 GRACEFUL = "graceful"
 NOW = "now"
@@ -275,7 +278,15 @@ class Worker:
     # -- slots -------------------------------------------------------------------------------
 
     def _start_job(self, job: Job) -> Execution:
-        """Start a job's command (called by a slot thread)."""
+        """Start a job's command (called by a slot thread). A value of the row that the
+        start uses and queuectl never writes (text in ``timeout``, SQLite, by hand) fails
+        the run in one line naming the field, as ``show`` words it."""
+        if (type(job.runs) is not int or type(job.timeout) not in _TIMEOUT_TYPES
+                or type(job.output_limit) not in _LIMIT_TYPES):
+            from ..unreadable import unreadable_fields
+
+            problem = unreadable_fields(job, ("runs", "timeout", "output_limit"))
+            raise QueuectlError(f"unreadable row: {problem}")
         settings = self.settings
 
         def stream(offset: int, data: bytes) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from queuectl.process.runner import Execution, RunResult
 
+from ..errors import QueuectlError
 from ..models import Job
 from .thread_names import name_os_thread
 
@@ -384,7 +385,9 @@ class SlotPool:
 
 
 def _failed_in_worker(job: Job, what: str, exc: Exception) -> RunResult:
-    """The result of a run that broke inside the worker rather than in its command."""
-    error = f"{what}: {type(exc).__name__}: {exc}"
-    log.error("job %s run %d: %s", job.id, job.runs, error)
+    """The result of a run that broke inside the worker rather than in its command. A
+    ``QueuectlError`` says what is wrong in queuectl's words: no Python type is named."""
+    error = f"{what}: {exc}" if isinstance(exc, QueuectlError) else \
+        f"{what}: {type(exc).__name__}: {exc}"
+    log.error("job %s run %s: %s", job.id, job.runs, error)  # %s: runs may be inf, by hand
     return RunResult(None, error, b"", 0)
