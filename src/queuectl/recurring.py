@@ -47,16 +47,26 @@ class Schedule:
     def following(self, tick: float, now: float) -> float:
         """The tick after ``tick`` once a worker has handled it at ``now``: always after now.
 
-        ``InvalidInput`` for an interval that is not positive (only a row edited by hand holds
-        one): the tick after would not come after now, and the schedule would tick at every
-        look.
+        ``InvalidInput``, naming the field, for a row edited by hand that cannot say: an
+        interval that is not positive or below the second ``schedule add`` holds it to (the
+        tick after would not come after now, and the schedule would tick at every look; a
+        tiny one, ``1e-300``, overflowed), or that is no number (SQLite); neither an
+        interval nor a cron expression.
         """
-        if self.every is not None:
-            if not self.every > 0:  # NaN too
-                raise InvalidInput(f"every: must be positive; got {self.every:g}s")
-            steps = math.floor((now - tick) / self.every) + 1
-            return tick + max(1, steps) * self.every
-        assert self.cron is not None
+        every = self.every
+        if every is not None:
+            if isinstance(every, bool) or not isinstance(every, (int, float)):
+                from .jobspec.text import shown
+
+                raise InvalidInput(f"its every is not a number: {shown(every)}")
+            if not every > 0:  # NaN too
+                raise InvalidInput(f"every: must be positive; got {every:g}s")
+            if every < 1:  # as schedule add holds it: 1e-300 ticked at every look, or raised
+                raise InvalidInput(f"every: must be at least 1s; got {every:g}s")
+            steps = math.floor((now - tick) / every) + 1
+            return tick + max(1, steps) * every
+        if self.cron is None:
+            raise InvalidInput("it has neither a cron nor an every: no tick follows")
         return Cron.parse(self.cron).next_after(max(tick, now), time_zone(self.tz))
 
     def template_problem(self) -> str | None:

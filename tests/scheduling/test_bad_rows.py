@@ -65,6 +65,15 @@ MALFORMED = [
     pytest.param("every = 0", "every: must be positive; got 0s", id="every-zero"),
     # Its next tick would land before now: a job at every look, were it not refused.
     pytest.param("every = -60", "every: must be positive; got -60s", id="every-negative"),
+    # A job at every look too, or more intervals since the tick than a float counts
+    # (OverflowError); no interval at all (AssertionError).
+    pytest.param("every = 1e-300", "every: must be at least 1s; got 1e-300s", id="every-tiny"),
+    pytest.param("every = NULL, cron = NULL",
+                 "it has neither a cron nor an every: no tick follows", id="neither"),
+]
+SQLITE_MALFORMED = [  # PostgreSQL keeps a number in every
+    pytest.param("every = 'x'", "its every is not a number: 'x'", id="every-text"),
+    pytest.param("every = x'31'", "its every is not a number: b'1'", id="every-bytes"),
 ]
 
 
@@ -72,7 +81,18 @@ MALFORMED = [
 def test_a_malformed_row_fails_only_its_own_tick(
         queue_on_each_backend: Queue, caplog: pytest.LogCaptureFixture, change: str,
         cause: str) -> None:
-    queue = queue_on_each_backend
+    _fails_only_its_own_tick(queue_on_each_backend, caplog, change, cause)
+
+
+@pytest.mark.parametrize(("change", "cause"), SQLITE_MALFORMED)
+def test_a_value_of_another_type_fails_only_its_own_tick(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, change: str, cause: str) -> None:
+    with Queue(tmp_path / "queue.db", clock=FakeClock(), environ={}) as queue:
+        _fails_only_its_own_tick(queue, caplog, change, cause)
+
+
+def _fails_only_its_own_tick(queue: Queue, caplog: pytest.LogCaptureFixture, change: str,
+                             cause: str) -> None:
     clock = fake_clock(queue)
     queue.schedules.add("bad", {"command": "true"}, every="1m")
     queue.schedules.add("good", {"command": "true"}, every="1m")
