@@ -226,6 +226,24 @@ def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None)
     return Settings(**values)
 
 
+def resolve_readable(stored: Mapping[str, str], environ: Mapping[str, str] | None = None
+                     ) -> tuple[Settings, dict[str, tuple[str, str]]]:
+    """``resolve``, with each value it refuses (stored by hand, or in the environment) left
+    at its default: the settings and ``{key: (value found, why refused)}``, for what must
+    work until the value is fixed (``config get``, ``config list``, ``worker stop``)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    refused: dict[str, tuple[str, str]] = {}
+    for name in Settings._fields:
+        text = environ.get(f"QUEUECTL_{name.upper()}", stored.get(name))
+        if text is not None:
+            try:
+                values[name] = KEYS[name].parse(text)
+            except InvalidInput as exc:
+                refused[name] = (text, _named(name, exc))
+    return Settings(**values), refused
+
+
 def _named(key: str, exc: InvalidInput) -> str:
     """The error with the key in front, once: the hook settings are checked by the job
     fields' own checks, whose messages name the field already."""

@@ -381,3 +381,26 @@ def test_queue_list_shows_a_queue_name_that_is_no_text(cli: Cli, db_path: Path) 
         "(unreadable) b'video'", "default"]
     assert [q["name"] for q in as_json(cli("queue", "list", "--json"))] == [
         "(unreadable) b'video'", "default"]
+
+
+def test_a_setting_stored_by_hand_that_config_set_refuses(cli: Cli, db_path: Path) -> None:
+    """config get and config list show it as stored, marked, and say why on stderr; worker
+    stop stops a worker (it takes that setting at its default); only a new worker refuses.
+    All refused to run, with that one line, until the row was fixed."""
+    cli("config", "set", "max_retries", "5")
+    cli("worker", "start", "--detach")
+    _edit(str(db_path), "INSERT OR REPLACE INTO config VALUES ('lease_duration', 'soon')")
+    why = ("lease_duration: expected a duration such as 30, 30s, 5m, 2h or 1d, got 'soon'")
+    warning = f"warning: {why} (fix it with queuectl config set or unset)\n"
+    got = cli("config", "get", "lease_duration")
+    assert (got.stdout, got.stderr) == ("(unreadable) 'soon'\n", warning)
+    assert cli("config", "get", "max_retries").stdout == "5\n"
+    listed = cli("config", "list")
+    assert listed.stderr == warning
+    assert re.search(r"^lease_duration\s+\(unreadable\) 'soon'", listed.stdout, re.M)
+    assert re.search(r"^max_retries\s+5\s", listed.stdout, re.M)
+    assert as_json(cli("config", "list", "--json"))["lease_duration"] == "(unreadable) 'soon'"
+    stopped = cli("worker", "stop", timeout=60)
+    assert stopped.stdout == "Stopped 1 worker.\n"
+    refused = cli("worker", "start", "--burst", check=2)
+    assert refused.stderr == f"error: {why}\n"

@@ -53,6 +53,7 @@ def get_value(session: Session, key: str | None, as_json: bool) -> None:
         echo_json({canonical_key(key): queue.config_get(key)})
     else:
         click.echo(queue.config_get(key))
+    _warn_refused(queue.config_refused(), None if key is None else canonical_key(key))
 
 
 @config.command("unset")
@@ -78,7 +79,16 @@ def list_values(session: Session, as_json: bool) -> None:
     Example:
       queuectl config list
     """
-    _print_settings(session.existing_queue.config_list(), as_json)
+    queue = session.existing_queue
+    _print_settings(queue.config_list(), as_json)
+    _warn_refused(queue.config_refused())
+
+
+def _warn_refused(refused: dict[str, str], key: str | None = None) -> None:
+    """One line on stderr per setting shown that ``config set`` would refuse."""
+    for name, why in refused.items():
+        if key is None or name == key:
+            click.echo(f"warning: {why} (fix it with queuectl config set or unset)", err=True)
 
 
 def _print_settings(values: dict[str, str], as_json: bool) -> None:

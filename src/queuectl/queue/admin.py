@@ -40,7 +40,7 @@ class Administration(QueueCore):
 
     def config_get(self, key: str) -> str:
         key = config.canonical_key(key)
-        return config.describe(self.settings)[key]
+        return self.config_list()[key]
 
     def config_set(self, key: str, value: str) -> tuple[str, str]:
         """Validate and store a setting; returns ``(canonical key, stored value)``."""
@@ -55,7 +55,21 @@ class Administration(QueueCore):
         return key
 
     def config_list(self) -> dict[str, str]:
-        return config.describe(self.settings)
+        """Every key with its effective value; one refused (stored by hand, see
+        ``config_refused``) shown as found, marked: ``(unreadable) 'soon'``."""
+        from ..unreadable import marked
+
+        settings, refused = config.resolve_readable(self.storage.config_items(), self._environ)
+        described = config.describe(settings)
+        for key, (found, _) in refused.items():
+            described[key] = marked(found)
+        return described
+
+    def config_refused(self) -> dict[str, str]:
+        """The settings ``config set`` would refuse (stored by hand, or in the environment),
+        each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
+        refused = config.resolve_readable(self.storage.config_items(), self._environ)[1]
+        return {key: why for key, (_, why) in refused.items()}
 
     # -- retention ---------------------------------------------------------------------------
 

@@ -56,11 +56,15 @@ class WorkerControl(QueueCore):
         Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
         ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
         A graceful stop first hands ``on_paused`` the ids of the paused jobs those workers
-        run, if any: it waits for them until they are resumed.
+        run, if any: it waits for them until they are resumed. A setting ``config set`` would
+        refuse (stored by hand) is taken at its default: a stop must work until it is fixed.
         """
         from queuectl.worker.control import stop_workers
 
-        return stop_workers(self.storage, self.settings, self.clock, worker_id=worker_id,
+        from .. import config
+
+        settings, _ = config.resolve_readable(self.storage.config_items(), self._environ)
+        return stop_workers(self.storage, settings, self.clock, worker_id=worker_id,
                             mode="now" if now else "graceful", timeout=timeout,
                             on_paused=on_paused)
 
