@@ -213,17 +213,13 @@ def normalize_value(key: str, text: str) -> str:
 
 
 def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from stored values, overridden by ``QUEUECTL_<KEY>`` variables."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for name in Settings._fields:
-        text = environ.get(f"QUEUECTL_{name.upper()}", stored.get(name))
-        if text is not None:
-            try:
-                values[name] = KEYS[name].parse(text)
-            except InvalidInput as exc:
-                raise InvalidInput(_named(name, exc)) from None
-    return Settings(**values)
+    """Settings from stored values, overridden by ``QUEUECTL_<KEY>`` variables; the first
+    value refused (in the order of ``Settings``) raises ``InvalidInput``."""
+    settings, refused = resolve_readable(stored, environ)
+    if refused:
+        _, why = next(iter(refused.values()))
+        raise InvalidInput(why)
+    return settings
 
 
 def resolve_readable(stored: Mapping[str, str], environ: Mapping[str, str] | None = None
