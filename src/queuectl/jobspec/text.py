@@ -17,7 +17,7 @@ from .limits import MAX_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, MAX_TAG_LENGTH
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _ID_CHARACTERS = frozenset(_ALNUM + "._:@+-")
@@ -105,14 +105,22 @@ def _is_name(value: str, allowed: frozenset[str], longest: int) -> bool:
             and allowed.issuperset(value))
 
 
-def lookup_ids(values: Sequence[str] | str, field: str = "id") -> list[str]:
+def lookup_ids(values: Iterable[str] | str, field: str = "id") -> list[str]:
     """Ids given to find jobs (show, cancel, retry, ...): text that a database can be asked
     for. Not held to ``job_id``'s pattern: a job stored before today's checks may have any
     id, and an id that matches nothing is ``JobNotFound``, not bad input."""
-    for value in [values] if isinstance(values, str) else values:
+    if isinstance(values, str):
+        ids = [values]
+    elif isinstance(values, (bytes, bytearray)) or not hasattr(values, "__iter__"):
+        # bytes would be read as a list of ints, and an int is not iterable at all.
+        raise InvalidInput(
+            f"{field}: expected a string or a list of strings, got {type(values).__name__}")
+    else:
+        ids = list(values)  # once: a generator read twice would be empty the second time
+    for value in ids:
         if not isinstance(value, str):
             raise InvalidInput(f"{field}: expected a string, got {type(value).__name__}")
         if "\0" in value:
             raise InvalidInput(f"{field}: {shown(value)} must not contain a NUL character")
         utf8_size(value, field)
-    return [values] if isinstance(values, str) else list(values)
+    return ids

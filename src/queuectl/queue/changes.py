@@ -11,7 +11,7 @@ from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
     from ..models import Attempt, Job
@@ -20,11 +20,10 @@ if TYPE_CHECKING:
 class JobChanges(QueueCore):
     # -- dead letter queue -------------------------------------------------------------------
 
-    def retry(self, job_ids: Sequence[str], *, include_canceled: bool = False) -> list[Job]:
+    def retry(self, job_ids: Iterable[str], *, include_canceled: bool = False) -> list[Job]:
         """Put dead jobs back to pending with attempts reset to 0, keeping their history."""
-        if not job_ids:
-            raise InvalidInput("give at least one job id")
-        return self.storage.retry(lookup_ids(job_ids), self.clock.now(),
+        ids = _given_ids(job_ids)
+        return self.storage.retry(ids, self.clock.now(),
                                   include_canceled=include_canceled)
 
     def retry_all_dead(self, *, tag: str | None = None) -> list[str]:
@@ -35,18 +34,14 @@ class JobChanges(QueueCore):
 
     # -- restart, remove, edit, delete -------------------------------------------------------
 
-    def restart(self, job_ids: Sequence[str]) -> list[Job]:
+    def restart(self, job_ids: Iterable[str]) -> list[Job]:
         """Run finished jobs again as new jobs (numbered, ``restarted_from`` set), all or
         nothing; the new jobs do not wait on the old ones' dependencies."""
-        if not job_ids:
-            raise InvalidInput("give at least one job id")
-        return self.storage.restart(list(dict.fromkeys(job_ids)), self.clock.now())
+        return self.storage.restart(_given_ids(job_ids), self.clock.now())
 
-    def remove(self, job_ids: Sequence[str]) -> list[str]:
+    def remove(self, job_ids: Iterable[str]) -> list[str]:
         """Delete jobs that are not running, with their history, all or nothing."""
-        if not job_ids:
-            raise InvalidInput("give at least one job id")
-        return self.storage.remove(list(dict.fromkeys(job_ids)))
+        return self.storage.remove(_given_ids(job_ids))
 
     def edit(self, job_id: str, changes: Mapping[str, Any]) -> Job:
         """Change fields of a pending or failed job (``job_edits.EDITABLE``, or ``delay``),
@@ -57,26 +52,21 @@ class JobChanges(QueueCore):
         checked, run_at = checked_edit(self.get(job_id), changes, self.settings, now)
         return self.storage.edit(job_id, checked, run_at, now)
 
-    def delete(self, job_ids: Sequence[str]) -> list[str]:
+    def delete(self, job_ids: Iterable[str]) -> list[str]:
         """Delete completed, dead or canceled jobs and their history, all or nothing."""
-        if not job_ids:
-            raise InvalidInput("give at least one job id")
-        return self.storage.delete_jobs(list(dict.fromkeys(lookup_ids(job_ids))))
+        return self.storage.delete_jobs(_given_ids(job_ids))
 
     # -- runtime: cancel, wait, output -------------------------------------------------------
 
-    def cancel(self, job_ids: Sequence[str], *, wait: float | None = 10.0) -> list[Job]:
+    def cancel(self, job_ids: Iterable[str], *, wait: float | None = 10.0) -> list[Job]:
         """Cancel jobs, all or nothing: waiting ones at once, running ones are killed (their
         whole process group) by their worker; waits up to ``wait`` seconds for those."""
-        if not job_ids:
-            raise InvalidInput("give at least one job id")
-        requested = self.storage.cancel(list(dict.fromkeys(lookup_ids(job_ids))),
-                                        self.clock.now())
+        requested = self.storage.cancel(_given_ids(job_ids), self.clock.now())
         from ..waiting import wait_for_jobs
 
         return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
 
-    def wait(self, job_ids: Sequence[str], *, timeout: float | None = None) -> list[Job]:
+    def wait(self, job_ids: Iterable[str], *, timeout: float | None = None) -> list[Job]:
         """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
         from ..waiting import wait_for_jobs
 
@@ -87,3 +77,12 @@ class JobChanges(QueueCore):
         from ..waiting import follow_output
 
         return follow_output(self.storage, lookup_ids(job_id)[0], self.clock, attempt)
+
+
+def _given_ids(job_ids: Iterable[str] | str | None) -> list[str]:
+    """The ids a person named, read once (a generator is read only once), each once, in their
+    order; one id may be given as a string. ``InvalidInput`` if there are none."""
+    ids = list(dict.fromkeys(lookup_ids(job_ids or [])))
+    if not ids:
+        raise InvalidInput("give at least one job id")
+    return ids

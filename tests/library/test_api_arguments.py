@@ -1,0 +1,68 @@
+"""The library's verbs given what a Python caller may hand them: a generator, a lone string,
+bytes, duplicates, NaN. Each gets a clear ``InvalidInput`` or does what it says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from queuectl import InvalidInput, JobState, Queue
+
+
+def _dead(queue: Queue, job_id: str) -> None:
+    queue.enqueue("exit 1", id=job_id, max_retries=0)
+    with queue.worker() as worker:
+        while worker.run_once():
+            pass
+    assert queue.get(job_id).state is JobState.DEAD
+
+
+def _ids(*ids: str) -> Iterator[str]:
+    yield from ids
+
+
+def test_a_generator_of_ids_is_read_once_and_acted_on(queue: Queue) -> None:
+    _dead(queue, "d1")
+    _dead(queue, "d2")
+    assert [job.id for job in queue.retry(_ids("d1"))] == ["d1"]
+    assert queue.get("d1").state is JobState.PENDING
+    assert [job.id for job in queue.cancel(_ids("d1"), wait=0)] == ["d1"]
+    assert queue.get("d1").state is JobState.CANCELED
+    assert queue.delete(_ids("d1", "d2")) == ["d1", "d2"]
+    assert queue.counts()[JobState.DEAD] == 0
+    job = queue.enqueue("true", id="w1")
+    assert [found.id for found in queue.wait(_ids(job.id), timeout=0)] == ["w1"]
+
+
+def test_an_empty_generator_is_no_ids(queue: Queue) -> None:
+    for verb in (queue.retry, queue.delete, queue.restart, queue.remove):
+        with pytest.raises(InvalidInput, match="give at least one job id"):
+            verb(_ids())
+
+
+def test_one_id_as_a_string_is_that_id_for_every_verb(queue: Queue) -> None:
+    _dead(queue, "d1")
+    assert [job.restarted_from for job in queue.restart("d1")] == ["d1"]
+    assert queue.remove("d1") == ["d1"]
+
+
+def test_duplicate_ids_act_once(queue: Queue) -> None:
+    _dead(queue, "d1")
+    assert [job.id for job in queue.retry(["d1", "d1"])] == ["d1"]
+
+
+@pytest.mark.parametrize("bad", [5, None, b"d1", 1.5])
+def test_an_id_that_is_no_string_is_invalid_input(queue: Queue, bad: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"^id: expected a string"):
+        queue.get(bad)
+    with pytest.raises(InvalidInput, match=r"^id: expected a string"):
+        queue.attempts(bad)
+
+
+@pytest.mark.parametrize("bad", [[5], [b"d1"], ["a\0b"]])
+def test_restart_and_remove_check_ids_as_the_other_verbs_do(queue: Queue, bad: Any) -> None:
+    for verb in (queue.restart, queue.remove, queue.retry, queue.delete):
+        with pytest.raises(InvalidInput, match=r"^id: "):
+            verb(bad)
