@@ -46,6 +46,16 @@ def parse_duration(text: str | float | int, *, field: str = "duration") -> float
     return seconds
 
 
+def wait_seconds(value: float | None, field: str = "wait") -> float | None:
+    """``value``, how long a caller of the library waits (None: for ever), if it is a number
+    and not NaN: a NaN deadline is never reached, so the wait would never end."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InvalidInput(f"{field}: expected a number of seconds or None, got {value!r}")
+    return value
+
+
 def format_duration(seconds: float) -> str:
     """The shortest exact-enough form: 0.5 -> '500ms', 90 -> '90s', 3600 -> '1h'."""
     if seconds < 1:

@@ -66,3 +66,20 @@ def test_restart_and_remove_check_ids_as_the_other_verbs_do(queue: Queue, bad: A
     for verb in (queue.restart, queue.remove, queue.retry, queue.delete):
         with pytest.raises(InvalidInput, match=r"^id: "):
             verb(bad)
+
+
+def test_a_nan_wait_is_refused_before_anything_is_written(queue: Queue) -> None:
+    """A NaN deadline is never reached: waiting on a job that does not finish hung for ever."""
+    job = queue.enqueue("sleep 60", id="long")
+    nan = float("nan")
+    with pytest.raises(InvalidInput, match=r"^timeout: expected a number of seconds"):
+        queue.wait([job.id], timeout=nan)
+    with pytest.raises(InvalidInput, match=r"^wait: expected a number of seconds"):
+        queue.cancel([job.id], wait=nan)
+    assert queue.get(job.id).state is JobState.PENDING, "canceled although refused"
+    with pytest.raises(InvalidInput, match=r"^wait: "):
+        queue.parallel(2, wait=nan)
+    with pytest.raises(InvalidInput, match=r"^timeout: "):
+        queue.stop_workers(timeout=nan)
+    with pytest.raises(InvalidInput, match=r"^timeout: expected a number of seconds"):
+        queue.wait([job.id], timeout="1")  # type: ignore[arg-type]

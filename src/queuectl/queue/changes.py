@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..errors import InvalidInput
 from ..jobspec.text import lookup_ids
 from ..jobspec.text import tag as scheduling_tag
+from ..units import wait_seconds
 from . import QueueCore
 
 TYPE_CHECKING = False
@@ -61,6 +62,7 @@ class JobChanges(QueueCore):
     def cancel(self, job_ids: Iterable[str], *, wait: float | None = 10.0) -> list[Job]:
         """Cancel jobs, all or nothing: waiting ones at once, running ones are killed (their
         whole process group) by their worker; waits up to ``wait`` seconds for those."""
+        wait = wait_seconds(wait)  # before the cancel is written
         requested = self.storage.cancel(_given_ids(job_ids), self.clock.now())
         from ..waiting import wait_for_jobs
 
@@ -70,7 +72,8 @@ class JobChanges(QueueCore):
         """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
         from ..waiting import wait_for_jobs
 
-        return wait_for_jobs(self.storage, lookup_ids(job_ids), self.clock, timeout)
+        return wait_for_jobs(self.storage, lookup_ids(job_ids), self.clock,
+                             wait_seconds(timeout, "timeout"))
 
     def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
         """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""

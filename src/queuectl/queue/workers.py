@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..jobspec.text import queue_name
 from ..storage import open_storage
+from ..units import wait_seconds
 from . import QueueCore
 
 TYPE_CHECKING = False
@@ -65,7 +66,8 @@ class WorkerControl(QueueCore):
 
         settings, _ = config.resolve_readable(self.storage.config_items(), self._environ)
         return stop_workers(self.storage, settings, self.clock, worker_id=worker_id,
-                            mode="now" if now else "graceful", timeout=timeout,
+                            mode="now" if now else "graceful",
+                            timeout=wait_seconds(timeout, "timeout"),
                             on_paused=on_paused)
 
     def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
@@ -88,6 +90,7 @@ class WorkerControl(QueueCore):
         signal, so that it can act on it."""
         from ..job_control import signal_name, taken
 
+        wait = wait_seconds(wait)  # before the request is written
         request = self.storage.request_signal(job_id, signal_name(signal))
         return taken(self, request, wait)
 
@@ -96,12 +99,14 @@ class WorkerControl(QueueCore):
         and the job shows as paused until ``resume``."""
         from ..job_control import taken
 
+        wait = wait_seconds(wait)
         return taken(self, self.storage.request_signal(job_id, "STOP"), wait)
 
     def resume(self, job_id: str, *, wait: float | None = 10.0) -> Job:
         """Continue a paused job's process group (SIGCONT)."""
         from ..job_control import taken
 
+        wait = wait_seconds(wait)
         return taken(self, self.storage.request_signal(job_id, "CONT"), wait)
 
     def parallel(self, slots: int, *, worker_id: str | None = None, host: str | None = None,
@@ -113,6 +118,7 @@ class WorkerControl(QueueCore):
         waiting up to ``wait`` seconds, and all the workers asked."""
         from ..job_control import checked_slots, resized
 
+        wait = wait_seconds(wait)
         if worker_id is None and host is None and not every_host:
             from queuectl.hosts import HOST
 
