@@ -83,3 +83,20 @@ def test_a_nan_wait_is_refused_before_anything_is_written(queue: Queue) -> None:
         queue.stop_workers(timeout=nan)
     with pytest.raises(InvalidInput, match=r"^timeout: expected a number of seconds"):
         queue.wait([job.id], timeout="1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("since", [float("nan"), float("inf"), 1e300, "99999999999999999999999d"])
+def test_a_stats_window_past_100_years_is_invalid_input(queue: Queue, since: Any) -> None:
+    """It crashed with OverflowError (SQLite's integers, or a minute of infinity)."""
+    with pytest.raises(InvalidInput, match=r"^since: must be more than zero and at most 100"):
+        queue.stats(since)
+    with pytest.raises(InvalidInput, match=r"^since: must be more than zero and at most 100"):
+        queue.stats_series(since)
+
+
+@pytest.mark.parametrize("step", [float("nan"), 0, -60, 1e-9])
+def test_a_stats_step_must_make_a_bounded_number_of_bars(queue: Queue, step: float) -> None:
+    """A step of 1e-9 made 3.6e12 bars of an hour, and never returned."""
+    with pytest.raises(InvalidInput, match=r"^step: must be more than zero"):
+        queue.stats("1h", step=step)
+    assert len(queue.stats("1h", step=60).series) == 60

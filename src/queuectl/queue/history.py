@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from ..errors import InvalidInput
+from ..jobspec.limits import MAX_DELAY_SECONDS
 from ..units import parse_duration
 from . import QueueCore
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ..stats import FinishedRun, QueueTotals, Stats
 
 
+_MOST_BARS = 10_000  # of a chart or a stats series
 _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any window
 
 
@@ -42,6 +44,10 @@ class RunHistory(QueueCore):
         from ..stats_window import window_stats
 
         now, window = self.clock.now(), _window(since)
+        # NaN, 0 or less gave no bars; a tiny step, billions of them, never finishing.
+        if step is not None and not (step > 0 and window / step <= _MOST_BARS):
+            raise InvalidInput(f"step: must be more than zero and make at most {_MOST_BARS}"
+                               f" bars of the window, got {step!r}")
         return window_stats(self.storage, self.finished_runs, now - window, now, queue=queue,
                             step=step)
 
@@ -53,8 +59,8 @@ class RunHistory(QueueCore):
         of a million runs (charts of the dashboard)."""
         from ..stats_window import window_series
 
-        if not 1 <= bars <= 10_000:
-            raise InvalidInput(f"bars: must be between 1 and 10000, got {bars}")
+        if not 1 <= bars <= _MOST_BARS:
+            raise InvalidInput(f"bars: must be between 1 and {_MOST_BARS}, got {bars}")
         now, window = self.clock.now(), _window(since)
         step = max(1, math.ceil(window / bars / 60)) * 60
         return window_series(self.storage, window, now, queue=queue, step=step)
@@ -69,6 +75,8 @@ class RunHistory(QueueCore):
 
 def _window(since: float | str) -> float:
     window = parse_duration(since, field="since")
-    if window <= 0:
-        raise InvalidInput(f"since: must be more than zero, got {since!r}")
+    # NaN and infinity fail this too; past 100 years the window's start leaves the range of
+    # the database's integers and of the minutes its runs are counted in.
+    if not 0 < window <= MAX_DELAY_SECONDS:
+        raise InvalidInput(f"since: must be more than zero and at most 100 years, got {since!r}")
     return window
