@@ -44,10 +44,14 @@ class NamedQueues:
 def _queue_limit(limit: int | str | None) -> int | None:
     if limit is None or (isinstance(limit, str) and limit.strip().lower() in ("none", "off")):
         return None
-    if isinstance(limit, bool):
+    # int() would cut 1.5 to 1, read b"2" as 2, and fail infinity with OverflowError.
+    given: object = limit  # a caller's value, whatever the annotation says
+    if isinstance(given, float) and given.is_integer():
+        given = int(given)
+    if isinstance(given, bool) or not isinstance(given, (int, str)):
         raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}")
     try:
-        value = int(limit)
+        value = int(given)
     except ValueError:
         raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}") from None
     if value < 0 or value > 1_000_000:

@@ -100,3 +100,12 @@ def test_a_stats_step_must_make_a_bounded_number_of_bars(queue: Queue, step: flo
     with pytest.raises(InvalidInput, match=r"^step: must be more than zero"):
         queue.stats("1h", step=step)
     assert len(queue.stats("1h", step=60).series) == 60
+
+
+@pytest.mark.parametrize("limit", [float("inf"), 1.5, b"2", [2], float("nan")])
+def test_a_queue_limit_that_is_no_whole_number_is_invalid_input(queue: Queue, limit: Any) -> None:
+    """inf crashed with OverflowError, 1.5 was stored as 1 and b"2" as 2."""
+    with pytest.raises(InvalidInput, match=r"^limit: expected a whole number or none"):
+        queue.queues.limit("video", limit)
+    assert [info.limit for info in queue.queues.list() if info.name == "video"] in ([], [None])
+    assert queue.queues.limit("video", 2.0) == 2  # type: ignore[arg-type]
