@@ -94,7 +94,9 @@ class Fields:
         return seconds
 
     def ids(self, name: str = "ids") -> list[str]:
-        values = [value for value in self.all(name) if value]
+        # Each once: a page that names a job twice (two ticks, a hand-made form) acts on it
+        # once, and the confirm step counts it once.
+        values = list(dict.fromkeys(value for value in self.all(name) if value))
         if not values:
             raise InvalidInput("select at least one job first")
         if len(values) > MAX_IDS:
