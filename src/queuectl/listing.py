@@ -89,7 +89,7 @@ def search_jobs(storage: Storage, state: JobState | str | None, text: str | None
                 limit: int, tag: str | None = None, error: str | None = None,
                 scan: int | None = None) -> JobPage:
     """``Queue.search_jobs``: a page by keyset, its arguments checked."""
-    if isinstance(state, str):
+    if state is not None:
         state = JobState.parse(state)
     if not 1 <= limit <= 1000:
         raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
@@ -107,7 +107,7 @@ def search_jobs(storage: Storage, state: JobState | str | None, text: str | None
 def job_listing(storage: Storage, state: JobState | str | None, *, queue: str | None,
                 tag: str | None, limit: int) -> JobListing:
     """``Queue.listing``: what ``queuectl list`` shows."""
-    if isinstance(state, str):
+    if state is not None:
         state = JobState.parse(state)
     if limit < 1:
         raise InvalidInput(f"limit: must be at least 1, got {limit}")

@@ -33,6 +33,8 @@ class JobState(str, Enum):
     def parse(cls, text: str) -> JobState:
         from .errors import InvalidInput
 
+        if not isinstance(text, str):  # a JobState is a str too
+            raise InvalidInput(f"state: expected a state name, got {type(text).__name__}")
         try:
             return cls(text.strip().lower())
         except ValueError:

@@ -109,3 +109,38 @@ def test_a_queue_limit_that_is_no_whole_number_is_invalid_input(queue: Queue, li
         queue.queues.limit("video", limit)
     assert [info.limit for info in queue.queues.list() if info.name == "video"] in ([], [None])
     assert queue.queues.limit("video", 2.0) == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("state", [5, 1.5, [JobState.DEAD]])
+def test_a_state_that_is_no_name_is_invalid_input(queue: Queue, state: Any) -> None:
+    """It failed deep in storage with AttributeError: 'int' object has no attribute 'value'."""
+    with pytest.raises(InvalidInput, match=r"^state: expected a state name"):
+        queue.jobs(state)
+    with pytest.raises(InvalidInput, match=r"^state: expected a state name"):
+        queue.listing(state)
+    with pytest.raises(InvalidInput, match=r"^state: expected a state name"):
+        queue.purge([state])
+
+
+def test_purge_takes_one_state_as_a_string(queue: Queue) -> None:
+    _dead(queue, "d1")
+    assert queue.purge("dead") == 1
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda queue: queue.run_output("j", 2**70), "run"),
+    (lambda queue: queue.run_output("j", 1, float("nan")), "offset"),
+    (lambda queue: queue.run_output("j", "1"), "run"),
+    (lambda queue: queue.running_jobs(float("nan")), "limit"),
+    (lambda queue: queue.running_jobs(2**70), "limit"),
+    (lambda queue: queue.running_jobs(-1), "limit"),
+    (lambda queue: queue.listing(limit=float("nan")), "limit"),
+])
+def test_numbers_past_the_database_or_no_whole_number_are_invalid_input(
+    queue: Queue, call: Any, field: str
+) -> None:
+    """They failed with OverflowError, or with StorageError 'datatype mismatch', or read
+    nothing without a word (running_jobs(-1) was [])."""
+    queue.enqueue("true", id="j")
+    with pytest.raises(InvalidInput, match=rf"^{field}: must be a whole number from"):
+        call(queue)

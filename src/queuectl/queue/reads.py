@@ -32,8 +32,10 @@ class JobReads(QueueCore):
         >>> out.start, out.size, out.data, out.finished
         (8, 16, b'frame 2\\n', True)
         """
-        if offset < 0 or (most is not None and most < 0):
-            raise InvalidInput(f"offset and most: must be 0 or more, got {offset}, {most}")
+        _whole(number, "run", 1)
+        _whole(offset, "offset", 0)
+        if most is not None:
+            _whole(most, "most", 0)
         found = self.storage.run_output(job_id, number, offset, most)
         if found is None:
             self.get(job_id)  # no such job, rather than a run not started
@@ -42,7 +44,7 @@ class JobReads(QueueCore):
     def jobs(self, state: JobState | str | None = None, *, limit: int = 50,
              offset: int = 0, tag: str | None = None) -> list[Job]:
         """Jobs, newest first, optionally in one state, or with one tag."""
-        if isinstance(state, str):
+        if state is not None:
             from ..states import JobState
 
             state = JobState.parse(state)
@@ -60,8 +62,7 @@ class JobReads(QueueCore):
         whether more match, and when each one's latest run started and ended."""
         from ..listing import job_listing
 
-        if limit > _MOST_LISTED:  # job_listing refuses one below 1
-            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
+        _whole(limit, "limit", 1)
         return job_listing(self.storage, state, queue=queue, tag=tag, limit=limit)
 
     def search_jobs(
@@ -95,7 +96,7 @@ class JobReads(QueueCore):
 
     def running_jobs(self, limit: int = 100) -> list[RunningJob]:
         """Jobs running now, longest running first, with when their run started."""
-        return self.storage.running_jobs(limit)
+        return self.storage.running_jobs(_whole(limit, "limit", 1))
 
     # -- counts and status -------------------------------------------------------------------
 
@@ -118,3 +119,13 @@ class JobReads(QueueCore):
 
         return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
                            self.workers(), self.storage.count_paused())
+
+
+def _whole(value: int, field: str, least: int) -> int:
+    """``value`` if it is a whole number from ``least`` to ``_MOST_LISTED``: past SQLite's
+    integers a query fails with OverflowError, and NaN or a float with 'datatype mismatch'."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            least <= value <= _MOST_LISTED):
+        raise InvalidInput(
+            f"{field}: must be a whole number from {least} to {_MOST_LISTED}, got {value!r}")
+    return value

@@ -296,7 +296,7 @@ def purge(storage: Storage, states: Sequence[JobState | str], older_than: float 
           now: float) -> int:
     """``Queue.purge``: delete finished jobs in ``states`` last updated more than
     ``older_than`` ago (0: all of them), in short batches; how many were deleted."""
-    chosen = [JobState.parse(s) if isinstance(s, str) else s for s in states]
+    chosen = [JobState.parse(s) for s in ([states] if isinstance(states, str) else states)]
     if not chosen:
         raise InvalidInput("give at least one state to purge")
     for state in chosen:
