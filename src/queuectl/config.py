@@ -194,6 +194,8 @@ _ALIASES = {"lease": "lease_duration", "retries": "max_retries", "timeout": "job
 
 def canonical_key(name: str) -> str:
     """The key's one spelling: ``canonical_key("default-max-retries") == "max_retries"``."""
+    if not isinstance(name, str):
+        raise InvalidInput(f"config key: expected a string, got {type(name).__name__}")
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key not in KEYS and key.startswith("default_"):

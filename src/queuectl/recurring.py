@@ -124,6 +124,8 @@ def time_zone(name: str | None) -> tzinfo:
 
     if name is None:
         return timezone.utc
+    if not isinstance(name, str):  # ZoneInfo raises TypeError
+        raise InvalidInput(f"tz: expected a time zone name, got {type(name).__name__}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -144,3 +144,15 @@ def test_numbers_past_the_database_or_no_whole_number_are_invalid_input(
     queue.enqueue("true", id="j")
     with pytest.raises(InvalidInput, match=rf"^{field}: must be a whole number from"):
         call(queue)
+
+
+def test_a_config_key_or_time_zone_that_is_no_string_is_invalid_input(queue: Queue) -> None:
+    """config_get(5) raised AttributeError ('int' object has no attribute 'strip'), and a tz
+    of 5 TypeError from zoneinfo."""
+    for call in (lambda: queue.config_get(5), lambda: queue.config_set(5, "1"),  # type: ignore[arg-type]
+                 lambda: queue.config_unset(5)):  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match=r"^config key: expected a string, got int"):
+            call()
+    with pytest.raises(InvalidInput, match=r"^tz: expected a time zone name, got int"):
+        queue.schedules.add("nightly", {"command": "true"}, cron="0 2 * * *", tz=5)  # type: ignore[arg-type]
+    assert queue.schedules.list() == []
