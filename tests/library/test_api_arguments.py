@@ -142,7 +142,7 @@ def test_numbers_past_the_database_or_no_whole_number_are_invalid_input(
     """They failed with OverflowError, or with StorageError 'datatype mismatch', or read
     nothing without a word (running_jobs(-1) was [])."""
     queue.enqueue("true", id="j")
-    with pytest.raises(InvalidInput, match=rf"^{field}: must be a whole number from"):
+    with pytest.raises(InvalidInput, match=rf"^{field}: must be between"):
         call(queue)
 
 

@@ -127,5 +127,5 @@ def _whole(value: int, field: str, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (
             least <= value <= _MOST_LISTED):
         raise InvalidInput(
-            f"{field}: must be a whole number from {least} to {_MOST_LISTED}, got {value!r}")
+            f"{field}: must be between {least} and {_MOST_LISTED}, got {value!r}")
     return value
