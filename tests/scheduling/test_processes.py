@@ -83,7 +83,9 @@ def test_unique_keys_under_eight_concurrent_enqueuers_create_one_job_each(
         for n in range(8)
     ]
     outputs = [proc.communicate(timeout=120) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0] * 8, outputs
+    # The stderr of those that failed, whole: the stdout of the others would hide it.
+    assert [proc.returncode for proc in procs] == [0] * 8, [
+        err for proc, (_, err) in zip(procs, outputs, strict=True) if proc.returncode]
     with Queue(db_path, environ={}) as queue:
         jobs = queue.jobs(limit=1000)
     assert Counter(job.unique_key for job in jobs) == Counter(f"key-{n}" for n in range(keys))
