@@ -404,3 +404,43 @@ def test_a_setting_stored_by_hand_that_config_set_refuses(cli: Cli, db_path: Pat
     assert stopped.stdout == "Stopped 1 worker.\n"
     refused = cli("worker", "start", "--burst", check=2)
     assert refused.stderr == f"error: {why}\n"
+
+
+def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
+        cli: Cli, db_path: Path) -> None:
+    """status, worker list and the dashboard read the lease (is a worker lost?): a lease
+    that config set would refuse made each fail ('error: lease_duration: expected ...'), and
+    the dashboard's pages answer 400. Now they judge by the default lease and say why on
+    stderr, as config list does (on the dashboard's pages, in a notice); an enqueue, which
+    takes the settings, still refuses."""
+    cli("worker", "start", "--detach")
+    bad = "('lease_duration', 'soon'), ('max_retries', 'many')"
+    _edit(str(db_path), f"INSERT OR REPLACE INTO config VALUES {bad}")
+    whys = ["max_retries: expected a whole number, got 'many'",
+            "lease_duration: expected a duration such as 30, 30s, 5m, 2h or 1d, got 'soon'"]
+    warnings = "".join(f"warning: {why} (fix it with queuectl config set or unset)\n"
+                       for why in whys)
+    try:
+        status = cli("status")
+        assert status.stderr == warnings
+        assert "Workers: 1" in status.stdout and " running " in status.stdout
+        assert cli("status", "--json").stderr == warnings
+        listed = cli("worker", "list", "--json")
+        assert listed.stderr == warnings
+        assert [worker["state"] for worker in json.loads(listed.stdout)] == ["running"]
+        server = DashboardServer(cli)
+        try:
+            pages = {path: httpx.get(server.url + path, timeout=30)
+                     for path in ("", "workers", "api/status", "api/workers")}
+        finally:
+            server.stop()
+        for path, page in pages.items():
+            assert page.status_code == 200, (path, page.text)
+        for path in ("", "workers"):
+            for why in whys:
+                assert f"Warning: {escape(why)} (fix it" in pages[path].text, path
+        assert [w["state"] for w in pages["api/workers"].json()] == ["running"]
+        refused = cli("enqueue", "-c", "true", check=2)
+        assert refused.stderr == f"error: {whys[0]}\n"
+    finally:
+        assert cli("worker", "stop", timeout=60).stdout == "Stopped 1 worker.\n"

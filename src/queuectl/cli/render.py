@@ -32,6 +32,21 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
+def refused_setting(why: str) -> str:
+    """The warning for a setting ``config set`` would refuse (stored by hand), which reads
+    take at its default: ``warning: lease_duration: expected ... (fix it with ...)``."""
+    return f"warning: {why} (fix it with queuectl config set or unset)"
+
+
+def warn_refused(refused: Mapping[str, str], key: str | None = None) -> None:
+    """One ``refused_setting`` line on stderr per setting refused (only ``key``'s if given)."""
+    import click
+
+    for name, why in refused.items():
+        if key is None or name == key:
+            click.echo(refused_setting(why), err=True)
+
+
 def text(value: object) -> str:
     """A stored text as it is, or ``unreadable.marked`` where a row edited by hand holds
     another type (SQLite keeps bytes in any column)."""

@@ -6,7 +6,7 @@ import click
 
 from ..config import KEYS, canonical_key
 from .context import Session
-from .render import echo_json
+from .render import echo_json, warn_refused
 
 
 @click.group(
@@ -53,7 +53,7 @@ def get_value(session: Session, key: str | None, as_json: bool) -> None:
         echo_json({canonical_key(key): queue.config_get(key)})
     else:
         click.echo(queue.config_get(key))
-    _warn_refused(queue.config_refused(), None if key is None else canonical_key(key))
+    warn_refused(queue.config_refused(), None if key is None else canonical_key(key))
 
 
 @config.command("unset")
@@ -81,14 +81,7 @@ def list_values(session: Session, as_json: bool) -> None:
     """
     queue = session.existing_queue
     _print_settings(queue.config_list(), as_json)
-    _warn_refused(queue.config_refused())
-
-
-def _warn_refused(refused: dict[str, str], key: str | None = None) -> None:
-    """One line on stderr per setting shown that ``config set`` would refuse."""
-    for name, why in refused.items():
-        if key is None or name == key:
-            click.echo(f"warning: {why} (fix it with queuectl config set or unset)", err=True)
+    warn_refused(queue.config_refused())
 
 
 def _print_settings(values: dict[str, str], as_json: bool) -> None:

@@ -6,7 +6,7 @@ import click
 
 from ..models import JobState
 from .context import Session
-from .render import echo_json, workers_table
+from .render import echo_json, warn_refused, workers_table
 
 
 @click.command()
@@ -33,6 +33,7 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
         watch(queue, interval)
         return
     status = queue.status()  # pending: ready now, scheduled later, blocked by dependencies
+    warn_refused(queue.config_refused())  # a lease stored by hand: workers judged by default's
     if as_json:
         echo_json(status.to_dict())
         return

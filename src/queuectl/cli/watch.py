@@ -20,7 +20,7 @@ from typing import Protocol, TextIO
 from ..models import JobState
 from ..queue import Queue
 from ..units import format_timestamp_to_second, human_duration, human_rate
-from .render import ago, role
+from .render import ago, refused_setting, role
 
 ENTER, LEAVE = "\x1b[?1049h\x1b[?25l", "\x1b[?25h\x1b[?1049l"  # alternate screen, cursor
 HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
@@ -46,7 +46,9 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
         return f"\x1b[{_COLOURS[word]}m{text}\x1b[0m" if colour and word in _COLOURS else text
 
     stamp = format_timestamp_to_second(now) or ""
-    lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)", ""]
+    lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)"]
+    lines += [refused_setting(why) for why in queue.config_refused().values()]
+    lines.append("")
     lines.append("Jobs  " + "   ".join(f"{paint(s.value)} {n}" for s, n in counts.items()))
     lines.append(f"Last minute  {minute.completed} completed, {minute.failed} failed, "
                  f"{minute.dead} dead  ({human_rate(minute.throughput)})")

@@ -9,7 +9,7 @@ import click
 
 from ..units import parse_duration
 from .context import Session
-from .render import echo_json, workers_table
+from .render import echo_json, warn_refused, workers_table
 
 
 @click.group()
@@ -117,6 +117,7 @@ def list_workers(session: Session, as_json: bool) -> None:
     """
     queue = session.existing_queue
     workers = queue.workers()
+    warn_refused(queue.config_refused())  # a lease stored by hand: "lost" by the default's
     if as_json:
         echo_json([w.to_dict() for w in workers])
     elif workers:

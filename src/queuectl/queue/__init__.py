@@ -104,7 +104,15 @@ class QueueCore:
 
     @property
     def settings(self) -> config.Settings:
+        """The settings in effect; ``InvalidInput`` if one is refused (see ``config.resolve``):
+        for what acts on them, such as an enqueue taking its ``max_retries``."""
         return config.resolve(self.storage.config_items(), self._environ)
+
+    def readable_settings(self) -> tuple[config.Settings, dict[str, tuple[str, str]]]:
+        """The settings with each refused one (stored by hand) at its default, and those
+        (``config.resolve_readable``): for what only reads with them, which must work until
+        the value is fixed (``status``, ``worker list``, ``worker stop``, ``config list``)."""
+        return config.resolve_readable(self.storage.config_items(), self._environ)
 
     # -- enqueue -----------------------------------------------------------------------------
 
@@ -169,10 +177,13 @@ class QueueCore:
         return job
 
     def workers(self) -> list[WorkerInfo]:
-        """Registered workers; ``state`` is running, stopping, or lost (heartbeat too old)."""
+        """Registered workers; ``state`` is running, stopping, or lost (heartbeat older than
+        the lease: with a ``lease_duration`` stored by hand that ``config set`` would refuse,
+        the default's, as ``config_refused`` tells)."""
         from queuectl.worker.control import worker_states
 
-        return worker_states(self.storage, self.settings.lease_duration, self.clock.now())
+        lease = self.readable_settings()[0].lease_duration
+        return worker_states(self.storage, lease, self.clock.now())
 
 
 def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:

@@ -59,7 +59,7 @@ class Administration(QueueCore):
         ``config_refused``) shown as found, marked: ``(unreadable) 'soon'``."""
         from ..unreadable import marked
 
-        settings, refused = config.resolve_readable(self.storage.config_items(), self._environ)
+        settings, refused = self.readable_settings()
         described = config.describe(settings)
         for key, (found, _) in refused.items():
             described[key] = marked(found)
@@ -68,7 +68,7 @@ class Administration(QueueCore):
     def config_refused(self) -> dict[str, str]:
         """The settings ``config set`` would refuse (stored by hand, or in the environment),
         each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
-        refused = config.resolve_readable(self.storage.config_items(), self._environ)[1]
+        refused = self.readable_settings()[1]
         return {key: why for key, (_, why) in refused.items()}
 
     # -- retention ---------------------------------------------------------------------------

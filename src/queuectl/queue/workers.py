@@ -62,9 +62,7 @@ class WorkerControl(QueueCore):
         """
         from queuectl.worker.control import stop_workers
 
-        from .. import config
-
-        settings, _ = config.resolve_readable(self.storage.config_items(), self._environ)
+        settings = self.readable_settings()[0]
         return stop_workers(self.storage, settings, self.clock, worker_id=worker_id,
                             mode="now" if now else "graceful",
                             timeout=wait_seconds(timeout, "timeout"),

@@ -40,6 +40,7 @@ async def overview(request: Request) -> Response:
         return {
             "counts": queue.counts(),
             "workers": queue.workers(),
+            "refused": queue.config_refused(),  # a lease stored by hand: the default's
             "running": queue.running_jobs(10),
         }
 
@@ -107,9 +108,10 @@ async def dlq(request: Request) -> Response:
 async def workers(request: Request) -> Response:
     done = Fields.query(request).choice("done", ["stopping"])
     dashboard = dashboard_of(request)
-    found = await dashboard.read(lambda queue: queue.workers())
+    found, refused = await dashboard.read(lambda queue: (queue.workers(), queue.config_refused()))
     notice = "Asked the worker to stop: it finishes its running jobs first." if done else None
-    return dashboard.render(request, "workers.html", workers=found, notice=notice)
+    return dashboard.render(request, "workers.html", workers=found, notice=notice,
+                            refused=refused)
 
 
 async def queues(request: Request) -> Response:
