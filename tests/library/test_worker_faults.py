@@ -272,3 +272,18 @@ def test_a_worker_that_cannot_start_yet_still_stops_when_asked(
     serving.stop(timeout=5)
     assert serving.error is None
     assert "stopped before it could start" in caplog.text
+
+
+def test_a_start_that_fails_on_this_host_is_one_line_and_leaves_no_registration(
+    live_queue: Queue, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a database error was caught at a start: anything else (no file descriptor left,
+    no thread) reached ``worker start`` as a traceback, and left the worker registered."""
+    def no_files(*args: object, **kwargs: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr("queuectl.worker.loop.Launcher", no_files)
+    with pytest.raises(QueuectlError, match=r"^worker w-\w+ could not start: "
+                       r"OSError: \[Errno 24\] Too many open files$"):
+        live_queue.serve_worker(burst=True)
+    assert live_queue.workers() == []

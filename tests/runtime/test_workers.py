@@ -153,3 +153,15 @@ def test_workers_reap_every_child_and_keep_their_memory(
     assert [state for _, state in _children(worker.pid)] == [], "no child is left, not a zombie"
     growth = _rss_kib(worker.pid) - after_first
     assert growth < 4096, f"worker memory grew by {growth} KiB over 2000 jobs"
+
+
+def test_a_detached_worker_whose_log_folder_cannot_be_made_is_one_line(
+        cli: Cli, db_path: Path) -> None:
+    """A file where the log folder goes made ``worker start --detach`` a traceback
+    (FileExistsError from mkdir); now one line naming it, exit 1, and no worker."""
+    cli("enqueue", "-c", "true")
+    folder = db_path.parent / f"{db_path.name}-logs"
+    folder.write_text("")
+    refused = cli("worker", "start", "--detach", check=1)
+    assert refused.stderr == f"error: the worker could not start: {folder}: File exists\n"
+    assert cli("worker", "list").stdout == "No workers.\n"

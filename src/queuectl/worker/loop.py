@@ -38,6 +38,7 @@ the notify pipe                       any thread: one byte wakes the      the co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -169,12 +170,17 @@ class Worker:
         # id (on PostgreSQL, whose wake channel holds no name) stops this one here, before its
         # records file (by id, opened afresh) could replace the other's.
         self._heartbeat.register(now)
-        if self._launcher is None:
-            self._launcher = Launcher(self._environ, worker_id=self.id)
-        self._heartbeat.started(now)
-        self._pool.start()
-        self._interrupts.fence.start()
-        self._hooks.start()
+        try:
+            if self._launcher is None:
+                self._launcher = Launcher(self._environ, worker_id=self.id)
+            self._heartbeat.started(now)
+            self._pool.start()
+            self._interrupts.fence.start()
+            self._hooks.start()
+        except Exception:  # no worker will run under this registration: take it back
+            with contextlib.suppress(Exception):  # the error that stopped the start tells
+                self.storage.unregister_worker(self.id)
+            raise
         if self.storage.hooks_due():  # left by workers that stopped, or jobs canceled
             self._hooks.ring()
         self._started = True
@@ -331,6 +337,11 @@ class Worker:
                 assert self._outage.retry_at is not None
                 self._doorbell.wait(self._outage.retry_at - self.clock.now())  # or a stop
                 continue
+            except QueuectlError:
+                raise  # one line already: a worker id taken, say
+            except Exception as exc:  # this host's limits (open files, threads): no traceback
+                raise QueuectlError(f"worker {self.id} could not start: {one_line(exc)}"
+                                    ) from exc
             self._outage.succeeded(lease=self.settings.lease_duration)
             return True
         log.info("worker %s stopped before it could start", self.id)

@@ -113,9 +113,14 @@ def start_detached(
     """
     clock = clock or SystemClock()
     folder = log_folder(storage.url)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = folder / f"{worker_id}.log"
-    process = spawn_detached(argv, str(log_path), {**os.environ, "QUEUECTL_DB": storage.url})
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        process = spawn_detached(argv, str(log_path), {**os.environ, "QUEUECTL_DB": storage.url})
+    except OSError as exc:  # a file where the folder goes, no permission, a full disk
+        where = exc.filename or log_path  # the folder, when a file stands in its place
+        raise QueuectlError(f"the worker could not start: {where}: {exc.strerror or exc}"
+                            ) from exc
     deadline = clock.now() + timeout
     while not any(worker.id == worker_id for worker in storage.workers()):
         if process.poll() is not None:
