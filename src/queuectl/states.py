@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import Enum
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 class JobState(str, Enum):
     """Where a job is in its life.
@@ -57,3 +61,20 @@ class UnknownState(str):
 # The states as stored: a row edited by hand may hold another (see UnknownState).
 STATE_VALUES = frozenset(state.value for state in JobState)
 TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.DEAD, JobState.CANCELED})
+
+
+def paused_jobs(job_ids: Sequence[str]) -> str:
+    """What ends the processing jobs ``job_ids`` stopped by ``queuectl pause``, after "waits
+    for": a graceful stop (``worker stop``, the worker's own line) and a burst worker wait for
+    them, which would look hung unless they say so, in these words:
+
+    >>> paused_jobs(["encode"])[:58]
+    'paused job encode: it ends only once resumed (queuectl res'
+    >>> paused_jobs(["a", "b"])[:56]
+    'paused jobs a, b: each ends only once resumed (queuectl '
+    """
+    if len(job_ids) == 1:
+        return (f"paused job {job_ids[0]}: it ends only once resumed (queuectl resume"
+                f" {job_ids[0]}), or is put back by queuectl worker stop --now")
+    return (f"paused jobs {', '.join(job_ids)}: each ends only once resumed (queuectl resume"
+            f" ID), or is put back by queuectl worker stop --now")

@@ -87,12 +87,9 @@ def stop(ctx: click.Context, worker_id: str | None, now: bool, timeout: str | No
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
     def paused(job_ids: list[str]) -> None:
-        one = len(job_ids) == 1
-        click.echo(f"{'Job' if one else 'Jobs'} {', '.join(job_ids)}"
-                   f" {'is' if one else 'are'} paused: the stop waits until"
-                   f" `queuectl resume {job_ids[0] if one else 'ID'}` lets"
-                   f" {'it' if one else 'each'} finish (`queuectl worker stop --now` puts"
-                   f" {'it' if one else 'them'} back instead)", err=True)
+        from ..states import paused_jobs
+
+        click.echo(f"The stop waits for {paused_jobs(job_ids)}", err=True)
 
     stopped, waiting = session.existing_queue.stop_workers(worker_id=worker_id, now=now,
                                                            timeout=seconds, on_paused=paused)

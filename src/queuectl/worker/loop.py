@@ -65,6 +65,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..errors import QueuectlError, StorageError
 from ..models import Job, JobState
+from ..states import paused_jobs
 from ..storage import Storage, redact
 from ..storage.base import OutputChunk
 
@@ -276,8 +277,7 @@ class Worker:
         text = f"waiting for {counted(running, 'running job')}" if running else "no job running"
         paused = self._pool.paused() if self._stop_mode != NOW else []  # a forced one kills
         if running and paused:  # they go on only once resumed: say so, or the stop looks hung
-            text += (f", {len(paused)} of them paused ({', '.join(paused)}): a paused job"
-                     f" ends only once resumed (queuectl resume ID)")
+            text += f", among them {paused_jobs(paused)}"
         owed = self._backlog.describe()
         return f"{text}; {owed} wait for the database" if owed and self._outage.failing else text
 
@@ -447,12 +447,7 @@ class Worker:
         if paused == self._paused_told:
             return
         self._paused_told = paused
-        one = len(paused) == 1
-        log.warning("worker %s (burst) waits for paused %s %s: %s (queuectl resume %s), or"
-                    " is put back by queuectl worker stop --now", self.id,
-                    "job" if one else "jobs", ", ".join(paused),
-                    "it ends only once resumed" if one else "a paused job ends only once"
-                    " resumed", paused[0] if one else "ID")
+        log.warning("worker %s (burst) waits for %s", self.id, paused_jobs(paused))
 
     def _act_on_stop(self) -> None:
         """Give back the jobs no slot started, and on a forced stop kill the running ones;
