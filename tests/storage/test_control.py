@@ -111,3 +111,21 @@ def test_a_worker_of_another_pid_namespace_under_this_host_name_is_not_lost(
     storage.register_worker(WorkerRegistration("gone", HOST, unused_pid, None, 1), T0)
     states = {w.id: w.state for w in worker_states(storage, lease=30, now=T0 + 1)}
     assert states == {"boxed": "running", "gone": "lost"}
+
+
+def test_the_paused_jobs_of_workers_are_those_they_hold_paused(storage: Storage) -> None:
+    """What worker stop tells it waits for: a query, where it listed up to 100,000 processing
+    jobs to pick the paused ones (and missed those past them)."""
+    for worker, job_id in (("w1", "b"), ("w1", "a"), ("w2", "c"), ("w3", "d")):
+        _running(storage, job_id, worker)
+    for job_id in ("a", "b", "c"):
+        storage.request_signal(job_id, "STOP")
+    for worker in ("w1", "w2", "w3"):
+        storage.heartbeat(worker, T0 + 1, T0 + 31)
+    assert storage.paused_jobs_of(["w1", "w3"]) == ["a", "b"]
+    assert storage.paused_jobs_of(["w2"]) == ["c"]
+    assert storage.paused_jobs_of(["w3", "nosuch"]) == []
+    assert storage.paused_jobs_of([]) == []
+    storage.request_signal("a", "CONT")
+    storage.heartbeat("w1", T0 + 2, T0 + 32)
+    assert storage.paused_jobs_of(["w1"]) == ["b"]

@@ -193,6 +193,12 @@ class Store:
         row = self.db.read(lambda tx: tx.one("count_paused"))
         return int(row[0]) if row else 0
 
+    def paused_jobs_of(self, worker_ids: Sequence[str]) -> list[str]:
+        """The ids of the running jobs stopped by a pause that these workers hold, in order."""
+        rows = self.db.read(
+            lambda tx: tx.all("paused_jobs_of_workers", {"worker_ids": tx.array(worker_ids)}))
+        return [row[0] for row in rows]
+
     def set_worker_slots(self, worker_id: str, slots: int) -> None:
         """A worker says it runs ``slots`` jobs at once now."""
         from . import control

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from ..models import WorkerInfo
     from ..storage import Storage
 
-_MOST_RUNNING = 100_000  # processing jobs looked at for paused ones: more than all slots
-
-
 def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
     """Registered workers, each running, stopping, or lost (its heartbeat older than a lease,
     or its process gone from this host), and which is the housekeeper."""
@@ -52,7 +49,6 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
     ``(stopped, still running)``. Before a graceful wait, ``on_paused`` is given the ids of
     the paused jobs (queuectl pause) that those workers run, if any: they end only once
     resumed, so the wait lasts until then."""
-    from queuectl.models import JobState
     from queuectl.worker.maintenance import rescue_lost_runs
 
     rescue_lost_runs(storage, settings, clock.now())
@@ -60,8 +56,7 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
         raise QueuectlError(f"no worker with id {worker_id!r}")
     asked = storage.request_stop(worker_id, mode)
     if mode == "graceful" and on_paused is not None and asked:
-        paused = [job.id for job in storage.list_jobs(JobState.PROCESSING, _MOST_RUNNING)
-                  if job.paused and job.worker_id in asked]
+        paused = storage.paused_jobs_of(asked)
         if paused:
             on_paused(paused)
     deadline = None if timeout is None else clock.now() + timeout

@@ -844,6 +844,12 @@ UPDATE workers SET slots = :slots, slots_wanted = NULL WHERE id = :worker_id;
 -- name: count_paused
 SELECT COUNT(*) FROM jobs WHERE state = 'processing' AND paused_run = runs;
 
+-- name: paused_jobs_of_workers
+-- The jobs a graceful stop of these workers waits for until they are resumed (worker stop).
+SELECT id FROM jobs
+WHERE state = 'processing' AND paused_run = runs AND worker_id IN (SELECT value FROM json_each(:worker_ids))
+ORDER BY id;
+
 -- Completion hooks (storage/hooks.py, hooks.py) --------------------------------------------
 -- A job with a hook is due once it is final and its hook has not been taken for this run;
 -- the partial index jobs_hooks_due holds only jobs with hooks not yet run.
