@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
 from tests.helpers import Cli
 
 
-def _follow(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+def _follow(cli: Cli, *args: str, meanwhile: Callable[[], object] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """``logs ARGS --follow`` in a subprocess, ``meanwhile`` done while it follows, and what
+    it printed once it ended (killed if it had not within 20 s)."""
     follower = cli.spawn("logs", *args, "--follow")
     try:
+        if meanwhile is not None:
+            meanwhile()
         out, err = follower.communicate(timeout=20)
     finally:
         follower.kill()
@@ -19,14 +25,10 @@ def _follow(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
 def test_following_a_job_that_ends_without_running_stops_with_why(cli: Cli) -> None:
     # It waited for a first run that never comes: before, it polled for ever.
     cli("add", "--id", "later", "--delay", "1h", "echo hi")
-    follower = cli.spawn("logs", "later", "--follow")
-    try:
-        cli("cancel", "later")
-        out, err = follower.communicate(timeout=20)
-    finally:
-        follower.kill()
-    assert (follower.returncode, out) == (1, "")
-    assert err == "error: job 'later' is canceled and never ran: no output to follow\n"
+    followed = _follow(cli, "later", meanwhile=lambda: cli("cancel", "later"))
+    assert (followed.returncode, followed.stdout) == (1, "")
+    assert followed.stderr == (
+        "error: job 'later' is canceled and never ran: no output to follow\n")
 
 
 def test_following_an_attempt_a_finished_job_never_had_stops_with_why(cli: Cli) -> None:
@@ -41,14 +43,9 @@ def test_following_an_attempt_a_finished_job_never_had_stops_with_why(cli: Cli) 
 def test_following_a_dependent_killed_by_its_dependency_stops_with_why(cli: Cli) -> None:
     cli("enqueue", '{"id": "parent", "command": "exit 4", "max_retries": 0}')
     cli("add", "--id", "child", "--after", "parent", "echo hi")
-    follower = cli.spawn("logs", "child", "--follow")
-    try:
-        cli("worker", "start", "--burst", "-q")
-        out, err = follower.communicate(timeout=20)
-    finally:
-        follower.kill()
-    assert (follower.returncode, out) == (1, "")
-    assert err == "error: job 'child' is dead and never ran: no output to follow\n"
+    followed = _follow(cli, "child", meanwhile=lambda: cli("worker", "start", "--burst", "-q"))
+    assert (followed.returncode, followed.stdout) == (1, "")
+    assert followed.stderr == "error: job 'child' is dead and never ran: no output to follow\n"
 
 
 def test_following_a_run_that_ended_without_an_exit_code_says_why(cli: Cli) -> None:
