@@ -444,3 +444,15 @@ def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
         assert refused.stderr == f"error: {whys[0]}\n"
     finally:
         assert cli("worker", "stop", timeout=60).stdout == "Stopped 1 worker.\n"
+
+
+def test_status_watch_shows_a_setting_stored_by_hand_under_its_title(db_path: Path) -> None:
+    """Its frame read the workers with every setting strict: a refused one ended the view."""
+    from queuectl.cli.watch import frame
+
+    _edit(str(db_path), "INSERT OR REPLACE INTO config VALUES ('lease_duration', 'soon')")
+    with Queue(db_path, environ={}) as queue:
+        lines = frame(queue, 2.0, colour=False)
+    assert lines[1] == ("warning: lease_duration: expected a duration such as 30, 30s, 5m, 2h"
+                        " or 1d, got 'soon' (fix it with queuectl config set or unset)")
+    assert lines[2] == "" and lines[3].startswith("Jobs  pending 0")
