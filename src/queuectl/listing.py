@@ -30,7 +30,8 @@ class JobQuery:
 
     ``text`` matches a substring of the id or the command, ignoring the case of ASCII letters;
     ``queue`` is the name of a queue, matched exactly; ``tag`` one of the job's tags;
-    ``error`` a substring of its last error, ignoring case as ``text`` does. No index serves
+    ``error`` a substring of the error it is in (``Job.current_error``, what lists show: a
+    failed or dead job's last error), ignoring case as ``text`` does. No index serves
     these four: with ``scan``, a page looks at no more than that many jobs past its cursor
     (in insertion order), and when it found too few there, its cursor to go on from is where
     it stopped.

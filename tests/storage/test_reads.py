@@ -80,6 +80,33 @@ def test_search_by_tag_and_error_text(storage: Storage) -> None:
     assert _ids(storage.search_jobs(JobQuery(tag="nope"), 10).jobs) == []
 
 
+def test_search_by_error_matches_only_the_error_a_job_is_in(storage: Storage) -> None:
+    """What lists show (``Job.current_error``): a dead job retried since, or a job canceled,
+    keeps its stored last_error but is in no error. The filter matched the stored text: it
+    listed such jobs under 'disk full' with a blank error cell."""
+    storage.enqueue([NewJob(f"e{i}", "true", 0) for i in range(3)], T0)
+    storage.record_and_claim("w", [], 3, T0, T0 + 30)
+    storage.record_and_claim("w", [
+        Outcome(f"e{i}", 1, JobState.DEAD, T0 + 1, exit_code=3, error="Disk FULL on /var")
+        for i in range(3)
+    ], 0, T0 + 1, T0 + 31)
+    storage.retry(["e1"], T0 + 2, include_canceled=False)  # e1: pending, in no error
+    storage.enqueue([NewJob("c", "true", 0)], T0 + 3)
+    storage.cancel(["c"], T0 + 3)  # c: canceled, its stored last_error 'canceled'
+    retried = storage.get("e1")
+    assert retried is not None and retried.last_error == "Disk FULL on /var"
+    for query in (JobQuery(error="disk full"), JobQuery(state=JobState.DEAD, error="disk")):
+        found = storage.search_jobs(query, 10).jobs
+        assert _ids(found) == ["e2", "e0"]
+        assert all(job.current_error and "Disk" in job.current_error for job in found)
+        older = storage.search_jobs(query, 1, before=storage.search_jobs(query, 1).older)
+        assert _ids(older.jobs) == ["e0"]
+        assert _ids(storage.search_jobs(query, 10, after="0").jobs) == ["e2", "e0"]
+    assert _ids(storage.search_jobs(JobQuery(state=JobState.PENDING, error="disk"),
+                                    10).jobs) == []
+    assert _ids(storage.search_jobs(JobQuery(error="canceled"), 10).jobs) == []
+
+
 def test_running_jobs_longest_running_first(storage: Storage) -> None:
     storage.enqueue([NewJob("a", "true", 0), NewJob("b", "true", 0)], T0)
     storage.record_and_claim("w", [], 1, T0 + 1, T0 + 31)

@@ -79,7 +79,8 @@ class JobReads(QueueCore):
         scan: int | None = None,
     ) -> JobPage:
         """A page of jobs, newest first, by state, queue, tag, a substring of the id or
-        command, and a substring of the last error.
+        command, and a substring of the error the job is in (``Job.current_error``: a job
+        retried or canceled since its last error matches no error filter).
 
         ``before``/``after`` are the ``older``/``newer`` cursors of the page shown before.
         With ``scan`` (the dashboard), a page filtered by text or queue looks at no more than

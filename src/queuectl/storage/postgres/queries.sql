@@ -481,6 +481,8 @@ DELETE FROM config WHERE key = %(key)s;
 -- Each job listing walks the primary key, or jobs_by_state (state, seq) with a state. A
 -- queue or text filter has no index of its own: it skips the rows that do not match on the
 -- same walk, which stops at floor (older) or ceiling (newer) when the caller bounds it.
+-- error matches the error a job is in, as lists show it (Job.current_error): the stored
+-- last_error of a failed or dead job only; a job retried or canceled since is in none.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
@@ -488,7 +490,8 @@ WHERE seq < %(cursor)s AND seq > %(floor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
-  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
+  AND (%(error)s::text IS NULL OR (state IN ('failed', 'dead')
+       AND strpos(lower(coalesce(last_error, '')), %(error)s) > 0))
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_older_in_state
@@ -497,7 +500,8 @@ WHERE state = %(state)s AND seq < %(cursor)s AND seq > %(floor)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
-  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
+  AND (%(error)s::text IS NULL OR (state IN ('failed', 'dead')
+       AND strpos(lower(coalesce(last_error, '')), %(error)s) > 0))
 ORDER BY seq DESC LIMIT %(limit)s;
 
 -- name: search_jobs_newer
@@ -506,7 +510,8 @@ WHERE seq > %(cursor)s AND seq < %(ceiling)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
-  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
+  AND (%(error)s::text IS NULL OR (state IN ('failed', 'dead')
+       AND strpos(lower(coalesce(last_error, '')), %(error)s) > 0))
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: search_jobs_newer_in_state
@@ -515,7 +520,8 @@ WHERE state = %(state)s AND seq > %(cursor)s AND seq < %(ceiling)s
   AND (%(text)s::text IS NULL OR strpos(lower(id || chr(10) || command), %(text)s) > 0)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])
-  AND (%(error)s::text IS NULL OR strpos(lower(coalesce(last_error, '')), %(error)s) > 0)
+  AND (%(error)s::text IS NULL OR (state IN ('failed', 'dead')
+       AND strpos(lower(coalesce(last_error, '')), %(error)s) > 0))
 ORDER BY seq ASC LIMIT %(limit)s;
 
 -- name: last_job_seq

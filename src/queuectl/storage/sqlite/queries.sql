@@ -469,6 +469,8 @@ DELETE FROM config WHERE key = :key;
 -- Each job listing walks the primary key, or jobs_by_state (state, seq) with a state. A
 -- :queue or :text filter has no index of its own: it skips the rows that do not match on the
 -- same walk, which stops at :floor (older) or :ceiling (newer) when the caller bounds it.
+-- :error matches the error a job is in, as lists show it (Job.current_error): the stored
+-- last_error of a failed or dead job only; a job retried or canceled since is in none.
 
 -- name: search_jobs_older
 SELECT * FROM jobs
@@ -476,7 +478,8 @@ WHERE seq < :cursor AND seq > :floor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
-  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
+  AND (:error IS NULL OR (state IN ('failed', 'dead')
+                       AND instr(lower(coalesce(last_error, '')), :error) > 0))
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_older_in_state
@@ -485,7 +488,8 @@ WHERE state = :state AND seq < :cursor AND seq > :floor
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
-  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
+  AND (:error IS NULL OR (state IN ('failed', 'dead')
+                       AND instr(lower(coalesce(last_error, '')), :error) > 0))
 ORDER BY seq DESC LIMIT :limit;
 
 -- name: search_jobs_newer
@@ -494,7 +498,8 @@ WHERE seq > :cursor AND seq < :ceiling
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
-  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
+  AND (:error IS NULL OR (state IN ('failed', 'dead')
+                       AND instr(lower(coalesce(last_error, '')), :error) > 0))
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: search_jobs_newer_in_state
@@ -503,7 +508,8 @@ WHERE state = :state AND seq > :cursor AND seq < :ceiling
   AND (:text IS NULL OR instr(lower(id || char(10) || command), :text) > 0)
   AND (:queue IS NULL OR queue = :queue)
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
-  AND (:error IS NULL OR instr(lower(coalesce(last_error, '')), :error) > 0)
+  AND (:error IS NULL OR (state IN ('failed', 'dead')
+                       AND instr(lower(coalesce(last_error, '')), :error) > 0))
 ORDER BY seq ASC LIMIT :limit;
 
 -- name: last_job_seq
