@@ -94,6 +94,15 @@ class Job:
         its attempt. What ``list``, ``show``, the JSON and the dashboard say."""
         return self.last_error if self.state in (JobState.FAILED, JobState.DEAD) else None
 
+    @property
+    def current_exit_code(self) -> int | None:
+        """The exit code of the run that left the job in its state: ``exit_code`` while the
+        job is completed, failed or dead, else None. A job pending or processing again (a
+        retry, by hand or by its policy) or canceled did not end by that run: its exit code is
+        history, kept by its attempt. What ``show``, the JSON and the dashboard say."""
+        ended = (JobState.COMPLETED, JobState.FAILED, JobState.DEAD)
+        return self.exit_code if self.state in ended else None
+
     def editable(self) -> dict[str, Any]:
         """The fields ``Queue.edit`` may change (``EDITABLE``), as JSON values in the form an
         enqueue accepts them: what ``queuectl edit`` opens in $EDITOR."""
@@ -117,7 +126,7 @@ class Job:
             "run_at": format_timestamp(self.run_at),
             "runs": self.runs,
             "priority": self.priority,
-            "exit_code": self.exit_code,
+            "exit_code": self.current_exit_code,
             "last_error": self.current_error,
             "cwd": self.cwd,
             "env": dict(self.env) if self.env else None,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from tests.helpers import Cli, WorkerPool, as_json, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, drain, wait_until
 
+from queuectl import Queue
 from queuectl.units import parse_timestamp
 
 # isoformat(timespec="milliseconds") truncates, so two printed times may be 1 ms closer
@@ -126,3 +127,38 @@ def test_a_job_retried_by_hand_is_in_no_error_in_show_list_and_json(cli: Cli) ->
     # The error is history, kept by the attempt it ended.
     shown = cli("show", "bad").stdout.splitlines()
     assert "exit code 3" in next(line for line in shown if line.startswith("attempt 1 "))
+
+
+def test_a_retried_or_canceled_job_shows_no_exit_code_of_an_earlier_run(cli: Cli) -> None:
+    """show, its JSON and list's JSON kept the exit code of the run before a retry (or a
+    cancel) on a job that had not run again: 'exit code: 3' on a pending job. That code is
+    the history's, kept by its attempt."""
+    cli("config", "set", "backoff_base", "600")  # the failed job stays failed for the test
+    cli("enqueue", "--command", "echo once; exit 3", "--id", "again", "--max-retries", "0")
+    cli("enqueue", "--command", "exit 4", "--id", "stopped", "--max-retries", "2")
+    _run_ready(cli)
+    assert "exit code:   3" in cli("show", "again").stdout.splitlines()
+    assert as_json(cli("show", "stopped", "--json"))["exit_code"] == 4  # failed, to retry
+
+    cli("dlq", "retry", "again")
+    cli("cancel", "stopped")
+    for job_id, state in (("again", "pending"), ("stopped", "canceled")):
+        shown = cli("show", job_id).stdout.splitlines()
+        assert f"state:       {state}" in shown
+        assert "exit code:   -" in shown and "last error:  -" in shown
+        job = as_json(cli("show", job_id, "--json"))
+        assert (job["state"], job["exit_code"], job["last_error"]) == (state, None, None)
+        assert job["attempts_history"][0]["exit_code"] == (3 if job_id == "again" else 4)
+    listed = {job["id"]: job for job in as_json(cli("list", "--json"))}
+    assert (listed["again"]["exit_code"], listed["stopped"]["exit_code"]) == (None, None)
+
+    cli("enqueue", "--command", "true", "--id", "fine")
+    _run_ready(cli)  # again runs again (exit 3: dead), and fine
+    assert as_json(cli("show", "again", "--json"))["exit_code"] == 3
+    assert as_json(cli("show", "fine", "--json"))["exit_code"] == 0
+
+
+def _run_ready(cli: Cli) -> None:
+    """Run the jobs ready now, not waiting for a failed one's retry (``burst`` waits)."""
+    with Queue(cli.env["QUEUECTL_DB"], environ={}) as queue:
+        drain(queue)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.helpers import Cli, WorkerPool, wait_until
+from queuectl import Queue
+from tests.helpers import Cli, WorkerPool, drain, wait_until
 from tests.web.conftest import DashboardServer, screenshot
 
 TIMEOUT_MS = 20_000
@@ -124,3 +126,25 @@ def test_a_run_s_output_downloads_whole_and_a_bad_run_is_a_400(
     assert httpx.get(dashboard.url + "jobs/cafe/runs/2/output", timeout=30).status_code == 400
     log = httpx.get(dashboard.url + "api/jobs/cafe/runs/1/log?offset=3", timeout=30).json()
     assert (log["text"], log["offset"], log["finished"]) == ("é\n", 6, True)
+
+
+def test_a_retried_job_s_page_shows_no_exit_code_of_its_earlier_run(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    """The page said 'Exit code 3' of a job retried from the DLQ and pending again, as show
+    did; the attempts table keeps that run's exit code."""
+    with Queue(db_path, environ={}) as queue:
+        queue.enqueue("echo once; exit 3", id="again", max_retries=0)
+        drain(queue)
+    page.goto(dashboard.url + "jobs/again")
+    assert (_fields(page)["Exit code"], _fields(page)["Last error"]) == ("3", "exit code 3")
+    cli("dlq", "retry", "again")
+    page.goto(dashboard.url + "jobs/again")
+    fields = _fields(page)
+    assert page.locator(".title-row .state").inner_text() == "pending"
+    assert "Exit code" not in fields and "Last error" not in fields
+    assert "exit code 3" in page.locator(".attempt").first.inner_text()
+    api = httpx.get(dashboard.url + "api/jobs/again", timeout=30).json()
+    assert (api["state"], api["exit_code"], api["last_error"]) == ("pending", None, None)
+    assert api["attempts_history"][0]["exit_code"] == 3
+    assert _show(cli, "again")["exit_code"] is None  # show --json agrees

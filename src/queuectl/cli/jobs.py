@@ -72,7 +72,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         ("created", when(job.created_at)), ("updated", when(job.updated_at)),
         ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
         ("cwd", job.cwd or "-"), ("timeout", span(job.timeout)),
-        ("exit code", "-" if job.exit_code is None else job.exit_code),
+        ("exit code", "-" if job.current_exit_code is None else job.current_exit_code),
         ("last error", job.current_error or "-"),
         *_scheduling_fields(job),
     ]

@@ -111,7 +111,8 @@ def hook_environment(job: Job, took: float | None) -> dict[str, str]:
     return {
         "QUEUECTL_JOB_ID": job.id,
         "QUEUECTL_JOB_STATE": job.state.value,
-        "QUEUECTL_EXIT_CODE": "" if job.exit_code is None else str(job.exit_code),
+        "QUEUECTL_EXIT_CODE": "" if job.current_exit_code is None else str(
+            job.current_exit_code),
         "QUEUECTL_ATTEMPTS": str(job.attempts),
         "QUEUECTL_DURATION": "" if took is None else f"{took:.3f}",
     }
