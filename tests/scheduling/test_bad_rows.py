@@ -108,6 +108,11 @@ def _fails_only_its_own_tick(queue: Queue, caplog: pytest.LogCaptureFixture, cha
     assert "\n" not in error
     assert "housekeeping failed" not in caplog.text
     assert next_run_at(queue, "bad") == clock.now() + BAD_TICK_RETRY
+    # LAST RUN moves only with a job enqueued: the skipped tick set it, as if it had run.
+    listed = {schedule.name: schedule for schedule in queue.schedules.list()}
+    assert (listed["bad"].last_run_at, listed["bad"].last_job_id) == (None, None)
+    assert (listed["good"].last_run_at, listed["good"].last_job_id) == (
+        clock.now() - 1, "good@20260101T000100Z")
 
     # Due again an hour later: skipped again, one more line; the good schedule ticks on.
     retry = next_run_at(queue, "bad")
@@ -227,6 +232,13 @@ def test_a_worker_runs_the_good_schedule_beside_a_malformed_one(
     assert "retrying in" not in log and "housekeeping failed" not in log  # no step failed
     with Queue(db_path, environ={}) as queue:
         assert not [job for job in queue.jobs() if job.id.startswith("bad@")]
+    listed = {item["name"]: item for item in json.loads(cli("schedule", "list", "--json").stdout)}
+    assert (listed["bad"]["last_run_at"], listed["bad"]["last_job_id"]) == (None, None)
+    assert listed["good"]["last_job_id"].startswith("good@")
+    rows = {line.split()[0]: line.split() for line in cli("schedule", "list").stdout.splitlines()}
+    assert rows["NAME"][4:7] == ["LAST", "RUN", "LAST"]
+    assert rows["bad"][4:6] == ["-", "-"]  # LAST RUN, LAST JOB: "every 1s", NEXT RUN before
+    assert rows["good"][5] == listed["good"]["last_job_id"]
 
 
 @pytest.mark.parametrize("others", [["good"], []], ids=["beside-a-good-one", "alone"])

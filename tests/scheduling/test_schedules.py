@@ -81,14 +81,38 @@ def test_the_enqueued_job_carries_the_template(queue: Queue, clock: FakeClock) -
 
 
 def test_a_unique_key_skips_a_tick_while_the_last_run_is_live(
-        queue: Queue, clock: FakeClock) -> None:
+        queue: Queue, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     queue.schedules.add("sync", {"command": "sync.sh", "unique_key": "sync"}, every="1m")
     clock.advance(61)
     [first] = tick(queue)
     clock.advance(60)
-    assert tick(queue) == [first]  # the live job, not a second one
+    with caplog.at_level("INFO", logger="queuectl"):
+        assert tick(queue) == [first]  # the live job, not a second one
+    assert caplog.messages == ["schedule sync: tick 2026-01-01T00:02:00.000Z skipped: job "
+                               "sync@20260101T000100Z with its unique key is live"]
     assert len(queue.jobs()) == 1
-    assert queue.schedules.list()[0].next_run_at > clock.now()  # the tick was consumed anyway
+    [schedule] = queue.schedules.list()
+    assert schedule.next_run_at > clock.now()  # the tick was consumed anyway
+    # ... but did not run: LAST RUN stays at the tick that enqueued the live job.
+    assert (schedule.last_run_at, schedule.last_job_id) == (
+        parse_timestamp("2026-01-01T00:01:00Z"), first)
+
+
+def test_a_tick_whose_job_exists_already_is_no_last_run(queue: Queue, clock: FakeClock) -> None:
+    """A schedule removed and added again meets a tick it enqueued before: nothing is enqueued
+    twice, and LAST RUN does not claim a run (it did, with LAST JOB '-')."""
+    queue.schedules.add("ping", {"command": "true"}, every="1m")
+    clock.advance(61)
+    [first] = tick(queue)
+    queue.schedules.remove("ping")
+    queue.schedules.add("ping", {"command": "true"}, every="1m")
+    execute_raw(queue.storage, "UPDATE schedules SET next_run_at = "
+                f"{parse_timestamp('2026-01-01T00:01:00Z')} WHERE name = 'ping'")
+    assert tick(queue) == []
+    assert [job.id for job in queue.jobs()] == [first]
+    [schedule] = queue.schedules.list()
+    assert schedule.next_run_at > clock.now()
+    assert (schedule.last_run_at, schedule.last_job_id) == (None, None)
 
 
 def test_racing_workers_enqueue_each_tick_once(db_path: Path, queue: Queue,

@@ -104,7 +104,8 @@ def enqueue_tick(db: Driver, name: str, tick: float, next_run_at: float, job: Ne
             # nothing twice; the schedule moves on.
             return None
         stored = insert_jobs(tx, [job], now)[0]
-        tx.run("record_tick_job", {"name": name, "job_id": stored.id})
+        if not stored.unique_conflict:  # else the live job with its key came back: no run
+            tx.run("record_tick_job", {"name": name, "tick": tick, "job_id": stored.id})
         return stored
 
     return db.write(write)

@@ -110,7 +110,8 @@ def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
                       due: Sequence[Schedule] | None = None,
                       warned: set[str] | None = None) -> list[Job]:
     """Enqueue the due tick of every schedule (of ``due``, read already, if given), each once
-    however many workers try at once.
+    however many workers try at once. Returns the ticks' jobs: each one enqueued, and the
+    live job a tick's unique key found instead (that tick skipped, its LAST RUN not moved).
 
     A schedule that missed several ticks (no worker ran) gets one job, for the oldest missed
     tick, and moves on to the first tick after now: at most one catch-up run.
@@ -126,7 +127,11 @@ def enqueue_due_ticks(storage: Storage, settings: Settings, now: float,
         following, job = _tick_of(schedule, settings, now, warned)
         stored = storage.enqueue_tick(schedule.name, schedule.next_run_at, following, job, now)
         if stored is not None:
-            log.info("schedule %s: enqueued job %s", schedule.name, stored.id)
+            if stored.unique_conflict:  # not a run: LAST RUN stays (storage.recurring)
+                log.info("schedule %s: tick %s skipped: job %s with its unique key is live",
+                         schedule.name, format_timestamp(schedule.next_run_at), stored.id)
+            else:
+                log.info("schedule %s: enqueued job %s", schedule.name, stored.id)
             enqueued.append(stored)
     return enqueued
 

@@ -670,12 +670,14 @@ ORDER BY next_run_at;
 
 -- name: take_tick
 -- The tick key: only the one transaction that moves next_run_at on from the tick it read
--- enqueues that tick (a racing one waits for the row, then finds it moved).
-UPDATE schedules SET next_run_at = %(next_run_at)s, last_run_at = %(tick)s
+-- enqueues that tick (a racing one waits for the row, then finds it moved). A tick skipped
+-- moves it too, but not last_run_at (record_tick_job).
+UPDATE schedules SET next_run_at = %(next_run_at)s
 WHERE name = %(name)s AND next_run_at = %(tick)s AND NOT paused;
 
 -- name: record_tick_job
-UPDATE schedules SET last_job_id = %(job_id)s WHERE name = %(name)s;
+-- The tick's job was enqueued: only then is it the schedule's last run.
+UPDATE schedules SET last_run_at = %(tick)s, last_job_id = %(job_id)s WHERE name = %(name)s;
 
 -- Retention (storage/retention.py) ---------------------------------------------------------
 

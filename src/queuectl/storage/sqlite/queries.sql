@@ -663,12 +663,13 @@ ORDER BY next_run_at;
 
 -- name: take_tick
 -- The tick key: only the one transaction that moves next_run_at on from the tick it read
--- enqueues that tick.
-UPDATE schedules SET next_run_at = :next_run_at, last_run_at = :tick
+-- enqueues that tick. A tick skipped moves it too, but not last_run_at (record_tick_job).
+UPDATE schedules SET next_run_at = :next_run_at
 WHERE name = :name AND next_run_at = :tick AND paused = 0;
 
 -- name: record_tick_job
-UPDATE schedules SET last_job_id = :job_id WHERE name = :name;
+-- The tick's job was enqueued: only then is it the schedule's last run.
+UPDATE schedules SET last_run_at = :tick, last_job_id = :job_id WHERE name = :name;
 
 -- Retention (storage/retention.py) ---------------------------------------------------------
 
