@@ -1,5 +1,6 @@
-"""The dead letter page's actions given a job twice: two ticks of one job, or a form made by
-hand. Each job is acted on once, and the confirm step counts it once."""
+"""The dead letter page's actions given a job twice (two ticks of one job, or a form made by
+hand: each job is acted on once, and the confirm step counts it once), and Retry all with no
+dead job left."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 
 from queuectl import JobState, Queue
 from tests.helpers import Cli
-from tests.web.conftest import DashboardServer
+from tests.web.conftest import DashboardServer, screenshot
 
 
 def _dead(db_path: Path, *job_ids: str) -> None:
@@ -58,3 +59,36 @@ def test_deleting_a_dead_job_named_twice_asks_about_one_job(
     assert (done.status_code, done.headers["location"]) == (303, "/dlq?deleted=1")
     assert "no job" in cli("show", "gone", check=False).stderr
     assert _state(cli, "kept") == JobState.DEAD.value
+
+
+def test_retry_all_with_no_dead_job_asks_nothing_and_says_nothing_was_retried(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    """A page left open while its jobs were retried elsewhere asked 'Retry all 0 dead jobs?'
+    and, confirmed, said 'Retried 0 jobs.'."""
+    _dead(db_path, "first", "second")
+    page.goto(dashboard.url + "dlq")
+    cli("dlq", "retry", "--all")  # elsewhere, while the page is open
+    page.click('button:has-text("Retry all 2")')
+    page.wait_for_url("**/dlq?retried=0")
+    assert page.locator(".notice").inner_text() == "Nothing retried: no job is dead."
+    assert "The dead letter queue is empty." in page.locator("main").inner_text()
+    assert page.locator('button:has-text("Retry all")').count() == 0
+    assert [_state(cli, job_id) for job_id in ("first", "second")] == ["pending"] * 2
+    screenshot(page, "dlq-nothing-retried")
+
+    # A form made by hand: no confirm step, confirmed or not.
+    for form in ({}, {"confirm": "yes"}):
+        answer = _post(dashboard, "dlq/retry-all", form)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/dlq?retried=0")
+
+    # One dead job: the question counts it as one.
+    cli("cancel", "first", "second")  # else they run, and die, with it
+    _dead(db_path, "third")
+    page.goto(dashboard.url + "dlq")
+    page.click('button:has-text("Retry all 1")')
+    assert page.locator(".question").inner_text() == "Retry the 1 dead job?"
+    page.click('.confirm button:has-text("Retry all 1")')
+    page.wait_for_url("**/dlq?retried=1")
+    assert page.locator(".notice").inner_text() == "Retried 1 job."
+    assert _state(cli, "third") == JobState.PENDING.value

@@ -33,9 +33,14 @@ async def retry_selected(request: Request) -> Response:
 
 
 async def retry_all(request: Request) -> Response:
+    """With no dead job (a page left open while they were retried elsewhere, a form made by
+    hand) there is nothing to confirm: back to the page, which says nothing was retried."""
     dashboard = dashboard_of(request)
     dead = await dashboard.read(lambda queue: queue.counts()[JobState.DEAD])
-    ask = confirmation(request, await Fields.form(request), f"Retry all {dead:,} dead jobs?",
+    if dead == 0:
+        return RedirectResponse("/dlq?retried=0", status_code=303)
+    question = "Retry the 1 dead job?" if dead == 1 else f"Retry all {dead:,} dead jobs?"
+    ask = confirmation(request, await Fields.form(request), question,
                        f"Retry all {dead:,}", back="/dlq",
                        detail="Each goes back to pending with its attempts reset.")
     if ask is not None:
