@@ -7,6 +7,7 @@ import click
 from ..models import Job, JobState
 from .context import Session
 from .render import echo_json, jobs_table, more_notice, span, text, when
+from .visible import visible
 
 _STATES = [state.value for state in JobState]
 
@@ -83,19 +84,24 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
     if job.restarted_from:
         fields.append(("restarts", job.restarted_from))
     fields += _hook_fields(job)
+    # Shown, not obeyed: a command, error or output holding \x1b[2J must not clear the
+    # reader's screen (see visible.py).
     for name, value in fields:
-        click.echo(f"{name + ':':<12} {value}")
+        click.echo(f"{name + ':':<12} {visible(str(value))}")
     for attempt in attempts:
         if attempt.finished_at is None:
             outcome, took = "running", "-"
         else:
             outcome = attempt.error or "ok"
             took = _took(attempt.finished_at - attempt.started_at)
-        click.echo(f"\nattempt {attempt.number}  started {when(attempt.started_at)}  took {took}"
-                   f"  {outcome}  (worker {attempt.worker_id})")
-        lines = attempt.text.splitlines()
+        click.echo(visible(f"\nattempt {attempt.number}  started {when(attempt.started_at)}  "
+                           f"took {took}  {outcome}  (worker {attempt.worker_id})"))
+        # Lines end at \n (or \r\n) only: a lone \r, a form feed, are shown, not obeyed.
+        lines = attempt.text.replace("\r\n", "\n").split("\n")
+        if lines[-1] == "":
+            lines.pop()
         for line in lines[-tail:] if tail > 0 else []:
-            click.echo(f"  | {line}")
+            click.echo(f"  | {visible(line)}")
         if attempt.output_dropped:
             click.echo(f"  [{attempt.output_dropped} more bytes not kept: output limit]")
 

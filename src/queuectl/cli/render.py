@@ -182,6 +182,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> None:
     """Jobs with the start, end and duration of their latest run (``runs``, by job id)."""
     from ..units import human_duration
+    from .visible import visible
 
     rows = []
     for job in jobs:
@@ -192,7 +193,7 @@ def jobs_table(jobs: Sequence[Job], runs: Mapping[str, JobRun], now: float) -> N
             job.id,
             "paused" if job.paused else job.state.value,  # a paused job is processing
             f"{job.attempts}/{job.max_retries}",
-            shorten(job.command, 32),
+            shorten(visible(text(job.command)), 32),
             when(None if run is None else run.started_at),
             when(ended),
             "-" if took is None else human_duration(took),
@@ -211,9 +212,11 @@ def more_notice(limit: int) -> str:
 
 def _error_cell(job: Job) -> str:
     """The LAST ERROR cell: the last run's error, or why the row cannot be read whole."""
+    from .visible import visible
+
     if job.unreadable:
-        return shorten(f"unreadable row: {job.unreadable}", 32)
-    return shorten(job.current_error, 32)
+        return shorten(visible(f"unreadable row: {job.unreadable}"), 32)
+    return shorten(visible(text(job.current_error)) if job.current_error else None, 32)
 
 
 def _next_run(job: Job) -> str:

@@ -34,16 +34,21 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
     session: Session = ctx.obj
     queue = session.existing_queue
     [job_id] = session.job_ids(job_id)
+    # On a terminal, what the job printed is shown, not obeyed (see visible.py); elsewhere
+    # (a file, a pipe) it is written byte for byte.
+    shown = _VisibleWhere(sys.stdout)
     if follow:
         out = sys.stdout.buffer
         for item in queue.follow(job_id, attempt):
             if isinstance(item, Attempt):
+                out.write(shown.end())
+                out.flush()
                 if item.exit_code is None:  # no exit code to pass on: say why instead
                     raise QueuectlError(
                         f"job {job_id!r} attempt {item.number} ended without an exit code: "
                         f"{item.error or 'no reason recorded'}")
                 ctx.exit(item.exit_code)
-            out.write(item)
+            out.write(shown.feed(item))
             out.flush()
         return
     attempts = queue.attempts(job_id)
@@ -55,9 +60,27 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
     output = chosen.output
     if tail is not None:
         output = b"".join(output.splitlines(keepends=True)[-tail:]) if tail > 0 else b""
-    sys.stdout.buffer.write(output)
+    sys.stdout.buffer.write(shown.feed(output) + shown.end())
     if chosen.output_dropped:
         click.echo(f"[{chosen.output_dropped} more bytes not kept: output limit]", err=True)
+
+
+class _VisibleWhere:
+    """``VisibleStream`` if ``out`` is a terminal; else the bytes as they are."""
+
+    def __init__(self, out: object) -> None:
+        self._stream = None
+        isatty = getattr(out, "isatty", None)
+        if isatty is not None and isatty():
+            from .visible import VisibleStream
+
+            self._stream = VisibleStream(colours=True)
+
+    def feed(self, data: bytes) -> bytes:
+        return data if self._stream is None else self._stream.feed(data)
+
+    def end(self) -> bytes:
+        return b"" if self._stream is None else self._stream.end()
 
 
 @click.command()
