@@ -732,13 +732,15 @@ INSERT INTO jobs (id, command, state, attempts, max_retries, created_at, updated
                   runs, priority, cwd, env, timeout, exit_code, last_error, worker_id,
                   lease_until, fatal_exit_codes, retry_on_timeout, output_limit,
                   cancel_requested, queue, unique_key, tags, depends_on, waiting_on,
-                  backoff_base, backoff_max, jitter)
+                  backoff_base, backoff_max, jitter, restarted_from, signal_request,
+                  paused_run, on_finish, webhook, hook_run, hook_result)
 VALUES (%(id)s, %(command)s, %(state)s, %(attempts)s, %(max_retries)s, %(created_at)s,
         %(updated_at)s, %(run_at)s, %(runs)s, %(priority)s, %(cwd)s, %(env)s, %(timeout)s,
         %(exit_code)s, %(last_error)s, %(worker_id)s, %(lease_until)s, %(fatal_exit_codes)s,
         %(retry_on_timeout)s, %(output_limit)s, %(cancel_requested)s, %(queue)s,
         %(unique_key)s, %(tags)s, %(depends_on)s, %(waiting_on)s, %(backoff_base)s,
-        %(backoff_max)s, %(jitter)s);
+        %(backoff_max)s, %(jitter)s, %(restarted_from)s, %(signal_request)s,
+        %(paused_run)s, %(on_finish)s, %(webhook)s, %(hook_run)s, %(hook_result)s);
 
 -- name: mark_dependencies
 -- The jobs that imported jobs depend on.

@@ -720,12 +720,14 @@ INSERT INTO jobs (id, command, state, attempts, max_retries, created_at, updated
                   runs, priority, cwd, env, timeout, exit_code, last_error, worker_id,
                   lease_until, fatal_exit_codes, retry_on_timeout, output_limit,
                   cancel_requested, queue, unique_key, tags, depends_on, waiting_on,
-                  backoff_base, backoff_max, jitter)
+                  backoff_base, backoff_max, jitter, restarted_from, signal_request,
+                  paused_run, on_finish, webhook, hook_run, hook_result)
 VALUES (:id, :command, :state, :attempts, :max_retries, :created_at, :updated_at, :run_at,
         :runs, :priority, :cwd, :env, :timeout, :exit_code, :last_error, :worker_id,
         :lease_until, :fatal_exit_codes, :retry_on_timeout, :output_limit,
         :cancel_requested, :queue, :unique_key, :tags, :depends_on, :waiting_on,
-        :backoff_base, :backoff_max, :jitter);
+        :backoff_base, :backoff_max, :jitter, :restarted_from, :signal_request,
+        :paused_run, :on_finish, :webhook, :hook_run, :hook_result);
 
 -- name: mark_dependencies
 -- The jobs that imported jobs depend on.
