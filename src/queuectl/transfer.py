@@ -4,17 +4,19 @@ The format is JSON lines: a header, then the stored settings, then every job old
 its whole attempt history, exactly as stored (states, counters, times in POSIX seconds, output
 in base64). Any two backends can exchange it, SQLite to PostgreSQL being the usual move.
 
-    {"kind": "queuectl-export", "version": 2}
+    {"kind": "queuectl-export", "version": 3}
     {"kind": "config", "key": "max_retries", "value": "5"}
+    {"kind": "queue", "name": "video", "paused": true, "limit": 2}
     {"kind": "schedule", "schedule": {"name": "backup", "cron": "0 2 * * *", ...}}
     {"kind": "job", "job": {"id": "build-42", "state": "dead", ...}, "attempts": [...]}
-    {"kind": "end", "settings": 1, "schedules": 1, "jobs": 1}
+    {"kind": "end", "settings": 1, "queues": 1, "schedules": 1, "jobs": 1}
 
 The end record (version 2 on) is written last, once everything before it was: an export cut
 short (a full disk, a database that failed half way, a job row that cannot be exported) lacks
 it, and ``import`` refuses such a file rather than take part of a queue for the whole. Its
 counts catch lines lost from the middle. Files of version 1, written before the end record,
-are still read without one.
+are still read without one. Version 3 added the queues' settings (paused, concurrency limit),
+which files of versions 1 and 2 lack: their queues import unpaused and unlimited.
 
 Stop the workers before exporting: a job still running is exported as processing, and on the
 new store it is rescued like the run of any lost worker once its lease has expired.
@@ -43,16 +45,18 @@ from .jobspec.stored import (
     schedule_without_unportable_env,
     without_unportable_env,
 )
-from .jobspec.text import shown
+from .jobspec.text import queue_name, shown
 from .listing import JobQuery
-from .models import Attempt, Job, JobState
+from .models import Attempt, Job, JobState, QueueInfo
 from .recurring import Schedule, schedule_name, time_zone
 from .storage import Storage
 
 FORMAT = "queuectl-export"
-VERSION = 2  # 2: ends with an end record
-READABLE_VERSIONS = (1, 2)
-_COUNTED = ("settings", "schedules", "jobs")  # what the end record counts, in its order
+VERSION = 3  # 2: ends with an end record; 3: queues' settings
+READABLE_VERSIONS = (1, 2, 3)
+# What the end record counts, in its order, by version.
+_COUNTED = {2: ("settings", "schedules", "jobs"), 3: ("settings", "queues", "schedules", "jobs")}
+_MAX_QUEUE_LIMIT = 1_000_000  # as queue limit takes it
 _PAGE = 500
 # Fields of Job that describe the call that returned it, not the stored job.
 _NOT_STORED = frozenset({"unique_conflict"})
@@ -74,6 +78,7 @@ class Imported:
     # The same for the env of the schedules' job templates.
     env_left_out_schedules: int = 0
     schedule_env_left_out: tuple[str, ...] = ()
+    queues: int = 0  # queues paused or limited
 
 
 def _jobs_oldest_first(storage: Storage) -> Iterator[Job]:
@@ -114,11 +119,14 @@ def export_lines(storage: Storage) -> Iterator[str]:
     refuse (see ``_schedule_line``).
     """
     schedules = [_schedule_line(schedule) for schedule in storage.schedules()]
+    queues = [_queue_line(queue) for queue in storage.queues()
+              if queue.paused or queue.limit is not None]
     settings = sorted(storage.config_items().items())
     yield json.dumps({"kind": FORMAT, "version": VERSION})
     for key, value in settings:
         yield _line({"kind": "config", "key": key, "value": value}, f"setting {shown(key)}",
                     f"set it with queuectl config set {key} VALUE, or unset it")
+    yield from queues
     yield from schedules
     jobs = 0
     for job in _jobs_oldest_first(storage):
@@ -129,8 +137,8 @@ def export_lines(storage: Storage) -> Iterator[str]:
         yield _line(_job_record(job, storage.attempts(job.id)), f"job {shown(job.id)}",
                     f"fix its row or remove it with queuectl remove {job.id}", sort_keys=True)
         jobs += 1
-    yield json.dumps({"kind": "end", "settings": len(settings), "schedules": len(schedules),
-                      "jobs": jobs})
+    yield json.dumps({"kind": "end", "settings": len(settings), "queues": len(queues),
+                      "schedules": len(schedules), "jobs": jobs})
 
 
 def _line(record: dict[str, Any], what: str, fix: str, *, sort_keys: bool = False) -> str:
@@ -180,6 +188,32 @@ def _schedule_line(schedule: Schedule) -> str:
             problem = str(exc).removeprefix(f"schedule {shown(schedule.name)}: ")
     raise QueuectlError(f"cannot export schedule {shown(schedule.name)}: {problem} (fix its "
                         "row or remove it with queuectl schedule remove)")
+
+
+def _queue_line(queue: QueueInfo) -> str:
+    """``queue``'s settings as a line of an export, checked as import will check them (a row
+    edited by hand, e.g. a limit of 0 or a name in bytes, is refused here, as schedules are)."""
+    line = json.dumps({"kind": "queue", "name": queue.name, "paused": queue.paused,
+                       "limit": queue.limit})
+    try:
+        _queue_from(json.loads(line))
+    except InvalidInput as exc:
+        raise QueuectlError(f"cannot export the settings of queue {shown(queue.name)}: {exc} "
+                            "(fix its row in the queues table)") from None
+    return line
+
+
+def _queue_from(record: dict[str, Any]) -> QueueInfo:
+    if set(record) != {"kind", "name", "paused", "limit"}:
+        raise InvalidInput("a queue record needs exactly the fields kind, name, paused, limit")
+    name = queue_name(record["name"])
+    paused, limit = record["paused"], record["limit"]
+    if type(paused) is not bool:
+        raise InvalidInput(f"queue {name!r}: paused must be true or false, got {shown(paused)}")
+    if limit is not None and (type(limit) is not int or not 1 <= limit <= _MAX_QUEUE_LIMIT):
+        raise InvalidInput(f"queue {name!r}: limit must be null or a whole number from 1 to "
+                           f"{_MAX_QUEUE_LIMIT}, got {shown(limit)}")
+    return QueueInfo(name, {}, paused, limit)
 
 
 def _job_from(record: dict[str, Any]) -> tuple[Job, list[Attempt], list[str]]:
@@ -244,19 +278,21 @@ def _header_version(record: dict[str, Any]) -> int:
     version = record.get("version")
     if record.get("kind") != FORMAT or type(version) is not int \
             or version not in READABLE_VERSIONS:
-        raise InvalidInput(f"not a {FORMAT} file of version "
-                           f"{' or '.join(map(str, READABLE_VERSIONS))}")
+        *older, newest = map(str, READABLE_VERSIONS)
+        raise InvalidInput(f"not a {FORMAT} file of version {', '.join(older)} or {newest}")
     return version
 
 
-def _check_end(record: dict[str, Any], *counted: int) -> None:
+def _check_end(record: dict[str, Any], version: int, found: dict[str, int]) -> None:
     """The end record must count what came before it: a line lost from the middle (a file
     edited, or spliced from two exports) fails the import too."""
-    told = tuple(record.get(name) for name in _COUNTED)
-    if set(record) != {"kind", *_COUNTED} or told != counted \
+    names = _COUNTED[version]
+    told = tuple(record.get(name) for name in names)
+    counted = tuple(found[name] for name in names)
+    if set(record) != {"kind", *names} or told != counted \
             or any(type(n) is not int for n in told):
-        found = ", ".join(f"{name}: {n}" for name, n in zip(_COUNTED, counted, strict=True))
-        raise InvalidInput(f"the end record does not match the records before it ({found}): "
+        found_text = ", ".join(f"{name}: {n}" for name, n in zip(names, counted, strict=True))
+        raise InvalidInput(f"the end record does not match the records before it ({found_text}): "
                            "the file was changed or cut (export it again; nothing imported)")
 
 
@@ -264,6 +300,7 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     """Check every line, then write everything in one transaction; errors name the line."""
     settings: dict[str, str] = {}
     schedules: list[Schedule] = []
+    queues: dict[str, QueueInfo] = {}
     jobs: list[Job] = []
     attempts: list[Attempt] = []
     env_left_out: set[str] = set()
@@ -286,8 +323,14 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
             elif ended:
                 raise InvalidInput("a record after the end record")
             elif kind == "end":
-                _check_end(record, len(settings), len(schedules), len(jobs))
+                _check_end(record, version, {"settings": len(settings), "queues": len(queues),
+                                             "schedules": len(schedules), "jobs": len(jobs)})
                 ended = True
+            elif kind == "queue" and version >= 3:
+                queue = _queue_from(record)
+                if queue.name in queues:
+                    raise InvalidInput(f"queue {queue.name!r} appears twice in the input")
+                queues[queue.name] = queue
             elif kind == "config":
                 key = config.canonical_key(str(record.get("key")))
                 settings[key] = config.normalize_value(key, str(record.get("value")))
@@ -322,7 +365,7 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     for schedule in schedules:
         if storage.get_schedule(schedule.name) is not None:
             raise DuplicateSchedule(schedule.name, ": nothing imported")
-    storage.restore(settings, jobs, attempts, schedules)
+    storage.restore(settings, jobs, attempts, schedules, list(queues.values()))
     return Imported(len(jobs), len(attempts), len(settings), len(schedules),
                     env_left_out_jobs, tuple(sorted(env_left_out)),
-                    env_left_out_schedules, tuple(sorted(schedule_env_left_out)))
+                    env_left_out_schedules, tuple(sorted(schedule_env_left_out)), len(queues))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -17,6 +18,8 @@ T0 = 1_767_225_600.0
 
 def _fill(storage: Storage) -> None:
     storage.set_config("max_retries", "5")
+    storage.set_queue_paused("video", True)
+    storage.set_queue_limit("video", 2)
     storage.add_schedule(Schedule("nightly", {"command": "backup"}, cron="0 2 * * *",
                                   tz="Europe/Berlin", next_run_at=T0 + 3600), T0)
     storage.enqueue([NewJob("done", "echo hi", 1, env={"A": "1"}, fatal_exit_codes=(7,)),
@@ -34,11 +37,16 @@ def test_an_export_imported_elsewhere_exports_the_same(
 ) -> None:
     _fill(storage)
     exported = list(export_lines(storage))
-    assert json.loads(exported[0]) == {"kind": "queuectl-export", "version": 2}
-    assert json.loads(exported[-1]) == {"kind": "end", "settings": 1, "schedules": 1, "jobs": 3}
+    assert json.loads(exported[0]) == {"kind": "queuectl-export", "version": 3}
+    assert json.loads(exported[2]) == {"kind": "queue", "name": "video", "paused": True,
+                                       "limit": 2}
+    assert json.loads(exported[-1]) == {"kind": "end", "settings": 1, "queues": 1,
+                                        "schedules": 1, "jobs": 3}
     result = import_lines(second_storage, exported)
-    assert (result.jobs, result.attempts, result.settings, result.schedules) == (3, 2, 1, 1)
+    assert (result.jobs, result.attempts, result.settings, result.schedules,
+            result.queues) == (3, 2, 1, 1, 1)
     assert second_storage.schedules() == storage.schedules()
+    assert second_storage.queues() == storage.queues()
     assert list(export_lines(second_storage)) == exported
     assert second_storage.get("dead") == storage.get("dead")
     assert second_storage.attempts("done") == storage.attempts("done")
@@ -102,7 +110,7 @@ def test_a_file_that_is_not_an_export_is_refused(second_storage: Storage) -> Non
 
 def _nothing_imported(storage: Storage) -> bool:
     return (storage.list_jobs(None, 10) == [] and storage.config_items() == {}
-            and storage.schedules() == [])
+            and storage.schedules() == [] and storage.queues() == [])
 
 
 def test_an_export_cut_short_is_refused(storage: Storage, second_storage: Storage) -> None:
@@ -117,7 +125,7 @@ def test_an_export_cut_short_is_refused(storage: Storage, second_storage: Storag
         assert _nothing_imported(second_storage)
 
 
-@pytest.mark.parametrize("lost", [1, 2, 3], ids=["setting", "schedule", "job"])
+@pytest.mark.parametrize("lost", [1, 2, 3, 4], ids=["setting", "queue", "schedule", "job"])
 def test_a_line_lost_from_the_middle_is_refused(
     storage: Storage, second_storage: Storage, lost: int
 ) -> None:
@@ -130,11 +138,13 @@ def test_a_line_lost_from_the_middle_is_refused(
 
 
 @pytest.mark.parametrize("end", [
-    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 4}',
-    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": "3"}',
-    '{"kind": "end", "settings": true, "schedules": 1, "jobs": 3}',
-    '{"kind": "end", "settings": 1, "schedules": 1}',
-    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 3, "more": 0}',
+    '{"kind": "end", "settings": 1, "queues": 1, "schedules": 1, "jobs": 4}',
+    '{"kind": "end", "settings": 1, "queues": 1, "schedules": 1, "jobs": "3"}',
+    '{"kind": "end", "settings": true, "queues": 1, "schedules": 1, "jobs": 3}',
+    '{"kind": "end", "settings": 1, "queues": 1, "schedules": 1}',
+    '{"kind": "end", "settings": 1, "queues": 1, "schedules": 1, "jobs": 3, "more": 0}',
+    '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 3}',
+    '{"kind": "end", "settings": 1, "queues": 0, "schedules": 1, "jobs": 3}',
 ])
 def test_an_end_record_that_does_not_count_right_is_refused(
     storage: Storage, second_storage: Storage, end: str
@@ -159,13 +169,54 @@ def test_a_version_1_export_needs_no_end_record(storage: Storage, second_storage
     """Exports written before the end record (version 1) are still read as they are."""
     _fill(storage)
     exported = list(export_lines(storage))
-    older = [json.dumps({"kind": "queuectl-export", "version": 1}), *exported[1:-1]]
+    older = [json.dumps({"kind": "queuectl-export", "version": 1}), exported[1], *exported[3:-1]]
     result = import_lines(second_storage, older)
     assert (result.jobs, result.attempts, result.settings, result.schedules) == (3, 2, 1, 1)
 
 
-@pytest.mark.parametrize("version", ["3", "0", "true", '"2"', "null"])
+def test_a_version_2_export_has_no_queue_settings(
+    storage: Storage, second_storage: Storage
+) -> None:
+    """Version 2 had no queue records: its queues import unpaused and unlimited, and a queue
+    record in it is refused as a kind it does not know."""
+    _fill(storage)
+    exported = list(export_lines(storage))
+    end = '{"kind": "end", "settings": 1, "schedules": 1, "jobs": 3}'
+    older = [json.dumps({"kind": "queuectl-export", "version": 2}), exported[1],
+             *exported[3:-1], end]
+    with pytest.raises(InvalidInput, match="line 3: unknown record kind 'queue'"):
+        import_lines(second_storage, [*older[:2], exported[2], *older[2:]])
+    assert _nothing_imported(second_storage)
+    result = import_lines(second_storage, older)
+    assert (result.jobs, result.settings, result.schedules, result.queues) == (3, 1, 1, 0)
+    assert [(q.name, q.paused, q.limit) for q in second_storage.queues()] == [
+        ("default", False, None)]
+
+
+@pytest.mark.parametrize(("record", "error"), [
+    ('{"kind": "queue", "name": "video", "paused": 1, "limit": null}',
+     "queue 'video': paused must be true or false, got 1"),
+    ('{"kind": "queue", "name": "video", "paused": true, "limit": 0}',
+     "queue 'video': limit must be null or a whole number from 1 to 1000000, got 0"),
+    ('{"kind": "queue", "name": "video", "paused": true, "limit": 2.0}',
+     "queue 'video': limit must be null or a whole number from 1 to 1000000, got 2.0"),
+    ('{"kind": "queue", "name": "a b", "paused": true, "limit": null}',
+     "queue: 'a b' must be 1-64 letters"),
+    ('{"kind": "queue", "name": "video", "paused": true}',
+     "a queue record needs exactly the fields kind, name, paused, limit"),
+])
+def test_a_queue_record_out_of_bounds_fails_the_import(
+    second_storage: Storage, record: str, error: str
+) -> None:
+    lines = ['{"kind": "queuectl-export", "version": 3}', record,
+             '{"kind": "end", "settings": 0, "queues": 1, "schedules": 0, "jobs": 0}']
+    with pytest.raises(InvalidInput, match="line 2: " + re.escape(error)):
+        import_lines(second_storage, lines)
+    assert _nothing_imported(second_storage)
+
+
+@pytest.mark.parametrize("version", ["4", "0", "true", '"2"', "null"])
 def test_an_unknown_version_is_refused(second_storage: Storage, version: str) -> None:
-    with pytest.raises(InvalidInput, match="line 1: not a queuectl-export file of version 1 "
-                                           "or 2"):
+    with pytest.raises(InvalidInput, match="line 1: not a queuectl-export file of version 1, "
+                                           "2 or 3"):
         import_lines(second_storage, [f'{{"kind": "queuectl-export", "version": {version}}}'])

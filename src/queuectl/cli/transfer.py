@@ -17,7 +17,8 @@ _LEFT_OUT = "Left out env variables whose names are not portable (no job's shell
 @click.command("export")
 @click.pass_obj
 def export(session: Session) -> None:
-    """Write every setting, schedule and job (with its attempt history) as JSON lines to stdout.
+    """Write every setting (queues' too), schedule and job (with its attempt history) as JSON
+    lines to stdout.
 
     Stop the workers first: a job still running is exported as processing. An export that
     could not be written whole exits 1, with one line on stderr saying why, and lacks the end
@@ -70,8 +71,10 @@ def import_(session: Session, source: TextIO) -> None:
       queuectl --db postgresql://db.internal/jobs import queue.jsonl
     """
     result = session.queue.import_lines(source)
+    # A queue paused or limited is a setting too (queuectl queue ...).
     click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s), "
-               f"{result.schedules} schedule(s) and {result.settings} setting(s).")
+               f"{result.schedules} schedule(s) and {result.settings + result.queues} "
+               "setting(s).")
     if result.env_left_out:
         click.echo(f"{_LEFT_OUT} from {result.env_left_out_jobs} job(s): "
                    f"{_names(result.env_left_out)}.", err=True)

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DuplicateJob, StorageError
-from ..models import Attempt, Job
+from ..models import Attempt, Job, QueueInfo
 from ..recurring import Schedule
 from .base import INTERRUPTED
 from .driver import Conflict
@@ -27,9 +27,11 @@ JOB_COLUMNS = tuple(f.name for f in fields(Job) if f.name not in NOT_STORED)
 
 
 def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
-            attempts: Sequence[Attempt], schedules: Sequence[Schedule]) -> None:
-    """Store settings, schedules and jobs with their history in one transaction; an id
-    stored already raises ``DuplicateJob`` and nothing is written."""
+            attempts: Sequence[Attempt], schedules: Sequence[Schedule],
+            queues: Sequence[QueueInfo] = ()) -> None:
+    """Store settings, queues' settings, schedules and jobs with their history in one
+    transaction; an id stored already raises ``DuplicateJob`` and nothing is written. A
+    queue's settings replace those it had here."""
 
     def write(tx: Transaction) -> None:
         from .enqueue import keep_numbers_above
@@ -48,6 +50,10 @@ def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
         tx.run("count_restored_runs", {"ids": ids, "interrupted": INTERRUPTED})
         tx.run("count_restored_deaths", {"ids": ids})
         tx.many("set_config", [{"key": k, "value": v} for k, v in settings.items()])
+        tx.many("set_queue_paused", [{"name": q.name, "paused": q.paused} for q in queues])
+        tx.many("set_queue_limit", [{"name": q.name, "max_running": q.limit} for q in queues])
+        if queues:
+            tx.run("drop_plain_queues")
         tx.many("restore_schedule", [schedule_row(schedule) for schedule in schedules])
         tx.wake()
 

@@ -432,13 +432,14 @@ class Store:
     # -- moving between stores (queuectl export / import) ---------------------------------
 
     def restore(self, settings: Mapping[str, str], jobs: Sequence[Job],
-                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = ()) -> None:
-        """Store exported settings, schedules and jobs exactly as they were (states,
-        counters, times) with their attempt history, in one transaction. An id stored
-        already raises ``DuplicateJob`` and nothing is written."""
+                attempts: Sequence[Attempt], schedules: Sequence[Schedule] = (),
+                queues: Sequence[QueueInfo] = ()) -> None:
+        """Store exported settings, queues' settings, schedules and jobs exactly as they were
+        (states, counters, times) with their attempt history, in one transaction. An id
+        stored already raises ``DuplicateJob`` and nothing is written."""
         from .restore import restore
 
-        restore(self.db, settings, jobs, attempts, schedules)
+        restore(self.db, settings, jobs, attempts, schedules, queues)
 
     # -- named queues, recurring schedules, retention ---------------------------------------
 

@@ -1,6 +1,6 @@
-"""export then import keeps each job's completion hooks and what came of them: a job waiting
-with an on-finish command or a webhook still has them on the new store (import dropped them,
-so the hook never ran), and a hook that ran already is not run again there."""
+"""export then import keeps what the store held: each job's completion hooks and what came of
+them (import dropped them: a waiting job's on-finish command never ran on the new store), and
+the settings of queues (a queue paused on purpose came back unpaused)."""
 
 from __future__ import annotations
 
@@ -54,3 +54,26 @@ def test_restore_job_writes_every_stored_field_of_a_job_on_both_backends() -> No
         columns = re.search(r"INSERT INTO jobs \(([^)]*)\)", query["restore_job"])
         assert columns is not None
         assert {name.strip() for name in columns.group(1).split(",")} == stored, backend
+
+
+def test_a_paused_and_limited_queue_stays_so_on_the_new_store(
+    either_cli: Cli, tmp_path: Path
+) -> None:
+    """The settings of queues were not exported: a queue paused on purpose came back
+    unpaused, and the first worker on the new store ran its jobs."""
+    cli = either_cli
+    cli("enqueue", "-c", "echo ran", "--id", "held", "--queue", "video")
+    cli("queue", "pause", "video")
+    cli("queue", "limit", "video", "2")
+    cli("queue", "limit", "audio", "3")
+    exported = cli("export").stdout
+
+    target = Cli({**cli.env, "QUEUECTL_DB": str(tmp_path / "target.db")}, cli.cwd)
+    assert target("import", input=exported).stdout == (
+        "Imported 1 job(s) with 0 attempt(s), 0 schedule(s) and 2 setting(s).\n")
+    assert target("export").stdout == exported
+    queues = {q["name"]: (q["paused"], q["limit"])
+              for q in as_json(target("queue", "list", "--json"))}
+    assert queues == {"audio": (False, 3), "video": (True, 2)}
+    target("worker", "start", "--burst", "--quiet", timeout=120)
+    assert as_json(target("show", "held", "--json"))["state"] == "pending"
