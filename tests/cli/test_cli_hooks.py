@@ -5,6 +5,7 @@ off the slots and never change a job's outcome."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,6 +122,12 @@ def test_the_webhook_gets_the_jobs_json_and_is_tried_again_on_5xx(
 @pytest.mark.parametrize(("args", "word"), [
     (["add", "--webhook", "ftp://example.org/x", "true"], "webhook"),
     (["add", "--webhook", "http://a b", "true"], "webhook"),
+    # urllib refused these only when the hook ran (the first), or posted elsewhere (port
+    # 99999 is 34463 to the socket)
+    (["add", "--webhook", "http://[::1/done", "true"], "webhook"),
+    (["add", "--webhook", "http://127.0.0.1:99999/done", "true"], "webhook"),
+    (["add", "--webhook", "http://:8080/done", "true"], "webhook"),
+    (["config", "set", "webhook", "https://hooks.example.org:0/"], "webhook"),
     (["add", "--on-finish", " ", "true"], "on_finish"),
     (["config", "set", "webhook", "example.org"], "webhook"),
     (["config", "set", "on_finish", "bad\udcffbyte"], "on_finish"),
@@ -129,3 +136,18 @@ def test_bad_hooks_are_refused(cli: Cli, args: list[str], word: str) -> None:
     cli("add", "true")
     result = cli(*args, check=2)
     assert result.stderr.startswith(f"error: {word}: ") and result.stderr.count(word) == 1
+
+
+def test_a_webhook_urllib_cannot_read_fails_its_hook_instead_of_staying_not_run(
+    cli: Cli,
+) -> None:
+    """A row edited by hand (or stored before the URL was checked) with a URL urllib
+    refuses: the hook thread failed on it, the result was never recorded, and show said
+    'not run yet' for ever. Now the hook fails at once, saying why, and is not tried again."""
+    cli("add", "--id", "odd", "--webhook", "http://[::1]:9/done", "true")
+    with sqlite3.connect(cli.env["QUEUECTL_DB"]) as db:
+        db.execute("UPDATE jobs SET webhook = 'http://[::1/done' WHERE id = 'odd'")
+    worker = cli("worker", "start", "--burst")
+    assert "completion hooks" not in worker.stderr
+    assert _hook(cli, "odd") == {"webhook": {"error": "bad URL: Invalid IPv6 URL", "tries": 1}}
+    assert "(failed: bad URL: Invalid IPv6 URL)" in cli("show", "odd").stdout

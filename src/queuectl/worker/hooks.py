@@ -162,10 +162,13 @@ def post(url: str, body: bytes, stopping: threading.Event | None = None) -> dict
 
     pause = stopping or threading.Event()
     error = ""
-    for attempt in range(1, WEBHOOK_TRIES + 1):
+    try:
         request = urllib.request.Request(
             url, data=body, method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "queuectl"})
+    except ValueError as exc:  # a URL urllib cannot read (a row edited by hand): final
+        return {"tries": 1, "error": f"bad URL: {exc}"}
+    for attempt in range(1, WEBHOOK_TRIES + 1):
         try:
             with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
                 return {"status": response.status, "tries": attempt}
