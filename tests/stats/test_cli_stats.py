@@ -158,3 +158,54 @@ def test_watch_names_the_housekeeper(cli: Cli, workers: WorkerPool) -> None:
     # As `worker list` says: the longest-registered live worker is the housekeeper.
     assert rows[first][1:3] == ["running", "housekeeper"]
     assert rows[second][1:3] == ["running", "-"]
+
+
+def _watch_until(cli: Cli, env: dict[str, str], wanted: str) -> tuple[str, int]:
+    """status --watch on a terminal (a pty) until ``wanted`` shows, then Ctrl-C."""
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen(cli.argv("status", "--watch", "--interval", "0.2"), env=env,
+                            cwd=cli.cwd, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    seen: list[str] = []
+    try:
+        _read_until(main, wanted, seen)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+        while select.select([main], [], [], 0.2)[0]:  # the rest, up to the pty's close
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen.append(chunk.decode(errors="replace"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    return "".join(seen), code
+
+
+def test_watch_shows_a_commands_control_characters_instead_of_obeying_them(
+    cli: Cli, workers: WorkerPool
+) -> None:
+    """A running job's command holding ESC [ 2 J cleared the screen each refresh, and one
+    holding ESC [ with no 'm' after it ended the view with a ValueError."""
+    workers.start(1)
+    cli("enqueue", "--command", ": '\x1b[2J\x1b[H'; while [ ! -e go ]; do sleep 0.05; done",
+        "--id", "busy")
+    wait_until(lambda: as_json(cli("status", "--json"))["jobs"]["processing"] == 1,
+               timeout=30, interval=0.1, message="the job to run")
+    output, code = _watch_until(cli, cli.env, ": '\\x1b[2J\\x1b[H'; while")
+    assert code == 0
+    assert "\x1b[2J" not in output and "Traceback" not in output, output
+
+
+def test_watch_on_a_dumb_terminal_prints_plain_frames(cli: Cli, workers: WorkerPool) -> None:
+    """TERM=dumb (Emacs' shell) takes no escape codes: the view is printed as into a pipe."""
+    _busy_worker(cli, workers)
+    output, code = _watch_until(cli, {**cli.env, "TERM": "dumb"}, "Running now (1)")
+    assert code == 0
+    assert "\x1b" not in output, output
+    assert "busy" in output and "Workers (1)" in output

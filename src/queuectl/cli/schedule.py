@@ -88,7 +88,9 @@ def _command(schedule: Schedule) -> str:
         from ..jobspec.text import shown
 
         return shorten(f"(unreadable) {shown(schedule.job)}", 40)
-    return shorten(str(schedule.job.get("command")), 40)
+    from .visible import visible
+
+    return shorten(visible(str(schedule.job.get("command"))), 40)
 
 
 @schedule.command()

@@ -1,8 +1,10 @@
 """``queuectl status --watch``: a live view, redrawn in place until Ctrl-C.
 
 On a terminal the view is drawn on the alternate screen (as ``top`` and ``less`` do), so
-that Ctrl-C gives the terminal back exactly as it was. When stdout is not a terminal each
-refresh is printed as plain text, one frame after another, without escape codes. Colours
+that Ctrl-C gives the terminal back exactly as it was. When stdout is not a terminal, or is
+one that takes no escape codes (``TERM=dumb``: Emacs' shell, some CI logs), each refresh is
+printed as plain text, one frame after another, without escape codes. A command's control
+characters are shown as escapes (``visible``), never sent to the terminal. Colours
 follow the NO_COLOR convention (https://no-color.org): any non-empty value turns them off.
 """
 
@@ -20,7 +22,8 @@ from typing import Protocol, TextIO
 from ..models import JobState
 from ..queue import Queue
 from ..units import format_timestamp_to_second, human_duration, human_rate
-from .render import ago, refused_setting, role
+from .render import ago, refused_setting, role, text
+from .visible import visible
 
 ENTER, LEAVE = "\x1b[?1049h\x1b[?25l", "\x1b[?25h\x1b[?1049l"  # alternate screen, cursor
 HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
@@ -65,7 +68,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
         ("ID", "WORKER", "ELAPSED", "COMMAND"),
         [(r.job.id, r.job.worker_id or "-",
           human_duration(now - r.started_at) + (" (paused)" if r.job.paused else ""),
-          " ".join(r.job.command.split())) for r in running], paint)
+          visible(" ".join(text(r.job.command).split()))) for r in running], paint)
     return lines
 
 
@@ -84,7 +87,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], paint: _Paint,
 
 def watch(queue: Queue, interval: float, out: TextIO = sys.stdout) -> None:
     """Redraw until Ctrl-C or SIGTERM; returns normally so that the exit status is 0."""
-    on_terminal = out.isatty()
+    on_terminal = out.isatty() and os.environ.get("TERM") != "dumb"
     colour = on_terminal and not os.environ.get("NO_COLOR")
     pause = threading.Event()
 
