@@ -50,6 +50,8 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
                 ctx.exit(item.exit_code)
             out.write(shown.feed(item))
             out.flush()
+        out.write(shown.end())
+        out.flush()
         return
     attempts = queue.attempts(job_id)
     chosen = attempts[-1] if attempts and attempt is None else next(
