@@ -82,17 +82,25 @@ def _read_until(fd: int, wanted: str, seen: list[str], count: int = 1,
     return "".join(seen)
 
 
-def _watch_on_a_terminal(cli: Cli, env: dict[str, str]) -> tuple[str, int]:
+def _watch_until(cli: Cli, env: dict[str, str], wanted: str) -> tuple[str, int]:
+    """status --watch on a terminal (a pty) until ``wanted`` shows, then Ctrl-C."""
     main, terminal = pty.openpty()
     proc = subprocess.Popen(cli.argv("status", "--watch", "--interval", "0.2"), env=env,
                             cwd=cli.cwd, stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
     seen: list[str] = []
     try:
-        _read_until(main, "Running now (1)", seen)
+        _read_until(main, wanted, seen)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=20)
-        _read_until(main, LEAVE_ALT_SCREEN, seen)
+        while select.select([main], [], [], 0.2)[0]:  # the rest, up to the pty's close
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen.append(chunk.decode(errors="replace"))
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -106,7 +114,7 @@ def test_watch_on_a_terminal_redraws_in_colour_and_leaves_it_clean(
 ) -> None:
     _busy_worker(cli, workers)
     env = {k: v for k, v in cli.env.items() if k != "NO_COLOR"}
-    output, code = _watch_on_a_terminal(cli, env)
+    output, code = _watch_until(cli, env, "Running now (1)")
     assert code == 0
     assert output.startswith(ENTER_ALT_SCREEN)
     assert output.rstrip().endswith(LEAVE_ALT_SCREEN), "the terminal was not given back"
@@ -116,7 +124,7 @@ def test_watch_on_a_terminal_redraws_in_colour_and_leaves_it_clean(
 
 def test_watch_honours_no_color(cli: Cli, workers: WorkerPool) -> None:
     _busy_worker(cli, workers)
-    output, code = _watch_on_a_terminal(cli, {**cli.env, "NO_COLOR": "1"})
+    output, code = _watch_until(cli, {**cli.env, "NO_COLOR": "1"}, "Running now (1)")
     assert code == 0
     assert ENTER_ALT_SCREEN in output and "processing" in output
     assert "\x1b[3" not in output, "colour codes despite NO_COLOR"
@@ -158,33 +166,6 @@ def test_watch_names_the_housekeeper(cli: Cli, workers: WorkerPool) -> None:
     # As `worker list` says: the longest-registered live worker is the housekeeper.
     assert rows[first][1:3] == ["running", "housekeeper"]
     assert rows[second][1:3] == ["running", "-"]
-
-
-def _watch_until(cli: Cli, env: dict[str, str], wanted: str) -> tuple[str, int]:
-    """status --watch on a terminal (a pty) until ``wanted`` shows, then Ctrl-C."""
-    main, terminal = pty.openpty()
-    proc = subprocess.Popen(cli.argv("status", "--watch", "--interval", "0.2"), env=env,
-                            cwd=cli.cwd, stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    seen: list[str] = []
-    try:
-        _read_until(main, wanted, seen)
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=20)
-        while select.select([main], [], [], 0.2)[0]:  # the rest, up to the pty's close
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen.append(chunk.decode(errors="replace"))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
-    return "".join(seen), code
 
 
 def test_watch_shows_a_commands_control_characters_instead_of_obeying_them(
