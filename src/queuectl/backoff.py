@@ -114,16 +114,16 @@ def _unbounded_setting(job: Job, base: float, cap: float) -> str | None:
     from .errors import InvalidInput
     from .jobspec import fields
     from .jobspec.text import shown
+    from .units import is_number
 
     # The run just ended is counted (claims add it): fewer, the wait (base ** attempts) is
     # none, and a count of -2**63 would have the job fail again at once for ever.
     attempts = job.attempts
-    if isinstance(attempts, (int, float)) and not isinstance(attempts, bool) and not (
-            isinstance(attempts, int) and attempts >= 1):
+    if is_number(attempts) and not (isinstance(attempts, int) and attempts >= 1):
         return f"attempts: must be a whole number, at least 1 after a run, got {shown(attempts)}"
     for value, check in ((job.max_retries, fields.max_retries), (base, fields.backoff_base),
                          (cap, fields.backoff_max), (job.jitter, fields.jitter)):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if is_number(value):
             try:
                 check(value)
             except InvalidInput as exc:

@@ -11,7 +11,7 @@ adds 100,000 jobs in about a second.
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import DuplicateJob, InvalidInput, UnknownDependency
 from .jobspec.newjob import Enqueued, NewJob
@@ -19,7 +19,7 @@ from .jobspec.parse import parse_job_lines, parse_job_spec, parse_job_specs
 
 TYPE_CHECKING = False  # typing and contextlib stay off the path of `queuectl enqueue`
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
     from types import TracebackType
     from typing import Any, TypeVar
 
@@ -62,6 +62,12 @@ class Enqueuer:
             self._storage.enqueue_ids if ids_only else self._storage.enqueue)
         # A file is handed on as it is, never read here: parse_job_lines reads it in bounded
         # pieces (a file such as /dev/zero has no first line to peek at).
+        if not hasattr(jobs, "read") and (isinstance(jobs, (str, bytes, Mapping))
+                                          or not isinstance(jobs, Iterable)):
+            # list(5) raised TypeError; a string was read as lines of one character each,
+            # and a job's mapping as the lines of its keys.
+            raise InvalidInput(f"jobs: expected job objects or lines of JSON (a list of them,"
+                               f" or a file), got {type(jobs).__name__}")
         items: Any = jobs if hasattr(jobs, "read") or isinstance(jobs, Sequence) else list(jobs)
         with _collector_paused():
             # The batch's objects die when this returns, before the collector runs again.

@@ -11,6 +11,7 @@
     ├── DatabaseNotFound          no database there, and the caller asked not to create one (exit 1)
     ├── WorkerIdTaken             another live worker runs under that worker id (exit 1)
     └── StorageError              the database refused or failed (exit 1)
+        └── QueueClosed           a Queue was used after its close() (exit 1)
 
 The CLI maps these to exit codes in one place (``cli.main``); the library raises them
 unchanged so that callers can tell them apart.
@@ -77,6 +78,11 @@ class WorkerIdTaken(QueuectlError):
 
 class StorageError(QueuectlError):
     """The database could not be opened, read or written."""
+
+
+class QueueClosed(StorageError):
+    """A ``Queue`` was used after ``close()`` (or after its ``with`` block): it no longer
+    reaches its database. Open a new ``Queue`` for that."""
 
 
 class ScheduleNotFound(QueuectlError):

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .errors import InvalidInput, QueuectlError
+from .units import whole_number
 
 if TYPE_CHECKING:
     from .models import Job
@@ -35,9 +36,7 @@ def signal_name(value: str | int) -> str:
 
 
 def checked_slots(slots: int) -> int:
-    if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= MAX_SLOTS:
-        raise InvalidInput(f"slots: expected a whole number from 1 to {MAX_SLOTS}, got {slots!r}")
-    return slots
+    return whole_number(slots, "slots", 1, MAX_SLOTS)
 
 
 def taken(queue: QueueCore, request: Job, wait: float | None) -> Job:

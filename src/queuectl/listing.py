@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import InvalidInput
+from .jobspec.limits import MAX_LISTED
 from .jobspec.text import queue_name
 from .jobspec.text import tag as tag_name
 from .models import Job, JobState
+from .units import whole_number
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -92,12 +94,11 @@ def search_jobs(storage: Storage, state: JobState | str | None, text: str | None
     """``Queue.search_jobs``: a page by keyset, its arguments checked."""
     if state is not None:
         state = JobState.parse(state)
-    if not 1 <= limit <= 1000:
-        raise InvalidInput(f"limit: must be between 1 and 1000, got {limit}")
+    whole_number(limit, "limit", 1, 1000, expected=None)
     if before is not None and after is not None:
         raise InvalidInput("give before or after, not both")
-    if scan is not None and scan < 1:
-        raise InvalidInput(f"scan: must be at least 1, got {scan}")
+    if scan is not None:  # NaN looked at every job; 2**70 failed the query (OverflowError)
+        whole_number(scan, "scan", 1, MAX_LISTED)
     query = JobQuery(state=state, text=text.strip() or None if text else None,
                      queue=None if queue is None else queue_name(queue),
                      tag=None if tag is None else tag_name(tag, "tag"),

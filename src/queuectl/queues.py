@@ -10,8 +10,8 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING
 
-from .errors import InvalidInput
 from .jobspec.text import queue_name
+from .units import whole_number
 
 if TYPE_CHECKING:
     from .models import QueueInfo
@@ -48,12 +48,11 @@ def _queue_limit(limit: int | str | None) -> int | None:
     given: object = limit  # a caller's value, whatever the annotation says
     if isinstance(given, float) and given.is_integer():
         given = int(given)
-    if isinstance(given, bool) or not isinstance(given, (int, str)):
-        raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}")
-    try:
-        value = int(given)
-    except ValueError:
-        raise InvalidInput(f"limit: expected a whole number or none, got {limit!r}") from None
-    if value < 0 or value > 1_000_000:
-        raise InvalidInput(f"limit: must be between 0 (none) and 1000000, got {limit!r}")
+    if isinstance(given, str):
+        try:
+            given = int(given)
+        except ValueError:
+            pass  # refused below, as given
+    value = whole_number(given, "limit", 0, 1_000_000, expected="a whole number or none",
+                         bounds="between 0 (none) and 1000000")
     return value or None

@@ -23,7 +23,7 @@ from typing import Any
 
 from .cron import Cron
 from .errors import InvalidInput
-from .units import format_duration, format_timestamp
+from .units import format_duration, format_timestamp, is_number
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 # Fields a template may not set: the id comes from the tick, and a fixed time, a delay or a
@@ -55,7 +55,7 @@ class Schedule:
         """
         every = self.every
         if every is not None:
-            if isinstance(every, bool) or not isinstance(every, (int, float)):
+            if not is_number(every):
                 from .jobspec.text import shown
 
                 raise InvalidInput(f"its every is not a number: {shown(every)}")
@@ -85,7 +85,7 @@ class Schedule:
     def describe(self) -> str:
         """How the schedule recurs, as ``schedule list`` shows it."""
         if self.every is not None:
-            if isinstance(self.every, bool) or not isinstance(self.every, (int, float)):
+            if not is_number(self.every):
                 from .jobspec.text import shown
 
                 return f"every {shown(self.every)} (unreadable)"  # SQLite: text by hand

@@ -20,6 +20,34 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, 
 _MAX_SIZE_DIGITS = 20  # more than any size a setting may hold; int() of 4,300+ digits fails
 
 
+def is_number(value: object) -> TypeGuard[int | float]:
+    """Whether ``value`` is an int or a float, and not a bool: Python counts True as 1, and
+    a flag given where a count, a duration or a time belongs is a mistake, never a number."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def whole_number(value: object, field: str, low: int, high: int, *,
+                 expected: str | None = "a whole number", bounds: str = "") -> int:
+    """``value`` if it is an int (not a bool) from ``low`` to ``high``, else ``InvalidInput``
+    naming ``field``: ``whole_number(1.5, "bars", 1, 60)`` raises 'bars: expected a whole
+    number, got 1.5', and ``whole_number(0, ...)`` 'bars: must be between 1 and 60, got 0'.
+
+    ``expected=None`` words a value of another type (NaN, "1", 2.0) as one out of bounds;
+    ``bounds`` replaces the words "between {low} and {high}" ("between 0 (none) and 10").
+    Checking here first keeps such values from the database: past its integers a query
+    fails with OverflowError, and a float or NaN with 'datatype mismatch' or no rows.
+    """
+    whole = not isinstance(value, bool) and isinstance(value, int)
+    if whole and isinstance(value, int) and low <= value <= high:
+        return value
+    from .jobspec.text import shown  # only to word a refusal
+
+    if not whole and expected is not None:
+        raise InvalidInput(f"{field}: expected {expected}, got {shown(value)}")
+    raise InvalidInput(f"{field}: must be {bounds or f'between {low} and {high}'},"
+                       f" got {shown(value)}")
+
+
 def parse_duration(text: str | float | int, *, field: str = "duration") -> float:
     """Seconds in ``text``: ``parse_duration("5m") == 300.0``.
 
@@ -27,7 +55,7 @@ def parse_duration(text: str | float | int, *, field: str = "duration") -> float
     above: an int too large for a float is infinite, which callers refuse with their bound.
     """
     prefix = f"{field}: " if field else ""
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+    if not (isinstance(text, str) or is_number(text)):
         raise InvalidInput(f"{prefix}expected a duration such as 30s, 5m, 2h, got {text!r}")
     if isinstance(text, (int, float)):
         try:
@@ -51,7 +79,7 @@ def wait_seconds(value: float | None, field: str = "wait") -> float | None:
     and not NaN: a NaN deadline is never reached, so the wait would never end."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if not is_number(value) or value != value:
         raise InvalidInput(f"{field}: expected a number of seconds or None, got {value!r}")
     return value
 
@@ -220,3 +248,4 @@ def parse_timestamp(text: str, *, field: str = "time") -> float:
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import TypeGuard

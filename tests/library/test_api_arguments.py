@@ -156,3 +156,133 @@ def test_a_config_key_or_time_zone_that_is_no_string_is_invalid_input(queue: Que
     with pytest.raises(InvalidInput, match=r"^tz: expected a time zone name, got int"):
         queue.schedules.add("nightly", {"command": "true"}, cron="0 2 * * *", tz=5)  # type: ignore[arg-type]
     assert queue.schedules.list() == []
+
+
+_NAN, _INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("slots", [_NAN, 1.5, True, 0, 2**70, "2"])
+def test_worker_slots_that_are_no_whole_number_from_1_to_1024_are_invalid_input(
+    queue: Queue, slots: Any
+) -> None:
+    """worker(slots=nan) made a worker (and True one of one slot); 2**70 one that would
+    have started that many threads."""
+    with pytest.raises(InvalidInput, match=r"^slots: "):
+        queue.worker(slots=slots)
+    with pytest.raises(InvalidInput, match=r"^slots: "):
+        queue.start_worker_detached(slots)
+    assert queue.workers() == []
+
+
+def test_a_worker_given_one_queue_as_a_string_serves_that_queue(queue: Queue) -> None:
+    """It served the queues 'v', 'i', 'd', 'e' and 'o': the string was read as a list."""
+    queue.enqueue("true", id="v1", queue="video")
+    queue.enqueue("true", id="o1", queue="o")
+    with queue.worker(queues="video") as worker:  # type: ignore[arg-type]
+        assert worker.queues == ["video"]
+        while worker.run_once():
+            pass
+    assert queue.get("v1").state is JobState.COMPLETED
+    assert queue.get("o1").state is JobState.PENDING
+
+
+@pytest.mark.parametrize("queues", [5, [5], ["bad name"]])
+def test_worker_queues_that_are_no_names_are_invalid_input(queue: Queue, queues: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"^(queues|--queue): "):
+        queue.worker(queues=queues)
+
+
+@pytest.mark.parametrize(("arguments", "field"), [
+    ({"scan": _NAN}, "scan"), ({"scan": 2**70}, "scan"), ({"scan": 1.5}, "scan"),
+    ({"scan": True}, "scan"), ({"limit": 1.5}, "limit"), ({"before": 5}, "before"),
+    ({"after": _INF}, "after"), ({"before": "2" * 30}, "before"), ({"after": "1.5"}, "after"),
+])
+def test_search_arguments_that_are_no_count_or_cursor_are_invalid_input(
+    queue: Queue, arguments: dict[str, Any], field: str
+) -> None:
+    """scan=nan looked at every job; 2**70 failed with OverflowError; a cursor of 5 or 1.5
+    was read as one, and one of infinity failed with OverflowError."""
+    queue.enqueue("true", id="j")
+    with pytest.raises(InvalidInput, match=rf"^{field}: "):
+        queue.search_jobs(text="j", **arguments)
+
+
+@pytest.mark.parametrize("jobs", [5, None, "{\"command\": \"true\"}", b"x",
+                                  {"command": "true"}])
+def test_enqueue_many_of_what_is_no_list_of_jobs_is_invalid_input(
+    queue: Queue, jobs: Any
+) -> None:
+    """enqueue_many(5) raised TypeError; a string was read as lines of one character, and
+    one job's mapping as the lines of its keys ('line 1: invalid JSON')."""
+    with pytest.raises(InvalidInput, match=r"^jobs: expected job objects or lines of JSON"):
+        queue.enqueue_many(jobs)
+    assert sum(queue.counts().values()) == 0
+
+
+@pytest.mark.parametrize("since", [_NAN, _INF, -_INF, 2**70, "x", True, None])
+def test_finished_runs_of_a_window_that_is_no_time_are_invalid_input(
+    queue: Queue, since: Any
+) -> None:
+    """nan, inf or 'x' read no runs without a word, and 2**70 raised OverflowError; the call
+    refuses them, not the first step of the iterator it returns."""
+    with pytest.raises(InvalidInput, match=r"^since: .* is not a time within years 1-9999"):
+        queue.finished_runs(since)
+    with pytest.raises(InvalidInput, match=r"^until: .* is not a time within years 1-9999"):
+        queue.finished_runs(0, since if since is not None else _NAN)
+    assert list(queue.finished_runs(-(10**9), 10**10)) == []  # 1938 to 2286: times too
+
+
+@pytest.mark.parametrize("older_than", [_NAN, _INF, -1, True, 2**70, 1e300, "200000d"])
+def test_purge_older_than_that_is_no_duration_of_at_most_100_years_is_invalid_input(
+    queue: Queue, older_than: Any
+) -> None:
+    """NaN, infinity and 2**70 purged nothing without a word (True was refused already)."""
+    _dead(queue, "d1")
+    with pytest.raises(InvalidInput, match=r"^older-than: "):
+        queue.purge(["dead"], older_than=older_than)
+    assert queue.get("d1").state is JobState.DEAD
+    assert queue.purge(["dead"], older_than="36500d") == 0
+
+
+@pytest.mark.parametrize("states", [5, None])
+def test_purge_of_states_that_are_no_list_is_invalid_input(queue: Queue, states: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"^state: expected a state name"):
+        queue.purge(states)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda queue: queue.stats_series(bars=1.5), "bars"),
+    (lambda queue: queue.stats(step="x"), "step"),
+    (lambda queue: queue.stats(queue=5), "queue"),
+    (lambda queue: queue.stats_series(queue="no such name!"), "queue"),
+    (lambda queue: queue.jobs(limit=1.5), "limit"),
+    (lambda queue: queue.follow("j", _NAN), "attempt"),
+    (lambda queue: queue.follow("j", 0), "attempt"),
+])
+def test_other_read_arguments_of_the_wrong_kind_are_invalid_input(
+    queue: Queue, call: Any, field: str
+) -> None:
+    """bars=1.5 made a series, step='x' raised TypeError, a queue that is no name matched
+    nothing without a word, limit=1.5 listed one job, and follow of attempt nan waited for
+    ever for a run of that number."""
+    queue.enqueue("true", id="j")
+    with pytest.raises(InvalidInput, match=rf"^{field}: "):
+        call(queue)
+
+
+def test_a_closed_queue_refuses_to_be_used_again(db_path: Any) -> None:
+    """Used after close() (or after its with block), a Queue opened its database again
+    without a word, and kept that connection open."""
+    from queuectl.errors import QueueClosed, StorageError
+
+    with Queue(db_path, environ={}) as queue:
+        queue.enqueue("true", id="j")
+    for use in (lambda: queue.get("j"), lambda: queue.enqueue("true"), queue.counts,
+                lambda: queue.enqueue_many([{"command": "true"}]), queue.worker,
+                lambda: queue.queues.list(), lambda: queue.url):
+        with pytest.raises(QueueClosed, match=r"^this queue is closed: open a new Queue"):
+            use()
+    assert issubclass(QueueClosed, StorageError)
+    queue.close()  # closing again does nothing
+    with Queue(db_path, environ={}) as again:
+        assert [job.id for job in again.jobs()] == ["j"]

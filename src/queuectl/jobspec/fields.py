@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
+from .. import units
 from ..errors import InvalidInput
-from ..units import parse_duration, parse_size, parse_timestamp
+from ..units import is_number, parse_duration, parse_size, parse_timestamp
 from .limits import (
     EARLIEST_TIME,
     LATEST_TIME,
@@ -51,16 +52,11 @@ def command(value: object) -> str:
 
 
 def whole_number(value: object, field: str, low: int, high: int) -> int:
-    """An int (not a bool) from ``low`` to ``high``: ``max_retries``, ``priority``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field}: expected a whole number, got {shown(value)}")
-    if value < low:
-        if low == 0:
-            raise InvalidInput(f"{field}: must not be negative, got {value}")
-        raise InvalidInput(f"{field}: must be between {low} and {high}, got {value}")
-    if value > high:
-        raise InvalidInput(f"{field}: must be between {low} and {high}, got {shown(value)}")
-    return value
+    """An int (not a bool) from ``low`` to ``high``: ``max_retries``, ``priority``; one
+    below a least of zero 'must not be negative'."""
+    if low == 0 and isinstance(value, int) and value < 0:  # a bool is never below zero
+        raise InvalidInput(f"{field}: must not be negative, got {shown(value)}")
+    return units.whole_number(value, field, low, high)
 
 
 def max_retries(value: object) -> int:
@@ -120,7 +116,7 @@ def duration(value: object, field: str, longest: float, example: str = "30s", *,
              zero: bool = False) -> float:
     """Seconds, more than zero (or zero too, with ``zero``) and at most ``longest``; NaN and
     infinities are refused."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if not (isinstance(value, str) or is_number(value)):
         raise InvalidInput(f"{field}: expected a duration such as {example}, got {shown(value)}")
     seconds = parse_duration(value, field=field)
     if seconds != seconds:  # NaN: no duration at all
@@ -173,6 +169,14 @@ def run_at(value: object) -> float:
     return timestamp
 
 
+def timestamp(value: object, field: str) -> float:
+    """A time as seconds since 1970 (POSIX, UTC) within years 1-9999: a stored job's or
+    run's times, the window of ``Queue.finished_runs``."""
+    if not (is_number(value) and EARLIEST_TIME <= value <= LATEST_TIME):  # NaN fails too
+        raise InvalidInput(f"{field}: {shown(value)} is not a time within years 1-9999")
+    return float(value)
+
+
 def delay(value: object) -> float:
     return duration(value, "delay", MAX_DELAY_SECONDS, "30s or 5m", zero=True)
 
@@ -183,8 +187,7 @@ def backoff_max(value: object) -> float:
 
 def number(value: object, field: str, low: float, high: float) -> float:
     """A finite number from ``low`` to ``high``: ``backoff_base``, ``jitter``."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or value != value or value in (float("inf"), float("-inf"))):
+    if not is_number(value) or value != value or value in (float("inf"), float("-inf")):
         raise InvalidInput(f"{field}: expected a number, got {shown(value)}")
     if not low <= value <= high:
         raise InvalidInput(f"{field}: must be between {low:g} and {high:g}, got {shown(value)}")

@@ -52,3 +52,4 @@ MAX_UNIQUE_KEY_LENGTH = 256
 MAX_DEPENDENCIES = 1000
 MAX_EXIT_CODE = 255
 MAX_URL_LENGTH = 2048  # a webhook's URL
+MAX_LISTED = 10**9  # jobs a read lists, skips or looks at: SQLite's integers stop at 2**63

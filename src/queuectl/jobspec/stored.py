@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from ..errors import InvalidInput
 from . import fields
-from .limits import EARLIEST_TIME, LATEST_TIME, MAX_ARGUMENT_BYTES, MAX_PATH_BYTES
+from .limits import MAX_ARGUMENT_BYTES, MAX_PATH_BYTES
 from .text import is_variable_name, job_id, os_text, queue_name, shown
 
 TYPE_CHECKING = False
@@ -78,8 +78,8 @@ def check_stored_attempt(attempt: Attempt) -> None:
     try:
         _count(attempt.number, "attempt number", 1, _INT4)
         os_text(_text(attempt.worker_id, "worker_id"), "worker_id", _MAX_WORKER_ID_BYTES)
-        _time(attempt.started_at, "started_at")
-        _optional(attempt.finished_at, _time, "finished_at")
+        fields.timestamp(attempt.started_at, "started_at")
+        _optional(attempt.finished_at, fields.timestamp, "finished_at")
         _optional(attempt.exit_code, _count, "exit_code", -_INT4 - 1, _INT4)
         _optional(attempt.error, _message, "error")
         _count(attempt.output_dropped, "output_dropped", 0, _INT8)
@@ -98,8 +98,8 @@ def check_stored_schedule(schedule: Schedule) -> None:
     try:
         _optional(schedule.every, fields.duration, "every", MAX_DELAY_SECONDS)
         for name in ("next_run_at", "created_at"):
-            _time(getattr(schedule, name), name)
-        _optional(schedule.last_run_at, _time, "last_run_at")
+            fields.timestamp(getattr(schedule, name), name)
+        _optional(schedule.last_run_at, fields.timestamp, "last_run_at")
         _optional(schedule.last_job_id, job_id, "last_job_id")
         for name in ("id", "run_at", "depends_on"):
             if name in schedule.job:
@@ -116,8 +116,8 @@ def _check_job(job: Job) -> None:
         _count(getattr(job, name), name, 0, _INT4)
     fields.max_retries(job.max_retries)
     for name in ("created_at", "updated_at", "run_at"):
-        _time(getattr(job, name), name)
-    _optional(job.lease_until, _time, "lease_until")
+        fields.timestamp(getattr(job, name), name)
+    _optional(job.lease_until, fields.timestamp, "lease_until")
     fields.priority(job.priority)
     if job.cwd is not None:
         os_text(_text(job.cwd, "cwd"), "cwd", MAX_PATH_BYTES)
@@ -148,14 +148,6 @@ def _optional(value: object, check: object, *args: object) -> None:
 
 def _count(value: object, field: str, low: int, high: int) -> int:
     return fields.whole_number(value, field, low, high)
-
-
-def _time(value: object, field: str) -> float:
-    """A stored time: POSIX seconds within years 1-9999 (UTC)."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not EARLIEST_TIME <= value <= LATEST_TIME):  # NaN fails this too
-        raise InvalidInput(f"{field}: {shown(value)} is not a time within years 1-9999")
-    return float(value)
 
 
 def _text(value: object, field: str) -> str:

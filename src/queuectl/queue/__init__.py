@@ -29,7 +29,7 @@ import os
 from .. import config
 from ..clock import Clock
 from ..enqueuing import Enqueuer
-from ..errors import DatabaseNotFound, JobNotFound
+from ..errors import DatabaseNotFound, JobNotFound, QueueClosed
 from ..jobspec.newjob import Enqueued
 from ..jobspec.text import lookup_ids
 from ..storage import locate, open_storage, redact
@@ -92,7 +92,12 @@ class QueueCore:
         return redact(self.storage.url)
 
     def close(self) -> None:
+        """Close the database connection. A closed queue stays closed: using it again raises
+        ``QueueClosed`` (it reopened its database without a word), and closing it again does
+        nothing, as at the end of ``with Queue(...)``."""
         self.storage.close()
+        self.storage = _CLOSED  # type: ignore[assignment]  # its every verb raises QueueClosed
+        self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
 
     def __enter__(self) -> Self:
         return self
@@ -184,6 +189,20 @@ class QueueCore:
 
         lease = self.readable_settings()[0].lease_duration
         return worker_states(self.storage, lease, self.clock.now())
+
+
+class _ClosedStorage:
+    """What a closed ``Queue`` holds in place of its storage: closing it again does nothing,
+    and any other use raises ``QueueClosed``."""
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> object:
+        raise QueueClosed("this queue is closed: open a new Queue to use its database again")
+
+
+_CLOSED = _ClosedStorage()
 
 
 def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:

@@ -5,9 +5,10 @@ output. The rules are in ``job_edits.py``, ``waiting.py`` and ``storage/changes.
 from __future__ import annotations
 
 from ..errors import InvalidInput
+from ..jobspec.limits import MAX_LISTED
 from ..jobspec.text import lookup_ids
 from ..jobspec.text import tag as scheduling_tag
-from ..units import wait_seconds
+from ..units import wait_seconds, whole_number
 from . import QueueCore
 
 TYPE_CHECKING = False
@@ -79,6 +80,8 @@ class JobChanges(QueueCore):
         """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
         from ..waiting import follow_output
 
+        if attempt is not None:  # NaN waited for ever for a run of that number to start
+            whole_number(attempt, "attempt", 1, MAX_LISTED)
         return follow_output(self.storage, lookup_ids(job_id)[0], self.clock, attempt)
 
 

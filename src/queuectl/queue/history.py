@@ -7,8 +7,10 @@ from __future__ import annotations
 import math
 
 from ..errors import InvalidInput
+from ..jobspec.fields import timestamp
 from ..jobspec.limits import MAX_DELAY_SECONDS
-from ..units import parse_duration
+from ..jobspec.text import queue_name
+from ..units import is_number, parse_duration, whole_number
 from . import QueueCore
 
 TYPE_CHECKING = False
@@ -25,8 +27,14 @@ _RUNS_PAGE = 5000  # finished runs read per query: memory stays flat over any wi
 
 class RunHistory(QueueCore):
     def finished_runs(self, since: float, until: float | None = None) -> Iterator[FinishedRun]:
-        """Every run that finished in ``[since, until)``, oldest first, read page by page."""
-        until = self.clock.now() if until is None else until
+        """Every run that finished in ``[since, until)`` (times in seconds since 1970), oldest
+        first, read page by page. The times are checked at the call, not at the first run."""
+        # NaN or infinity read no run without a word, and 2**70 failed with OverflowError.
+        timestamp(since, "since")
+        until = self.clock.now() if until is None else timestamp(until, "until")
+        return self._finished_runs(since, until)
+
+    def _finished_runs(self, since: float, until: float) -> Iterator[FinishedRun]:
         after: tuple[float, str, int] | None = None
         while True:
             page = self.storage.finished_runs(since, until, _RUNS_PAGE, after)
@@ -44,8 +52,10 @@ class RunHistory(QueueCore):
         from ..stats_window import window_stats
 
         now, window = self.clock.now(), _window(since)
+        queue = _queue(queue)
         # NaN, 0 or less gave no bars; a tiny step, billions of them, never finishing.
-        if step is not None and not (step > 0 and window / step <= _MOST_BARS):
+        if step is not None and not (is_number(step) and step > 0
+                                     and window / step <= _MOST_BARS):
             raise InvalidInput(f"step: must be more than zero and make at most {_MOST_BARS}"
                                f" bars of the window, got {step!r}")
         return window_stats(self.storage, self.finished_runs, now - window, now, queue=queue,
@@ -59,9 +69,8 @@ class RunHistory(QueueCore):
         of a million runs (charts of the dashboard)."""
         from ..stats_window import window_series
 
-        if not 1 <= bars <= _MOST_BARS:
-            raise InvalidInput(f"bars: must be between 1 and {_MOST_BARS}, got {bars}")
-        now, window = self.clock.now(), _window(since)
+        whole_number(bars, "bars", 1, _MOST_BARS, expected=None)  # 1.5 made 40 bars of 60
+        now, window, queue = self.clock.now(), _window(since), _queue(queue)
         step = max(1, math.ceil(window / bars / 60)) * 60
         return window_series(self.storage, window, now, queue=queue, step=step)
 
@@ -80,3 +89,9 @@ def _window(since: float | str) -> float:
     if not 0 < window <= MAX_DELAY_SECONDS:
         raise InvalidInput(f"since: must be more than zero and at most 100 years, got {since!r}")
     return window
+
+
+
+def _queue(name: str | None) -> str | None:
+    """A queue's name checked (5 or "no such name!" matched no run, without a word)."""
+    return None if name is None else queue_name(name)

@@ -3,9 +3,10 @@ searches, counts per state, and the status that ``queuectl status`` shows."""
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from ..jobspec.limits import MAX_LISTED
 from ..jobspec.text import lookup_ids
 from ..jobspec.text import tag as scheduling_tag
+from ..units import whole_number
 from . import QueueCore
 
 TYPE_CHECKING = False
@@ -13,9 +14,6 @@ if TYPE_CHECKING:
     from ..listing import JobListing, JobPage, RunningJob
     from ..models import Attempt, Job, QueueStatus, RunOutput
     from ..states import JobState
-
-
-_MOST_LISTED = 10**9  # a bound on limit and offset: SQLite's integers stop at 2**63
 
 
 class JobReads(QueueCore):
@@ -48,10 +46,8 @@ class JobReads(QueueCore):
             from ..states import JobState
 
             state = JobState.parse(state)
-        if not 1 <= limit <= _MOST_LISTED:
-            raise InvalidInput(f"limit: must be between 1 and {_MOST_LISTED}, got {limit}")
-        if not 0 <= offset <= _MOST_LISTED:
-            raise InvalidInput(f"offset: must be between 0 and {_MOST_LISTED}, got {offset}")
+        _whole(limit, "limit", 1)  # 1.5 read one job, 2**70 failed with OverflowError
+        _whole(offset, "offset", 0)
         if tag is not None:
             return self.storage.list_jobs(state, limit, offset, tag=scheduling_tag(tag, "--tag"))
         return self.storage.list_jobs(state, limit, offset)
@@ -123,10 +119,6 @@ class JobReads(QueueCore):
 
 
 def _whole(value: int, field: str, least: int) -> int:
-    """``value`` if it is a whole number from ``least`` to ``_MOST_LISTED``: past SQLite's
-    integers a query fails with OverflowError, and NaN or a float with 'datatype mismatch'."""
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-            least <= value <= _MOST_LISTED):
-        raise InvalidInput(
-            f"{field}: must be between {least} and {_MOST_LISTED}, got {value!r}")
-    return value
+    """``value`` if it is a whole number from ``least`` to ``MAX_LISTED``, refused in the
+    words the CLI prints ('limit: must be between 1 and 1000000000, got nan')."""
+    return whole_number(value, field, least, MAX_LISTED, expected=None)

@@ -5,6 +5,7 @@ parallelism of running workers (see ``job_control.py``). The list of workers is
 
 from __future__ import annotations
 
+from ..errors import InvalidInput
 from ..jobspec.text import queue_name
 from ..storage import open_storage
 from ..units import wait_seconds
@@ -26,10 +27,14 @@ class WorkerControl(QueueCore):
     def worker(self, slots: int = 1, *, worker_id: str | None = None,
                queues: Sequence[str] | None = None) -> Worker:
         """A worker on a connection of its own (its coordinator thread is its only user),
-        serving ``queues`` (default: every queue)."""
+        running up to ``slots`` jobs at once, serving ``queues`` (default: every queue; one
+        name as a string is that queue)."""
         from queuectl.worker.loop import Worker
 
-        names = [queue_name(name, "--queue") for name in queues or ()]
+        from ..job_control import checked_slots
+
+        checked_slots(slots)
+        names = _queue_names(queues)
         return Worker(open_storage(self.url), slots=slots, clock=self._given_clock,
                       environ=self._environ, owns_storage=True, worker_id=worker_id,
                       queues=names or None)
@@ -75,7 +80,10 @@ class WorkerControl(QueueCore):
         database, and return once it has registered."""
         from queuectl.worker.control import start_detached_worker
 
-        return start_detached_worker(self.storage, slots, queues=queues, burst=burst,
+        from ..job_control import checked_slots
+
+        return start_detached_worker(self.storage, checked_slots(slots),
+                                     queues=_queue_names(queues), burst=burst,
                                      verbose=verbose, quiet=quiet)
 
     # -- steering what runs: signals for running jobs, parallelism (see job_control.py) -----
@@ -124,3 +132,19 @@ class WorkerControl(QueueCore):
         asked = self.storage.request_slots(checked_slots(slots), worker_id=worker_id,
                                            host=host)
         return resized(self, asked, slots, wait), asked
+
+
+def _queue_names(queues: Sequence[str] | str | None) -> list[str]:
+    """The queues a worker serves, each checked, read once. One name given as a string is
+    that queue, as one id is for the verbs on jobs: iterated, "video" served the queues
+    "v", "i", "d", "e" and "o"."""
+    if queues is None:
+        return []
+    if isinstance(queues, str):
+        return [queue_name(queues, "--queue")]
+    try:
+        given = list(queues)
+    except TypeError:  # a number, say
+        raise InvalidInput(f"queues: expected a queue name or a list of them, got"
+                           f" {type(queues).__name__}") from None
+    return [queue_name(name, "--queue") for name in given]

@@ -28,7 +28,7 @@ def search_jobs(db: Driver, query: JobQuery, limit: int, *, before: str | None,
                 after: str | None) -> JobPage:
     from ..listing import JobPage
 
-    cursor = _cursor(after) if after is not None else _cursor(before, _MAX_SEQ)
+    cursor = _cursor(after, "after") if after is not None else _cursor(before, "before", _MAX_SEQ)
     # A bounded scan (JobQuery.scan) stops at a seq; none without a filter to scan for.
     bounded = query.scan is not None and any(
         value is not None for value in (query.text, query.queue, query.tag, query.error))
@@ -170,11 +170,16 @@ def pending_breakdown(db: Driver, now: float) -> dict[str, int]:
     return {"pending": row[0], "scheduled": row[1], "blocked": row[2]}
 
 
-def _cursor(text: str | None, default: int = 0) -> int:
+def _cursor(text: str | None, field: str, default: int = 0) -> int:
     """A page cursor back to a seq; a cursor that is not ours is refused, not guessed."""
     if text is None:
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidInput(f"invalid page cursor {text!r}") from None
+    # Ours are a seq's digits: int() would also read 1.5 as 1, " 1_0 " as 10, and infinity
+    # or 2**70 would fail the query with OverflowError.
+    given: object = text
+    if (not isinstance(given, str) or not (given.isascii() and given.isdigit())
+            or len(given) > len(str(_MAX_SEQ)) or int(given) > _MAX_SEQ):
+        from ..jobspec.text import shown
+
+        raise InvalidInput(f"{field}: invalid page cursor {shown(given)}")
+    return int(given)

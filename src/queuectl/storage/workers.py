@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import WorkerIdTaken
+from ..units import is_number
 from .base import INTERRUPTED, CheckIn, LocalWorker
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _time(value: object) -> float | None:
     there, so an earliest run_at that is no number is only of jobs never due (the claim's
     ``run_at <= now`` never holds for them): float() of it failed every worker's step as a
     database error."""
-    return float(value) if _is_number(value) else None  # type: ignore[arg-type]
+    return float(value) if is_number(value) else None
 
 
 def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
@@ -142,7 +143,7 @@ def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
     rows = db.read(lambda tx: tx.all("list_workers", {"alive_since": alive_since}))
     # The last column is whether it is the housekeeper: NULL (not judged), or 0/1 on SQLite.
     workers = [replace(WorkerInfo(*row[:-1]), housekeeper=bool(row[-1])) for row in rows]
-    return [worker if _is_number(worker.started_at) and _is_number(worker.heartbeat_at)
+    return [worker if is_number(worker.started_at) and is_number(worker.heartbeat_at)
             # A time edited by hand into text (SQLite) reads as NaN, 'invalid time (nan)',
             # as a job's does: judging the worker by it raised, failing status, worker list
             # and worker stop.
@@ -151,12 +152,8 @@ def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
             for worker in workers]
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _number_or_nan(value: object) -> float:
-    return float(value) if _is_number(value) else float("nan")  # type: ignore[arg-type]
+    return float(value) if is_number(value) else float("nan")
 
 
 def local_workers(db: Driver, host: str) -> list[LocalWorker]:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from .. import units
 from ..errors import InvalidInput
 from ..units import parse_duration
 
@@ -120,10 +121,7 @@ def whole_number(name: str, value: str, low: int, high: int) -> int:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > _MAX_DIGITS:
         raise InvalidInput(f"{name}: expected a whole number from {low} to {high}, "
                            f"got {_shown(value)}")
-    number = int(digits)
-    if not low <= number <= high:
-        raise InvalidInput(f"{name}: must be between {low} and {high}, got {number}")
-    return number
+    return units.whole_number(int(digits), name, low, high)
 
 
 async def json_object(request: Request) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from queuectl.process.ownership import forget_worker, started_runs
 from ..backoff import outcome_of_failure
 from ..config import Settings
 from ..errors import InvalidInput, QueuectlError
+from ..jobspec.fields import duration
+from ..jobspec.limits import MAX_DELAY_SECONDS
 from ..jobspec.parse import parse_job_spec
 from ..jobspec.stored import schedule_without_unportable_env
 from ..jobspec.text import shown
@@ -33,7 +35,7 @@ from ..models import Job, JobState, NewJob, Outcome
 from ..recurring import Schedule, tick_job_id
 from ..states import TERMINAL_STATES
 from ..storage import Storage
-from ..units import format_timestamp, parse_duration
+from ..units import format_timestamp, is_number
 from .outage import one_line
 
 log = logging.getLogger("queuectl.worker.maintenance")
@@ -160,7 +162,7 @@ def _tick_of(schedule: Schedule, settings: Settings, now: float,
 def _check_tick(tick: object) -> None:
     """``InvalidInput`` unless the stored tick is a number (SQLite keeps text written by
     hand in a REAL column; the store reads such a row as due, for it to be skipped here)."""
-    if isinstance(tick, bool) or not isinstance(tick, (int, float)):
+    if not is_number(tick):
         raise InvalidInput("its next_run_at is not a number")  # the line shows it
 
 
@@ -301,14 +303,20 @@ def purge(storage: Storage, states: Sequence[JobState | str], older_than: float 
           now: float) -> int:
     """``Queue.purge``: delete finished jobs in ``states`` last updated more than
     ``older_than`` ago (0: all of them), in short batches; how many were deleted."""
-    chosen = [JobState.parse(s) for s in ([states] if isinstance(states, str) else states)]
+    try:
+        given = [states] if isinstance(states, str) else list(states)
+    except TypeError:  # purge(5): no states at all
+        raise InvalidInput(f"state: expected a state name or a list of them, got"
+                           f" {type(states).__name__}") from None
+    chosen = [JobState.parse(state) for state in given]
     if not chosen:
         raise InvalidInput("give at least one state to purge")
     for state in chosen:
         if state not in TERMINAL_STATES:
             raise InvalidInput("only finished jobs (completed, dead, canceled) can be"
                                f" purged, not {state.value}")
-    age = parse_duration(older_than, field="older-than")
+    # NaN, infinity and 2**70 seconds deleted nothing without a word: at most 100 years.
+    age = duration(older_than, "older-than", MAX_DELAY_SECONDS, "7d", zero=True)
     before = now - age if age else math.inf
     deleted = 0
     for state in dict.fromkeys(chosen):
