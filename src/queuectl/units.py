@@ -40,12 +40,10 @@ def whole_number(value: object, field: str, low: int, high: int, *,
     whole = not isinstance(value, bool) and isinstance(value, int)
     if whole and isinstance(value, int) and low <= value <= high:
         return value
-    from .jobspec.text import shown  # only to word a refusal
-
     if not whole and expected is not None:
-        raise InvalidInput(f"{field}: expected {expected}, got {shown(value)}")
+        raise InvalidInput(f"{field}: expected {expected}, got {_shown(value)}")
     raise InvalidInput(f"{field}: must be {bounds or f'between {low} and {high}'},"
-                       f" got {shown(value)}")
+                       f" got {_shown(value)}")
 
 
 def parse_duration(text: str | float | int, *, field: str = "duration") -> float:
@@ -56,7 +54,7 @@ def parse_duration(text: str | float | int, *, field: str = "duration") -> float
     """
     prefix = f"{field}: " if field else ""
     if not (isinstance(text, str) or is_number(text)):
-        raise InvalidInput(f"{prefix}expected a duration such as 30s, 5m, 2h, got {text!r}")
+        raise InvalidInput(f"{prefix}expected a duration such as 30s, 5m, 2h, got {_shown(text)}")
     if isinstance(text, (int, float)):
         try:
             seconds = float(text)
@@ -66,11 +64,11 @@ def parse_duration(text: str | float | int, *, field: str = "duration") -> float
         number, unit = _number_and_unit(text, ("ms", "s", "m", "h", "d"))
         if not _is_decimal(number):
             raise InvalidInput(
-                f"{prefix}expected a duration such as 30, 30s, 5m, 2h or 1d, got {text!r}"
+                f"{prefix}expected a duration such as 30, 30s, 5m, 2h or 1d, got {_shown(text)}"
             )
         seconds = float(number) * _DURATION_UNITS.get(unit, 1.0)
     if seconds < 0:
-        raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
+        raise InvalidInput(f"{prefix}must not be negative, got {_shown(text)}")
     return seconds
 
 
@@ -80,7 +78,7 @@ def wait_seconds(value: float | None, field: str = "wait") -> float | None:
     if value is None:
         return None
     if not is_number(value) or value != value:
-        raise InvalidInput(f"{field}: expected a number of seconds or None, got {value!r}")
+        raise InvalidInput(f"{field}: expected a number of seconds or None, got {_shown(value)}")
     return value
 
 
@@ -143,7 +141,7 @@ def parse_size(text: str | int, *, field: str = "size") -> int:
     """Bytes in ``text``: ``parse_size("1MiB") == 1048576``."""
     prefix = f"{field}: " if field else ""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise InvalidInput(f"{prefix}expected a size such as 512k or 1MiB, got {text!r}")
+        raise InvalidInput(f"{prefix}expected a size such as 512k or 1MiB, got {_shown(text)}")
     if isinstance(text, int):
         value = text
     else:
@@ -153,12 +151,13 @@ def parse_size(text: str | int, *, field: str = "size") -> int:
             end -= 1
         number, unit = body[:end].rstrip(), body[end:].lower()
         if unit not in _SIZE_UNITS or not (number.isascii() and number.isdigit()):
-            raise InvalidInput(f"{prefix}expected a size such as 4096, 512k or 1MiB, got {text!r}")
+            raise InvalidInput(
+                f"{prefix}expected a size such as 4096, 512k or 1MiB, got {_shown(text)}")
         if len(number) > _MAX_SIZE_DIGITS:
             raise InvalidInput(f"{prefix}too large, got {text[:40]!r}")
         value = int(number) * _SIZE_UNITS[unit]
     if value < 0:
-        raise InvalidInput(f"{prefix}must not be negative, got {text!r}")
+        raise InvalidInput(f"{prefix}must not be negative, got {_shown(text)}")
     return value
 
 
@@ -167,6 +166,13 @@ def format_size(size: int) -> str:
         if size >= factor and size % factor == 0:
             return f"{size // factor}{unit}"
     return str(size)
+
+
+def _shown(value: object) -> str:
+    """``value`` as a refusal quotes it, cut to one line's share (``jobspec.text.shown``)."""
+    from .jobspec.text import shown  # only to word a refusal: never on an enqueue's path
+
+    return shown(value)
 
 
 def _number_and_unit(text: str, units: tuple[str, ...]) -> tuple[str, str]:
@@ -242,7 +248,7 @@ def parse_timestamp(text: str, *, field: str = "time") -> float:
             parsed = parsed.replace(tzinfo=timezone.utc)
         return parsed.timestamp()
     except (ValueError, AttributeError, OverflowError):
-        raise InvalidInput(f"{prefix}expected an ISO 8601 time, got {text!r}") from None
+        raise InvalidInput(f"{prefix}expected an ISO 8601 time, got {_shown(text)}") from None
 
 
 TYPE_CHECKING = False

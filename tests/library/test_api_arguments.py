@@ -286,3 +286,31 @@ def test_a_closed_queue_refuses_to_be_used_again(db_path: Any) -> None:
     queue.close()  # closing again does nothing
     with Queue(db_path, environ={}) as again:
         assert [job.id for job in again.jobs()] == ["j"]
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda queue: queue.get([]), "id"),
+    (lambda queue: queue.get(["j"]), "id"),
+    (lambda queue: queue.follow(["j", "k"]), "id"),
+    (lambda queue: queue.run_output(["j"], 1), "id"),
+    (lambda queue: queue.search_jobs(text=["j"]), "search"),
+    (lambda queue: queue.search_jobs(error=["x"]), "error"),
+])
+def test_a_list_where_one_id_or_text_belongs_is_invalid_input(
+    queue: Queue, call: Any, field: str
+) -> None:
+    """get([]) failed in the database (StorageError 'type list is not supported'), follow of
+    two ids followed the first, and a search text given as a list raised AttributeError."""
+    queue.enqueue("true", id="j")
+    with pytest.raises(InvalidInput, match=rf"^{field}: expected a string, got list"):
+        call(queue)
+
+
+def test_a_refusal_quotes_a_long_value_cut_to_one_line(queue: Queue) -> None:
+    """A step or window given as a long value was quoted whole: 10,000 characters in one
+    error line."""
+    for call in (lambda: queue.stats("1h", step="x" * 10_000), lambda: queue.stats("x" * 10_000),
+                 lambda: queue.wait(["j"], timeout="x" * 10_000)):
+        with pytest.raises(InvalidInput) as refused:
+            call()
+        assert len(str(refused.value)) < 200

@@ -124,3 +124,12 @@ def lookup_ids(values: Iterable[str] | str, field: str = "id") -> list[str]:
             raise InvalidInput(f"{field}: {shown(value)} must not contain a NUL character")
         utf8_size(value, field)
     return ids
+
+
+def lookup_id(value: object, field: str = "id") -> str:
+    """One id given to find a job (``get``, ``follow``), checked as ``lookup_ids`` checks
+    each: a list is not one id (get([]) failed in the database, follow(["a", "b"]) took
+    "a")."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: expected a string, got {type(value).__name__}")
+    return lookup_ids(value, field)[0]

@@ -31,7 +31,7 @@ from ..clock import Clock
 from ..enqueuing import Enqueuer
 from ..errors import DatabaseNotFound, JobNotFound, QueueClosed
 from ..jobspec.newjob import Enqueued
-from ..jobspec.text import lookup_ids
+from ..jobspec.text import lookup_id
 from ..storage import locate, open_storage, redact
 
 # typing, and the enum behind JobState, cost `queuectl enqueue` more than its insert: the
@@ -175,7 +175,7 @@ class QueueCore:
     # -- the reads the other parts build on --------------------------------------------------
 
     def get(self, job_id: str) -> Job:
-        lookup_ids(job_id)
+        lookup_id(job_id)
         job = self.storage.get(job_id)
         if job is None:
             raise JobNotFound(job_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..errors import InvalidInput
 from ..jobspec.limits import MAX_LISTED
-from ..jobspec.text import lookup_ids
+from ..jobspec.text import lookup_id, lookup_ids
 from ..jobspec.text import tag as scheduling_tag
 from ..units import wait_seconds, whole_number
 from . import QueueCore
@@ -82,7 +82,7 @@ class JobChanges(QueueCore):
 
         if attempt is not None:  # NaN waited for ever for a run of that number to start
             whole_number(attempt, "attempt", 1, MAX_LISTED)
-        return follow_output(self.storage, lookup_ids(job_id)[0], self.clock, attempt)
+        return follow_output(self.storage, lookup_id(job_id), self.clock, attempt)
 
 
 def _given_ids(job_ids: Iterable[str] | str | None) -> list[str]:

@@ -9,7 +9,7 @@ import math
 from ..errors import InvalidInput
 from ..jobspec.fields import timestamp
 from ..jobspec.limits import MAX_DELAY_SECONDS
-from ..jobspec.text import queue_name
+from ..jobspec.text import queue_name, shown
 from ..units import is_number, parse_duration, whole_number
 from . import QueueCore
 
@@ -57,7 +57,7 @@ class RunHistory(QueueCore):
         if step is not None and not (is_number(step) and step > 0
                                      and window / step <= _MOST_BARS):
             raise InvalidInput(f"step: must be more than zero and make at most {_MOST_BARS}"
-                               f" bars of the window, got {step!r}")
+                               f" bars of the window, got {shown(step)}")
         return window_stats(self.storage, self.finished_runs, now - window, now, queue=queue,
                             step=step)
 
@@ -87,7 +87,8 @@ def _window(since: float | str) -> float:
     # NaN and infinity fail this too; past 100 years the window's start leaves the range of
     # the database's integers and of the minutes its runs are counted in.
     if not 0 < window <= MAX_DELAY_SECONDS:
-        raise InvalidInput(f"since: must be more than zero and at most 100 years, got {since!r}")
+        raise InvalidInput("since: must be more than zero and at most 100 years, got"
+                           f" {shown(since)}")
     return window
 
 

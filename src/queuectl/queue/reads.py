@@ -4,7 +4,7 @@ searches, counts per state, and the status that ``queuectl status`` shows."""
 from __future__ import annotations
 
 from ..jobspec.limits import MAX_LISTED
-from ..jobspec.text import lookup_ids
+from ..jobspec.text import lookup_id
 from ..jobspec.text import tag as scheduling_tag
 from ..units import whole_number
 from . import QueueCore
@@ -30,6 +30,7 @@ class JobReads(QueueCore):
         >>> out.start, out.size, out.data, out.finished
         (8, 16, b'frame 2\\n', True)
         """
+        lookup_id(job_id)
         _whole(number, "run", 1)
         _whole(offset, "offset", 0)
         if most is not None:
@@ -84,10 +85,10 @@ class JobReads(QueueCore):
         """
         from ..listing import search_jobs
 
-        if text:
-            lookup_ids(text, "search")
-        if error:
-            lookup_ids(error, "error")
+        if text is not None:  # a list of strings passed lookup_ids, then failed .strip()
+            lookup_id(text, "search")
+        if error is not None:
+            lookup_id(error, "error")
         return search_jobs(self.storage, state, text, queue=queue, before=before, after=after,
                            limit=limit, tag=tag, error=error, scan=scan)
 
