@@ -148,6 +148,8 @@ BAD_INPUT = [
     (["dlq", "retry", "--tag", "x", "--all"], "one of them"),
     (["purge", "--state", "pending"], "not pending"),
     (["purge", "--state", "completed", "--older-than", "a week"], "older-than"),
+    # more than 100 years purged nothing without a word
+    (["purge", "--state", "completed", "--older-than", "99999d"], "older-than: at most 100"),
     (["purge"], "--state or --all-terminal"),
     (["worker", "start", "--queue", "no good"], "--queue"),
 ]
