@@ -16,7 +16,7 @@ from .units import format_duration, format_size, parse_duration, parse_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Container, Mapping
     from typing import Any, NamedTuple
 else:  # typing costs more to import than an enqueue: see named_tuple.py
     from .named_tuple import NamedTuple
@@ -214,13 +214,17 @@ def normalize_value(key: str, text: str) -> str:
         raise InvalidInput(_named(key, exc)) from None
 
 
-def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Settings:
+def resolve(stored: Mapping[str, str], environ: Mapping[str, str] | None = None, *,
+            only: Container[str] | None = None) -> Settings:
     """Settings from stored values, overridden by ``QUEUECTL_<KEY>`` variables; the first
-    value refused (in the order of ``Settings``) raises ``InvalidInput``."""
+    value refused (in the order of ``Settings``) raises ``InvalidInput``. With ``only``, the
+    first of those keys refused: the others are left at their defaults, as by
+    ``resolve_readable``, for what reads only those (an enqueue reads a job's three, see
+    ``jobspec.parse.JOB_SETTINGS``: a lease stored by hand must not stop it)."""
     settings, refused = resolve_readable(stored, environ)
-    if refused:
-        _, why = next(iter(refused.values()))
-        raise InvalidInput(why)
+    for key, (_, why) in refused.items():
+        if only is None or key in only:
+            raise InvalidInput(why)
     return settings
 
 

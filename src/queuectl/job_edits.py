@@ -40,6 +40,14 @@ def checked_edit(job: Job, changes: Mapping[str, Any], settings: Settings,
     return checked, checked.first_run_at(now) if _moves(job, changes) else job.run_at
 
 
+def settings_read(changes: Mapping[str, Any]) -> tuple[str, ...]:
+    """The settings an edit with ``changes`` reads: ``max_retries`` if the change clears the
+    job's (null takes the setting's), else none (every other field is the job's own, and its
+    hooks are not editable). A setting stored by hand stops only the edit that reads it."""
+    return ("max_retries",) if "max_retries" in changes and changes["max_retries"] is None \
+        else ()
+
+
 def _moves(job: Job, changes: Mapping[str, Any]) -> bool:
     if "delay" in changes:
         return True

@@ -293,6 +293,9 @@ class QueueStatus:
     pending: Mapping[str, int]
     workers: Sequence[WorkerInfo]
     paused: int = 0  # processing jobs stopped by queuectl pause
+    # Settings stored by hand that config set refuses, each with why; the workers were judged
+    # by the default lease if lease_duration is one of them.
+    refused_settings: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -301,4 +304,5 @@ class QueueStatus:
             "pending": dict(self.pending),
             "paused": self.paused,
             "workers": [worker.to_dict() for worker in self.workers],
+            "refused_settings": dict(self.refused_settings),
         }

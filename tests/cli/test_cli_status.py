@@ -27,7 +27,8 @@ def test_status_on_a_new_queue_shows_every_state_with_zeros(cli: Cli, db_path: P
 
     report = as_json(cli("status", "--json"))
     assert report == {"database": str(db_path), "jobs": dict.fromkeys(STATES, 0), "workers": [],
-                      "pending": {"ready": 0, "scheduled": 0, "blocked": 0}, "paused": 0}
+                      "pending": {"ready": 0, "scheduled": 0, "blocked": 0}, "paused": 0,
+                      "refused_settings": {}}
 
 
 def test_status_shows_a_running_worker(cli: Cli, workers: WorkerPool, tmp_path: Path) -> None:

@@ -412,14 +412,15 @@ def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
     that config set would refuse made each fail ('error: lease_duration: expected ...'), and
     the dashboard's pages answer 400. Now they judge by the default lease and say why on
     stderr, as config list does (on the dashboard's pages, in a notice); an enqueue, which
-    takes the settings, still refuses."""
+    takes max_retries, still refuses (one that takes none of them: test_cli_refused_settings)."""
     cli("worker", "start", "--detach")
     bad = "('lease_duration', 'soon'), ('max_retries', 'many')"
     _edit(str(db_path), f"INSERT OR REPLACE INTO config VALUES {bad}")
     whys = ["max_retries: expected a whole number, got 'many'",
             "lease_duration: expected a duration such as 30, 30s, 5m, 2h or 1d, got 'soon'"]
-    warnings = "".join(f"warning: {why} (fix it with queuectl config set or unset)\n"
-                       for why in whys)
+    warnings = (f"warning: {whys[0]} (fix it with queuectl config set or unset)\n"
+                f"warning: {whys[1]} (fix it with queuectl config set or unset);"
+                " workers judged by the default lease, 30s\n")
     try:
         status = cli("status")
         assert status.stderr == warnings
@@ -454,5 +455,6 @@ def test_status_watch_shows_a_setting_stored_by_hand_under_its_title(db_path: Pa
     with Queue(db_path, environ={}) as queue:
         lines = frame(queue, 2.0, colour=False)
     assert lines[1] == ("warning: lease_duration: expected a duration such as 30, 30s, 5m, 2h"
-                        " or 1d, got 'soon' (fix it with queuectl config set or unset)")
+                        " or 1d, got 'soon' (fix it with queuectl config set or unset);"
+                        " workers judged by the default lease, 30s")
     assert lines[2] == "" and lines[3].startswith("Jobs  pending 0")

@@ -54,3 +54,30 @@ def test_environment_overrides_stored_values_which_override_defaults() -> None:
 def test_bad_environment_value_is_reported() -> None:
     with pytest.raises(InvalidInput, match="max_retries"):
         config.resolve({}, {"QUEUECTL_MAX_RETRIES": "many"})
+
+
+def test_resolve_only_refuses_the_keys_it_is_given() -> None:
+    stored = {"lease_duration": "soon", "max_retries": "5"}
+    with pytest.raises(InvalidInput, match=r"^lease_duration: expected a duration"):
+        config.resolve(stored, {})
+    settings = config.resolve(stored, {}, only=("max_retries", "webhook"))
+    assert (settings.max_retries, settings.lease_duration) == (5, 30.0)  # the default lease
+    with pytest.raises(InvalidInput, match=r"^lease_duration: "):
+        config.resolve(stored, {}, only=("lease_duration",))
+
+
+def test_a_jobs_parse_reads_only_the_settings_an_enqueue_refuses() -> None:
+    """``JOB_SETTINGS`` is what an enqueue refuses when stored by hand: a parse that read
+    another setting would take it at its default without a word."""
+    from queuectl.jobspec.parse import JOB_SETTINGS, parse_job_spec, parse_job_specs
+
+    class OnlyJobSettings:
+        def __getattr__(self, name: str) -> object:
+            assert name in JOB_SETTINGS, f"the parse read {name}"
+            return getattr(config.Settings(on_finish="true", webhook="http://x"), name)
+
+    full = {"command": "true", "id": "j", "env": {"A": "1"}, "timeout": 5, "priority": 2,
+            "delay": "1m", "tags": ["t"], "backoff_base": 3, "output_limit": 1000}
+    settings: config.Settings = OnlyJobSettings()  # type: ignore[assignment]
+    assert parse_job_spec(full, settings).on_finish == "true"
+    assert len(parse_job_specs([{"command": "true"}, full], settings)) == 2

@@ -16,7 +16,7 @@ from ..jobspec.text import is_variable_name
 from .autostart import start_worker_if_configured
 from .context import Session
 from .plain_enqueue import batch_message, enqueued_message
-from .render import echo_json
+from .render import echo_json, warn_refused
 from .scheduling_flags import scheduling_flags
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def enqueue(
     if scheduling and jobs_file is not None:
         raise click.UsageError("--priority, --delay, --after and such go with --command or JSON")
     queue = session.queue
+    warn_refused(queue.enqueue_settings()[1])  # one it reads is refused (nothing stored)
     if jobs_file is not None:
         if as_json:
             jobs = queue.enqueue_many(jobs_file)
@@ -185,6 +186,7 @@ def add(session: Session, words: tuple[str, ...], options: dict[str, Any], as_js
       queuectl add --id grep1 grep -r 'two words' src/
     """
     command = words[0] if len(words) == 1 else shlex.join(words)
+    warn_refused(session.queue.enqueue_settings()[1])  # as enqueue
     job = session.queue.enqueue(command, **options, **scheduling)
     _print_added(job, as_json)
     start_worker_if_configured(session.queue)

@@ -106,10 +106,15 @@ def run(plan: Plan) -> None:
 def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
     # The part of Queue that adds jobs: no other part loads (queue/__init__.py).
     from ..queue import QueueCore
+    from .render import refused_setting
 
     with QueueCore(plan.database) as queue:
+        # Refused here if a setting it reads was stored by hand; any other is only warned of.
+        settings, refused = queue.enqueue_settings()
+        for why in refused.values():
+            _echo(refused_setting(why), err=True)
         _add(plan, lines, queue)
-        if queue.settings.autostart:  # opt-in: start a worker if none runs (cli/autostart.py)
+        if settings.autostart:  # opt-in: start a worker if none runs (cli/autostart.py)
             from .autostart import start_worker_if_configured
 
             start_worker_if_configured(queue)

@@ -32,19 +32,31 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
-def refused_setting(why: str) -> str:
+def refused_setting(why: str, *, lease: bool = False) -> str:
     """The warning for a setting ``config set`` would refuse (stored by hand), which reads
-    take at its default: ``warning: lease_duration: expected ... (fix it with ...)``."""
-    return f"warning: {why} (fix it with queuectl config set or unset)"
+    take at its default: ``warning: lease_duration: expected ... (fix it with ...)``; with
+    ``lease`` (a refused ``lease_duration`` where workers are shown), that they are judged
+    running or lost by the default lease: ``...; workers judged by the default lease, 30s``."""
+    line = f"warning: {why} (fix it with queuectl config set or unset)"
+    if lease:
+        from ..config import Settings
+        from ..units import format_duration
+
+        default = format_duration(Settings().lease_duration)
+        line += f"; workers judged by the default lease, {default}"
+    return line
 
 
-def warn_refused(refused: Mapping[str, str], key: str | None = None) -> None:
-    """One ``refused_setting`` line on stderr per setting refused (only ``key``'s if given)."""
+def warn_refused(refused: Mapping[str, str], key: str | None = None, *,
+                 workers: bool = False) -> None:
+    """One ``refused_setting`` line on stderr per setting refused (only ``key``'s if given);
+    ``workers``: the command shows workers, judged by the lease (see ``refused_setting``)."""
     import click
 
     for name, why in refused.items():
         if key is None or name == key:
-            click.echo(refused_setting(why), err=True)
+            click.echo(refused_setting(why, lease=workers and name == "lease_duration"),
+                       err=True)
 
 
 def text(value: object) -> str:

@@ -33,7 +33,7 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
         watch(queue, interval)
         return
     status = queue.status()  # pending: ready now, scheduled later, blocked by dependencies
-    warn_refused(queue.config_refused())  # a lease stored by hand: workers judged by default's
+    warn_refused(status.refused_settings, workers=True)
     if as_json:
         echo_json(status.to_dict())
         return

@@ -50,7 +50,8 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
 
     stamp = format_timestamp_to_second(now) or ""
     lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)"]
-    lines += [refused_setting(why) for why in queue.config_refused().values()]
+    lines += [refused_setting(why, lease=key == "lease_duration")
+              for key, why in queue.config_refused().items()]
     lines.append("")
     lines.append("Jobs  " + "   ".join(f"{paint(s.value)} {n}" for s, n in counts.items()))
     lines.append(f"Last minute  {minute.completed} completed, {minute.failed} failed, "

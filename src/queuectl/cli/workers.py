@@ -114,7 +114,7 @@ def list_workers(session: Session, as_json: bool) -> None:
     """
     queue = session.existing_queue
     workers = queue.workers()
-    warn_refused(queue.config_refused())  # a lease stored by hand: "lost" by the default's
+    warn_refused(queue.config_refused(), workers=True)  # "lost" by the default lease
     if as_json:
         echo_json([w.to_dict() for w in workers])
     elif workers:

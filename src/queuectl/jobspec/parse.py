@@ -33,6 +33,9 @@ FIELDS = (
 )
 # Fields of a stored job that a user may see but not set.
 _READ_ONLY = ("state", "attempts", "runs", "created_at", "updated_at", "exit_code", "last_error")
+# The settings a job's parse reads (its max_retries, its hooks unless it gives its own):
+# an enqueue refuses a value stored by hand in one of these, and only in these.
+JOB_SETTINGS = ("max_retries", "on_finish", "webhook")
 _CHUNK = 1 << 20  # characters read at a time from a jobs file
 
 

@@ -29,8 +29,9 @@ import os
 from .. import config
 from ..clock import Clock
 from ..enqueuing import Enqueuer
-from ..errors import DatabaseNotFound, JobNotFound, QueueClosed
+from ..errors import DatabaseNotFound, InvalidInput, JobNotFound, QueueClosed
 from ..jobspec.newjob import Enqueued
+from ..jobspec.parse import JOB_SETTINGS
 from ..jobspec.text import lookup_id
 from ..storage import locate, open_storage, redact
 
@@ -79,7 +80,8 @@ class QueueCore:
         # clocks disagree still agree on leases and run times), unless a clock is given.
         self._given_clock = clock
         self.clock = clock or self.storage.clock()
-        self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
+        self._enqueuer = Enqueuer(self.storage, self.clock,
+                                  lambda: self.settings_for(JOB_SETTINGS))
 
     @property
     def url(self) -> str:
@@ -97,7 +99,8 @@ class QueueCore:
         nothing, as at the end of ``with Queue(...)``."""
         self.storage.close()
         self.storage = _CLOSED  # type: ignore[assignment]  # its every verb raises QueueClosed
-        self._enqueuer = Enqueuer(self.storage, self.clock, lambda: self.settings)
+        self._enqueuer = Enqueuer(self.storage, self.clock,
+                                  lambda: self.settings_for(JOB_SETTINGS))
 
     def __enter__(self) -> Self:
         return self
@@ -112,6 +115,30 @@ class QueueCore:
         """The settings in effect; ``InvalidInput`` if one is refused (see ``config.resolve``):
         for what acts on them, such as an enqueue taking its ``max_retries``."""
         return config.resolve(self.storage.config_items(), self._environ)
+
+    def settings_for(self, keys: Iterable[str]) -> config.Settings:
+        """The settings, with ``InvalidInput`` only for a refused one of ``keys`` (those the
+        caller reads): any other refused is at its default, as in ``readable_settings``. An
+        enqueue reads a job's three (``JOB_SETTINGS``), an edit at most ``max_retries``, a
+        schedule being added none; a lease stored by hand stops none of them."""
+        return config.resolve(self.storage.config_items(), self._environ, only=tuple(keys))
+
+    def enqueue_settings(self) -> tuple[config.Settings, dict[str, str]]:
+        """For ``queuectl enqueue``, before it stores anything: the settings, and those
+        refused that it does not read, each with why (to warn of, as ``config list`` does).
+        ``InvalidInput`` for one it reads: a job's (``JOB_SETTINGS``) and ``autostart``, and
+        with ``autostart`` on any at all, since the worker it starts reads every one."""
+        settings, refused = self.readable_settings()
+        reads = (*JOB_SETTINGS, "autostart")
+        for key, (_, why) in refused.items():
+            if key in reads or settings.autostart:
+                raise InvalidInput(why)
+        return settings, {key: why for key, (_, why) in refused.items()}
+
+    def config_refused(self) -> dict[str, str]:
+        """The settings ``config set`` would refuse (stored by hand, or in the environment),
+        each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
+        return {key: why for key, (_, why) in self.readable_settings()[1].items()}
 
     def readable_settings(self) -> tuple[config.Settings, dict[str, tuple[str, str]]]:
         """The settings with each refused one (stored by hand) at its default, and those
@@ -170,7 +197,10 @@ class QueueCore:
         none runs here for this database (``queuectl enqueue`` calls this); else None."""
         from queuectl.worker.control import autostart_worker
 
-        return autostart_worker(self.storage, self.settings, self.clock)
+        settings = self.settings_for(("autostart",))
+        if settings.autostart:  # the worker it starts reads every setting (a lease stored by
+            settings = self.settings  # hand would stop it): refused here, in one line
+        return autostart_worker(self.storage, settings, self.clock)
 
     # -- the reads the other parts build on --------------------------------------------------
 
@@ -185,9 +215,11 @@ class QueueCore:
         """Registered workers; ``state`` is running, stopping, or lost (heartbeat older than
         the lease: with a ``lease_duration`` stored by hand that ``config set`` would refuse,
         the default's, as ``config_refused`` tells)."""
+        return self._workers_judged_by(self.readable_settings()[0].lease_duration)
+
+    def _workers_judged_by(self, lease: float) -> list[WorkerInfo]:
         from queuectl.worker.control import worker_states
 
-        lease = self.readable_settings()[0].lease_duration
         return worker_states(self.storage, lease, self.clock.now())
 
 

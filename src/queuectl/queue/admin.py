@@ -34,7 +34,7 @@ class Administration(QueueCore):
         ``.pause``, ``.resume``, ``.remove``, ``.list``."""
         from ..schedules import Schedules
 
-        return Schedules(self.storage, self.clock, lambda: self.settings)
+        return Schedules(self.storage, self.clock, lambda: self.settings_for(()))
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -64,12 +64,6 @@ class Administration(QueueCore):
         for key, (found, _) in refused.items():
             described[key] = marked(found)
         return described
-
-    def config_refused(self) -> dict[str, str]:
-        """The settings ``config set`` would refuse (stored by hand, or in the environment),
-        each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
-        refused = self.readable_settings()[1]
-        return {key: why for key, (_, why) in refused.items()}
 
     # -- retention ---------------------------------------------------------------------------
 

@@ -48,10 +48,11 @@ class JobChanges(QueueCore):
     def edit(self, job_id: str, changes: Mapping[str, Any]) -> Job:
         """Change fields of a pending or failed job (``job_edits.EDITABLE``, or ``delay``),
         checked as an enqueue checks them."""
-        from ..job_edits import checked_edit
+        from ..job_edits import checked_edit, settings_read
 
         now = self.clock.now()
-        checked, run_at = checked_edit(self.get(job_id), changes, self.settings, now)
+        settings = self.settings_for(settings_read(changes))
+        checked, run_at = checked_edit(self.get(job_id), changes, settings, now)
         return self.storage.edit(job_id, checked, run_at, now)
 
     def delete(self, job_ids: Iterable[str]) -> list[str]:

@@ -115,8 +115,11 @@ class JobReads(QueueCore):
         ``queuectl status`` shows and the dashboard's ``/api/status`` returns."""
         from ..models import QueueStatus
 
-        return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
-                           self.workers(), self.storage.count_paused())
+        settings, refused = self.readable_settings()  # the workers are judged by its lease
+        workers = self._workers_judged_by(settings.lease_duration)
+        return QueueStatus(self.location, self.counts(), self.pending_breakdown(), workers,
+                           self.storage.count_paused(),
+                           {key: why for key, (_, why) in refused.items()})
 
 
 def _whole(value: int, field: str, least: int) -> int:
