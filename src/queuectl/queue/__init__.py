@@ -113,7 +113,8 @@ class QueueCore:
     @property
     def settings(self) -> config.Settings:
         """The settings in effect; ``InvalidInput`` if one is refused (see ``config.resolve``):
-        for what acts on them, such as an enqueue taking its ``max_retries``."""
+        for what reads them all, such as the worker an autostart starts (what reads only some
+        asks ``settings_for`` them)."""
         return config.resolve(self.storage.config_items(), self._environ)
 
     def settings_for(self, keys: Iterable[str]) -> config.Settings:
