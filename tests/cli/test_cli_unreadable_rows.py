@@ -458,3 +458,22 @@ def test_status_watch_shows_a_setting_stored_by_hand_under_its_title(db_path: Pa
                         " or 1d, got 'soon' (fix it with queuectl config set or unset);"
                         " workers judged by the default lease, 30s")
     assert lines[2] == "" and lines[3].startswith("Jobs  pending 0")
+
+
+def test_a_run_no_live_worker_holds_is_rescued_whatever_its_lease(cli: Cli, store: str) -> None:
+    """A job in processing edited by hand into no holder, or a lease NULL or in the year 9999
+    held by a worker gone, waited for ever: the rescue looked only for expired leases, and
+    the fence of its outcome never matched a NULL holder. A worker now rescues each (the
+    retry policy applies, as to any lost run) and runs it again."""
+    for name in ("no-holder", "no-lease", "far-lease"):
+        cli("enqueue", "-c", f"echo {name}", "--id", name, "--max-retries", "1")
+    _edit(store, "UPDATE jobs SET state = 'processing', runs = 1, attempts = 1,"
+                 " worker_id = 'w-gone', lease_until = NULL")
+    _edit(store, "UPDATE jobs SET worker_id = NULL, lease_until = 1 WHERE id = 'no-holder'")
+    _edit(store, "UPDATE jobs SET lease_until = 253402300799 WHERE id = 'far-lease'")
+    worker = cli("worker", "start", "--burst", "--count", "3", timeout=60)
+    assert "Traceback" not in worker.stderr and "retrying in" not in worker.stderr
+    for name in ("no-holder", "no-lease", "far-lease"):
+        assert f"rescued job {name} (run 1) of a lost worker: now failed" in worker.stderr
+        shown = _job(cli, name)
+        assert (shown["state"], shown["attempts"]) == ("completed", 2), shown

@@ -332,3 +332,45 @@ def test_a_claim_alone_commits_without_fsync_and_a_result_with_it(
                          else [(False, None), (True, None)])
     if sqlite:
         assert execute_raw(storage, "PRAGMA synchronous") == [(full,)]
+
+
+def test_rescue_takes_runs_no_live_worker_holds_whatever_their_lease(
+        storage: Storage, storage_url: str) -> None:
+    """A run edited by hand into a lease no heartbeat writes (NULL, far ahead, not a number)
+    or into no holder at all was never rescued: ``lease_until < now`` never held, and the
+    fence never matched a NULL holder. Held by a live worker it stays its holder's."""
+    _register(storage, "alive", T0)
+    _register(storage, "silent", T0 - 100)  # no heartbeat for longer than a lease
+    names = ["null-lease", "far-lease", "odd-lease", "no-holder", "nothing", "silent-far",
+             "live-far", "live-null", "gone-short"]
+    storage.enqueue([NewJob(name, "true", 3) for name in names], T0)
+    odd = "'soon'" if "://" not in storage_url else "'NaN'::float8"
+    holders = {"alive": ["live-far", "live-null"], "silent": ["silent-far"]}
+    for name in names:
+        holder = next((w for w, held in holders.items() if name in held), "gone")
+        execute_raw(storage, f"UPDATE jobs SET state = 'processing', worker_id = '{holder}',"
+                             f" lease_until = {T0 + 30}, attempts = 1, runs = 1"
+                             f" WHERE id = '{name}'")
+    for names_, lease in ((["null-lease", "live-null", "nothing"], "NULL"),
+                          (["far-lease", "silent-far", "live-far"], "253402300799"),
+                          (["odd-lease"], odd)):
+        for name in names_:
+            execute_raw(storage, f"UPDATE jobs SET lease_until = {lease} WHERE id = '{name}'")
+    execute_raw(storage, "UPDATE jobs SET worker_id = NULL WHERE id IN ('no-holder', 'nothing')")
+
+    def decide(job: Job) -> Outcome:
+        return Outcome(job.id, job.runs, JobState.FAILED, T0 + 10, run_at=T0 + 12,
+                       error="worker lost")
+
+    rescued = storage.rescue(T0 + 10, decide, lease=30)
+    assert sorted(o.job_id for o in rescued) == sorted(
+        ["null-lease", "far-lease", "odd-lease", "no-holder", "nothing", "silent-far"])
+    for outcome in rescued:
+        job = stored(storage, outcome.job_id)
+        assert (job.state, job.worker_id, job.last_error) == (
+            JobState.FAILED, None, "worker lost"), job.id
+    for name in ("live-far", "live-null", "gone-short"):  # a live holder; a lease to expire
+        assert stored(storage, name).state == JobState.PROCESSING, name
+    assert storage.rescue(T0 + 10, decide, lease=30) == []
+    # Without a lease to judge by, only expired leases, as before.
+    assert storage.rescue(T0 + 20, decide) == []

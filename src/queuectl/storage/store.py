@@ -326,9 +326,13 @@ class Store:
 
         Without ``worker_ids``: every run whose lease has expired, unless (with ``lease``)
         the database server started less than ``lease`` seconds ago: its restart was an
-        outage that held up every renewal. With them: every run those (dead) workers hold,
-        and their registrations are removed. A run ``decide`` gives None never started: it is
-        undone (as ``release`` with ``started=False``), no attempt spent.
+        outage that held up every renewal. With ``lease`` also every run held by no live
+        worker (none with a heartbeat within ``lease`` under its holder's id, or no holder)
+        whose lease no heartbeat wrote (NULL, not a number, more than ``lease`` ahead): a
+        hand edit's, which would wait for ever, the holder's fence unmatched. With them:
+        every run those (dead) workers hold, and their registrations are removed. A run
+        ``decide`` gives None never started: it is undone (as ``release`` with
+        ``started=False``), no attempt spent.
         """
         from . import workers
 

@@ -190,6 +190,8 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
         rescued = []
         given_back = 0
         for job in held:
+            if job.worker_id is None:  # by hand: fenced by '' from here on (see the query)
+                tx.run("adopt_unheld_run", {"job_id": job.id, "attempt": job.runs})
             outcome = decide(job)
             if outcome is None:  # claimed ahead, never started
                 given_back += tx.run("unclaim_job", {

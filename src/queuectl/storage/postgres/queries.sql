@@ -338,7 +338,19 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 -- Nothing while the server has been up for less than ``lease`` seconds (by its own clock):
 -- a restart is an outage, and the holders, alive and reconnecting, renew their leases within
 -- a heartbeat of it (issue 12).
-SELECT * FROM jobs WHERE state = 'processing' AND lease_until < %(now)s
+-- With a lease, also the runs no heartbeat renews into a lease that expires: a lease NULL,
+-- NaN or further than a lease ahead, or no holder at all (no fence then matches), held by
+-- no live worker (none registered under the holder's id with a heartbeat within a lease),
+-- as only a hand edit leaves them. A live holder keeps its run whatever its lease says: no
+-- job runs twice at once.
+SELECT * FROM jobs WHERE state = 'processing'
+  AND (lease_until < %(now)s
+       OR (%(lease)s::double precision IS NOT NULL
+           AND (worker_id IS NULL OR lease_until IS NULL
+                OR lease_until > %(now)s + %(lease)s::double precision)
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
+                           AND workers.heartbeat_at
+                               >= %(now)s - %(lease)s::double precision)))
   AND (%(lease)s::double precision IS NULL
        OR clock_timestamp() >= pg_postmaster_start_time()
                                + make_interval(secs => %(lease)s::double precision))
@@ -347,6 +359,12 @@ FOR UPDATE SKIP LOCKED;
 -- name: held_jobs_of_worker
 SELECT * FROM jobs WHERE state = 'processing' AND worker_id = %(worker_id)s
 FOR UPDATE SKIP LOCKED;
+
+-- name: adopt_unheld_run
+-- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
+-- rescue fences its outcome with), since no fence matches NULL.
+UPDATE jobs SET worker_id = ''
+WHERE id = %(job_id)s AND runs = %(attempt)s AND state = 'processing' AND worker_id IS NULL;
 
 -- name: forget_silent_workers
 DELETE FROM workers WHERE heartbeat_at < %(before)s;

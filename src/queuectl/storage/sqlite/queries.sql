@@ -337,8 +337,25 @@ UPDATE workers SET stop_requested = :mode RETURNING id;
 UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 
 -- name: held_jobs_expired
--- (:lease is for PostgreSQL's restarts: a SQLite database has no server to restart.)
-SELECT * FROM jobs WHERE state = 'processing' AND lease_until < :now;
+-- The runs whose lease expired; and with :lease, those no heartbeat renews into a lease that
+-- expires: a lease NULL, not a number (text sorts after every number) or further than a
+-- lease ahead, or no holder at all (no fence then matches), held by no live worker (none
+-- registered under the holder's id with a heartbeat within a lease), as only a hand edit
+-- leaves them. A live holder keeps its run whatever its lease says: no job runs twice at
+-- once. (:lease is also PostgreSQL's for its restarts: a SQLite database has no server to
+-- restart.)
+SELECT * FROM jobs WHERE state = 'processing'
+  AND (lease_until < :now
+       OR (:lease IS NOT NULL
+           AND (worker_id IS NULL OR lease_until IS NULL OR lease_until > :now + :lease)
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
+                           AND workers.heartbeat_at >= :now - :lease)));
+
+-- name: adopt_unheld_run
+-- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
+-- rescue fences its outcome with), since no fence matches NULL.
+UPDATE jobs SET worker_id = ''
+WHERE id = :job_id AND runs = :attempt AND state = 'processing' AND worker_id IS NULL;
 
 -- name: held_jobs_of_worker
 SELECT * FROM jobs WHERE state = 'processing' AND worker_id = :worker_id;
