@@ -477,3 +477,21 @@ def test_a_run_no_live_worker_holds_is_rescued_whatever_its_lease(cli: Cli, stor
         assert f"rescued job {name} (run 1) of a lost worker: now failed" in worker.stderr
         shown = _job(cli, name)
         assert (shown["state"], shown["attempts"]) == ("completed", 2), shown
+
+
+def test_a_job_waiting_in_vain_on_dependencies_ends_dead_and_runs_once_retried(
+        cli: Cli, store: str) -> None:
+    """A pending job whose waiting_on counts dependencies it does not have (edited by hand,
+    or a dependency's rows deleted) waited for ever, and a --burst worker ended at once
+    without a word. A worker starting ends it dead in one line; dlq retry runs it."""
+    cli("enqueue", "-c", "echo waited", "--id", "waiting")
+    _edit(store, "UPDATE jobs SET waiting_on = 2 WHERE id = 'waiting'")
+    worker = cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    error = ("waiting_on 2, but dependencies not completed: 0 (a dependency was removed"
+             " before it completed, or a hand edit)")
+    assert f"job waiting dead ({error})" in worker.stderr
+    assert (_job(cli, "waiting")["state"], _job(cli, "waiting")["last_error"]) == (
+        "dead", error)
+    cli("dlq", "retry", "waiting")
+    cli("worker", "start", "--burst", "--count", "1", timeout=60)
+    assert _job(cli, "waiting")["state"] == "completed"

@@ -374,3 +374,31 @@ def test_rescue_takes_runs_no_live_worker_holds_whatever_their_lease(
     assert storage.rescue(T0 + 10, decide, lease=30) == []
     # Without a lease to judge by, only expired leases, as before.
     assert storage.rescue(T0 + 20, decide) == []
+
+
+def test_jobs_waiting_in_vain_on_dependencies_end_dead_and_can_be_retried(
+        storage: Storage) -> None:
+    """A waiting_on above the dependencies not completed (edited by hand, or the rows of
+    job_dependencies deleted) left its job pending for ever, silently: nothing would count it
+    down. It ends dead, saying why, its count made right so that a retry runs it."""
+    storage.enqueue([NewJob("dep", "true", 0), NewJob("alone", "true", 0)], T0)
+    storage.enqueue([NewJob("waits", "true", 0, depends_on=("dep",)),
+                     NewJob("over", "true", 0, depends_on=("dep",))], T0)
+    execute_raw(storage, "UPDATE jobs SET waiting_on = 2 WHERE id = 'alone'")
+    execute_raw(storage, "UPDATE jobs SET waiting_on = 3 WHERE id = 'over'")
+    assert sorted(storage.bury_jobs_waiting_in_vain(T0 + 1)) == [
+        ("alone", "waiting_on 2, but dependencies not completed: 0 (a dependency was removed"
+                  " before it completed, or a hand edit)"),
+        ("over", "waiting_on 3, but dependencies not completed: 1 (a dependency was removed"
+                 " before it completed, or a hand edit)")]
+    assert [(stored(storage, name).state, stored(storage, name).last_error is None)
+            for name in ("alone", "over", "waits", "dep")] == [
+        (JobState.DEAD, False), (JobState.DEAD, False),
+        (JobState.PENDING, True), (JobState.PENDING, True)]
+    assert storage.bury_jobs_waiting_in_vain(T0 + 2) == []
+    storage.retry(["alone", "over"], T0 + 3, include_canceled=False)
+    claimed = _claim(storage, "w", 10, T0 + 3)
+    assert [j.id for j in claimed] == ["dep", "alone"]
+    dep = claimed[0]
+    storage.record_and_claim("w", [_done(dep, T0 + 4)], 0, T0 + 4, T0 + 34)
+    assert sorted(j.id for j in _claim(storage, "w", 10, T0 + 5)) == ["over", "waits"]

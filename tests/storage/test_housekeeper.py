@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 
+from queuectl.config import Settings
 from queuectl.hosts import HOST
-from queuectl.models import NewJob
+from queuectl.models import JobState, NewJob
 from queuectl.storage import Storage
 from queuectl.storage.base import WorkerRegistration
+from queuectl.worker.maintenance import WAITERS_PAUSE, Housekeeping
 
-from .conftest import stored
+from .conftest import execute_raw, stored
 
 T0 = 1_767_225_600.0
 LEASE = 30.0
@@ -86,3 +88,19 @@ def test_the_list_of_workers_names_the_housekeeper_the_heartbeat_elects(
     assert listed(later) == ["third"] == _housekeepers(storage, ["third"], later)
     # Without a bound for "live" nothing is judged.
     assert [w.housekeeper for w in storage.workers()] == [False, False]
+
+
+def test_the_housekeeper_buries_jobs_waiting_in_vain_a_pause_apart(storage: Storage) -> None:
+    """A running worker looks again for jobs waiting on dependencies they do not have (a
+    hand edit while it runs) every WAITERS_PAUSE, not at each step: the look reads every
+    waiting job. Its first look is the worker's start's."""
+    storage.enqueue([NewJob("waiting", "true", 0)], T0)
+    execute_raw(storage, "UPDATE jobs SET waiting_on = 1 WHERE id = 'waiting'")
+    housekeeping = Housekeeping(storage)
+    due = housekeeping.run_due(Settings(), T0)
+    assert stored(storage, "waiting").state == JobState.PENDING
+    housekeeping.run_due(Settings(), T0 + WAITERS_PAUSE - 1)
+    assert stored(storage, "waiting").state == JobState.PENDING
+    assert due <= T0 + WAITERS_PAUSE
+    housekeeping.run_due(Settings(), T0 + WAITERS_PAUSE)
+    assert stored(storage, "waiting").state == JobState.DEAD

@@ -147,6 +147,16 @@ def retry_all_dead(db: Driver, now: float, tag: str | None) -> list[str]:
     return db.write(retry_all)
 
 
+def bury_jobs_waiting_in_vain(db: Driver, now: float) -> list[tuple[str, str]]:
+    """See ``Store.bury_jobs_waiting_in_vain``. A read finds them (a scan of the waiting
+    jobs, which would hold up every claim in a write), and only then a write buries them."""
+    found = [row[0] for row in db.read(lambda tx: tx.all("jobs_waiting_in_vain", {}))]
+    if not found:
+        return []
+    return db.write(lambda tx: [(row[0], row[1]) for row in tx.all(
+        "bury_jobs_waiting_in_vain", {"ids": tx.array(found), "now": now})])
+
+
 def delete(db: Driver, job_ids: Sequence[str]) -> list[str]:
     """Delete finished jobs with their history, all or nothing."""
 

@@ -126,6 +126,16 @@ class Store:
 
         return jobs.retry(self.db, job_ids, now, include_canceled=include_canceled)
 
+    def bury_jobs_waiting_in_vain(self, now: float) -> list[tuple[str, str]]:
+        """End dead the waiting jobs whose ``waiting_on`` counts more dependencies not
+        completed than they have (one removed before it completed, or a hand edit): no
+        dependency would ever count them down to 0, and they waited for ever, silently, as
+        ``redo_dependency_deaths`` kills a retried one. Their count is made right, so that a
+        ``dlq retry`` runs them. Returns ``(job id, error)`` of each."""
+        from . import jobs
+
+        return jobs.bury_jobs_waiting_in_vain(self.db, now)
+
     def retry_all_dead(self, now: float, *, tag: str | None = None) -> list[str]:
         """Retry every dead job (with ``tag``, if given); one whose unique_key a live job
         holds stays dead, and one whose dependency is still dead or canceled dies again."""

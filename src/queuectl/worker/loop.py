@@ -56,7 +56,11 @@ from queuectl.worker.doorbell import Doorbell
 from queuectl.worker.heartbeat import Heartbeat
 from queuectl.worker.hooks import HookRunner
 from queuectl.worker.interrupts import Interrupts
-from queuectl.worker.maintenance import Housekeeping, rescue_lost_runs
+from queuectl.worker.maintenance import (
+    Housekeeping,
+    bury_jobs_waiting_in_vain,
+    rescue_lost_runs,
+)
 from queuectl.worker.outage import Outage, one_line
 from queuectl.worker.sleeper import CoordinatorState, Sleeper
 from queuectl.worker.slots import SlotPool
@@ -167,6 +171,8 @@ class Worker:
         # alive and reconnecting too (see outage.py).
         rescue_lost_runs(self.storage, self.settings, now,
                          expired_leases=self._outage.may_rescue(now))
+        # Before the first claim: a --burst worker would end before its housekeeping found them.
+        bury_jobs_waiting_in_vain(self.storage, now)
         # Registered before the run records are opened: a live worker registered under this
         # id (on PostgreSQL, whose wake channel holds no name) stops this one here, before its
         # records file (by id, opened afresh) could replace the other's.

@@ -99,12 +99,25 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
     return rescued
 
 
+def bury_jobs_waiting_in_vain(storage: Storage, now: float) -> list[str]:
+    """End dead, each in one line, the waiting jobs whose count of dependencies not completed
+    no dependency can bring to 0 (see ``Store.bury_jobs_waiting_in_vain``); their ids. A
+    dependency that ends dead or canceled kills its dependents (their error names it): one
+    that can never complete any more, for it is gone, does the same, rather than leaving them
+    pending for ever."""
+    buried = storage.bury_jobs_waiting_in_vain(now)
+    for job_id, error in buried:
+        log.warning("job %s dead (%s)", job_id, error)
+    return [job_id for job_id, _ in buried]
+
+
 # -- recurring jobs and retention ------------------------------------------------------------
 
 PRUNE_BATCH = 200  # jobs deleted per transaction: short enough never to hold up claims
 PURGE_BATCH = 500  # jobs deleted per transaction by a person's purge
 ROLLUP_BATCH = 2000  # minute rollups deleted per transaction (a few bytes each)
 PRUNE_PAUSE = 300.0  # seconds between pruning passes once nothing old is left
+WAITERS_PAUSE = 300.0  # seconds between looks for jobs waiting in vain (a scan of the waiting)
 BAD_TICK_RETRY = 3600.0  # seconds before a schedule whose tick failed is tried again
 
 
@@ -205,7 +218,8 @@ def retention_ages(settings: Settings) -> dict[JobState, float]:
 
 class Housekeeping:
     """What the housekeeper (one worker of a store, see loop.py) does on a timer besides
-    rescues: schedule ticks, retention, and waking idle workers for jobs whose time came.
+    rescues: schedule ticks, retention, waking idle workers for jobs whose time came, and
+    (every ``WAITERS_PAUSE``) burying the jobs that wait in vain on dependencies.
 
     ``run_due`` does whatever has come due and returns when it is next due, so that the
     worker sleeps no longer than that: until the next tick of any schedule, and at least once
@@ -220,6 +234,9 @@ class Housekeeping:
         self.storage = storage
         self._due_at = 0.0
         self._prune_at = 0.0
+        # When to look for jobs waiting in vain again; None: a pause from now (the worker
+        # looked as it started).
+        self._waiters_at: float | None = None
         self._cursors: dict[JobState, int] = {}
         self._looked_for_due: float | None = None  # when jobs that came due were last counted
         self._env_warned: set[str] = set()  # schedules whose unportable env names were logged
@@ -243,6 +260,12 @@ class Housekeeping:
                     due_at = min(due_at, max(job_at, now + 0.01))
             else:
                 self._looked_for_due = None
+            if self._waiters_at is None:
+                self._waiters_at = now + WAITERS_PAUSE
+            elif now >= self._waiters_at:
+                bury_jobs_waiting_in_vain(self.storage, now)
+                self._waiters_at = now + WAITERS_PAUSE
+            due_at = min(due_at, self._waiters_at)
             ages = retention_ages(settings)
             if ages:
                 if now >= self._prune_at:

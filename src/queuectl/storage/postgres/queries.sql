@@ -480,6 +480,34 @@ WHERE id = ANY(%(ids)s) AND state = 'pending'
     OR waiting_on > (SELECT count(*) FROM jobs AS p
                      WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
 
+-- name: jobs_waiting_in_vain
+-- Waiting jobs whose waiting_on counts more dependencies not completed than they have (one
+-- removed before it completed, or the count or the list edited by hand): nothing would ever
+-- count them down to 0. A read over the waiting jobs (no index serves it), done seldom
+-- (maintenance.py), before bury_jobs_waiting_in_vain writes.
+SELECT id FROM jobs
+WHERE state IN ('pending', 'failed') AND waiting_on > 0
+  AND waiting_on > (SELECT count(*) FROM jobs AS p
+                    WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed');
+
+-- name: bury_jobs_waiting_in_vain
+-- Those of ids (jobs_waiting_in_vain) still so end dead, their error saying why; waiting_on
+-- is counted again, so that a person's dlq retry runs them once their dependencies are done.
+-- A dependency completing meanwhile counts the job down after this statement's snapshot
+-- counted it as not completed: the job is then left alone (never buried by a race).
+UPDATE jobs
+SET state = 'dead', updated_at = %(now)s,
+    waiting_on = (SELECT count(*) FROM jobs AS p
+                  WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'),
+    last_error = 'waiting_on ' || waiting_on || ', but dependencies not completed: '
+        || (SELECT count(*) FROM jobs AS p
+            WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
+        || ' (a dependency was removed before it completed, or a hand edit)'
+WHERE id = ANY(%(ids)s) AND state IN ('pending', 'failed')
+  AND waiting_on > (SELECT count(*) FROM jobs AS p
+                    WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
+RETURNING id, last_error;
+
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).
 DELETE FROM jobs WHERE id = %(job_id)s AND state IN ('completed', 'dead', 'canceled')
