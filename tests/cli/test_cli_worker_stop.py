@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tests.helpers import Cli, WorkerPool, as_json, processes_using, wait_until
+from tests.storage.conftest import execute_raw
 
 WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.05; done"
 FOREVER = "while true; do sleep 0.05; done"
@@ -190,3 +191,29 @@ def test_a_forced_stop_does_not_say_it_waits_for_a_paused_job(
     asked = next(line for line in worker.stderr().splitlines() if "asked to stop" in line)
     assert asked.endswith("asked to stop (now): waiting for 1 running job"), asked
     assert job(cli, "held")["state"] == "pending"
+
+
+@pytest.mark.parametrize("heartbeat", ["inf", "253402300799"], ids=["inf", "year-9999"])
+def test_worker_stop_waits_no_longer_than_a_lease_for_a_worker_that_writes_no_heartbeat(
+        either_cli: Cli, heartbeat: str) -> None:
+    """A registration whose heartbeat is absurd (edited by hand: infinite, years ahead) never
+    read as lost, and worker stop, asking its worker (on another host: gone) to stop, waited
+    for ever. A worker whose heartbeat has not moved for a lease of waiting is lost."""
+    from queuectl import Queue
+    from queuectl.storage.base import WorkerRegistration
+
+    cli = either_cli
+    cli("config", "set", "lease_duration", "2s")
+    with Queue(cli.env["QUEUECTL_DB"], environ={}) as queue:
+        queue.storage.register_worker(
+            WorkerRegistration("w-gone", "elsewhere", 1, None, 1), queue.clock.now())
+        value = heartbeat if heartbeat != "inf" else (
+            "'Infinity'::float8" if "://" in cli.env["QUEUECTL_DB"] else "9e999")
+        execute_raw(queue.storage, f"UPDATE workers SET heartbeat_at = {value}")
+    stopped = cli("worker", "stop", timeout=30)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout == "Stopped 1 worker.\n"
+    assert stopped.stderr.startswith(
+        "worker w-gone wrote no heartbeat for 2s of waiting (its last: ")
+    assert stopped.stderr.endswith("): taken as lost, not waited for\n")
+    assert stopped.stderr.count("\n") == 1

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..units import parse_duration
+from ..units import format_duration, format_timestamp, parse_duration
 from .context import Session
 from .render import echo_json, warn_refused, workers_table
 
@@ -91,8 +91,13 @@ def stop(ctx: click.Context, worker_id: str | None, now: bool, timeout: str | No
 
         click.echo(f"The stop waits for {paused_jobs(job_ids)}", err=True)
 
-    stopped, waiting = session.existing_queue.stop_workers(worker_id=worker_id, now=now,
-                                                           timeout=seconds, on_paused=paused)
+    def silent(silent_id: str, heartbeat: float, seconds: float) -> None:
+        click.echo(f"worker {silent_id} wrote no heartbeat for {format_duration(seconds)} of"
+                   f" waiting (its last: {format_timestamp(heartbeat)}): taken as lost, not"
+                   " waited for", err=True)
+
+    stopped, waiting = session.existing_queue.stop_workers(
+        worker_id=worker_id, now=now, timeout=seconds, on_paused=paused, on_silent=silent)
     if not stopped and not waiting:
         click.echo("No workers running.")
         return

@@ -56,14 +56,19 @@ class WorkerControl(QueueCore):
     def stop_workers(
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None,
         on_paused: Callable[[list[str]], None] | None = None,
+        on_silent: Callable[[str, float, float], None] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Ask workers to stop and wait until they have exited.
 
         Returns ``(stopped, still running)``; the second list is empty unless ``timeout``
         ran out. Workers already dead are cleaned up (their jobs rescued) and count as stopped.
         A graceful stop first hands ``on_paused`` the ids of the paused jobs those workers
-        run, if any: it waits for them until they are resumed. A setting ``config set`` would
-        refuse (stored by hand) is taken at its default: a stop must work until it is fixed.
+        run, if any: it waits for them until they are resumed. A worker whose heartbeat has
+        not moved for a lease of waiting is lost (``on_silent`` is given its id, the
+        heartbeat it reads and the lease), and counts as stopped: a heartbeat
+        edited by hand into one that never reads as old made the wait last for ever. A
+        setting ``config set`` would refuse (stored by hand) is taken at its default: a stop
+        must work until it is fixed.
         """
         from queuectl.worker.control import stop_workers
 
@@ -71,7 +76,7 @@ class WorkerControl(QueueCore):
         return stop_workers(self.storage, settings, self.clock, worker_id=worker_id,
                             mode="now" if now else "graceful",
                             timeout=wait_seconds(timeout, "timeout"),
-                            on_paused=on_paused)
+                            on_paused=on_paused, on_silent=on_silent)
 
     def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
                               burst: bool = False, verbose: bool = False,

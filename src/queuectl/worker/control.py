@@ -44,11 +44,19 @@ def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo
 def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_id: str | None,
                  mode: str, timeout: float | None,
                  on_paused: Callable[[list[str]], None] | None = None,
+                 on_silent: Callable[[str, float, float], None] | None = None,
                  ) -> tuple[list[str], list[str]]:
     """Ask workers to stop (``mode`` graceful or now) and wait until they have exited;
     ``(stopped, still running)``. Before a graceful wait, ``on_paused`` is given the ids of
     the paused jobs (queuectl pause) that those workers run, if any: they end only once
-    resumed, so the wait lasts until then."""
+    resumed, so the wait lasts until then.
+
+    A worker is waited for no longer than it stays lost or silent: a live worker writes a
+    heartbeat every third of a lease, so one whose heartbeat has not moved for a lease of
+    waiting is lost, whatever it reads (a registration edited by hand into a heartbeat that
+    is infinite or years ahead never read as lost, and the wait lasted for ever). It counts
+    as stopped, and ``on_silent`` is given its id, the heartbeat it reads and the lease it
+    was silent for."""
     from queuectl.worker.maintenance import rescue_lost_runs
 
     rescue_lost_runs(storage, settings, clock.now())
@@ -60,11 +68,25 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
         if paused:
             on_paused(paused)
     deadline = None if timeout is None else clock.now() + timeout
+    heard: dict[str, tuple[float, float]] = {}  # worker: its heartbeat, when first read so
+    silent: set[str] = set()
     while True:
-        remaining = {w.id for w in storage.workers()} & set(asked)
-        lost = {w.id for w in worker_states(storage, settings.lease_duration, clock.now())
-                if w.state == "lost"}
-        waiting = remaining - lost
+        now = clock.now()
+        states = worker_states(storage, settings.lease_duration, now)
+        remaining = {w.id for w in states} & set(asked)
+        lost = {w.id for w in states if w.state == "lost"}
+        for worker in states:
+            if worker.id not in remaining or worker.id in lost | silent:
+                continue
+            heartbeat, since = heard.get(worker.id, (worker.heartbeat_at, now))
+            if heartbeat != worker.heartbeat_at:
+                heartbeat, since = worker.heartbeat_at, now
+            heard[worker.id] = heartbeat, since
+            if now - since >= settings.lease_duration:
+                silent.add(worker.id)
+                if on_silent is not None:
+                    on_silent(worker.id, worker.heartbeat_at, settings.lease_duration)
+        waiting = remaining - lost - silent
         if not waiting or (deadline is not None and clock.now() >= deadline):
             return [w for w in asked if w not in waiting], sorted(waiting)
         clock.sleep(0.05)
