@@ -338,20 +338,22 @@ def test_rescue_takes_runs_no_live_worker_holds_whatever_their_lease(
         storage: Storage, storage_url: str) -> None:
     """A run edited by hand into a lease no heartbeat writes (NULL, far ahead, not a number)
     or into no holder at all was never rescued: ``lease_until < now`` never held, and the
-    fence never matched a NULL holder. Held by a live worker it stays its holder's."""
+    fence never matched a NULL holder. Held by a live worker it stays its holder's; a lease
+    far ahead stays its registered holder's even when its heartbeat is late (a lease cut by
+    config set leaves live workers' leases ahead of the new one), until it is forgotten."""
     _register(storage, "alive", T0)
     _register(storage, "silent", T0 - 100)  # no heartbeat for longer than a lease
     names = ["null-lease", "far-lease", "odd-lease", "no-holder", "nothing", "silent-far",
-             "live-far", "live-null", "gone-short"]
+             "silent-null", "live-far", "live-null", "gone-short"]
     storage.enqueue([NewJob(name, "true", 3) for name in names], T0)
     odd = "'soon'" if "://" not in storage_url else "'NaN'::float8"
-    holders = {"alive": ["live-far", "live-null"], "silent": ["silent-far"]}
+    holders = {"alive": ["live-far", "live-null"], "silent": ["silent-far", "silent-null"]}
     for name in names:
         holder = next((w for w, held in holders.items() if name in held), "gone")
         execute_raw(storage, f"UPDATE jobs SET state = 'processing', worker_id = '{holder}',"
                              f" lease_until = {T0 + 30}, attempts = 1, runs = 1"
                              f" WHERE id = '{name}'")
-    for names_, lease in ((["null-lease", "live-null", "nothing"], "NULL"),
+    for names_, lease in ((["null-lease", "live-null", "silent-null", "nothing"], "NULL"),
                           (["far-lease", "silent-far", "live-far"], "253402300799"),
                           (["odd-lease"], odd)):
         for name in names_:
@@ -364,12 +366,13 @@ def test_rescue_takes_runs_no_live_worker_holds_whatever_their_lease(
 
     rescued = storage.rescue(T0 + 10, decide, lease=30)
     assert sorted(o.job_id for o in rescued) == sorted(
-        ["null-lease", "far-lease", "odd-lease", "no-holder", "nothing", "silent-far"])
+        ["null-lease", "far-lease", "odd-lease", "no-holder", "nothing", "silent-null"])
     for outcome in rescued:
         job = stored(storage, outcome.job_id)
         assert (job.state, job.worker_id, job.last_error) == (
             JobState.FAILED, None, "worker lost"), job.id
-    for name in ("live-far", "live-null", "gone-short"):  # a live holder; a lease to expire
+    # A live holder; a registered holder's lease far ahead; a lease to expire.
+    for name in ("live-far", "live-null", "silent-far", "gone-short"):
         assert stored(storage, name).state == JobState.PROCESSING, name
     assert storage.rescue(T0 + 10, decide, lease=30) == []
     # Without a lease to judge by, only expired leases, as before.

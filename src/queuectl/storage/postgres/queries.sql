@@ -338,19 +338,23 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 -- Nothing while the server has been up for less than ``lease`` seconds (by its own clock):
 -- a restart is an outage, and the holders, alive and reconnecting, renew their leases within
 -- a heartbeat of it (issue 12).
--- With a lease, also the runs no heartbeat renews into a lease that expires: a lease NULL,
--- NaN or further than a lease ahead, or no holder at all (no fence then matches), held by
--- no live worker (none registered under the holder's id with a heartbeat within a lease),
--- as only a hand edit leaves them. A live holder keeps its run whatever its lease says: no
--- job runs twice at once.
+-- With a lease, also the runs no heartbeat renews into a lease that expires, as only a hand
+-- edit leaves them: a lease NULL or NaN, or no holder at all (no fence then matches), held by
+-- no live worker (none registered under the holder's id with a heartbeat within a lease); or
+-- a lease further than a lease ahead whose holder is not registered at all. A registered
+-- holder keeps such a run until it is forgotten: a lease cut by `config set` while workers
+-- run leaves their leases ahead of the new one, and a heartbeat late under load must not
+-- hand a live run to another worker.
 SELECT * FROM jobs WHERE state = 'processing'
   AND (lease_until < %(now)s
        OR (%(lease)s::double precision IS NOT NULL
-           AND (worker_id IS NULL OR lease_until IS NULL
-                OR lease_until > %(now)s + %(lease)s::double precision)
+           AND (worker_id IS NULL OR lease_until IS NULL OR lease_until = 'NaN'::float8)
            AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
                            AND workers.heartbeat_at
-                               >= %(now)s - %(lease)s::double precision)))
+                               >= %(now)s - %(lease)s::double precision))
+       OR (%(lease)s::double precision IS NOT NULL
+           AND lease_until > %(now)s + %(lease)s::double precision
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id)))
   AND (%(lease)s::double precision IS NULL
        OR clock_timestamp() >= pg_postmaster_start_time()
                                + make_interval(secs => %(lease)s::double precision))

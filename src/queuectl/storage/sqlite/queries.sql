@@ -338,18 +338,21 @@ UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 
 -- name: held_jobs_expired
 -- The runs whose lease expired; and with :lease, those no heartbeat renews into a lease that
--- expires: a lease NULL, not a number (text sorts after every number) or further than a
--- lease ahead, or no holder at all (no fence then matches), held by no live worker (none
--- registered under the holder's id with a heartbeat within a lease), as only a hand edit
--- leaves them. A live holder keeps its run whatever its lease says: no job runs twice at
--- once. (:lease is also PostgreSQL's for its restarts: a SQLite database has no server to
--- restart.)
+-- expires, as only a hand edit leaves them: a lease NULL or not a number, or no holder at all
+-- (no fence then matches), held by no live worker (none registered under the holder's id
+-- with a heartbeat within a lease); or a lease further than a lease ahead whose holder is not
+-- registered at all. A registered holder keeps such a run until it is forgotten: a lease cut
+-- by `config set` while workers run leaves their leases ahead of the new one, and a heartbeat
+-- late under load must not hand a live run to another worker. (:lease is also PostgreSQL's
+-- for its restarts: a SQLite database has no server to restart.)
 SELECT * FROM jobs WHERE state = 'processing'
   AND (lease_until < :now
        OR (:lease IS NOT NULL
-           AND (worker_id IS NULL OR lease_until IS NULL OR lease_until > :now + :lease)
+           AND (worker_id IS NULL OR typeof(lease_until) NOT IN ('integer', 'real'))
            AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at >= :now - :lease)));
+                           AND workers.heartbeat_at >= :now - :lease))
+       OR (:lease IS NOT NULL AND lease_until > :now + :lease
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id)));
 
 -- name: adopt_unheld_run
 -- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
