@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 import pty
 import select
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
+from pathlib import Path
 
 from tests.helpers import Cli
 
@@ -97,3 +100,42 @@ def test_show_and_list_on_a_terminal_show_them(cli: Cli) -> None:
         output, code = _on_a_terminal(cli, *args)
         assert code == 0
         assert b"\x1b" not in output and b"echo '\\x1b[2J'" in output, output
+
+
+def _stored_by_hand(db_path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(db_path)) as db, db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def test_settings_stored_by_hand_are_shown_not_obeyed(cli: Cli, db_path: Path) -> None:
+    cli("enqueue", "-c", "true")
+    _stored_by_hand(db_path,
+                    "INSERT INTO config VALUES ('on_finish', 'echo ' || char(27) || '[2J')",
+                    "INSERT INTO config VALUES ('durability', 'x' || char(27) || '[2J')")
+    for args in (("config", "list"), ("config", "get"), ("config", "get", "on_finish"),
+                 ("config", "set", "on_finish", "echo \x1b[2J"), ("status",)):
+        output, code = _on_a_terminal(cli, *args)
+        assert code == 0
+        assert b"\x1b" not in output, (args, output)
+    output, _ = _on_a_terminal(cli, "config", "get", "on_finish")
+    assert output == b"echo \\x1b[2J\r\n"
+
+
+def test_queue_names_worker_ids_and_hosts_stored_by_hand_are_shown_not_obeyed(
+    cli: Cli, db_path: Path,
+) -> None:
+    cli("enqueue", "-c", "true", "--queue", "video")
+    cli("queue", "pause", "video")
+    _stored_by_hand(
+        db_path,
+        "UPDATE queues SET name = 'v' || char(27) || '[2J'",
+        "UPDATE jobs SET queue = 'v' || char(27) || '[2J'",
+        "INSERT INTO workers (id, host, pid, slots, started_at, heartbeat_at) "
+        "VALUES ('w' || char(27) || '[2J', 'h' || char(27) || '[2J', 99999, 1, 0, 0)",
+    )
+    for args in (("queue", "list"), ("worker", "list"), ("status",)):
+        output, code = _on_a_terminal(cli, *args)
+        assert code == 0
+        assert b"\x1b" not in output, (args, output)
+        assert b"\\x1b[2J" in output, (args, output)

@@ -36,8 +36,11 @@ def refused_setting(why: str, *, lease: bool = False) -> str:
     """The warning for a setting ``config set`` would refuse (stored by hand), which reads
     take at its default: ``warning: lease_duration: expected ... (fix it with ...)``; with
     ``lease`` (a refused ``lease_duration`` where workers are shown), that they are judged
-    running or lost by the default lease: ``...; workers judged by the default lease, 30s``."""
-    line = f"warning: {why} (fix it with queuectl config set or unset)"
+    running or lost by the default lease: ``...; workers judged by the default lease, 30s``.
+    What was stored is shown with its control characters as escapes (``visible``)."""
+    from .visible import visible
+
+    line = f"warning: {visible(why)} (fix it with queuectl config set or unset)"
     if lease:
         from ..config import Settings
         from ..units import format_duration
@@ -182,9 +185,13 @@ def shorten(value: str | None, width: int) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``rows`` under ``headers``, in columns. Cells are shown with their control characters
+    as escapes (``visible``): a queue name, worker id or host stored by hand may hold any."""
     import click
 
-    cells = [[str(cell) for cell in row] for row in rows]
+    from .visible import visible
+
+    cells = [[visible(str(cell)) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     for row in [list(headers), *cells]:
         padded = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -7,6 +7,7 @@ import click
 from ..config import KEYS, canonical_key
 from .context import Session
 from .render import echo_json, warn_refused
+from .visible import visible
 
 
 @click.group(
@@ -31,7 +32,7 @@ def set_value(session: Session, key: str, value: str) -> None:
       queuectl config set lease_duration 1m
     """
     key, stored = session.queue.config_set(key, value)
-    click.echo(f"{key} = {stored}")
+    click.echo(f"{key} = {visible(stored)}")
 
 
 @config.command("get")
@@ -52,7 +53,7 @@ def get_value(session: Session, key: str | None, as_json: bool) -> None:
     elif as_json:
         echo_json({canonical_key(key): queue.config_get(key)})
     else:
-        click.echo(queue.config_get(key))
+        click.echo(visible(queue.config_get(key)))
     warn_refused(queue.config_refused(), None if key is None else canonical_key(key))
 
 
@@ -89,4 +90,5 @@ def _print_settings(values: dict[str, str], as_json: bool) -> None:
         echo_json(values)
         return
     for key, value in values.items():
-        click.echo(f"{key:<15} {value:<10} {KEYS[key].help}")
+        # A value stored by hand (an on_finish command) may hold control characters.
+        click.echo(f"{key:<15} {visible(value):<10} {KEYS[key].help}")

@@ -59,7 +59,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
     lines += ["", f"Workers ({len(workers)})"]
     lines += _table(
         ("ID", "STATE", "ROLE", "HOST", "PID", "BUSY", "HEARTBEAT"),
-        [(w.id, w.state, role(w), w.host, str(w.pid), f"{w.running}/{w.slots}",
+        [(visible(w.id), w.state, role(w), visible(w.host), str(w.pid), f"{w.running}/{w.slots}",
           ago(w.heartbeat_at, now))
          for w in workers], paint, state_column=1)
     total_running = counts.get(JobState.PROCESSING, 0)
@@ -67,7 +67,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
     lines += ["", f"Running now ({total_running}{more})"]
     lines += _table(
         ("ID", "WORKER", "ELAPSED", "COMMAND"),
-        [(r.job.id, r.job.worker_id or "-",
+        [(visible(r.job.id), visible(r.job.worker_id or "-"),
           human_duration(now - r.started_at) + (" (paused)" if r.job.paused else ""),
           visible(" ".join(text(r.job.command).split()))) for r in running], paint)
     return lines
