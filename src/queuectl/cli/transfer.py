@@ -70,6 +70,9 @@ def import_(session: Session, source: TextIO) -> None:
     Example:
       queuectl --db postgresql://db.internal/jobs import queue.jsonl
     """
+    if source.isatty():  # `queuectl import` alone would wait, silently, for a paste
+        raise click.UsageError("give the export to import: queuectl import queue.jsonl, "
+                               "or pipe it in: queuectl export | queuectl --db ... import")
     result = session.queue.import_lines(source)
     # A queue paused or limited is a setting too (queuectl queue ...).
     click.echo(f"Imported {result.jobs} job(s) with {result.attempts} attempt(s), "

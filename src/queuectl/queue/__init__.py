@@ -102,6 +102,12 @@ class QueueCore:
         self._enqueuer = Enqueuer(self.storage, self.clock,
                                   lambda: self.settings_for(JOB_SETTINGS))
 
+    def discard_if_new(self) -> None:
+        """Close; if opening created the SQLite file (and its folders) and nothing was
+        stored in it since, delete them: for a command that failed, which must change
+        nothing."""
+        self.storage.discard_if_new()
+
     def __enter__(self) -> Self:
         return self
 
