@@ -72,6 +72,9 @@ def test_pause_stops_the_job_keeps_its_lease_and_resume_continues_it(
     assert (job["state"], job["paused"]) == ("processing", True)
     assert "  processing        1  (1 paused: queuectl resume ID)" in cli("status").stdout
     assert cli("list").stdout.splitlines()[1].split()[:2] == ["tick", "paused"]
+    shown = cli("show", "tick").stdout  # not "processing" and "running": it is stopped
+    assert "state:       paused (queuectl resume tick)\n" in shown
+    assert "took -  paused  (worker " in shown
     assert as_json(cli("status", "--json"))["paused"] == 1
     # its worker renews the lease while it is paused: it is never rescued
     lease = job["lease_until"]
@@ -83,6 +86,8 @@ def test_pause_stops_the_job_keeps_its_lease_and_resume_continues_it(
     wait_until(lambda: "T" not in _states(db_path, "tick"), message="the processes continued")
     wait_until(lambda: (tmp_path / "ticks").read_text() != ticks, message="ticking again")
     assert _job(cli, "tick")["paused"] is False
+    shown = cli("show", "tick").stdout
+    assert "state:       processing\n" in shown and "took -  running  (worker " in shown
     cli("cancel", "tick")
 
 

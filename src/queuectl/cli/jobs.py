@@ -68,7 +68,9 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         echo_json({**job.to_dict(), "attempts_history": [a.to_dict() for a in attempts]})
         return
     fields = [
-        ("id", job.id), ("command", text(job.command)), ("state", job.state.value),
+        ("id", job.id), ("command", text(job.command)),
+        # As list and status say it: a job stopped by `queuectl pause` is not running.
+        ("state", f"paused (queuectl resume {job.id})" if job.paused else job.state.value),
         ("attempts", f"{job.attempts} of {job.max_retries + 1} allowed"),
         ("created", when(job.created_at)), ("updated", when(job.updated_at)),
         ("next run", when(job.run_at) if job.state in (JobState.PENDING, JobState.FAILED) else "-"),
@@ -90,7 +92,7 @@ def show(session: Session, job_id: str | None, tail: int, as_json: bool) -> None
         click.echo(f"{name + ':':<12} {visible(str(value))}")
     for attempt in attempts:
         if attempt.finished_at is None:
-            outcome, took = "running", "-"
+            outcome, took = ("paused" if job.paused else "running"), "-"
         else:
             outcome = attempt.error or "ok"
             took = _took(attempt.finished_at - attempt.started_at)
