@@ -27,6 +27,17 @@ def test_restart_runs_a_finished_job_again_as_a_new_one(cli: Cli, db_path: Path)
     assert as_json(cli("show", "1", "--json"))["state"] == "dead"  # the original stays
 
 
+def test_restart_given_an_id_twice_restarts_it_once_and_says_so_once(
+    cli: Cli, db_path: Path,
+) -> None:
+    cli("add", "--id", "a", "true")
+    cli("add", "--id", "b", "true")
+    _run_all(db_path)
+    result = cli("restart", "a", "b", "a")
+    assert result.stdout == "Restarted a as job 1: true\nRestarted b as job 2: true\n"
+    assert result.stderr == ""
+
+
 def test_restart_refuses_a_waiting_job(cli: Cli, db_path: Path) -> None:
     cli("add", "--id", "later", "--delay", "1h", "true")
     before = dump(db_path)

@@ -33,7 +33,8 @@ def restart(session: Session, job_ids: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         echo_json([job.to_dict() for job in jobs])
     else:
-        for original, job in zip(job_ids, jobs, strict=True):
+        # The queue restarts each id once, however often it was given (restart 12 12).
+        for original, job in zip(dict.fromkeys(job_ids), jobs, strict=True):
             if job.unique_conflict:
                 click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is "
                            f"{job.state.value}: {original} not restarted.")
