@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.cli.test_cli_terminal_output import _on_a_terminal
-from tests.helpers import Cli
+from tests.helpers import Cli, as_json
 
 from queuectl import Queue
 
@@ -40,3 +40,15 @@ def test_import_without_a_file_on_a_terminal_says_what_it_wants(
     assert output == (b"error: give the export to import: queuectl import queue.jsonl, or "
                       b"pipe it in: queuectl export | queuectl --db ... import\r\n")
     assert not target.exists()
+
+
+def test_a_unique_key_held_by_a_live_job_here_is_named(either_cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "source.db"
+    either_cli("--db", str(source), "enqueue", "-c", "echo s", "--unique-key", "nightly",
+               "--id", "theirs")
+    exported = either_cli("--db", str(source), "export").stdout
+    either_cli("enqueue", "-c", "echo here", "--unique-key", "nightly", "--id", "ours")
+    refused = either_cli("import", input=exported, check=1)
+    assert refused.stderr == ("error: job 'theirs' has unique key 'nightly', which live job "
+                              "'ours' holds already: nothing imported\n")
+    assert [job["id"] for job in as_json(either_cli("list", "--json"))] == ["ours"]

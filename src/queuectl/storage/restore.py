@@ -13,7 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DuplicateJob, StorageError
-from ..models import Attempt, Job, QueueInfo
+from ..models import Attempt, Job, JobState, QueueInfo
 from ..recurring import Schedule
 from .base import INTERRUPTED
 from .driver import Conflict
@@ -66,7 +66,30 @@ def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
         duplicate = next((job_id for job_id in ids if get(db, job_id) is not None), None)
         if duplicate is not None:
             raise DuplicateJob(duplicate) from None
+        _refuse_unique_key_held(db, jobs)
         raise StorageError(f"cannot import: {exc}") from None
+
+
+def _refuse_unique_key_held(db: Driver, jobs: Sequence[Job]) -> None:
+    """``DuplicateJob`` naming the imported job whose unique key a live job holds already,
+    here or earlier in the import: at most one live job has a key (0004's index)."""
+    live = (JobState.PENDING, JobState.FAILED, JobState.PROCESSING)
+    seen: dict[str, str] = {}
+    for job in jobs:
+        key = job.unique_key
+        if key is None or job.state not in live:
+            continue
+        held = seen.get(key) or _live_holder(db, key)
+        if held is not None:
+            raise DuplicateJob(job.id, f"job {job.id!r} has unique key {key!r}, which "
+                               f"live job {held!r} holds already: nothing imported")
+        seen[key] = job.id
+
+
+def _live_holder(db: Driver, key: str) -> str | None:
+    """The id of the live job stored with ``key``, if any."""
+    found = db.read(lambda tx: tx.jobs("live_job_with_unique_key", (key,)))
+    return found[0].id if found else None
 
 
 def job_row(job: Job, encode_list: Callable[[tuple[Any, ...]], Any]) -> dict[str, Any]:
