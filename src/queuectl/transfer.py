@@ -311,8 +311,6 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     ended = False
     number = 0
     for number, line in enumerate(read_lines(lines), start=1):
-        if number == 1:
-            line = line.removeprefix("\ufeff")  # a UTF-8 BOM, as Windows editors write
         if not line.strip():
             continue
         try:

@@ -242,7 +242,8 @@ def read_lines(source: JsonLines, most: int | None = None) -> list[str]:
     """Every line of ``source`` (a text or binary file, or an iterable of lines), each at most
     ``MAX_LINE_CHARACTERS`` long, and at most ``most`` of them (None: no bound).
 
-    Reading errors (bytes that are not UTF-8, a file the OS cannot read such as
+    A byte order mark at the start (a file saved by a Windows editor) is dropped. Reading
+    errors (bytes that are not UTF-8, a file the OS cannot read such as
     /proc/self/mem) are ``InvalidInput``, worded in one line.
     """
     lines: list[str] = []
@@ -254,7 +255,7 @@ def read_lines(source: JsonLines, most: int | None = None) -> list[str]:
                     _too_long(len(lines))
                 if most is not None and len(lines) > most:
                     _too_many(most)
-            return lines
+            return _without_bom(lines)
         read = source.read
         tail = ""
         decoder = None  # for a binary file: its bytes must be UTF-8
@@ -283,6 +284,13 @@ def read_lines(source: JsonLines, most: int | None = None) -> list[str]:
         raise InvalidInput(f"the input is not UTF-8 text (byte {exc.start} of a read)") from None
     except OSError as exc:
         raise InvalidInput(f"cannot read the input: {exc.strerror or exc}") from None
+    return _without_bom(lines)
+
+
+def _without_bom(lines: list[str]) -> list[str]:
+    """``lines`` without the UTF-8 byte order mark that Windows editors put first."""
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
     return lines
 
 
