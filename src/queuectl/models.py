@@ -296,6 +296,8 @@ class QueueStatus:
     # Settings stored by hand that config set refuses, each with why; the workers were judged
     # by the default lease if lease_duration is one of them.
     refused_settings: Mapping[str, str] = field(default_factory=dict)
+    # Pending jobs in paused queues (queuectl queue pause), which no worker takes, ready or not.
+    in_paused_queues: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -303,6 +305,7 @@ class QueueStatus:
             "jobs": {state.value: count for state, count in self.counts.items()},
             "pending": dict(self.pending),
             "paused": self.paused,
+            "in_paused_queues": self.in_paused_queues,
             "workers": [worker.to_dict() for worker in self.workers],
             "refused_settings": dict(self.refused_settings),
         }

@@ -28,7 +28,24 @@ def test_status_on_a_new_queue_shows_every_state_with_zeros(cli: Cli, db_path: P
     report = as_json(cli("status", "--json"))
     assert report == {"database": str(db_path), "jobs": dict.fromkeys(STATES, 0), "workers": [],
                       "pending": {"ready": 0, "scheduled": 0, "blocked": 0}, "paused": 0,
-                      "refused_settings": {}}
+                      "refused_settings": {}, "in_paused_queues": 0}
+
+
+def test_status_says_how_many_pending_jobs_wait_in_paused_queues(cli: Cli) -> None:
+    # It said "2 ready" of jobs that no worker takes while their queue is paused.
+    cli("queue", "pause", "video")
+    cli("enqueue", "-c", "true", "--queue", "video")
+    cli("enqueue", "-c", "true", "--queue", "video")
+    lines = cli("status").stdout.splitlines()
+    assert "  pending           2  (2 in paused queues: queuectl queue list)" in lines
+    cli("enqueue", "-c", "true", "--delay", "1h")
+    lines = cli("status").stdout.splitlines()
+    assert ("  pending           3  (2 ready, 1 scheduled later, 0 waiting on dependencies; "
+            "2 in paused queues: queuectl queue list)") in lines
+    assert as_json(cli("status", "--json"))["in_paused_queues"] == 2
+    cli("queue", "resume", "video")
+    assert "  pending           3  (2 ready, 1 scheduled later, 0 waiting on dependencies)" \
+        in cli("status").stdout.splitlines()
 
 
 def test_status_shows_a_running_worker(cli: Cli, workers: WorkerPool, tmp_path: Path) -> None:

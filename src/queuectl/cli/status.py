@@ -41,9 +41,14 @@ def status(session: Session, as_json: bool, live: bool, interval: float) -> None
     click.echo(f"Database: {status.database}\n\nJobs")
     for state, count in status.counts.items():
         detail = ""
-        if state is JobState.PENDING and count != pending["ready"]:
-            detail = f"  ({pending['ready']} ready, {pending['scheduled']} scheduled later, " \
-                     f"{pending['blocked']} waiting on dependencies)"
+        if state is JobState.PENDING:
+            notes = []
+            if count != pending["ready"]:
+                notes.append(f"{pending['ready']} ready, {pending['scheduled']} scheduled "
+                             f"later, {pending['blocked']} waiting on dependencies")
+            if status.in_paused_queues:  # why "ready" jobs do not start
+                notes.append(f"{status.in_paused_queues} in paused queues: queuectl queue list")
+            detail = f"  ({'; '.join(notes)})" if notes else ""
         elif state is JobState.PROCESSING and status.paused:
             detail = f"  ({status.paused} paused: queuectl resume ID)"
         click.echo(f"  {state.value:<11} {count:>7}{detail}")

@@ -113,13 +113,15 @@ class JobReads(QueueCore):
     def status(self) -> QueueStatus:
         """Jobs per state, what pending jobs wait for, the workers and the database: what
         ``queuectl status`` shows and the dashboard's ``/api/status`` returns."""
-        from ..models import QueueStatus
+        from ..models import JobState, QueueStatus
 
         settings, refused = self.readable_settings()  # the workers are judged by its lease
         workers = self._workers_judged_by(settings.lease_duration)
+        held = sum(info.counts.get(JobState.PENDING, 0)
+                   for info in self.storage.queues() if info.paused)
         return QueueStatus(self.location, self.counts(), self.pending_breakdown(), workers,
                            self.storage.count_paused(),
-                           {key: why for key, (_, why) in refused.items()})
+                           {key: why for key, (_, why) in refused.items()}, held)
 
 
 def _whole(value: int, field: str, least: int) -> int:
