@@ -164,3 +164,14 @@ def test_every_help_has_an_example(cli: Cli, command: list[str]) -> None:
     assert "Example" in out
     example_lines = [line.strip() for line in out.split("Example", 1)[1].splitlines()[1:]]
     assert any(line.startswith("queuectl ") for line in example_lines)
+
+
+def test_wait_says_which_jobs_wait_in_a_paused_queue(cli: Cli) -> None:
+    # It waited without a word, as if hung, for a job no worker would start.
+    cli("queue", "pause", "video")
+    cli("enqueue", "-c", "true", "--queue", "video", "--id", "clip")
+    cli("enqueue", "-c", "true", "--id", "other")
+    result = cli("wait", "clip", "other", "--timeout", "0.2", check=1)
+    assert result.stderr.splitlines()[0] == (
+        "Job clip waits in paused queue video (queuectl queue resume video).")
+    assert "other" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,10 @@ from ..models import Attempt, JobState
 from ..units import parse_duration
 from .context import Session
 from .render import echo_json
+from .visible import visible
+
+if TYPE_CHECKING:
+    from ..queue import Queue
 
 
 @click.command()
@@ -103,7 +108,9 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None,
     """
     session: Session = ctx.obj
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
-    jobs = session.existing_queue.wait(session.job_ids(job_ids), timeout=seconds)
+    ids = session.job_ids(job_ids)
+    _say_which_wait_in_paused_queues(session.existing_queue, ids)
+    jobs = session.existing_queue.wait(ids, timeout=seconds)
     if as_json:
         echo_json([job.to_dict() for job in jobs])
     else:
@@ -111,6 +118,22 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None,
             click.echo(f"{job.id}: {job.state.value}")
     if any(job.state is not JobState.COMPLETED for job in jobs):
         ctx.exit(1)
+
+
+def _say_which_wait_in_paused_queues(queue: Queue, job_ids: list[str]) -> None:
+    """A line on stderr per job that waits in a paused queue: no worker starts it until the
+    queue is resumed, and a wait without a word would look like a hang."""
+    paused = {info.name for info in queue.queues.list() if info.paused}
+    if not paused:
+        return
+    for job_id in dict.fromkeys(job_ids):
+        try:
+            job = queue.get(job_id)
+        except QueuectlError:
+            continue  # wait says so
+        if job.state in (JobState.PENDING, JobState.FAILED) and job.queue in paused:
+            click.echo(visible(f"Job {job.id} waits in paused queue {job.queue} "
+                               f"(queuectl queue resume {job.queue})."), err=True)
 
 
 @click.command()
