@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from tests.helpers import Cli, WorkerPool, as_json, drain, wait_until
 
 from queuectl import Queue
@@ -74,6 +75,21 @@ def test_retry_all_dead(cli: Cli) -> None:
     assert {name: (jobs[name]["state"], jobs[name]["attempts"]) for name in jobs} == {
         "d1": ("pending", 0), "d2": ("pending", 0), "ok": ("completed", 1)}
     assert cli("dlq", "retry", "--all").stdout.strip() == "Retried 0 dead jobs."
+
+
+@pytest.mark.parametrize("args", [["--all"], ["--tag", "t"]], ids=["all", "tag"])
+def test_retry_all_says_which_dead_jobs_stay_for_their_unique_key(
+    cli: Cli, args: list[str],
+) -> None:
+    # It said "Retried 1 dead job." and left the other in the DLQ without a word.
+    for name in ("first", "second"):
+        cli("enqueue", "-c", "false", "--id", name, "--max-retries", "0", "--unique-key", "k",
+            "--tag", "t")
+        burst(cli)
+    result = cli("dlq", "retry", *args)
+    assert result.stdout == "Retried 1 dead job.\n"
+    [stayed] = [job["id"] for job in as_json(cli("list", "--json")) if job["state"] == "dead"]
+    assert result.stderr == f"Left dead, their unique key held by a live job: {stayed} ('k').\n"
 
 
 def test_unknown_command_fails_gracefully_into_retries(cli: Cli, workers: WorkerPool) -> None:

@@ -7,6 +7,7 @@ import click
 from ..models import JobState
 from .context import Session
 from .render import echo_json, jobs_table, more_notice
+from .visible import visible
 
 
 @click.group()
@@ -60,8 +61,19 @@ def retry(session: Session, job_ids: tuple[str, ...], retry_all: bool, tag: str 
     if sum((retry_all, bool(job_ids), tag is not None)) != 1:
         raise click.UsageError("give job ids, --all or --tag (one of them)")
     if retry_all or tag is not None:
-        ids = session.existing_queue.retry_all_dead(tag=tag)
+        queue = session.existing_queue
+        ids = queue.retry_all_dead(tag=tag)
         click.echo(f"Retried {len(ids)} dead job{'s' if len(ids) != 1 else ''}.")
+        # A dead job whose unique key a live job holds stays dead (one live job per key):
+        # say which, or the DLQ seems to keep them for no reason.
+        retried = set(ids)
+        held = [job for job in queue.jobs("dead", limit=1000, tag=tag)
+                if job.unique_key and job.id not in retried]
+        if held:
+            shown = ", ".join(f"{job.id} ({job.unique_key!r})" for job in held[:10])
+            more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+            click.echo(visible(f"Left dead, their unique key held by a live job: {shown}{more}."),
+                       err=True)
         return
     for job in session.existing_queue.retry(list(job_ids)):
         click.echo(f"Retried {job.id}: now {job.state.value}")
