@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import sqlite3
 import stat
@@ -175,3 +176,23 @@ def test_wait_says_which_jobs_wait_in_a_paused_queue(cli: Cli) -> None:
     assert result.stderr.splitlines()[0] == (
         "Job clip waits in paused queue video (queuectl queue resume video).")
     assert "other" not in result.stderr
+
+
+def test_logs_follow_says_the_job_waits_in_a_paused_queue(cli: Cli) -> None:
+    cli("queue", "pause", "video")
+    cli("enqueue", "-c", "echo hi", "--queue", "video", "--id", "clip")
+    proc = cli.spawn("logs", "clip", "--follow")
+    try:
+        assert proc.stderr is not None
+        # Said before it waits: without the line, nothing comes within the deadline.
+        assert select.select([proc.stderr], [], [], 30)[0], "no word while it waits"
+        assert proc.stderr.readline() == (
+            "Job clip waits in paused queue video (queuectl queue resume video).\n")
+        cli("queue", "resume", "video")
+        cli("worker", "start", "--burst", "--quiet", timeout=60)
+        out, _ = proc.communicate(timeout=60)
+        assert out == "hi\n" and proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

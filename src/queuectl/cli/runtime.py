@@ -43,6 +43,7 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
     # (a file, a pipe) it is written byte for byte.
     shown = _VisibleWhere(sys.stdout)
     if follow:
+        _say_which_wait_in_paused_queues(queue, [job_id])  # else it would seem to hang
         out = sys.stdout.buffer
         for item in queue.follow(job_id, attempt):
             if isinstance(item, Attempt):
