@@ -54,34 +54,3 @@ def test_the_library_refuses_on_request_only(tmp_path: Path) -> None:
         queue.enqueue("true")
     with Queue(missing, create=False) as queue:
         assert len(queue.jobs()) == 1
-
-
-REFUSED_ADDERS = [
-    ["enqueue", "not json"], ["enqueue", '{"command": "true", "priority": "high"}'],
-    ["enqueue", "-c", "true", "--delay", "soon"], ["config", "set", "max_retries", "many"],
-    ["queue", "limit", "video", "lots"], ["import", "/dev/null"],
-]
-
-
-@pytest.mark.parametrize("args", REFUSED_ADDERS, ids=[" ".join(a) for a in REFUSED_ADDERS])
-def test_a_command_that_adds_and_is_refused_leaves_no_database_behind(
-    cli: Cli, tmp_path: Path, args: list[str]
-) -> None:
-    new = tmp_path / "new" / "deeper" / "queue.db"
-    result = cli("--db", str(new), *args, check=2)
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
-    assert not (tmp_path / "new").exists()
-
-
-def test_a_refused_command_keeps_a_database_it_did_not_create(cli: Cli, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.db"
-    Queue(empty).close()  # there before, empty
-    for args in REFUSED_ADDERS:
-        cli("--db", str(empty), *args, check=2)
-        assert empty.exists(), args
-    filled = tmp_path / "filled.db"
-    cli("--db", str(filled), "enqueue", "-c", "true")
-    for args in REFUSED_ADDERS:
-        cli("--db", str(filled), *args, check=2)
-    with Queue(filled, create=False) as queue:
-        assert len(queue.jobs()) == 1

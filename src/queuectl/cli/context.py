@@ -9,13 +9,9 @@ if TYPE_CHECKING:
 
 
 class Session:
-    # The sessions of this process (one per command line run), for discard_new_stores.
-    opened: list[Session] = []  # noqa: RUF012
-
     def __init__(self, database: str | None) -> None:
         self.database = database
         self._queue: Queue | None = None
-        Session.opened.append(self)
 
     @property
     def queue(self) -> Queue:
@@ -52,11 +48,3 @@ class Session:
     def close(self) -> None:
         if self._queue is not None:
             self._queue.close()
-
-    @classmethod
-    def discard_new_stores(cls) -> None:
-        """The command failed: a database file it created, still empty, is deleted (an
-        `enqueue` or `import` refused leaves no empty queue behind)."""
-        for session in cls.opened:
-            if session._queue is not None:
-                session._queue.discard_if_new()

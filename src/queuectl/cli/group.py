@@ -102,13 +102,6 @@ def one_line(exc: click.ClickException) -> str:
     return f"error: {message}"
 
 
-def _discard_new_stores() -> None:
-    """A failed command changes nothing: nor does it leave an empty database it created."""
-    from .context import Session
-
-    Session.discard_new_stores()
-
-
 def run(argv: list[str] | None) -> NoReturn:
     """Run a command line through Click and exit with its code."""
     guard_stdout()
@@ -121,18 +114,15 @@ def run(argv: list[str] | None) -> NoReturn:
     except OutputFailed as exc:  # a full disk, say: one line, exit 1
         output_failed(exc)
     except click.ClickException as exc:
-        _discard_new_stores()
         if isinstance(exc, _HELP_INSTEAD):  # `queuectl` or `queuectl worker` alone: the help
             exc.show()
         else:
             click.echo(one_line(exc), err=True)
         sys.exit(exc.exit_code)
     except click.Abort:
-        _discard_new_stores()
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except QueuectlError as exc:
-        _discard_new_stores()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     # Without standalone mode Click returns the code of ctx.exit(code) instead of exiting.

@@ -108,8 +108,7 @@ def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
     from ..queue import QueueCore
     from .render import refused_setting
 
-    queue = QueueCore(plan.database)
-    try:
+    with QueueCore(plan.database) as queue:
         # Refused here if a setting it reads was stored by hand; any other is only warned of.
         settings, refused = queue.enqueue_settings()
         for why in refused.values():
@@ -119,10 +118,6 @@ def _enqueue(plan: Plan, lines: IO[str] | None) -> None:
             from .autostart import start_worker_if_configured
 
             start_worker_if_configured(queue)
-    except BaseException:
-        queue.discard_if_new()  # a refused enqueue leaves no empty database it created
-        raise
-    queue.close()
 
 
 def _add(plan: Plan, lines: IO[str] | None, queue: QueueCore) -> None:

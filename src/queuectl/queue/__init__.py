@@ -76,7 +76,6 @@ class QueueCore:
         if not create:
             _refuse_missing_database(database)
         self.storage: Storage = open_storage(database)
-        self._opened = self.storage  # still reachable once closed, for discard_if_new
         # Times are the database's (on PostgreSQL the server's clock, so that hosts whose
         # clocks disagree still agree on leases and run times), unless a clock is given.
         self._given_clock = clock
@@ -102,13 +101,6 @@ class QueueCore:
         self.storage = _CLOSED  # type: ignore[assignment]  # its every verb raises QueueClosed
         self._enqueuer = Enqueuer(self.storage, self.clock,
                                   lambda: self.settings_for(JOB_SETTINGS))
-
-    def discard_if_new(self) -> None:
-        """Close (if not closed yet); if opening created the SQLite file (and its folders)
-        and nothing was stored in it since, delete them: for a command that failed, which
-        must change nothing."""
-        self.close()
-        self._opened.discard_if_new()
 
     def __enter__(self) -> Self:
         return self

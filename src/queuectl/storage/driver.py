@@ -160,11 +160,6 @@ if TYPE_CHECKING:
 
         def wake_channel(self, worker_id: str) -> WakeChannel: ...
 
-        def discard_if_new(self) -> None:
-            """Close; a SQLite file this driver created that still holds nothing is deleted
-            (a command that failed changes nothing). PostgreSQL: only close."""
-            ...
-
         def keep_trying(self) -> None:
             """From now on wait for a lost database to come back instead of failing (a
             worker's store: running jobs go on meanwhile)."""

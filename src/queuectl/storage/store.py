@@ -56,10 +56,6 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def discard_if_new(self) -> None:
-        """Close; a SQLite file this store created that still holds nothing is deleted."""
-        self.db.discard_if_new()
-
     def clock(self) -> Clock:
         """The database's clock (PostgreSQL: the server's, read as this host's plus an offset):
         workers on several hosts write and compare leases by it."""

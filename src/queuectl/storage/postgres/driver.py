@@ -91,9 +91,6 @@ class PostgresDriver:
         self._listener: ListenWakeChannel | SilentWakeChannel | None = None
         self._readers = ReadPool(location)
 
-    def discard_if_new(self) -> None:
-        self.close()  # a database is created by createdb, not by opening it
-
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()

@@ -93,14 +93,12 @@ class SqliteDriver:
         # Read connections of the threads that found the main one busy, opened on demand.
         self._readers = local()
         self._opened_readers: list[sqlite3.Connection] = []
-        # What opening made (the file, then the folders made for it), for discard_if_new.
-        self._created: list[str] = []
         self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = None
         try:
-            self._created = _create_private_file(self.path) or self._created
+            _create_private_file(self.path)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                  timeout=self._busy_timeout)
             db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
@@ -132,33 +130,6 @@ class SqliteDriver:
         if self._db is None or self._pid != os.getpid():
             return self._connect()
         return self._db
-
-    def discard_if_new(self) -> None:
-        """Close; if this driver created the database file and it still holds nothing (no
-        job, setting, schedule, queue or worker), delete it, with its WAL files and the
-        folders made for it: a command that failed leaves no empty database behind."""
-        from contextlib import closing, suppress
-
-        self.close()
-        if not self._created:
-            return
-        try:
-            with closing(sqlite3.connect(self.path, timeout=self._busy_timeout)) as db:
-                used = db.execute(
-                    "SELECT EXISTS (SELECT 1 FROM jobs) OR EXISTS (SELECT 1 FROM config) "
-                    "OR EXISTS (SELECT 1 FROM schedules) OR EXISTS (SELECT 1 FROM queues) "
-                    "OR EXISTS (SELECT 1 FROM workers)").fetchone()[0]
-        except sqlite3.Error:
-            return  # not ours to judge: leave it
-        if used:
-            return
-        made, self._created = self._created, []
-        for path in (made[0] + "-wal", made[0] + "-shm", made[0]):
-            with suppress(FileNotFoundError):
-                os.unlink(path)
-        for folder in made[1:]:
-            with suppress(OSError):  # not empty: something else was put there meanwhile
-                os.rmdir(folder)
 
     def close(self) -> None:
         if self._db is not None and self._pid == os.getpid():
@@ -410,20 +381,10 @@ def _busy_timeout() -> float:
     return max(0.001, round(seconds, 3))
 
 
-def _create_private_file(path: str) -> list[str]:
-    """Create the database file (and its folder) readable by its owner only. Returns what
-    was made: the file, then the folders made for it, deepest first (none: it existed)."""
+def _create_private_file(path: str) -> None:
+    """Create the database file (and its folder) readable by its owner only."""
     if os.path.exists(path):
-        return []
-    folders = []
-    folder = os.path.dirname(path)
-    while folder and not os.path.exists(folder):
-        folders.append(folder)
-        folder = os.path.dirname(folder)
+        return
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-    except FileExistsError:  # another process made it meanwhile: not ours
-        return []
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
-    return [path, *folders]
