@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING
 
+from .jobspec.limits import MAX_QUEUE_LIMIT
 from .jobspec.text import queue_name
 from .units import whole_number
 
@@ -53,6 +54,6 @@ def _queue_limit(limit: int | str | None) -> int | None:
             given = int(given)
         except ValueError:
             pass  # refused below, as given
-    value = whole_number(given, "limit", 0, 1_000_000, expected="a whole number or none",
-                         bounds="between 0 (none) and 1000000")
+    value = whole_number(given, "limit", 0, MAX_QUEUE_LIMIT, expected="a whole number or none",
+                         bounds=f"between 0 (none) and {MAX_QUEUE_LIMIT}")
     return value or None

@@ -37,6 +37,7 @@ from typing import Any
 
 from . import config
 from .errors import DuplicateSchedule, InvalidInput, QueuectlError
+from .jobspec.limits import MAX_QUEUE_LIMIT
 from .jobspec.parse import load_json_error, read_lines
 from .jobspec.stored import (
     check_stored_attempt,
@@ -56,7 +57,6 @@ VERSION = 3  # 2: ends with an end record; 3: queues' settings
 READABLE_VERSIONS = (1, 2, 3)
 # What the end record counts, in its order, by version.
 _COUNTED = {2: ("settings", "schedules", "jobs"), 3: ("settings", "queues", "schedules", "jobs")}
-_MAX_QUEUE_LIMIT = 1_000_000  # as queue limit takes it
 _PAGE = 500
 # Fields of Job that describe the call that returned it, not the stored job.
 _NOT_STORED = frozenset({"unique_conflict"})
@@ -210,9 +210,9 @@ def _queue_from(record: dict[str, Any]) -> QueueInfo:
     paused, limit = record["paused"], record["limit"]
     if type(paused) is not bool:
         raise InvalidInput(f"queue {name!r}: paused must be true or false, got {shown(paused)}")
-    if limit is not None and (type(limit) is not int or not 1 <= limit <= _MAX_QUEUE_LIMIT):
+    if limit is not None and (type(limit) is not int or not 1 <= limit <= MAX_QUEUE_LIMIT):
         raise InvalidInput(f"queue {name!r}: limit must be null or a whole number from 1 to "
-                           f"{_MAX_QUEUE_LIMIT}, got {shown(limit)}")
+                           f"{MAX_QUEUE_LIMIT}, got {shown(limit)}")
     return QueueInfo(name, {}, paused, limit)
 
 

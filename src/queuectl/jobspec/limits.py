@@ -44,6 +44,8 @@ MAX_ENV_ENTRIES = 1000
 MAX_PATH_BYTES = 4095
 MAX_LINE_CHARACTERS = 4 * 1024 * 1024
 MAX_BATCH_JOBS = 1_000_000
+# Jobs of one queue that may run at once across all workers (queue limit, export files).
+MAX_QUEUE_LIMIT = 1_000_000
 MAX_ID_LENGTH = 128
 MAX_QUEUE_NAME_LENGTH = 64
 MAX_TAG_LENGTH = 64
