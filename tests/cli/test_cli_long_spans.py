@@ -10,10 +10,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.helpers import Cli
-from tests.web.conftest import DashboardServer
+from tests.web.conftest import dashboard_pages
 
 from queuectl import Queue
 from queuectl.cli.render import ago
@@ -49,11 +48,7 @@ def test_old_heartbeats_read_in_days_and_years(cli: Cli, db_path: Path) -> None:
     assert rows["w-days"].endswith("  3d ago") and " lost " in rows["w-days"]
     assert rows["w-years"].endswith("  12y ago")
 
-    server = DashboardServer(cli)
-    try:
-        html = httpx.get(server.url + "workers", timeout=30).text
-    finally:
-        server.stop()
+    html = dashboard_pages(cli, "workers")["workers"].text
     rows = dict(re.findall(r'<tr data-worker="([^"]+)">(.*?)</tr>', html, re.DOTALL))
     # Started and heartbeat alike: the worker registered then and never beat again.
     assert re.findall(r">([^<>]+)</time>", rows["w-days"]) == ["3d00h ago"] * 2
@@ -75,11 +70,7 @@ def test_a_run_that_ended_at_no_time_took_no_duration(cli: Cli, db_path: Path) -
     shown = cli("show", "j").stdout
     assert re.search(r"^attempt 1  started \S+  took -  ok", shown, re.MULTILINE), shown
 
-    server = DashboardServer(cli)
-    try:
-        page = httpx.get(server.url + "jobs/j", timeout=30)
-    finally:
-        server.stop()
+    page = dashboard_pages(cli, "jobs/j")["jobs/j"]
     assert page.status_code == 200
     run = re.search(r'<tr class="attempt" data-attempt="1".*?</tr>', page.text, re.DOTALL)
     assert run is not None and '<td class="num">-</td>' in run[0]  # took

@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.helpers import Cli, as_json
 from tests.storage.conftest import execute_raw
-from tests.web.conftest import DashboardServer
+from tests.web.conftest import dashboard_pages
 
 from queuectl import Queue
 
@@ -125,10 +124,6 @@ def test_status_lists_the_settings_refused(either_cli: Cli) -> None:
     assert shown.stderr == (LEASE_WARNING.rstrip("\n")
                             + "; workers judged by the default lease, 30s\n")
     assert cli("worker", "list").stderr == shown.stderr
-    server = DashboardServer(cli)
-    try:
-        api = httpx.get(server.url + "api/status", timeout=30)
-    finally:
-        server.stop()
+    api = dashboard_pages(cli, "api/status")["api/status"]
     assert api.status_code == 200
     assert api.json()["refused_settings"] == {"lease_duration": LEASE}

@@ -17,13 +17,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from markupsafe import escape
 from tests.helpers import Cli, as_json
 from tests.postgres.support import private_schema
 from tests.storage.conftest import execute_raw
-from tests.web.conftest import DashboardServer
+from tests.web.conftest import dashboard_pages
 
 from queuectl import Queue
 
@@ -316,15 +315,9 @@ def test_export_refuses_an_unreadable_row_in_one_line(edited: Cli) -> None:
 
 
 def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
-    server = DashboardServer(edited)
-    try:
-        listing = httpx.get(server.url + "jobs", timeout=30)
-        pages = {name: httpx.get(server.url + f"jobs/{name}", timeout=30)
-                 for name in READERS}
-        api = httpx.get(server.url + "api/jobs", timeout=30)
-        overview = httpx.get(server.url, timeout=30)
-    finally:
-        server.stop()
+    read = dashboard_pages(edited, "jobs", "api/jobs", "", *(f"jobs/{name}" for name in READERS))
+    listing, api, overview = read["jobs"], read["api/jobs"], read[""]
+    pages = {name: read[f"jobs/{name}"] for name in READERS}
     assert listing.status_code == 200 and overview.status_code == 200
     for name in READERS:
         assert f'data-job="{name}"' in listing.text
@@ -429,12 +422,7 @@ def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
         listed = cli("worker", "list", "--json")
         assert listed.stderr == warnings
         assert [worker["state"] for worker in json.loads(listed.stdout)] == ["running"]
-        server = DashboardServer(cli)
-        try:
-            pages = {path: httpx.get(server.url + path, timeout=30)
-                     for path in ("", "workers", "api/status", "api/workers")}
-        finally:
-            server.stop()
+        pages = dashboard_pages(cli, "", "workers", "api/status", "api/workers")
         for path, page in pages.items():
             assert page.status_code == 200, (path, page.text)
         for path in ("", "workers"):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from queuectl import Queue
@@ -68,6 +69,16 @@ class DashboardServer:
         print(f"dashboard stderr:\n{errors}")  # shown when a test fails
         return self.proc.returncode
 
+
+
+def dashboard_pages(cli: Cli, *paths: str) -> dict[str, httpx.Response]:
+    """Each of ``paths`` (below the dashboard's root: ``""``, ``"jobs/j"``) as a dashboard
+    started for these reads answers it; the dashboard is stopped after them."""
+    server = DashboardServer(cli)
+    try:
+        return {path: httpx.get(server.url + path, timeout=30) for path in paths}
+    finally:
+        server.stop()
 
 def seed(db_path: Path) -> None:
     """Jobs in every reachable state; SEEDED_COUNTS says how many of each."""
