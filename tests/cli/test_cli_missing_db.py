@@ -19,6 +19,7 @@ READERS = [
     ["worker", "list"], ["worker", "list", "--json"], ["worker", "stop"], ["queue", "list"],
     ["schedule", "list"], ["schedule", "remove", "backup"], ["schedule", "pause", "backup"],
     ["schedule", "resume", "backup"], ["purge", "--all-terminal"],
+    ["db", "status"], ["db", "status", "--json"],
 ]
 
 

@@ -80,7 +80,8 @@ class Administration(QueueCore):
     @staticmethod
     def schema_status(database: str | os.PathLike[str] | None = None) -> SchemaStatus:
         """The schema version of ``database`` and the migrations an upgrade would apply,
-        read without opening the queue (which would migrate it)."""
+        read without opening the queue (which would migrate it); ``DatabaseNotFound`` for
+        a SQLite file that is not there (nothing is created)."""
         from ..storage.schema import schema_status
 
         return schema_status(database)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..errors import DatabaseNotFound
 from . import locate
 
 
@@ -27,7 +28,9 @@ class SchemaStatus:
 
 
 def schema_status(location: str | os.PathLike[str] | None = None) -> SchemaStatus:
-    """Where the store's schema is; a schema newer than this queuectl raises ``StorageError``."""
+    """Where the store's schema is; a schema newer than this queuectl raises ``StorageError``,
+    and a SQLite file that is not there ``DatabaseNotFound`` (a mistyped path is no queue at
+    version 0 waiting for an upgrade; nothing is created)."""
     backend, where = locate(location)
     if backend == "postgresql":
         from .postgres import stored_version
@@ -37,6 +40,8 @@ def schema_status(location: str | os.PathLike[str] | None = None) -> SchemaStatu
     from .sqlite.migrate import NAMES, check_version
     from .sqlite.migrate import stored_version as sqlite_version
 
+    if not os.path.exists(where):
+        raise DatabaseNotFound(where)
     version = sqlite_version(where)
     check_version(version, where)
     return SchemaStatus(backend, where, version, len(NAMES), NAMES[version:])
