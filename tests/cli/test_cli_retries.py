@@ -92,6 +92,19 @@ def test_retry_all_says_which_dead_jobs_stay_for_their_unique_key(
     assert result.stderr == f"Left dead, their unique key held by a live job: {stayed} ('k').\n"
 
 
+def test_retry_refused_for_a_unique_key_names_the_key_and_the_live_job(cli: Cli) -> None:
+    # It said "job 'theirs': a live job has the same unique_key", naming neither.
+    cli("enqueue", "-c", "false", "--id", "theirs", "--max-retries", "0", "--unique-key", "k")
+    burst(cli)
+    cli("enqueue", "-c", "true", "--id", "ours", "--unique-key", "k")
+    for command in (["dlq", "retry"], ["retry"]):
+        result = cli(*command, "theirs", check=1)
+        assert (result.stdout, result.stderr) == ("", "error: job 'theirs' has unique key 'k', "
+                                                  "which live job 'ours' holds already: "
+                                                  "nothing retried\n")
+    assert as_json(cli("show", "theirs", "--json"))["state"] == "dead"
+
+
 def test_unknown_command_fails_gracefully_into_retries(cli: Cli, workers: WorkerPool) -> None:
     cli("config", "set", "backoff_base", "1000")  # it stays failed while we look
     cli("enqueue", '{"id":"typo","command":"nosuchcommand_xyz --flag","max_retries":2}')

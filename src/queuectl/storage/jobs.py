@@ -121,10 +121,8 @@ def retry(db: Driver, job_ids: Sequence[str], now: float, *,
             params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
             try:
                 changed = tx.run("retry_job", params)
-            except Conflict:  # its unique_key is taken by a live job
-                raise InvalidTransition(
-                    f"job {job_id!r}: a live job has the same unique_key; nothing retried"
-                ) from None
+            except Conflict:  # its unique_key is taken by a live job: named once rolled back
+                raise _UniqueKeyHeld(job_id) from None
             if not changed:
                 raise not_in_state(tx, job_id, f"not {wanted}: nothing retried", sep=", ")
         # A retried job whose dependency is still dead or canceled dies again: read it back.
@@ -133,7 +131,29 @@ def retry(db: Driver, job_ids: Sequence[str], now: float, *,
         stored = {job.id: job for job in tx.jobs("jobs_by_ids", {"ids": tx.array(job_ids)})}
         return [stored[job_id] for job_id in job_ids]
 
-    return db.write(retry_all)
+    try:
+        return db.write(retry_all)
+    except _UniqueKeyHeld as held:
+        # Read after the rollback: PostgreSQL takes no statement in a transaction that failed.
+        raise InvalidTransition(unique_key_held(db, held.job_id, "nothing retried")) from None
+
+
+class _UniqueKeyHeld(Exception):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+
+
+def unique_key_held(db: Driver, job_id: str, outcome: str) -> str:
+    """The refusal of ``job_id`` whose unique key a live job holds, naming both, as the
+    import does: "job 'theirs' has unique key 'nightly', which live job 'ours' holds
+    already: nothing retried"."""
+    job = get(db, job_id)
+    key = job.unique_key if job is not None else None
+    found = db.read(lambda tx: tx.jobs("live_job_with_unique_key", (key,))) if key else []
+    if key is None or not found:  # gone, or let go, since: say what is known
+        return f"job {job_id!r}: a live job held its unique key; {outcome}"
+    return (f"job {job_id!r} has unique key {key!r}, which live job {found[0].id!r} holds "
+            f"already: {outcome}")
 
 
 def retry_all_dead(db: Driver, now: float, tag: str | None) -> list[str]:
