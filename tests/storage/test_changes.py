@@ -37,9 +37,10 @@ def test_restart_makes_a_numbered_copy_that_remembers_its_original(storage: Stor
         JobState.PENDING, 0, "echo a", {"K": "v"}, 5.0)
     assert (stored.priority, stored.queue, stored.tags, stored.unique_key) == (
         3, "q", ("t",), "key")
-    # the key is live again: a second restart returns that job, and stores nothing
-    [held] = storage.restart(["a"], T0 + 3)
-    assert (held.id, held.unique_conflict) == ("1", True)
+    # the key is live again: a second restart is refused, naming the holder, and stores nothing
+    with pytest.raises(InvalidTransition, match="which live job '1' holds already"):
+        storage.restart(["a"], T0 + 3)
+    assert storage.get("2") is None
 
 
 def test_restart_refuses_unfinished_or_missing_jobs_and_changes_nothing(

@@ -35,11 +35,7 @@ def restart(session: Session, job_ids: tuple[str, ...], as_json: bool) -> None:
     else:
         # The queue restarts each id once, however often it was given (restart 12 12).
         for original, job in zip(dict.fromkeys(job_ids), jobs, strict=True):
-            if job.unique_conflict:
-                click.echo(f"Job {job.id} has unique key {job.unique_key!r} and is "
-                           f"{job.state.value}: {original} not restarted.")
-            else:
-                click.echo(f"Restarted {original} as job {job.id}: {job.command}")
+            click.echo(f"Restarted {original} as job {job.id}: {job.command}")
     start_worker_if_configured(session.existing_queue)
 
 

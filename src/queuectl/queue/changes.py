@@ -38,7 +38,8 @@ class JobChanges(QueueCore):
 
     def restart(self, job_ids: Iterable[str]) -> list[Job]:
         """Run finished jobs again as new jobs (numbered, ``restarted_from`` set), all or
-        nothing; the new jobs do not wait on the old ones' dependencies."""
+        nothing (a unique key a live job holds refuses them all, ``InvalidTransition``); the
+        new jobs do not wait on the old ones' dependencies."""
         return self.storage.restart(_given_ids(job_ids), self.clock.now())
 
     def remove(self, job_ids: Iterable[str]) -> list[str]:

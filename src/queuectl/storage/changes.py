@@ -26,8 +26,9 @@ def restart(db: Driver, job_ids: Sequence[str], now: float) -> list[Job]:
 
     The new job runs as soon as a worker is free: it keeps the command, its settings, queue,
     priority, tags and unique key, but not the dependencies (its original ran after them
-    already). Where a live job holds the unique key, that job is returned instead, marked
-    ``unique_conflict``, as an enqueue does.
+    already). All or nothing: a job whose unique key a live job holds (or another job
+    restarted here would hold) is refused, ``InvalidTransition`` naming the key and the
+    holder, and nothing is restarted (one live job per key).
     """
 
     def write(tx: Transaction) -> list[Job]:
@@ -41,15 +42,27 @@ def restart(db: Driver, job_ids: Sequence[str], now: float) -> list[Job]:
                     f"job {job_id!r} is {job.state.value}: only completed, dead or canceled"
                     " jobs can be restarted; nothing restarted")
         stored = insert_jobs(tx, [_again(found[job_id]) for job_id in job_ids], now)
+        new_ids = {job.id: original for original, job in zip(job_ids, stored, strict=True)
+                   if not job.unique_conflict}
+        for original, job in zip(job_ids, stored, strict=True):
+            if job.unique_conflict:  # raised: the write is rolled back, nothing restarted
+                raise InvalidTransition(_key_held(original, found[original].unique_key,
+                                                  job.id, new_ids.get(job.id)))
         restarted = []
         for original, job in zip(job_ids, stored, strict=True):
-            if not job.unique_conflict:
-                tx.run("mark_restart", {"job_id": job.id, "restarted_from": original})
-                job = replace(job, restarted_from=original)
-            restarted.append(job)
+            tx.run("mark_restart", {"job_id": job.id, "restarted_from": original})
+            restarted.append(replace(job, restarted_from=original))
         return restarted
 
     return db.write(write)
+
+
+def _key_held(job_id: str, key: str | None, holder: str, restarted_as: str | None) -> str:
+    if restarted_as is not None:  # the holder is the restart of another id given
+        return (f"jobs {restarted_as!r} and {job_id!r} have unique key {key!r}, and one live "
+                "job may hold it: nothing restarted")
+    return (f"job {job_id!r} has unique key {key!r}, which live job {holder!r} holds already:"
+            " nothing restarted")
 
 
 def _again(job: Job) -> NewJob:
