@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 from tests.helpers import Cli, as_json, dump
@@ -124,13 +127,44 @@ def test_edit_in_the_editor_as_json(cli: Cli, db_path: Path, tmp_path: Path) -> 
         "job['max_retries'] = 0\n"
         "json.dump(job, open(path, 'w'))\n")
     cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
-    assert cli("edit", "e").stdout == "Edited job e: priority 0 -> 4; max_retries 3 -> 0\n"
+    edited = _on_a_terminal(cli, "edit", "e")
+    assert (edited.returncode, edited.stdout) == (
+        0, "Edited job e: priority 0 -> 4; max_retries 3 -> 0\n")
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nopen(sys.argv[1], 'w').write('{not json')\n")
     cli.env["EDITOR"] = f"python3 {broken}"
     before = dump(db_path)
-    error = cli("edit", "e", check=2).stderr
+    result = _on_a_terminal(cli, "edit", "e")
+    error = result.stderr
+    assert result.returncode == 2
     assert error.startswith("error: the edited job is not JSON: ") and "nothing changed" in error
+    assert dump(db_path) == before
+
+
+def _on_a_terminal(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a terminal (a pty) on stdin, as a person runs ``edit`` in $EDITOR."""
+    main, secondary = pty.openpty()
+    try:
+        return subprocess.run(cli.argv(*args), env=cli.env, cwd=cli.cwd, stdin=secondary,
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(main)
+        os.close(secondary)
+
+
+def test_edit_without_flags_and_without_a_terminal_refuses(
+    cli: Cli, db_path: Path, tmp_path: Path,
+) -> None:
+    # It opened $EDITOR anyway: vim, its input not a terminal, printed escape codes and failed.
+    cli("add", "--id", "e", "--delay", "1h", "echo old")
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('{\"priority\": 9}')\n")
+    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    before = dump(db_path)
+    result = cli("edit", "e", input="", check=2)
+    assert (result.stdout, result.stderr) == ("", (
+        "error: no fields to change: pass them as flags (queuectl edit e --priority 10), or "
+        "run on a terminal to edit the job in $EDITOR; nothing changed\n"))
     assert dump(db_path) == before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -81,7 +82,8 @@ def edit(session: Session, job_id: str, command: str | None, priority: int | Non
          max_retries: int | None, timeout: str | None, retry_on_timeout: bool | None,
          fatal_exit_codes: tuple[int, ...], backoff_base: float | None,
          backoff_max: str | None, jitter: float | None, as_json: bool) -> None:
-    """Change a pending or failed job: by flags, or without any in $EDITOR as JSON.
+    """Change a pending or failed job: by flags, or without any in $EDITOR as JSON (on a
+    terminal only: elsewhere give the fields as flags).
 
     The change is checked as an enqueue checks a job; in the editor, null clears a field.
 
@@ -102,6 +104,10 @@ def edit(session: Session, job_id: str, command: str | None, priority: int | Non
     queue = session.existing_queue
     before = queue.get(job_id)
     if not changes:
+        if not sys.stdin.isatty():  # an editor such as vim needs a terminal to read keys from
+            raise InvalidInput(f"no fields to change: pass them as flags (queuectl edit "
+                               f"{job_id} --priority 10), or run on a terminal to edit the "
+                               "job in $EDITOR; nothing changed")
         changes = _edited_in_editor(before)
     if not changes or all(before.editable().get(key) == value for key, value in changes.items()):
         click.echo(f"No changes to job {job_id}.")
