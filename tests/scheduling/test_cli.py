@@ -140,6 +140,8 @@ BAD_INPUT = [
     (["enqueue", "--file", "-", "--priority", "2"], "--command or JSON"),
     # unknown queue options
     (["queue", "limit", "video", "--", "-1"], "limit"),
+    # it said "No such option '-1'"
+    (["queue", "limit", "video", "-1"], "limit: must be between 0 (none) and 1000000, got -1"),
     (["queue", "limit", "video", "lots"], "limit"),
     (["queue", "limit", "bad name", "2"], "queue"),
     (["queue", "pause", "bad/name"], "queue"),

@@ -74,7 +74,8 @@ def resume(session: Session, name: str) -> None:
     click.echo(f"Queue {name} resumed.")
 
 
-@queue_group.command()
+# -1 is a value to refuse with the range, not an unknown option.
+@queue_group.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("limit", metavar="N")
 @click.pass_obj
