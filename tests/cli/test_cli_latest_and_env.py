@@ -80,6 +80,15 @@ def test_wait_json_prints_the_jobs_it_waited_for(cli: Cli, db_path: Path) -> Non
     assert (last["id"], last["state"]) == ("bad", "dead")
 
 
+def test_wait_given_an_id_twice_prints_the_job_once(cli: Cli, db_path: Path) -> None:
+    # `wait 3 3` printed "3: completed" twice.
+    cli("add", "true")
+    cli("add", "--id", "b", "true")
+    _run_all(db_path)
+    assert cli("wait", "1", "b", "1", "b").stdout == "1: completed\nb: completed\n"
+    assert [job["id"] for job in as_json(cli("wait", "b", "b", "--json"))] == ["b"]
+
+
 def test_an_env_name_that_is_not_portable_is_refused(cli: Cli, db_path: Path) -> None:
     """A name the job's sh would not pass on (dash drops it) is refused at the door, by
     ``add``, ``enqueue --command`` and JSON alike: one line, exit 2, nothing stored."""

@@ -72,11 +72,12 @@ class JobChanges(QueueCore):
         return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
 
     def wait(self, job_ids: Iterable[str], *, timeout: float | None = None) -> list[Job]:
-        """Block until every job is completed, dead or canceled (or ``timeout`` runs out)."""
+        """Block until every job is completed, dead or canceled (or ``timeout`` runs out);
+        each job once, in the order first given (``wait 3 3`` shows job 3 once)."""
         from ..waiting import wait_for_jobs
 
-        return wait_for_jobs(self.storage, lookup_ids(job_ids), self.clock,
-                             wait_seconds(timeout, "timeout"))
+        return wait_for_jobs(self.storage, list(dict.fromkeys(lookup_ids(job_ids))),
+                             self.clock, wait_seconds(timeout, "timeout"))
 
     def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
         """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
