@@ -85,6 +85,24 @@ def test_retry_is_all_or_nothing(storage: Storage) -> None:
     assert stored(storage, "d").state == JobState.DEAD
 
 
+def test_retry_refused_for_a_held_unique_key_names_the_key_and_the_holder(
+    storage: Storage,
+) -> None:
+    # Named after the rollback: on PostgreSQL the failed transaction takes no more reads.
+    storage.enqueue([NewJob("theirs", "false", 0, unique_key="k")], T0)
+    [job], _ = storage.record_and_claim("w", [], 1, T0, T0 + 30)
+    dead = Outcome("theirs", job.runs, JobState.DEAD, T0 + 1, exit_code=1, error="exit 1")
+    storage.record_and_claim("w", [dead], 0, T0 + 1, T0 + 31)
+    _make_dead(storage, "d")
+    storage.enqueue([NewJob("ours", "true", 0, unique_key="k")], T0 + 2)
+    with pytest.raises(InvalidTransition) as refused:
+        storage.retry(["d", "theirs"], T0 + 5, include_canceled=False)
+    assert str(refused.value) == ("job 'theirs' has unique key 'k', which live job 'ours' "
+                                  "holds already: nothing retried")
+    assert (stored(storage, "d").state, stored(storage, "theirs").state) == (
+        JobState.DEAD, JobState.DEAD)
+
+
 def test_retry_of_a_canceled_job_only_when_asked(storage: Storage) -> None:
     storage.enqueue([NewJob("c", "true", 0)], T0)
     execute_raw(storage, "UPDATE jobs SET state = 'canceled' WHERE id = 'c'")
