@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import sqlite3
@@ -283,3 +284,14 @@ def fill(path: Path) -> None:
                     file.write(b"\0" * size)
             except OSError:
                 pass
+
+
+def with_a_terminal_on_stdin(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a terminal (a pty) on stdin, as a person runs ``edit`` in $EDITOR."""
+    main, secondary = pty.openpty()
+    try:
+        return subprocess.run(cli.argv(*args), env=cli.env, cwd=cli.cwd, stdin=secondary,
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(main)
+        os.close(secondary)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
 from pathlib import Path
 
-from tests.helpers import Cli, as_json, dump
+from tests.helpers import Cli, as_json, dump, with_a_terminal_on_stdin
 
 from queuectl import Queue
 
@@ -127,29 +124,18 @@ def test_edit_in_the_editor_as_json(cli: Cli, db_path: Path, tmp_path: Path) -> 
         "job['max_retries'] = 0\n"
         "json.dump(job, open(path, 'w'))\n")
     cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
-    edited = _on_a_terminal(cli, "edit", "e")
+    edited = with_a_terminal_on_stdin(cli, "edit", "e")
     assert (edited.returncode, edited.stdout) == (
         0, "Edited job e: priority 0 -> 4; max_retries 3 -> 0\n")
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nopen(sys.argv[1], 'w').write('{not json')\n")
     cli.env["EDITOR"] = f"python3 {broken}"
     before = dump(db_path)
-    result = _on_a_terminal(cli, "edit", "e")
+    result = with_a_terminal_on_stdin(cli, "edit", "e")
     error = result.stderr
     assert result.returncode == 2
     assert error.startswith("error: the edited job is not JSON: ") and "nothing changed" in error
     assert dump(db_path) == before
-
-
-def _on_a_terminal(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with a terminal (a pty) on stdin, as a person runs ``edit`` in $EDITOR."""
-    main, secondary = pty.openpty()
-    try:
-        return subprocess.run(cli.argv(*args), env=cli.env, cwd=cli.cwd, stdin=secondary,
-                              capture_output=True, text=True, timeout=60)
-    finally:
-        os.close(main)
-        os.close(secondary)
 
 
 def test_edit_without_flags_and_without_a_terminal_refuses(

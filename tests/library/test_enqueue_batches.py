@@ -68,8 +68,10 @@ def test_the_first_bad_line_is_reported_be_it_json_or_a_field(queue: Queue) -> N
         queue.enqueue_many(['{"command":"a"}', '{"x":1}', '{bad'], ids_only=True)
     with pytest.raises(InvalidInput, match=r"^line 2: invalid JSON"):
         queue.enqueue_many(['{"command":"a"}', '{bad', '{"x":1}'], ids_only=True)
-    with pytest.raises(InvalidInput, match=r"^line 1: invalid JSON: Unexpected UTF-8 BOM"):
-        queue.enqueue_many(['\ufeff{"command":"a"}'], ids_only=True)
+    # A byte order mark opens a file saved by a Windows editor, and is dropped there; later
+    # on it is no part of JSON.
+    with pytest.raises(InvalidInput, match=r"^line 2: invalid JSON: Unexpected UTF-8 BOM"):
+        queue.enqueue_many(['\ufeff{"command":"a"}', '\ufeff{"command":"b"}'], ids_only=True)
     with pytest.raises(InvalidInput, match=r"^no jobs given"):
         queue.enqueue_many(["\n", ""], ids_only=True)
     assert queue.jobs() == []

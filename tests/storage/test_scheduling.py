@@ -178,7 +178,7 @@ def test_a_unique_key_admits_one_live_job(storage: Storage) -> None:
     _finish(storage, "a", JobState.DEAD)
     [fresh] = storage.enqueue([NewJob("c", "x", 0, unique_key="nightly")], T0)
     assert (fresh.id, fresh.unique_conflict) == ("c", False)
-    with pytest.raises(InvalidTransition, match="unique_key"):
+    with pytest.raises(InvalidTransition, match="unique key 'nightly'"):
         storage.retry(["a"], T0, include_canceled=False)
     assert storage.retry_all_dead(T0) == []  # "a" stays dead while "c" lives
 
