@@ -36,7 +36,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from . import config
-from .errors import DuplicateSchedule, InvalidInput, QueuectlError
+from .errors import DuplicateSchedule, InvalidInput, QueuectlError, UnknownDependency
 from .jobspec.limits import MAX_QUEUE_LIMIT
 from .jobspec.parse import load_json_error, read_lines
 from .jobspec.stored import (
@@ -296,6 +296,22 @@ def _check_end(record: dict[str, Any], version: int, found: dict[str, int]) -> N
                            "the file was changed or cut (export it again; nothing imported)")
 
 
+def _refuse_unknown_dependencies(storage: Storage, jobs: list[Job]) -> None:
+    """``UnknownDependency`` naming the first job that still waits (pending or failed, its
+    waiting_on above 0) on an id stored neither in the input nor here: nothing would ever
+    count it down, as ``enqueue`` refuses such a job. A finished or ready job may depend on a
+    job purged before the export: it waits for nothing."""
+    ids = {job.id for job in jobs}
+    for job in jobs:
+        if job.waiting_on <= 0 or job.state not in (JobState.PENDING, JobState.FAILED):
+            continue
+        for other in job.depends_on:
+            if other not in ids and storage.get(other) is None:
+                raise UnknownDependency(other, f"job {job.id!r} waits on {other!r}, a job "
+                                        "stored neither in the input nor here: nothing "
+                                        "imported")
+
+
 def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     """Check every line, then write everything in one transaction; errors name the line."""
     settings: dict[str, str] = {}
@@ -362,6 +378,7 @@ def import_lines(storage: Storage, lines: Iterable[str]) -> Imported:
     if len(set(ids)) != len(ids):
         duplicate = next(job_id for job_id in ids if ids.count(job_id) > 1)
         raise InvalidInput(f"job {duplicate!r} appears twice in the input")
+    _refuse_unknown_dependencies(storage, jobs)
     for schedule in schedules:
         if storage.get_schedule(schedule.name) is not None:
             raise DuplicateSchedule(schedule.name, ": nothing imported")

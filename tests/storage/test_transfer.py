@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from queuectl.errors import DuplicateJob, DuplicateSchedule, InvalidInput
+from queuectl.errors import DuplicateJob, DuplicateSchedule, InvalidInput, UnknownDependency
 from queuectl.models import JobState, NewJob, Outcome
 from queuectl.recurring import Schedule
 from queuectl.storage import Storage
@@ -220,3 +220,43 @@ def test_an_unknown_version_is_refused(second_storage: Storage, version: str) ->
     with pytest.raises(InvalidInput, match="line 1: not a queuectl-export file of version 1, "
                                            "2 or 3"):
         import_lines(second_storage, [f'{{"kind": "queuectl-export", "version": {version}}}'])
+
+
+def _without_job(lines: list[str], job_id: str) -> list[str]:
+    """``lines`` without the job ``job_id``'s record, the end record counting one job less."""
+    kept = [line for line in lines
+            if json.loads(line).get("job", {}).get("id") != job_id]
+    end = json.loads(kept[-1])
+    return [*kept[:-1], json.dumps({**end, "jobs": end["jobs"] - 1})]
+
+
+def test_a_job_waiting_on_a_job_stored_nowhere_is_refused(
+    storage: Storage, second_storage: Storage
+) -> None:
+    storage.enqueue([NewJob("parent", "x", 0)], T0)
+    storage.enqueue([NewJob("child", "x", 0, depends_on=("parent",)),
+                     NewJob("other", "x", 0)], T0)
+    lines = _without_job(list(export_lines(storage)), "parent")
+    with pytest.raises(UnknownDependency,
+                       match="job 'child' waits on 'parent', a job stored neither in the "
+                             "input nor here: nothing imported"):
+        import_lines(second_storage, lines)
+    assert second_storage.list_jobs(None, 10) == []
+    # stored here, it is no stranger: the child waits for it as it did
+    second_storage.enqueue([NewJob("parent", "x", 0)], T0)
+    assert import_lines(second_storage, lines).jobs == 2
+    assert second_storage.get("child").waiting_on == 1  # type: ignore[union-attr]
+
+
+def test_a_job_that_waits_no_more_may_name_a_purged_dependency(
+    storage: Storage, second_storage: Storage
+) -> None:
+    storage.enqueue([NewJob("parent", "x", 0)], T0)
+    storage.enqueue([NewJob("child", "x", 0, depends_on=("parent",))], T0)
+    storage.record_and_claim("w", [], 1, T0, T0 + 30)
+    storage.record_and_claim("w", [Outcome("parent", 1, JobState.COMPLETED, T0 + 1,
+                                           exit_code=0)], 0, T0 + 1, T0 + 31)
+    lines = _without_job(list(export_lines(storage)), "parent")
+    assert import_lines(second_storage, lines).jobs == 1
+    [child], _ = second_storage.record_and_claim("w", [], 1, T0 + 2, T0 + 32)
+    assert child.id == "child"
