@@ -405,3 +405,25 @@ def test_jobs_waiting_in_vain_on_dependencies_end_dead_and_can_be_retried(
     dep = claimed[0]
     storage.record_and_claim("w", [_done(dep, T0 + 4)], 0, T0 + 4, T0 + 34)
     assert sorted(j.id for j in _claim(storage, "w", 10, T0 + 5)) == ["over", "waits"]
+
+
+def test_a_negative_waiting_on_ends_dead_too_and_can_be_retried(storage: Storage) -> None:
+    """A negative waiting_on (a hand edit) left its job pending for ever: no completion
+    counts it up to 0. The same pass as for a count too high ends it dead, saying why,
+    its count made right."""
+    storage.enqueue([NewJob("dep", "true", 0), NewJob("alone", "true", 0)], T0)
+    storage.enqueue([NewJob("below", "true", 0, depends_on=("dep",))], T0)
+    execute_raw(storage, "UPDATE jobs SET waiting_on = -1 WHERE id = 'alone'")
+    execute_raw(storage, "UPDATE jobs SET waiting_on = -2 WHERE id = 'below'")
+    assert sorted(storage.bury_jobs_waiting_in_vain(T0 + 1)) == [
+        ("alone", "waiting_on -1, but dependencies not completed: 0 (a hand edit: a count is"
+                  " never negative)"),
+        ("below", "waiting_on -2, but dependencies not completed: 1 (a hand edit: a count is"
+                  " never negative)")]
+    assert stored(storage, "below").waiting_on == 1
+    assert storage.bury_jobs_waiting_in_vain(T0 + 2) == []
+    storage.retry(["alone", "below"], T0 + 3, include_canceled=False)
+    claimed = _claim(storage, "w", 10, T0 + 3)
+    assert [j.id for j in claimed] == ["dep", "alone"]
+    storage.record_and_claim("w", [_done(claimed[0], T0 + 4)], 0, T0 + 4, T0 + 34)
+    assert [j.id for j in _claim(storage, "w", 10, T0 + 5)] == ["below"]

@@ -127,8 +127,9 @@ class Store:
         return jobs.retry(self.db, job_ids, now, include_canceled=include_canceled)
 
     def bury_jobs_waiting_in_vain(self, now: float) -> list[tuple[str, str]]:
-        """End dead the waiting jobs whose ``waiting_on`` counts more dependencies not
-        completed than they have (one removed before it completed, or a hand edit): no
+        """End dead the waiting jobs whose ``waiting_on`` is negative (a hand edit), or
+        counts more dependencies not completed than they have (one removed before it
+        completed, or a hand edit): no
         dependency would ever count them down to 0, and they waited for ever, silently, as
         ``redo_dependency_deaths`` kills a retried one. Their count is made right, so that a
         ``dlq retry`` runs them. Returns ``(job id, error)`` of each."""

@@ -485,14 +485,15 @@ WHERE id = ANY(%(ids)s) AND state = 'pending'
                      WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
 
 -- name: jobs_waiting_in_vain
--- Waiting jobs whose waiting_on counts more dependencies not completed than they have (one
--- removed before it completed, or the count or the list edited by hand): nothing would ever
--- count them down to 0. A read over the waiting jobs (no index serves it), done seldom
--- (maintenance.py), before bury_jobs_waiting_in_vain writes.
+-- Waiting jobs whose waiting_on is negative (a hand edit: no completion counts it up to 0),
+-- or counts more dependencies not completed than they have (one removed before it completed,
+-- or the count or the list edited by hand): nothing would ever count them down to 0. A read
+-- over the waiting jobs (no index serves it), done seldom (maintenance.py), before
+-- bury_jobs_waiting_in_vain writes.
 SELECT id FROM jobs
-WHERE state IN ('pending', 'failed') AND waiting_on > 0
-  AND waiting_on > (SELECT count(*) FROM jobs AS p
-                    WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed');
+WHERE state IN ('pending', 'failed') AND waiting_on <> 0
+  AND (waiting_on < 0 OR waiting_on > (SELECT count(*) FROM jobs AS p
+                        WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
 
 -- name: bury_jobs_waiting_in_vain
 -- Those of ids (jobs_waiting_in_vain) still so end dead, their error saying why; waiting_on
@@ -506,10 +507,11 @@ SET state = 'dead', updated_at = %(now)s,
     last_error = 'waiting_on ' || waiting_on || ', but dependencies not completed: '
         || (SELECT count(*) FROM jobs AS p
             WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
-        || ' (a dependency was removed before it completed, or a hand edit)'
+        || CASE WHEN waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
+                ELSE ' (a dependency was removed before it completed, or a hand edit)' END
 WHERE id = ANY(%(ids)s) AND state IN ('pending', 'failed')
-  AND waiting_on > (SELECT count(*) FROM jobs AS p
-                    WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
+  AND (waiting_on < 0 OR waiting_on > (SELECT count(*) FROM jobs AS p
+                        WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'))
 RETURNING id, last_error;
 
 -- name: delete_finished_job

@@ -471,15 +471,16 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'pending'  -- +: fi
         WHERE d.job_id = jobs.id AND p.state <> 'completed'));
 
 -- name: jobs_waiting_in_vain
--- Waiting jobs whose waiting_on counts more dependencies not completed than they have (one
--- removed before it completed, or the count or the rows edited by hand): nothing would ever
--- count them down to 0. A read over the waiting jobs (no index serves it: 70 ms at 100,000),
--- done seldom (maintenance.py), before bury_jobs_waiting_in_vain writes.
+-- Waiting jobs whose waiting_on is negative (a hand edit: no completion counts it up to 0),
+-- or counts more dependencies not completed than they have (one removed before it completed,
+-- or the count or the rows edited by hand): nothing would ever count them down to 0. A read
+-- over the waiting jobs (no index serves it: 70 ms at 100,000), done seldom (maintenance.py),
+-- before bury_jobs_waiting_in_vain writes.
 SELECT id FROM jobs
-WHERE state IN ('pending', 'failed') AND waiting_on > 0
-  AND waiting_on > (
-        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state <> 'completed');
+WHERE state IN ('pending', 'failed') AND waiting_on <> 0
+  AND (waiting_on < 0 OR waiting_on > (
+            SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
+            WHERE d.job_id = jobs.id AND p.state <> 'completed'));
 
 -- name: bury_jobs_waiting_in_vain
 -- Those of :ids (jobs_waiting_in_vain) still so end dead, their error saying why; waiting_on
@@ -492,11 +493,12 @@ SET state = 'dead', updated_at = :now,
     last_error = 'waiting_on ' || waiting_on || ', but dependencies not completed: ' || (
         SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
         WHERE d.job_id = jobs.id AND p.state <> 'completed')
-        || ' (a dependency was removed before it completed, or a hand edit)'
+        || CASE WHEN waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
+                ELSE ' (a dependency was removed before it completed, or a hand edit)' END
 WHERE id IN (SELECT value FROM json_each(:ids)) AND +state IN ('pending', 'failed')
-  AND waiting_on > (
-        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state <> 'completed')
+  AND (waiting_on < 0 OR waiting_on > (
+            SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
+            WHERE d.job_id = jobs.id AND p.state <> 'completed'))
 RETURNING id, last_error;
 
 -- name: delete_finished_job
