@@ -349,6 +349,20 @@ def test_a_worker_whose_heartbeat_is_text_reads_as_lost(cli: Cli, db_path: Path)
     assert cli("worker", "stop", timeout=30).stderr == ""
 
 
+def test_a_worker_whose_heartbeat_is_infinite_reads_as_lost(cli: Cli, db_path: Path) -> None:
+    """A heartbeat edited to 9e999 (inf) read as running, '0s ago', and worker stop waited a
+    lease for it each time, since no housekeeping forgot it."""
+    cli("enqueue", "-c", "true")  # creates the database
+    _edit(str(db_path), "INSERT INTO workers (id, host, pid, slots, started_at, heartbeat_at)"
+          " VALUES ('w-edited', 'elsewhere', 1, 2, 1.0e9, 9e999)")
+    listed = cli("worker", "list").stdout
+    assert "lost" in listed and "invalid time (inf)" in listed and "ago" not in listed
+    [worker] = json.loads(cli("worker", "list", "--json").stdout)
+    assert (worker["state"], worker["heartbeat_at"]) == ("lost", "invalid time (inf)")
+    assert cli("worker", "stop", timeout=30).stderr == ""
+    assert json.loads(cli("worker", "list", "--json").stdout) == []  # forgotten
+
+
 @pytest.mark.parametrize("limit", [0, -1])
 def test_a_burst_worker_ends_past_a_queue_limited_to_nothing(cli: Cli, store: str,
                                                            limit: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -194,11 +195,12 @@ def test_a_forced_stop_does_not_say_it_waits_for_a_paused_job(
 
 
 @pytest.mark.parametrize("heartbeat", ["inf", "253402300799"], ids=["inf", "year-9999"])
-def test_worker_stop_waits_no_longer_than_a_lease_for_a_worker_that_writes_no_heartbeat(
+def test_worker_stop_waits_not_for_a_worker_whose_heartbeat_is_no_time_and_forgets_it(
         either_cli: Cli, heartbeat: str) -> None:
     """A registration whose heartbeat is absurd (edited by hand: infinite, years ahead) never
     read as lost, and worker stop, asking its worker (on another host: gone) to stop, waited
-    for ever. A worker whose heartbeat has not moved for a lease of waiting is lost."""
+    for ever; then a lease each time, since no housekeeping forgot it. It is lost, and the
+    rescue that worker stop begins with forgets it: nothing is waited for."""
     from queuectl import Queue
     from queuectl.storage.base import WorkerRegistration
 
@@ -210,10 +212,9 @@ def test_worker_stop_waits_no_longer_than_a_lease_for_a_worker_that_writes_no_he
         value = heartbeat if heartbeat != "inf" else (
             "'Infinity'::float8" if "://" in cli.env["QUEUECTL_DB"] else "9e999")
         execute_raw(queue.storage, f"UPDATE workers SET heartbeat_at = {value}")
+    [listed] = json.loads(cli("worker", "list", "--json").stdout)
+    assert listed["state"] == "lost"
     stopped = cli("worker", "stop", timeout=30)
-    assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stdout == "Stopped 1 worker.\n"
-    assert stopped.stderr.startswith(
-        "worker w-gone wrote no heartbeat for 2s of waiting (its last: ")
-    assert stopped.stderr.endswith("): taken as lost, not waited for\n")
-    assert stopped.stderr.count("\n") == 1
+    assert (stopped.returncode, stopped.stdout, stopped.stderr) == (
+        0, "No workers running.\n", "")
+    assert json.loads(cli("worker", "list", "--json").stdout) == []

@@ -11,7 +11,8 @@ from queuectl.hosts import HOST
 from queuectl.models import JobState, NewJob
 from queuectl.storage import Storage
 from queuectl.storage.base import WorkerRegistration
-from queuectl.worker.maintenance import WAITERS_PAUSE, Housekeeping
+from queuectl.worker.control import worker_states
+from queuectl.worker.maintenance import WAITERS_PAUSE, Housekeeping, rescue_lost_runs
 
 from .conftest import execute_raw, stored
 
@@ -74,7 +75,8 @@ def test_jobs_come_due_counts_those_whose_time_came_and_tells_the_next(storage: 
 def test_the_list_of_workers_names_the_housekeeper_the_heartbeat_elects(
         storage: Storage) -> None:
     def listed(now: float) -> list[str]:
-        return [w.id for w in storage.workers(alive_since=now - LEASE) if w.housekeeper]
+        return [w.id for w in storage.workers(alive_since=now - LEASE, alive_until=now + LEASE)
+                if w.housekeeper]
 
     for n, worker_id in enumerate(["first", "second", "third"]):
         _register(storage, worker_id, T0 + n)
@@ -104,3 +106,22 @@ def test_the_housekeeper_buries_jobs_waiting_in_vain_a_pause_apart(storage: Stor
     assert due <= T0 + WAITERS_PAUSE
     housekeeping.run_due(Settings(), T0 + WAITERS_PAUSE)
     assert stored(storage, "waiting").state == JobState.DEAD
+
+
+def test_a_heartbeat_that_is_no_time_reads_as_lost_and_is_forgotten(storage: Storage) -> None:
+    """A registration whose heartbeat is infinite (a hand edit) read as live for ever: first
+    in line, it was the housekeeper, so no live worker was, and since it never aged past the
+    cutoff no housekeeping forgot it. It is lost now, elects no one, and is forgotten; a
+    live worker whose heartbeat is a little ahead (a clock stepped back) stays."""
+    lease = Settings().lease_duration
+    for n, worker_id in enumerate(["edited", "live", "ahead"]):
+        _register(storage, worker_id, T0 + n)
+    storage.heartbeat("edited", float("inf"), float("inf"))  # as a hand edit leaves it
+    now = T0 + 10
+    assert _housekeepers(storage, ["ahead", "live"], now) == ["live"]
+    storage.heartbeat("ahead", now + 2 * lease, now + 3 * lease)
+    states = {w.id: (w.state, w.housekeeper) for w in worker_states(storage, lease, now)}
+    assert states == {"edited": ("lost", False), "live": ("running", True),
+                      "ahead": ("lost", False)}
+    rescue_lost_runs(storage, Settings(), now)
+    assert [w.id for w in storage.workers()] == ["live", "ahead"]

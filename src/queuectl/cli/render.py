@@ -161,20 +161,25 @@ def span(seconds: float | None) -> str:
 
 
 _YEAR = 365 * 86400.0
+_INF = float("inf")
 _AGO_UNITS = (("s", 1.0, 60.0), ("m", 60.0, 3600.0), ("h", 3600.0, 86400.0),
               ("d", 86400.0, _YEAR))
 
 
 def ago(timestamp: float, now: float) -> str:
     """A heartbeat's age in one rounded unit, the next unit from two of it on: '90s ago',
-    '5m ago', '47h ago', '3d ago', '12y ago' (a year is 365 days)."""
-    if timestamp != timestamp:  # NaN, no time: a heartbeat edited by hand (storage/workers.py)
-        return format_timestamp_to_second(timestamp) or "-"
-    seconds = max(0.0, now - timestamp)
+    '5m ago', '47h ago', '3d ago', '12y ago' (a year is 365 days). One a minute or more
+    ahead (a hand edit, or a clock stepped back) says so: '3d ahead'."""
+    if not -_INF < timestamp < _INF:  # NaN or inf, no time: a heartbeat edited by
+        return format_timestamp_to_second(timestamp) or "-"  # hand (storage/workers.py)
+    seconds, word = now - timestamp, "ago"
+    if seconds <= -60:
+        seconds, word = -seconds, "ahead"
+    seconds = max(0.0, seconds)
     for unit, size, next_size in _AGO_UNITS:
         if seconds < 2 * next_size:
-            return f"{seconds / size:.0f}{unit} ago"
-    return f"{seconds / _YEAR:.0f}y ago"
+            return f"{seconds / size:.0f}{unit} {word}"
+    return f"{seconds / _YEAR:.0f}y {word}"
 
 
 def shorten(value: str | None, width: int) -> str:

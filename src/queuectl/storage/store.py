@@ -312,12 +312,13 @@ class Store:
 
         workers.append_output(self.db, worker_id, chunks)
 
-    def workers(self, alive_since: float | None = None) -> list[WorkerInfo]:
-        """Registered workers; with ``alive_since`` (now less a lease), each says whether it
-        is the housekeeper, by the rule the heartbeat applies."""
+    def workers(self, alive_since: float | None = None,
+                alive_until: float | None = None) -> list[WorkerInfo]:
+        """Registered workers; with ``alive_since`` and ``alive_until`` (now less and plus a
+        lease), each says whether it is the housekeeper, by the rule the heartbeat applies."""
         from . import workers
 
-        return workers.workers(self.db, alive_since)
+        return workers.workers(self.db, alive_since, alive_until)
 
     def local_workers(self, host: str) -> list[LocalWorker]:
         from . import workers
@@ -332,6 +333,7 @@ class Store:
     def rescue(self, now: float, decide: Callable[[Job], Outcome | None], *,
                worker_ids: Sequence[str] | None = None,
                forget_workers_before: float | None = None,
+               forget_workers_after: float = float("inf"),
                lease: float | None = None) -> list[Outcome]:
         """Fail the runs of lost workers, in one transaction; returns the outcomes recorded.
 
@@ -343,12 +345,14 @@ class Store:
         hand edit's, which would wait for ever, the holder's fence unmatched. With them:
         every run those (dead) workers hold, and their registrations are removed. A run
         ``decide`` gives None never started: it is undone (as ``release`` with
-        ``started=False``), no attempt spent.
+        ``started=False``), no attempt spent. With ``forget_workers_before``, registrations
+        whose heartbeat is not a time from then to ``forget_workers_after`` are forgotten.
         """
         from . import workers
 
         return workers.rescue(self.db, now, decide, worker_ids=worker_ids,
-                              forget_workers_before=forget_workers_before, lease=lease)
+                              forget_workers_before=forget_workers_before,
+                              forget_workers_after=forget_workers_after, lease=lease)
 
     def wake_channel(self, worker_id: str) -> WakeChannel:
         return self.db.wake_channel(worker_id)

@@ -68,7 +68,7 @@ def heartbeat(db: Driver, worker_id: str, now: float, lease_until: float, *,
         # must not write a lease that is out of date already.
         lease = lease_until + tx.late
         params = {"worker_id": worker_id, "now": now, "lease_until": lease,
-                  "alive_since": now - (lease_until - now)}
+                  "alive_since": now - (lease_until - now), "alive_until": lease_until}
         row = tx.one("worker_heartbeat", params)
         held: list[tuple[str, int]] = []
         cancels: list[tuple[str, int]] = []
@@ -137,10 +137,12 @@ def _time(value: object) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def workers(db: Driver, alive_since: float | None = None) -> list[WorkerInfo]:
+def workers(db: Driver, alive_since: float | None = None,
+            alive_until: float | None = None) -> list[WorkerInfo]:
     from ..models import WorkerInfo
 
-    rows = db.read(lambda tx: tx.all("list_workers", {"alive_since": alive_since}))
+    rows = db.read(lambda tx: tx.all("list_workers", {"alive_since": alive_since,
+                                                      "alive_until": alive_until}))
     # The last column is whether it is the housekeeper: NULL (not judged), or 0/1 on SQLite.
     workers = [replace(WorkerInfo(*row[:-1]), housekeeper=bool(row[-1])) for row in rows]
     return [worker if is_number(worker.started_at) and is_number(worker.heartbeat_at)
@@ -175,6 +177,7 @@ def request_stop(db: Driver, worker_id: str | None, mode: str) -> list[str]:
 def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
            worker_ids: Sequence[str] | None = None,
            forget_workers_before: float | None = None,
+           forget_workers_after: float = float("inf"),
            lease: float | None = None) -> list[Outcome]:
     """Fail the runs of lost workers, in one transaction; see ``Store.rescue``."""
     # Here, not at the top: the read commands (status, list) import this module, and the
@@ -203,7 +206,8 @@ def rescue(db: Driver, now: float, decide: Callable[[Job], Outcome | None], *,
             tx.run("unregister_worker", {"worker_id": worker_id})
             tx.run("forget_idle_worker", {"worker_id": worker_id})
         if forget_workers_before is not None and tx.run(
-                "forget_silent_workers", {"before": forget_workers_before}):
+                "forget_silent_workers", {"before": forget_workers_before,
+                                          "after": forget_workers_after}):
             tx.run("forget_idle_workers_gone")
         if rescued or given_back:
             tx.wake(jobs=len(rescued) + given_back)

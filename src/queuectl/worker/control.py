@@ -20,18 +20,20 @@ if TYPE_CHECKING:
 
 def worker_states(storage: Storage, lease: float, now: float) -> list[WorkerInfo]:
     """Registered workers, each running, stopping, or lost (its heartbeat older than a lease,
-    or its process gone from this host), and which is the housekeeper."""
+    or more than a lease ahead, or no time at all: inf or NaN by a hand edit; or its process
+    gone from this host), and which is the housekeeper."""
     from dataclasses import replace
 
     from queuectl.hosts import HOST, is_alive
 
     result = []
-    for worker in storage.workers(alive_since=now - lease):
+    for worker in storage.workers(alive_since=now - lease, alive_until=now + lease):
         # A registration's start marker tells a process of this host from one of another PID
         # namespace under the same host name (a container): its pid says nothing here.
         local_dead = (worker.host == HOST
                       and not is_alive(worker.pid, worker.pid_started))
-        if local_dead or not worker.heartbeat_at + lease >= now:  # NaN too (see storage)
+        # NaN (see storage) and inf fail the comparison too.
+        if local_dead or not now - lease <= worker.heartbeat_at <= now + lease:
             state = "lost"
         elif worker.stop_requested:
             state = "stopping"

@@ -89,9 +89,15 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
         for worker_id in dead:
             forget_worker(worker_id)
     if expired_leases:
-        # Registrations of workers elsewhere that fell silent long ago are forgotten.
-        forget_before = now - max(10 * settings.lease_duration, 3600.0)
-        rescued += storage.rescue(now, decide, forget_workers_before=forget_before,
+        # Registrations of workers elsewhere that fell silent long ago are forgotten, and
+        # those whose heartbeat is no time (inf, NaN, by hand) or as far ahead: a live worker
+        # writes the database's time (PostgreSQL) or its host's (SQLite), so only a clock
+        # stepped back by that much puts a live one there, and it registers again at its
+        # next heartbeat. Forgotten sooner (a lease ahead), its runs, leased as far ahead
+        # and now held by no one registered, would be rescued from under it.
+        forget_margin = max(10 * settings.lease_duration, 3600.0)
+        rescued += storage.rescue(now, decide, forget_workers_before=now - forget_margin,
+                                  forget_workers_after=now + forget_margin,
                                   lease=settings.lease_duration)
     for outcome in rescued:
         log.warning("rescued job %s (run %d) of a lost worker: now %s",

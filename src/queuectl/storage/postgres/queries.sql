@@ -211,9 +211,13 @@ DELETE FROM workers WHERE id = %(worker_id)s;
 -- and list_workers (which tells a person): the row of ``workers`` at hand is the housekeeper
 -- when it is live (its heartbeat younger than a lease: since alive_since) and no live worker
 -- registered before it (ties by id). A condition, not a statement: sql.py puts it in.
-workers.heartbeat_at >= %(alive_since)s
+-- A heartbeat after alive_until (now plus a lease: inf, or years ahead, by a hand edit) is
+-- no live one either: such a registration, first in line for ever, left the queue without
+-- a housekeeper, so that nothing forgot it.
+workers.heartbeat_at >= %(alive_since)s AND workers.heartbeat_at <= %(alive_until)s
 AND NOT EXISTS (SELECT 1 FROM workers AS older
                 WHERE older.heartbeat_at >= %(alive_since)s
+                  AND older.heartbeat_at <= %(alive_until)s
                   AND (older.started_at, older.id) < (workers.started_at, workers.id))
 
 -- name: worker_heartbeat
@@ -371,7 +375,11 @@ UPDATE jobs SET worker_id = ''
 WHERE id = %(job_id)s AND runs = %(attempt)s AND state = 'processing' AND worker_id IS NULL;
 
 -- name: forget_silent_workers
-DELETE FROM workers WHERE heartbeat_at < %(before)s;
+-- Registrations whose heartbeat is older than :before, or later than :after, or no time at
+-- all (NaN, inf, text by a hand edit): none of these ages past :before, so they stayed, and
+-- each worker stop waited a lease for them again.
+DELETE FROM workers
+WHERE NOT coalesce(heartbeat_at >= %(before)s AND heartbeat_at <= %(after)s, FALSE);
 
 -- Jobs (storage/jobs.py) -------------------------------------------------------------------
 

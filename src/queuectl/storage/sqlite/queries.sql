@@ -222,9 +222,13 @@ DELETE FROM workers WHERE id = :worker_id;
 -- and list_workers (which tells a person): the row of ``workers`` at hand is the housekeeper
 -- when it is live (its heartbeat younger than a lease: since alive_since) and no live worker
 -- registered before it (ties by id). A condition, not a statement: sql.py puts it in.
-workers.heartbeat_at >= :alive_since
+-- A heartbeat after alive_until (now plus a lease: inf, or years ahead, by a hand edit) is
+-- no live one either: such a registration, first in line for ever, left the queue without
+-- a housekeeper, so that nothing forgot it.
+workers.heartbeat_at >= :alive_since AND workers.heartbeat_at <= :alive_until
 AND NOT EXISTS (SELECT 1 FROM workers AS older
                 WHERE older.heartbeat_at >= :alive_since
+                  AND older.heartbeat_at <= :alive_until
                   AND (older.started_at, older.id) < (workers.started_at, workers.id))
 
 -- name: worker_heartbeat
@@ -364,7 +368,11 @@ WHERE id = :job_id AND runs = :attempt AND state = 'processing' AND worker_id IS
 SELECT * FROM jobs WHERE state = 'processing' AND worker_id = :worker_id;
 
 -- name: forget_silent_workers
-DELETE FROM workers WHERE heartbeat_at < :before;
+-- Registrations whose heartbeat is older than :before, or later than :after, or no time at
+-- all (NaN, inf, text by a hand edit): none of these ages past :before, so they stayed, and
+-- each worker stop waited a lease for them again.
+DELETE FROM workers
+WHERE NOT coalesce(heartbeat_at >= :before AND heartbeat_at <= :after, 0);
 
 -- Jobs (storage/jobs.py) -------------------------------------------------------------------
 
