@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 
 
 class Enqueuer:
-    def __init__(self, storage: Storage, clock: Clock, settings: Callable[[], Settings]) -> None:
+    def __init__(self, storage: Storage, clock: Clock,
+                 settings: Callable[[], tuple[Settings, str | None]]) -> None:
+        """``settings``: the settings a job takes, and why the stored ``max_retries`` is
+        refused, if it is (only a job that takes it is refused then)."""
         self._storage = storage
         self._clock = clock
         self._settings = settings
@@ -53,7 +56,9 @@ class Enqueuer:
             spec = {**job, **given}
         else:
             spec = job  # parse_job_spec says what it should have been
-        return self._store([parse_job_spec(spec, self._settings())], self._storage.enqueue)[0]
+        settings, refused = self._settings()
+        return self._store([parse_job_spec(spec, settings, retries_refused=refused)],
+                           self._storage.enqueue)[0]
 
     def many(self, jobs: Iterable[Mapping[str, Any]] | JsonLines, *,
              ids_only: bool) -> list[Job] | Enqueued:
@@ -72,13 +77,15 @@ class Enqueuer:
         with _collector_paused():
             # The batch's objects die when this returns, before the collector runs again.
             if hasattr(items, "read") or (items and isinstance(items[0], (str, bytes))):
-                _, parsed, line = parse_job_lines(items, self._settings())
+                settings, refused = self._settings()
+                _, parsed, line = parse_job_lines(items, settings, retries_refused=refused)
                 return self._store(parsed, insert, line)  # type: ignore[no-any-return]
             specs = list(items)
             # One spec is the caller's job: its errors need no number.
             name = None if len(specs) == 1 else lambda index: f"job {index + 1}"
+            settings, refused = self._settings()
             return self._store(  # type: ignore[no-any-return]
-                parse_job_specs(specs, self._settings(), name), insert, name)
+                parse_job_specs(specs, settings, name, retries_refused=refused), insert, name)
 
     def _store(self, jobs: list[NewJob], insert: Callable[[Sequence[NewJob], float], _Stored],
                name: Callable[[int], str] | None = None) -> _Stored:

@@ -88,6 +88,34 @@ def test_a_setting_an_enqueue_reads_still_stops_it(cli: Cli, tmp_path: Path, key
     assert _ids(cli) == []
 
 
+def test_a_job_that_gives_its_own_max_retries_needs_no_stored_one(
+        either_cli: Cli, tmp_path: Path) -> None:
+    """A max_retries stored by hand refused every enqueue, even of a job that gives its own
+    (--max-retries 1, or "max_retries" in its JSON), which never reads it. Such a job is
+    added, from every form, without a word; a job that takes the default is still refused,
+    in one line, and in a file of both nothing is added."""
+    cli = either_cli
+    _store_by_hand(cli, "max_retries", "many")
+    (tmp_path / "own.jsonl").write_text('{"id": "file1", "command": "true", "max_retries": 2}\n')
+    (tmp_path / "mixed.jsonl").write_text('{"id": "m1", "command": "true", "max_retries": 2}\n'
+                                          '{"id": "m2", "command": "true"}\n')
+    for args in (["enqueue", '{"id": "json1", "command": "true", "max_retries": 1}'],  # plain
+                 ["enqueue", "--file", "own.jsonl"],
+                 ["enqueue", "-c", "true", "--id", "click1", "--max-retries", "1"],  # Click's
+                 ["enqueue", '{"id": "json2", "command": "true", "max_retries": 0}', "--json"],
+                 ["add", "--id", "add1", "--max-retries", "3", "true"]):
+        added = cli(*args)
+        assert added.stderr == "", args
+    with Queue(cli.env["QUEUECTL_DB"], environ={}) as queue:
+        queue.enqueue("true", id="lib1", max_retries=1)
+        queue.enqueue_many([{"id": "lib2", "command": "true", "max_retries": 1}])
+    for args in (["enqueue", "-c", "true"], ["enqueue", "--file", "mixed.jsonl"]):
+        refused = cli(*args, check=2)
+        assert refused.stderr == "error: max_retries: expected a whole number, got 'many'\n"
+    assert _ids(cli) == sorted(["json1", "file1", "click1", "json2", "add1", "lib1", "lib2"])
+    assert as_json(cli("show", "click1", "--json"))["max_retries"] == 1
+
+
 def test_autostart_refuses_a_setting_its_worker_would(cli: Cli) -> None:
     """With autostart on, the enqueue starts a worker, which reads every setting: a lease
     stored by hand is refused before the job is stored, not after (the worker exiting at

@@ -418,8 +418,9 @@ def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
     """status, worker list and the dashboard read the lease (is a worker lost?): a lease
     that config set would refuse made each fail ('error: lease_duration: expected ...'), and
     the dashboard's pages answer 400. Now they judge by the default lease and say why on
-    stderr, as config list does (on the dashboard's pages, in a notice); an enqueue, which
-    takes max_retries, still refuses (one that takes none of them: test_cli_refused_settings)."""
+    stderr, as config list does (on the dashboard's pages, in a notice); an enqueue of a job
+    that takes max_retries still refuses (one that takes none of them, or gives its own:
+    test_cli_refused_settings)."""
     cli("worker", "start", "--detach")
     bad = "('lease_duration', 'soon'), ('max_retries', 'many')"
     _edit(str(db_path), f"INSERT OR REPLACE INTO config VALUES {bad}")
@@ -444,7 +445,10 @@ def test_reads_that_use_a_setting_stored_by_hand_work_and_mark_it(
                 assert f"Warning: {escape(why)} (fix it" in pages[path].text, path
         assert [w["state"] for w in pages["api/workers"].json()] == ["running"]
         refused = cli("enqueue", "-c", "true", check=2)
-        assert refused.stderr == f"error: {whys[0]}\n"
+        # The lease, which it does not read, is warned of first, as before any refusal
+        # the job's parse makes (a max_retries refused only for a job that takes it).
+        assert refused.stderr == (f"warning: {whys[1]} (fix it with queuectl config set or"
+                                  f" unset)\nerror: {whys[0]}\n")
     finally:
         assert cli("worker", "stop", timeout=60).stdout == "Stopped 1 worker.\n"
 

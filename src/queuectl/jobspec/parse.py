@@ -69,12 +69,15 @@ def load_json_error(text: str) -> str:
 
 
 def parse_job_spec(
-    spec: Any, settings: Settings, *, cwd: str | None = None
+    spec: Any, settings: Settings, *, cwd: str | None = None,
+    retries_refused: str | None = None,
 ) -> NewJob:
     """A ``NewJob`` from a mapping such as ``{"id": "job1", "command": "echo hi"}``.
 
     A spec without an id gets ``NUMBERED``: the store gives it the next number. One without a
-    ``cwd`` gets ``cwd`` (default: the current directory).
+    ``cwd`` gets ``cwd`` (default: the current directory). ``retries_refused``: why the
+    stored ``max_retries`` is refused (a hand edit), raised as ``InvalidInput`` only for a
+    job that takes it, giving none of its own.
     """
     if not isinstance(spec, dict) and not _is_mapping(spec):
         raise InvalidInput(f"a job must be a JSON object, got {type(spec).__name__}")
@@ -86,8 +89,12 @@ def parse_job_spec(
     given = {key: value for key, value in spec.items() if value is not None}
     own_id = job_id(given["id"]) if "id" in given else NUMBERED
     command = fields.command(given.get("command"))
-    retries = (fields.max_retries(given["max_retries"]) if "max_retries" in given
-               else settings.max_retries)
+    if "max_retries" in given:
+        retries = fields.max_retries(given["max_retries"])
+    elif retries_refused is not None:
+        raise InvalidInput(retries_refused)
+    else:
+        retries = settings.max_retries
     where = (fields.cwd(given["cwd"]) if "cwd" in given
              else cwd if cwd is not None else fields.current_directory())
     if settings.on_finish is not None or settings.webhook is not None:
@@ -144,14 +151,16 @@ def _other_fields(spec: dict[str, Any], own_id: str) -> dict[str, Any]:
 
 
 def parse_job_specs(
-    specs: Sequence[Any], settings: Settings, name: Callable[[int], str] | None = None
+    specs: Sequence[Any], settings: Settings, name: Callable[[int], str] | None = None, *,
+    retries_refused: str | None = None,
 ) -> list[NewJob]:
     """Validate a batch of job specifications, in order, all or nothing.
 
     The same as ``parse_job_spec`` for each, at less cost per job: a spec that is only
     ``{"command": ...}`` skips the checks of the fields it does not have and reads the
     current directory once for the batch. An error is prefixed with ``name(index)`` (e.g.
-    ``"line 7"``) when ``name`` is given.
+    ``"line 7"``) when ``name`` is given; ``retries_refused`` (see ``parse_job_spec``) is
+    not, since it is the stored setting's, as when every job takes it.
     """
     if len(specs) > MAX_BATCH_JOBS:
         raise InvalidInput(f"too many jobs at once: {len(specs)} (at most {MAX_BATCH_JOBS};"
@@ -162,6 +171,9 @@ def parse_job_specs(
     # configured hooks make every job one with fields beyond the plain ones
     plain = settings.on_finish is None and settings.webhook is None
     for index, spec in enumerate(specs):
+        if retries_refused is not None and _is_mapping(spec) \
+                and spec.get("max_retries") is None:
+            raise InvalidInput(retries_refused)
         try:
             if plain and type(spec) is dict and len(spec) == 1 and "command" in spec:
                 command = spec["command"]
@@ -174,7 +186,7 @@ def parse_job_specs(
                     cwd = fields.current_directory()
                 jobs.append(NewJob(NUMBERED, command, max_retries, cwd))
                 continue
-            jobs.append(parse_job_spec(spec, settings))
+            jobs.append(parse_job_spec(spec, settings, retries_refused=retries_refused))
         except InvalidInput as exc:
             if name is None:
                 raise
@@ -200,7 +212,7 @@ def _refuse_repeated_ids(jobs: Sequence[NewJob], name: Callable[[int], str]) -> 
 
 
 def parse_job_lines(
-    lines: JsonLines, settings: Settings
+    lines: JsonLines, settings: Settings, *, retries_refused: str | None = None
 ) -> tuple[list[Any], list[NewJob], Callable[[int], str]]:
     """The specs of the non-blank lines of JSON, their ``NewJob`` s, all or nothing, and the
     name of each one's line ("line 7", by index: for the errors of the store); an error names
@@ -230,12 +242,13 @@ def parse_job_lines(
             try:
                 specs.append(load_json(line))
             except InvalidInput as exc:
-                parse_job_specs(specs, settings, name)  # an earlier line's error first
+                # an earlier line's error first
+                parse_job_specs(specs, settings, name, retries_refused=retries_refused)
                 raise InvalidInput(f"line {number}: {exc}") from None
             numbers.append(number)
     if not specs:
         raise InvalidInput("no jobs given: the input has no JSON lines")
-    return specs, parse_job_specs(specs, settings, name), name
+    return specs, parse_job_specs(specs, settings, name, retries_refused=retries_refused), name
 
 
 def read_lines(source: JsonLines, most: int | None = None) -> list[str]:

@@ -80,8 +80,7 @@ class QueueCore:
         # clocks disagree still agree on leases and run times), unless a clock is given.
         self._given_clock = clock
         self.clock = clock or self.storage.clock()
-        self._enqueuer = Enqueuer(self.storage, self.clock,
-                                  lambda: self.settings_for(JOB_SETTINGS))
+        self._enqueuer = Enqueuer(self.storage, self.clock, self._job_settings)
 
     @property
     def url(self) -> str:
@@ -99,8 +98,7 @@ class QueueCore:
         nothing, as at the end of ``with Queue(...)``."""
         self.storage.close()
         self.storage = _CLOSED  # type: ignore[assignment]  # its every verb raises QueueClosed
-        self._enqueuer = Enqueuer(self.storage, self.clock,
-                                  lambda: self.settings_for(JOB_SETTINGS))
+        self._enqueuer = Enqueuer(self.storage, self.clock, self._job_settings)
 
     def __enter__(self) -> Self:
         return self
@@ -124,17 +122,32 @@ class QueueCore:
         schedule being added none; a lease stored by hand stops none of them."""
         return config.resolve(self.storage.config_items(), self._environ, only=tuple(keys))
 
+    def _job_settings(self) -> tuple[config.Settings, str | None]:
+        """The settings a job takes (``JOB_SETTINGS``), ``InvalidInput`` for a refused hook
+        setting; and why ``max_retries`` is refused, if it is: only a job that takes it is
+        refused then, not one that gives its own."""
+        settings, refused = self.readable_settings()
+        for key in JOB_SETTINGS:
+            if key in refused and key != "max_retries":
+                raise InvalidInput(refused[key][1])
+        retries = refused.get("max_retries")
+        return settings, None if retries is None else retries[1]
+
     def enqueue_settings(self) -> tuple[config.Settings, dict[str, str]]:
         """For ``queuectl enqueue``, before it stores anything: the settings, and those
         refused that it does not read, each with why (to warn of, as ``config list`` does).
-        ``InvalidInput`` for one it reads: a job's (``JOB_SETTINGS``) and ``autostart``, and
-        with ``autostart`` on any at all, since the worker it starts reads every one."""
+        ``InvalidInput`` for one it reads: a job's hooks (``JOB_SETTINGS``) and
+        ``autostart``, and with ``autostart`` on any at all, since the worker it starts reads
+        every one. A refused ``max_retries`` is neither refused here nor warned of: the
+        enqueue refuses it for a job that takes it, in one line, and a job that gives its
+        own never reads it."""
         settings, refused = self.readable_settings()
         reads = (*JOB_SETTINGS, "autostart")
         for key, (_, why) in refused.items():
-            if key in reads or settings.autostart:
+            if (key in reads and key != "max_retries") or settings.autostart:
                 raise InvalidInput(why)
-        return settings, {key: why for key, (_, why) in refused.items()}
+        return settings, {key: why for key, (_, why) in refused.items()
+                          if key != "max_retries"}
 
     def config_refused(self) -> dict[str, str]:
         """The settings ``config set`` would refuse (stored by hand, or in the environment),
