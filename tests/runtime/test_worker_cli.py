@@ -1,5 +1,6 @@
 """The foreground worker through the real CLI: what the first Ctrl-C says, when --burst ends,
-and a full disk met while jobs run (root only: a small tmpfs)."""
+a full disk met while jobs run (root only: a small tmpfs), and worker stop on a worker whose
+heartbeat never moves."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from tests import helpers
 from tests.helpers import Cli, WorkerPool, fill, processes_using, wait_until
+from tests.storage.conftest import execute_raw
 
 
 def show(cli: Cli, job_id: str) -> Any:
@@ -168,3 +170,34 @@ def test_a_second_worker_under_a_taken_id_is_refused(cli: Cli, workers: WorkerPo
     cli("enqueue", "-c", "true", "--id", "after")
     wait_until(lambda: show(cli, "after")["state"] == "completed", message="the first worker "
                "to run a job enqueued after the refusal")
+
+
+def test_worker_stop_takes_a_worker_whose_heartbeat_never_moves_as_lost(
+        either_cli: Cli) -> None:
+    """A registration whose heartbeat stays put within a lease ahead (a hand edit, or a clock
+    stepped back) reads running until it is a lease old, which it becomes only a lease after
+    its time: a live worker writes one every third of a lease, so the stop takes this one as
+    lost once it has waited a lease, says so in one line, and counts it stopped."""
+    from queuectl import Queue
+    from queuectl.storage.base import WorkerRegistration
+
+    # Silent a lease after the stop first reads it, lost a lease after its time: the stop
+    # has `ahead` (nearly a lease) to start for the first to come first.
+    cli, lease, ahead = either_cli, 4.0, 3.95
+    cli("config", "set", "lease_duration", f"{lease:g}s")
+    with Queue(cli.env["QUEUECTL_DB"], environ={}) as queue:
+        now = queue.clock.now()
+        queue.storage.register_worker(
+            WorkerRegistration("w-frozen", "elsewhere", 1, None, 1), now)
+        execute_raw(queue.storage,
+                    f"UPDATE workers SET heartbeat_at = {now + ahead!r} WHERE id = 'w-frozen'")
+    started = time.monotonic()
+    stopped = cli("worker", "stop", timeout=30)
+    took = time.monotonic() - started
+    assert stopped.stdout == "Stopped 1 worker.\n"
+    assert stopped.stderr.startswith(
+        "worker w-frozen wrote no heartbeat for 4s of waiting (its last: ")
+    assert stopped.stderr.endswith("): taken as lost, not waited for\n")
+    assert stopped.stderr.count("\n") == 1
+    # It did not wait until the heartbeat read a lease old (now + ahead + lease).
+    assert lease <= took < ahead + lease, took
