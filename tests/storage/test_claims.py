@@ -379,6 +379,39 @@ def test_rescue_takes_runs_no_live_worker_holds_whatever_their_lease(
     assert storage.rescue(T0 + 20, decide) == []
 
 
+@pytest.mark.parametrize("heartbeat", ["inf", "far", "odd"])
+def test_a_holder_whose_heartbeat_reads_lost_holds_no_run(
+        storage: Storage, storage_url: str, heartbeat: str) -> None:
+    """A holder whose heartbeat is no time or more than a lease ahead (a hand edit) reads
+    lost everywhere else; its runs whose lease no heartbeat renews (NULL, far ahead) stayed
+    held until its registration was forgotten, an hour (or 10 leases) on for one a little
+    ahead. They are rescued at once; a holder a little ahead (a clock stepped back) keeps
+    its own."""
+    postgres = "://" in storage_url
+    value = {"inf": "'Infinity'::float8" if postgres else "9e999",
+             "far": str(T0 + 100), "odd": "'NaN'::float8" if postgres else "'soon'"}[heartbeat]
+    _register(storage, "edited", T0)
+    _register(storage, "ahead", T0)
+    names = ["edited-null", "edited-far", "ahead-null", "ahead-far"]
+    storage.enqueue([NewJob(name, "true", 3) for name in names], T0)
+    for name in names:
+        holder, lease = name.split("-")
+        execute_raw(storage, f"UPDATE jobs SET state = 'processing', worker_id = '{holder}',"
+                             f" lease_until = {'NULL' if lease == 'null' else 253402300799},"
+                             f" attempts = 1, runs = 1 WHERE id = '{name}'")
+    execute_raw(storage, f"UPDATE workers SET heartbeat_at = {value} WHERE id = 'edited'")
+    execute_raw(storage, f"UPDATE workers SET heartbeat_at = {T0 + 39} WHERE id = 'ahead'")
+
+    def decide(job: Job) -> Outcome:
+        return Outcome(job.id, job.runs, JobState.FAILED, T0 + 10, run_at=T0 + 12,
+                       error="worker lost")
+
+    rescued = storage.rescue(T0 + 10, decide, lease=30)
+    assert sorted(o.job_id for o in rescued) == ["edited-far", "edited-null"]
+    assert [stored(storage, name).state for name in ("ahead-null", "ahead-far")] == [
+        JobState.PROCESSING, JobState.PROCESSING]
+
+
 def test_jobs_waiting_in_vain_on_dependencies_end_dead_and_can_be_retried(
         storage: Storage) -> None:
     """A waiting_on above the dependencies not completed (edited by hand, or the rows of

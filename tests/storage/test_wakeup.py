@@ -15,6 +15,8 @@ from queuectl.models import NewJob
 from queuectl.storage import Storage
 from queuectl.storage.base import WakeChannel, WorkerRegistration
 
+from .conftest import execute_raw
+
 T0 = 1_767_225_600.0
 # A wake channel is a name every process of this host shares (storage/sqlite/wakeup.py): the
 # workers here carry this run's pid, so that two test runs on one machine never collide.
@@ -243,3 +245,29 @@ def test_a_live_registration_keeps_its_id(storage: Storage) -> None:
     storage.register_worker(other, T0 + 5 + lease + 1, alive_since=T0 + 6)
     [held] = [w for w in storage.workers() if w.id == W1]
     assert (held.host, held.pid, held.slots) == ("host-b", 2222, 4)
+
+
+@pytest.mark.parametrize("heartbeat", ["inf", "far", "odd"])
+def test_a_registration_whose_heartbeat_reads_lost_gives_its_id_up(
+        storage: Storage, storage_url: str, heartbeat: str) -> None:
+    """A heartbeat that is no time or more than a lease ahead (a hand edit: inf, years ahead,
+    NaN, text) reads lost everywhere else; the registration still held its id until it was
+    forgotten (text raised in the comparison). Another process now takes the id; one a
+    little ahead (a clock stepped back) is still live and keeps it."""
+    from queuectl.errors import WorkerIdTaken
+
+    lease, now = 30.0, T0 + 10
+    postgres = "://" in storage_url
+    value = {"inf": "'Infinity'::float8" if postgres else "9e999",
+             "far": str(T0 + 3 * 86400),
+             "odd": "'NaN'::float8" if postgres else "'soon'"}[heartbeat]
+    storage.register_worker(WorkerRegistration(W1, "host-a", 1111, None, 2), T0)
+    other = WorkerRegistration(W1, "host-b", 2222, None, 4)
+
+    execute_raw(storage, f"UPDATE workers SET heartbeat_at = {now + lease - 1}")
+    with pytest.raises(WorkerIdTaken, match=f"worker id '{W1}' is taken"):
+        storage.register_worker(other, now, alive_since=now - lease, alive_until=now + lease)
+    execute_raw(storage, f"UPDATE workers SET heartbeat_at = {value}")
+    storage.register_worker(other, now, alive_since=now - lease, alive_until=now + lease)
+    [held] = storage.workers()
+    assert (held.host, held.pid, held.heartbeat_at) == ("host-b", 2222, now)

@@ -93,8 +93,9 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
         # those whose heartbeat is no time (inf, NaN, by hand) or as far ahead: a live worker
         # writes the database's time (PostgreSQL) or its host's (SQLite), so only a clock
         # stepped back by that much puts a live one there, and it registers again at its
-        # next heartbeat. Forgotten sooner (a lease ahead), its runs, leased as far ahead
-        # and now held by no one registered, would be rescued from under it.
+        # next heartbeat. One more than a lease ahead reads lost, and holds neither its id
+        # nor its runs (see held_jobs_expired) before then: until it is forgotten it is only
+        # listed, as a silent one is.
         forget_margin = max(10 * settings.lease_duration, 3600.0)
         rescued += storage.rescue(now, decide, forget_workers_before=now - forget_margin,
                                   forget_workers_after=now + forget_margin,

@@ -344,21 +344,27 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 -- a heartbeat of it (issue 12).
 -- With a lease, also the runs no heartbeat renews into a lease that expires, as only a hand
 -- edit leaves them: a lease NULL or NaN, or no holder at all (no fence then matches), held by
--- no live worker (none registered under the holder's id with a heartbeat within a lease); or
--- a lease further than a lease ahead whose holder is not registered at all. A registered
--- holder keeps such a run until it is forgotten: a lease cut by `config set` while workers
--- run leaves their leases ahead of the new one, and a heartbeat late under load must not
--- hand a live run to another worker.
+-- no live worker (none registered under the holder's id with a heartbeat within a lease of
+-- now, either side); or a lease further than a lease ahead whose holder is not registered
+-- with a heartbeat up to a lease ahead. Such a holder keeps such a run however late its
+-- heartbeat, until it is forgotten: a lease cut by `config set` while workers run leaves
+-- their leases ahead of the new one, and a heartbeat late under load must not hand a live run
+-- to another worker. A heartbeat further ahead, or no time (inf, NaN: by hand), holds
+-- nothing: it reads lost (worker_states). NaN sorts above every number here.
 SELECT * FROM jobs WHERE state = 'processing'
   AND (lease_until < %(now)s
        OR (%(lease)s::double precision IS NOT NULL
            AND (worker_id IS NULL OR lease_until IS NULL OR lease_until = 'NaN'::float8)
            AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
                            AND workers.heartbeat_at
-                               >= %(now)s - %(lease)s::double precision))
+                               >= %(now)s - %(lease)s::double precision
+                           AND workers.heartbeat_at
+                               <= %(now)s + %(lease)s::double precision))
        OR (%(lease)s::double precision IS NOT NULL
            AND lease_until > %(now)s + %(lease)s::double precision
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id)))
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
+                           AND workers.heartbeat_at
+                               <= %(now)s + %(lease)s::double precision)))
   AND (%(lease)s::double precision IS NULL
        OR clock_timestamp() >= pg_postmaster_start_time()
                                + make_interval(secs => %(lease)s::double precision))

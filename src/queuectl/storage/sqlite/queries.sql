@@ -344,19 +344,23 @@ UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 -- The runs whose lease expired; and with :lease, those no heartbeat renews into a lease that
 -- expires, as only a hand edit leaves them: a lease NULL or not a number, or no holder at all
 -- (no fence then matches), held by no live worker (none registered under the holder's id
--- with a heartbeat within a lease); or a lease further than a lease ahead whose holder is not
--- registered at all. A registered holder keeps such a run until it is forgotten: a lease cut
--- by `config set` while workers run leaves their leases ahead of the new one, and a heartbeat
--- late under load must not hand a live run to another worker. (:lease is also PostgreSQL's
--- for its restarts: a SQLite database has no server to restart.)
+-- with a heartbeat within a lease of now, either side); or a lease further than a lease ahead
+-- whose holder is not registered with a heartbeat up to a lease ahead. Such a holder keeps
+-- such a run however late its heartbeat, until it is forgotten: a lease cut by `config set`
+-- while workers run leaves their leases ahead of the new one, and a heartbeat late under load
+-- must not hand a live run to another worker. A heartbeat further ahead, or no time (inf,
+-- NULL for NaN, text: by hand), holds nothing: it reads lost (worker_states). (:lease is
+-- also PostgreSQL's for its restarts: a SQLite database has no server to restart.)
 SELECT * FROM jobs WHERE state = 'processing'
   AND (lease_until < :now
        OR (:lease IS NOT NULL
            AND (worker_id IS NULL OR typeof(lease_until) NOT IN ('integer', 'real'))
            AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at >= :now - :lease))
+                           AND workers.heartbeat_at >= :now - :lease
+                           AND workers.heartbeat_at <= :now + :lease))
        OR (:lease IS NOT NULL AND lease_until > :now + :lease
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id)));
+           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
+                           AND workers.heartbeat_at <= :now + :lease)));
 
 -- name: adopt_unheld_run
 -- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
