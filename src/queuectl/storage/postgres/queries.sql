@@ -351,24 +351,25 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 -- their leases ahead of the new one, and a heartbeat late under load must not hand a live run
 -- to another worker. A heartbeat further ahead, or no time (inf, NaN: by hand), holds
 -- nothing: it reads lost (worker_states). NaN sorts above every number here.
-SELECT * FROM jobs WHERE state = 'processing'
-  AND (lease_until < %(now)s
+-- The holder's registration is joined once (workers.id is its key: one row at most); no
+-- registration reads as a heartbeat that is NULL. Only the jobs' rows are locked.
+SELECT jobs.* FROM jobs LEFT JOIN workers AS holder ON holder.id = jobs.worker_id
+WHERE jobs.state = 'processing'
+  AND (jobs.lease_until < %(now)s
        OR (%(lease)s::double precision IS NOT NULL
-           AND (worker_id IS NULL OR lease_until IS NULL OR lease_until = 'NaN'::float8)
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at
-                               >= %(now)s - %(lease)s::double precision
-                           AND workers.heartbeat_at
-                               <= %(now)s + %(lease)s::double precision))
+           AND (jobs.worker_id IS NULL OR jobs.lease_until IS NULL
+                OR jobs.lease_until = 'NaN'::float8)
+           AND NOT coalesce(holder.heartbeat_at >= %(now)s - %(lease)s::double precision
+                            AND holder.heartbeat_at <= %(now)s + %(lease)s::double precision,
+                            FALSE))
        OR (%(lease)s::double precision IS NOT NULL
-           AND lease_until > %(now)s + %(lease)s::double precision
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at
-                               <= %(now)s + %(lease)s::double precision)))
+           AND jobs.lease_until > %(now)s + %(lease)s::double precision
+           AND NOT coalesce(holder.heartbeat_at <= %(now)s + %(lease)s::double precision,
+                            FALSE)))
   AND (%(lease)s::double precision IS NULL
        OR clock_timestamp() >= pg_postmaster_start_time()
                                + make_interval(secs => %(lease)s::double precision))
-FOR UPDATE SKIP LOCKED;
+FOR UPDATE OF jobs SKIP LOCKED;
 
 -- name: held_jobs_of_worker
 SELECT * FROM jobs WHERE state = 'processing' AND worker_id = %(worker_id)s
@@ -476,6 +477,11 @@ WHERE state = 'dead'
                    AND (%(tag)s::text IS NULL OR other.tags @> ARRAY[%(tag)s::text]))))
 RETURNING id;
 
+-- name: dependencies_not_completed
+-- How many dependencies of the row of ``jobs`` at hand are not completed: what its
+-- waiting_on should be. An expression, not a statement (see is_housekeeper).
+(SELECT count(*) FROM jobs AS p WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
+
 -- name: redo_dependency_deaths
 -- Jobs a person retried while a dependency is still dead or canceled die again at once, so
 -- that no waiting job can wait forever on a job that will never complete; so do those one of
@@ -495,8 +501,7 @@ SET state = 'dead', updated_at = %(now)s,
 WHERE id = ANY(%(ids)s) AND state = 'pending'
   AND (EXISTS (SELECT 1 FROM jobs AS p
                WHERE p.id = ANY(jobs.depends_on) AND p.state IN ('dead', 'canceled'))
-    OR waiting_on > (SELECT count(*) FROM jobs AS p
-                     WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
+    OR waiting_on > {{dependencies_not_completed}});
 
 -- name: jobs_waiting_in_vain
 -- Waiting jobs whose waiting_on is negative (a hand edit: no completion counts it up to 0),
@@ -504,29 +509,29 @@ WHERE id = ANY(%(ids)s) AND state = 'pending'
 -- or the count or the list edited by hand): nothing would ever count them down to 0. A read
 -- over the waiting jobs (no index serves it), done seldom (maintenance.py), before
 -- bury_jobs_waiting_in_vain writes.
-SELECT id FROM jobs
-WHERE state IN ('pending', 'failed') AND waiting_on <> 0
-  AND (waiting_on < 0 OR waiting_on > (SELECT count(*) FROM jobs AS p
-                        WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'));
+WITH waiting AS (
+    SELECT id, waiting_on, {{dependencies_not_completed}} AS not_completed
+    FROM jobs WHERE state IN ('pending', 'failed') AND waiting_on <> 0)
+SELECT id FROM waiting WHERE waiting_on < 0 OR waiting_on > not_completed;
 
 -- name: bury_jobs_waiting_in_vain
 -- Those of ids (jobs_waiting_in_vain) still so end dead, their error saying why; waiting_on
 -- is counted again, so that a person's dlq retry runs them once their dependencies are done.
 -- A dependency completing meanwhile counts the job down after this statement's snapshot
 -- counted it as not completed: the job is then left alone (never buried by a race).
+WITH counted AS MATERIALIZED (
+    SELECT id, {{dependencies_not_completed}} AS not_completed
+    FROM jobs WHERE id = ANY(%(ids)s))
 UPDATE jobs
-SET state = 'dead', updated_at = %(now)s,
-    waiting_on = (SELECT count(*) FROM jobs AS p
-                  WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'),
-    last_error = 'waiting_on ' || waiting_on || ', but dependencies not completed: '
-        || (SELECT count(*) FROM jobs AS p
-            WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed')
-        || CASE WHEN waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
+SET state = 'dead', updated_at = %(now)s, waiting_on = counted.not_completed,
+    last_error = 'waiting_on ' || jobs.waiting_on || ', but dependencies not completed: '
+        || counted.not_completed
+        || CASE WHEN jobs.waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
                 ELSE ' (a dependency was removed before it completed, or a hand edit)' END
-WHERE id = ANY(%(ids)s) AND state IN ('pending', 'failed')
-  AND (waiting_on < 0 OR waiting_on > (SELECT count(*) FROM jobs AS p
-                        WHERE p.id = ANY(jobs.depends_on) AND p.state <> 'completed'))
-RETURNING id, last_error;
+FROM counted
+WHERE jobs.id = counted.id AND jobs.state IN ('pending', 'failed')
+  AND (jobs.waiting_on < 0 OR jobs.waiting_on > counted.not_completed)
+RETURNING jobs.id, jobs.last_error;
 
 -- name: delete_finished_job
 -- Attempts go with the job (ON DELETE CASCADE).

@@ -351,16 +351,17 @@ UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 -- must not hand a live run to another worker. A heartbeat further ahead, or no time (inf,
 -- NULL for NaN, text: by hand), holds nothing: it reads lost (worker_states). (:lease is
 -- also PostgreSQL's for its restarts: a SQLite database has no server to restart.)
-SELECT * FROM jobs WHERE state = 'processing'
-  AND (lease_until < :now
+-- The holder's registration is joined once (workers.id is its key: one row at most); no
+-- registration reads as a heartbeat that is NULL.
+SELECT jobs.* FROM jobs LEFT JOIN workers AS holder ON holder.id = jobs.worker_id
+WHERE jobs.state = 'processing'
+  AND (jobs.lease_until < :now
        OR (:lease IS NOT NULL
-           AND (worker_id IS NULL OR typeof(lease_until) NOT IN ('integer', 'real'))
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at >= :now - :lease
-                           AND workers.heartbeat_at <= :now + :lease))
-       OR (:lease IS NOT NULL AND lease_until > :now + :lease
-           AND NOT EXISTS (SELECT 1 FROM workers WHERE workers.id = jobs.worker_id
-                           AND workers.heartbeat_at <= :now + :lease)));
+           AND (jobs.worker_id IS NULL OR typeof(jobs.lease_until) NOT IN ('integer', 'real'))
+           AND NOT coalesce(holder.heartbeat_at >= :now - :lease
+                            AND holder.heartbeat_at <= :now + :lease, 0))
+       OR (:lease IS NOT NULL AND jobs.lease_until > :now + :lease
+           AND NOT coalesce(holder.heartbeat_at <= :now + :lease, 0)));
 
 -- name: adopt_unheld_run
 -- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
@@ -457,6 +458,12 @@ WHERE state = 'dead'
   AND (:tag IS NULL OR id IN (SELECT job_id FROM job_tags WHERE tag = :tag))
 RETURNING id;
 
+-- name: dependencies_not_completed
+-- How many dependencies of the row of ``jobs`` at hand are not completed: what its
+-- waiting_on should be. An expression, not a statement (see is_housekeeper).
+(SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
+ WHERE d.job_id = jobs.id AND p.state <> 'completed')
+
 -- name: redo_dependency_deaths
 -- Jobs a person retried while a dependency is still dead or canceled die again at once, so
 -- that no waiting job can wait forever on a job that will never complete; so do those one of
@@ -478,9 +485,7 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'pending'  -- +: fi
   AND (EXISTS (
         SELECT 1 FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
         WHERE d.job_id = jobs.id AND p.state IN ('dead', 'canceled'))
-    OR waiting_on > (
-        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state <> 'completed'));
+    OR waiting_on > {{dependencies_not_completed}});
 
 -- name: jobs_waiting_in_vain
 -- Waiting jobs whose waiting_on is negative (a hand edit: no completion counts it up to 0),
@@ -488,29 +493,27 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'pending'  -- +: fi
 -- or the count or the rows edited by hand): nothing would ever count them down to 0. A read
 -- over the waiting jobs (no index serves it: 70 ms at 100,000), done seldom (maintenance.py),
 -- before bury_jobs_waiting_in_vain writes.
-SELECT id FROM jobs
-WHERE state IN ('pending', 'failed') AND waiting_on <> 0
-  AND (waiting_on < 0 OR waiting_on > (
-            SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-            WHERE d.job_id = jobs.id AND p.state <> 'completed'));
+WITH waiting AS (
+    SELECT id, waiting_on, {{dependencies_not_completed}} AS not_completed
+    FROM jobs WHERE state IN ('pending', 'failed') AND waiting_on <> 0)
+SELECT id FROM waiting WHERE waiting_on < 0 OR waiting_on > not_completed;
 
 -- name: bury_jobs_waiting_in_vain
 -- Those of :ids (jobs_waiting_in_vain) still so end dead, their error saying why; waiting_on
 -- is counted again, so that a person's dlq retry runs them once their dependencies are done.
+-- MATERIALIZED: counted once per job (inlined, each use of the count counted again).
+WITH counted AS MATERIALIZED (
+    SELECT id, {{dependencies_not_completed}} AS not_completed
+    FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)))
 UPDATE jobs
-SET state = 'dead', updated_at = :now,
-    waiting_on = (
-        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state <> 'completed'),
-    last_error = 'waiting_on ' || waiting_on || ', but dependencies not completed: ' || (
-        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-        WHERE d.job_id = jobs.id AND p.state <> 'completed')
-        || CASE WHEN waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
+SET state = 'dead', updated_at = :now, waiting_on = counted.not_completed,
+    last_error = 'waiting_on ' || jobs.waiting_on || ', but dependencies not completed: '
+        || counted.not_completed
+        || CASE WHEN jobs.waiting_on < 0 THEN ' (a hand edit: a count is never negative)'
                 ELSE ' (a dependency was removed before it completed, or a hand edit)' END
-WHERE id IN (SELECT value FROM json_each(:ids)) AND +state IN ('pending', 'failed')
-  AND (waiting_on < 0 OR waiting_on > (
-            SELECT count(*) FROM job_dependencies AS d JOIN jobs AS p ON p.id = d.depends_on
-            WHERE d.job_id = jobs.id AND p.state <> 'completed'))
+FROM counted
+WHERE jobs.id = counted.id AND +jobs.state IN ('pending', 'failed')  -- +: find by id
+  AND (jobs.waiting_on < 0 OR jobs.waiting_on > counted.not_completed)
 RETURNING id, last_error;
 
 -- name: delete_finished_job
