@@ -14,7 +14,7 @@ from ..errors import InvalidTransition, JobNotFound
 from ..jobspec.newjob import NUMBERED, NewJob
 from ..states import TERMINAL_STATES
 from .enqueue import insert_jobs
-from .jobs import not_in_state
+from .jobs import key_held, not_in_state
 
 if TYPE_CHECKING:
     from ..models import Job
@@ -61,8 +61,7 @@ def _key_held(job_id: str, key: str | None, holder: str, restarted_as: str | Non
     if restarted_as is not None:  # the holder is the restart of another id given
         return (f"jobs {restarted_as!r} and {job_id!r} have unique key {key!r}, and one live "
                 "job may hold it: nothing restarted")
-    return (f"job {job_id!r} has unique key {key!r}, which live job {holder!r} holds already:"
-            " nothing restarted")
+    return key_held(job_id, key, holder, "nothing restarted")
 
 
 def _again(job: Job) -> NewJob:

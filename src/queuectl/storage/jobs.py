@@ -145,14 +145,26 @@ class _UniqueKeyHeld(Exception):
 
 def unique_key_held(db: Driver, job_id: str, outcome: str) -> str:
     """The refusal of ``job_id`` whose unique key a live job holds, naming both, as the
-    import does: "job 'theirs' has unique key 'nightly', which live job 'ours' holds
-    already: nothing retried"."""
+    import does (``key_held``)."""
     job = get(db, job_id)
     key = job.unique_key if job is not None else None
-    found = db.read(lambda tx: tx.jobs("live_job_with_unique_key", (key,))) if key else []
-    if key is None or not found:  # gone, or let go, since: say what is known
+    holder = live_holder(db, key) if key else None
+    if key is None or holder is None:  # gone, or let go, since: say what is known
         return f"job {job_id!r}: a live job held its unique key; {outcome}"
-    return (f"job {job_id!r} has unique key {key!r}, which live job {found[0].id!r} holds "
+    return key_held(job_id, key, holder, outcome)
+
+
+def live_holder(db: Driver, key: str) -> str | None:
+    """The id of the live job (pending, failed or processing) that holds unique key ``key``,
+    if any: at most one does (0004's index)."""
+    found = db.read(lambda tx: tx.jobs("live_job_with_unique_key", (key,)))
+    return found[0].id if found else None
+
+
+def key_held(job_id: str, key: str | None, holder: str, outcome: str) -> str:
+    """The refusal of a job whose unique key another live job holds: "job 'theirs' has
+    unique key 'nightly', which live job 'ours' holds already: nothing retried"."""
+    return (f"job {job_id!r} has unique key {key!r}, which live job {holder!r} holds "
             f"already: {outcome}")
 
 

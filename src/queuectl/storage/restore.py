@@ -73,23 +73,18 @@ def restore(db: Driver, settings: Mapping[str, str], jobs: Sequence[Job],
 def _refuse_unique_key_held(db: Driver, jobs: Sequence[Job]) -> None:
     """``DuplicateJob`` naming the imported job whose unique key a live job holds already,
     here or earlier in the import: at most one live job has a key (0004's index)."""
+    from .jobs import key_held, live_holder
+
     live = (JobState.PENDING, JobState.FAILED, JobState.PROCESSING)
     seen: dict[str, str] = {}
     for job in jobs:
         key = job.unique_key
         if key is None or job.state not in live:
             continue
-        held = seen.get(key) or _live_holder(db, key)
+        held = seen.get(key) or live_holder(db, key)
         if held is not None:
-            raise DuplicateJob(job.id, f"job {job.id!r} has unique key {key!r}, which "
-                               f"live job {held!r} holds already: nothing imported")
+            raise DuplicateJob(job.id, key_held(job.id, key, held, "nothing imported"))
         seen[key] = job.id
-
-
-def _live_holder(db: Driver, key: str) -> str | None:
-    """The id of the live job stored with ``key``, if any."""
-    found = db.read(lambda tx: tx.jobs("live_job_with_unique_key", (key,)))
-    return found[0].id if found else None
 
 
 def job_row(job: Job, encode_list: Callable[[tuple[Any, ...]], Any]) -> dict[str, Any]:
