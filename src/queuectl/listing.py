@@ -108,11 +108,11 @@ def search_jobs(storage: Storage, state: JobState | str | None, text: str | None
 
 def job_listing(storage: Storage, state: JobState | str | None, *, queue: str | None,
                 tag: str | None, limit: int) -> JobListing:
-    """``Queue.listing``: what ``queuectl list`` shows."""
+    """``Queue.listing``: what ``queuectl list`` shows. ``limit`` is bounded (1 to
+    MAX_LISTED) by Queue.listing, its one caller (the CLI's list, dlq list and the latest
+    job go through it; the dashboard lists with search_jobs)."""
     if state is not None:
         state = JobState.parse(state)
-    if limit < 1:
-        raise InvalidInput(f"limit: must be at least 1, got {limit}")
     name = None if queue is None else queue_name(queue, "--queue")
     if tag is None:
         page = storage.search_jobs(JobQuery(state=state, queue=name), limit)

@@ -135,6 +135,8 @@ def test_purge_takes_one_state_as_a_string(queue: Queue) -> None:
     (lambda queue: queue.running_jobs(2**70), "limit"),
     (lambda queue: queue.running_jobs(-1), "limit"),
     (lambda queue: queue.listing(limit=float("nan")), "limit"),
+    (lambda queue: queue.listing(limit=0), "limit"),
+    (lambda queue: queue.listing(tag="t", limit=0), "limit"),
 ])
 def test_numbers_past_the_database_or_no_whole_number_are_invalid_input(
     queue: Queue, call: Any, field: str
