@@ -248,12 +248,12 @@ def test_a_live_registration_keeps_its_id(storage: Storage) -> None:
 
 
 @pytest.mark.parametrize("heartbeat", ["inf", "far", "odd"])
-def test_a_registration_whose_heartbeat_reads_lost_gives_its_id_up(
+def test_a_registration_whose_heartbeat_is_no_time_gives_its_id_up(
         storage: Storage, storage_url: str, heartbeat: str) -> None:
-    """A heartbeat that is no time or more than a lease ahead (a hand edit: inf, years ahead,
-    NaN, text) reads lost everywhere else; the registration still held its id until it was
-    forgotten (text raised in the comparison). Another process now takes the id; one a
-    little ahead (a clock stepped back) is still live and keeps it."""
+    """A heartbeat that is no time (a hand edit: inf, NaN, text) held its id until it was
+    forgotten (text raised in the comparison): another process now takes the id. One that is
+    a time keeps it however far ahead: a clock stepped back puts a live worker's there, and
+    two workers under one id would finish and rescue each other's runs."""
     from queuectl.errors import WorkerIdTaken
 
     lease, now = 30.0, T0 + 10
@@ -266,8 +266,12 @@ def test_a_registration_whose_heartbeat_reads_lost_gives_its_id_up(
 
     execute_raw(storage, f"UPDATE workers SET heartbeat_at = {now + lease - 1}")
     with pytest.raises(WorkerIdTaken, match=f"worker id '{W1}' is taken"):
-        storage.register_worker(other, now, alive_since=now - lease, alive_until=now + lease)
+        storage.register_worker(other, now, alive_since=now - lease)
     execute_raw(storage, f"UPDATE workers SET heartbeat_at = {value}")
-    storage.register_worker(other, now, alive_since=now - lease, alive_until=now + lease)
+    if heartbeat == "far":
+        with pytest.raises(WorkerIdTaken, match=f"worker id '{W1}' is taken"):
+            storage.register_worker(other, now, alive_since=now - lease)
+        return
+    storage.register_worker(other, now, alive_since=now - lease)
     [held] = storage.workers()
     assert (held.host, held.pid, held.heartbeat_at) == ("host-b", 2222, now)

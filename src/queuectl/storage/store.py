@@ -281,13 +281,12 @@ class Store:
         return workers.jobs_come_due(self.db, since, now)
 
     def register_worker(self, worker: WorkerRegistration, now: float,
-                        alive_since: float | None = None,
-                        alive_until: float | None = None) -> None:
+                        alive_since: float | None = None) -> None:
         """Register a worker (see ``workers.register``): ``WorkerIdTaken`` if another process
-        holds the id with a heartbeat from ``alive_since`` to ``alive_until``."""
+        holds the id with a heartbeat at or after ``alive_since``."""
         from . import workers
 
-        workers.register(self.db, worker, now, alive_since, alive_until)
+        workers.register(self.db, worker, now, alive_since)
         self._idle.registered(worker.id)
 
     def unregister_worker(self, worker_id: str, *, hand_over: bool = False) -> None:

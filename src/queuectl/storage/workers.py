@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 
 
 def register(db: Driver, worker: WorkerRegistration, now: float,
-             alive_since: float | None = None, alive_until: float | None = None) -> None:
+             alive_since: float | None = None) -> None:
     """Register ``worker``, or renew its registration if this same process made it.
 
     ``WorkerIdTaken`` if another process, here or on another host, is registered under the
-    id with a heartbeat from ``alive_since`` to ``alive_until`` (None: any heartbeat): two
-    workers under one id would renew, finish and rescue each other's runs, every write being
-    fenced by the id. Another registration is its lost worker's, whose leases have run out,
-    or one whose heartbeat is no time or later than ``alive_until`` (inf, years ahead: a hand
-    edit), which reads lost everywhere else: it is replaced.
+    id with a heartbeat at or after ``alive_since`` (None: any heartbeat), however far ahead
+    (a clock stepped back): two workers under one id would renew, finish and rescue each
+    other's runs, every write being fenced by the id. Another registration is its lost
+    worker's, whose leases have run out, or one whose heartbeat is no time (inf, NaN, text:
+    only a hand edit): it is replaced.
     """
     # From here on this store serves a long-running worker: when the database goes away it
     # waits for it to come back (running jobs keep running) instead of failing.
@@ -43,7 +43,7 @@ def register(db: Driver, worker: WorkerRegistration, now: float,
             holder = tx.one("worker_holding_id", {"worker_id": worker.id})
             if holder is not None:
                 host, pid, heartbeat_at = holder
-                if alive_since is None or _within(heartbeat_at, alive_since, alive_until):
+                if alive_since is None or _live(heartbeat_at, alive_since):
                     raise WorkerIdTaken(worker.id, f"a worker on {host} (pid {pid})")
                 tx.run("unregister_worker", {"worker_id": worker.id})
             tx.one("register_worker", params)
@@ -53,11 +53,10 @@ def register(db: Driver, worker: WorkerRegistration, now: float,
     db.write(write)
 
 
-def _within(heartbeat_at: object, since: float, until: float | None) -> bool:
-    """Whether a heartbeat read back is a time from ``since`` to ``until`` (None: no end).
-    NaN, and text (SQLite, by hand), are none: text compared with a number raised."""
-    return (is_number(heartbeat_at) and heartbeat_at >= since
-            and (until is None or heartbeat_at <= until))
+def _live(heartbeat_at: object, since: float) -> bool:
+    """Whether a heartbeat read back is a time at or after ``since``. Infinity, NaN and text
+    (SQLite, by hand) are no time: text compared with a number raised."""
+    return is_number(heartbeat_at) and since <= heartbeat_at < float("inf")
 
 
 def unregister(db: Driver, worker_id: str, *, hand_over: bool = False) -> None:

@@ -100,11 +100,10 @@ class Heartbeat:
         pid = os.getpid()
         registration = WorkerRegistration(self._worker_id, HOST, pid, start_marker(pid),
                                           self.slots)
-        # A registration under this id with a heartbeat within a lease of now, either side,
-        # is a live worker's (as worker_states judges it).
-        lease = self.settings.lease_duration
-        self._storage.register_worker(registration, now, alive_since=now - lease,
-                                      alive_until=now + lease)
+        # A registration under this id with a heartbeat within a lease, or ahead of now (a
+        # clock stepped back), is a live worker's.
+        self._storage.register_worker(registration, now,
+                                      alive_since=now - self.settings.lease_duration)
 
     def started(self, now: float) -> None:
         """The worker started: a full tick an interval from now, a check-in at once (to learn

@@ -93,9 +93,9 @@ def rescue_lost_runs(storage: Storage, settings: Settings, now: float, *,
         # those whose heartbeat is no time (inf, NaN, by hand) or as far ahead: a live worker
         # writes the database's time (PostgreSQL) or its host's (SQLite), so only a clock
         # stepped back by that much puts a live one there, and it registers again at its
-        # next heartbeat. One more than a lease ahead reads lost, and holds neither its id
-        # nor its runs (see held_jobs_expired) before then: until it is forgotten it is only
-        # listed, as a silent one is.
+        # next heartbeat. Until then it reads lost but keeps its id and its runs (see
+        # held_jobs_expired): forgotten sooner (a lease ahead), its runs, leased as far ahead
+        # and then held by no one registered, would be rescued from under a live worker.
         forget_margin = max(10 * settings.lease_duration, 3600.0)
         rescued += storage.rescue(now, decide, forget_workers_before=now - forget_margin,
                                   forget_workers_after=now + forget_margin,

@@ -346,11 +346,12 @@ UPDATE workers SET stop_requested = %(mode)s WHERE id = %(worker_id)s RETURNING 
 -- edit leaves them: a lease NULL or NaN, or no holder at all (no fence then matches), held by
 -- no live worker (none registered under the holder's id with a heartbeat within a lease of
 -- now, either side); or a lease further than a lease ahead whose holder is not registered
--- with a heartbeat up to a lease ahead. Such a holder keeps such a run however late its
--- heartbeat, until it is forgotten: a lease cut by `config set` while workers run leaves
--- their leases ahead of the new one, and a heartbeat late under load must not hand a live run
--- to another worker. A heartbeat further ahead, or no time (inf, NaN: by hand), holds
--- nothing: it reads lost (worker_states). NaN sorts above every number here.
+-- with a heartbeat that is a time. Such a holder keeps such a run however late or far ahead
+-- its heartbeat, until it is forgotten: a lease cut by `config set` while workers run leaves
+-- their leases ahead of the new one, a heartbeat late under load must not hand a live run to
+-- another worker, and after the server's clock stepped back live workers' heartbeats and
+-- leases read ahead until their next heartbeat. A heartbeat that is no time (inf, NaN: only
+-- by hand) holds nothing. NaN sorts above every number here, Infinity included.
 -- The holder's registration is joined once (workers.id is its key: one row at most); no
 -- registration reads as a heartbeat that is NULL. Only the jobs' rows are locked.
 SELECT jobs.* FROM jobs LEFT JOIN workers AS holder ON holder.id = jobs.worker_id
@@ -364,8 +365,8 @@ WHERE jobs.state = 'processing'
                             FALSE))
        OR (%(lease)s::double precision IS NOT NULL
            AND jobs.lease_until > %(now)s + %(lease)s::double precision
-           AND NOT coalesce(holder.heartbeat_at <= %(now)s + %(lease)s::double precision,
-                            FALSE)))
+           AND NOT coalesce(holder.heartbeat_at > '-Infinity'::float8
+                            AND holder.heartbeat_at < 'Infinity'::float8, FALSE)))
   AND (%(lease)s::double precision IS NULL
        OR clock_timestamp() >= pg_postmaster_start_time()
                                + make_interval(secs => %(lease)s::double precision))

@@ -345,12 +345,13 @@ UPDATE workers SET stop_requested = :mode WHERE id = :worker_id RETURNING id;
 -- expires, as only a hand edit leaves them: a lease NULL or not a number, or no holder at all
 -- (no fence then matches), held by no live worker (none registered under the holder's id
 -- with a heartbeat within a lease of now, either side); or a lease further than a lease ahead
--- whose holder is not registered with a heartbeat up to a lease ahead. Such a holder keeps
--- such a run however late its heartbeat, until it is forgotten: a lease cut by `config set`
--- while workers run leaves their leases ahead of the new one, and a heartbeat late under load
--- must not hand a live run to another worker. A heartbeat further ahead, or no time (inf,
--- NULL for NaN, text: by hand), holds nothing: it reads lost (worker_states). (:lease is
--- also PostgreSQL's for its restarts: a SQLite database has no server to restart.)
+-- whose holder is not registered with a heartbeat that is a time. Such a holder keeps such a
+-- run however late or far ahead its heartbeat, until it is forgotten: a lease cut by `config
+-- set` while workers run leaves their leases ahead of the new one, a heartbeat late under load
+-- must not hand a live run to another worker, and after a clock stepped back live workers'
+-- heartbeats and leases read ahead until their next heartbeat. A heartbeat that is no time
+-- (inf, NULL for NaN, text: only by hand) holds nothing. (:lease is also PostgreSQL's for its
+-- restarts: a SQLite database has no server to restart.)
 -- The holder's registration is joined once (workers.id is its key: one row at most); no
 -- registration reads as a heartbeat that is NULL.
 SELECT jobs.* FROM jobs LEFT JOIN workers AS holder ON holder.id = jobs.worker_id
@@ -361,7 +362,7 @@ WHERE jobs.state = 'processing'
            AND NOT coalesce(holder.heartbeat_at >= :now - :lease
                             AND holder.heartbeat_at <= :now + :lease, 0))
        OR (:lease IS NOT NULL AND jobs.lease_until > :now + :lease
-           AND NOT coalesce(holder.heartbeat_at <= :now + :lease, 0)));
+           AND NOT coalesce(holder.heartbeat_at > -9e999 AND holder.heartbeat_at < 9e999, 0)));
 
 -- name: adopt_unheld_run
 -- A run in processing with no holder (by hand), about to be rescued: held by '' (what the
