@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import shutil
 import signal
 import sqlite3
@@ -286,12 +287,29 @@ def fill(path: Path) -> None:
                 pass
 
 
-def with_a_terminal_on_stdin(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with a terminal (a pty) on stdin, as a person runs ``edit`` in $EDITOR."""
+def with_a_terminal(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a terminal (a pty) on stdin and stdout, as a person runs ``edit`` in
+    $EDITOR; what it printed there is ``stdout`` (with the terminal's CRLF made LF)."""
     main, secondary = pty.openpty()
     try:
-        return subprocess.run(cli.argv(*args), env=cli.env, cwd=cli.cwd, stdin=secondary,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(cli.argv(*args), env=cli.env, cwd=cli.cwd, stdin=secondary,
+                              stdout=secondary, stderr=subprocess.PIPE, text=True, timeout=60)
+        os.close(secondary)
+        secondary = -1
+        printed = b""
+        # The process has exited: what it printed waits in the pty (a few lines, well within
+        # its buffer); with the last secondary end closed, a read past it fails (EIO).
+        while select.select([main], [], [], 0)[0]:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            printed += chunk
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, printed.decode().replace("\r\n", "\n"), done.stderr)
     finally:
         os.close(main)
-        os.close(secondary)
+        if secondary != -1:
+            os.close(secondary)

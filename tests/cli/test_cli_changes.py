@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
 from pathlib import Path
 
-from tests.helpers import Cli, as_json, dump, with_a_terminal_on_stdin
+from tests.helpers import Cli, as_json, dump, with_a_terminal
 
 from queuectl import Queue
 
@@ -124,14 +127,14 @@ def test_edit_in_the_editor_as_json(cli: Cli, db_path: Path, tmp_path: Path) -> 
         "job['max_retries'] = 0\n"
         "json.dump(job, open(path, 'w'))\n")
     cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
-    edited = with_a_terminal_on_stdin(cli, "edit", "e")
+    edited = with_a_terminal(cli, "edit", "e")
     assert (edited.returncode, edited.stdout) == (
         0, "Edited job e: priority 0 -> 4; max_retries 3 -> 0\n")
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nopen(sys.argv[1], 'w').write('{not json')\n")
     cli.env["EDITOR"] = f"python3 {broken}"
     before = dump(db_path)
-    result = with_a_terminal_on_stdin(cli, "edit", "e")
+    result = with_a_terminal(cli, "edit", "e")
     error = result.stderr
     assert result.returncode == 2
     assert error.startswith("error: the edited job is not JSON: ") and "nothing changed" in error
@@ -151,6 +154,33 @@ def test_edit_without_flags_and_without_a_terminal_refuses(
     assert (result.stdout, result.stderr) == ("", (
         "error: no fields to change: pass them as flags (queuectl edit e --priority 10), or "
         "run on a terminal to edit the job in $EDITOR; nothing changed\n"))
+    assert dump(db_path) == before
+
+
+def test_edit_without_flags_and_stdout_redirected_refuses(
+    cli: Cli, db_path: Path, tmp_path: Path,
+) -> None:
+    # `queuectl edit e > file` started $EDITOR with stdin on the terminal: the editor drew
+    # its screen into the file, blind, and waited for keys typed at a screen nobody saw.
+    cli("add", "--id", "e", "--delay", "1h", "echo old")
+    started = tmp_path / "started"
+    editor = tmp_path / "editor.py"
+    editor.write_text(f"import sys\nopen({str(started)!r}, 'w').close()\n"
+                      "open(sys.argv[1], 'w').write('{\"priority\": 9}')\n")
+    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    before = dump(db_path)
+    main, secondary = pty.openpty()
+    try:
+        result = subprocess.run(cli.argv("edit", "e"), env=cli.env, cwd=cli.cwd,
+                                stdin=secondary, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(main)
+        os.close(secondary)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "error: no fields to change: pass them as flags (queuectl edit e --priority 10), or "
+        "run with stdout on a terminal (not redirected) to edit the job in $EDITOR; nothing "
+        "changed\n"))
+    assert not started.exists()
     assert dump(db_path) == before
 
 

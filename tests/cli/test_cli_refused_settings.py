@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.helpers import Cli, as_json, with_a_terminal_on_stdin
+from tests.helpers import Cli, as_json, with_a_terminal
 from tests.storage.conftest import execute_raw
 from tests.web.conftest import dashboard_pages
 
@@ -135,7 +135,7 @@ def test_edit_reads_max_retries_only_when_it_clears_the_jobs(cli: Cli, tmp_path:
     editor.write_text("import json, sys\npath = sys.argv[1]\njob = json.load(open(path))\n"
                       "job['max_retries'] = None\njson.dump(job, open(path, 'w'))\n")
     cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
-    refused = with_a_terminal_on_stdin(cli, "edit", "e")
+    refused = with_a_terminal(cli, "edit", "e")
     assert (refused.returncode, refused.stderr) == (
         2, "error: max_retries: expected a whole number, got 'many'\n")
     assert as_json(cli("show", "e", "--json"))["max_retries"] == 1

@@ -104,10 +104,16 @@ def edit(session: Session, job_id: str, command: str | None, priority: int | Non
     queue = session.existing_queue
     before = queue.get(job_id)
     if not changes:
-        if not sys.stdin.isatty():  # an editor such as vim needs a terminal to read keys from
+        # An editor such as vim needs a terminal to read keys from, and one to draw on: with
+        # stdout redirected (`edit 3 > file`) it drew into the file, blind, and waited.
+        if not sys.stdin.isatty():
             raise InvalidInput(f"no fields to change: pass them as flags (queuectl edit "
                                f"{job_id} --priority 10), or run on a terminal to edit the "
                                "job in $EDITOR; nothing changed")
+        if not sys.stdout.isatty():
+            raise InvalidInput(f"no fields to change: pass them as flags (queuectl edit "
+                               f"{job_id} --priority 10), or run with stdout on a terminal "
+                               "(not redirected) to edit the job in $EDITOR; nothing changed")
         changes = _edited_in_editor(before)
     if not changes or all(before.editable().get(key) == value for key, value in changes.items()):
         click.echo(f"No changes to job {job_id}.")
