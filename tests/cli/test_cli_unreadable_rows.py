@@ -319,8 +319,15 @@ def test_the_dashboard_shows_unreadable_rows(edited: Cli) -> None:
     listing, api, overview = read["jobs"], read["api/jobs"], read[""]
     pages = {name: read[f"jobs/{name}"] for name in READERS}
     assert listing.status_code == 200 and overview.status_code == 200
-    for name in READERS:
-        assert f'data-job="{name}"' in listing.text
+    rows = {row.split('"')[0]: row.split("</tr>")[0]
+            for row in listing.text.split('<tr data-job="')[1:]}
+    assert set(rows) == {*READERS, "plain"}
+    for name, (_, problem) in READERS.items():
+        # Its Last error cell was empty: only show said why the row misread, or list did.
+        if problem is not None:
+            cell = escape(f"unreadable row: {problem}")
+            assert f'<td class="error wide" title="{cell}">{cell}</td>' in rows[name], name
+    assert '<td class="error wide" title=""></td>' in rows["plain"]
     for name, page in pages.items():
         assert page.status_code == 200, name
         problem = READERS[name][1]
