@@ -96,6 +96,39 @@ def test_retrying_a_dead_job_from_the_dlq_makes_it_pending(
     assert "no job with id 'dead-2'" in cli("show", "dead-2", check=1).stderr
 
 
+def test_the_dlq_page_refreshes_itself_but_not_while_a_job_is_ticked(
+    cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
+) -> None:
+    # It was the one page with a changing table that never refreshed: a job retried or gone
+    # dead elsewhere stayed as it was until a reload.
+    seed(db_path)
+    page.goto(dashboard.url + "dlq")
+    assert _listed(page) == ["dead-2", "dead-1"]
+    page.evaluate("""() => {
+        window.ticks = 0; window.sent = 0;
+        document.body.addEventListener('htmx:beforeRequest', () => { window.ticks += 1; });
+        document.body.addEventListener('htmx:beforeSend', () => { window.sent += 1; });
+    }""")
+    cli("dlq", "retry", "dead-1")
+    # No reload: the page's count and table follow the queue.
+    page.locator('tr[data-job="dead-1"]').wait_for(state="detached", timeout=TIMEOUT_MS)
+    assert page.locator("h1").inner_text() == "Dead letters (1)"
+    assert _listed(page) == ["dead-2"]
+    # A ticked job holds the refresh back (it would untick it), the rest of the page too.
+    page.check('input[aria-label="select dead-2"]')
+    sent = page.evaluate("() => window.sent")
+    ticks = page.evaluate("() => window.ticks")
+    page.wait_for_function(f"() => window.ticks >= {ticks + 1}", timeout=TIMEOUT_MS)
+    assert page.evaluate("() => window.sent") == sent
+    assert page.is_checked('input[aria-label="select dead-2"]')
+    page.uncheck('input[aria-label="select dead-2"]')
+    page.wait_for_function(f"() => window.sent > {sent}", timeout=TIMEOUT_MS)
+    # Select all still works on the table a refresh brought.
+    page.check("input[data-select-all]")
+    assert page.is_checked('input[aria-label="select dead-2"]')
+    screenshot(page, "dlq-live")
+
+
 def test_bulk_actions_on_the_filter_and_on_the_ticked_jobs_ask_first(
     cli: Cli, db_path: Path, dashboard: DashboardServer, page: Any
 ) -> None:

@@ -104,7 +104,10 @@
     });
     document.body.addEventListener("htmx:beforeRequest", function (event) {
       const source = event.detail && event.detail.elt;
-      if (document.body.dataset.live === "off" && source && source.id === "live") {
+      if (!source || source.id !== "live") return;
+      // Paused; or jobs are ticked (the Dead letters page), which the refresh would untick.
+      if (document.body.dataset.live === "off" ||
+          source.querySelector('input[type="checkbox"]:checked')) {
         event.preventDefault();
       }
     });
@@ -148,13 +151,13 @@
   }
 
   // -- Select all: the checkboxes of a table, and the "all N matching" choice --------------
+  // Listened for on the document: a live refresh brings new checkboxes.
   function setupSelectAll() {
-    document.querySelectorAll("input[data-select-all]").forEach(function (box) {
-      const form = box.closest("form");
-      box.addEventListener("change", function () {
-        form.querySelectorAll('input[name="ids"]').forEach(function (item) {
-          item.checked = box.checked;
-        });
+    document.addEventListener("change", function (event) {
+      const box = event.target;
+      if (!(box instanceof HTMLInputElement) || !box.matches("input[data-select-all]")) return;
+      box.closest("form").querySelectorAll('input[name="ids"]').forEach(function (item) {
+        item.checked = box.checked;
       });
     });
   }
