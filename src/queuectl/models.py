@@ -18,6 +18,7 @@ from .units import format_timestamp
 __all__ = [
     "DEFAULT_QUEUE", "EDITABLE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState",
     "NewJob", "Outcome", "QueueInfo", "QueueStatus", "RunOutput", "WorkerInfo",
+    "WorkerList",
 ]
 
 
@@ -267,6 +268,17 @@ class WorkerInfo:
             "started_at": format_timestamp(self.started_at),
             "heartbeat_at": format_timestamp(self.heartbeat_at),
         }
+
+
+@dataclass(frozen=True)
+class WorkerList:
+    """The registered workers and the settings refused (stored by hand), read together: with
+    ``lease_duration`` among those, the workers were judged running or lost by the default
+    lease. What ``worker list``, ``status --watch`` and the dashboard's pages show."""
+
+    workers: Sequence[WorkerInfo]
+    # Each setting config set would refuse, with why (as in QueueStatus).
+    refused_settings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

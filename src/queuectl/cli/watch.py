@@ -40,7 +40,8 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
     """One screenful: jobs per state, the last minute, workers, and what runs now."""
     now = queue.clock.now()
     counts = queue.counts()
-    workers = queue.workers()
+    listed = queue.worker_list()  # and the settings refused, in the same read
+    workers = listed.workers
     running = queue.running_jobs(RUNNING_SHOWN)
     minute = queue.stats(60).total
 
@@ -51,7 +52,7 @@ def frame(queue: Queue, interval: float, colour: bool) -> list[str]:
     stamp = format_timestamp_to_second(now) or ""
     lines = [f"queuectl  {queue.location}  {stamp}  (every {interval:g}s, Ctrl-C to quit)"]
     lines += [refused_setting(why, lease=key == "lease_duration")
-              for key, why in queue.config_refused().items()]
+              for key, why in listed.refused_settings.items()]
     lines.append("")
     lines.append("Jobs  " + "   ".join(f"{paint(s.value)} {n}" for s, n in counts.items()))
     lines.append(f"Last minute  {minute.completed} completed, {minute.failed} failed, "

@@ -118,8 +118,9 @@ def list_workers(session: Session, as_json: bool) -> None:
       queuectl worker list
     """
     queue = session.existing_queue
-    workers = queue.workers()
-    warn_refused(queue.config_refused(), workers=True)  # "lost" by the default lease
+    listed = queue.worker_list()
+    warn_refused(listed.refused_settings, workers=True)  # "lost" by the default lease
+    workers = listed.workers
     if as_json:
         echo_json([w.to_dict() for w in workers])
     elif workers:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from queuectl.worker.supervisor import Detached
 
     from ..jobspec.parse import JsonLines
-    from ..models import Job, WorkerInfo
+    from ..models import Job, WorkerInfo, WorkerList
     from ..storage import Storage
     from .facade import Queue
 
@@ -152,7 +152,7 @@ class QueueCore:
     def config_refused(self) -> dict[str, str]:
         """The settings ``config set`` would refuse (stored by hand, or in the environment),
         each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
-        return {key: why for key, (_, why) in self.readable_settings()[1].items()}
+        return _whys(self.readable_settings()[1])
 
     def readable_settings(self) -> tuple[config.Settings, dict[str, tuple[str, str]]]:
         """The settings with each refused one (stored by hand) at its default, and those
@@ -228,13 +228,20 @@ class QueueCore:
     def workers(self) -> list[WorkerInfo]:
         """Registered workers; ``state`` is running, stopping, or lost (heartbeat older than
         the lease: with a ``lease_duration`` stored by hand that ``config set`` would refuse,
-        the default's, as ``config_refused`` tells)."""
-        return self._workers_judged_by(self.readable_settings()[0].lease_duration)
+        the default's, as ``config_refused`` tells, or ``worker_list`` in the same read)."""
+        return list(self.worker_list().workers)
 
-    def _workers_judged_by(self, lease: float) -> list[WorkerInfo]:
+    def worker_list(self) -> WorkerList:
+        """The workers (as ``workers``) and the settings refused (as ``config_refused``),
+        from one read of the settings: what a view that shows workers and warns of a
+        refused lease reads, so that both speak of the same settings."""
         from queuectl.worker.control import worker_states
 
-        return worker_states(self.storage, lease, self.clock.now())
+        from ..models import WorkerList
+
+        settings, refused = self.readable_settings()
+        found = worker_states(self.storage, settings.lease_duration, self.clock.now())
+        return WorkerList(found, _whys(refused))
 
 
 class _ClosedStorage:
@@ -249,6 +256,11 @@ class _ClosedStorage:
 
 
 _CLOSED = _ClosedStorage()
+
+
+def _whys(refused: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """Each refused setting (``readable_settings``) with why, without the value found."""
+    return {key: why for key, (_, why) in refused.items()}
 
 
 def _refuse_missing_database(database: str | os.PathLike[str] | None) -> None:

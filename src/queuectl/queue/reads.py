@@ -115,13 +115,12 @@ class JobReads(QueueCore):
         ``queuectl status`` shows and the dashboard's ``/api/status`` returns."""
         from ..models import JobState, QueueStatus
 
-        settings, refused = self.readable_settings()  # the workers are judged by its lease
-        workers = self._workers_judged_by(settings.lease_duration)
+        listed = self.worker_list()  # the workers are judged by the lease it read
         held = sum(info.counts.get(JobState.PENDING, 0)
                    for info in self.storage.queues() if info.paused)
-        return QueueStatus(self.location, self.counts(), self.pending_breakdown(), workers,
-                           self.storage.count_paused(),
-                           {key: why for key, (_, why) in refused.items()}, held)
+        return QueueStatus(self.location, self.counts(), self.pending_breakdown(),
+                           listed.workers, self.storage.count_paused(),
+                           listed.refused_settings, held)
 
 
 def _whole(value: int, field: str, least: int) -> int:

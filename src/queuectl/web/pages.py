@@ -37,10 +37,11 @@ async def overview(request: Request) -> Response:
     seconds, step = WINDOWS[window]
 
     def gather(queue: Queue) -> dict[str, Any]:
+        listed = queue.worker_list()  # a lease stored by hand: judged by the default's
         return {
             "counts": queue.counts(),
-            "workers": queue.workers(),
-            "refused": queue.config_refused(),  # a lease stored by hand: the default's
+            "workers": listed.workers,
+            "refused": listed.refused_settings,
             "running": queue.running_jobs(10),
         }
 
@@ -108,10 +109,10 @@ async def dlq(request: Request) -> Response:
 async def workers(request: Request) -> Response:
     done = Fields.query(request).choice("done", ["stopping"])
     dashboard = dashboard_of(request)
-    found, refused = await dashboard.read(lambda queue: (queue.workers(), queue.config_refused()))
+    listed = await dashboard.read(lambda queue: queue.worker_list())
     notice = "Asked the worker to stop: it finishes its running jobs first." if done else None
-    return dashboard.render(request, "workers.html", workers=found, notice=notice,
-                            refused=refused)
+    return dashboard.render(request, "workers.html", workers=listed.workers, notice=notice,
+                            refused=listed.refused_settings)
 
 
 async def queues(request: Request) -> Response:
