@@ -16,7 +16,8 @@ from .units import format_timestamp
 
 # Defined in modules of their own, which the enqueue path imports without this one.
 __all__ = [
-    "DEFAULT_QUEUE", "EDITABLE", "TERMINAL_STATES", "Attempt", "Enqueued", "Job", "JobState",
+    "DEFAULT_QUEUE", "EDITABLE", "TERMINAL_STATES", "Attempt", "DeadRetry", "Enqueued", "Job",
+    "JobState",
     "NewJob", "Outcome", "QueueInfo", "QueueStatus", "RunOutput", "WorkerInfo",
     "WorkerList",
 ]
@@ -279,6 +280,17 @@ class WorkerList:
     workers: Sequence[WorkerInfo]
     # Each setting config set would refuse, with why (as in QueueStatus).
     refused_settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeadRetry:
+    """What retrying every dead job (``dlq retry --all``, or ``--tag``) did: the jobs back
+    to pending, and those asked for that are dead still, each with why: a live job holds its
+    unique key (it was not retried), or it died again at once (a dependency dead or
+    canceled), its error then."""
+
+    retried: Sequence[str]
+    left: Sequence[tuple[str, str]] = ()  # (job id, why)
 
 
 @dataclass(frozen=True)

@@ -81,15 +81,35 @@ def test_retry_all_dead(cli: Cli) -> None:
 def test_retry_all_says_which_dead_jobs_stay_for_their_unique_key(
     cli: Cli, args: list[str],
 ) -> None:
-    # It said "Retried 1 dead job." and left the other in the DLQ without a word.
+    # It said "Retried 1 dead job." and left the other in the DLQ without a word; then it
+    # named it, and still exited 0, as if all asked for were retried.
     for name in ("first", "second"):
         cli("enqueue", "-c", "false", "--id", name, "--max-retries", "0", "--unique-key", "k",
             "--tag", "t")
         burst(cli)
-    result = cli("dlq", "retry", *args)
+    result = cli("dlq", "retry", *args, check=1)
     assert result.stdout == "Retried 1 dead job.\n"
     [stayed] = [job["id"] for job in as_json(cli("list", "--json")) if job["state"] == "dead"]
-    assert result.stderr == f"Left dead, their unique key held by a live job: {stayed} ('k').\n"
+    assert result.stderr == f"Left dead: {stayed} (unique key 'k' held by a live job).\n"
+
+
+def test_retry_all_exits_1_naming_a_job_that_died_again_and_retries_the_others(
+    either_cli: Cli,
+) -> None:
+    # A job whose dependency was canceled dies again at once: it was counted as retried,
+    # and the exit status was 0.
+    cli = either_cli
+    cli("enqueue", "-c", "true", "--id", "parent", "--delay", "1h")
+    cli("enqueue", "-c", "true", "--id", "child", "--after", "parent")
+    cli("enqueue", "-c", "false", "--id", "plain", "--max-retries", "0")
+    cli("cancel", "parent")
+    burst(cli)
+    assert as_json(cli("show", "child", "--json"))["state"] == "dead"
+    result = cli("dlq", "retry", "--all", check=1)
+    assert (result.stdout, result.stderr) == (
+        "Retried 1 dead job.\n", "Left dead: child (died again: dependency parent dead).\n")
+    states = {job["id"]: job["state"] for job in as_json(cli("list", "--json"))}
+    assert states == {"parent": "canceled", "child": "dead", "plain": "pending"}
 
 
 def test_retry_refused_for_a_unique_key_names_the_key_and_the_live_job(cli: Cli) -> None:

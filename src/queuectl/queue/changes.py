@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
-    from ..models import Attempt, Job
+    from ..models import Attempt, DeadRetry, Job
 
 
 class JobChanges(QueueCore):
@@ -29,10 +29,41 @@ class JobChanges(QueueCore):
                                   include_canceled=include_canceled)
 
     def retry_all_dead(self, *, tag: str | None = None) -> list[str]:
-        """Retry every dead job, or every dead job with ``tag``."""
+        """Retry every dead job, or every dead job with ``tag``; the ids of those the store
+        put back (``retry_dead_jobs`` also says which stayed dead, and why)."""
         if tag is not None:
             return self.storage.retry_all_dead(self.clock.now(), tag=scheduling_tag(tag, "--tag"))
         return self.storage.retry_all_dead(self.clock.now())
+
+    def retry_dead_jobs(self, *, tag: str | None = None) -> DeadRetry:
+        """Retry every dead job (with ``tag``), as ``retry_all_dead``, and tell which of them
+        are dead still: one whose unique key a live job holds is not retried, and one whose
+        dependency is dead or canceled dies again at once. A job gone dead since is not
+        one of them (nobody asked for it)."""
+        from ..listing import JobQuery
+        from ..models import DeadRetry, JobState
+
+        now = self.clock.now()
+        tag = None if tag is None else scheduling_tag(tag, "--tag")
+        retried = self.storage.retry_all_dead(now, tag=tag)
+        asked, left = set(retried), []
+        # Only what is left is dead now (and what died since): a few pages, read whole.
+        query, cursor = JobQuery(state=JobState.DEAD, tag=tag), None
+        while True:
+            page = self.storage.search_jobs(query, 1000, before=cursor)
+            for job in page.jobs:
+                if job.updated_at > now:  # dead since the retry
+                    continue
+                if job.id in asked:
+                    left.append((job.id, f"died again: {job.last_error}"))
+                elif job.unique_key is not None:
+                    left.append((job.id, f"unique key {job.unique_key!r} held by a live job"))
+            if page.older is None:
+                break
+            cursor = page.older
+        left.reverse()  # oldest first, as the ids were retried
+        stayed = {job_id for job_id, _ in left}
+        return DeadRetry([job_id for job_id in retried if job_id not in stayed], left)
 
     # -- restart, remove, edit, delete -------------------------------------------------------
 
