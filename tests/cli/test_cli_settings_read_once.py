@@ -1,7 +1,8 @@
-"""What shows workers reads the settings once: ``worker list``, a ``status --watch`` frame and
-the dashboard's Overview and Workers pages read the workers (judged by the lease) and then,
-again, the settings refused, to warn of them; the two reads could disagree (a ``config set``
-in between) and cost a query each. Counted on real SQLite connections: their statements
+"""What shows workers or settings reads the settings once: ``worker list``, a ``status
+--watch`` frame and the dashboard's Overview and Workers pages read the workers (judged by the
+lease), and ``config get`` and ``config list`` the values, and then, again, the settings
+refused, to warn of them; the two reads could disagree (a ``config set`` in between) and cost
+a query each. Counted on real SQLite connections: their statements
 traced (``Connection.set_trace_callback``), in a subprocess for the CLI."""
 
 from __future__ import annotations
@@ -71,6 +72,20 @@ def test_worker_list_reads_the_settings_once(cli: Cli, db_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         warning, count = result.stderr.splitlines()
         assert warning.startswith(f"warning: {LEASE}"), args
+        assert count == "settings read 1 times", args
+
+
+def test_config_get_and_list_read_the_settings_once(cli: Cli, db_path: Path) -> None:
+    cli("enqueue", "-c", "true")
+    _refuse_lease(db_path)
+    for args in (["config", "get"], ["config", "get", "lease_duration"],
+                 ["config", "get", "lease_duration", "--json"], ["config", "list"]):
+        result = subprocess.run([sys.executable, "-c", _COUNTED_CLI, *args], env=cli.env,
+                                cwd=cli.cwd, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "(unreadable) 'soon'" in result.stdout, args
+        warning, count = result.stderr.splitlines()
+        assert warning == f"warning: {LEASE} (fix it with queuectl config set or unset)", args
         assert count == "settings read 1 times", args
 
 

@@ -48,13 +48,15 @@ def get_value(session: Session, key: str | None, as_json: bool) -> None:
       queuectl config get
     """
     queue = session.existing_queue
-    if key is None:
-        _print_settings(queue.config_list(), as_json)
+    name = None if key is None else canonical_key(key)
+    values, refused = queue.config_listing()
+    if name is None:
+        _print_settings(values, as_json)
     elif as_json:
-        echo_json({canonical_key(key): queue.config_get(key)})
+        echo_json({name: values[name]})
     else:
-        click.echo(visible(queue.config_get(key)))
-    warn_refused(queue.config_refused(), None if key is None else canonical_key(key))
+        click.echo(visible(values[name]))
+    warn_refused(refused, name)
 
 
 @config.command("unset")
@@ -80,9 +82,9 @@ def list_values(session: Session, as_json: bool) -> None:
     Example:
       queuectl config list
     """
-    queue = session.existing_queue
-    _print_settings(queue.config_list(), as_json)
-    warn_refused(queue.config_refused())
+    values, refused = session.existing_queue.config_listing()
+    _print_settings(values, as_json)
+    warn_refused(refused)
 
 
 def _print_settings(values: dict[str, str], as_json: bool) -> None:

@@ -57,13 +57,18 @@ class Administration(QueueCore):
     def config_list(self) -> dict[str, str]:
         """Every key with its effective value; one refused (stored by hand, see
         ``config_refused``) shown as found, marked: ``(unreadable) 'soon'``."""
+        return self.config_listing()[0]
+
+    def config_listing(self) -> tuple[dict[str, str], dict[str, str]]:
+        """``config_list`` and ``config_refused`` from one read of the settings, as
+        ``config get`` and ``config list`` show the values and warn of those refused."""
         from ..unreadable import marked
 
         settings, refused = self.readable_settings()
         described = config.describe(settings)
         for key, (found, _) in refused.items():
             described[key] = marked(found)
-        return described
+        return described, {key: why for key, (_, why) in refused.items()}
 
     # -- retention ---------------------------------------------------------------------------
 
