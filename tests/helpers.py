@@ -287,6 +287,21 @@ def fill(path: Path) -> None:
                 pass
 
 
+def what_the_terminal_holds(main: int, wait: float = 0.0) -> bytes:
+    """What a pty's main end ``main`` still has to read, waiting up to ``wait`` seconds for
+    each chunk; a read past the last secondary end's close fails (EIO), which ends it too."""
+    held = b""
+    while select.select([main], [], [], wait)[0]:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        held += chunk
+    return held
+
+
 def with_a_terminal(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI with a terminal (a pty) on stdin and stdout, as a person runs ``edit`` in
     $EDITOR; what it printed there is ``stdout`` (with the terminal's CRLF made LF)."""
@@ -296,17 +311,9 @@ def with_a_terminal(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
                               stdout=secondary, stderr=subprocess.PIPE, text=True, timeout=60)
         os.close(secondary)
         secondary = -1
-        printed = b""
         # The process has exited: what it printed waits in the pty (a few lines, well within
-        # its buffer); with the last secondary end closed, a read past it fails (EIO).
-        while select.select([main], [], [], 0)[0]:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            printed += chunk
+        # its buffer).
+        printed = what_the_terminal_holds(main)
         return subprocess.CompletedProcess(
             done.args, done.returncode, printed.decode().replace("\r\n", "\n"), done.stderr)
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, WorkerPool, as_json, dump, wait_until
+from tests.helpers import Cli, WorkerPool, as_json, dump, wait_until, what_the_terminal_holds
 
 ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN = "\x1b[?1049h", "\x1b[?1049l"
 
@@ -93,14 +93,8 @@ def _watch_until(cli: Cli, env: dict[str, str], wanted: str) -> tuple[str, int]:
         _read_until(main, wanted, seen)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=20)
-        while select.select([main], [], [], 0.2)[0]:  # the rest, up to the pty's close
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen.append(chunk.decode(errors="replace"))
+        # The rest, up to the pty's close.
+        seen.append(what_the_terminal_holds(main, 0.2).decode(errors="replace"))
     finally:
         if proc.poll() is None:
             proc.kill()
