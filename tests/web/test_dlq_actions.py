@@ -92,3 +92,37 @@ def test_retry_all_with_no_dead_job_asks_nothing_and_says_nothing_was_retried(
     page.wait_for_url("**/dlq?retried=1")
     assert page.locator(".notice").inner_text() == "Retried 1 job."
     assert _state(cli, "third") == JobState.PENDING.value
+
+
+def test_retry_all_says_how_many_it_left_dead_and_the_api_names_them(
+    cli: Cli, db_path: Path, dashboard: DashboardServer
+) -> None:
+    """A dead job whose unique key a live job holds stays dead: Retry all said only 'Retried
+    1 job.' (and 'no job is dead' when it was the only one), /api/dlq/retry no word of it."""
+    with Queue(db_path, environ={}) as queue:
+        queue.enqueue("exit 1", id="held", unique_key="nightly", max_retries=0)
+        queue.enqueue("exit 1", id="free", max_retries=0)
+        with queue.worker() as worker:
+            while worker.run_once():
+                pass
+        queue.enqueue("true", id="holder", unique_key="nightly")  # live, never run here
+    done = _post(dashboard, "dlq/retry-all", {"confirm": "yes"})
+    assert (done.status_code, done.headers["location"]) == (303, "/dlq?retried=1&left=1")
+    page = httpx.get(dashboard.url + "dlq?retried=1&left=1", timeout=30).text
+    assert re.findall(r'<p class="notice">([^<]*)</p>', page) == [
+        "Retried 1 job. 1 left dead: a live job holds its unique key, or it died again at "
+        "once (a dependency dead or canceled)."]
+    assert [_state(cli, job_id) for job_id in ("held", "free")] == ["dead", "pending"]
+
+    cli("cancel", "free")
+    nothing = _post(dashboard, "dlq/retry-all", {"confirm": "yes"})
+    assert nothing.headers["location"] == "/dlq?retried=0&left=1"
+    page = httpx.get(dashboard.url + "dlq?retried=0&left=1", timeout=30).text
+    assert re.findall(r'<p class="notice">([^<]*)</p>', page)[0].startswith(
+        "Nothing retried: 1 left dead: a live job holds its unique key")
+
+    token = httpx.get(dashboard.url + "api/csrf", timeout=30).json()["csrf_token"]
+    answer = httpx.post(dashboard.url + "api/dlq/retry", json={"all": True}, timeout=30,
+                        headers={"X-CSRF-Token": token, "Origin": dashboard.url.rstrip("/")})
+    assert answer.json() == {"retried": [], "left": [
+        {"id": "held", "why": "unique key 'nightly' held by a live job"}]}

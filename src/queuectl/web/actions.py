@@ -45,8 +45,10 @@ async def retry_all(request: Request) -> Response:
                        detail="Each goes back to pending with its attempts reset.")
     if ask is not None:
         return ask
-    retried = await dashboard.read(lambda queue: queue.retry_all_dead())
-    return RedirectResponse(f"/dlq?retried={len(retried)}", status_code=303)
+    done = await dashboard.read(lambda queue: queue.retry_dead_jobs())
+    # The jobs left dead stay listed on the page: the notice counts them and says why.
+    left = f"&left={len(done.left)}" if done.left else ""
+    return RedirectResponse(f"/dlq?retried={len(done.retried)}{left}", status_code=303)
 
 
 async def delete_selected(request: Request) -> Response:

@@ -188,11 +188,13 @@ async def retry_dead(request: Request) -> Response:
     body = await json_object(request)
     dashboard = dashboard_of(request)
     if body.get("all") is True:
-        ids = await dashboard.read(lambda queue: queue.retry_all_dead())
-    else:
-        wanted = json_ids(body)
-        ids = [j.id for j in await dashboard.read(lambda queue: queue.retry(wanted))]
-    return _json({"retried": ids})
+        done = await dashboard.read(lambda queue: queue.retry_dead_jobs())
+        return _json({"retried": list(done.retried),
+                      "left": [{"id": job_id, "why": why} for job_id, why in done.left]})
+    # Named jobs are retried all or none (a refusal is a 409): none is left.
+    wanted = json_ids(body)
+    ids = [j.id for j in await dashboard.read(lambda queue: queue.retry(wanted))]
+    return _json({"retried": ids, "left": []})
 
 
 async def delete_jobs(request: Request) -> Response:

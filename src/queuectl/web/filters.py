@@ -67,7 +67,7 @@ def percent(fraction: float | None) -> str:
 
 
 # The page cursor, and what a redirect after an action said once.
-_NOT_KEPT = ("before", "after", "done", "count", "retried", "deleted")
+_NOT_KEPT = ("before", "after", "done", "count", "retried", "left", "deleted")
 
 
 def page_link(request: Request, **cursor: str) -> str:

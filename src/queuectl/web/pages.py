@@ -103,6 +103,7 @@ async def dlq(request: Request) -> Response:
     dashboard = dashboard_of(request)
     data = await dashboard.read(gather)
     return dashboard.render(request, "dlq.html", retried=params.whole("retried", **_COUNT),
+                            left=params.whole("left", **_COUNT),
                             deleted=params.whole("deleted", **_COUNT), **data)
 
 
