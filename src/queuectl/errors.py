@@ -11,6 +11,7 @@
     ├── DatabaseNotFound          no database there, and the caller asked not to create one (exit 1)
     ├── WorkerIdTaken             another live worker runs under that worker id (exit 1)
     └── StorageError              the database refused or failed (exit 1)
+        ├── DatabaseUnreachable   a PostgreSQL server did not answer (a starting worker waits)
         └── QueueClosed           a Queue was used after its close() (exit 1)
 
 The CLI maps these to exit codes in one place (``cli.main``); the library raises them
@@ -78,6 +79,11 @@ class WorkerIdTaken(QueuectlError):
 
 class StorageError(QueuectlError):
     """The database could not be opened, read or written."""
+
+
+class DatabaseUnreachable(StorageError):
+    """No connection to the PostgreSQL server could be opened, or it broke, on every try: the
+    server is down, starting, or out of reach. A worker starting waits for it to answer."""
 
 
 class QueueClosed(StorageError):

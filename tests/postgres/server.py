@@ -86,6 +86,10 @@ class PrivateServer:
         self.addresses = addresses or ["127.0.0.1"]
         self._pg_ctl("start")
 
+    def stop(self) -> None:
+        """A fast shutdown: every session is ended, and the server stays down until start."""
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
     def restart(self) -> None:
         """A fast shutdown (every session is ended) and a start, as an operator would."""
         self._pg_ctl("restart", "-m", "fast")

@@ -106,3 +106,41 @@ def test_no_lease_is_rescued_until_the_server_has_been_up_for_a_lease(
         # Only the server's age held it back: up for a lease (here 0 s), it is rescued.
         assert [o.job_id for o in storage.rescue(storage.clock().now(), lost, lease=0.0)] == [
             job.id]
+
+
+def test_a_worker_started_while_the_server_is_down_waits_for_it(
+    server: PrivateServer, cli: Cli, tmp_path: Path
+) -> None:
+    """`worker start` before the server is up (a host booting, a server restarting) waits for
+    it, one line per try, instead of exiting 1 with "cannot reach PostgreSQL"; a SIGTERM
+    meanwhile ends it at once, cleanly."""
+    import signal
+
+    cli.env["QUEUECTL_DB"] = url = server.url()
+    cli("add", "--id", "early", "echo ran")
+    server.stop()
+    pool = WorkerPool(cli, url, tmp_path)
+    try:
+        waiting = pool.start(1, "--burst", wait=False)
+        stopped = pool.start(1, wait=False)
+        for worker in (waiting, stopped):
+            wait_until(lambda w=worker: "(not started yet)" in w.stderr()  # type: ignore[misc]
+                       or w.proc.poll() is not None, timeout=30,
+                       message="the worker to say it waits for the database")
+            assert worker.proc.poll() is None, f"the worker exited:\n{worker.stderr()}"
+            assert re.search(r"^\d\d:\d\d:\d\d database error: cannot reach PostgreSQL at \S+:"
+                             r" .*; retrying in \S+ \(not started yet\)$", worker.stderr(), re.M)
+
+        stopped.signal(signal.SIGTERM)
+        assert stopped.wait(30) == 0
+        assert "Traceback" not in stopped.stderr()
+        assert stopped.stderr().splitlines()[-1].endswith(
+            "stopped before the database could be reached")
+
+        server.start()
+        assert waiting.wait(60) == 0, waiting.stderr()
+        assert "database available again after" in waiting.stderr()
+        assert "Traceback" not in waiting.stderr()
+        assert as_json(cli("show", "early", "--json"))["state"] == "completed"
+    finally:
+        pool.close()

@@ -165,3 +165,14 @@ def test_a_detached_worker_whose_log_folder_cannot_be_made_is_one_line(
     refused = cli("worker", "start", "--detach", check=1)
     assert refused.stderr == f"error: the worker could not start: {folder}: File exists\n"
     assert cli("worker", "list").stdout == "No workers.\n"
+
+
+def test_a_worker_on_a_path_that_cannot_be_a_database_is_one_line_at_once(
+        cli: Cli, tmp_path: Path) -> None:
+    """A worker waits at start for a PostgreSQL server that does not answer yet, not for a
+    SQLite path that no wait mends: it exits 1 at once, in one line."""
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    refused = cli("--db", str(not_a_folder / "q.db"), "worker", "start", check=1, timeout=20)
+    assert refused.stderr.startswith(f"error: cannot open database {not_a_folder}/q.db: ")
+    assert len(refused.stderr.splitlines()) == 1

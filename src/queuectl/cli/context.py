@@ -24,6 +24,15 @@ class Session:
         instead of creating an empty queue there, folders and all."""
         return self._open(create=False)
 
+    def queue_when_reachable(self) -> Queue | None:
+        """The queue, for a worker: created if need be, waiting for a database server that
+        does not answer yet; None if Ctrl-C or SIGTERM came first."""
+        if self._queue is None:
+            from ..queue import Queue
+
+            self._queue = Queue.when_reachable(self.database)
+        return self._queue
+
     def job_ids(self, given: tuple[str, ...] | str | None) -> list[str]:
         """The ids a command was given, or else the most recently enqueued job's, as
         ``tsp -t`` and ``tsp -w`` take the last job (exit 1 when there is none)."""

@@ -58,8 +58,10 @@ def start(session: Session, count: int, burst: bool, verbose: bool, quiet: bool,
         level=logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
     )
-    session.queue.serve_worker(count, worker_id=worker_id, queues=queues, burst=burst,
-                               exiting=True)
+    queue = session.queue_when_reachable()  # the server may not be up yet
+    if queue is not None:
+        queue.serve_worker(count, worker_id=worker_id, queues=queues, burst=burst,
+                           exiting=True)
 
 
 def _start_detached(session: Session, count: int, burst: bool, verbose: bool,

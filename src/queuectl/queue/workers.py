@@ -13,16 +13,30 @@ from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Sequence
+    from typing import TypeVar
 
     from queuectl.worker.loop import Worker
     from queuectl.worker.supervisor import Detached
 
     from ..models import Job
 
+    _Q = TypeVar("_Q", bound=QueueCore)
+
 
 class WorkerControl(QueueCore):
     # -- workers -----------------------------------------------------------------------------
+
+    @classmethod
+    def when_reachable(cls: type[_Q], database: str | os.PathLike[str] | None = None
+                       ) -> _Q | None:
+        """``Queue(database)`` for a worker: a PostgreSQL server that does not answer yet (a
+        host booting) is waited for, one log line per try, as a worker's start waits; None
+        if Ctrl-C or SIGTERM came first. Any other error is raised at once."""
+        from queuectl.worker.supervisor import when_reachable
+
+        return when_reachable(lambda: cls(database))
 
     def worker(self, slots: int = 1, *, worker_id: str | None = None,
                queues: Sequence[str] | None = None) -> Worker:
@@ -45,9 +59,12 @@ class WorkerControl(QueueCore):
         """Run a worker in this process until it is stopped (Ctrl-C, SIGTERM, ``worker stop``)
         or, with ``burst``, until nothing is left to do; see ``supervisor.serve`` (and for
         ``exiting``: this process ends once the worker has stopped)."""
-        from queuectl.worker.supervisor import serve
+        from queuectl.worker.supervisor import serve, when_reachable
 
-        worker = self.worker(slots, worker_id=worker_id, queues=queues)
+        # The worker opens the database again: it may have gone away meanwhile.
+        worker = when_reachable(lambda: self.worker(slots, worker_id=worker_id, queues=queues))
+        if worker is None:
+            return
         # The worker works on a connection of its own: this one would sit idle meanwhile (a
         # PostgreSQL server counts every connection against max_connections).
         self.storage.disconnect()

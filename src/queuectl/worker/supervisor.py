@@ -15,19 +15,24 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from queuectl.process.runner import spawn_detached
 from queuectl.worker.loop import GRACEFUL, NOW, Worker
 from queuectl.worker.thread_names import name_os_thread
 
 from ..clock import Clock, SystemClock
-from ..errors import QueuectlError
+from ..config import Settings
+from ..errors import DatabaseUnreachable, QueuectlError
 from ..storage import Storage
+from .outage import Outage
 
 log = logging.getLogger("queuectl.worker.loop")
+T = TypeVar("T")
 
 _SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 # Signals people send jobs (queuectl kill --signal) that a worker may have been started
@@ -84,6 +89,60 @@ def serve(worker: Worker, *, burst: bool = False, exiting: bool = False) -> None
             signal.signal(sig, signal.SIG_IGN if exiting else handler)
     if failure:
         raise failure[0]
+
+
+def when_reachable(open_database: Callable[[], T], clock: Clock | None = None) -> T | None:
+    """``open_database()`` (a queue, a worker: each opens its database), tried again while
+    the PostgreSQL server does not answer (``DatabaseUnreachable``), as a worker's start is:
+    a worker started before its server is up (a host booting, a server restarting) waits for
+    it, one line per try, instead of exiting. Any other error is raised (a SQLite path that
+    cannot be a database: waiting would not mend it). None if Ctrl-C or SIGTERM came first.
+
+    The tries run in a thread of their own while this one waits for them or for a signal, so
+    that a signal is acted on at once, even during a connection attempt that hangs.
+    """
+    clock = clock or SystemClock()
+    outage = Outage(clock)
+    longest_wait = Settings().lease_duration / 3  # a heartbeat's interval, as at start()
+    done = threading.Event()  # set by the tries once over, or by a signal
+    stop = threading.Event()
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def tries() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    result.append(open_database())
+                except DatabaseUnreachable as exc:  # not a path that cannot be a database
+                    outage.failed(exc, longest_wait=longest_wait, situation="not started yet")
+                    assert outage.retry_at is not None
+                    stop.wait(outage.retry_at - clock.now())
+                    continue
+                outage.succeeded(lease=0.0)
+                return
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+        finally:
+            done.set()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        done.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNAL_NAMES}
+    try:
+        threading.Thread(target=tries, name="opening", daemon=True).start()
+        done.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failure:
+        raise failure[0]
+    if stop.is_set() or not result:
+        log.info("stopped before the database could be reached")
+        return None
+    return result[0]
 
 
 @dataclass(frozen=True)

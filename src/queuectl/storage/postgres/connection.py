@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ...errors import InvalidInput, StorageError
+from ...errors import DatabaseUnreachable, InvalidInput, StorageError
 from .server_clock import SERVER_TIME, ServerClock
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ class Connector:
                 in_doubt = in_doubt or (committing and (conn is None or conn.broken))
                 waited = time.monotonic() - started
                 if waited >= self.patience and tries > 1:
-                    raise StorageError(
+                    raise DatabaseUnreachable(
                         f"cannot reach PostgreSQL at {self.location.display}: {_first_line(exc)}"
                         + (" (the last change may or may not have been saved)" if in_doubt else "")
                     ) from exc
