@@ -3,6 +3,7 @@ recorded once the server is back. No job is lost, and none runs twice."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -36,6 +37,25 @@ def _counts(url: str) -> Counter[str] | None:
             return Counter({s.value: n for s, n in queue.counts().items() if n})
     except StorageError:
         return None
+
+
+def _connected(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a TCP connection to ``port`` (on this host)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            sockets.add(target[len("socket:["):-1])
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if remote_port == port and fields[3] == "01" and fields[9] in sockets:
+                return True
+    return False
 
 
 def test_jobs_complete_across_a_server_restart(
@@ -142,5 +162,37 @@ def test_a_worker_started_while_the_server_is_down_waits_for_it(
         assert "database available again after" in waiting.stderr()
         assert "Traceback" not in waiting.stderr()
         assert as_json(cli("show", "early", "--json"))["state"] == "completed"
+    finally:
+        pool.close()
+
+
+def test_wait_and_logs_follow_wait_on_across_a_server_restart(
+    server: PrivateServer, cli: Cli, tmp_path: Path
+) -> None:
+    """`queuectl wait build && deploy` exited 1 (`cannot reach PostgreSQL`) on a restart that
+    every worker rode out; `wait` and `logs --follow` now wait on, saying so on stderr."""
+    cli.env["QUEUECTL_DB"] = url = server.url()
+    started = tmp_path / "started"
+    cli("add", "--id", "build", f"touch {started}; sleep 3; echo built")
+    pool = WorkerPool(cli, url, tmp_path)
+    try:
+        pool.start(1)
+        wait_until(started.exists, timeout=30, message="the job to start")
+        waiting = cli.spawn("wait", "build")
+        following = cli.spawn("logs", "--follow", "build")
+        wait_until(lambda: _connected(waiting.pid, server.port)
+                   and _connected(following.pid, server.port), timeout=30,
+                   message="wait and logs --follow to be waiting")
+        server.stop()
+        server.start()
+        for proc, expected in ((waiting, "build: completed\n"), (following, "built\n")):
+            out, err = proc.communicate(timeout=60)
+            assert (proc.returncode, out) == (0, expected), err
+            lines = err.splitlines()
+            assert len(lines) == 2, err
+            assert re.fullmatch(r"cannot reach PostgreSQL at \S+: .*; waiting on until it"
+                                r" answers", lines[0])
+            assert re.fullmatch(r"the database answers again after \d+\.\ds; waiting on",
+                                lines[1])
     finally:
         pool.close()

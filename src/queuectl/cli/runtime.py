@@ -45,7 +45,7 @@ def logs(ctx: click.Context, job_id: str | None, attempt: int | None, follow: bo
     if follow:
         _say_which_wait_in_paused_queues(queue, [job_id])  # else it would seem to hang
         out = sys.stdout.buffer
-        for item in queue.follow(job_id, attempt):
+        for item in queue.follow(job_id, attempt, on_outage=_say_outage):
             if isinstance(item, Attempt):
                 out.write(shown.end())
                 out.flush()
@@ -111,7 +111,7 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None,
     seconds = None if timeout is None else parse_duration(timeout, field="--timeout")
     ids = session.job_ids(job_ids)
     _say_which_wait_in_paused_queues(session.existing_queue, ids)
-    jobs = session.existing_queue.wait(ids, timeout=seconds)
+    jobs = session.existing_queue.wait(ids, timeout=seconds, on_outage=_say_outage)
     if as_json:
         echo_json([job.to_dict() for job in jobs])
     else:
@@ -119,6 +119,11 @@ def wait(ctx: click.Context, job_ids: tuple[str, ...], timeout: str | None,
             click.echo(f"{job.id}: {job.state.value}")
     if any(job.state is not JobState.COMPLETED for job in jobs):
         ctx.exit(1)
+
+
+def _say_outage(line: str) -> None:
+    """A PostgreSQL server that went away while wait or logs --follow waits (and came back)."""
+    click.echo(visible(line), err=True)
 
 
 def _say_which_wait_in_paused_queues(queue: Queue, job_ids: list[str]) -> None:

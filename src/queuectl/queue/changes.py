@@ -13,7 +13,7 @@ from . import QueueCore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from typing import Any
 
     from ..models import Attempt, DeadRetry, Job
@@ -102,21 +102,24 @@ class JobChanges(QueueCore):
 
         return wait_for_jobs(self.storage, [job.id for job in requested], self.clock, wait)
 
-    def wait(self, job_ids: Iterable[str], *, timeout: float | None = None) -> list[Job]:
+    def wait(self, job_ids: Iterable[str], *, timeout: float | None = None,
+             on_outage: Callable[[str], None] | None = None) -> list[Job]:
         """Block until every job is completed, dead or canceled (or ``timeout`` runs out);
-        each job once, in the order first given (``wait 3 3`` shows job 3 once)."""
+        each job once, in the order first given (``wait 3 3`` shows job 3 once). A PostgreSQL
+        server away meanwhile is waited for (``on_outage`` is told, see ``waiting``)."""
         from ..waiting import wait_for_jobs
 
         return wait_for_jobs(self.storage, list(dict.fromkeys(lookup_ids(job_ids))),
-                             self.clock, wait_seconds(timeout, "timeout"))
+                             self.clock, wait_seconds(timeout, "timeout"), on_outage)
 
-    def follow(self, job_id: str, attempt: int | None = None) -> Iterator[bytes | Attempt]:
+    def follow(self, job_id: str, attempt: int | None = None, *,
+               on_outage: Callable[[str], None] | None = None) -> Iterator[bytes | Attempt]:
         """Output of a run as it grows, then the finished ``Attempt`` (see ``waiting``)."""
         from ..waiting import follow_output
 
         if attempt is not None:  # NaN waited for ever for a run of that number to start
             whole_number(attempt, "attempt", 1, MAX_LISTED)
-        return follow_output(self.storage, lookup_id(job_id), self.clock, attempt)
+        return follow_output(self.storage, lookup_id(job_id), self.clock, attempt, on_outage)
 
 
 def _given_ids(job_ids: Iterable[str] | str | None) -> list[str]:

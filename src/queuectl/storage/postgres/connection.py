@@ -9,7 +9,8 @@ re-opens it after a fork or when the server went away. Every operation runs thro
 - when the connection broke *during* COMMIT nobody knows whether it was applied: the operation
   runs again with ``in_doubt=True`` so that it can look for its own effects first.
 
-A plain store (the CLI, the library) retries once and then fails with a clear error; a
+A plain store (the CLI, the library) retries once and then fails with a clear error
+(``DatabaseUnreachable``, which ``wait``, ``logs --follow`` and a starting worker wait out); a
 patient one (a worker) keeps retrying with backoff until the server is back.
 """
 
