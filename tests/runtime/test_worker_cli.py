@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,21 @@ def test_worker_stop_takes_a_worker_whose_heartbeat_never_moves_as_lost(
     assert stopped.stderr.count("\n") == 1
     # It did not wait until the heartbeat read a lease old (now + ahead + lease).
     assert lease <= took < ahead + lease, took
+
+
+def test_a_queue_on_a_read_only_file_system_says_why_it_cannot_be_opened(
+    cli: Cli, small_disk: Path
+) -> None:
+    """SQLite's 'unable to open database file' named neither the folder nor the cause: in
+    WAL mode even a read needs the -wal and -shm files beside the database."""
+    db_path = small_disk / "queue.db"
+    cli.env["QUEUECTL_DB"] = str(db_path)
+    cli("add", "true")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    expected = (f"error: cannot open database {db_path}: unable to open database file: its"
+                f" folder {small_disk} is not writable (a read-only file system, or no"
+                " permission), and SQLite in WAL mode creates queue.db-wal and queue.db-shm"
+                " there to open it, even to read\n")
+    for command in (("status",), ("list",), ("add", "true"), ("worker", "start")):
+        refused = cli(*command, check=1, timeout=20)
+        assert (refused.stdout, refused.stderr) == ("", expected), command

@@ -296,6 +296,12 @@ class SqliteDriver:
                     f" timeout ({self._busy_timeout:g} s)")
         if text == "database or disk is full" or (text == "disk I/O error" and self._disk_full()):
             return "the disk is full (or the database reached its size limit)"
+        folder, name = os.path.split(self.path)
+        if text == "unable to open database file" and not os.access(folder, os.W_OK):
+            # Said as is, this named neither the folder nor why: the file is there to read.
+            return (f"{text}: its folder {folder} is not writable (a read-only file system,"
+                    f" or no permission), and SQLite in WAL mode creates {name}-wal and"
+                    f" {name}-shm there to open it, even to read")
         return text
 
     def _disk_full(self) -> bool:
