@@ -25,8 +25,9 @@ WAIT_POLL_SECONDS = 0.05
 FOLLOW_POLL_SECONDS = 0.2
 
 
-class _Outage:
-    """The database away during a wait: said once as it goes, once more when it is back."""
+class ReadOutage:
+    """The database away during a wait (this module's, and worker stop's): said once as it
+    goes, once more when it is back."""
 
     def __init__(self, clock: Clock, on_outage: Callable[[str], None] | None) -> None:
         self._clock = clock
@@ -45,12 +46,15 @@ class _Outage:
         pause = self._backoff.failed()
         return pause if deadline is None else max(0.0, min(pause, deadline - now))
 
-    def succeeded(self) -> None:
+    def succeeded(self) -> bool:
+        """A read went through; True if the database was away until now."""
         if self._since is not None:
             self._say(f"the database answers again after"
                       f" {self._clock.now() - self._since:.1f}s; waiting on")
             self._since = None
             self._backoff.succeeded()
+            return True
+        return False
 
 
 def wait_for_jobs(
@@ -63,7 +67,7 @@ def wait_for_jobs(
     once (``InvalidTransition``): no worker moves it, so it would never finish.
     """
     deadline = None if timeout is None else clock.now() + timeout
-    outage = _Outage(clock, on_outage)
+    outage = ReadOutage(clock, on_outage)
     while True:
         try:
             jobs = [_get(storage, job_id) for job_id in job_ids]
@@ -100,7 +104,7 @@ def follow_output(
     asked for an attempt it never had) never gets it: ``InvalidTransition``.
     """
     shown = 0
-    outage = _Outage(clock, on_outage)
+    outage = ReadOutage(clock, on_outage)
     while True:
         try:
             job = _get(storage, job_id)  # read before its attempts: final then, final for them

@@ -166,26 +166,31 @@ def test_a_worker_started_while_the_server_is_down_waits_for_it(
         pool.close()
 
 
-def test_wait_and_logs_follow_wait_on_across_a_server_restart(
+def test_wait_logs_follow_and_worker_stop_wait_on_across_a_server_restart(
     server: PrivateServer, cli: Cli, tmp_path: Path
 ) -> None:
     """`queuectl wait build && deploy` exited 1 (`cannot reach PostgreSQL`) on a restart that
-    every worker rode out; `wait` and `logs --follow` now wait on, saying so on stderr."""
+    every worker rode out; `wait`, `logs --follow` and `worker stop` now wait on, saying so
+    on stderr."""
     cli.env["QUEUECTL_DB"] = url = server.url()
     started = tmp_path / "started"
     cli("add", "--id", "build", f"touch {started}; sleep 3; echo built")
     pool = WorkerPool(cli, url, tmp_path)
     try:
-        pool.start(1)
+        worker = pool.start(1)
         wait_until(started.exists, timeout=30, message="the job to start")
         waiting = cli.spawn("wait", "build")
         following = cli.spawn("logs", "--follow", "build")
         wait_until(lambda: _connected(waiting.pid, server.port)
                    and _connected(following.pid, server.port), timeout=30,
                    message="wait and logs --follow to be waiting")
+        stopping = cli.spawn("worker", "stop")  # waits for the worker, which waits for build
+        wait_until(lambda: "asked to stop" in worker.stderr(), timeout=30,
+                   message="the worker to be asked to stop")
         server.stop()
         server.start()
-        for proc, expected in ((waiting, "build: completed\n"), (following, "built\n")):
+        for proc, expected in ((waiting, "build: completed\n"), (following, "built\n"),
+                               (stopping, "Stopped 1 worker.\n")):
             out, err = proc.communicate(timeout=60)
             assert (proc.returncode, out) == (0, expected), err
             lines = err.splitlines()

@@ -99,7 +99,8 @@ def stop(ctx: click.Context, worker_id: str | None, now: bool, timeout: str | No
                    " waited for", err=True)
 
     stopped, waiting = session.existing_queue.stop_workers(
-        worker_id=worker_id, now=now, timeout=seconds, on_paused=paused, on_silent=silent)
+        worker_id=worker_id, now=now, timeout=seconds, on_paused=paused, on_silent=silent,
+        on_outage=lambda line: click.echo(line, err=True))
     if not stopped and not waiting:
         click.echo("No workers running.")
         return

@@ -74,6 +74,7 @@ class WorkerControl(QueueCore):
         self, *, worker_id: str | None = None, now: bool = False, timeout: float | None = None,
         on_paused: Callable[[list[str]], None] | None = None,
         on_silent: Callable[[str, float, float], None] | None = None,
+        on_outage: Callable[[str], None] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Ask workers to stop and wait until they have exited.
 
@@ -85,7 +86,8 @@ class WorkerControl(QueueCore):
         heartbeat it reads and the lease), and counts as stopped: a heartbeat
         edited by hand into one that never reads as old made the wait last for ever. A
         setting ``config set`` would refuse (stored by hand) is taken at its default: a stop
-        must work until it is fixed.
+        must work until it is fixed. A PostgreSQL server that goes away meanwhile is waited
+        for (``on_outage`` is told), as ``wait`` waits.
         """
         from queuectl.worker.control import stop_workers
 
@@ -93,7 +95,7 @@ class WorkerControl(QueueCore):
         return stop_workers(self.storage, settings, self.clock, worker_id=worker_id,
                             mode="now" if now else "graceful",
                             timeout=wait_seconds(timeout, "timeout"),
-                            on_paused=on_paused, on_silent=on_silent)
+                            on_paused=on_paused, on_silent=on_silent, on_outage=on_outage)
 
     def start_worker_detached(self, slots: int = 1, *, queues: Sequence[str] = (),
                               burst: bool = False, verbose: bool = False,

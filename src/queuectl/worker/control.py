@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import QueuectlError
+from ..errors import DatabaseUnreachable, QueuectlError
 from ..jobspec.text import queue_name
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
                  mode: str, timeout: float | None,
                  on_paused: Callable[[list[str]], None] | None = None,
                  on_silent: Callable[[str, float, float], None] | None = None,
+                 on_outage: Callable[[str], None] | None = None,
                  ) -> tuple[list[str], list[str]]:
     """Ask workers to stop (``mode`` graceful or now) and wait until they have exited;
     ``(stopped, still running)``. Before a graceful wait, ``on_paused`` is given the ids of
@@ -58,7 +59,12 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
     waiting is lost, whatever it reads (a registration edited by hand into a heartbeat that
     is infinite or years ahead never read as lost, and the wait lasted for ever). It counts
     as stopped, and ``on_silent`` is given its id, the heartbeat it reads and the lease it
-    was silent for."""
+    was silent for.
+
+    A PostgreSQL server that goes away once the stop is asked for is waited for, as ``wait``
+    does (``on_outage`` is told; ``timeout`` still bounds it), and no heartbeat counts as
+    silent for the time it was away: the workers could not write one either."""
+    from queuectl.waiting import ReadOutage
     from queuectl.worker.maintenance import rescue_lost_runs
 
     rescue_lost_runs(storage, settings, clock.now())
@@ -72,9 +78,16 @@ def stop_workers(storage: Storage, settings: Settings, clock: Clock, *, worker_i
     deadline = None if timeout is None else clock.now() + timeout
     heard: dict[str, tuple[float, float]] = {}  # worker: its heartbeat, when first read so
     silent: set[str] = set()
+    outage = ReadOutage(clock, on_outage)
     while True:
+        try:
+            states = worker_states(storage, settings.lease_duration, clock.now())
+        except DatabaseUnreachable as exc:
+            clock.sleep(outage.failed(exc, deadline))
+            continue
+        if outage.succeeded():
+            heard.clear()  # silence is counted afresh from now
         now = clock.now()
-        states = worker_states(storage, settings.lease_duration, now)
         remaining = {w.id for w in states} & set(asked)
         lost = {w.id for w in states if w.state == "lost"}
         for worker in states:
