@@ -112,6 +112,27 @@ def test_retry_all_exits_1_naming_a_job_that_died_again_and_retries_the_others(
     assert states == {"parent": "canceled", "child": "dead", "plain": "pending"}
 
 
+def test_retrying_a_job_by_id_that_dies_again_at_once_says_why_and_exits_1(
+    either_cli: Cli,
+) -> None:
+    # It printed 'Retried child: now dead' and exited 0: `dlq retry child && deploy` went on.
+    cli = either_cli
+    cli("enqueue", "-c", "true", "--id", "parent", "--delay", "1h")
+    cli("enqueue", "-c", "true", "--id", "child", "--after", "parent")
+    cli("enqueue", "-c", "false", "--id", "plain", "--max-retries", "0")
+    cli("cancel", "parent")
+    burst(cli)
+    said = ("Retried child: dead again at once: dependency parent dead\n"
+            "Retried plain: now pending\n", "")
+    result = cli("dlq", "retry", "child", "plain", check=1)
+    assert (result.stdout, result.stderr) == said
+    cli("cancel", "plain")  # `retry` takes dead and canceled jobs
+    result = cli("retry", "child", "plain", check=1)
+    assert (result.stdout, result.stderr) == said
+    states = {job["id"]: job["state"] for job in as_json(cli("list", "--json"))}
+    assert states == {"parent": "canceled", "child": "dead", "plain": "pending"}
+
+
 def test_retry_refused_for_a_unique_key_names_the_key_and_the_live_job(cli: Cli) -> None:
     # It said "job 'theirs': a live job has the same unique_key", naming neither.
     cli("enqueue", "-c", "false", "--id", "theirs", "--max-retries", "0", "--unique-key", "k")

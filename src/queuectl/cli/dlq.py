@@ -6,7 +6,7 @@ import click
 
 from ..models import JobState
 from .context import Session
-from .render import echo_json, jobs_table, more_notice
+from .render import echo_json, echo_retried, jobs_table, more_notice
 from .visible import visible
 
 
@@ -53,9 +53,9 @@ def retry(ctx: click.Context, job_ids: tuple[str, ...], retry_all: bool,
           tag: str | None) -> None:
     """Put dead jobs back to pending, attempts reset to 0 (their history is kept).
 
-    With --all or --tag, a job left dead (a live job holds its unique key, or it died again
-    at once: a dependency dead) is named on stderr and the exit status is 1; the others are
-    retried.
+    A job that dies again at once (a dependency dead or removed) is named with why, and the
+    exit status is 1. With --all or --tag, a job left dead (that, or a live job holds its
+    unique key) is named on stderr and the exit status is 1; the others are retried.
 
     \b
     Examples:
@@ -67,8 +67,8 @@ def retry(ctx: click.Context, job_ids: tuple[str, ...], retry_all: bool,
         raise click.UsageError("give job ids, --all or --tag (one of them)")
     session: Session = ctx.obj
     if job_ids:
-        for job in session.existing_queue.retry(list(job_ids)):
-            click.echo(f"Retried {job.id}: now {job.state.value}")
+        if echo_retried(session.existing_queue.retry(list(job_ids))):
+            ctx.exit(1)
         return
     done = session.existing_queue.retry_dead_jobs(tag=tag)
     click.echo(f"Retried {len(done.retried)} dead job{'s' if len(done.retried) != 1 else ''}.")

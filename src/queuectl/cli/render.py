@@ -267,3 +267,21 @@ def workers_table(workers: Sequence[WorkerInfo], now: float) -> None:
     ]
     table(("ID", "STATE", "ROLE", "HOST", "PID", "SLOTS", "RUNNING", "STARTED", "HEARTBEAT"),
           rows)
+
+
+def echo_retried(jobs: Sequence[Job]) -> bool:
+    """One line per job retried: its state now, or why it is dead again at once (a dependency
+    dead or removed). Whether any is: the command then exits 1, as a script must know."""
+    import click
+
+    from ..models import JobState
+    from .visible import visible
+
+    dead_again = False
+    for job in jobs:
+        if job.state is JobState.DEAD:
+            click.echo(visible(f"Retried {job.id}: dead again at once: {job.last_error}"))
+            dead_again = True
+        else:
+            click.echo(f"Retried {job.id}: now {job.state.value}")
+    return dead_again

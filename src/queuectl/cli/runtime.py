@@ -11,7 +11,7 @@ from ..errors import QueuectlError
 from ..models import Attempt, JobState
 from ..units import parse_duration
 from .context import Session
-from .render import echo_json
+from .render import echo_json, echo_retried
 from .visible import visible
 
 if TYPE_CHECKING:
@@ -165,13 +165,17 @@ def cancel(session: Session, job_ids: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("job_ids", metavar="ID...", nargs=-1, required=True)
-@click.pass_obj
-def retry(session: Session, job_ids: tuple[str, ...]) -> None:
+@click.pass_context
+def retry(ctx: click.Context, job_ids: tuple[str, ...]) -> None:
     """Queue dead or canceled jobs again, attempts reset to 0 (history kept).
+
+    A job that dies again at once (a dependency dead or removed) is named with why, and the
+    exit status is 1.
 
     \b
     Example:
       queuectl retry job1
     """
-    for job in session.existing_queue.retry(list(job_ids), include_canceled=True):
-        click.echo(f"Retried {job.id}: now {job.state.value}")
+    session: Session = ctx.obj
+    if echo_retried(session.existing_queue.retry(list(job_ids), include_canceled=True)):
+        ctx.exit(1)
