@@ -93,17 +93,23 @@ def test_retry_all_says_which_dead_jobs_stay_for_their_unique_key(
     assert result.stderr == f"Left dead: {stayed} (unique key 'k' held by a live job).\n"
 
 
+def _dead_child_of_a_canceled_parent_and_a_plain_dead_job(cli: Cli) -> None:
+    """Dead jobs 'child' (it dies again at once when retried: its parent is canceled) and
+    'plain' (it can be retried)."""
+    cli("enqueue", "-c", "true", "--id", "parent", "--delay", "1h")
+    cli("enqueue", "-c", "true", "--id", "child", "--after", "parent")
+    cli("enqueue", "-c", "false", "--id", "plain", "--max-retries", "0")
+    cli("cancel", "parent")
+    burst(cli)
+
+
 def test_retry_all_exits_1_naming_a_job_that_died_again_and_retries_the_others(
     either_cli: Cli,
 ) -> None:
     # A job whose dependency was canceled dies again at once: it was counted as retried,
     # and the exit status was 0.
     cli = either_cli
-    cli("enqueue", "-c", "true", "--id", "parent", "--delay", "1h")
-    cli("enqueue", "-c", "true", "--id", "child", "--after", "parent")
-    cli("enqueue", "-c", "false", "--id", "plain", "--max-retries", "0")
-    cli("cancel", "parent")
-    burst(cli)
+    _dead_child_of_a_canceled_parent_and_a_plain_dead_job(cli)
     assert as_json(cli("show", "child", "--json"))["state"] == "dead"
     result = cli("dlq", "retry", "--all", check=1)
     assert (result.stdout, result.stderr) == (
@@ -117,11 +123,7 @@ def test_retrying_a_job_by_id_that_dies_again_at_once_says_why_and_exits_1(
 ) -> None:
     # It printed 'Retried child: now dead' and exited 0: `dlq retry child && deploy` went on.
     cli = either_cli
-    cli("enqueue", "-c", "true", "--id", "parent", "--delay", "1h")
-    cli("enqueue", "-c", "true", "--id", "child", "--after", "parent")
-    cli("enqueue", "-c", "false", "--id", "plain", "--max-retries", "0")
-    cli("cancel", "parent")
-    burst(cli)
+    _dead_child_of_a_canceled_parent_and_a_plain_dead_job(cli)
     said = ("Retried child: dead again at once: dependency parent dead\n"
             "Retried plain: now pending\n", "")
     result = cli("dlq", "retry", "child", "plain", check=1)
