@@ -80,6 +80,7 @@ def remove(db: Driver, job_ids: Sequence[str]) -> list[str]:
     removing = set(job_ids)
 
     def write(tx: Transaction) -> list[str]:
+        tx.all("lock_jobs_to_remove", {"ids": tx.array(job_ids)})
         for job_id in job_ids:
             waiting = [row[0] for row in tx.all("live_dependents", {"job_id": job_id})
                        if row[0] not in removing]

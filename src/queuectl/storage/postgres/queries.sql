@@ -893,6 +893,12 @@ VALUES (%(name)s, %(job)s, %(cron)s, %(every)s, %(tz)s, %(paused)s, %(next_run_a
 -- name: mark_restart
 UPDATE jobs SET restarted_from = %(restarted_from)s WHERE id = %(job_id)s;
 
+-- name: lock_jobs_to_remove
+-- Waits for a transaction in flight that locked one of them (an enqueue naming it a
+-- dependency: dependency_states), so that live_dependents, a statement of its own, sees the
+-- dependent it added; else the remove deleted the job it waits on. In id order: no deadlock.
+SELECT id FROM jobs WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE;
+
 -- name: live_dependents
 -- Jobs that still wait on the job (removing it would leave them waiting for ever).
 SELECT id FROM jobs

@@ -865,6 +865,9 @@ VALUES (:name, :job, :cron, :every, :tz, :paused, :next_run_at,
 -- name: mark_restart
 UPDATE jobs SET restarted_from = :restarted_from WHERE id = :job_id;
 
+-- name: lock_jobs_to_remove
+-- Nothing to lock: SQLite's writers take turns anyway (BEGIN IMMEDIATE).
+
 -- name: live_dependents
 -- Jobs that still wait on :job_id (removing it would leave them waiting for ever).
 SELECT j.id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id

@@ -1,0 +1,68 @@
+"""People's commands racing each other on PostgreSQL, where two transactions run at once.
+
+A session of the test's own holds a job's row lock, as a transaction in flight would; the
+commands, the real CLI in subprocesses, queue behind it in a known order, and the lock is let go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from queuectl import Queue
+from tests.helpers import Cli, wait_until
+
+from .support import PG_URL
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_cli(cli: Cli, pg_url: str) -> Cli:
+    return Cli({**cli.env, "QUEUECTL_DB": pg_url}, cli.cwd)
+
+
+@pytest.fixture
+def holder(pg_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A session in the queue's schema, in a transaction."""
+    schema = pg_url.split("schema=")[1].split("&")[0]
+    with psycopg.connect(PG_URL) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        yield conn
+
+
+def _waiting_behind(holder: psycopg.Connection[Any], count: int) -> bool:
+    """Whether ``count`` sessions wait, directly or in a chain, for ``holder``'s locks."""
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        blocked = {pid: set(blockers) for pid, blockers in admin.execute(
+            "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
+            " WHERE cardinality(pg_blocking_pids(pid)) > 0")}
+    behind = {holder.info.backend_pid}
+    while grown := {pid for pid, blockers in blocked.items()
+                    if blockers & behind and pid not in behind}:
+        behind |= grown
+    return len(behind) - 1 >= count
+
+
+def test_remove_racing_an_enqueue_after_the_job_refuses_one_of_them(
+        pg_cli: Cli, pg_url: str, holder: psycopg.Connection[Any]) -> None:
+    """An enqueue ``--after base`` in flight when ``remove base`` began: the remove read no
+    dependent, then deleted ``base`` once the enqueue committed, and the new job waited on a
+    job that was gone (until the housekeeping buried it dead), both commands exit 0."""
+    pg_cli("add", "--id", "base", "true")
+    holder.execute("SELECT id FROM jobs WHERE id = 'base' FOR UPDATE")
+    enqueue = pg_cli.spawn("add", "--id", "after", "--after", "base", "true")
+    wait_until(lambda: _waiting_behind(holder, 1), message="the enqueue to wait for the lock")
+    remove = pg_cli.spawn("remove", "base")
+    wait_until(lambda: _waiting_behind(holder, 2), message="the remove to wait for it too")
+    holder.rollback()
+    enqueued, removed = enqueue.communicate(timeout=30), remove.communicate(timeout=30)
+    assert enqueue.returncode == 0, enqueued
+    assert remove.returncode == 1, removed
+    assert removed[1] == ("error: job 'base': job 'after' waits on it (remove or cancel that"
+                          " one too); nothing removed\n")
+    with Queue(pg_url, environ={}) as queue:
+        assert [job.id for job in queue.jobs()] == ["after", "base"]
