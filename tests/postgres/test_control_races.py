@@ -34,6 +34,18 @@ def holder(pg_url: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
+# As a worker records base's last failed run: its trigger kills the waiting dependents.
+DIE = "UPDATE jobs SET state = 'dead', worker_id = NULL, lease_until = NULL WHERE id = 'base'"
+
+
+def _claim(pg_url: str, job_id: str) -> None:
+    """A worker's claim, which runs ``job_id``."""
+    with Queue(pg_url, environ={}) as queue:
+        now = queue.clock.now()
+        claimed, _ = queue.storage.record_and_claim("w", [], 1, now, now + 60)
+    assert [job.id for job in claimed] == [job_id]
+
+
 def _waiting_behind(holder: psycopg.Connection[Any], count: int) -> bool:
     """Whether ``count`` sessions wait, directly or in a chain, for ``holder``'s locks."""
     with psycopg.connect(PG_URL, autocommit=True) as admin:
@@ -66,3 +78,52 @@ def test_remove_racing_an_enqueue_after_the_job_refuses_one_of_them(
                           " one too); nothing removed\n")
     with Queue(pg_url, environ={}) as queue:
         assert [job.id for job in queue.jobs()] == ["after", "base"]
+
+
+def test_retry_racing_the_death_of_a_dependency_ends_the_job_dead(
+        pg_cli: Cli, pg_url: str, holder: psycopg.Connection[Any]) -> None:
+    """``retry after`` while ``base``, which it waits on, ends dead in a transaction not yet
+    committed: the death killed no dependent (``after`` was canceled in its snapshot), and the
+    retry read ``base`` still running, so ``after`` waited for ever on a dead job (no
+    housekeeping buries it: its count is right). The retry now waits for that transaction, and
+    the job is dead again at once, as the retry says."""
+    pg_cli("add", "--id", "base", "true")
+    pg_cli("add", "--id", "after", "--after", "base", "true")
+    pg_cli("cancel", "after")
+    _claim(pg_url, "base")
+    holder.execute(DIE)
+    retry = pg_cli.spawn("retry", "after")
+    wait_until(lambda: retry.poll() is not None or _waiting_behind(holder, 1),
+               message="the retry to end or to wait for the lock")
+    holder.commit()
+    out, err = retry.communicate(timeout=30)
+    assert (retry.returncode, out) == (
+        1, "Retried after: dead again at once: dependency base dead\n"), err
+    with Queue(pg_url, environ={}) as queue:
+        after = queue.get("after")
+    assert (after.state.value, after.last_error) == ("dead", "dependency base dead")
+
+
+def test_dlq_retry_all_racing_the_death_of_a_dependency_retries_both(
+        pg_cli: Cli, pg_url: str, holder: psycopg.Connection[Any]) -> None:
+    """The same race for ``dlq retry --all``: ``after`` died with ``base``, ``base`` was
+    retried and runs again, and ends dead once more in a transaction not yet committed. The
+    retry read ``base`` running and retried ``after`` alone, which then waited for ever on a
+    dead job; now it waits for that transaction, and retries both."""
+    pg_cli("add", "--id", "base", "true")
+    pg_cli("add", "--id", "after", "--after", "base", "true")
+    _claim(pg_url, "base")
+    holder.execute(DIE)
+    holder.commit()
+    pg_cli("dlq", "retry", "base")
+    _claim(pg_url, "base")
+    holder.execute(DIE)
+    retry = pg_cli.spawn("dlq", "retry", "--all")
+    wait_until(lambda: retry.poll() is not None or _waiting_behind(holder, 1),
+               message="the retry to end or to wait for the lock")
+    holder.commit()
+    out, err = retry.communicate(timeout=30)
+    assert (retry.returncode, out) == (0, "Retried 2 dead jobs.\n"), err
+    with Queue(pg_url, environ={}) as queue:
+        assert {job.id: job.state.value for job in queue.jobs()} == {
+            "base": "pending", "after": "pending"}

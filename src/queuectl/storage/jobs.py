@@ -117,6 +117,8 @@ def retry(db: Driver, job_ids: Sequence[str], now: float, *,
     wanted = "dead or canceled" if include_canceled else "dead"
 
     def retry_all(tx: Transaction) -> list[Job]:
+        # Before the jobs' rows: a dependency ending meanwhile locks it, then them.
+        tx.all("lock_dependencies_of_jobs", {"ids": tx.array(job_ids)})
         for job_id in job_ids:
             params = {"job_id": job_id, "now": now, "include_canceled": include_canceled}
             try:
@@ -170,6 +172,7 @@ def key_held(job_id: str, key: str | None, holder: str, outcome: str) -> str:
 
 def retry_all_dead(db: Driver, now: float, tag: str | None) -> list[str]:
     def retry_all(tx: Transaction) -> list[str]:
+        tx.all("lock_dependencies_of_dead", {"tag": tag})
         ids = [row[0] for row in tx.all("retry_all_dead", {"now": now, "tag": tag})]
         if ids:
             tx.run("redo_dependency_deaths", {"ids": tx.array(ids), "now": now})

@@ -456,6 +456,23 @@ UPDATE jobs SET cancel_requested = true, updated_at = %(now)s
 WHERE id = %(job_id)s AND state = 'processing'
 RETURNING *;
 
+-- name: lock_dependencies_of_jobs
+-- Before a retry: waits for a transaction in flight that ends one of their dependencies (its
+-- trigger killed no dependent that its snapshot saw dead or canceled), so that
+-- redo_dependency_deaths, a statement of its own, sees the end; one that begins meanwhile
+-- waits for the retry instead, and its trigger sees the job waiting. In id order: no deadlock.
+SELECT id FROM jobs
+WHERE id IN (SELECT unnest(depends_on) FROM jobs WHERE id = ANY(%(ids)s))
+ORDER BY id FOR SHARE;
+
+-- name: lock_dependencies_of_dead
+-- The same before retry_all_dead, for the dead jobs it may retry.
+SELECT id FROM jobs
+WHERE id IN (SELECT unnest(depends_on) FROM jobs
+             WHERE state = 'dead' AND depends_on IS NOT NULL
+               AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text]))
+ORDER BY id FOR SHARE;
+
 -- name: retry_job
 UPDATE jobs
 SET state = 'pending', attempts = 0, run_at = %(now)s, updated_at = %(now)s,

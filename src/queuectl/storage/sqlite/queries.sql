@@ -445,6 +445,12 @@ UPDATE jobs SET cancel_requested = 1, updated_at = :now
 WHERE id = :job_id AND state = 'processing'
 RETURNING *;
 
+-- name: lock_dependencies_of_jobs
+-- Nothing to lock: SQLite's writers take turns anyway (BEGIN IMMEDIATE).
+
+-- name: lock_dependencies_of_dead
+-- Nothing to lock: SQLite's writers take turns anyway (BEGIN IMMEDIATE).
+
 -- name: retry_job
 UPDATE jobs
 SET state = 'pending', attempts = 0, run_at = :now, updated_at = :now, cancel_requested = 0
