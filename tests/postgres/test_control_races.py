@@ -127,3 +127,27 @@ def test_dlq_retry_all_racing_the_death_of_a_dependency_retries_both(
     with Queue(pg_url, environ={}) as queue:
         assert {job.id: job.state.value for job in queue.jobs()} == {
             "base": "pending", "after": "pending"}
+
+
+def test_dlq_retry_all_racing_a_retry_that_takes_a_unique_key_leaves_that_job_dead(
+        pg_cli: Cli, pg_url: str, holder: psycopg.Connection[Any]) -> None:
+    """``old`` and ``new``, dead, share a unique key; ``dlq retry new`` is in flight when
+    ``dlq retry --all`` begins: to the latter's snapshot no live job holds the key, so it
+    retried ``old`` (the older), which broke the key once the first committed: a traceback,
+    exit 1. Now it leaves ``old`` dead and says so, as had it begun a moment later."""
+    for job_id in ("old", "new"):
+        pg_cli("add", "--id", job_id, "--unique-key", "nightly", "true")
+        _claim(pg_url, job_id)
+        holder.execute(DIE.replace("'base'", f"'{job_id}'"))
+        holder.commit()
+    holder.execute("UPDATE jobs SET state = 'pending' WHERE id = 'new'")  # as dlq retry does
+    retry = pg_cli.spawn("dlq", "retry", "--all")
+    wait_until(lambda: retry.poll() is not None or _waiting_behind(holder, 1),
+               message="the retry to end or to wait for the lock")
+    holder.commit()
+    out, err = retry.communicate(timeout=30)
+    assert (retry.returncode, out, err) == (
+        1, "Retried 0 dead jobs.\n", "Left dead: old (unique key 'nightly' held by a live job).\n")
+    with Queue(pg_url, environ={}) as queue:
+        assert {job.id: job.state.value for job in queue.jobs()} == {
+            "old": "dead", "new": "pending"}

@@ -179,7 +179,22 @@ def retry_all_dead(db: Driver, now: float, tag: str | None) -> list[str]:
             tx.wake()
         return ids
 
-    return db.write(retry_all)
+    # On PostgreSQL, a job given a dead job's unique key in a transaction in flight (an
+    # enqueue, another retry) is no live holder to the statement's snapshot, yet breaks the
+    # key once it commits: run again, the statement sees it and leaves that dead job dead.
+    for _ in range(_RETRIES_ON_CONFLICT - 1):
+        try:
+            return db.write(retry_all)
+        except Conflict:
+            continue
+    try:
+        return db.write(retry_all)
+    except Conflict:
+        raise InvalidTransition("live jobs kept taking the unique keys of dead jobs while"
+                                " they were retried: nothing retried") from None
+
+
+_RETRIES_ON_CONFLICT = 5
 
 
 def bury_jobs_waiting_in_vain(db: Driver, now: float) -> list[tuple[str, str]]:
