@@ -152,7 +152,7 @@ class QueueCore:
     def config_refused(self) -> dict[str, str]:
         """The settings ``config set`` would refuse (stored by hand, or in the environment),
         each with why: ``{"lease_duration": "lease_duration: expected a duration ..."}``."""
-        return _whys(self.readable_settings()[1])
+        return refusal_reasons(self.readable_settings()[1])
 
     def readable_settings(self) -> tuple[config.Settings, dict[str, tuple[str, str]]]:
         """The settings with each refused one (stored by hand) at its default, and those
@@ -241,7 +241,7 @@ class QueueCore:
 
         settings, refused = self.readable_settings()
         found = worker_states(self.storage, settings.lease_duration, self.clock.now())
-        return WorkerList(found, _whys(refused))
+        return WorkerList(found, refusal_reasons(refused))
 
 
 class _ClosedStorage:
@@ -258,7 +258,7 @@ class _ClosedStorage:
 _CLOSED = _ClosedStorage()
 
 
-def _whys(refused: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+def refusal_reasons(refused: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     """Each refused setting (``readable_settings``) with why, without the value found."""
     return {key: why for key, (_, why) in refused.items()}
 

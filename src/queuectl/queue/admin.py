@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from .. import config
-from . import QueueCore
+from . import QueueCore, refusal_reasons
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Administration(QueueCore):
         described = config.describe(settings)
         for key, (found, _) in refused.items():
             described[key] = marked(found)
-        return described, {key: why for key, (_, why) in refused.items()}
+        return described, refusal_reasons(refused)
 
     # -- retention ---------------------------------------------------------------------------
 
