@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,18 @@ def _positive(value: Any) -> bool:
 def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUECTL_")}
-    env["TMPDIR"] = str(tmp_path)  # the suite's scratch folder goes here too
+    # The suite's scratch folder goes in a short folder of the test's own: a socket path in it
+    # (tsp's, a folder deeper) must fit in 108 bytes, which tmp_path, longer under xdist
+    # (.../popen-gw0/test_smoke_run_produces_every_0/), does not leave room for.
+    scratch = Path(tempfile.mkdtemp(prefix="qbs-"))
+    env["TMPDIR"] = str(scratch)
+    try:
+        _check_smoke_run(env, out, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_smoke_run(env: dict[str, str], out: Path, scratch: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out),
          "--peers", "none"],
@@ -70,4 +83,4 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     assert "0.98 of a bare" in graded and "3x the wall time" in graded
     assert "ahead of" not in graded  # no peer is a target
     # Nothing was written next to the tracked results, and the scratch folder is gone.
-    assert not list(tmp_path.glob("queuectl-bench-*"))
+    assert not list(scratch.glob("queuectl-bench-*"))

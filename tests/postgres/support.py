@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,11 +52,27 @@ def with_schema(url: str, schema: str) -> str:
 
 
 def drop_schema(schema: str, url: str = PG_URL) -> None:
+    """Drop ``schema``; a deadlock with a session still ending is waited out.
+
+    A test's workers are killed just before: a session of theirs may still be finishing its
+    statement (the server sees its client gone only at the next read), taking a lock that the
+    DROP, which locks table after table, already holds, while the DROP waits for one it holds.
+    The server then picks the DROP as the victim; once that session has ended, it passes.
+    """
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                             .format(sql.Identifier(schema)))
+            return
+        except psycopg.errors.DeadlockDetected:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @contextmanager
