@@ -30,4 +30,8 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
 fi
 echo "== ruff"; ruff check src tests bench
 echo "== mypy"; mypy
-echo "== pytest"; exec python -m pytest "$@"
+# pytest runs the tests in two processes (pytest-xdist): a test mostly waits on the processes it
+# started (the CLI, workers, servers), so two keep both cores busy. The tests of one xdist_group
+# run in one process, one after another (--dist loadgroup). TEST_PROCESSES=0 (or -n 0 among the
+# arguments) runs them all in this one process, as --pdb needs.
+echo "== pytest"; exec python -m pytest -n "${TEST_PROCESSES:-2}" --dist loadgroup "$@"

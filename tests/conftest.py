@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,33 @@ def pytest_configure(config: pytest.Config) -> None:
     # process the tests start would inherit that: give them the ordinary Ctrl-C back.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# Lines for the summary at the end of the run, which a test puts in its report as a user
+# property: they reach the summary from every process of a parallel run (pytest-xdist), where
+# a test's own output does not. A "note" is a line, shown once; a "fuzz tally" counts what the
+# property tests saw (tests/fuzz/conftest.py), summed over the tests.
+_NOTES: dict[str, None] = {}  # in the order first seen
+_TALLIES: dict[str, Counter[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":
+        return
+    for name, value in report.user_properties:
+        if name == "note":
+            _NOTES[str(value)] = None
+        elif name == "fuzz tally" and isinstance(value, dict):
+            for tally, counts in value.items():
+                _TALLIES.setdefault(tally, Counter()).update(counts)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for note in _NOTES:
+        terminalreporter.write_line(note)
+    for tally, counts in _TALLIES.items():
+        shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz {tally}: {shown}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

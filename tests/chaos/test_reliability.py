@@ -21,9 +21,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import BACKENDS, SCENARIOS, outage_kills  # noqa: E402
 
+
+def _marks(name: str, backend: str) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.postgres] if backend == "postgres" else []
+    if name == "link-down":  # on test hosts: one user of them at a time (hosts.py)
+        marks.append(pytest.mark.xdist_group("test-hosts"))
+    return marks
+
+
 CASES = [
-    pytest.param(name, backend, id=f"{name}-{backend}",
-                 marks=[pytest.mark.postgres] if backend == "postgres" else [])
+    pytest.param(name, backend, id=f"{name}-{backend}", marks=_marks(name, backend))
     for name in SCENARIOS for backend in BACKENDS[name]
 ]
 

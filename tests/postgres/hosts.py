@@ -2,7 +2,9 @@
 
 Host ``a`` is namespace ``qa-<tag>`` with address 10.231.N.2, reaching this machine (and the
 test's PostgreSQL instance) at 10.231.N.1; host ``b`` likewise on 10.231.N+1.0/24, where N is
-drawn per run so that two runs of the suite at once do not share a subnet. Each host's
+drawn per run so that two runs of the suite at once seldom share a subnet (1 chance in 120
+per pair of users, more with more hosts): within one run, the tests that make hosts are in
+the xdist group ``test-hosts``, which ``--dist loadgroup`` runs one after another. Each host's
 processes also get a host name of their own (a UTS namespace), so that queuectl sees two
 hosts, as it would on two machines. Where namespaces are refused the hosts fall back to
 loopback, with distinct host names if UTS namespaces work, and ``mode`` says which.

@@ -27,15 +27,16 @@ from tests.helpers import wait_until
 from .hosts import TestHosts
 from .server import PrivateServer
 
-pytestmark = pytest.mark.postgres
+# Test hosts draw their subnets at random: the suite's users run one at a time (hosts.py).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("test-hosts")]
 JOBS = 20  # host a dies after 6 are done, holding some; host b runs the rest and those
 
 
 @pytest.fixture
-def hosts(capsys: pytest.CaptureFixture[str]) -> Iterator[TestHosts]:
+def hosts(request: pytest.FixtureRequest) -> Iterator[TestHosts]:
     made = TestHosts()
-    with capsys.disabled():
-        print(f"\nmulti-host test: {made.mode}")
+    # A line in the summary at the end of the run (tests/conftest.py), from any process
+    request.node.user_properties.append(("note", f"multi-host test: {made.mode}"))
     try:
         yield made
     finally:

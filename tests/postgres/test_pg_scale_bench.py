@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("test-hosts")  # one user of test hosts at a time (hosts.py)
 def test_the_scale_benchmark_runs_in_its_short_form() -> None:
     require_private_server()
     result = subprocess.run(
