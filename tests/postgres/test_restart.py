@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,25 +174,44 @@ def test_wait_logs_follow_and_worker_stop_wait_on_across_a_server_restart(
     every worker rode out; `wait`, `logs --follow` and `worker stop` now wait on, saying so
     on stderr."""
     cli.env["QUEUECTL_DB"] = url = server.url()
-    started = tmp_path / "started"
-    cli("add", "--id", "build", f"touch {started}; sleep 3; echo built")
+    started, go = tmp_path / "started", tmp_path / "go"
+    # The job runs until the server is back: a fixed length raced a loaded machine (the job
+    # ended before the restart, and nobody had an outage to tell of).
+    cli("add", "--id", "build",
+        f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done; echo built")
     pool = WorkerPool(cli, url, tmp_path)
+    spawned: dict[subprocess.Popen[str], Path] = {}
+
+    def spawn(*args: str) -> subprocess.Popen[str]:
+        # stderr to a file, read while the process runs: the test waits for its outage line.
+        err = tmp_path / f"{len(spawned)}.err"
+        with open(err, "w") as sink:
+            proc = subprocess.Popen(cli.argv(*args), env=cli.env, cwd=cli.cwd, text=True,
+                                    stdout=subprocess.PIPE, stderr=sink)
+        spawned[proc] = err
+        return proc
+
     try:
         worker = pool.start(1)
         wait_until(started.exists, timeout=30, message="the job to start")
-        waiting = cli.spawn("wait", "build")
-        following = cli.spawn("logs", "--follow", "build")
+        waiting = spawn("wait", "build")
+        following = spawn("logs", "--follow", "build")
         wait_until(lambda: _connected(waiting.pid, server.port)
                    and _connected(following.pid, server.port), timeout=30,
                    message="wait and logs --follow to be waiting")
-        stopping = cli.spawn("worker", "stop")  # waits for the worker, which waits for build
+        stopping = spawn("worker", "stop")  # waits for the worker, which waits for build
         wait_until(lambda: "asked to stop" in worker.stderr(), timeout=30,
                    message="the worker to be asked to stop")
         server.stop()
+        # Each sees the outage (a restart between two of its reads would pass unseen).
+        wait_until(lambda: all("cannot reach" in err.read_text() for err in spawned.values()),
+                   timeout=60, message="wait, logs --follow and worker stop to see the outage")
         server.start()
+        go.touch()
         for proc, expected in ((waiting, "build: completed\n"), (following, "built\n"),
                                (stopping, "Stopped 1 worker.\n")):
-            out, err = proc.communicate(timeout=60)
+            out, _ = proc.communicate(timeout=60)
+            err = spawned[proc].read_text()
             assert (proc.returncode, out) == (0, expected), err
             lines = err.splitlines()
             assert len(lines) == 2, err
@@ -200,4 +220,9 @@ def test_wait_logs_follow_and_worker_stop_wait_on_across_a_server_restart(
             assert re.fullmatch(r"the database answers again after \d+\.\ds; waiting on",
                                 lines[1])
     finally:
+        go.touch()
+        for proc in spawned:  # a failure above must not leave them to the next test
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
         pool.close()
