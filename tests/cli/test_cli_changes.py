@@ -141,14 +141,23 @@ def test_edit_in_the_editor_as_json(cli: Cli, db_path: Path, tmp_path: Path) -> 
     assert dump(db_path) == before
 
 
+def _job_e_and_an_editor_that_sets_its_priority(cli: Cli, tmp_path: Path) -> Path:
+    """Job 'e', scheduled later, and $EDITOR a script that sets its priority to 9; the file
+    returned appears once the editor has started."""
+    cli("add", "--id", "e", "--delay", "1h", "echo old")
+    started = tmp_path / "started"
+    editor = tmp_path / "editor.py"
+    editor.write_text(f"import sys\nopen({str(started)!r}, 'w').close()\n"
+                      "open(sys.argv[1], 'w').write('{\"priority\": 9}')\n")
+    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    return started
+
+
 def test_edit_without_flags_and_without_a_terminal_refuses(
     cli: Cli, db_path: Path, tmp_path: Path,
 ) -> None:
     # It opened $EDITOR anyway: vim, its input not a terminal, printed escape codes and failed.
-    cli("add", "--id", "e", "--delay", "1h", "echo old")
-    editor = tmp_path / "editor.py"
-    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('{\"priority\": 9}')\n")
-    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    _job_e_and_an_editor_that_sets_its_priority(cli, tmp_path)
     before = dump(db_path)
     result = cli("edit", "e", input="", check=2)
     assert (result.stdout, result.stderr) == ("", (
@@ -162,12 +171,7 @@ def test_edit_without_flags_and_stdout_redirected_refuses(
 ) -> None:
     # `queuectl edit e > file` started $EDITOR with stdin on the terminal: the editor drew
     # its screen into the file, blind, and waited for keys typed at a screen nobody saw.
-    cli("add", "--id", "e", "--delay", "1h", "echo old")
-    started = tmp_path / "started"
-    editor = tmp_path / "editor.py"
-    editor.write_text(f"import sys\nopen({str(started)!r}, 'w').close()\n"
-                      "open(sys.argv[1], 'w').write('{\"priority\": 9}')\n")
-    cli.env = {**cli.env, "EDITOR": f"python3 {editor}", "VISUAL": ""}
+    started = _job_e_and_an_editor_that_sets_its_priority(cli, tmp_path)
     before = dump(db_path)
     main, secondary = pty.openpty()
     try:
